@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { Name, TaskId, Timestamp } from '../common/ids.js';
+import { Capacity, ResourceUsage } from '../common/resources.js';
+import { StopCode } from '../common/status.js';
+import { LogStream } from '../api/logs.js';
+import { TaskSpec } from './task-spec.js';
+
+/*
+ * Frames on the agent websocket (`/v1/agents/connect`), JSON text messages. One discriminated
+ * union per direction; commands in the imperative (`task.assign`), events in the past tense
+ * (`task.exited`). Every inbound frame is parsed with safeParse; a bad one closes only its
+ * connection.
+ */
+
+/** A task the agent still holds when it (re)connects, and how far its log got. */
+export const HeldTask = z.object({
+  taskId: TaskId,
+  /** Highest log sequence number the agent has produced for it. */
+  lastSeq: z.number().int().nonnegative(),
+  state: z.enum(['pending', 'running', 'exited']),
+});
+export type HeldTask = z.infer<typeof HeldTask>;
+
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int().positive(),
+  agentName: Name,
+  agentVersion: z.string().max(100),
+  capacity: Capacity,
+  tasks: z.array(HeldTask).max(10000),
+});
+
+export const Heartbeat = z.object({ type: z.literal('heartbeat'), at: Timestamp });
+
+export const TaskAccepted = z.object({ type: z.literal('task.accepted'), taskId: TaskId });
+
+/** The agent moved a task forward: PENDING (pulling/creating), RUNNING, STOPPING. */
+export const TaskStatusChanged = z.object({
+  type: z.literal('task.status'),
+  taskId: TaskId,
+  status: z.enum(['PENDING', 'RUNNING', 'STOPPING']),
+  at: Timestamp,
+  imageDigest: z.string().max(200).optional(),
+});
+
+export const LogEntry = z.object({
+  stream: LogStream,
+  text: z.string().max(1024 * 1024),
+  at: Timestamp,
+});
+export type LogEntry = z.infer<typeof LogEntry>;
+
+/** Lines `seq`, `seq + 1`, … of a task's log, in order. Re-sent chunks are dropped by seq. */
+export const TaskLog = z.object({
+  type: z.literal('task.log'),
+  taskId: TaskId,
+  seq: z.number().int().positive(),
+  lines: z.array(LogEntry).min(1).max(10000),
+});
+
+export const TaskExited = z.object({
+  type: z.literal('task.exited'),
+  taskId: TaskId,
+  stopCode: StopCode,
+  exitCode: z.number().int().nullable(),
+  reason: z.string().max(4000).nullable(),
+  usage: ResourceUsage,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp,
+  /** Highest log seq of the task: the scheduler knows when its log is complete. */
+  lastSeq: z.number().int().nonnegative(),
+});
+
+export const AgentFrame = z.discriminatedUnion('type', [
+  Hello,
+  Heartbeat,
+  TaskAccepted,
+  TaskStatusChanged,
+  TaskLog,
+  TaskExited,
+]);
+export type AgentFrame = z.infer<typeof AgentFrame>;
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  protocolVersion: z.number().int().positive(),
+  agentName: Name,
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** Per held task: the highest seq stored, so the agent re-sends from there. */
+  acks: z.array(z.object({ taskId: TaskId, seq: z.number().int().nonnegative() })),
+  /** Held tasks the scheduler has already finished or forgotten: stop and drop them. */
+  drop: z.array(TaskId),
+});
+
+export const TaskAssign = z.object({ type: z.literal('task.assign'), task: TaskSpec });
+
+export const TaskStop = z.object({
+  type: z.literal('task.stop'),
+  taskId: TaskId,
+  stopCode: z.enum(['USER_STOPPED', 'TIMED_OUT', 'AGENT_LOST']),
+  reason: z.string().max(4000),
+  graceSeconds: z.number().int().nonnegative(),
+});
+
+/** All lines up to `seq` are stored; the agent may drop them from its spool. */
+export const TaskLogAck = z.object({ type: z.literal('task.log.ack'), taskId: TaskId, seq: z.number().int().nonnegative() });
+
+/** Sent before the scheduler closes a connection it refuses. */
+export const Refused = z.object({
+  type: z.literal('refused'),
+  code: z.enum(['UNSUPPORTED_PROTOCOL_VERSION', 'BAD_FRAME', 'UNAUTHORIZED', 'NAME_IN_USE']),
+  message: z.string(),
+});
+
+export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskStop, TaskLogAck, Refused]);
+export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
+
+/** Close codes of the agent websocket (4000–4999 are the application's). */
+export const AgentCloseCode = {
+  badFrame: 4400,
+  unauthorized: 4401,
+  unsupportedVersion: 4426,
+  nameInUse: 4409,
+  heartbeatTimeout: 4408,
+  replaced: 4410,
+} as const;

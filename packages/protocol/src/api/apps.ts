@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { Name, Timestamp } from '../common/ids.js';
+import { Cpu, MaxHours, MemoryGb } from '../common/resources.js';
+
+/** An image reference as Docker accepts it: `repo[:tag][@digest]`, no spaces. */
+export const ImageRef = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(512, 'must be at most 512 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference such as busybox:1.36 or registry:5000/app@sha256:…');
+
+export const CreateProjectRequest = z.strictObject({ name: Name });
+export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
+
+export const Project = z.object({ name: Name, stages: z.array(Name), createdAt: Timestamp });
+export type Project = z.infer<typeof Project>;
+
+export const CreateStageRequest = z.strictObject({ name: Name });
+export type CreateStageRequest = z.infer<typeof CreateStageRequest>;
+
+export const CreateAppRequest = z.strictObject({
+  name: Name,
+  image: ImageRef,
+  cpu: Cpu.optional(),
+  memoryGb: MemoryGb.optional(),
+  maxHours: MaxHours.nullable().optional(),
+});
+export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
+
+export const App = z.object({
+  project: Name,
+  stage: Name,
+  name: Name,
+  /** The image repository the app's releases come from. */
+  image: ImageRef,
+  defaults: z.object({ cpu: Cpu, memoryGb: MemoryGb, maxHours: MaxHours.nullable() }),
+  activeRelease: z.number().int().positive().nullable(),
+  createdAt: Timestamp,
+});
+export type App = z.infer<typeof App>;
+
+export const CreateReleaseRequest = z.strictObject({ image: ImageRef });
+export type CreateReleaseRequest = z.infer<typeof CreateReleaseRequest>;
+
+export const Release = z.object({
+  number: z.number().int().positive(),
+  image: ImageRef,
+  active: z.boolean(),
+  createdAt: Timestamp,
+});
+export type Release = z.infer<typeof Release>;
+
+export const AppList = z.object({ items: z.array(App) });
+export const ReleaseList = z.object({ items: z.array(Release) });
+export const ProjectList = z.object({ items: z.array(Project) });

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { Timestamp } from '../common/ids.js';
+import { TaskStatus } from '../common/status.js';
+
+/** stdout and stderr show as `[app]`, lifecycle lines as `[system]`. */
+export const LogStream = z.enum(['stdout', 'stderr', 'system']);
+export type LogStream = z.infer<typeof LogStream>;
+
+export const LogLine = z.object({
+  /** Position of the line in the task's log; strictly increasing, pass as `after` to page. */
+  position: z.number().int().positive(),
+  stream: LogStream,
+  text: z.string(),
+  at: Timestamp,
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+export const LogPage = z.object({
+  lines: z.array(LogLine),
+  /** Position of the last line returned (or the `after` given); pass as `after` for more. */
+  last: z.number().int().nonnegative(),
+  /** Whether the task has finished; with no more lines, the log is complete. */
+  complete: z.boolean(),
+});
+export type LogPage = z.infer<typeof LogPage>;
+
+export const LogQuery = z.strictObject({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(10000).default(1000),
+});
+
+/**
+ * One line of a followed log (`GET /v1/tasks/:id/logs/follow`, newline-delimited JSON):
+ * log lines as they are stored, then one `end` with the task's final state.
+ */
+export const LogFollowEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('line'), line: LogLine }),
+  z.object({ type: z.literal('status'), status: TaskStatus }),
+  z.object({ type: z.literal('end'), status: TaskStatus, exitCode: z.number().int().nullable() }),
+]);
+export type LogFollowEvent = z.infer<typeof LogFollowEvent>;
+
+/** `2021-03-17 09:58:34 [app] text`, in UTC. */
+export function formatLogLine(line: Pick<LogLine, 'stream' | 'text' | 'at'>): string {
+  const when = line.at.slice(0, 19).replace('T', ' ');
+  const source = line.stream === 'system' ? 'system' : 'app';
+  return `${when} [${source}] ${line.text}`;
+}

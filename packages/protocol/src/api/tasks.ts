@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { Name, TaskId, Timestamp } from '../common/ids.js';
+import { Cpu, EphemeralStorageGb, MaxHours, MemoryGb, ResourceUsage, TaskResources } from '../common/resources.js';
+import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.js';
+import { ImageRef } from './apps.js';
+
+const Argument = z
+  .string()
+  .max(65536, 'must be at most 65536 characters')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+
+/** A Docker image tag: what `docker_tag=` replaces the app image's tag with. */
+export const DockerTag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker tag: letters, digits, _ . -, at most 128');
+
+/**
+ * A new task. `command` is a shell command line (run with `/bin/sh -c`, as `tapit create task`
+ * sends it); `args` is an exec-form argument vector (as `task:run -- CMD ARGS…` sends it).
+ * Exactly one of the two.
+ */
+export const CreateTaskRequest = z
+  .strictObject({
+    command: Argument.min(1, 'must not be empty').optional(),
+    args: z.array(Argument).min(1, 'must have at least one element').max(4096).optional(),
+    entrypoint: z.array(Argument).max(64).optional(),
+    kind: TaskKind.default('background'),
+    release: z.number().int().positive().optional(),
+    dockerTag: DockerTag.optional(),
+    image: ImageRef.optional(),
+    cpu: Cpu.optional(),
+    memoryGb: MemoryGb.optional(),
+    maxHours: MaxHours.optional(),
+    ephemeralStorageGb: EphemeralStorageGb.optional(),
+    initiatedBy: z.string().min(1).max(200).optional(),
+  })
+  .refine((r) => (r.command === undefined) !== (r.args === undefined), {
+    message: 'give exactly one of command (a shell command line) or args (an argument vector)',
+    path: ['command'],
+  })
+  .refine((r) => !(r.image !== undefined && r.release !== undefined), {
+    message: 'image and release cannot be combined: image replaces the release image',
+    path: ['image'],
+  });
+export type CreateTaskRequest = z.input<typeof CreateTaskRequest>;
+
+export const Task = z.object({
+  id: TaskId,
+  project: Name,
+  stage: Name,
+  app: Name,
+  release: z.number().int().positive().nullable(),
+  image: ImageRef,
+  /** The image digest the agent resolved, once known. */
+  imageDigest: z.string().nullable(),
+  command: z.array(z.string()),
+  entrypoint: z.array(z.string()).nullable(),
+  kind: TaskKind,
+  resources: TaskResources,
+  initiatedBy: z.string().nullable(),
+  /** The name of the API token that created the task. */
+  createdBy: z.string(),
+  status: TaskStatus,
+  desiredStatus: DesiredStatus,
+  stopCode: StopCode.nullable(),
+  stopReason: z.string().nullable(),
+  stoppedBy: z.string().nullable(),
+  exitCode: z.number().int().nullable(),
+  agent: z.string().nullable(),
+  usage: ResourceUsage,
+  createdAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+});
+export type Task = z.infer<typeof Task>;
+
+export const TaskList = z.object({
+  items: z.array(Task),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type TaskList = z.infer<typeof TaskList>;
+
+export const ListTasksQuery = z.strictObject({
+  project: Name.optional(),
+  stage: Name.optional(),
+  app: Name.optional(),
+  status: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(TaskStatus))
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export type ListTasksQuery = z.input<typeof ListTasksQuery>;

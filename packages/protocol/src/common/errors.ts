@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Every error the API returns has one of these codes. */
+export const ErrorCode = z.enum([
+  'VALIDATION_FAILED',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'AMBIGUOUS_ID',
+  'PAYLOAD_TOO_LARGE',
+  'INTERNAL',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ApiErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    /** The offending field, as a dotted path, when one field is to blame. */
+    field: z.string().optional(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** Turns zod issues into one line per field: `memoryGb: must be at most 1024 GB`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
