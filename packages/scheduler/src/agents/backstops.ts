@@ -1,0 +1,45 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { appendLogLines } from '../logs/repository.js';
+import { describeStop, transition } from '../tasks/lifecycle.js';
+
+/** Slack past max_hours before the scheduler stops a task its agent did not stop. */
+const DEADLINE_SLACK_SECONDS = 60;
+
+/**
+ * Ends tasks the agents cannot report on: past max_hours plus slack (the agent is gone or
+ * stuck) → TIMED_OUT; on an agent not heard from for the grace period → AGENT_LOST. Every
+ * replica runs this; the guarded updates make it idempotent. When the agent returns, its
+ * welcome tells it to stop and drop these tasks.
+ */
+export async function applyBackstops(db: Kysely<Database>, agentLostGraceSeconds: number): Promise<string[]> {
+  const overdue = await db
+    .selectFrom('tasks')
+    .select('id')
+    .where('status', 'in', ['RUNNING', 'STOPPING'])
+    .where('max_hours', 'is not', null)
+    .where(sql<boolean>`started_at + max_hours * interval '1 hour' + ${DEADLINE_SLACK_SECONDS} * interval '1 second' < now()`)
+    .execute();
+  const lost = await db
+    .selectFrom('tasks')
+    .innerJoin('agents', 'agents.name', 'tasks.agent_name')
+    .select('tasks.id')
+    .where('tasks.status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
+    .where(sql<boolean>`agents.last_seen_at < now() - ${agentLostGraceSeconds} * interval '1 second'`)
+    .execute();
+  const ended: string[] = [];
+  const end = async (id: string, stopCode: 'TIMED_OUT' | 'AGENT_LOST', reason: string) => {
+    const row = await db.transaction().execute(async (trx) => {
+      const stopped = await transition(trx, id, {
+        from: ['PENDING', 'RUNNING', 'STOPPING'],
+        patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: stopCode, stop_reason: reason, finished_at: new Date() },
+      });
+      if (stopped) await appendLogLines(trx, id, [{ seq: null, stream: 'system', text: describeStop(stopped), at: new Date() }]);
+      return stopped;
+    });
+    if (row) ended.push(id);
+  };
+  for (const { id } of overdue) await end(id, 'TIMED_OUT', 'exceeded max_hours and its agent did not stop it');
+  for (const { id } of lost) await end(id, 'AGENT_LOST', `its agent was not heard from for ${agentLostGraceSeconds} s`);
+  return ended;
+}

@@ -1,0 +1,258 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  ACTIVE_TASK_STATUSES,
+  AgentCloseCode,
+  AgentFrame,
+  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  describeIssues,
+} from '@tapit/protocol';
+import type { Kysely } from 'kysely';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Database } from '../db/schema.js';
+import { coerceError } from '../db/errors.js';
+import { storeAgentLog } from '../logs/repository.js';
+import type { TaskSignals } from '../tasks/task-signals.js';
+import { transition } from '../tasks/lifecycle.js';
+import { toTaskSpec } from '../tasks/task-spec.js';
+import { AgentSession } from './agent-session.js';
+import { markAgentOffline, markAgentOnline, touchAgents } from './repository.js';
+import { applyExitReport, applyStatusReport } from './task-reports.js';
+
+export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
+const HELLO_TIMEOUT_MS = 10_000;
+/** An agent frame carries at most a log chunk of 10,000 lines of 1 MiB: bound the socket. */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+
+type Frame = AgentFrame;
+type HelloFrame = Extract<Frame, { type: 'hello' }>;
+
+export interface GatewayDeps {
+  db: Kysely<Database>;
+  signals: TaskSignals;
+  schedulerId: string;
+  joinToken: string | undefined;
+  heartbeatIntervalMs: number;
+  log: (line: string) => void;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The agents' websocket endpoint on this replica: handshake, frame dispatch, liveness. It keeps
+ * the sessions placement uses; it never places or stops anything itself.
+ */
+export class AgentGateway {
+  readonly sessions = new Map<string, AgentSession>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly deps: GatewayDeps) {
+    // Liveness and the one batched last_seen write per interval.
+    this.timer = setInterval(() => void this.checkLiveness(), deps.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Refuses a bad token before the upgrade, so nothing unauthenticated reaches a socket. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const header = request.headers.authorization ?? '';
+    const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const expected = this.deps.joinToken;
+    if (!expected || !presented || !timingSafeEqual(digest(presented), digest(expected))) {
+      const message = expected ? 'invalid agent token' : 'this scheduler has no TAPIT_AGENT_JOIN_TOKEN: agents cannot join';
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\n`);
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    let session: AgentSession | undefined;
+    // Frames are handled one at a time, in order: log chunks and exits must not overtake.
+    let queue: Promise<void> = Promise.resolve();
+    const helloTimer = setTimeout(() => ws.close(AgentCloseCode.badFrame, 'no hello'), HELLO_TIMEOUT_MS);
+    let lastHeard = Date.now();
+    ws.on('pong', () => {
+      lastHeard = Date.now();
+      if (session) session.lastHeardAt = lastHeard;
+    });
+    ws.on('message', (data: RawData) => {
+      lastHeard = Date.now();
+      if (session) session.lastHeardAt = lastHeard;
+      queue = queue.then(async () => {
+        const frame = this.parse(ws, data);
+        if (!frame) return;
+        if (!session) {
+          if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
+          clearTimeout(helloTimer);
+          session = await this.hello(ws, frame);
+          return;
+        }
+        await this.dispatch(session, frame);
+      }).catch((error) => {
+        this.deps.log(`agent connection error: ${coerceError(error).message}`);
+        ws.close(1011, 'internal error');
+      });
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (session && this.sessions.get(session.name) === session) {
+        this.sessions.delete(session.name);
+        this.deps.log(`agent ${session.name} disconnected`);
+        const name = session.name;
+        queue = queue.then(() => markAgentOffline(this.deps.db, name, this.deps.schedulerId)).catch(() => {});
+      }
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  private parse(ws: WebSocket, data: RawData): Frame | undefined {
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString());
+    } catch {
+      this.refuse(ws, 'BAD_FRAME', 'frame is not JSON', AgentCloseCode.badFrame);
+      return undefined;
+    }
+    const result = AgentFrame.safeParse(json);
+    if (!result.success) {
+      this.refuse(ws, 'BAD_FRAME', describeIssues(result.error), AgentCloseCode.badFrame);
+      return undefined;
+    }
+    return result.data;
+  }
+
+  private refuse(ws: WebSocket, code: 'BAD_FRAME' | 'UNSUPPORTED_PROTOCOL_VERSION', message: string, closeCode: number): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'refused', code, message }));
+    ws.close(closeCode, code);
+  }
+
+  private async hello(ws: WebSocket, hello: HelloFrame): Promise<AgentSession | undefined> {
+    const { db } = this.deps;
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocolVersion)) {
+      this.refuse(
+        ws,
+        'UNSUPPORTED_PROTOCOL_VERSION',
+        `protocol version ${hello.protocolVersion} is not supported; this scheduler speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+        AgentCloseCode.unsupportedVersion,
+      );
+      return undefined;
+    }
+    // A reconnecting agent replaces its old (maybe half-open) connection.
+    this.sessions.get(hello.agentName)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
+    const session = new AgentSession(hello.agentName, hello.capacity, ws);
+    this.sessions.set(session.name, session);
+    await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId });
+
+    // Reconcile what the agent holds with what the database says it should.
+    const held = new Map(hello.tasks.map((t) => [t.taskId, t]));
+    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', [...ACTIVE_TASK_STATUSES]).execute();
+    const heldRows = held.size > 0 ? await db.selectFrom('tasks').select(['id', 'status', 'agent_name', 'last_agent_seq']).where('id', 'in', [...held.keys()]).execute() : [];
+    const known = new Map(heldRows.map((r) => [r.id, r]));
+    const acks: { taskId: string; seq: number }[] = [];
+    const drop: string[] = [];
+    for (const taskId of held.keys()) {
+      const row = known.get(taskId);
+      if (!row || row.agent_name !== session.name) {
+        drop.push(taskId);
+        continue;
+      }
+      acks.push({ taskId, seq: row.last_agent_seq });
+      if (row.status === 'STOPPED') drop.push(taskId); // finished here (lost, timed out): stop it there
+    }
+    const reassign = [];
+    for (const row of placed) {
+      session.hold(row.id, { cpu: row.cpu, memoryGb: row.memory_gb });
+      if (held.has(row.id)) continue;
+      if (row.status === 'PENDING') {
+        reassign.push(row); // the assignment never arrived: send it again
+      } else {
+        await db.transaction().execute((trx) =>
+          transition(trx, row.id, {
+            from: ['RUNNING', 'STOPPING'],
+            patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'AGENT_LOST', stop_reason: `agent ${session.name} came back without this task`, finished_at: new Date() },
+          }),
+        );
+        session.release(row.id);
+        this.deps.signals.taskChanged(row.id);
+      }
+    }
+    session.send({
+      type: 'welcome',
+      protocolVersion: PROTOCOL_VERSION,
+      agentName: session.name,
+      heartbeatIntervalMs: this.deps.heartbeatIntervalMs,
+      acks,
+      drop,
+    });
+    for (const row of reassign) session.send({ type: 'task.assign', task: toTaskSpec(row) });
+    this.deps.log(`agent ${session.name} connected (cpu ${hello.capacity.cpu}, memory ${hello.capacity.memoryGb} GB, ${hello.tasks.length} tasks held)`);
+    this.deps.signals.workAvailable();
+    return session;
+  }
+
+  private async dispatch(session: AgentSession, frame: Frame): Promise<void> {
+    const { db, signals } = this.deps;
+    switch (frame.type) {
+      case 'hello':
+        return this.refuse(session.socket, 'BAD_FRAME', 'hello was already sent', AgentCloseCode.badFrame);
+      case 'heartbeat':
+      case 'task.accepted':
+        return;
+      case 'task.status': {
+        if (await applyStatusReport(db, session.name, frame)) signals.taskChanged(frame.taskId);
+        return;
+      }
+      case 'task.log': {
+        const stored = await storeAgentLog(
+          db,
+          frame.taskId,
+          frame.seq,
+          frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) })),
+        );
+        if (stored === undefined) return; // deleted task: nothing to keep
+        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
+        signals.taskChanged(frame.taskId);
+        return;
+      }
+      case 'task.exited': {
+        const stopped = await applyExitReport(db, session.name, frame);
+        session.release(frame.taskId);
+        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).executeTakeFirst();
+        // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
+        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
+        if (stopped) {
+          signals.taskChanged(frame.taskId);
+          signals.workAvailable();
+        }
+        return;
+      }
+    }
+  }
+
+  /** Pings every agent; closes those silent for three intervals; records who is alive. */
+  private async checkLiveness(): Promise<void> {
+    const limit = Date.now() - 3 * this.deps.heartbeatIntervalMs;
+    const alive: string[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.lastHeardAt < limit) {
+        this.deps.log(`agent ${session.name} silent for ${Math.round((Date.now() - session.lastHeardAt) / 1000)} s: closing`);
+        session.terminate();
+        continue;
+      }
+      session.ping();
+      alive.push(session.name);
+    }
+    await touchAgents(this.deps.db, alive, this.deps.schedulerId).catch((error) =>
+      this.deps.log(`could not record agent heartbeats: ${coerceError(error).message}`),
+    );
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const session of this.sessions.values()) session.close(1001, 'scheduler shutting down');
+    this.wss.close();
+  }
+}

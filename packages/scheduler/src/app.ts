@@ -1,0 +1,59 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { agentRoutes } from './agents/routes.js';
+import { appRoutes } from './apps/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { coerceError } from './db/errors.js';
+import { ApiError } from './http/api-error.js';
+import { requireToken } from './http/authenticate.js';
+import type { AppDeps, HonoEnv } from './http/context.js';
+import { buildOpenApi } from './http/openapi.js';
+import { logRoutes } from './logs/routes.js';
+import { taskRoutes } from './tasks/routes.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The HTTP API, with no port and no process state: tests call `app.request()`. */
+export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
+  const app = new Hono<HonoEnv>();
+
+  app.get('/healthz', (c) =>
+    deps.isReady()
+      ? c.json({ status: 'ok', version: deps.version, database: deps.dbKind })
+      : c.json({ error: { code: 'INTERNAL', message: 'database not ready' } }, 503),
+  );
+
+  const openApi = buildOpenApi(deps.version);
+  app.get('/v1/openapi.json', (c) => c.json(openApi));
+
+  const v1 = new Hono<HonoEnv>();
+  v1.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError('PAYLOAD_TOO_LARGE', `body must be at most ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  v1.use(requireToken(deps));
+  v1.route('/', authRoutes(deps));
+  v1.route('/', appRoutes(deps));
+  v1.route('/', taskRoutes(deps));
+  v1.route('/', logRoutes(deps));
+  v1.route('/', agentRoutes(deps));
+  app.route('/v1', v1);
+
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  // Errors are thrown inside and converted here, once; never a stack trace to a client.
+  app.onError((thrown, c) => {
+    if (thrown instanceof ApiError) {
+      const field = thrown.field ? { field: thrown.field } : {};
+      return c.json({ error: { code: thrown.code, message: thrown.message, ...field } }, thrown.status as 400);
+    }
+    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(thrown).stack ?? thrown}`);
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error; the scheduler log has the details' } }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,168 @@
+import type { App, CreateAppRequest, Project, Release } from '@tapit/protocol';
+import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
+import type { Kysely } from 'kysely';
+import type { AppRow, Database } from '../db/schema.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { ApiError, notFound } from '../http/api-error.js';
+
+export interface AppPath {
+  project: string;
+  stage: string;
+  app: string;
+}
+
+export async function listProjects(db: Kysely<Database>, only?: string | null): Promise<Project[]> {
+  let query = db.selectFrom('projects').selectAll().orderBy('name');
+  if (only) query = query.where('name', '=', only);
+  const projects = await query.execute();
+  const stages = await db.selectFrom('stages').select(['project', 'name']).orderBy('name').execute();
+  return projects.map((p) => ({
+    name: p.name,
+    stages: stages.filter((s) => s.project === p.name).map((s) => s.name),
+    createdAt: p.created_at.toISOString(),
+  }));
+}
+
+export async function createProject(db: Kysely<Database>, name: string): Promise<Project> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('projects').values({ name }).execute();
+      await trx.insertInto('stages').values({ project: name, name: 'default' }).execute();
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `project "${name}" already exists`, 'name');
+    throw error;
+  }
+  return (await listProjects(db, name))[0];
+}
+
+export async function createStage(db: Kysely<Database>, project: string, name: string): Promise<Project> {
+  await requireProject(db, project);
+  try {
+    await db.insertInto('stages').values({ project, name }).execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `stage "${name}" already exists in project "${project}"`, 'name');
+    throw error;
+  }
+  return (await listProjects(db, project))[0];
+}
+
+async function requireProject(db: Kysely<Database>, project: string): Promise<void> {
+  const found = await db.selectFrom('projects').select('name').where('name', '=', project).executeTakeFirst();
+  if (!found) throw notFound(`project "${project}"`);
+}
+
+async function requireStage(db: Kysely<Database>, project: string, stage: string): Promise<void> {
+  await requireProject(db, project);
+  const found = await db
+    .selectFrom('stages')
+    .select('name')
+    .where('project', '=', project)
+    .where('name', '=', stage)
+    .executeTakeFirst();
+  if (!found) throw notFound(`stage "${stage}" of project "${project}"`);
+}
+
+export function toApp(row: AppRow): App {
+  return {
+    project: row.project,
+    stage: row.stage,
+    name: row.name,
+    image: row.image,
+    defaults: { cpu: row.default_cpu, memoryGb: row.default_memory_gb, maxHours: row.default_max_hours },
+    activeRelease: row.active_release,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** Creates the app with release 1 = its image, active, so tasks can run at once. */
+export async function createApp(db: Kysely<Database>, project: string, stage: string, body: CreateAppRequest): Promise<App> {
+  await requireStage(db, project, stage);
+  try {
+    const row = await db.transaction().execute(async (trx) => {
+      const app = await trx
+        .insertInto('apps')
+        .values({
+          project,
+          stage,
+          name: body.name,
+          image: body.image,
+          default_cpu: body.cpu ?? DEFAULT_TASK_RESOURCES.cpu,
+          default_memory_gb: body.memoryGb ?? DEFAULT_TASK_RESOURCES.memoryGb,
+          default_max_hours: body.maxHours ?? DEFAULT_TASK_RESOURCES.maxHours,
+          active_release: 1,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx.insertInto('releases').values({ app_id: app.id, number: 1, image: body.image }).execute();
+      return app;
+    });
+    return toApp(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw new ApiError('CONFLICT', `app "${body.name}" already exists in ${project}/${stage}`, 'name');
+    }
+    throw error;
+  }
+}
+
+export async function listApps(db: Kysely<Database>, project: string, stage: string): Promise<App[]> {
+  await requireStage(db, project, stage);
+  const rows = await db
+    .selectFrom('apps')
+    .selectAll()
+    .where('project', '=', project)
+    .where('stage', '=', stage)
+    .orderBy('name')
+    .execute();
+  return rows.map(toApp);
+}
+
+export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppRow> {
+  const row = await db
+    .selectFrom('apps')
+    .selectAll()
+    .where('project', '=', path.project)
+    .where('stage', '=', path.stage)
+    .where('name', '=', path.app)
+    .executeTakeFirst();
+  if (!row) throw notFound(`app "${path.app}" in ${path.project}/${path.stage}`);
+  return row;
+}
+
+export async function listReleases(db: Kysely<Database>, app: AppRow): Promise<Release[]> {
+  const rows = await db.selectFrom('releases').selectAll().where('app_id', '=', app.id).orderBy('number', 'desc').execute();
+  return rows.map((r) => ({
+    number: r.number,
+    image: r.image,
+    active: r.number === app.active_release,
+    createdAt: r.created_at.toISOString(),
+  }));
+}
+
+export async function findRelease(db: Kysely<Database>, app: AppRow, number: number): Promise<{ number: number; image: string }> {
+  const row = await db
+    .selectFrom('releases')
+    .select(['number', 'image'])
+    .where('app_id', '=', app.id)
+    .where('number', '=', number)
+    .executeTakeFirst();
+  if (!row) throw new ApiError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
+  return row;
+}
+
+/** Adds the next release and makes it the active one, atomically (the app row is locked). */
+export async function createRelease(db: Kysely<Database>, app: AppRow, image: string): Promise<Release> {
+  return db.transaction().execute(async (trx) => {
+    const locked = await trx.selectFrom('apps').select('id').where('id', '=', app.id).forUpdate().executeTakeFirstOrThrow();
+    const last = await trx
+      .selectFrom('releases')
+      .select((eb) => eb.fn.max('number').as('max'))
+      .where('app_id', '=', locked.id)
+      .executeTakeFirst();
+    const number = Number(last?.max ?? 0) + 1;
+    const row = await trx.insertInto('releases').values({ app_id: app.id, number, image }).returningAll().executeTakeFirstOrThrow();
+    await trx.updateTable('apps').set({ active_release: number }).where('id', '=', app.id).execute();
+    return { number, image: row.image, active: true, createdAt: row.created_at.toISOString() };
+  });
+}

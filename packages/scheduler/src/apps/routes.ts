@@ -1,0 +1,79 @@
+import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateStageRequest, Name } from '@tapit/protocol';
+import { Hono, type Context } from 'hono';
+import { requireProject, requireRole } from '../auth/permissions.js';
+import { recordAudit } from '../audit/record.js';
+import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import { parseBody, parseParam } from '../http/validate.js';
+import { createApp, createProject, createRelease, createStage, findApp, listApps, listProjects, listReleases, toApp } from './repository.js';
+
+/** Projects, stages, apps and releases. */
+export function appRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const routes = new Hono<HonoEnv>();
+
+  routes.get('/projects', async (c) => c.json({ items: await listProjects(db, c.get('principal').project) }));
+
+  routes.post('/projects', async (c) => {
+    const principal = c.get('principal');
+    requireRole(principal, 'admin');
+    const body = await parseBody(c, CreateProjectRequest);
+    const project = await createProject(db, body.name);
+    await recordAudit(db, { actor: principal.name, action: 'project.create', targetType: 'project', targetId: body.name, project: body.name, source: clientAddress(c) });
+    return c.json(project, 201);
+  });
+
+  routes.post('/projects/:project/stages', async (c) => {
+    const principal = c.get('principal');
+    const project = parseParam(c, 'project', Name);
+    requireProject(principal, project);
+    requireRole(principal, 'admin');
+    const body = await parseBody(c, CreateStageRequest);
+    const result = await createStage(db, project, body.name);
+    await recordAudit(db, { actor: principal.name, action: 'stage.create', targetType: 'stage', targetId: `${project}/${body.name}`, project, source: clientAddress(c) });
+    return c.json(result, 201);
+  });
+
+  const stagePath = (c: Context<HonoEnv>) => {
+    const project = parseParam(c, 'project', Name);
+    requireProject(c.get('principal'), project);
+    return { project, stage: parseParam(c, 'stage', Name) };
+  };
+  const appPath = (c: Context<HonoEnv>) => ({ ...stagePath(c), app: parseParam(c, 'app', Name) });
+
+  routes.get('/projects/:project/stages/:stage/apps', async (c) => {
+    const { project, stage } = stagePath(c);
+    return c.json({ items: await listApps(db, project, stage) });
+  });
+
+  routes.post('/projects/:project/stages/:stage/apps', async (c) => {
+    const { project, stage } = stagePath(c);
+    const principal = c.get('principal');
+    requireRole(principal, 'member');
+    const body = await parseBody(c, CreateAppRequest);
+    const app = await createApp(db, project, stage, body);
+    await recordAudit(db, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image } });
+    return c.json(app, 201);
+  });
+
+  routes.get('/projects/:project/stages/:stage/apps/:app', async (c) => {
+    return c.json(toApp(await findApp(db, appPath(c))));
+  });
+
+  routes.get('/projects/:project/stages/:stage/apps/:app/releases', async (c) => {
+    const app = await findApp(db, appPath(c));
+    return c.json({ items: await listReleases(db, app) });
+  });
+
+  routes.post('/projects/:project/stages/:stage/apps/:app/releases', async (c) => {
+    const path = appPath(c);
+    const principal = c.get('principal');
+    requireRole(principal, 'member');
+    const app = await findApp(db, path);
+    const body = await parseBody(c, CreateReleaseRequest);
+    const release = await createRelease(db, app, body.image);
+    await recordAudit(db, { actor: principal.name, action: 'release.create', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: { release: release.number, image: body.image } });
+    return c.json(release, 201);
+  });
+
+  return routes;
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  project?: string | null;
+  source?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Who did what to which thing, when, from where. */
+export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      project: entry.project ?? null,
+      source: entry.source ?? null,
+      details: JSON.stringify(entry.details ?? {}),
+    })
+    .execute();
+}

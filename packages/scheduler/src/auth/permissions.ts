@@ -1,0 +1,19 @@
+import type { Role } from '@tapit/protocol';
+import { ApiError } from '../http/api-error.js';
+import type { Principal } from './tokens.js';
+
+const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2 };
+
+/** Throws 403 unless the principal's role is at least `role`. */
+export function requireRole(principal: Principal, role: Role): void {
+  if (RANK[principal.role] < RANK[role]) {
+    throw new ApiError('FORBIDDEN', `token "${principal.name}" has role ${principal.role}; this needs ${role} or above`);
+  }
+}
+
+/** Throws 404 (not 403: another project's things are invisible) outside the token's project. */
+export function requireProject(principal: Principal, project: string): void {
+  if (principal.project !== null && principal.project !== project) {
+    throw new ApiError('NOT_FOUND', `project "${project}" not found`);
+  }
+}

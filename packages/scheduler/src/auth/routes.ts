@@ -1,0 +1,39 @@
+import { CreateTokenRequest, Name } from '@tapit/protocol';
+import { Hono } from 'hono';
+import { recordAudit } from '../audit/record.js';
+import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import { parseBody, parseParam } from '../http/validate.js';
+import { requireRole } from './permissions.js';
+import { createToken, listTokens, revokeToken } from './tokens.js';
+
+export function authRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const routes = new Hono<HonoEnv>();
+
+  routes.get('/whoami', (c) => c.json(c.get('principal')));
+
+  routes.get('/tokens', async (c) => {
+    requireRole(c.get('principal'), 'admin');
+    return c.json({ items: await listTokens(db) });
+  });
+
+  routes.post('/tokens', async (c) => {
+    const principal = c.get('principal');
+    requireRole(principal, 'admin');
+    const body = await parseBody(c, CreateTokenRequest);
+    const created = await createToken(db, body, principal.name);
+    await recordAudit(db, { actor: principal.name, action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, source: clientAddress(c), details: { role: body.role } });
+    return c.json(created, 201);
+  });
+
+  routes.delete('/tokens/:name', async (c) => {
+    const principal = c.get('principal');
+    requireRole(principal, 'admin');
+    const name = parseParam(c, 'name', Name);
+    await revokeToken(db, name);
+    await recordAudit(db, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });
+    return c.body(null, 204);
+  });
+
+  return routes;
+}

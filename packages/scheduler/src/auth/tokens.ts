@@ -1,0 +1,77 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { CreateTokenRequest, Role, TokenView } from '@tapit/protocol';
+import type { Kysely } from 'kysely';
+import type { Database, TokenRow } from '../db/schema.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { ApiError, notFound } from '../http/api-error.js';
+
+/** Who is calling: the token's name, role and project limit. */
+export interface Principal {
+  name: string;
+  role: Role;
+  project: string | null;
+}
+
+export const hashToken = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+const newSecret = () => `tapit_${randomBytes(24).toString('base64url')}`;
+
+function toView(row: TokenRow): TokenView {
+  return {
+    name: row.name,
+    role: row.role as Role,
+    project: row.project,
+    createdAt: row.created_at.toISOString(),
+    revokedAt: row.revoked_at ? row.revoked_at.toISOString() : null,
+  };
+}
+
+/** At first start, TAPIT_BOOTSTRAP_TOKEN becomes the admin token named "bootstrap". */
+export async function ensureBootstrapToken(db: Kysely<Database>, secret: string): Promise<void> {
+  await db
+    .insertInto('tokens')
+    .values({ name: 'bootstrap', role: 'admin', project: null, token_hash: hashToken(secret), created_by: null })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+/** The principal behind a secret; revoked tokens are looked up like unknown ones. */
+export async function authenticate(db: Kysely<Database>, secret: string): Promise<Principal | undefined> {
+  const row = await db
+    .selectFrom('tokens')
+    .select(['name', 'role', 'project'])
+    .where('token_hash', '=', hashToken(secret))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row ? { name: row.name, role: row.role as Role, project: row.project } : undefined;
+}
+
+export async function createToken(db: Kysely<Database>, body: CreateTokenRequest, by: string) {
+  const secret = newSecret();
+  try {
+    const row = await db
+      .insertInto('tokens')
+      .values({ name: body.name, role: body.role, project: body.project ?? null, token_hash: hashToken(secret), created_by: by })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { ...toView(row), token: secret };
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `a token named "${body.name}" already exists`, 'name');
+    throw error;
+  }
+}
+
+export async function listTokens(db: Kysely<Database>): Promise<TokenView[]> {
+  const rows = await db.selectFrom('tokens').selectAll().orderBy('name').execute();
+  return rows.map(toView);
+}
+
+export async function revokeToken(db: Kysely<Database>, name: string): Promise<void> {
+  const result = await db
+    .updateTable('tokens')
+    .set({ revoked_at: new Date() })
+    .where('name', '=', name)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw notFound(`active token "${name}"`);
+}

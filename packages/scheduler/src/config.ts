@@ -1,0 +1,45 @@
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
+const token = z.string().min(16, 'must be at least 16 characters');
+const positiveInt = z.coerce.number().int().positive('must be a positive whole number');
+
+/** Every setting of the scheduler, from the environment (PRODUCT.md, "Configuration"). */
+export const SchedulerConfig = z.object({
+  TAPIT_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  TAPIT_DATA_DIR: z.string().min(1).default(join(homedir(), '.local', 'share', 'tapit', 'scheduler')),
+  TAPIT_HOST: z.string().min(1).default('127.0.0.1'),
+  TAPIT_PORT: port.default(7700),
+  TAPIT_BOOTSTRAP_TOKEN: token.optional(),
+  TAPIT_AGENT_JOIN_TOKEN: token.optional(),
+  /** How often agents send heartbeats; three missed ones close the connection. */
+  TAPIT_HEARTBEAT_INTERVAL_MS: positiveInt.default(5000),
+  /** How long an agent may stay silent before its tasks are reported AGENT_LOST. */
+  TAPIT_AGENT_LOST_GRACE_SECONDS: positiveInt.default(300),
+  /** How often each replica looks for work (placement, stops, deadlines) besides local wake-ups. */
+  TAPIT_POLL_INTERVAL_MS: positiveInt.default(250),
+  /** Identifies this replica in the agents table; unique per process by default. */
+  TAPIT_SCHEDULER_ID: z.string().min(1).default(`${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
+});
+export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value throws one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('TAPIT_') && value !== undefined && value !== ''),
+  );
+  const result = SchedulerConfig.safeParse(relevant);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,36 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as initial from './migrations/0001-initial.js';
+
+/** Migrations in order; a new one is a new file here, never an edit of an old one. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Arbitrary but fixed: the key of the advisory lock that serializes migrations. */
+const MIGRATION_LOCK_KEY = 7700_0001;
+
+/**
+ * Brings the schema up to date. Replicas starting at once take turns on a session advisory
+ * lock held around the whole run (Kysely's own lock comes after it creates its tables, and
+ * two concurrent CREATE TABLE IF NOT EXISTS can collide), so later ones find nothing to do.
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  return db.connection().execute(async (connection) => {
+    await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    try {
+      const migrator = new Migrator({
+        db: connection,
+        provider,
+        migrationTableName: 'tapit_migrations',
+        migrationLockTableName: 'tapit_migrations_lock',
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    }
+  });
+}

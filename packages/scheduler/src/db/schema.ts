@@ -1,0 +1,148 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/*
+ * Table types for kysely. Columns are documented in the migrations, which are the source of
+ * truth; these interfaces mirror them.
+ */
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ProjectsTable {
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface StagesTable {
+  project: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface AppsTable {
+  id: Generated<number>;
+  project: string;
+  stage: string;
+  name: string;
+  image: string;
+  default_cpu: number;
+  default_memory_gb: number;
+  default_max_hours: number | null;
+  active_release: number | null;
+  created_at: CreatedAt;
+}
+
+export interface ReleasesTable {
+  app_id: number;
+  number: number;
+  image: string;
+  created_at: CreatedAt;
+}
+
+export interface TasksTable {
+  id: string;
+  app_id: number;
+  release: number | null;
+  image: string;
+  image_digest: string | null;
+  command: Json<string[]>;
+  entrypoint: Json<string[] | null>;
+  env: Json<Record<string, string>>;
+  kind: string;
+  cpu: number;
+  memory_gb: number;
+  max_hours: number | null;
+  ephemeral_storage_gb: number | null;
+  initiated_by: string | null;
+  created_by: string;
+  status: string;
+  desired_status: string;
+  stop_code: string | null;
+  stop_reason: string | null;
+  stopped_by: string | null;
+  exit_code: number | null;
+  agent_name: string | null;
+  attempt: Generated<number>;
+  stop_sent_at: Timestamp | null;
+  peak_memory_bytes: number | null;
+  cpu_seconds: number | null;
+  disk_bytes: number | null;
+  log_count: Generated<number>;
+  last_agent_seq: Generated<number>;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface TaskLogLinesTable {
+  task_id: string;
+  position: number;
+  seq: number | null;
+  stream: string;
+  text: string;
+  logged_at: Timestamp;
+}
+
+export interface TaskEventsTable {
+  id: Generated<number>;
+  task_id: string;
+  status: string;
+  desired_status: string;
+  message: string | null;
+  created_at: CreatedAt;
+}
+
+export interface AgentsTable {
+  name: string;
+  status: string;
+  capacity_cpu: number;
+  capacity_memory_gb: number;
+  version: string | null;
+  scheduler_id: string | null;
+  connected_at: Timestamp | null;
+  last_seen_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface TokensTable {
+  id: Generated<number>;
+  name: string;
+  role: string;
+  project: string | null;
+  token_hash: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  project: string | null;
+  source: string | null;
+  details: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  projects: ProjectsTable;
+  stages: StagesTable;
+  apps: AppsTable;
+  releases: ReleasesTable;
+  tasks: TasksTable;
+  task_log_lines: TaskLogLinesTable;
+  task_events: TaskEventsTable;
+  agents: AgentsTable;
+  tokens: TokensTable;
+  audit_events: AuditEventsTable;
+}
+
+export type TaskRow = Selectable<TasksTable>;
+export type NewTaskRow = Insertable<TasksTable>;
+export type AppRow = Selectable<AppsTable>;
+export type AgentRow = Selectable<AgentsTable>;
+export type TokenRow = Selectable<TokensTable>;

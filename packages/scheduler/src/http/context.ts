@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+import type { Context } from 'hono';
+import type { Principal } from '../auth/tokens.js';
+import type { DatabaseKind } from '../db/client.js';
+import type { Database } from '../db/schema.js';
+import type { TaskSignals } from '../tasks/task-signals.js';
+
+/** What the HTTP app needs from the outside world; tests pass their own. */
+export interface AppDeps {
+  db: Kysely<Database>;
+  dbKind: DatabaseKind;
+  signals: TaskSignals;
+  version: string;
+  /** Whether the database is migrated and reachable (for /healthz). */
+  isReady: () => boolean;
+  /** How often a log follower re-reads the database when nothing woke it. */
+  followPollMs?: number;
+}
+
+export type HonoEnv = { Variables: { principal: Principal } };
+
+/** The client's address, when served by node (absent under app.request() in tests). */
+export function clientAddress(c: Context): string | null {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
+}

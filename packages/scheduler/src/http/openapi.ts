@@ -1,0 +1,69 @@
+import * as P from '@tapit/protocol';
+import { z } from 'zod';
+
+interface Operation {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
+  noAuth?: boolean;
+}
+
+/** The API's operations, with the same zod schemas the handlers parse with. */
+const OPERATIONS: Operation[] = [
+  { method: 'get', path: '/healthz', summary: 'Ready once the database is', response: P.Health, noAuth: true },
+  { method: 'get', path: '/v1/whoami', summary: 'The calling token', response: P.WhoAmI },
+  { method: 'get', path: '/v1/projects', summary: 'List projects', response: P.ProjectList },
+  { method: 'post', path: '/v1/projects', summary: 'Create a project', body: P.CreateProjectRequest, response: P.Project, status: 201 },
+  { method: 'post', path: '/v1/projects/{project}/stages', summary: 'Create a stage', body: P.CreateStageRequest, response: P.Project, status: 201 },
+  { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps', summary: 'List apps', response: P.AppList },
+  { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps', summary: 'Create an app', body: P.CreateAppRequest, response: P.App, status: 201 },
+  { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}', summary: 'Show an app', response: P.App },
+  { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'List releases', response: P.ReleaseList },
+  { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'Create the active release', body: P.CreateReleaseRequest, response: P.Release, status: 201 },
+  { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/tasks', summary: 'Create a task', body: P.CreateTaskRequest, response: P.Task, status: 201 },
+  { method: 'get', path: '/v1/tasks', summary: 'List tasks, newest first', response: P.TaskList },
+  { method: 'get', path: '/v1/tasks/{id}', summary: 'Show a task (id or unique prefix)', response: P.Task },
+  { method: 'post', path: '/v1/tasks/{id}/stop', summary: 'Stop a task', response: P.Task, status: 202 },
+  { method: 'delete', path: '/v1/tasks/{id}', summary: 'Delete a stopped task', status: 204 },
+  { method: 'get', path: '/v1/tasks/{id}/logs', summary: 'A page of a task log', response: P.LogPage },
+  { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', response: P.LogFollowEvent },
+  { method: 'get', path: '/v1/agents', summary: 'List agents', response: P.AgentList },
+  { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
+  { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },
+  { method: 'delete', path: '/v1/tokens/{name}', summary: 'Revoke a token', status: 204 },
+];
+
+const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+
+/** OpenAPI 3.1 generated from the protocol's zod schemas. */
+export function buildOpenApi(version: string): Record<string, unknown> {
+  const error = schema(P.ApiErrorBody, 'output');
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const parameters = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const success = op.response
+      ? { description: 'OK', content: { 'application/json': { schema: schema(op.response, 'output') } } }
+      : { description: 'No content' };
+    paths[op.path] ??= {};
+    paths[op.path][op.method] = {
+      summary: op.summary,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(op.noAuth ? { security: [] } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(op.body, 'input') } } } } : {}),
+      responses: {
+        [String(op.status ?? 200)]: success,
+        '4XX': { description: 'Bad input, auth, not found or conflict', content: { 'application/json': { schema: error } } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'tapit scheduler', version },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

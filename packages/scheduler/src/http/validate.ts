@@ -1,0 +1,36 @@
+import { describeIssues } from '@tapit/protocol';
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ApiError } from './api-error.js';
+
+function fail(error: z.ZodError): never {
+  const field = error.issues[0]?.path.join('.') || undefined;
+  throw new ApiError('VALIDATION_FAILED', describeIssues(error), field);
+}
+
+/** The request body, parsed with `schema`; bad JSON or a bad field is a 400 naming it. */
+export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new ApiError('VALIDATION_FAILED', 'body must be a JSON object');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) fail(result.error);
+  return result.data;
+}
+
+/** The query string, parsed with `schema`. */
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  const result = schema.safeParse(c.req.query());
+  if (!result.success) fail(result.error);
+  return result.data;
+}
+
+/** A path parameter, parsed with `schema` and named in the error. */
+export function parseParam<S extends z.ZodType>(c: Context, name: string, schema: S): z.output<S> {
+  const result = schema.safeParse(c.req.param(name));
+  if (!result.success) throw new ApiError('VALIDATION_FAILED', `${name}: ${result.error.issues[0]?.message}`, name);
+  return result.data;
+}

@@ -1,0 +1,82 @@
+import type { LogLine, LogStream } from '@tapit/protocol';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+
+export interface NewLogLine {
+  seq: number | null;
+  stream: LogStream;
+  text: string;
+  at: Date;
+}
+
+/**
+ * Appends lines to a task's log. Positions come from the task row's counter, which the UPDATE
+ * locks until commit: writers of one task take turns, so positions commit in order and a
+ * follower reading "after N" can never skip a line that commits later.
+ */
+export async function appendLogLines(trx: Transaction<Database>, taskId: string, lines: NewLogLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  const { log_count } = await trx
+    .updateTable('tasks')
+    .set((eb) => ({ log_count: eb('log_count', '+', lines.length) }))
+    .where('id', '=', taskId)
+    .returning('log_count')
+    .executeTakeFirstOrThrow();
+  const first = log_count - lines.length + 1;
+  await trx
+    .insertInto('task_log_lines')
+    .values(
+      lines.map((line, i) => ({
+        task_id: taskId,
+        position: first + i,
+        seq: line.seq,
+        stream: line.stream,
+        text: line.text,
+        logged_at: line.at,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Stores a chunk of agent lines starting at `seq`: lines already stored (a re-send after a
+ * reconnect) are dropped, and a chunk that would leave a gap is refused, so the answer — the
+ * highest contiguous seq stored — tells the agent exactly where to resume.
+ */
+export async function storeAgentLog(
+  db: Kysely<Database>,
+  taskId: string,
+  seq: number,
+  lines: Omit<NewLogLine, 'seq'>[],
+): Promise<number | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).forUpdate().executeTakeFirst();
+    if (!task) return undefined;
+    const stored = task.last_agent_seq;
+    const skip = stored + 1 - seq;
+    if (skip < 0) return stored; // a gap: wait for the missing lines
+    const fresh = lines.slice(skip).map((line, i) => ({ ...line, seq: stored + 1 + i }));
+    if (fresh.length === 0) return stored;
+    await appendLogLines(trx, taskId, fresh);
+    const last = stored + fresh.length;
+    await trx.updateTable('tasks').set({ last_agent_seq: last }).where('id', '=', taskId).execute();
+    return last;
+  });
+}
+
+export async function readLogLines(db: Kysely<Database>, taskId: string, after: number, limit: number): Promise<LogLine[]> {
+  const rows = await db
+    .selectFrom('task_log_lines')
+    .select(['position', 'stream', 'text', 'logged_at'])
+    .where('task_id', '=', taskId)
+    .where('position', '>', after)
+    .orderBy('position')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    position: r.position,
+    stream: r.stream as LogStream,
+    text: r.text,
+    at: r.logged_at.toISOString(),
+  }));
+}

@@ -1,0 +1,83 @@
+import { LogQuery, type LogFollowEvent } from '@tapit/protocol';
+import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import { z } from 'zod';
+import type { AppDeps, HonoEnv } from '../http/context.js';
+import { parseQuery } from '../http/validate.js';
+import { findTask } from '../tasks/repository.js';
+import { readLogLines } from './repository.js';
+
+const FollowQuery = z.strictObject({ after: z.coerce.number().int().nonnegative().default(0) });
+const BATCH = 1000;
+
+export function logRoutes(deps: AppDeps) {
+  const { db, signals } = deps;
+  const pollMs = deps.followPollMs ?? 500;
+  const routes = new Hono<HonoEnv>();
+
+  routes.get('/tasks/:id/logs', async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('principal').project);
+    const { after, limit } = parseQuery(c, LogQuery);
+    const lines = await readLogLines(db, task.id, after, limit);
+    const finished = await db.selectFrom('tasks').select('status').where('id', '=', task.id).executeTakeFirst();
+    return c.json({
+      lines,
+      last: lines.length > 0 ? lines[lines.length - 1].position : after,
+      complete: finished?.status === 'STOPPED' && lines.length < limit,
+    });
+  });
+
+  /**
+   * Newline-delimited JSON: every line after `after`, status changes as they happen, and one
+   * `end` once the task is STOPPED and every stored line was sent. Woken by local changes,
+   * polling for changes made by other replicas.
+   */
+  routes.get('/tasks/:id/logs/follow', async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('principal').project);
+    let { after } = parseQuery(c, FollowQuery);
+    c.header('content-type', 'application/x-ndjson');
+    c.header('cache-control', 'no-store');
+    return stream(c, async (out) => {
+      let wake: (() => void) | undefined;
+      let aborted = false;
+      const unsubscribe = signals.onTaskChanged(task.id, () => wake?.());
+      out.onAbort(() => {
+        aborted = true;
+        wake?.();
+      });
+      const send = (event: LogFollowEvent) => out.write(`${JSON.stringify(event)}\n`);
+      let lastStatus: string | undefined;
+      try {
+        while (!aborted) {
+          // Read the status first: lines stored before it are then all read below.
+          const state = await db.selectFrom('tasks').select(['status', 'exit_code']).where('id', '=', task.id).executeTakeFirst();
+          const lines = await readLogLines(db, task.id, after, BATCH);
+          for (const line of lines) await send({ type: 'line', line });
+          if (lines.length > 0) after = lines[lines.length - 1].position;
+          if (lines.length === BATCH) continue;
+          if (!state) break; // deleted while followed
+          if (state.status !== lastStatus) {
+            lastStatus = state.status;
+            await send({ type: 'status', status: state.status as never });
+          }
+          if (state.status === 'STOPPED') {
+            await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
+            break;
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, pollMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  return routes;
+}

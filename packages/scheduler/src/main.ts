@@ -1,0 +1,63 @@
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { coerceError } from './db/errors.js';
+import { migrateToLatest } from './db/migrate.js';
+import { startScheduler } from './server.js';
+import { SCHEDULER_VERSION } from './version.js';
+
+const USAGE = `Usage: tapit-scheduler [serve | migrate | --version | --help]
+
+  serve     (default) run the HTTP API and the agent websocket
+  migrate   bring the database schema up to date and exit
+
+Configuration (environment): TAPIT_DATABASE_URL (unset: embedded database in TAPIT_DATA_DIR),
+TAPIT_HOST (127.0.0.1), TAPIT_PORT (7700), TAPIT_BOOTSTRAP_TOKEN, TAPIT_AGENT_JOIN_TOKEN.`;
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+export async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'serve';
+  if (command === '--help' || command === '-h') return void process.stdout.write(`${USAGE}\n`);
+  if (command === '--version') return void process.stdout.write(`${SCHEDULER_VERSION}\n`);
+  if (command !== 'serve' && command !== 'migrate') {
+    process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tapit-scheduler: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  try {
+    if (command === 'migrate') {
+      const database = await openDatabase({ url: config.TAPIT_DATABASE_URL, dataDir: config.TAPIT_DATA_DIR });
+      const applied = await migrateToLatest(database.db);
+      await database.close();
+      log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+      return;
+    }
+    const scheduler = await startScheduler(config, log);
+    const where = config.TAPIT_DATABASE_URL ? 'Postgres' : `embedded database in ${config.TAPIT_DATA_DIR}`;
+    log(`tapit-scheduler ${SCHEDULER_VERSION} listening on ${scheduler.url} (${where})`);
+    let closing = false;
+    const shutdown = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      log(`${signal}: shutting down`);
+      scheduler.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  } catch (error) {
+    log(`tapit-scheduler could not start: ${coerceError(error).message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { AGENT_WEBSOCKET_PATH, AgentGateway } from './agents/gateway.js';
+import { ControlLoop } from './agents/control-loop.js';
+import { createApp } from './app.js';
+import { ensureBootstrapToken } from './auth/tokens.js';
+import type { SchedulerConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { migrateToLatest } from './db/migrate.js';
+import { TaskSignals } from './tasks/task-signals.js';
+import { SCHEDULER_VERSION } from './version.js';
+
+export interface RunningScheduler {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Opens the database, migrates it, and serves the API and the agent websocket. */
+export async function startScheduler(config: SchedulerConfig, log: (line: string) => void): Promise<RunningScheduler> {
+  const database = await openDatabase({ url: config.TAPIT_DATABASE_URL, dataDir: config.TAPIT_DATA_DIR });
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
+  if (config.TAPIT_BOOTSTRAP_TOKEN) await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN);
+  if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: no agent can join this scheduler');
+
+  const signals = new TaskSignals();
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, version: SCHEDULER_VERSION, isReady: () => true }, log);
+  const gateway = new AgentGateway({
+    db: database.db,
+    signals,
+    schedulerId: config.TAPIT_SCHEDULER_ID,
+    joinToken: config.TAPIT_AGENT_JOIN_TOKEN,
+    heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
+    log,
+  });
+  const loop = new ControlLoop({
+    db: database.db,
+    gateway,
+    signals,
+    pollIntervalMs: config.TAPIT_POLL_INTERVAL_MS,
+    agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
+    log,
+  });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT }, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.on('upgrade', (request, socket, head) => {
+    if (new URL(request.url ?? '/', 'http://x').pathname === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  loop.start();
+
+  const port = (server.address() as AddressInfo).port;
+  const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    async close() {
+      loop.stop();
+      await gateway.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await database.close();
+    },
+  };
+}

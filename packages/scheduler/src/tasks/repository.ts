@@ -1,0 +1,180 @@
+import {
+  ACTIVE_TASK_STATUSES,
+  DEFAULT_INTERACTIVE_MAX_HOURS,
+  CreateTaskRequest,
+  type TaskStatus,
+} from '@tapit/protocol';
+import type { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { AppRow, Database } from '../db/schema.js';
+import { newTaskId } from '../db/random-id.js';
+import { findRelease } from '../apps/repository.js';
+import { ApiError, notFound } from '../http/api-error.js';
+import { withTag } from './image-ref.js';
+import { describeStop, transition } from './lifecycle.js';
+import type { TaskWithApp } from './task-view.js';
+import { appendLogLines } from '../logs/repository.js';
+
+type ParsedCreateTask = z.output<typeof CreateTaskRequest>;
+
+/** Picks the image: image= wins; else the release (or the active one), re-tagged by docker_tag=. */
+async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreateTask) {
+  if (body.image) {
+    return { release: null, image: body.dockerTag ? withTag(body.image, body.dockerTag) : body.image };
+  }
+  const number = body.release ?? app.active_release;
+  if (number === null) throw new ApiError('CONFLICT', `app "${app.name}" has no release yet: create one first`, 'release');
+  const release = await findRelease(db, app, number);
+  return { release: release.number, image: body.dockerTag ? withTag(release.image, body.dockerTag) : release.image };
+}
+
+/** Stores a new task as PROVISIONING, with its resources resolved from the app's defaults. */
+export async function createTask(
+  db: Kysely<Database>,
+  app: AppRow,
+  body: ParsedCreateTask,
+  createdBy: string,
+): Promise<string> {
+  const { release, image } = await resolveImage(db, app, body);
+  const interactive = body.kind === 'interactive';
+  const id = newTaskId();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('tasks')
+      .values({
+        id,
+        app_id: app.id,
+        release,
+        image,
+        image_digest: null,
+        command: JSON.stringify(body.command !== undefined ? ['/bin/sh', '-c', body.command] : body.args),
+        entrypoint: JSON.stringify(body.entrypoint ?? null),
+        env: JSON.stringify({}),
+        kind: body.kind,
+        cpu: body.cpu ?? app.default_cpu,
+        memory_gb: body.memoryGb ?? app.default_memory_gb,
+        max_hours: body.maxHours ?? app.default_max_hours ?? (interactive ? DEFAULT_INTERACTIVE_MAX_HOURS : null),
+        ephemeral_storage_gb: body.ephemeralStorageGb ?? null,
+        initiated_by: body.initiatedBy ?? null,
+        created_by: createdBy,
+        status: 'PROVISIONING',
+        desired_status: 'RUNNING',
+        stop_code: null,
+        stop_reason: null,
+        stopped_by: null,
+        exit_code: null,
+        agent_name: null,
+        stop_sent_at: null,
+        peak_memory_bytes: null,
+        cpu_seconds: null,
+        disk_bytes: null,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
+    await trx.insertInto('task_events').values({ task_id: id, status: 'PROVISIONING', desired_status: 'RUNNING', message: null }).execute();
+    await appendLogLines(trx, id, [
+      { seq: null, stream: 'system', text: 'Task status is PROVISIONING, desired status is RUNNING', at: new Date() },
+    ]);
+  });
+  return id;
+}
+
+function selectTasks(db: Kysely<Database>) {
+  return db
+    .selectFrom('tasks')
+    .innerJoin('apps', 'apps.id', 'tasks.app_id')
+    .selectAll('tasks')
+    .select(['apps.project', 'apps.stage', 'apps.name as app_name']);
+}
+
+/** A task by full id or unique prefix, limited to one project when the token is. */
+export async function findTask(db: Kysely<Database>, idOrPrefix: string, project: string | null): Promise<TaskWithApp> {
+  if (!/^[0-9a-f]{4,32}$/.test(idOrPrefix)) {
+    throw new ApiError('VALIDATION_FAILED', `task id "${idOrPrefix}" must be 4 to 32 lowercase hex characters`, 'task');
+  }
+  let query = selectTasks(db);
+  query = idOrPrefix.length === 32 ? query.where('tasks.id', '=', idOrPrefix) : query.where('tasks.id', 'like', `${idOrPrefix}%`);
+  if (project) query = query.where('apps.project', '=', project);
+  const rows = await query.limit(2).execute();
+  if (rows.length === 0) throw notFound(`task "${idOrPrefix}"`);
+  if (rows.length > 1) throw new ApiError('AMBIGUOUS_ID', `task id prefix "${idOrPrefix}" matches more than one task: give more characters`, 'task');
+  return rows[0];
+}
+
+export interface TaskFilter {
+  project?: string;
+  stage?: string;
+  app?: string;
+  status?: TaskStatus[];
+  limit: number;
+  cursor?: string;
+}
+
+const encodeCursor = (row: { created_at: Date; id: string }) =>
+  Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || !/^[0-9a-f]{32}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new ApiError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
+  }
+  return { createdAt, id };
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay fast at any depth. */
+export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promise<{ rows: TaskWithApp[]; nextCursor: string | null }> {
+  let query = selectTasks(db);
+  if (filter.project) query = query.where('apps.project', '=', filter.project);
+  if (filter.stage) query = query.where('apps.stage', '=', filter.stage);
+  if (filter.app) query = query.where('apps.name', '=', filter.app);
+  if (filter.status && filter.status.length > 0) query = query.where('tasks.status', 'in', filter.status);
+  if (filter.cursor) {
+    const { createdAt, id } = decodeCursor(filter.cursor);
+    query = query.where((eb) =>
+      eb.or([eb('tasks.created_at', '<', createdAt), eb.and([eb('tasks.created_at', '=', createdAt), eb('tasks.id', '<', id)])]),
+    );
+  }
+  const rows = await query.orderBy('tasks.created_at', 'desc').orderBy('tasks.id', 'desc').limit(filter.limit + 1).execute();
+  const page = rows.slice(0, filter.limit);
+  return { rows: page, nextCursor: rows.length > filter.limit ? encodeCursor(page[page.length - 1]) : null };
+}
+
+/**
+ * Asks a task to stop. A task still waiting for an agent stops at once; one on an agent gets
+ * desired status STOPPED, and the replica holding its agent sends the stop.
+ */
+export async function requestStop(db: Kysely<Database>, taskId: string, by: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const stoppedNow = await transition(trx, taskId, {
+      from: ['PROVISIONING'],
+      patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, finished_at: new Date() },
+    });
+    if (stoppedNow) {
+      await appendLogLines(trx, taskId, [{ seq: null, stream: 'system', text: describeStop(stoppedNow), at: new Date() }]);
+      return;
+    }
+    await trx
+      .selectFrom('tasks')
+      .select('id')
+      .where('id', '=', taskId)
+      .where('desired_status', '=', 'RUNNING')
+      .where('status', 'in', [...ACTIVE_TASK_STATUSES])
+      .forUpdate()
+      .executeTakeFirst()
+      .then((found) =>
+        found
+          ? transition(trx, taskId, { patch: { desired_status: 'STOPPED', stopped_by: by }, from: ACTIVE_TASK_STATUSES })
+          : undefined,
+      );
+  });
+}
+
+/** Removes a finished task with its logs and events. */
+export async function deleteTask(db: Kysely<Database>, task: TaskWithApp): Promise<void> {
+  const deleted = await db.deleteFrom('tasks').where('id', '=', task.id).where('status', '=', 'STOPPED').executeTakeFirst();
+  if (deleted.numDeletedRows === 0n) {
+    throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: stop it and wait until it is STOPPED before deleting it`, 'task');
+  }
+}

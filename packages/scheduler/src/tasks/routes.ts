@@ -1,0 +1,73 @@
+import { CreateTaskRequest, ListTasksQuery, Name } from '@tapit/protocol';
+import { Hono } from 'hono';
+import { requireProject, requireRole } from '../auth/permissions.js';
+import { recordAudit } from '../audit/record.js';
+import { findApp } from '../apps/repository.js';
+import { ApiError } from '../http/api-error.js';
+import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import { parseBody, parseParam, parseQuery } from '../http/validate.js';
+import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
+import { toTask } from './task-view.js';
+
+export function taskRoutes(deps: AppDeps) {
+  const { db, signals } = deps;
+  const routes = new Hono<HonoEnv>();
+
+  routes.post('/projects/:project/stages/:stage/apps/:app/tasks', async (c) => {
+    const principal = c.get('principal');
+    const path = { project: parseParam(c, 'project', Name), stage: parseParam(c, 'stage', Name), app: parseParam(c, 'app', Name) };
+    requireProject(principal, path.project);
+    requireRole(principal, 'member');
+    const body = await parseBody(c, CreateTaskRequest);
+    const app = await findApp(db, path);
+    const id = await createTask(db, app, body, principal.name);
+    signals.workAvailable();
+    await recordAudit(db, {
+      actor: principal.name,
+      action: 'task.create',
+      targetType: 'task',
+      targetId: id,
+      project: path.project,
+      source: clientAddress(c),
+      details: { app: path.app, kind: body.kind, initiatedBy: body.initiatedBy ?? null },
+    });
+    return c.json(toTask(await findTask(db, id, null)), 201);
+  });
+
+  routes.get('/tasks', async (c) => {
+    const principal = c.get('principal');
+    const query = parseQuery(c, ListTasksQuery);
+    if (principal.project && query.project && query.project !== principal.project) {
+      throw new ApiError('NOT_FOUND', `project "${query.project}" not found`);
+    }
+    const { rows, nextCursor } = await listTasks(db, { ...query, project: principal.project ?? query.project });
+    return c.json({ items: rows.map(toTask), nextCursor });
+  });
+
+  routes.get('/tasks/:id', async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('principal').project);
+    return c.json(toTask(task));
+  });
+
+  routes.post('/tasks/:id/stop', async (c) => {
+    const principal = c.get('principal');
+    requireRole(principal, 'member');
+    const task = await findTask(db, c.req.param('id'), principal.project);
+    await requestStop(db, task.id, principal.name);
+    signals.workAvailable();
+    signals.taskChanged(task.id);
+    await recordAudit(db, { actor: principal.name, action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+    return c.json(toTask(await findTask(db, task.id, null)), 202);
+  });
+
+  routes.delete('/tasks/:id', async (c) => {
+    const principal = c.get('principal');
+    requireRole(principal, 'member');
+    const task = await findTask(db, c.req.param('id'), principal.project);
+    await deleteTask(db, task);
+    await recordAudit(db, { actor: principal.name, action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+    return c.body(null, 204);
+  });
+
+  return routes;
+}

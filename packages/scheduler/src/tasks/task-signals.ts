@@ -1,0 +1,31 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * In-process wake-ups: "task X changed" (for log followers) and "there may be work" (for the
+ * placement loop). Other replicas' changes are picked up by polling; these only cut latency.
+ */
+export class TaskSignals {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  taskChanged(taskId: string): void {
+    this.emitter.emit(`task:${taskId}`);
+  }
+
+  onTaskChanged(taskId: string, listener: () => void): () => void {
+    this.emitter.on(`task:${taskId}`, listener);
+    return () => this.emitter.off(`task:${taskId}`, listener);
+  }
+
+  workAvailable(): void {
+    this.emitter.emit('work');
+  }
+
+  onWorkAvailable(listener: () => void): () => void {
+    this.emitter.on('work', listener);
+    return () => this.emitter.off('work', listener);
+  }
+}
