@@ -42,7 +42,10 @@ export type LogFollowEvent = z.infer<typeof LogFollowEvent>;
 
 /** `2021-03-17 09:58:34 [app] text`, in UTC. */
 export function formatLogLine(line: Pick<LogLine, 'stream' | 'text' | 'at'>): string {
-  const when = line.at.slice(0, 19).replace('T', ' ');
+  // A Timestamp may carry an offset (`+01:00`); shift it to UTC so every line reads alike.
+  const millis = Date.parse(line.at);
+  const utc = Number.isNaN(millis) ? line.at : new Date(millis).toISOString();
+  const when = utc.slice(0, 19).replace('T', ' ');
   const source = line.stream === 'system' ? 'system' : 'app';
   return `${when} [${source}] ${line.text}`;
 }

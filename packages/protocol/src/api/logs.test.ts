@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { logPage, stdoutLine, systemLine } from '../testing/examples.js';
+import { overTheWire, rejectedFields, without } from '../testing/wire.js';
+import { LogFollowEvent, LogLine, LogPage, LogQuery, formatLogLine } from './logs.js';
+
+describe('LogLine and LogPage', () => {
+  it('cross the wire unchanged', () => {
+    expect(overTheWire(LogLine, stdoutLine)).toStrictEqual(stdoutLine);
+    expect(overTheWire(LogPage, logPage)).toStrictEqual(logPage);
+  });
+
+  it.each([
+    ['position', LogLine, { ...stdoutLine, position: 0 }],
+    ['stream', LogLine, { ...stdoutLine, stream: 'app' }],
+    ['text', LogLine, without(stdoutLine, 'text')],
+    ['at', LogLine, { ...stdoutLine, at: null }],
+    ['lines.1.position', LogPage, { ...logPage, lines: [stdoutLine, { ...systemLine, position: -8 }] }],
+    ['last', LogPage, { ...logPage, last: -1 }],
+    ['complete', LogPage, without(logPage, 'complete')],
+  ])('%s is to blame (case %#)', (field, schema, value) => {
+    expect(rejectedFields(schema, value)).toEqual([field]);
+  });
+});
+
+describe('LogFollowEvent', () => {
+  it.each([
+    { type: 'line', line: stdoutLine },
+    { type: 'status', status: 'RUNNING' },
+    { type: 'end', status: 'STOPPED', exitCode: 137 },
+  ] as const)('$type crosses the wire unchanged', (event) => {
+    expect(overTheWire(LogFollowEvent, event)).toStrictEqual(event);
+  });
+
+  it.each([
+    ['type', { type: 'lines', line: stdoutLine }],
+    ['type', { line: stdoutLine }],
+    ['line.text', { type: 'line', line: { ...stdoutLine, text: 1 } }],
+    ['status', { type: 'status', status: 'FINISHED' }],
+    ['exitCode', { type: 'end', status: 'STOPPED' }],
+  ])('is refused with %s to blame', (field, event) => {
+    expect(rejectedFields(LogFollowEvent, event)).toEqual([field]);
+  });
+});
+
+describe('LogQuery', () => {
+  it('reads URL query values and pages from the start, 1000 lines at a time', () => {
+    expect(LogQuery.parse({})).toStrictEqual({ after: 0, limit: 1000 });
+    expect(LogQuery.parse({ after: '42', limit: '10' })).toStrictEqual({ after: 42, limit: 10 });
+  });
+
+  it.each([
+    ['after', { after: '-1' }],
+    ['after', { after: 'x' }],
+    ['limit', { limit: '0' }],
+    ['limit', { limit: '10001' }],
+    ['follow', { follow: '1' }],
+  ])('is refused with %s to blame', (field, query) => {
+    expect(rejectedFields(LogQuery, query)).toEqual([field]);
+  });
+});
+
+describe('formatLogLine', () => {
+  it('shows stdout and stderr as [app] and lifecycle lines as [system]', () => {
+    const at = '2021-03-17T09:58:34Z';
+    expect(formatLogLine({ stream: 'stdout', text: 'Migrating', at })).toBe('2021-03-17 09:58:34 [app] Migrating');
+    expect(formatLogLine({ stream: 'stderr', text: 'warning', at })).toBe('2021-03-17 09:58:34 [app] warning');
+    expect(formatLogLine({ stream: 'system', text: 'Task status is PENDING, desired status is RUNNING', at })).toBe(
+      '2021-03-17 09:58:34 [system] Task status is PENDING, desired status is RUNNING',
+    );
+  });
+
+  it('drops fractions of a second without rounding up', () => {
+    expect(formatLogLine({ stream: 'stdout', text: 'x', at: '2021-03-17T09:58:34.999999Z' })).toBe('2021-03-17 09:58:34 [app] x');
+  });
+
+  it('shows the time in UTC even when the timestamp carries an offset', () => {
+    expect(formatLogLine({ stream: 'stdout', text: 'x', at: '2021-03-17T10:58:34+01:00' })).toBe('2021-03-17 09:58:34 [app] x');
+    expect(formatLogLine({ stream: 'stdout', text: 'x', at: '2021-03-17T00:30:00.5-05:30' })).toBe('2021-03-17 06:00:00 [app] x');
+  });
+
+  it('keeps the text as it is, empty or with spaces', () => {
+    expect(formatLogLine({ stream: 'stdout', text: '', at: '2021-03-17T09:58:34Z' })).toBe('2021-03-17 09:58:34 [app] ');
+    expect(formatLogLine({ stream: 'stdout', text: '  indented', at: '2021-03-17T09:58:34Z' })).toBe('2021-03-17 09:58:34 [app]   indented');
+  });
+});

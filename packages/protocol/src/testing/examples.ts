@@ -1,0 +1,325 @@
+import type { z } from 'zod';
+import type * as protocol from '../index.js';
+
+/*
+ * One or more valid values of every schema the package exports, as a sender would write them.
+ * `index.test.ts` checks that every exported schema has an entry here and that each value crosses
+ * the wire unchanged; the tests beside each schema derive their invalid cases from these, one
+ * field at a time, so a rejection can only come from the field under test.
+ */
+
+type Exports = typeof protocol;
+/** Names of the exported zod schemas. */
+export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
+/** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery'];
+
+type Example<K extends SchemaName> = z.input<Exports[K]>;
+
+export const taskId = '3f2a9c0d1b4e5f60718293a4b5c6d7e8';
+export const otherTaskId = '0000000000000000000000000000002a';
+export const createdAt = '2021-03-17T09:58:20.118Z';
+export const startedAt = '2021-03-17T09:58:31.004Z';
+export const finishedAt = '2021-03-17T09:59:02.771Z';
+const digest = `sha256:${'4b1d'.repeat(16)}`;
+
+export const resources = { cpu: 0.25, memoryGb: 0.5, maxHours: 1.5, ephemeralStorageGb: 20 } satisfies Example<'TaskResources'>;
+export const unlimitedResources = { cpu: 2, memoryGb: 4, maxHours: null, ephemeralStorageGb: null } satisfies Example<'TaskResources'>;
+export const usage = { peakMemoryBytes: 73_400_320, cpuSeconds: 12.37, diskBytes: 4096 } satisfies Example<'ResourceUsage'>;
+export const unmeasuredUsage = { peakMemoryBytes: null, cpuSeconds: null, diskBytes: null } satisfies Example<'ResourceUsage'>;
+export const capacity = { cpu: 8, memoryGb: 31.25 } satisfies Example<'Capacity'>;
+
+// --- HTTP bodies and answers -------------------------------------------------------------------
+
+export const health = { status: 'ok', version: '0.1.0', database: 'postgres' } satisfies Example<'Health'>;
+
+export const validationError = {
+  error: { code: 'VALIDATION_FAILED', message: 'memoryGb: must be at most 1024 GB', field: 'memoryGb' },
+} satisfies Example<'ApiErrorBody'>;
+export const notFoundError = { error: { code: 'NOT_FOUND', message: 'no task 3f2a9c0d' } } satisfies Example<'ApiErrorBody'>;
+
+export const createProjectRequest = { name: 'shop' } satisfies Example<'CreateProjectRequest'>;
+export const project = { name: 'shop', stages: ['default', 'staging'], createdAt } satisfies Example<'Project'>;
+export const createStageRequest = { name: 'staging' } satisfies Example<'CreateStageRequest'>;
+
+export const createAppRequest = {
+  name: 'web',
+  image: 'ghcr.io/acme/web:1.4.2',
+  cpu: 0.5,
+  memoryGb: 1,
+  maxHours: null,
+} satisfies Example<'CreateAppRequest'>;
+export const app = {
+  project: 'shop',
+  stage: 'default',
+  name: 'web',
+  image: 'ghcr.io/acme/web',
+  defaults: { cpu: 0.25, memoryGb: 0.5, maxHours: null },
+  activeRelease: 3,
+  createdAt,
+} satisfies Example<'App'>;
+export const createReleaseRequest = { image: 'ghcr.io/acme/web:1.4.3' } satisfies Example<'CreateReleaseRequest'>;
+export const release = { number: 3, image: 'ghcr.io/acme/web:1.4.3', active: true, createdAt } satisfies Example<'Release'>;
+
+/** `tapit create task 'bin/rails db:migrate' docker_tag=1.4.3 …`: a shell line. */
+export const createShellTask = {
+  command: 'bin/rails db:migrate',
+  kind: 'background',
+  dockerTag: '1.4.3',
+  cpu: 1,
+  memoryGb: 2,
+  maxHours: 1.5,
+  ephemeralStorageGb: 10,
+  initiatedBy: 'deploy-bot',
+} satisfies Example<'CreateTaskRequest'>;
+/** `tapit task:run --release 2 --interactive --entrypoint /usr/bin/env -- python manage.py shell`. */
+export const createExecTask = {
+  args: ['python', 'manage.py', 'shell'],
+  entrypoint: ['/usr/bin/env'],
+  kind: 'interactive',
+  release: 2,
+} satisfies Example<'CreateTaskRequest'>;
+/** `tapit run 'sh' image=busybox:1.36`: another image than the app's. */
+export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36' } satisfies Example<'CreateTaskRequest'>;
+
+export const task = {
+  id: taskId,
+  project: 'shop',
+  stage: 'default',
+  app: 'web',
+  release: 3,
+  image: 'ghcr.io/acme/web:1.4.3',
+  imageDigest: digest,
+  command: ['/bin/sh', '-c', 'bin/rails db:migrate'],
+  entrypoint: null,
+  kind: 'background',
+  resources,
+  initiatedBy: 'deploy-bot',
+  createdBy: 'ci',
+  status: 'STOPPED',
+  desiredStatus: 'STOPPED',
+  stopCode: 'EXITED',
+  stopReason: null,
+  stoppedBy: null,
+  exitCode: 0,
+  agent: 'host-a',
+  usage,
+  createdAt,
+  startedAt,
+  finishedAt,
+} satisfies Example<'Task'>;
+export const provisioningTask = {
+  ...task,
+  id: otherTaskId,
+  release: null,
+  image: 'busybox:1.36',
+  imageDigest: null,
+  command: ['bash'],
+  entrypoint: ['/docker-entrypoint.sh'],
+  kind: 'interactive',
+  resources: unlimitedResources,
+  initiatedBy: null,
+  status: 'PROVISIONING',
+  desiredStatus: 'RUNNING',
+  stopCode: null,
+  exitCode: null,
+  agent: null,
+  usage: unmeasuredUsage,
+  startedAt: null,
+  finishedAt: null,
+} satisfies Example<'Task'>;
+export const taskList = { items: [provisioningTask, task], nextCursor: 'MjAyMS0wMy0xN1QwOTo1ODoyMC4xMTha' } satisfies Example<'TaskList'>;
+
+export const stdoutLine = { position: 7, stream: 'stdout', text: 'Migrating to CreateUsers (20210317095834)', at: startedAt } satisfies Example<'LogLine'>;
+export const systemLine = {
+  position: 8,
+  stream: 'system',
+  text: 'Task status is STOPPED, desired status is STOPPED',
+  at: finishedAt,
+} satisfies Example<'LogLine'>;
+export const logPage = { lines: [stdoutLine, systemLine], last: 8, complete: true } satisfies Example<'LogPage'>;
+
+export const agentView = {
+  name: 'host-a',
+  status: 'online',
+  capacity,
+  allocated: { cpu: 0, memoryGb: 0 },
+  runningTasks: 0,
+  version: '0.1.0',
+  lastSeenAt: finishedAt,
+  connectedAt: createdAt,
+} satisfies Example<'AgentView'>;
+export const offlineAgentView = { ...agentView, name: 'host-b', status: 'offline', version: null, connectedAt: null } satisfies Example<'AgentView'>;
+
+export const createTokenRequest = { name: 'ci', role: 'member', project: 'shop' } satisfies Example<'CreateTokenRequest'>;
+export const tokenView = { name: 'ci', role: 'member', project: 'shop', createdAt, revokedAt: null } satisfies Example<'TokenView'>;
+export const adminTokenView = { name: 'admin', role: 'admin', project: null, createdAt, revokedAt: finishedAt } satisfies Example<'TokenView'>;
+export const createdToken = { ...tokenView, token: 'tapit_3Zq8mV1xJ0cL7uQ2' } satisfies Example<'CreatedToken'>;
+export const whoAmI = { name: 'ci', role: 'member', project: 'shop' } satisfies Example<'WhoAmI'>;
+
+// --- agent websocket frames ---------------------------------------------------------------------
+
+export const taskSpec = {
+  taskId,
+  image: `ghcr.io/acme/web@${digest}`,
+  command: ['/bin/sh', '-c', 'bin/rails db:migrate'],
+  entrypoint: null,
+  env: { RAILS_ENV: 'production', DATABASE_URL: 'postgres://db/shop' },
+  kind: 'background',
+  resources,
+  startedAt: null,
+  labels: { 'tapit.task': taskId, 'tapit.app': 'web' },
+} satisfies Example<'TaskSpec'>;
+export const interactiveTaskSpec = {
+  ...taskSpec,
+  taskId: otherTaskId,
+  command: ['bash'],
+  entrypoint: ['/docker-entrypoint.sh'],
+  env: {},
+  kind: 'interactive',
+  resources: unlimitedResources,
+  startedAt,
+  labels: {},
+} satisfies Example<'TaskSpec'>;
+
+export const hello = {
+  type: 'hello',
+  protocolVersion: 1,
+  agentName: 'host-a',
+  agentVersion: '0.1.0',
+  capacity,
+  tasks: [
+    { taskId, lastSeq: 45, state: 'exited' },
+    { taskId: otherTaskId, lastSeq: 0, state: 'pending' },
+  ],
+} satisfies Example<'Hello'>;
+export const heartbeat = { type: 'heartbeat', at: startedAt } satisfies Example<'Heartbeat'>;
+export const taskAccepted = { type: 'task.accepted', taskId } satisfies Example<'TaskAccepted'>;
+export const taskStatusChanged = { type: 'task.status', taskId, status: 'RUNNING', at: startedAt, imageDigest: digest } satisfies Example<'TaskStatusChanged'>;
+export const taskPending = { type: 'task.status', taskId, status: 'PENDING', at: createdAt } satisfies Example<'TaskStatusChanged'>;
+export const taskLog = {
+  type: 'task.log',
+  taskId,
+  seq: 43,
+  lines: [
+    { stream: 'stdout', text: 'Migrating to CreateUsers (20210317095834)', at: startedAt },
+    { stream: 'stderr', text: 'DEPRECATION WARNING: ünïcödé, "quotes" and \\ survive', at: startedAt },
+    { stream: 'system', text: '', at: finishedAt },
+  ],
+} satisfies Example<'TaskLog'>;
+export const taskExited = {
+  type: 'task.exited',
+  taskId,
+  stopCode: 'EXITED',
+  exitCode: 3,
+  reason: null,
+  usage,
+  startedAt,
+  finishedAt,
+  lastSeq: 45,
+} satisfies Example<'TaskExited'>;
+export const taskFailedToStart = {
+  type: 'task.exited',
+  taskId: otherTaskId,
+  stopCode: 'FAILED_TO_START',
+  exitCode: null,
+  reason: 'image not found: ghcr.io/acme/web:9.9.9',
+  usage: unmeasuredUsage,
+  startedAt: null,
+  finishedAt,
+  lastSeq: 0,
+} satisfies Example<'TaskExited'>;
+
+export const welcome = {
+  type: 'welcome',
+  protocolVersion: 1,
+  agentName: 'host-a',
+  heartbeatIntervalMs: 10_000,
+  acks: [{ taskId, seq: 40 }],
+  drop: [otherTaskId],
+} satisfies Example<'Welcome'>;
+export const taskAssign = { type: 'task.assign', task: taskSpec } satisfies Example<'TaskAssign'>;
+export const taskStop = { type: 'task.stop', taskId, stopCode: 'USER_STOPPED', reason: 'stopped by token admin', graceSeconds: 10 } satisfies Example<'TaskStop'>;
+export const taskLogAck = { type: 'task.log.ack', taskId, seq: 45 } satisfies Example<'TaskLogAck'>;
+export const refused = {
+  type: 'refused',
+  code: 'UNSUPPORTED_PROTOCOL_VERSION',
+  message: 'protocol version 2 is not supported; this scheduler speaks 1',
+} satisfies Example<'Refused'>;
+
+export const agentFrames = [hello, heartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
+export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused] as const;
+
+/** Every exported message schema, by export name, with valid values of it. */
+export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
+  // common
+  TaskId: [taskId, otherTaskId],
+  TaskIdPrefix: ['3f2a', taskId],
+  Name: ['default', 'web-1', 'a', 'x'.repeat(63)],
+  Timestamp: [createdAt, '2021-03-17T10:58:34+01:00', '2021-03-17T09:58:34Z'],
+  TaskStatus: ['PROVISIONING', 'PENDING', 'RUNNING', 'STOPPING', 'STOPPED'],
+  DesiredStatus: ['RUNNING', 'STOPPED'],
+  StopCode: ['EXITED', 'USER_STOPPED', 'TIMED_OUT', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'FAILED_TO_START', 'AGENT_LOST'],
+  TaskKind: ['background', 'interactive'],
+  Cpu: [0.01, 0.25, 64],
+  MemoryGb: [0.004, 0.5, 1024],
+  MaxHours: [0.0001, 24, 8760],
+  EphemeralStorageGb: [0.001, 20, 10240],
+  TaskResources: [resources, unlimitedResources],
+  Capacity: [capacity],
+  ResourceUsage: [usage, unmeasuredUsage],
+  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'INTERNAL'],
+  ApiErrorBody: [validationError, notFoundError],
+  // api
+  Health: [health, { status: 'ok', version: '0.1.0', database: 'embedded' }],
+  ImageRef: ['busybox', 'busybox:1.36', 'ghcr.io/acme/web:1.4.3', `registry.local:5000/shop/web@${digest}`],
+  CreateProjectRequest: [createProjectRequest],
+  Project: [project],
+  ProjectList: [{ items: [project] }, { items: [] }],
+  CreateStageRequest: [createStageRequest],
+  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox' }],
+  App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null }],
+  AppList: [{ items: [app] }],
+  CreateReleaseRequest: [createReleaseRequest],
+  Release: [release, { ...release, number: 2, active: false }],
+  ReleaseList: [{ items: [release] }],
+  DockerTag: ['latest', '1.4.3', '_build-7.x'],
+  CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
+  Task: [task, provisioningTask],
+  TaskList: [taskList, { items: [], nextCursor: null }],
+  LogStream: ['stdout', 'stderr', 'system'],
+  LogLine: [stdoutLine, systemLine],
+  LogPage: [logPage, { lines: [], last: 0, complete: false }],
+  LogFollowEvent: [
+    { type: 'line', line: stdoutLine },
+    { type: 'status', status: 'STOPPING' },
+    { type: 'end', status: 'STOPPED', exitCode: 0 },
+    { type: 'end', status: 'STOPPED', exitCode: null },
+  ],
+  AgentView: [agentView, offlineAgentView],
+  AgentList: [{ items: [agentView, offlineAgentView] }],
+  Role: ['admin', 'member', 'viewer'],
+  CreateTokenRequest: [createTokenRequest, { name: 'root', role: 'admin' }],
+  TokenView: [tokenView, adminTokenView],
+  CreatedToken: [createdToken],
+  TokenList: [{ items: [tokenView, adminTokenView] }],
+  WhoAmI: [whoAmI, { name: 'bootstrap', role: 'admin', project: null }],
+  // agent
+  TaskSpec: [taskSpec, interactiveTaskSpec],
+  HeldTask: hello.tasks,
+  Hello: [hello, { ...hello, tasks: [] }],
+  Heartbeat: [heartbeat],
+  TaskAccepted: [taskAccepted],
+  TaskStatusChanged: [taskStatusChanged, taskPending],
+  LogEntry: taskLog.lines,
+  TaskLog: [taskLog],
+  TaskExited: [taskExited, taskFailedToStart],
+  AgentFrame: agentFrames,
+  Welcome: [welcome, { ...welcome, acks: [], drop: [] }],
+  TaskAssign: [taskAssign, { type: 'task.assign', task: interactiveTaskSpec }],
+  TaskStop: [taskStop, { ...taskStop, stopCode: 'TIMED_OUT', reason: 'max_hours 1.5 reached', graceSeconds: 0 }],
+  TaskLogAck: [taskLogAck, { ...taskLogAck, seq: 0 }],
+  Refused: [refused],
+  SchedulerFrame: schedulerFrames,
+};
