@@ -1,0 +1,76 @@
+import type { LogFollowEvent } from '@tapit/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, APP_PATH, ADMIN_TOKEN } from '../testing/test-app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+import { storeAgentLog } from './repository.js';
+
+describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
+  let database: TestDatabase;
+  let harness: Awaited<ReturnType<typeof createTestApp>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    harness = await createTestApp(database);
+    await harness.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+  });
+  afterAll(() => database.drop());
+
+  const newTask = async () => (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
+  const line = (text: string) => ({ stream: 'stdout' as const, text, at: new Date() });
+
+  it('stores agent lines once, in order, and refuses a gap', async () => {
+    const id = await newTask();
+    expect(await storeAgentLog(database.db, id, 1, [line('one'), line('two')])).toBe(2);
+    expect(await storeAgentLog(database.db, id, 1, [line('one'), line('two'), line('three')])).toBe(3); // re-sent after a reconnect
+    expect(await storeAgentLog(database.db, id, 6, [line('six')])).toBe(3); // a gap: refused
+    expect(await storeAgentLog(database.db, id, 4, [line('four')])).toBe(4);
+    const page = await harness.call('GET', `/v1/tasks/${id}/logs`);
+    expect(page.body.lines.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text)).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('pages by position', async () => {
+    const id = await newTask();
+    await storeAgentLog(database.db, id, 1, Array.from({ length: 10 }, (_, i) => line(`l${i}`)));
+    const first = await harness.call('GET', `/v1/tasks/${id}/logs?limit=4`);
+    const second = await harness.call('GET', `/v1/tasks/${id}/logs?after=${first.body.last}&limit=100`);
+    expect(first.body.lines).toHaveLength(4);
+    expect(first.body.complete).toBe(false);
+    expect([...first.body.lines, ...second.body.lines].map((l: { position: number }) => l.position)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+  });
+
+  it('follows a log until the task stops, then ends with its state', async () => {
+    const id = await newTask();
+    const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(response.headers.get('content-type')).toContain('application/x-ndjson');
+    const reader = response.body!.getReader();
+    const events: LogFollowEvent[] = [];
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const pump = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let nl;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          events.push(JSON.parse(buffer.slice(0, nl)));
+          buffer = buffer.slice(nl + 1);
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await storeAgentLog(database.db, id, 1, [line('hello')]);
+    harness.signals.taskChanged(id);
+    await new Promise((r) => setTimeout(r, 200));
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    await pump;
+    const texts = events.filter((e) => e.type === 'line').map((e) => (e as { line: { text: string } }).line.text);
+    expect(texts).toEqual([
+      'Task status is PROVISIONING, desired status is RUNNING',
+      'hello',
+      'Task status is STOPPED, desired status is STOPPED',
+      'Task stopped: USER_STOPPED by bootstrap',
+    ]);
+    expect(events.at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: null });
+  });
+});

@@ -1,0 +1,30 @@
+import { createApp } from '../app.js';
+import { ensureBootstrapToken } from '../auth/tokens.js';
+import { TaskSignals } from '../tasks/task-signals.js';
+import type { TestDatabase } from './test-database.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** The HTTP app on a test database, and a `call` that sends JSON with a bearer token. */
+export async function createTestApp(database: TestDatabase) {
+  await ensureBootstrapToken(database.db, ADMIN_TOKEN);
+  const signals = new TaskSignals();
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, version: 'test', isReady: () => true, followPollMs: 50 });
+  const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await response.text();
+    let json: any = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: response.status, body: json, text };
+  };
+  return { app, signals, call };
+}
+
+export const APP_PATH = '/v1/projects/default/stages/default/apps';
