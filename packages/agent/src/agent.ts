@@ -1,0 +1,46 @@
+import { PROTOCOL_VERSION } from '@tapit/protocol';
+import type { AgentConfig } from './config.js';
+import { Connector } from './connection/connector.js';
+import { DockerDriver } from './drivers/docker/docker-driver.js';
+import type { TaskDriver } from './drivers/driver.js';
+import { log } from './log.js';
+import { HandleStore } from './tasks/handle-store.js';
+import { TaskRunner } from './tasks/runner.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface RunningAgent {
+  /** Resolves with the exit code once the agent has stopped. */
+  done: Promise<number>;
+  /** Finishes reporting and disconnects; containers keep running for the next start. */
+  stop(): Promise<void>;
+}
+
+/** Wires driver, handle store, runner and connection; used by main() and by tests in-process. */
+export async function startAgent(config: AgentConfig, driver?: TaskDriver): Promise<RunningAgent> {
+  const taskDriver = driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb });
+  const store = new HandleStore(config.stateDir);
+  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs });
+  await runner.recover();
+  const connector = new Connector({
+    url: config.connectUrl,
+    token: config.token,
+    runner,
+    hello: async () => ({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION,
+      agentName: config.name,
+      agentVersion: AGENT_VERSION,
+      capacity: await taskDriver.capacity(),
+      tasks: runner.heldTasks(),
+    }),
+  });
+  log('agent.started', { name: config.name, scheduler: config.connectUrl, stateDir: config.stateDir, version: AGENT_VERSION });
+  const done = connector.run().finally(() => runner.close());
+  return {
+    done,
+    stop: async () => {
+      await connector.stop();
+      await done;
+    },
+  };
+}

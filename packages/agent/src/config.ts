@@ -1,0 +1,79 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { Name } from '@tapit/protocol';
+
+/** Agent configuration, from the environment (PRODUCT.md lists the variables). */
+const Env = z.object({
+  TAPIT_SCHEDULER_URL: z
+    .url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' })
+    .default('http://127.0.0.1:7700'),
+  TAPIT_AGENT_TOKEN: z.string({ error: 'is required (the agent join token)' }).min(1, 'must not be empty'),
+  TAPIT_AGENT_NAME: z.string().optional(),
+  TAPIT_AGENT_STATE_DIR: z.string().min(1).default('/var/lib/tapit-agent'),
+  TAPIT_AGENT_NETWORK: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a Docker network mode').default('bridge'),
+  TAPIT_AGENT_CPU: z.coerce.number({ error: 'must be a number of vCPUs' }).positive('must be positive').optional(),
+  TAPIT_AGENT_MEMORY_GB: z.coerce.number({ error: 'must be a number of GB' }).positive('must be positive').optional(),
+  /** Agent-initiated stops (max_hours, storage) give the task this long after SIGTERM. */
+  TAPIT_AGENT_STOP_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(10),
+  /** How often the writable layer is measured when no storage quota is available. */
+  TAPIT_AGENT_STORAGE_CHECK_MS: z.coerce.number().int().positive().default(5000),
+  DOCKER_HOST: z
+    .string()
+    .regex(/^(unix|tcp|npipe):\/\//, 'must be unix://PATH or tcp://HOST:PORT')
+    .optional(),
+});
+
+export interface AgentConfig {
+  schedulerUrl: string;
+  /** The websocket endpoint derived from schedulerUrl. */
+  connectUrl: string;
+  token: string;
+  name: string;
+  stateDir: string;
+  network: string;
+  cpu: number | undefined;
+  memoryGb: number | undefined;
+  stopGraceSeconds: number;
+  storageCheckMs: number;
+  dockerHost: string | undefined;
+}
+
+export class ConfigError extends Error {}
+
+export function connectUrlFor(schedulerUrl: string): string {
+  const url = new URL(schedulerUrl);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/agents/connect`;
+  return url.toString();
+}
+
+/** Parses the environment; throws ConfigError with one line naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  // Empty strings count as unset, as shells often export `VAR=`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const name = (e.TAPIT_AGENT_NAME ?? hostname()).toLowerCase();
+  const validName = Name.safeParse(name);
+  if (!validName.success) {
+    const from = e.TAPIT_AGENT_NAME === undefined ? ' (from the hostname; set TAPIT_AGENT_NAME)' : '';
+    throw new ConfigError(`TAPIT_AGENT_NAME: "${name}"${from} ${validName.error.issues[0]!.message}`);
+  }
+  return {
+    schedulerUrl: e.TAPIT_SCHEDULER_URL,
+    connectUrl: connectUrlFor(e.TAPIT_SCHEDULER_URL),
+    token: e.TAPIT_AGENT_TOKEN,
+    name,
+    stateDir: e.TAPIT_AGENT_STATE_DIR,
+    network: e.TAPIT_AGENT_NETWORK,
+    cpu: e.TAPIT_AGENT_CPU,
+    memoryGb: e.TAPIT_AGENT_MEMORY_GB,
+    stopGraceSeconds: e.TAPIT_AGENT_STOP_GRACE_SECONDS,
+    storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
+    dockerHost: e.DOCKER_HOST,
+  };
+}

@@ -1,0 +1,140 @@
+import WebSocket from 'ws';
+import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame } from '@tapit/protocol';
+import { errorMessage, log } from '../log.js';
+import type { TaskRunner } from '../tasks/runner.js';
+
+type Hello = Extract<AgentFrame, { type: 'hello' }>;
+type Refused = Extract<SchedulerFrame, { type: 'refused' }>;
+
+export interface SessionOptions {
+  url: string;
+  token: string;
+  hello: () => Promise<Hello>;
+  runner: TaskRunner;
+  /** Liveness before `welcome` tells the interval. */
+  defaultIntervalMs?: number;
+  onWelcome: () => void;
+}
+
+export type SessionEnd = { refused: Refused | null };
+
+/**
+ * One websocket connection: hello → welcome, heartbeats, frames to the runner. Resolves when the
+ * connection is gone for any reason; the caller decides whether and when to dial again.
+ */
+export class Session {
+  private ws: WebSocket | null = null;
+  private refused: Refused | null = null;
+  private welcomed = false;
+  private intervalMs: number;
+  private lastTraffic = Date.now();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: SessionOptions) {
+    this.intervalMs = options.defaultIntervalMs ?? 10_000;
+  }
+
+  run(): Promise<SessionEnd> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(this.options.url, {
+        headers: { Authorization: `Bearer ${this.options.token}` },
+        handshakeTimeout: 10_000,
+        maxPayload: 16 * 1024 * 1024,
+      });
+      this.ws = ws;
+      const alive = () => (this.lastTraffic = Date.now());
+      ws.on('open', () => {
+        alive();
+        log('connection.open', { url: this.options.url });
+        this.options.hello().then(
+          (hello) => this.send(hello),
+          (error) => (log('connection.hello-failed', { error: errorMessage(error) }), ws.terminate()),
+        );
+      });
+      ws.on('ping', alive);
+      ws.on('pong', alive);
+      ws.on('message', (data) => {
+        alive();
+        this.receive(data.toString());
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        log('connection.rejected', { status: res.statusCode });
+        ws.terminate();
+      });
+      ws.on('error', (error) => log('connection.error', { error: errorMessage(error) }));
+      ws.on('close', (code, reason) => {
+        for (const t of this.timers) clearInterval(t);
+        if (this.welcomed) this.options.runner.detach();
+        log('connection.closed', { code, reason: reason.toString() || undefined });
+        resolve({ refused: this.refused });
+      });
+      // A link that carries nothing (no frame, no ping) for three intervals is dead, even if TCP
+      // has not noticed (half-open): drop it and dial again.
+      this.timers.push(
+        setInterval(() => {
+          if (Date.now() - this.lastTraffic > 3 * this.intervalMs) {
+            log('connection.silent', { ms: Date.now() - this.lastTraffic });
+            ws.terminate();
+          }
+        }, 250),
+      );
+    });
+  }
+
+  /** Waits (briefly) for queued frames to leave, then closes normally. */
+  async close(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    const until = Date.now() + 5000;
+    while (ws.readyState === WebSocket.OPEN && ws.bufferedAmount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    ws.close(1000, 'agent shutting down');
+    const closed = new Promise((r) => ws.once('close', r));
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+    ws.terminate();
+  }
+
+  private send(frame: AgentFrame): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private receive(text: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return this.badFrame('not JSON');
+    }
+    const parsed = SchedulerFrame.safeParse(json);
+    if (!parsed.success) return this.badFrame(describeIssues(parsed.error));
+    const frame = parsed.data;
+    if (frame.type === 'refused') {
+      this.refused = frame;
+      log('connection.refused', { code: frame.code, message: frame.message });
+      this.ws?.close(1000);
+      return;
+    }
+    if (frame.type === 'welcome') {
+      if (this.welcomed) return this.badFrame('second welcome');
+      this.welcomed = true;
+      this.intervalMs = frame.heartbeatIntervalMs;
+      log('connection.welcome', { heartbeatIntervalMs: frame.heartbeatIntervalMs, acks: frame.acks.length, drop: frame.drop.length });
+      this.options.onWelcome();
+      const ws = this.ws!;
+      this.options.runner.attach({ send: (f) => this.send(f), bufferedAmount: () => ws.bufferedAmount }, frame);
+      this.timers.push(setInterval(() => this.send({ type: 'heartbeat', at: new Date().toISOString() }), frame.heartbeatIntervalMs));
+      return;
+    }
+    if (!this.welcomed) return this.badFrame(`${frame.type} before welcome`);
+    try {
+      this.options.runner.handle(frame);
+    } catch (error) {
+      log('task.frame-failed', { type: frame.type, error: errorMessage(error) });
+    }
+  }
+
+  /** A frame we cannot trust ends this connection only; the next one starts clean. */
+  private badFrame(why: string): void {
+    log('connection.bad-frame', { why });
+    this.ws?.close(AgentCloseCode.badFrame, 'bad frame');
+  }
+}

@@ -1,0 +1,61 @@
+import type Docker from 'dockerode';
+import type { TaskSpec } from '@tapit/protocol';
+
+export const LABEL_TASK_ID = 'tapit.task-id';
+export const LABEL_AGENT = 'tapit.agent';
+export const LABEL_MAX_HOURS = 'tapit.max-hours';
+export const LABEL_STORAGE_GB = 'tapit.ephemeral-storage-gb';
+export const PIDS_LIMIT = 4096;
+
+const GIB = 1024 ** 3;
+
+/** Memory in bytes, whole pages, as the kernel would round it anyway. */
+export function memoryBytes(memoryGb: number): number {
+  return Math.max(4096, Math.floor((memoryGb * GIB) / 4096) * 4096);
+}
+
+export interface ContainerContext {
+  agentName: string;
+  network: string;
+  /** Set when the storage driver can enforce a quota. */
+  storageQuota: boolean;
+}
+
+/** The hardened container for a task: limits from the spec, nothing privileged. */
+export function containerOptions(spec: TaskSpec, ctx: ContainerContext): Docker.ContainerCreateOptions {
+  const { resources } = spec;
+  const memory = memoryBytes(resources.memoryGb);
+  const labels: Record<string, string> = { ...spec.labels, [LABEL_TASK_ID]: spec.taskId, [LABEL_AGENT]: ctx.agentName };
+  // Limits as labels too, so a task adopted after the state folder was lost is still enforced.
+  if (resources.maxHours !== null) labels[LABEL_MAX_HOURS] = String(resources.maxHours);
+  if (resources.ephemeralStorageGb !== null) labels[LABEL_STORAGE_GB] = String(resources.ephemeralStorageGb);
+  return {
+    name: `tapit-${spec.taskId}`,
+    Image: spec.image,
+    ...(spec.command.length > 0 ? { Cmd: spec.command } : {}),
+    ...(spec.entrypoint !== null ? { Entrypoint: spec.entrypoint } : {}),
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: labels,
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    HostConfig: {
+      NanoCpus: Math.round(resources.cpu * 1e9),
+      Memory: memory,
+      MemorySwap: memory, // equal to Memory: no swap beyond the limit
+      PidsLimit: PIDS_LIMIT,
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      NetworkMode: ctx.network,
+      RestartPolicy: { Name: 'no' },
+      AutoRemove: false,
+      // json-file keeps output from the first byte, readable again after an agent restart.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '100m', 'max-file': '5' } },
+      ...(ctx.storageQuota && resources.ephemeralStorageGb !== null
+        ? { StorageOpt: { size: String(Math.ceil(resources.ephemeralStorageGb * GIB)) } }
+        : {}),
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import Docker from 'dockerode';
+import type { Capacity, TaskSpec } from '@tapit/protocol';
+import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
+import { containerOptions, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
+import { DockerTask, type DockerHandle } from './docker-task.js';
+import { engineMessage, ensureImage, isNotFound } from './pull.js';
+
+export interface DockerDriverOptions {
+  agentName: string;
+  network: string;
+  /** Overrides of what the engine reports. */
+  cpu?: number | undefined;
+  memoryGb?: number | undefined;
+  /** Defaults to DOCKER_HOST as Docker defines it (unix:// or tcp://). */
+  docker?: Docker;
+}
+
+/** Runs tasks as Docker containers through dockerode (the only place that imports it). */
+export class DockerDriver implements TaskDriver {
+  readonly name = 'docker';
+  readonly capabilities = { tty: false, exec: false, storageQuota: false };
+  private readonly docker: Docker;
+  private infoLoaded: Promise<void> | null = null;
+  private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
+
+  constructor(private readonly options: DockerDriverOptions) {
+    this.docker = options.docker ?? new Docker();
+  }
+
+  async capacity(): Promise<Capacity> {
+    await this.loadInfo();
+    return { cpu: this.options.cpu ?? this.engineCapacity.cpu, memoryGb: this.options.memoryGb ?? this.engineCapacity.memoryGb };
+  }
+
+  async start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask> {
+    await this.loadInfo();
+    const digest = await ensureImage(this.docker, spec.image, hooks.onSystemLine);
+    const ctx = { agentName: this.options.agentName, network: this.options.network, storageQuota: this.capabilities.storageQuota };
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(containerOptions(spec, ctx));
+    } catch (error) {
+      // The name is the task id: a conflict means an earlier attempt created it; carry on with it.
+      if ((error as { statusCode?: number }).statusCode !== 409) throw new StartError(engineMessage(error));
+      container = this.docker.getContainer(`tapit-${spec.taskId}`);
+    }
+    const info = await container.inspect();
+    const handle: DockerHandle = { driver: 'docker', version: 1, containerId: info.Id };
+    hooks.onCreated(handle, digest);
+    if (!info.State.Running && dockerTimeUnset(info.State.StartedAt)) {
+      try {
+        await container.start();
+      } catch (error) {
+        await container.remove({ force: true }).catch(() => undefined);
+        throw new StartError(engineMessage(error));
+      }
+    }
+    return new DockerTask(this.docker, handle);
+  }
+
+  async recover(handle: TaskHandle): Promise<DriverTask | null> {
+    if (handle.driver !== 'docker' || typeof handle.containerId !== 'string') return null;
+    const container = this.docker.getContainer(handle.containerId);
+    try {
+      const info = await container.inspect();
+      // Created but never started: the agent died in between; start it now, as assigned.
+      if (info.State.Status === 'created') await container.start();
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    return new DockerTask(this.docker, handle as DockerHandle);
+  }
+
+  async listOwned(): Promise<AdoptableTask[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${this.options.agentName}`] } });
+    return list
+      .filter((c) => /^[0-9a-f]{32}$/.test(c.Labels[LABEL_TASK_ID] ?? ''))
+      .map((c) => ({
+        taskId: c.Labels[LABEL_TASK_ID]!,
+        handle: { driver: 'docker', version: 1, containerId: c.Id },
+        limits: { maxHours: numberLabel(c.Labels[LABEL_MAX_HOURS]), ephemeralStorageGb: numberLabel(c.Labels[LABEL_STORAGE_GB]) },
+      }));
+  }
+
+  private loadInfo(): Promise<void> {
+    this.infoLoaded ??= this.docker.info().then((info: { NCPU?: number; MemTotal?: number; Driver?: string; DriverStatus?: [string, string][] }) => {
+      this.engineCapacity = { cpu: info.NCPU ?? 1, memoryGb: Math.round(((info.MemTotal ?? 1024 ** 3) / 1024 ** 3) * 100) / 100 };
+      const backing = info.DriverStatus?.find(([k]) => k === 'Backing Filesystem')?.[1];
+      // overlay2 enforces `size` only on xfs mounted with pquota; elsewhere the runner measures.
+      this.capabilities.storageQuota = info.Driver === 'overlay2' && backing === 'xfs';
+    });
+    this.infoLoaded.catch(() => (this.infoLoaded = null));
+    return this.infoLoaded;
+  }
+}
+
+function dockerTimeUnset(value: string | undefined): boolean {
+  return !value || value.startsWith('0001-01-01');
+}
+
+function numberLabel(value: string | undefined): number | null {
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : null;
+}

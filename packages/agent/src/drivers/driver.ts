@@ -1,0 +1,87 @@
+import type { Capacity, LogStream, ResourceUsage, TaskSpec } from '@tapit/protocol';
+
+/*
+ * The contract between the task runner and a way of running containers (Nomad's driver plugin,
+ * trimmed). A driver saves a versioned handle per task so a restarted agent can recover the task
+ * instead of launching it again. Optional abilities are declared, not thrown as "unsupported".
+ */
+
+/** What a driver needs to find its task again; JSON, stored by the handle store. */
+export interface TaskHandle {
+  driver: string;
+  version: number;
+  [key: string]: unknown;
+}
+
+/** Where output reading stopped, opaque to the runner; JSON, stored with the log spool. */
+export type OutputCursor = Record<string, unknown>;
+
+export interface OutputLine {
+  stream: Exclude<LogStream, 'system'>;
+  text: string;
+  at: string;
+}
+
+/** How a task ended, as the driver saw it; the runner decides the stop code. */
+export interface TaskEnd {
+  exitCode: number | null;
+  oomKilled: boolean;
+  startedAt: string | null;
+  finishedAt: string;
+  usage: ResourceUsage;
+}
+
+/** Limits the runner enforces itself; kept by the driver too so adoption restores them. */
+export interface TaskLimits {
+  maxHours: number | null;
+  ephemeralStorageGb: number | null;
+}
+
+export interface DriverTask {
+  readonly handle: TaskHandle;
+  /** When the task really started running (null while not started). */
+  startedAt(): Promise<string | null>;
+  /**
+   * Reads output from `from` (null: the very first byte) until the task has ended and its output
+   * is drained. `onLines` is called in order with the cursor just after those lines.
+   */
+  streamOutput(from: OutputCursor | null, onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void>;
+  /** A cursor that starts output at `time`, for when the saved one was lost. */
+  cursorAt?(time: string): OutputCursor;
+  /** Resolves once the task has ended. */
+  wait(): Promise<TaskEnd>;
+  /** Polite signal, then a forced kill after `graceSeconds`; enforced by the engine. */
+  stop(graceSeconds: number): Promise<void>;
+  /** Bytes written to the task's own filesystem, or null if unknown. */
+  diskUsageBytes(): Promise<number | null>;
+  /** Removes everything the task left behind; only after its end and logs are reported. */
+  destroy(): Promise<void>;
+}
+
+export interface StartHooks {
+  /** Progress for the task's log, e.g. image pull steps. */
+  onSystemLine(text: string): void;
+  /** Called once the task exists but before it runs: persist the handle now. */
+  onCreated(handle: TaskHandle, imageDigest: string | null): void;
+}
+
+/** A start that failed for a reason the user should read (image not found, bad command). */
+export class StartError extends Error {}
+
+export interface AdoptableTask {
+  taskId: string;
+  handle: TaskHandle;
+  limits: TaskLimits;
+}
+
+export interface TaskDriver {
+  readonly name: string;
+  readonly capabilities: { tty: boolean; exec: boolean; storageQuota: boolean };
+  capacity(): Promise<Capacity>;
+  /** Pulls, creates and starts; throws StartError with the engine's message when it cannot. */
+  start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask>;
+  /** Finds a task again from its handle; null if it no longer exists. */
+  recover(handle: TaskHandle): Promise<DriverTask | null>;
+  /** Tasks of this agent the engine knows, for when the handle store was lost. */
+  listOwned(): Promise<AdoptableTask[]>;
+}

@@ -1,0 +1,41 @@
+import { startAgent } from './agent.js';
+import { ConfigError, loadConfig } from './config.js';
+import { errorMessage, log } from './log.js';
+
+const USAGE = `usage: tapit-agent
+Runs tapit tasks in Docker containers for a scheduler. Configured by environment:
+  TAPIT_SCHEDULER_URL (default http://127.0.0.1:7700), TAPIT_AGENT_TOKEN (required),
+  TAPIT_AGENT_NAME (default hostname), TAPIT_AGENT_STATE_DIR (default /var/lib/tapit-agent),
+  TAPIT_AGENT_NETWORK (default bridge), TAPIT_AGENT_CPU, TAPIT_AGENT_MEMORY_GB, DOCKER_HOST`;
+
+/** Entry point of bin/tapit-agent.js; exits the process with the agent's exit code. */
+export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tapit-agent: ${error.message}\n`);
+    process.exit(2);
+  }
+  try {
+    const agent = await startAgent(config);
+    // SIGTERM/SIGINT: finish reporting, disconnect, leave containers running for the next start.
+    const shutdown = (signal: string) => {
+      log('agent.stopping', { signal });
+      void agent.stop();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    const code = await agent.done;
+    log('agent.stopped', { code });
+    process.exit(code);
+  } catch (error) {
+    log('agent.failed', { error: errorMessage(error) });
+    process.exit(1);
+  }
+}

@@ -1,0 +1,8 @@
+import type { AgentFrame } from '@tapit/protocol';
+
+/** The live connection as tasks see it; absent while disconnected (the spool keeps the logs). */
+export interface Outbox {
+  send(frame: AgentFrame): void;
+  /** Bytes queued in the socket, to stop reading the spool into memory when the link is slow. */
+  bufferedAmount(): number;
+}

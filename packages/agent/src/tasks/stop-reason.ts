@@ -1,0 +1,17 @@
+import type { StopCode } from '@tapit/protocol';
+import type { TaskEnd } from '../drivers/driver.js';
+
+/** Exactly one reason per stop: a requested stop wins, then the OOM killer, then the exit code. */
+export function decideStop(
+  end: TaskEnd,
+  requested: { stopCode: StopCode; reason: string } | null,
+  memoryGb: number | null,
+): { stopCode: StopCode; reason: string | null } {
+  if (requested) return requested;
+  if (end.oomKilled) {
+    const limit = memoryGb === null ? 'its memory limit' : `its memory limit of ${memoryGb} GB`;
+    return { stopCode: 'OOM_KILLED', reason: `killed by the kernel for exceeding ${limit}` };
+  }
+  if (end.exitCode === null) return { stopCode: 'AGENT_LOST', reason: 'the container disappeared; its exit code is unknown' };
+  return { stopCode: 'EXITED', reason: `exited with code ${end.exitCode}` };
+}

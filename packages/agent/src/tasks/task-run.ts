@@ -1,0 +1,285 @@
+import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
+import { StartError, type DriverTask, type OutputCursor, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import { errorMessage, log } from '../log.js';
+import { LogSpool } from '../streams/log-spool.js';
+import type { HandleStore, TaskRecord } from './handle-store.js';
+import { msUntilDeadline, setLongTimeout, storageLimitBytes } from './limits.js';
+import type { Outbox } from './outbox.js';
+import { decideStop } from './stop-reason.js';
+
+export interface TaskRunDeps {
+  driver: TaskDriver;
+  store: HandleStore;
+  stopGraceSeconds: number;
+  storageCheckMs: number;
+  /** Called once the task is reported, acknowledged and cleaned up. */
+  onForgotten(taskId: string): void;
+}
+
+/** Backpressure: stop reading the spool into the socket above this many queued bytes. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+/**
+ * One task on this agent, from assignment (or recovery) until the scheduler has its whole log
+ * and its exit. Its record and spool on disk are the truth; memory only adds the connection.
+ */
+export class TaskRun {
+  readonly spool: LogSpool;
+  private task: DriverTask | null = null;
+  private outbox: Outbox | null = null;
+  private sentSeq = 0;
+  private exitSent = false;
+  private status: 'PENDING' | 'RUNNING' | 'STOPPING' = 'PENDING';
+  private statusAt = new Date().toISOString();
+  private timers: { clear(): void }[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
+  private forgetting = false;
+  /** Set at agent shutdown: late callbacks must not touch the closed spool. */
+  private closed = false;
+  /** Adopted without state: output waits for the scheduler's ack to know where the log stands. */
+  private awaitingBase: boolean;
+
+  constructor(
+    private record: TaskRecord,
+    private readonly deps: TaskRunDeps,
+    options: { awaitingBase?: boolean } = {},
+  ) {
+    this.spool = LogSpool.open(deps.store.dir, record.taskId);
+    this.awaitingBase = options.awaitingBase ?? false;
+    if (record.state === 'running') this.status = record.stop ? 'STOPPING' : 'RUNNING';
+  }
+
+  get taskId(): string {
+    return this.record.taskId;
+  }
+
+  get state(): TaskRecord['state'] {
+    return this.record.state;
+  }
+
+  /** A new assignment: pull, create, start, then watch. */
+  async start(spec: TaskSpec): Promise<void> {
+    this.setStatus('PENDING');
+    try {
+      this.task = await this.deps.driver.start(spec, {
+        onSystemLine: (text) => this.system(text),
+        onCreated: (handle) => this.save({ handle }),
+      });
+    } catch (error) {
+      const reason = errorMessage(error);
+      if (!(error instanceof StartError)) log('task.start-error', { task: this.taskId, error: reason });
+      this.system(`Failed to start: ${reason}`);
+      return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+    }
+    await this.watch();
+  }
+
+  /** After an agent restart: carry on with the container found again. */
+  async resume(task: DriverTask): Promise<void> {
+    this.task = task;
+    await this.watch();
+  }
+
+  /** The container is gone and its end was never seen. */
+  lost(): Promise<void> {
+    return this.finish({ stopCode: 'AGENT_LOST', exitCode: null, reason: 'the container disappeared while the agent was away', startedAt: null });
+  }
+
+  /** The exit was recorded before a restart; only reporting (and removal) is left. */
+  reportOnly(task: DriverTask | null): void {
+    this.task = task;
+    this.flush();
+  }
+
+  private async watch(): Promise<void> {
+    const task = this.task!;
+    const startedAt = (await task.startedAt().catch(() => null)) ?? new Date().toISOString();
+    if (this.record.state !== 'running') {
+      this.save({ state: 'running' });
+      this.setStatus('RUNNING', startedAt);
+    }
+    if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);
+    this.armLimits(startedAt);
+    const output = this.awaitingBase ? this.waitForBase().then(() => this.pump(task)) : this.pump(task);
+    const end = await task.wait();
+    await output;
+    for (const t of this.timers) t.clear();
+    const { stopCode, reason } = decideStop(end, this.record.stop, this.record.spec?.resources.memoryGb ?? null);
+    await this.finish({ stopCode, reason, exitCode: end.exitCode, startedAt: end.startedAt ?? startedAt }, end);
+  }
+
+  private pump(task: DriverTask): Promise<void> {
+    return task
+      .streamOutput(this.spool.cursor as OutputCursor | null, (lines, cursor) => {
+        if (this.closed) return;
+        this.spool.append(lines, cursor);
+        this.flush();
+      })
+      .catch((error) => log('task.output-error', { task: this.taskId, error: errorMessage(error) }));
+  }
+
+  private baseReady: (() => void) | null = null;
+  private waitForBase(): Promise<void> {
+    return new Promise((resolve) => (this.baseReady = resolve));
+  }
+
+  private armLimits(startedAt: string): void {
+    const { maxHours, ephemeralStorageGb } = this.record.limits;
+    if (maxHours !== null) {
+      // From the real start, and from the scheduler's record of it if earlier: restarts never extend it.
+      const first = [startedAt, this.record.spec?.startedAt].filter((t): t is string => !!t).sort()[0]!;
+      this.timers.push(
+        setLongTimeout(() => this.requestStop('TIMED_OUT', `exceeded max_hours of ${maxHours} h`, this.deps.stopGraceSeconds), msUntilDeadline(first, maxHours)),
+      );
+    }
+    if (ephemeralStorageGb !== null) {
+      const limit = storageLimitBytes(ephemeralStorageGb);
+      const timer = setInterval(() => {
+        this.task
+          ?.diskUsageBytes()
+          .then((used) => {
+            if (used !== null && used > limit) {
+              this.requestStop('STORAGE_EXCEEDED', `wrote ${used} bytes, over ephemeral_storage_gb of ${ephemeralStorageGb} GB`, this.deps.stopGraceSeconds);
+            }
+          })
+          .catch(() => undefined);
+      }, this.deps.storageCheckMs);
+      this.timers.push({ clear: () => clearInterval(timer) });
+    }
+  }
+
+  /** Stops the task for `stopCode`; the first reason given is the one reported. */
+  requestStop(stopCode: StopCode, reason: string, graceSeconds: number): void {
+    if (this.record.state === 'exited') return;
+    if (!this.record.stop) {
+      this.save({ stop: { stopCode, reason } });
+      this.system(`Stopping (${stopCode}): ${reason}`);
+      log('task.stopping', { task: this.taskId, stopCode, reason });
+    }
+    this.setStatus('STOPPING');
+    if (this.task) void this.stopTask(graceSeconds);
+  }
+
+  private async stopTask(graceSeconds: number): Promise<void> {
+    try {
+      await this.task?.stop(graceSeconds);
+    } catch (error) {
+      log('task.stop-error', { task: this.taskId, error: errorMessage(error) });
+    }
+  }
+
+  private async finish(
+    how: { stopCode: StopCode; exitCode: number | null; reason: string | null; startedAt: string | null },
+    end?: TaskEnd,
+  ): Promise<void> {
+    if (this.closed) return;
+    const exit = {
+      ...how,
+      usage: end?.usage ?? { peakMemoryBytes: null, cpuSeconds: null, diskBytes: null },
+      finishedAt: end?.finishedAt ?? new Date().toISOString(),
+    };
+    this.save({ state: 'exited', exit });
+    log('task.exited', { task: this.taskId, stopCode: exit.stopCode, exitCode: exit.exitCode, lastSeq: this.spool.lastSeq });
+    this.flush();
+  }
+
+  /** A lifecycle line in the task's own log. */
+  system(text: string): void {
+    if (this.closed) return;
+    const entry: LogEntry = { stream: 'system', text, at: new Date().toISOString() };
+    this.spool.append([entry]);
+    this.flush();
+  }
+
+  private setStatus(status: TaskRun['status'], at = new Date().toISOString()): void {
+    this.status = status;
+    this.statusAt = at;
+    this.outbox?.send({ type: 'task.status', taskId: this.taskId, status, at });
+  }
+
+  private save(patch: Partial<TaskRecord>): void {
+    if (this.closed) return;
+    this.record = { ...this.record, ...patch };
+    this.deps.store.save(this.record);
+  }
+
+  /** A connection is up and the scheduler said it stored `ack`. Re-send from there. */
+  attach(outbox: Outbox, ack: number | undefined, resendStatus = true): void {
+    this.outbox = outbox;
+    this.exitSent = false;
+    if (this.awaitingBase) {
+      this.awaitingBase = false;
+      const base = ack ?? 0;
+      if (base > 0) {
+        // The lines before `base` were stored; what came after them is unknown: say so.
+        this.spool.skipTo(base);
+        this.system(`Agent state was lost; output after log line ${base} until now may be missing`);
+        this.spool.append([], this.task?.cursorAt?.(new Date().toISOString()) ?? null);
+      }
+      this.baseReady?.();
+    }
+    if (ack !== undefined) this.spool.ack(ack);
+    this.sentSeq = this.spool.ackedSeq;
+    if (resendStatus && this.record.state !== 'exited') outbox.send({ type: 'task.status', taskId: this.taskId, status: this.status, at: this.statusAt });
+    this.flush();
+  }
+
+  detach(): void {
+    this.outbox = null;
+  }
+
+  onAck(seq: number): void {
+    // `task.exited` goes out only once every line is acked, so an ack after it answers it.
+    if (this.exitSent && seq >= this.spool.lastSeq) return void this.forget(false);
+    this.spool.ack(seq);
+    this.flush();
+  }
+
+  /** Sends what the scheduler lacks: log lines from the last sent, then the exit. */
+  flush(): void {
+    const outbox = this.outbox;
+    if (!outbox || this.forgetting) return;
+    while (this.sentSeq < this.spool.lastSeq) {
+      if (outbox.bufferedAmount() > MAX_BUFFERED) {
+        this.flushTimer ??= setTimeout(() => ((this.flushTimer = null), this.flush()), 50);
+        return;
+      }
+      const lines = this.spool.after(this.sentSeq);
+      if (lines.length === 0) break;
+      outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at })) });
+      this.sentSeq = lines[lines.length - 1]!.seq;
+    }
+    const exit = this.record.exit;
+    if (this.record.state === 'exited' && exit && !this.exitSent && this.spool.ackedSeq >= this.spool.lastSeq) {
+      this.exitSent = true;
+      outbox.send({ type: 'task.exited', taskId: this.taskId, ...exit, lastSeq: this.spool.lastSeq });
+    }
+  }
+
+  /** Done with the task: remove the container (stopping it first if the scheduler dropped it). */
+  async forget(stopFirst: boolean): Promise<void> {
+    if (this.forgetting) return;
+    this.forgetting = true;
+    for (const t of this.timers) t.clear();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    try {
+      if (stopFirst && this.record.state !== 'exited') await this.task?.stop(this.deps.stopGraceSeconds);
+      await this.task?.destroy();
+    } catch (error) {
+      log('task.remove-error', { task: this.taskId, error: errorMessage(error) });
+    }
+    this.spool.remove();
+    this.deps.store.remove(this.taskId);
+    log('task.forgotten', { task: this.taskId });
+    this.deps.onForgotten(this.taskId);
+  }
+
+  /** Agent shutdown: leave the container running for the next start. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) t.clear();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.outbox = null;
+    this.spool.close();
+  }
+}
