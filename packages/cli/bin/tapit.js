@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import { execute } from '@oclif/core';
+import { hoistScopeFlags } from '../dist/lib/argv.js';
 
-await execute({ dir: import.meta.url });
+await execute({ args: hoistScopeFlags(process.argv.slice(2)), dir: import.meta.url });

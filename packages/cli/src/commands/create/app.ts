@@ -1,0 +1,35 @@
+import { Args } from '@oclif/core';
+import { App, CreateAppRequest } from '@tapit/protocol';
+import { BaseCommand } from '../../lib/base-command.js';
+import { stagePath } from '../../lib/context.js';
+import { parseRequest, type KeyValueSpec } from '../../lib/key-values.js';
+import { formatNumber } from '../../lib/output.js';
+
+const KEYS: KeyValueSpec = {
+  positional: { field: 'name', name: 'app name', required: true },
+  keys: {
+    image: { field: 'image', type: 'string', required: true },
+    cpu: { field: 'cpu', type: 'number' },
+    memory: { field: 'memoryGb', type: 'number' },
+    max_hours: { field: 'maxHours', type: 'number', nullable: true },
+  },
+};
+
+export default class CreateApp extends BaseCommand {
+  static summary = 'Create an app; its image becomes release 1, the active one.';
+  static description = 'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks.';
+  static examples = ['<%= config.bin %> create app web image=registry.example.com/shop/web:1.4 memory=1 max_hours=2'];
+  static strict = false;
+  static enableJsonFlag = true;
+  static args = { name: Args.string({ description: 'App name, then image=IMAGE [cpu=VCPUS] [memory=GB] [max_hours=H|none].' }) };
+
+  async run(): Promise<App> {
+    const { argv, flags } = await this.parse(CreateApp);
+    const body = parseRequest(CreateAppRequest, argv as string[], KEYS);
+    const app = await (await this.api()).post(`${stagePath(this.scope(flags))}/apps`, body, App);
+    const { cpu, memoryGb, maxHours } = app.defaults;
+    this.log(`Created app ${app.name} in ${app.project}/${app.stage}: ${app.image}, release ${app.activeRelease ?? '-'} active`);
+    this.log(`Task defaults: ${formatNumber(cpu)} vCPU, ${formatNumber(memoryGb)} GB, max hours ${maxHours === null ? 'none' : formatNumber(maxHours)}`);
+    return app;
+  }
+}

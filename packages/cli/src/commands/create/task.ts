@@ -1,0 +1,39 @@
+import { Args, Flags } from '@oclif/core';
+import { CreateTaskRequest, Task } from '@tapit/protocol';
+import { attachToTask } from '../../lib/attach.js';
+import { BaseCommand } from '../../lib/base-command.js';
+import { appPath } from '../../lib/context.js';
+import { parseRequest } from '../../lib/key-values.js';
+import { CREATE_TASK_KEYS } from '../../lib/task-keys.js';
+
+export default class CreateTask extends BaseCommand {
+  static summary = 'Run a command once, in a new container of the app, in the background.';
+  static description =
+    'The command is a shell line (run with /bin/sh -c). Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE max_hours=H initiated_by=NAME ephemeral_storage_gb=GB; unset ones come from the app. With --wait the log is streamed and the CLI exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';
+  static examples = [
+    "<%= config.bin %> create task 'rails db:migrate' -a web",
+    "<%= config.bin %> create task 'python scripts/process_data.py' memory=4.0 cpu=2.0 -a web",
+    "<%= config.bin %> create task 'bundle exec rake data:import' --wait -a web",
+  ];
+  static strict = false;
+  static enableJsonFlag = true;
+  static args = { command: Args.string({ description: 'The shell command, quoted; then key=value options.' }) };
+  static flags = {
+    wait: Flags.boolean({ char: 'w', summary: "Stream the log until the task ends and exit with its exit code.", exclusive: ['json'] }),
+  };
+
+  async run(): Promise<Task> {
+    const { argv, flags } = await this.parse(CreateTask);
+    const body = parseRequest(CreateTaskRequest, argv as string[], CREATE_TASK_KEYS, { kind: 'background' });
+    const client = await this.api();
+    const task = await client.post(`${appPath(this.appScope(flags))}/tasks`, body, Task);
+    if (flags.wait) {
+      this.exitWith(await attachToTask(client, task));
+      return task;
+    }
+    this.log(`ID:     ${task.id}`);
+    this.log(`Status: ${task.status}, desired status ${task.desiredStatus}`);
+    this.log(`Follow its log with: ${this.config.bin} show logs task=${task.id} --follow`);
+    return task;
+  }
+}

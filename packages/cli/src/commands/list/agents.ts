@@ -1,0 +1,31 @@
+import { AgentList } from '@tapit/protocol';
+import type { z } from 'zod';
+import { BaseCommand } from '../../lib/base-command.js';
+import { formatNumber, formatTimestamp, table } from '../../lib/output.js';
+
+export default class ListAgents extends BaseCommand {
+  static summary = 'List the agents, their capacity and what is allocated on them.';
+  static enableJsonFlag = true;
+
+  async run(): Promise<z.output<typeof AgentList>> {
+    await this.parse(ListAgents);
+    const list = await (await this.api()).get('/v1/agents', AgentList);
+    if (list.items.length === 0) this.log('No agents have registered yet.');
+    else
+      this.log(
+        table(
+          ['NAME', 'STATUS', 'CPU USED/TOTAL', 'MEMORY GB USED/TOTAL', 'TASKS', 'VERSION', 'LAST SEEN'],
+          list.items.map((a) => [
+            a.name,
+            a.status,
+            `${formatNumber(a.allocated.cpu)}/${formatNumber(a.capacity.cpu)}`,
+            `${formatNumber(a.allocated.memoryGb)}/${formatNumber(a.capacity.memoryGb)}`,
+            String(a.runningTasks),
+            a.version ?? '-',
+            formatTimestamp(a.lastSeenAt),
+          ]),
+        ),
+      );
+    return list;
+  }
+}

@@ -1,0 +1,69 @@
+import { Flags } from '@oclif/core';
+import { CreateTaskRequest, Task } from '@tapit/protocol';
+import { attachToTask } from '../../lib/attach.js';
+import { BaseCommand } from '../../lib/base-command.js';
+import { appPath } from '../../lib/context.js';
+import { UsageError } from '../../lib/errors.js';
+import { formatNumber } from '../../lib/output.js';
+import { cpuUnitsToVcpus, mibToGb, parseEntrypoint } from '../../lib/units.js';
+import { validateRequest } from '../../lib/validate.js';
+
+export default class TaskRun extends BaseCommand {
+  static summary = 'Run a one-off task and stream its log (SetOps style).';
+  static description =
+    'Everything after -- is the command and its arguments, run as given (no shell). --cpu is in CPU units (1024 = 1 vCPU), --memory in MiB. Exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';
+  static examples = [
+    '<%= config.bin %> -a web task:run -- echo "Hello World"',
+    '<%= config.bin %> -a web task:run --release 1 --cpu 256 --memory 512 --entrypoint "/bin/bash,-c" -- echo "Hello World"',
+    '<%= config.bin %> -a web task:run --detached -- rake db:migrate',
+  ];
+  static strict = false;
+  static flags = {
+    release: Flags.integer({ summary: 'Release number to run (default: the active release).' }),
+    cpu: Flags.integer({ summary: 'CPU units, 1024 = 1 vCPU (default: the app\'s).' }),
+    memory: Flags.integer({ summary: 'Memory in MiB (default: the app\'s).' }),
+    entrypoint: Flags.string({ summary: 'Replace the image entrypoint: a comma-separated list, e.g. "/bin/bash,-c".' }),
+    detached: Flags.boolean({ summary: 'Print the task id and return; the task runs in the background.' }),
+  };
+
+  async run(): Promise<Task> {
+    const { flags, argv } = await this.parse(TaskRun);
+    const args = this.commandArgs(argv as string[]);
+    const body = {
+      args,
+      kind: 'background',
+      release: flags.release,
+      cpu: flags.cpu === undefined ? undefined : cpuUnitsToVcpus(flags.cpu),
+      memoryGb: flags.memory === undefined ? undefined : mibToGb(flags.memory),
+      entrypoint: flags.entrypoint === undefined ? undefined : parseEntrypoint(flags.entrypoint),
+    };
+    const request = validateRequest(CreateTaskRequest, body, (field) => {
+      if (field === 'cpu') return `--cpu ${flags.cpu} (${formatNumber(body.cpu ?? 0)} vCPUs)`;
+      if (field === 'memoryGb') return `--memory ${flags.memory} (${formatNumber(body.memoryGb ?? 0)} GB)`;
+      if (field === 'args' || field === 'command') return 'command';
+      return `--${field}`;
+    });
+    const client = await this.api();
+    const task = await client.post(`${appPath(this.appScope(flags))}/tasks`, request, Task);
+    if (flags.detached) {
+      this.log(`ID:   ${task.id}`);
+      return task;
+    }
+    this.exitWith(await attachToTask(client, task));
+    return task;
+  }
+
+  /**
+   * The words after `--`, taken from the raw argv: oclif's parsed argv is re-sorted by first
+   * occurrence, which would reorder repeated words (`echo a b a`).
+   */
+  private commandArgs(parsed: string[]): string[] {
+    const dashes = this.argv.indexOf('--');
+    const args = dashes === -1 ? parsed : this.argv.slice(dashes + 1);
+    if (args.length === 0) throw new UsageError('Missing command: give it after --, e.g. task:run -- echo "Hello World"');
+    if (dashes === -1 && args.some((arg) => arg.startsWith('-'))) {
+      throw new UsageError(`Unknown flag "${args.find((arg) => arg.startsWith('-'))}": put the command after --, e.g. task:run -- ls -la`);
+    }
+    return args;
+  }
+}

@@ -1,0 +1,114 @@
+import { ApiErrorBody, describeIssues, type ErrorCode } from '@tapit/protocol';
+import type { z } from 'zod';
+
+/**
+ * The one error the client throws. `status` is the HTTP status, or null when the scheduler could
+ * not be reached or answered something that is not the API (then `code` says which).
+ */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly code: ErrorCode | 'UNREACHABLE' | 'BAD_RESPONSE',
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** 4xx means the request was wrong (exit 2, like bad input); anything else is a failure (1). */
+  get exitCode(): number {
+    return this.status !== null && this.status >= 400 && this.status < 500 ? 2 : 1;
+  }
+}
+
+export type Query = Record<string, string | number | undefined>;
+
+/** A small fetch-based client for the scheduler's `/v1` API; every answer is parsed by its schema. */
+export class ApiClient {
+  readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly token: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.output<S>> {
+    return this.json('GET', path, schema, undefined, query);
+  }
+
+  post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    return this.json('POST', path, schema, body);
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.send('DELETE', path);
+  }
+
+  /** Opens a streaming GET (the log follow endpoint); the caller reads `response.body`. */
+  stream(path: string, query: Query, signal?: AbortSignal): Promise<Response> {
+    return this.send('GET', path, undefined, query, signal, 'application/x-ndjson');
+  }
+
+  url(path: string, query?: Query): string {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  private async json<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, query?: Query): Promise<z.output<S>> {
+    const response = await this.send(method, path, body, query);
+    const text = await response.text();
+    const parsed = schema.safeParse(safeJson(text));
+    if (!parsed.success) {
+      throw new ApiError(`unexpected answer from ${method} ${path}: ${describeIssues(parsed.error)}`, response.status, 'BAD_RESPONSE');
+    }
+    return parsed.data;
+  }
+
+  private async send(method: string, path: string, body?: unknown, query?: Query, signal?: AbortSignal, accept = 'application/json'): Promise<Response> {
+    const url = this.url(path, query);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ApiError(`could not reach ${this.baseUrl}: ${networkReason(error)}`, null, 'UNREACHABLE');
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  const parsed = ApiErrorBody.safeParse(safeJson(text));
+  if (parsed.success) {
+    const { code, message, field } = parsed.data.error;
+    return new ApiError(message, response.status, code, field);
+  }
+  // Not our API (a proxy, a wrong URL): say what came back rather than guess.
+  const code = response.status === 401 ? 'UNAUTHORIZED' : response.status === 404 ? 'NOT_FOUND' : 'BAD_RESPONSE';
+  return new ApiError(`${response.status} ${response.statusText || 'error'} from ${response.url}`, response.status, code);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** fetch hides the socket error in `cause`; that is the part worth showing (ECONNREFUSED …). */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}

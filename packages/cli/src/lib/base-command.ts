@@ -1,0 +1,58 @@
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { ApiError, type ApiClient } from './api-client.js';
+import { connect, requireApp, type AppScope, type Scope } from './context.js';
+import { CliError } from './errors.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+
+/**
+ * Every tapit command: the `-p/-s/-a` scope flags, the API connection, and the one place where
+ * any error becomes a single `Error: …` line and an exit code (2 for bad input, 1 otherwise).
+ */
+export abstract class BaseCommand extends Command {
+  static baseFlags = {
+    project: Flags.string({ char: 'p', env: 'TAPIT_PROJECT', default: 'default', helpGroup: 'SCOPE', summary: 'Project.' }),
+    stage: Flags.string({ char: 's', env: 'TAPIT_STAGE', default: 'default', helpGroup: 'SCOPE', summary: 'Stage of the project.' }),
+    app: Flags.string({ char: 'a', env: 'TAPIT_APP', helpGroup: 'SCOPE', summary: 'App of the stage.' }),
+  };
+
+  private connection: ApiClient | undefined;
+
+  /** The scheduler, from TAPIT_URL/TAPIT_TOKEN or the stored login. */
+  protected async api(): Promise<ApiClient> {
+    this.connection ??= await connect();
+    return this.connection;
+  }
+
+  protected scope(flags: { project: string; stage: string; app?: string }): Scope {
+    return { project: flags.project, stage: flags.stage, app: flags.app };
+  }
+
+  protected appScope(flags: { project: string; stage: string; app?: string }): AppScope {
+    return requireApp(this.scope(flags));
+  }
+
+  /** Ends the command with a task's exit code (oclif exits through an ExitError). */
+  protected exitWith(code: number): void {
+    if (code !== 0) this.exit(code);
+  }
+
+  protected async catch(error: Error & { exitCode?: number }): Promise<never> {
+    // this.exit() and oclif's own exits pass through untouched.
+    if (error instanceof Errors.ExitError) throw error;
+    const { message, exitCode } = describe(error);
+    process.stderr.write(`Error: ${message}\n`);
+    throw new Errors.ExitError(exitCode);
+  }
+}
+
+function describe(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof ApiError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof Errors.CLIError) {
+    // oclif's parse errors (unknown flag, missing argument) are bad input: keep their first line.
+    return { message: error.message.split('\n')[0], exitCode: error.oclif.exit ?? 2 };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { message: `unexpected failure: ${message}`, exitCode: 1 };
+}

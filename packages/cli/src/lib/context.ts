@@ -1,0 +1,41 @@
+import { ApiClient } from './api-client.js';
+import { configPath, readLogin } from './config.js';
+import { UsageError } from './errors.js';
+
+/** Where a command acts: `-p/-s/-a` (or TAPIT_PROJECT/STAGE/APP); project and stage default to `default`. */
+export interface Scope {
+  project: string;
+  stage: string;
+  app?: string;
+}
+
+export interface AppScope extends Scope {
+  app: string;
+}
+
+export function requireApp(scope: Scope): AppScope {
+  if (scope.app === undefined || scope.app === '') {
+    throw new UsageError('Missing app: give -a/--app APP or set TAPIT_APP (tapit list apps shows them)');
+  }
+  return { ...scope, app: scope.app };
+}
+
+/** TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own. */
+export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
+  const stored = env.TAPIT_URL && env.TAPIT_TOKEN ? null : await readLogin(configPath(env));
+  const url = env.TAPIT_URL || stored?.url;
+  const token = env.TAPIT_TOKEN || stored?.token;
+  if (!url || !token) {
+    throw new UsageError('Not logged in: run tapit login, or set TAPIT_URL and TAPIT_TOKEN');
+  }
+  return new ApiClient(url, token);
+}
+
+/** `/v1/projects/P/stages/S/apps/A` with each part escaped. */
+export function appPath(scope: AppScope): string {
+  return `${stagePath(scope)}/apps/${encodeURIComponent(scope.app)}`;
+}
+
+export function stagePath(scope: Scope): string {
+  return `/v1/projects/${encodeURIComponent(scope.project)}/stages/${encodeURIComponent(scope.stage)}`;
+}

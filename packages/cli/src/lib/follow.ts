@@ -1,0 +1,111 @@
+import { LogFollowEvent, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { ApiError, type ApiClient } from './api-client.js';
+import { ndjsonBatches } from './ndjson.js';
+
+export interface FollowHandlers {
+  /** Lines in log order, a batch at a time; awaited, so a slow terminal slows the reading. */
+  onLines(lines: LogLine[]): void | Promise<void>;
+  onStatus?(status: TaskStatus): void;
+  /** The stream dropped and is being reopened from the last line seen. */
+  onReconnect?(reason: string): void;
+}
+
+export interface FollowEnd {
+  status: TaskStatus;
+  exitCode: number | null;
+}
+
+export interface FollowOptions {
+  /** Position of the last line already shown; 0 for the whole log. */
+  after?: number;
+  signal?: AbortSignal;
+  /** How long the scheduler may stay unreachable before giving up. */
+  giveUpAfterMs?: number;
+  /** First retry delay; doubles up to 5 s. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Follows a task's log until its `end` event. If the stream drops (scheduler restart, proxy
+ * timeout, network blip) it reopens from the last position seen, so no line is lost or repeated.
+ */
+export async function followLog(client: ApiClient, taskId: string, handlers: FollowHandlers, options: FollowOptions = {}): Promise<FollowEnd> {
+  const { signal, giveUpAfterMs = 120_000, retryDelayMs = 250 } = options;
+  let after = options.after ?? 0;
+  let failingSince: number | null = null;
+  let connected = false;
+  let delay = retryDelayMs;
+  for (;;) {
+    let reason = 'the stream ended before the task did';
+    try {
+      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/follow`, { after }, signal);
+      connected = true;
+      failingSince = null;
+      delay = retryDelayMs;
+      for await (const texts of ndjsonBatches(bodyOf(response))) {
+        let lines: LogLine[] = [];
+        for (const text of texts) {
+          const event = parseEvent(text);
+          if (event.type === 'line') {
+            // After a reconnect the server may resend what we have; positions make that harmless.
+            if (event.line.position > after) {
+              lines.push(event.line);
+              after = event.line.position;
+            }
+            continue;
+          }
+          if (lines.length > 0) await handlers.onLines(lines);
+          lines = [];
+          if (event.type === 'end') return { status: event.status, exitCode: event.exitCode };
+          handlers.onStatus?.(event.status);
+        }
+        if (lines.length > 0) await handlers.onLines(lines);
+      }
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      // A 4xx (task deleted, token revoked) will not get better by retrying.
+      if (error instanceof ApiError && error.status !== null && error.status < 500) throw error;
+      if (error instanceof ApiError && error.code === 'BAD_RESPONSE') throw error;
+      // Retrying only makes sense for a scheduler we have reached before (a wrong URL fails fast).
+      if (!connected) throw error;
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince > giveUpAfterMs) throw error;
+      reason = error instanceof Error ? error.message : String(error);
+    }
+    handlers.onReconnect?.(reason);
+    await sleep(delay, signal);
+    delay = Math.min(delay * 2, 5000);
+  }
+}
+
+function parseEvent(text: string): LogFollowEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const result = LogFollowEvent.safeParse(json);
+  if (!result.success) throw new ApiError(`unexpected log event from the scheduler: ${text.slice(0, 200)}`, null, 'BAD_RESPONSE');
+  return result.data;
+}
+
+function bodyOf(response: Response): AsyncIterable<Uint8Array> {
+  if (response.body === null) return (async function* () {})();
+  return response.body as unknown as AsyncIterable<Uint8Array>;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

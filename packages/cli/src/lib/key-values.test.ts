@@ -1,0 +1,79 @@
+import { CreateAppRequest, CreateTaskRequest } from '@tapit/protocol';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './errors.js';
+import { parseKeyValues, parseRequest, type KeyValueSpec } from './key-values.js';
+import { CREATE_TASK_KEYS } from './task-keys.js';
+
+const APP_KEYS: KeyValueSpec = {
+  positional: { field: 'name', name: 'app name', required: true },
+  keys: {
+    image: { field: 'image', type: 'string', required: true },
+    max_hours: { field: 'maxHours', type: 'number', nullable: true },
+  },
+};
+
+function failure(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('parseKeyValues', () => {
+  it('maps CLI keys to request fields and converts numbers', () => {
+    const { body } = parseKeyValues(['rails db:migrate', 'memory=4.0', 'cpu=2', 'docker_tag=v1.2.3'], CREATE_TASK_KEYS);
+    expect(body).toEqual({ command: 'rails db:migrate', memoryGb: 4, cpu: 2, dockerTag: 'v1.2.3' });
+  });
+
+  it('takes a command that looks like an assignment as the command', () => {
+    expect(parseKeyValues(['A=1 env'], CREATE_TASK_KEYS).body).toEqual({ command: 'A=1 env' });
+    expect(parseKeyValues(['a=1; echo $a', 'cpu=1'], CREATE_TASK_KEYS).body).toEqual({ command: 'a=1; echo $a', cpu: 1 });
+  });
+
+  it('keeps everything after the first = in the value', () => {
+    expect(parseKeyValues(['x', 'initiated_by=a=b'], CREATE_TASK_KEYS).body.initiatedBy).toBe('a=b');
+  });
+
+  it('rejects an unknown key with one line naming the allowed keys', () => {
+    const error = failure(() => parseKeyValues(['echo', 'foo=1'], CREATE_TASK_KEYS));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, max_hours, initiated_by, ephemeral_storage_gb');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('rejects a missing required key, a repeated key and a second bare word', () => {
+    expect(failure(() => parseKeyValues(['web'], APP_KEYS)).message).toMatch(/^Missing key "image": required key is image; allowed keys are image, max_hours$/);
+    expect(failure(() => parseKeyValues(['x', 'cpu=1', 'cpu=2'], CREATE_TASK_KEYS)).message).toBe('Key "cpu" given twice');
+    expect(failure(() => parseKeyValues(['x', 'y'], CREATE_TASK_KEYS)).message).toMatch(/^Unexpected argument "y": allowed keys are memory/);
+  });
+
+  it('rejects a missing bare word and stray flags', () => {
+    expect(failure(() => parseKeyValues(['memory=1'], CREATE_TASK_KEYS)).message).toBe('Missing command: give it as the first argument');
+    expect(failure(() => parseKeyValues(['x', '--wiat'], CREATE_TASK_KEYS)).message).toMatch(/^Unknown flag "--wiat"/);
+  });
+
+  it('sends null for none on nullable keys only', () => {
+    expect(parseKeyValues(['web', 'image=busybox', 'max_hours=none'], APP_KEYS).body.maxHours).toBeNull();
+    expect(parseKeyValues(['x', 'max_hours=none'], CREATE_TASK_KEYS).body.maxHours).toBe('none');
+  });
+});
+
+describe('parseRequest', () => {
+  it('validates with the protocol schema and names the key, not the field', () => {
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'memory=lots'], CREATE_TASK_KEYS)).message).toBe(
+      'Invalid value "lots" for memory: must be a number of GB from 0.004 to 1024',
+    );
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'cpu=-1'], CREATE_TASK_KEYS)).message).toBe('Invalid value "-1" for cpu: must be at least 0.01 vCPUs');
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'max_hours=0'], CREATE_TASK_KEYS)).message).toMatch(/^Invalid value "0" for max_hours: must be at least/);
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'docker_tag=a b'], CREATE_TASK_KEYS)).message).toMatch(/^Invalid value "a b" for docker_tag: must be a Docker tag/);
+    expect(failure(() => parseRequest(CreateAppRequest, ['Web', 'image=busybox'], APP_KEYS)).message).toMatch(/^Invalid app name "Web": must be 1 to 63 lowercase/);
+  });
+
+  it('returns the parsed request with defaults and extras', () => {
+    const request = parseRequest(CreateTaskRequest, ['echo hi', 'ephemeral_storage_gb=2', 'initiated_by=ci'], CREATE_TASK_KEYS);
+    expect(request).toEqual({ command: 'echo hi', ephemeralStorageGb: 2, initiatedBy: 'ci', kind: 'background' });
+  });
+});

@@ -1,0 +1,105 @@
+import type { z } from 'zod';
+import { UsageError } from './errors.js';
+import { validateRequest } from './validate.js';
+
+/** One `key=value` a command accepts, and the request field it fills. */
+export interface KeyDef {
+  field: string;
+  type: 'string' | 'number';
+  required?: boolean;
+  /** `key=none` sends null (e.g. `max_hours=none`: no time limit). */
+  nullable?: boolean;
+}
+
+export interface KeyValueSpec {
+  keys: Record<string, KeyDef>;
+  /** The one bare word the command takes (a task's command, an app's name), if any. */
+  positional?: { field: string; name: string; required: boolean };
+}
+
+export interface ParsedKeyValues {
+  body: Record<string, unknown>;
+  /** What the user typed per field, to quote it back in messages. */
+  typed: Record<string, string>;
+}
+
+const KEY_VALUE = /^([a-z][a-z0-9_]*)=(.*)$/s;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * Splits `key=value` arguments from the bare word, in one shared way for every command. A token
+ * that does not name a known key fills the bare word first, so a command such as `A=1 env` or
+ * `a=1; echo $a` is taken as the command; once it is filled, an unknown key is an error.
+ */
+export function parseKeyValues(args: readonly string[], spec: KeyValueSpec): ParsedKeyValues {
+  const body: Record<string, unknown> = {};
+  const typed: Record<string, string> = {};
+  const allowed = allowedKeys(spec);
+  let positionalSeen = false;
+  for (const arg of args) {
+    const match = KEY_VALUE.exec(arg);
+    const def = match ? spec.keys[match[1]] : undefined;
+    if (match && def) {
+      const [, key, value] = match;
+      if (key in typed) throw new UsageError(`Key "${key}" given twice`);
+      typed[key] = value;
+      body[def.field] = convert(value, def);
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      throw new UsageError(`Unknown flag "${arg}": see --help for the flags this command takes`);
+    }
+    if (spec.positional && !positionalSeen) {
+      positionalSeen = true;
+      body[spec.positional.field] = arg;
+      typed[spec.positional.name] = arg;
+      continue;
+    }
+    if (match) throw new UsageError(`Unknown key "${match[1]}": ${allowed}`);
+    throw new UsageError(`Unexpected argument "${arg}": ${allowed}`);
+  }
+  if (spec.positional?.required && !positionalSeen) {
+    throw new UsageError(`Missing ${spec.positional.name}: give it as the first argument`);
+  }
+  for (const [key, def] of Object.entries(spec.keys)) {
+    if (def.required && !(key in typed)) throw new UsageError(`Missing key "${key}": ${requiredKeys(spec)}; ${allowed}`);
+  }
+  return { body, typed };
+}
+
+/** Parses the arguments and validates the resulting request with the command's protocol schema. */
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  args: readonly string[],
+  spec: KeyValueSpec,
+  extra: Record<string, unknown> = {},
+): z.output<S> {
+  const { body, typed } = parseKeyValues(args, spec);
+  return validateRequest(schema, { ...extra, ...body }, (field) => labelFor(field, spec, typed));
+}
+
+/** `value "lots" for memory`: the key and what was typed, for a field the schema rejected. */
+export function labelFor(field: string, spec: KeyValueSpec, typed: Record<string, string>): string {
+  if (spec.positional?.field === field) return `${spec.positional.name} "${typed[spec.positional.name] ?? ''}"`;
+  const key = Object.keys(spec.keys).find((k) => spec.keys[k].field === field);
+  if (key === undefined) return field;
+  return key in typed ? `value "${typed[key]}" for ${key}` : key;
+}
+
+function convert(value: string, def: KeyDef): unknown {
+  if (def.nullable && value === 'none') return null;
+  // A non-numeric value is passed on as text so the schema's own message ("must be a number of
+  // GB from …") describes what is allowed.
+  if (def.type === 'number' && NUMBER.test(value)) return Number(value);
+  return value;
+}
+
+function allowedKeys(spec: KeyValueSpec): string {
+  const keys = Object.keys(spec.keys);
+  return keys.length === 0 ? 'this command takes no key=value arguments' : `allowed keys are ${keys.join(', ')}`;
+}
+
+function requiredKeys(spec: KeyValueSpec): string {
+  const keys = Object.entries(spec.keys).filter(([, def]) => def.required).map(([key]) => key);
+  return `required ${keys.length === 1 ? 'key is' : 'keys are'} ${keys.join(', ')}`;
+}

@@ -1,0 +1,95 @@
+import { formatLogLine, LogPage, Task, type LogLine, type TaskStatus } from '@tapit/protocol';
+import type { ApiClient } from './api-client.js';
+import { followLog, type FollowEnd } from './follow.js';
+import { WaitingLine, writeAll } from './terminal.js';
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
+
+const PAGE_SIZE = 10000;
+
+/** Prints the whole stored log, a page at a time. */
+export async function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs`, LogPage, { after, limit: PAGE_SIZE });
+    await printLines(page.lines, io.stdout);
+    if (page.lines.length < PAGE_SIZE || page.last <= after) return;
+    after = page.last;
+  }
+}
+
+/**
+ * Streams a task's log to stdout until the task ends, with a waiting line on a terminal while
+ * it has not started yet. Returns how it ended; throws when the signal aborts.
+ */
+export async function followAndPrint(
+  client: ApiClient,
+  taskId: string,
+  initialStatus: TaskStatus | null,
+  signal?: AbortSignal,
+  io: Io = processIo(),
+): Promise<FollowEnd> {
+  const waiting = new WaitingLine(io.stderr);
+  let status = initialStatus;
+  let reconnecting = false;
+  const redraw = () => {
+    if (status === 'PROVISIONING') waiting.show('Waiting for an agent with room for the task');
+    else if (status === 'PENDING') waiting.show('Starting the container on its agent');
+    else waiting.clear();
+  };
+  redraw();
+  try {
+    return await followLog(
+      client,
+      taskId,
+      {
+        onLines: async (lines) => {
+          reconnecting = false;
+          waiting.clear();
+          await printLines(lines, io.stdout);
+          redraw();
+        },
+        onStatus: (next) => {
+          status = next;
+          redraw();
+        },
+        onReconnect: (reason) => {
+          if (reconnecting) return;
+          reconnecting = true;
+          waiting.clear();
+          io.stderr.write(`Lost the log stream (${reason}); reconnecting…\n`);
+        },
+      },
+      { signal },
+    );
+  } finally {
+    waiting.clear();
+  }
+}
+
+/**
+ * What a finished task means for the CLI's exit code: its own exit code, or 1 when it has none
+ * (it never started, or was stopped) — then the stop code and reason say why, on stderr.
+ */
+export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowEnd, io: Io = processIo()): Promise<number> {
+  if (end.exitCode === 0) return 0;
+  const task = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}`, Task).catch(() => null);
+  if (task?.stopCode && task.stopCode !== 'EXITED') {
+    io.stderr.write(`Task stopped: ${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}\n`);
+  } else if (end.exitCode === null) {
+    io.stderr.write('Task stopped without an exit code\n');
+  }
+  return end.exitCode ?? 1;
+}
+
+async function printLines(lines: readonly LogLine[], stdout: NodeJS.WritableStream): Promise<void> {
+  if (lines.length === 0) return;
+  let text = '';
+  for (const line of lines) text += `${formatLogLine(line)}\n`;
+  await writeAll(stdout, text);
+}

@@ -1,0 +1,15 @@
+import type { KeyValueSpec } from './key-values.js';
+
+/** The `key=value`s of `tapit create task` (and of `tapit run`), as the tapit docs name them. */
+export const CREATE_TASK_KEYS: KeyValueSpec = {
+  positional: { field: 'command', name: 'command', required: true },
+  keys: {
+    memory: { field: 'memoryGb', type: 'number' },
+    cpu: { field: 'cpu', type: 'number' },
+    docker_tag: { field: 'dockerTag', type: 'string' },
+    image: { field: 'image', type: 'string' },
+    max_hours: { field: 'maxHours', type: 'number' },
+    initiated_by: { field: 'initiatedBy', type: 'string' },
+    ephemeral_storage_gb: { field: 'ephemeralStorageGb', type: 'number' },
+  },
+};

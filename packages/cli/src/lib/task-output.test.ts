@@ -1,0 +1,82 @@
+import { Task } from '@tapit/protocol';
+import { describe, expect, it } from 'vitest';
+import { formatCommand, formatStatus, shortId, taskDetails, taskDurationMs, taskTable } from './task-output.js';
+
+const task: Task = Task.parse({
+  id: '55a9b03b765446ecb954ccedfc9ea25b',
+  project: 'default',
+  stage: 'default',
+  app: 'web',
+  release: 3,
+  image: 'busybox:1.36',
+  imageDigest: null,
+  command: ['/bin/sh', '-c', 'rake db:migrate'],
+  entrypoint: null,
+  kind: 'background',
+  resources: { cpu: 0.25, memoryGb: 0.5, maxHours: null, ephemeralStorageGb: null },
+  initiatedBy: 'deploy-bot',
+  createdBy: 'admin',
+  status: 'STOPPED',
+  desiredStatus: 'STOPPED',
+  stopCode: 'EXITED',
+  stopReason: null,
+  stoppedBy: null,
+  exitCode: 3,
+  agent: 'host-1',
+  usage: { peakMemoryBytes: 64 * 1024 * 1024, cpuSeconds: 1.25, diskBytes: null },
+  createdAt: '2021-03-17T09:58:30Z',
+  startedAt: '2021-03-17T09:58:34Z',
+  finishedAt: '2021-03-17T10:01:39Z',
+});
+
+describe('task output', () => {
+  it('shortens ids to 12 characters', () => {
+    expect(shortId(task.id)).toBe('55a9b03b7654');
+  });
+
+  it('shows a shell task as its command line and an argv task quoted', () => {
+    expect(formatCommand(task.command)).toBe('rake db:migrate');
+    expect(formatCommand(['echo', 'Hello World'])).toBe("echo 'Hello World'");
+  });
+
+  it('includes the stop code and exit code in the status', () => {
+    expect(formatStatus(task)).toBe('STOPPED (EXITED 3)');
+    expect(formatStatus({ status: 'STOPPED', stopCode: 'TIMED_OUT', exitCode: null })).toBe('STOPPED (TIMED_OUT)');
+    expect(formatStatus({ status: 'RUNNING', stopCode: null, exitCode: null })).toBe('RUNNING');
+  });
+
+  it('measures duration from start to finish, or to now while running', () => {
+    expect(taskDurationMs(task)).toBe(185_000);
+    expect(taskDurationMs({ startedAt: '2021-03-17T09:58:34Z', finishedAt: null }, new Date('2021-03-17T09:59:34Z'))).toBe(60_000);
+    expect(taskDurationMs({ startedAt: null, finishedAt: null })).toBeNull();
+  });
+
+  it('lists tasks in a table', () => {
+    const lines = taskTable([task]).split('\n');
+    expect(lines[0]).toMatch(/^ID\s+STATUS\s+COMMAND\s+CREATED\s+DURATION\s+CPU \/ MEMORY$/);
+    expect(lines[1]).toMatch(/^55a9b03b7654\s+STOPPED \(EXITED 3\)\s+rake db:migrate\s+2021-03-17 09:58:30\s+3m 05s\s+0.25 vCPU \/ 0.5 GB$/);
+    expect(taskTable([])).toBe('No tasks.');
+  });
+
+  it('shows every detail of a task', () => {
+    const text = taskDetails(task);
+    for (const expected of [
+      /^Status:\s+STOPPED$/m,
+      /^Desired status:\s+STOPPED$/m,
+      /^Stop code:\s+EXITED$/m,
+      /^Exit code:\s+3$/m,
+      /^Started:\s+2021-03-17 09:58:34$/m,
+      /^Duration:\s+3m 05s$/m,
+      /^Memory:\s+0.5 GB$/m,
+      /^Max hours:\s+no limit$/m,
+      /^Peak memory:\s+64.0 MiB$/m,
+      /^CPU time:\s+1.25s$/m,
+      /^Image:\s+busybox:1.36$/m,
+      /^Command:\s+rake db:migrate$/m,
+      /^Agent:\s+host-1$/m,
+      /^Created:\s+2021-03-17 09:58:30 by admin \(initiated by deploy-bot\)$/m,
+    ]) {
+      expect(text).toMatch(expected);
+    }
+  });
+});
