@@ -1,0 +1,74 @@
+import type { LogFollowEvent, LogLine } from '@tapit/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiClient, ApiError } from './api-client.js';
+import { fakeServer } from './fake-server.test-support.js';
+import { followLog } from './follow.js';
+
+const line = (position: number): LogFollowEvent => ({
+  type: 'line',
+  line: { position, stream: 'stdout', text: `line ${position}`, at: '2021-03-17T09:58:34Z' },
+});
+const ndjson = (events: LogFollowEvent[]) => events.map((e) => `${JSON.stringify(e)}\n`).join('');
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+describe('followLog', () => {
+  it('reconnects from the last position when the stream drops, dropping resent lines', async () => {
+    let connections = 0;
+    const server = await fakeServer((_req, res, url) => {
+      connections += 1;
+      res.setHeader('content-type', 'application/x-ndjson');
+      if (connections === 1) {
+        // Two whole lines and half of a third, then the connection dies.
+        res.write(ndjson([line(1), { type: 'status', status: 'RUNNING' }, line(2)]) + JSON.stringify(line(3)).slice(0, 20));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      expect(url.searchParams.get('after')).toBe('2');
+      res.end(ndjson([line(2), line(3), { type: 'end', status: 'STOPPED', exitCode: 7 }]));
+    });
+    close = server.close;
+    const seen: LogLine[] = [];
+    const statuses: string[] = [];
+    const reconnects: string[] = [];
+    const end = await followLog(
+      new ApiClient(server.url, 't'),
+      'abcd',
+      { onLines: (lines) => void seen.push(...lines), onStatus: (s) => void statuses.push(s), onReconnect: (r) => void reconnects.push(r) },
+      { retryDelayMs: 10 },
+    );
+    expect(end).toEqual({ status: 'STOPPED', exitCode: 7 });
+    expect(seen.map((l) => l.position)).toEqual([1, 2, 3]);
+    expect(statuses).toEqual(['RUNNING']);
+    expect(reconnects).toHaveLength(1);
+    expect(server.requests.map((u) => u.searchParams.get('after'))).toEqual(['0', '2']);
+  });
+
+  it('gives up at once on a 4xx (the task is gone)', async () => {
+    const server = await fakeServer((_req, res) => {
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'task abcd not found' } }));
+    });
+    close = server.close;
+    const error = await followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: () => undefined }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).message).toBe('task abcd not found');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('stops when the signal aborts', async () => {
+    const server = await fakeServer((_req, res) => {
+      res.setHeader('content-type', 'application/x-ndjson');
+      res.write(ndjson([line(1)]));
+    });
+    close = server.close;
+    const controller = new AbortController();
+    const following = followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: () => controller.abort() }, { signal: controller.signal });
+    await expect(following).rejects.toBeTruthy();
+    expect(controller.signal.aborted).toBe(true);
+  });
+});
