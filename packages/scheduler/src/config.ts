@@ -22,6 +22,8 @@ export const SchedulerConfig = z.object({
   TAPIT_HEARTBEAT_INTERVAL_MS: positiveInt.default(5000),
   /** How long an agent may stay silent before its tasks are reported AGENT_LOST. */
   TAPIT_AGENT_LOST_GRACE_SECONDS: positiveInt.default(300),
+  /** How far past max_hours the scheduler ends a task whose agent did not stop it. */
+  TAPIT_DEADLINE_SLACK_SECONDS: positiveInt.default(60),
   /** How often each replica looks for work (placement, stops, deadlines) besides local wake-ups. */
   TAPIT_POLL_INTERVAL_MS: positiveInt.default(250),
   /** Identifies this replica in the agents table; unique per process by default. */

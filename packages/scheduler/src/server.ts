@@ -40,6 +40,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     signals,
     pollIntervalMs: config.TAPIT_POLL_INTERVAL_MS,
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
+    deadlineSlackSeconds: config.TAPIT_DEADLINE_SLACK_SECONDS,
     log,
   });
 

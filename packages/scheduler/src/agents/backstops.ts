@@ -3,22 +3,23 @@ import type { Database } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
 
-/** Slack past max_hours before the scheduler stops a task its agent did not stop. */
-const DEADLINE_SLACK_SECONDS = 60;
-
 /**
  * Ends tasks the agents cannot report on: past max_hours plus slack (the agent is gone or
  * stuck) → TIMED_OUT; on an agent not heard from for the grace period → AGENT_LOST. Every
  * replica runs this; the guarded updates make it idempotent. When the agent returns, its
  * welcome tells it to stop and drop these tasks.
  */
-export async function applyBackstops(db: Kysely<Database>, agentLostGraceSeconds: number): Promise<string[]> {
+export async function applyBackstops(
+  db: Kysely<Database>,
+  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number },
+): Promise<string[]> {
+  const { agentLostGraceSeconds, deadlineSlackSeconds } = limits;
   const overdue = await db
     .selectFrom('tasks')
     .select('id')
     .where('status', 'in', ['RUNNING', 'STOPPING'])
     .where('max_hours', 'is not', null)
-    .where(sql<boolean>`started_at + max_hours * interval '1 hour' + ${DEADLINE_SLACK_SECONDS} * interval '1 second' < now()`)
+    .where(sql<boolean>`started_at + max_hours * interval '1 hour' + ${deadlineSlackSeconds} * interval '1 second' < now()`)
     .execute();
   const lost = await db
     .selectFrom('tasks')

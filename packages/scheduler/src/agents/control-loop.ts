@@ -13,6 +13,7 @@ export interface ControlLoopDeps {
   signals: TaskSignals;
   pollIntervalMs: number;
   agentLostGraceSeconds: number;
+  deadlineSlackSeconds: number;
   log: (line: string) => void;
 }
 
@@ -53,7 +54,7 @@ export class ControlLoop {
         const { db, gateway, signals } = this.deps;
         const placed = await placeWaitingTasks(db, gateway.sessions.values());
         const stopping = await sendStops(db, gateway.sessions);
-        const ended = await applyBackstops(db, this.deps.agentLostGraceSeconds);
+        const ended = await applyBackstops(db, this.deps);
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;

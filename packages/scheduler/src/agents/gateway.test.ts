@@ -1,0 +1,249 @@
+import { AgentCloseCode, type Task } from '@tapit/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProtocolAgent } from '../testing/protocol-agent.js';
+import { APP_PATH } from '../testing/test-app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
+
+const now = () => new Date().toISOString();
+const usage = { peakMemoryBytes: 1048576, cpuSeconds: 0.5, diskBytes: 4096 };
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
+  let database: TestDatabase;
+  let scheduler: Awaited<ReturnType<typeof startTestScheduler>>;
+  const agents: ProtocolAgent[] = [];
+
+  const start = async (env: Record<string, string> = {}) => {
+    database = await createTestDatabase(kind, { migrated: false });
+    // The embedded database is one process's: hand the folder to the scheduler.
+    if (kind === 'embedded') await database.close();
+    scheduler = await startTestScheduler(database, env);
+    await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+  };
+  const connect = async () => {
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    agents.push(agent);
+    return agent;
+  };
+  const createTask = async (body: Record<string, unknown> = {}) =>
+    (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'echo hi', ...body })).body as Task;
+  const getTask = async (id: string) => (await scheduler.call('GET', `/v1/tasks/${id}`)).body as Task;
+  const logTexts = async (id: string) =>
+    ((await scheduler.call('GET', `/v1/tasks/${id}/logs`)).body.lines as { text: string; stream: string }[]).map((l) => `${l.stream}:${l.text}`);
+
+  beforeEach(() => start());
+  afterEach(async () => {
+    for (const agent of agents.splice(0)) agent.close();
+    await scheduler.close();
+    if (kind === 'embedded') database.close = async () => {};
+    await database.drop();
+  });
+
+  it('refuses an upgrade without the join token', async () => {
+    await expect(ProtocolAgent.connect(scheduler.url, 'not-the-join-token')).rejects.toThrow('401');
+  });
+
+  it('welcomes an agent and lists it online', async () => {
+    const agent = await connect();
+    const welcome = await agent.hello('alpha', { capacity: { cpu: 2, memoryGb: 4 } });
+    expect(welcome).toMatchObject({ agentName: 'alpha', acks: [], drop: [] });
+    const listed = (await scheduler.call('GET', '/v1/agents')).body.items;
+    expect(listed).toEqual([expect.objectContaining({ name: 'alpha', status: 'online', capacity: { cpu: 2, memoryGb: 4 } })]);
+  });
+
+  it('refuses an unsupported protocol version and closes', async () => {
+    const agent = await connect();
+    agent.send({ type: 'hello', protocolVersion: 99, agentName: 'old', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] });
+    const refused = await agent.next('refused');
+    expect(refused.code).toBe('UNSUPPORTED_PROTOCOL_VERSION');
+    expect(refused.message).toContain('99');
+    expect((await agent.closed).code).toBe(AgentCloseCode.unsupportedVersion);
+  });
+
+  it('runs assign → accept → status → log chunks → exited, dropping duplicate chunks', async () => {
+    const agent = await connect();
+    await agent.hello('alpha');
+    const task = await createTask({ cpu: 0.5, memoryGb: 0.25, maxHours: 1 });
+    const assign = await agent.next('task.assign');
+    expect(assign.task).toMatchObject({ taskId: task.id, image: 'web:1', command: ['/bin/sh', '-c', 'echo hi'], resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 1 } });
+    expect((await getTask(task.id)).status).toBe('PENDING');
+    agent.send({ type: 'task.accepted', taskId: task.id });
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now(), imageDigest: 'sha256:abc' });
+    const lines = (texts: string[]) => texts.map((text) => ({ stream: 'stdout' as const, text, at: now() }));
+    agent.send({ type: 'task.log', taskId: task.id, seq: 1, lines: lines(['one', 'two']) });
+    expect((await agent.next('task.log.ack')).seq).toBe(2);
+    agent.send({ type: 'task.log', taskId: task.id, seq: 1, lines: lines(['one', 'two', 'three']) });
+    expect((await agent.next('task.log.ack')).seq).toBe(3);
+    agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 3, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 3 });
+    expect((await agent.next('task.log.ack')).seq).toBe(3);
+    const done = await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    expect(done).toMatchObject({ stopCode: 'EXITED', exitCode: 3, agent: 'alpha', imageDigest: 'sha256:abc', usage });
+    expect(done.startedAt).not.toBeNull();
+    expect(await logTexts(task.id)).toEqual([
+      'system:Task status is PROVISIONING, desired status is RUNNING',
+      'system:Task status is PENDING, desired status is RUNNING',
+      'system:Task status is RUNNING, desired status is RUNNING',
+      'stdout:one',
+      'stdout:two',
+      'stdout:three',
+      'system:Task status is STOPPED, desired status is STOPPED',
+      'system:Task stopped: EXITED (exit code 3)',
+    ]);
+  });
+
+  it('closes only the connection that sent a malformed frame', async () => {
+    const good = await connect();
+    await good.hello('good');
+    const bad = await connect();
+    await bad.hello('bad', { capacity: { cpu: 0.01, memoryGb: 0.01 } });
+    bad.send('{"type":"task.log","taskId":"nope"');
+    expect((await bad.next('refused')).code).toBe('BAD_FRAME');
+    expect((await bad.closed).code).toBe(AgentCloseCode.badFrame);
+    const other = await connect();
+    other.send({ type: 'task.exited' } as never);
+    expect((await other.closed).code).toBe(AgentCloseCode.badFrame);
+    const task = await createTask();
+    expect((await good.next('task.assign')).task.taskId).toBe(task.id);
+  });
+
+  it('resumes after a reconnect: the task keeps running and the log continues from the ack', async () => {
+    const first = await connect();
+    await first.hello('alpha');
+    const task = await createTask();
+    await first.next('task.assign');
+    first.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    first.send({ type: 'task.log', taskId: task.id, seq: 1, lines: [{ stream: 'stdout', text: 'before', at: now() }] });
+    await first.next('task.log.ack');
+    first.close();
+    await first.closed;
+    await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items[0].status, (s) => s === 'offline');
+
+    const second = await connect();
+    const welcome = await second.hello('alpha', { tasks: [{ taskId: task.id, lastSeq: 3, state: 'running' }] });
+    expect(welcome.acks).toEqual([{ taskId: task.id, seq: 1 }]);
+    expect(welcome.drop).toEqual([]);
+    expect(second.pending().filter((f) => f.type === 'task.assign')).toEqual([]); // never launched twice
+    second.send({ type: 'task.log', taskId: task.id, seq: 2, lines: [{ stream: 'stdout', text: 'during', at: now() }, { stream: 'stderr', text: 'after', at: now() }] });
+    expect((await second.next('task.log.ack')).seq).toBe(3);
+    expect((await getTask(task.id)).status).toBe('RUNNING');
+    expect((await logTexts(task.id)).filter((l) => !l.startsWith('system:'))).toEqual(['stdout:before', 'stdout:during', 'stderr:after']);
+  });
+
+  it('re-sends an assignment the agent never received, and ends a running task the agent no longer has', async () => {
+    const first = await connect();
+    await first.hello('alpha', { capacity: { cpu: 1, memoryGb: 1 } });
+    const pending = await createTask({ cpu: 0.25 });
+    const running = await createTask({ cpu: 0.25 });
+    await first.next('task.assign');
+    await first.next('task.assign');
+    first.send({ type: 'task.status', taskId: running.id, status: 'RUNNING', at: now() });
+    await eventually(() => getTask(running.id), (t) => t.status === 'RUNNING');
+    first.close();
+    await first.closed;
+    const second = await connect();
+    await second.hello('alpha', { capacity: { cpu: 1, memoryGb: 1 } });
+    expect((await second.next('task.assign')).task.taskId).toBe(pending.id);
+    const lost = await eventually(() => getTask(running.id), (t) => t.status === 'STOPPED');
+    expect(lost.stopCode).toBe('AGENT_LOST');
+  });
+
+  it('stops a task: task.stop to the agent, STOPPING, then USER_STOPPED by whom', async () => {
+    const agent = await connect();
+    await agent.hello('alpha');
+    const task = await createTask();
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    await eventually(() => getTask(task.id), (t) => t.status === 'RUNNING');
+    await scheduler.call('POST', `/v1/tasks/${task.id}/stop`);
+    const stop = await agent.next('task.stop');
+    expect(stop).toMatchObject({ taskId: task.id, stopCode: 'USER_STOPPED' });
+    expect(stop.graceSeconds).toBeGreaterThan(0);
+    expect((await getTask(task.id)).status).toBe('STOPPING');
+    agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'USER_STOPPED', exitCode: 143, reason: 'stopped by bootstrap', usage, startedAt: null, finishedAt: now(), lastSeq: 0 });
+    const done = await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    expect(done).toMatchObject({ stopCode: 'USER_STOPPED', stoppedBy: 'bootstrap', exitCode: 143 });
+  });
+
+  it('places only what fits, and the rest when capacity frees up', async () => {
+    const agent = await connect();
+    await agent.hello('small', { capacity: { cpu: 1, memoryGb: 1 } });
+    const a = await createTask({ cpu: 0.75, memoryGb: 0.5 });
+    const b = await createTask({ cpu: 0.75, memoryGb: 0.5 });
+    expect((await agent.next('task.assign')).task.taskId).toBe(a.id);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+    expect((await getTask(b.id)).status).toBe('PROVISIONING');
+    agent.send({ type: 'task.exited', taskId: a.id, stopCode: 'EXITED', exitCode: 0, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });
+    expect((await agent.next('task.assign')).task.taskId).toBe(b.id);
+  });
+
+  it('ignores reports about a task from an agent it is not placed on', async () => {
+    const owner = await connect();
+    await owner.hello('owner', { capacity: { cpu: 1, memoryGb: 1 } });
+    const task = await createTask();
+    await owner.next('task.assign');
+    const intruder = await connect();
+    await intruder.hello('intruder', { capacity: { cpu: 0.01, memoryGb: 0.01 } });
+    intruder.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 0, reason: null, usage, startedAt: null, finishedAt: now(), lastSeq: 0 });
+    await intruder.next('task.log.ack');
+    expect((await getTask(task.id)).status).toBe('PENDING');
+  });
+});
+
+describe('agent liveness and backstops', () => {
+  let database: TestDatabase;
+  let scheduler: Awaited<ReturnType<typeof startTestScheduler>>;
+  afterEach(async () => {
+    await scheduler.close();
+    await database.drop();
+  });
+  const boot = async (env: Record<string, string>) => {
+    database = await createTestDatabase('postgres', { migrated: false });
+    scheduler = await startTestScheduler(database, env);
+    await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+  };
+
+  it('closes a silent agent by ping timeout and reports its tasks AGENT_LOST after the grace period', async () => {
+    await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '1' });
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello('mute');
+    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000' })).body;
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    agent.socket.pause(); // stops reading: no pongs, as on a half-open link
+    const agents = await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline');
+    expect(agents[0].name).toBe('mute');
+    agent.socket.terminate();
+    const lost = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
+    expect(lost.stopCode).toBe('AGENT_LOST');
+    // When it comes back holding the task, it is told to drop it.
+    const back = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    const welcome = await back.hello('mute', { tasks: [{ taskId: task.id, lastSeq: 0, state: 'running' }] });
+    expect(welcome.drop).toEqual([task.id]);
+    back.close();
+  });
+
+  it('sends TIMED_OUT past max_hours, and ends the task itself when the agent is gone', async () => {
+    await boot({ TAPIT_DEADLINE_SLACK_SECONDS: '1' });
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello('slow');
+    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', maxHours: 0.0003 })).body;
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    const stop = await agent.next('task.stop');
+    expect(stop.stopCode).toBe('TIMED_OUT');
+    agent.close();
+    const ended = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
+    expect(ended.stopCode).toBe('TIMED_OUT');
+  });
+});

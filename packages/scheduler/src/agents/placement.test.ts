@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProtocolAgent } from '../testing/protocol-agent.js';
+import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { spawnScheduler, type SchedulerProcess } from '../testing/scheduler-process.js';
+import { JOIN_TOKEN } from '../testing/test-scheduler.js';
+
+const TASKS = 300;
+const AGENTS_PER_REPLICA = 3;
+
+describe('placement with two scheduler processes on one Postgres', () => {
+  let database: TestDatabase;
+  let replicas: SchedulerProcess[] = [];
+  const agents: { name: string; agent: ProtocolAgent }[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres', { migrated: false });
+    const env = { TAPIT_DATABASE_URL: database.url!, TAPIT_BOOTSTRAP_TOKEN: ADMIN_TOKEN, TAPIT_AGENT_JOIN_TOKEN: JOIN_TOKEN, TAPIT_POLL_INTERVAL_MS: '20' };
+    // Started together on an empty database: the migrations must take turns.
+    replicas = await Promise.all([spawnScheduler(env), spawnScheduler(env)]);
+  });
+  afterAll(async () => {
+    for (const { agent } of agents) agent.close();
+    await Promise.all(replicas.map((r) => r.stop()));
+    await database.drop();
+  });
+
+  it('assigns every task exactly once', async () => {
+    for (const [r, replica] of replicas.entries()) {
+      for (let i = 0; i < AGENTS_PER_REPLICA; i++) {
+        const agent = await ProtocolAgent.connect(replica.url, JOIN_TOKEN);
+        const name = `r${r}-agent${i}`;
+        await agent.hello(name, { capacity: { cpu: 1000, memoryGb: 1000 } });
+        agents.push({ name, agent });
+      }
+    }
+    const post = (url: string, path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    await post(replicas[0].url, APP_PATH, { name: 'batch', image: 'batch:1' });
+    // Created through both replicas at once, so both race for the same queue.
+    const created = await Promise.all(
+      Array.from({ length: TASKS }, (_, i) => post(replicas[i % 2].url, `${APP_PATH}/batch/tasks`, { command: `echo ${i}`, cpu: 0.01, memoryGb: 0.01 })),
+    );
+    const ids = new Set(created.map((t: { id: string }) => t.id));
+    expect(ids.size).toBe(TASKS);
+
+    const assignedTo = new Map<string, string[]>();
+    const deadline = Date.now() + 30_000;
+    let received = 0;
+    while (received < TASKS && Date.now() < deadline) {
+      for (const { name, agent } of agents) {
+        for (const frame of agent.pending()) {
+          if (frame.type !== 'task.assign') continue;
+          await agent.next('task.assign');
+          received++;
+          assignedTo.set(frame.task.taskId, [...(assignedTo.get(frame.task.taskId) ?? []), name]);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Anything assigned twice would arrive late: wait a little longer for stragglers.
+    await new Promise((r) => setTimeout(r, 500));
+    for (const { agent } of agents) expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+
+    expect([...assignedTo.keys()].sort()).toEqual([...ids].sort());
+    const twice = [...assignedTo].filter(([, names]) => names.length > 1);
+    expect(twice).toEqual([]);
+    const rows = await database.db.selectFrom('tasks').select(['id', 'agent_name', 'status', 'attempt']).execute();
+    for (const row of rows) {
+      expect(row.status).toBe('PENDING');
+      expect(row.attempt).toBe(1);
+      expect(assignedTo.get(row.id)).toEqual([row.agent_name]);
+    }
+    // Both replicas did part of the work.
+    const byReplica = new Set(rows.map((r) => r.agent_name!.slice(0, 2)));
+    expect(byReplica).toEqual(new Set(['r0', 'r1']));
+  });
+});

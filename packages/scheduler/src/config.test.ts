@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database on 127.0.0.1:7700', () => {
+    const config = loadConfig({});
+    expect(config.TAPIT_DATABASE_URL).toBeUndefined();
+    expect(config.TAPIT_HOST).toBe('127.0.0.1');
+    expect(config.TAPIT_PORT).toBe(7700);
+    expect(config.TAPIT_DATA_DIR).toContain('tapit');
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      TAPIT_DATABASE_URL: 'postgres://u:p@db:5432/tapit',
+      TAPIT_PORT: '8800',
+      TAPIT_HOST: '0.0.0.0',
+      TAPIT_BOOTSTRAP_TOKEN: 'b'.repeat(20),
+      TAPIT_AGENT_JOIN_TOKEN: 'j'.repeat(20),
+    });
+    expect(config).toMatchObject({ TAPIT_PORT: 8800, TAPIT_HOST: '0.0.0.0', TAPIT_DATABASE_URL: 'postgres://u:p@db:5432/tapit' });
+  });
+
+  it.each([
+    ['TAPIT_PORT', 'seventy', 'TAPIT_PORT: '],
+    ['TAPIT_PORT', '70000', 'TAPIT_PORT: must be a port from 0 to 65535'],
+    ['TAPIT_DATABASE_URL', 'mysql://x', 'TAPIT_DATABASE_URL: must be a postgres:// or postgresql:// URL'],
+    ['TAPIT_BOOTSTRAP_TOKEN', 'short', 'TAPIT_BOOTSTRAP_TOKEN: must be at least 16 characters'],
+  ])('refuses %s=%s with one line naming it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});
