@@ -139,11 +139,15 @@ export class DockerTask implements DriverTask {
     const peak = this.sampler.peakMemoryBytes;
     // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event.
     const oomKilled = info.State.OOMKilled || (info.State.ExitCode === 137 && limit > 0 && peak !== null && peak >= limit * 0.95);
+    const startedAt = dockerTime(info.State.StartedAt);
+    const finishedAt = dockerTime(info.State.FinishedAt) ?? new Date().toISOString();
     return {
       exitCode: info.State.ExitCode,
       oomKilled,
-      startedAt: dockerTime(info.State.StartedAt),
-      finishedAt: dockerTime(info.State.FinishedAt) ?? new Date().toISOString(),
+      startedAt,
+      // The engine stamps StartedAt after runc returns, so a very short task can finish "before"
+      // it started; never report that.
+      finishedAt: startedAt && finishedAt < startedAt ? startedAt : finishedAt,
       usage: { peakMemoryBytes: peak, cpuSeconds: this.sampler.cpuSeconds, diskBytes: disk },
     };
   }

@@ -4,8 +4,9 @@ import { StartError } from '../driver.js';
 /** The engine's own words for a failed call (dockerode wraps them in `(HTTP code …)`). */
 export function engineMessage(error: unknown): string {
   const e = error as { json?: { message?: string }; message?: string } | null;
-  if (e?.json && typeof e.json === 'object' && typeof e.json.message === 'string') return e.json.message;
-  return e?.message ?? String(error);
+  if (e?.json && typeof e.json === 'object' && typeof e.json.message === 'string') return e.json.message.trim();
+  // Without a JSON body dockerode only has its own wrapper: keep the engine's part.
+  return (e?.message ?? String(error)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
 
 export function isNotFound(error: unknown): boolean {

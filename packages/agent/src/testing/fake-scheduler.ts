@@ -1,0 +1,147 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AgentFrame, type LogEntry, type SchedulerFrame, type TaskSpec } from '@tapit/protocol';
+
+type Frame<T extends AgentFrame['type']> = Extract<AgentFrame, { type: T }>;
+
+export interface FakeSchedulerOptions {
+  heartbeatIntervalMs?: number;
+  /** Acknowledge stored log lines and exits (true), or hold back acks (false). */
+  autoAck?: boolean;
+  /** Answer hello with this instead of a welcome. */
+  refuse?: Extract<SchedulerFrame, { type: 'refused' }>['code'];
+}
+
+/**
+ * A scheduler for tests: a real websocket server on 127.0.0.1 speaking the protocol frames. It
+ * stores log lines by seq the way the real one must (duplicates dropped), and records the rest.
+ */
+export class FakeScheduler {
+  readonly frames: AgentFrame[] = [];
+  readonly hellos: Frame<'hello'>[] = [];
+  readonly authHeaders: (string | undefined)[] = [];
+  readonly logs = new Map<string, Map<number, LogEntry>>();
+  readonly duplicates = new Map<string, number>();
+  readonly exits = new Map<string, Frame<'task.exited'>>();
+  readonly drop = new Set<string>();
+  connections = 0;
+  socket: WebSocket | null = null;
+  autoAck: boolean;
+  private server: Server;
+  private wss: WebSocketServer;
+
+  constructor(private readonly options: FakeSchedulerOptions = {}) {
+    this.autoAck = options.autoAck ?? true;
+    this.server = createServer();
+    this.wss = new WebSocketServer({ server: this.server, path: '/v1/agents/connect' });
+    this.wss.on('connection', (ws, req) => {
+      this.connections++;
+      this.authHeaders.push(req.headers.authorization);
+      this.socket = ws;
+      ws.on('message', (data) => this.receive(ws, JSON.parse(data.toString())));
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise((r) => this.wss.close(r));
+    await new Promise((r) => this.server.close(r));
+  }
+
+  send(frame: SchedulerFrame | Record<string, unknown>): void {
+    this.socket?.send(JSON.stringify(frame));
+  }
+
+  assign(task: TaskSpec): void {
+    this.send({ type: 'task.assign', task });
+  }
+
+  /** Highest seq stored with no gap below it. */
+  storedSeq(taskId: string): number {
+    const lines = this.logs.get(taskId);
+    let seq = 0;
+    while (lines?.has(seq + 1)) seq++;
+    return seq;
+  }
+
+  /** The stored log, in seq order, as text; throws on a gap. */
+  lines(taskId: string, stream?: LogEntry['stream']): string[] {
+    const lines = this.logs.get(taskId) ?? new Map();
+    const out: string[] = [];
+    for (let seq = 1; seq <= this.storedSeq(taskId); seq++) {
+      const l = lines.get(seq)!;
+      if (!stream || l.stream === stream) out.push(l.text);
+    }
+    if (lines.size !== this.storedSeq(taskId)) throw new Error(`gap in log of ${taskId}: ${[...lines.keys()].join(',')}`);
+    return out;
+  }
+
+  of<T extends AgentFrame['type']>(type: T, taskId?: string): Frame<T>[] {
+    return this.frames.filter((f): f is Frame<T> => f.type === type && (!taskId || (f as { taskId?: string }).taskId === taskId));
+  }
+
+  ack(taskId: string): void {
+    this.send({ type: 'task.log.ack', taskId, seq: this.storedSeq(taskId) });
+  }
+
+  private receive(ws: WebSocket, json: unknown): void {
+    const parsed = AgentFrame.safeParse(json);
+    if (!parsed.success) throw new Error(`agent sent a bad frame: ${JSON.stringify(json).slice(0, 200)}`);
+    const frame = parsed.data;
+    this.frames.push(frame);
+    switch (frame.type) {
+      case 'hello':
+        this.hellos.push(frame);
+        if (this.options.refuse) {
+          ws.send(JSON.stringify({ type: 'refused', code: this.options.refuse, message: 'refused by test' }));
+          ws.close(4426);
+          return;
+        }
+        ws.send(
+          JSON.stringify({
+            type: 'welcome',
+            protocolVersion: 1,
+            agentName: frame.agentName,
+            heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1000,
+            acks: frame.tasks.map((t) => ({ taskId: t.taskId, seq: this.storedSeq(t.taskId) })),
+            drop: frame.tasks.filter((t) => this.drop.has(t.taskId)).map((t) => t.taskId),
+          }),
+        );
+        return;
+      case 'task.log': {
+        const lines = this.logs.get(frame.taskId) ?? new Map<number, LogEntry>();
+        this.logs.set(frame.taskId, lines);
+        frame.lines.forEach((line, i) => {
+          const seq = frame.seq + i;
+          if (lines.has(seq)) this.duplicates.set(frame.taskId, (this.duplicates.get(frame.taskId) ?? 0) + 1);
+          else lines.set(seq, line);
+        });
+        if (this.autoAck) this.ack(frame.taskId);
+        return;
+      }
+      case 'task.exited':
+        this.exits.set(frame.taskId, frame);
+        // The scheduler answers a stored exit with an ack of its lastSeq: the agent may clean up.
+        if (this.autoAck) ws.send(JSON.stringify({ type: 'task.log.ack', taskId: frame.taskId, seq: frame.lastSeq }));
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
