@@ -1,5 +1,6 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ApiError, type ApiClient } from './api-client.js';
+import { withAppHint } from './app-hint.js';
 import { connect, requireApp, type AppScope, type Scope } from './context.js';
 import { CliError } from './errors.js';
 
@@ -17,6 +18,8 @@ export abstract class BaseCommand extends Command {
   };
 
   private connection: ApiClient | undefined;
+  /** The app this command addressed, to explain a "not found" (app-hint.ts). */
+  private addressedApp: AppScope | undefined;
 
   /** The scheduler, from TAPIT_URL/TAPIT_TOKEN or the stored login. */
   protected async api(): Promise<ApiClient> {
@@ -29,7 +32,8 @@ export abstract class BaseCommand extends Command {
   }
 
   protected appScope(flags: { project: string; stage: string; app?: string }): AppScope {
-    return requireApp(this.scope(flags));
+    this.addressedApp = requireApp(this.scope(flags));
+    return this.addressedApp;
   }
 
   /** Ends the command with a task's exit code (oclif exits through an ExitError). */
@@ -40,7 +44,8 @@ export abstract class BaseCommand extends Command {
   protected async catch(error: Error & { exitCode?: number }): Promise<never> {
     // this.exit() and oclif's own exits pass through untouched.
     if (error instanceof Errors.ExitError) throw error;
-    const { message, exitCode } = describe(error);
+    const explained = this.connection && this.addressedApp ? await withAppHint(error, this.connection, this.addressedApp) : error;
+    const { message, exitCode } = describe(explained);
     process.stderr.write(`Error: ${message}\n`);
     throw new Errors.ExitError(exitCode);
   }

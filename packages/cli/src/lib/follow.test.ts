@@ -1,7 +1,7 @@
 import type { LogFollowEvent, LogLine } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
-import { fakeServer } from './fake-server.test-support.js';
+import { fakeServer } from '../testing/fake-server.js';
 import { followLog } from './follow.js';
 
 const line = (position: number): LogFollowEvent => ({

@@ -20,23 +20,26 @@ export function parseStatuses(value: string): TaskStatus[] {
  * a misspelt app is reported as unknown instead of looking like an app without tasks.
  */
 export async function listTasks(client: ApiClient, scope: Scope, statuses: readonly TaskStatus[] | undefined, limit: number): Promise<{ items: Task[]; nextCursor: string | null }> {
-  const appCheck = scope.app === undefined ? undefined : client.get(appPath({ ...scope, app: scope.app }), App);
   const items: Task[] = [];
   let cursor: string | undefined;
   let nextCursor: string | null = null;
-  do {
-    const page = await client.get('/v1/tasks', TaskList, {
+  const page = (limitLeft: number) =>
+    client.get('/v1/tasks', TaskList, {
       project: scope.project,
       stage: scope.stage,
       app: scope.app,
       status: statuses?.join(','),
-      limit: Math.min(API_PAGE_LIMIT, limit - items.length),
+      limit: Math.min(API_PAGE_LIMIT, limitLeft),
       cursor,
     });
-    items.push(...page.items);
-    nextCursor = page.nextCursor;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined && items.length < limit);
-  await appCheck;
+  // The app lookup runs beside the first page, and both are awaited together so that neither
+  // rejection goes unhandled.
+  const [first] = await Promise.all([page(limit), scope.app === undefined ? undefined : client.get(appPath({ ...scope, app: scope.app }), App)]);
+  for (let current = first; ; current = await page(limit - items.length)) {
+    items.push(...current.items);
+    nextCursor = current.nextCursor;
+    cursor = current.nextCursor ?? undefined;
+    if (cursor === undefined || items.length >= limit) break;
+  }
   return { items: items.slice(0, limit), nextCursor };
 }

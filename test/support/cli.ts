@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { cleanEnv, REPO_ROOT } from './repo.js';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Extra environment, e.g. from `cliEnv(scheduler)`; the caller's TAPIT_* are never passed. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** TAPIT_URL and TAPIT_TOKEN for a scheduler, and a config folder of its own so no login leaks in. */
+export function cliEnv(scheduler: { url: string; token: string }, configHome: string): Record<string, string> {
+  return { TAPIT_URL: scheduler.url, TAPIT_TOKEN: scheduler.token, XDG_CONFIG_HOME: configHome };
+}
+
+/** A running `tapit` process whose output can be waited for (to send it Ctrl-C at the right moment). */
+export interface CliProcess {
+  child: ChildProcess;
+  /** Resolves once stdout or stderr matches; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<void>;
+  result: Promise<CliResult>;
+}
+
+/** Starts the built CLI (`node packages/cli/bin/tapit.js ARGS`) from the repository root. */
+export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve(): void }[] = [];
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(stdout) || waiter.pattern.test(stderr)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    check();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    check();
+  });
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const result = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tapit ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  const waitFor = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      waiters.push({ pattern, resolve });
+      check();
+      void result.then(
+        () => reject(new Error(`tapit ended before printing ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`)),
+        reject,
+      );
+    });
+  return { child, waitFor, result };
+}
+
+/** Runs the built CLI to the end and returns its exit code and output. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).result;
+}

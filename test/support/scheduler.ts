@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv, REPO_ROOT } from './repo.js';
+
+export interface RunningScheduler {
+  url: string;
+  /** The admin token given as TAPIT_BOOTSTRAP_TOKEN. */
+  token: string;
+  dataDir: string;
+  process: ChildProcess;
+  /** Everything the scheduler printed so far, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (the OS picks it; a tiny race with other processes is accepted). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * Starts the built `tapit-scheduler` with an embedded database in a fresh folder and waits
+ * for `GET /healthz` to answer 200. `env` adds or overrides settings (e.g. TAPIT_AGENT_JOIN_TOKEN).
+ */
+export async function startScheduler(env: Record<string, string> = {}): Promise<RunningScheduler> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tapit-scheduler-'));
+  const port = await freePort();
+  const token = `test-${randomBytes(16).toString('hex')}`;
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/scheduler/bin/tapit-scheduler.js')], {
+    cwd: REPO_ROOT,
+    env: cleanEnv({ TAPIT_DATA_DIR: dataDir, TAPIT_PORT: String(port), TAPIT_HOST: '127.0.0.1', TAPIT_BOOTSTRAP_TOKEN: token, ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(url, exited, 30_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n--- scheduler output ---\n${output}`);
+  }
+  return { url, token, dataDir, process: child, output: () => output, stop };
+}
+
+async function waitForHealth(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
+  let gone: number | null | undefined;
+  void exited.then((code) => (gone = code));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gone !== undefined) throw new Error(`the scheduler exited with code ${gone} before it was healthy`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the scheduler was not healthy at ${url}/healthz within ${timeoutMs} ms`);
+}
