@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv, REPO_ROOT } from './repo.js';
+
+/** The image scripts/build-test-images.sh builds locally (no registry is reachable in tests). */
+export const TEST_IMAGE = 'tapit-test/busybox:latest';
+
+export interface RunningAgent {
+  name: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built `tapit-agent` against a scheduler started with TAPIT_AGENT_JOIN_TOKEN, and
+ * waits until the scheduler lists it online. Task containers get no network, for speed.
+ */
+export async function startAgent(scheduler: { url: string; token: string }, joinToken: string, name = `agent-${process.pid}`): Promise<RunningAgent> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'tapit-agent-'));
+  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')], {
+    cwd: REPO_ROOT,
+    env: cleanEnv({
+      TAPIT_SCHEDULER_URL: scheduler.url,
+      TAPIT_AGENT_TOKEN: joinToken,
+      TAPIT_AGENT_NAME: name,
+      TAPIT_AGENT_STATE_DIR: stateDir,
+      TAPIT_AGENT_NETWORK: 'none',
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(stateDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    const response = await fetch(`${scheduler.url}/v1/agents`, { headers: { authorization: `Bearer ${scheduler.token}` } }).catch(() => null);
+    const body = response?.ok ? ((await response.json()) as { items: { name: string; status: string }[] }) : { items: [] };
+    if (body.items.some((agent) => agent.name === name && agent.status === 'online')) return { name, output: () => output, stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`the agent did not come online\n--- agent output ---\n${output}`);
+}
