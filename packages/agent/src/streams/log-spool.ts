@@ -21,7 +21,7 @@ type Record_ = { seq: number; stream: LogEntry['stream']; text: string; at: stri
  * or doubled after `kill -9`).
  */
 export class LogSpool {
-  private fd: number;
+  private fd: number | null = null;
   private lines: SpooledLine[] = [];
   private ackedInFile = 0;
   lastSeq = 0;
@@ -30,7 +30,7 @@ export class LogSpool {
 
   private constructor(private readonly path: string) {
     this.load();
-    this.fd = openSync(path, 'a');
+    this.fd ??= openSync(path, 'a');
   }
 
   static open(dir: string, taskId: string): LogSpool {
@@ -56,7 +56,7 @@ export class LogSpool {
     }
     if (records.length === 0) return;
     // One write per batch: a torn write leaves at most a partial last line, dropped on load.
-    writeSync(this.fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeSync(this.fd!, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
 
   /** Lines after `seq`, at most `max` lines or about `maxBytes`. */
@@ -92,7 +92,8 @@ export class LogSpool {
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 
   /** Deletes the file: the task is reported and forgotten. */
@@ -106,7 +107,7 @@ export class LogSpool {
     const records: Record_[] = [{ head: { seq: this.lastSeq, ack: this.ackedSeq, cursor: this.cursor } }, ...this.lines];
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    closeSync(this.fd);
+    this.close();
     renameSync(tmp, this.path);
     this.fd = openSync(this.path, 'a');
     this.ackedInFile = 0;

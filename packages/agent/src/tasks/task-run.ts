@@ -260,6 +260,7 @@ export class TaskRun {
   async forget(stopFirst: boolean): Promise<void> {
     if (this.forgetting) return;
     this.forgetting = true;
+    this.closed = true; // whatever still arrives for this task (output, its end) is not wanted
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {

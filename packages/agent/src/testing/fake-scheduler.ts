@@ -9,6 +9,8 @@ export interface FakeSchedulerOptions {
   heartbeatIntervalMs?: number;
   /** Acknowledge stored log lines and exits (true), or hold back acks (false). */
   autoAck?: boolean;
+  /** Websocket pings every heartbeat interval, as the real scheduler does (default true). */
+  ping?: boolean;
   /** Answer hello with this instead of a welcome. */
   refuse?: Extract<SchedulerFrame, { type: 'refused' }>['code'];
 }
@@ -23,6 +25,8 @@ export class FakeScheduler {
   readonly authHeaders: (string | undefined)[] = [];
   readonly logs = new Map<string, Map<number, LogEntry>>();
   readonly duplicates = new Map<string, number>();
+  /** Re-sent seqs whose line differs from the stored one: the agent renumbered its log. */
+  readonly conflicts: string[] = [];
   readonly exits = new Map<string, Frame<'task.exited'>>();
   readonly drop = new Set<string>();
   connections = 0;
@@ -39,6 +43,10 @@ export class FakeScheduler {
       this.connections++;
       this.authHeaders.push(req.headers.authorization);
       this.socket = ws;
+      if (this.options.ping ?? true) {
+        const timer = setInterval(() => ws.ping(), this.options.heartbeatIntervalMs ?? 1000);
+        ws.on('close', () => clearInterval(timer));
+      }
       ws.on('message', (data) => this.receive(ws, JSON.parse(data.toString())));
     });
   }
@@ -119,7 +127,9 @@ export class FakeScheduler {
         this.logs.set(frame.taskId, lines);
         frame.lines.forEach((line, i) => {
           const seq = frame.seq + i;
-          if (lines.has(seq)) this.duplicates.set(frame.taskId, (this.duplicates.get(frame.taskId) ?? 0) + 1);
+          const stored = lines.get(seq);
+          if (stored && (stored.text !== line.text || stored.stream !== line.stream)) this.conflicts.push(`${frame.taskId}#${seq}: ${stored.text} vs ${line.text}`);
+          if (stored) this.duplicates.set(frame.taskId, (this.duplicates.get(frame.taskId) ?? 0) + 1);
           else lines.set(seq, line);
         });
         if (this.autoAck) this.ack(frame.taskId);

@@ -1,0 +1,136 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containersOf, removeTestContainers, spec, testRunId } from './testing/docker-fixtures.js';
+import { FakeScheduler, waitFor } from './testing/fake-scheduler.js';
+
+// The built agent as a child process, killed with SIGKILL mid-task and started again.
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runId = testRunId();
+const children: ChildProcess[] = [];
+let scheduler: FakeScheduler;
+let url: string;
+
+beforeAll(async () => {
+  execFileSync('npx', ['tsc', '-p', '../protocol/tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
+  scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
+  url = await scheduler.listen();
+});
+
+afterAll(async () => {
+  // The agents' own stderr helps when a test here fails.
+  if (process.env.TAPIT_TEST_AGENT_LOGS) for (const child of children as (ChildProcess & { output: string[] })[]) process.stderr.write(child.output.join(''));
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await scheduler?.close();
+  await removeTestContainers(runId);
+});
+
+function startAgent(stateDir: string): ChildProcess & { output: string[] } {
+  const child = spawn(process.execPath, ['bin/tapit-agent.js'], {
+    cwd: packageDir,
+    env: {
+      ...process.env,
+      TAPIT_SCHEDULER_URL: url,
+      TAPIT_AGENT_TOKEN: 'test-token',
+      TAPIT_AGENT_NAME: `agent-${runId}`,
+      TAPIT_AGENT_STATE_DIR: stateDir,
+      TAPIT_AGENT_NETWORK: 'none',
+      TAPIT_AGENT_STOP_GRACE_SECONDS: '2',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  }) as ChildProcess & { output: string[] };
+  child.output = [];
+  child.stderr!.on('data', (d: Buffer) => child.output.push(d.toString()));
+  children.push(child);
+  return child;
+}
+
+/** Starts an agent and waits until it has said hello on a new connection. */
+async function startConnected(stateDir: string): Promise<ChildProcess & { output: string[] }> {
+  const hellos = scheduler.hellos.length;
+  const child = startAgent(stateDir);
+  await waitFor('hello of the new agent', () => scheduler.hellos.length > hellos);
+  return child;
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+
+async function killHard(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  await exited(child);
+}
+
+async function containerIds(taskId: string): Promise<string[]> {
+  return (await containersOf(runId)).filter((c) => c.Labels['tapit.task-id'] === taskId).map((c) => c.Id);
+}
+
+describe('agent restarts', () => {
+  it('after kill -9, three times mid-task: same container, every line exactly once in order, real exit', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'i=1; while [ $i -le 400 ]; do echo line$i; i=$((i+1)); sleep 0.02; done; exit 5' });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('first lines', () => scheduler.storedSeq(task.taskId) > 5);
+    const [containerId] = await containerIds(task.taskId);
+    for (let round = 0; round < 3; round++) {
+      await new Promise((r) => setTimeout(r, 1200));
+      await killHard(agent);
+      agent = await startConnected(stateDir);
+      expect(await containerIds(task.taskId)).toEqual([containerId]);
+    }
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 90_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 5 });
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(Array.from({ length: 400 }, (_, i) => `line${i + 1}`));
+    expect(scheduler.conflicts).toEqual([]);
+    expect(exit.lastSeq).toBe(scheduler.storedSeq(task.taskId));
+    // The hellos after each restart held the task with its last seq: nothing was relaunched.
+    expect(scheduler.hellos.slice(-3).every((h) => h.tasks.some((t) => t.taskId === task.taskId))).toBe(true);
+    await waitFor('container removed after the ack', async () => (await containerIds(task.taskId)).length === 0, 20_000);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
+  it('reports the real end of a task that finished while the agent was down', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'echo before; sleep 2; echo after; exit 7' });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('before', () => scheduler.lines(task.taskId).includes('before'));
+    await killHard(agent);
+    await new Promise((r) => setTimeout(r, 3000)); // the task ends meanwhile
+    agent = startAgent(stateDir);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 7 });
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(['before', 'after']);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
+  it('on SIGTERM leaves the container running; a restart with a wiped state folder re-adopts it by label', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'echo up; sleep 4; echo done' });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('up', () => scheduler.lines(task.taskId).includes('up'));
+    const [containerId] = await containerIds(task.taskId);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+    expect(agent.output.join('')).toContain('agent.stopping');
+    expect(await containerIds(task.taskId)).toEqual([containerId]);
+    agent = await startConnected(mkdtempSync(join(tmpdir(), 'tapit-agent-wiped-')));
+    expect(scheduler.hellos.at(-1)!.tasks.map((t) => t.taskId)).toContain(task.taskId);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    expect(await containerIds(task.taskId).then((ids) => ids.length <= 1)).toBe(true);
+    const lines = scheduler.lines(task.taskId);
+    expect(lines[0]).toBe('up');
+    expect(lines.some((l) => l.startsWith('Agent state was lost'))).toBe(true);
+    expect(scheduler.conflicts).toEqual([]);
+    agent.kill('SIGTERM');
+    await exited(agent);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { connectUrlFor, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the defaults', () => {
+    const c = loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'Host-1' });
+    expect(c).toMatchObject({
+      schedulerUrl: 'http://127.0.0.1:7700',
+      connectUrl: 'ws://127.0.0.1:7700/v1/agents/connect',
+      name: 'host-1',
+      stateDir: '/var/lib/tapit-agent',
+      network: 'bridge',
+      cpu: undefined,
+      memoryGb: undefined,
+    });
+  });
+
+  it('names the variable in a one-line error', () => {
+    expect(() => loadConfig({})).toThrow(/^TAPIT_AGENT_TOKEN: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: 'lots' })).toThrow(/^TAPIT_AGENT_CPU: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_SCHEDULER_URL: 'ftp://x' })).toThrow(/^TAPIT_SCHEDULER_URL: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'not valid!' })).toThrow(/^TAPIT_AGENT_NAME: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', DOCKER_HOST: '/var/run/docker.sock' })).toThrow(/^DOCKER_HOST: /);
+  });
+
+  it('reads overrides and DOCKER_HOST', () => {
+    const c = loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: '3.5', TAPIT_AGENT_MEMORY_GB: '8', DOCKER_HOST: 'tcp://10.0.0.2:2375' });
+    expect(c).toMatchObject({ cpu: 3.5, memoryGb: 8, dockerHost: 'tcp://10.0.0.2:2375' });
+  });
+});
+
+describe('connectUrlFor', () => {
+  it('maps http(s) to ws(s) and keeps a path prefix', () => {
+    expect(connectUrlFor('https://tapit.example.com/base/')).toBe('wss://tapit.example.com/base/v1/agents/connect');
+    expect(connectUrlFor('http://10.0.0.1:7700')).toBe('ws://10.0.0.1:7700/v1/agents/connect');
+  });
+});
