@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Task } from '@tapit/protocol';
+import { LogPage, Task } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TEST_IMAGE, type RunningAgent } from '../support/agent.js';
 import { cliEnv, runCli } from '../support/cli.js';
@@ -67,6 +67,8 @@ describe('attached runs with an agent', () => {
     const followed = await tapit('show', 'logs', `task=${id}`, '--follow');
     expect(followed.code).toBe(4);
     expect(followed.stdout).toBe(logs.stdout);
+    const json = LogPage.pick({ lines: true }).parse(JSON.parse((await tapit('show', 'logs', `task=${id}`, '--json')).stdout));
+    expect(json.lines.filter((l) => l.stream !== 'system').map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3']);
   });
 
   it('a task that cannot start exits 1 and says why', async () => {

@@ -17,6 +17,15 @@ export abstract class BaseCommand extends Command {
     app: Flags.string({ char: 'a', env: 'TAPIT_APP', helpGroup: 'SCOPE', summary: 'App of the stage.' }),
   };
 
+  async init(): Promise<void> {
+    await super.init();
+    // `tapit show logs … | head` closes our stdout early: that is the reader's choice, not a failure.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
+
   private connection: ApiClient | undefined;
   /** The app this command addressed, to explain a "not found" (app-hint.ts). */
   private addressedApp: AppScope | undefined;
@@ -55,8 +64,13 @@ function describe(error: unknown): { message: string; exitCode: number } {
   if (error instanceof ApiError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof Errors.CLIError) {
-    // oclif's parse errors (unknown flag, missing argument) are bad input: keep their first line.
-    return { message: error.message.split('\n')[0], exitCode: error.oclif.exit ?? 2 };
+    // oclif's parse errors (unknown flag, missing argument) are bad input; its messages span
+    // several lines with a heading and a help hint: keep the substance, on one line.
+    const lines = error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !/^The following errors? occurred:$/.test(line) && !/^See more help with/.test(line));
+    return { message: lines.join('; '), exitCode: error.oclif.exit ?? 2 };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { message: `unexpected failure: ${message}`, exitCode: 1 };

@@ -12,15 +12,20 @@ const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr })
 
 const PAGE_SIZE = 10000;
 
-/** Prints the whole stored log, a page at a time. */
-export async function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
+/** Reads the whole stored log, a page at a time, handing each page on as it arrives. */
+export async function readLog(client: ApiClient, taskId: string, onLines: (lines: LogLine[]) => void | Promise<void>): Promise<void> {
   let after = 0;
   for (;;) {
     const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs`, LogPage, { after, limit: PAGE_SIZE });
-    await printLines(page.lines, io.stdout);
+    await onLines(page.lines);
     if (page.lines.length < PAGE_SIZE || page.last <= after) return;
     after = page.last;
   }
+}
+
+/** Prints the whole stored log without holding it in memory. */
+export function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
+  return readLog(client, taskId, (lines) => printLines(lines, io.stdout));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
+import type { LogLine } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
-import { exitCodeOf, followAndPrint, printLog } from '../../lib/logs.js';
+import { exitCodeOf, followAndPrint, printLog, readLog } from '../../lib/logs.js';
 import { parseTaskArg } from '../../lib/task-arg.js';
 
 export default class ShowLogs extends BaseCommand {
@@ -9,13 +10,20 @@ export default class ShowLogs extends BaseCommand {
   static examples = ['<%= config.bin %> show logs task=55a9b03b', '<%= config.bin %> show logs task=55a9b03b --follow'];
   static strict = false;
   static args = { task: Args.string({ description: 'task=ID (an id or a unique prefix).' }) };
-  static flags = { follow: Flags.boolean({ char: 'f', summary: 'Keep streaming new lines until the task ends.' }) };
+  static enableJsonFlag = true;
+  static flags = { follow: Flags.boolean({ char: 'f', summary: 'Keep streaming new lines until the task ends.', exclusive: ['json'] }) };
 
-  async run(): Promise<void> {
+  async run(): Promise<{ lines: LogLine[] } | undefined> {
     const { argv, flags } = await this.parse(ShowLogs);
     const id = parseTaskArg(argv as string[]);
     const client = await this.api();
-    if (!flags.follow) return printLog(client, id);
-    this.exitWith(await exitCodeOf(client, id, await followAndPrint(client, id, null)));
+    if (this.jsonEnabled()) {
+      const lines: LogLine[] = [];
+      await readLog(client, id, (page) => void lines.push(...page));
+      return { lines };
+    }
+    if (flags.follow) this.exitWith(await exitCodeOf(client, id, await followAndPrint(client, id, null)));
+    else await printLog(client, id);
+    return undefined;
   }
 }
