@@ -94,6 +94,35 @@ describe('agent restarts', () => {
     expect(await exited(agent)).toBe(0);
   });
 
+  it('re-sends from its disk spool, after kill -9, the lines the scheduler had not stored', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'for i in $(seq 1 50); do echo n$i; done; sleep 2' });
+    let agent = await startConnected(stateDir);
+    scheduler.autoAck = false;
+    scheduler.assign(task);
+    await waitFor('50 lines sent', () => scheduler.storedSeq(task.taskId) >= 50);
+    // The scheduler loses everything after line 3 and never acks: only the spool has the rest.
+    const forget = () => {
+      const stored = scheduler.logs.get(task.taskId)!;
+      for (const seq of [...stored.keys()]) if (seq > 3) stored.delete(seq);
+    };
+    // Twice: the second start reads the spool as the first restart rewrote it.
+    await killHard(agent);
+    forget();
+    agent = await startConnected(stateDir);
+    await waitFor('re-sent', () => scheduler.storedSeq(task.taskId) >= 50);
+    await killHard(agent);
+    forget();
+    scheduler.autoAck = true;
+    agent = await startConnected(stateDir);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(Array.from({ length: 50 }, (_, i) => `n${i + 1}`));
+    expect(scheduler.conflicts).toEqual([]);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
   it('reports the real end of a task that finished while the agent was down', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
     const task = spec(runId, { script: 'echo before; sleep 2; echo after; exit 7' });

@@ -104,7 +104,9 @@ export class LogSpool {
 
   /** Rewrites the file with a head record and the unacked lines (temp file + rename). */
   private compact(): void {
-    const records: Record_[] = [{ head: { seq: this.lastSeq, ack: this.ackedSeq, cursor: this.cursor } }, ...this.lines];
+    // The head's seq is the one before the lines that follow it.
+    const head = { seq: this.lastSeq - this.lines.length, ack: this.ackedSeq, cursor: this.cursor };
+    const records: Record_[] = [{ head }, ...this.lines];
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
     this.close();
@@ -127,6 +129,7 @@ export class LogSpool {
       }
       if ('head' in record) {
         this.lastSeq = Math.max(this.lastSeq, record.head.seq);
+        batch = [];
         this.ackedSeq = Math.max(this.ackedSeq, record.head.ack);
         this.cursor = record.head.cursor;
         continue;
