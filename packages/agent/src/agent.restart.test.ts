@@ -123,6 +123,27 @@ describe('agent restarts', () => {
     expect(await exited(agent)).toBe(0);
   });
 
+  it('counts max_hours from the real start across an agent restart', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'echo started; sleep 60', resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 0.001, ephemeralStorageGb: null } });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('started', () => scheduler.lines(task.taskId).includes('started'));
+    await new Promise((r) => setTimeout(r, 1500));
+    await killHard(agent);
+    await new Promise((r) => setTimeout(r, 1000));
+    agent = await startConnected(stateDir);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit.stopCode).toBe('TIMED_OUT');
+    // 3.6 s from the container's start plus the 2 s grace; a deadline restarted with the agent
+    // would have added the 2.5 s the agent was away.
+    const ran = Date.parse(exit.finishedAt) - Date.parse(exit.startedAt!);
+    expect(ran).toBeGreaterThanOrEqual(3500);
+    expect(ran).toBeLessThan(3600 + 2000 + 1500);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
   it('reports the real end of a task that finished while the agent was down', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
     const task = spec(runId, { script: 'echo before; sleep 2; echo after; exit 7' });

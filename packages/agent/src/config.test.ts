@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectUrlFor, loadConfig } from './config.js';
+import { connectUrlFor, loadConfig, nameFromHostname } from './config.js';
 
 describe('loadConfig', () => {
   it('applies the defaults', () => {
@@ -26,6 +26,13 @@ describe('loadConfig', () => {
   it('reads overrides and DOCKER_HOST', () => {
     const c = loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: '3.5', TAPIT_AGENT_MEMORY_GB: '8', DOCKER_HOST: 'tcp://10.0.0.2:2375' });
     expect(c).toMatchObject({ cpu: 3.5, memoryGb: 8, dockerHost: 'tcp://10.0.0.2:2375' });
+  });
+});
+
+describe('nameFromHostname', () => {
+  it('keeps the first label, lowercased, as a valid name', () => {
+    expect(nameFromHostname('Build_Host.example.com')).toBe('build-host');
+    expect(nameFromHostname('_x')).toBe('x');
   });
 });
 

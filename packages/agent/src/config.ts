@@ -47,6 +47,12 @@ export function connectUrlFor(schedulerUrl: string): string {
   return url.toString();
 }
 
+/** `Build-Host.example.com` → `build-host`: the first label, made a valid Name. */
+export function nameFromHostname(host: string): string {
+  const label = host.split('.')[0]!.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '');
+  return label.slice(0, 63) || 'agent';
+}
+
 /** Parses the environment; throws ConfigError with one line naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
   // Empty strings count as unset, as shells often export `VAR=`.
@@ -57,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     throw new ConfigError(`${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
   }
   const e = parsed.data;
-  const name = (e.TAPIT_AGENT_NAME ?? hostname()).toLowerCase();
+  const name = e.TAPIT_AGENT_NAME?.toLowerCase() ?? nameFromHostname(hostname());
   const validName = Name.safeParse(name);
   if (!validName.success) {
     const from = e.TAPIT_AGENT_NAME === undefined ? ' (from the hostname; set TAPIT_AGENT_NAME)' : '';

@@ -137,6 +137,26 @@ describe('agent running tasks in Docker', () => {
     expect(exited.usage.diskBytes).toBeGreaterThan(0.01 * 1024 ** 3);
   });
 
+  it('reports peak memory, CPU seconds and disk use sampled while the task ran', async () => {
+    const { exited } = await run({ script: 'dd if=/dev/zero of=/file bs=1M count=3 2>/dev/null; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 2' });
+    expect(exited.usage.peakMemoryBytes).toBeGreaterThan(0);
+    expect(exited.usage.cpuSeconds).toBeGreaterThan(0);
+    expect(exited.usage.diskBytes).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+  });
+
+  it('stops and forgets a task the scheduler lists in welcome.drop, without reporting it', async () => {
+    const task = spec(runId, { script: 'echo up; sleep 60' });
+    scheduler.assign(task);
+    await waitFor('up', () => scheduler.lines(task.taskId).includes('up'));
+    scheduler.drop.add(task.taskId);
+    const hellos = scheduler.hellos.length;
+    scheduler.socket!.terminate();
+    await waitFor('hello after reconnect', () => scheduler.hellos.length > hellos, 15_000);
+    expect(scheduler.hellos.at(-1)!.tasks.map((t) => t.taskId)).toContain(task.taskId);
+    await waitFor('container removed', async () => !(await containersOf(runId)).some((c) => c.Labels['tapit.task-id'] === task.taskId), 30_000);
+    expect(scheduler.exits.get(task.taskId)).toBeUndefined();
+  });
+
   it('re-sends unacknowledged lines after a reconnect, and only reports the exit once all are stored', async () => {
     scheduler.autoAck = false;
     const task = spec(runId, { script: 'for i in $(seq 1 30); do echo line$i; done' });
