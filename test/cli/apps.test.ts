@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AppList, ReleaseList } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../support/cli.js';
+import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { freePort, startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 let scheduler: RunningScheduler;
@@ -12,8 +13,8 @@ let env: Record<string, string>;
 beforeAll(async () => {
   scheduler = await startScheduler();
   env = cliEnv(scheduler, await mkdtemp(join(tmpdir(), 'tapit-cli-config-')));
-});
-afterAll(() => scheduler?.stop());
+}, HOOK_TIMEOUT_MS);
+afterAll(() => scheduler?.stop(), HOOK_TIMEOUT_MS);
 
 const tapit = (...args: string[]) => runCli(args, { env });
 

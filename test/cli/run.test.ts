@@ -6,6 +6,7 @@ import { LogPage, Task } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TEST_IMAGE, type RunningAgent } from '../support/agent.js';
 import { cliEnv, runCli } from '../support/cli.js';
+import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 // Whole runs: scheduler, one agent and the local Docker engine (scripts/test-services.sh).
@@ -20,11 +21,11 @@ beforeAll(async () => {
   env = { ...cliEnv(scheduler, await mkdtemp(join(tmpdir(), 'tapit-cli-config-'))), TAPIT_APP: 'web' };
   const app = await runCli(['create', 'app', 'web', `image=${TEST_IMAGE}`], { env });
   if (app.code !== 0) throw new Error(app.stderr);
-});
+}, HOOK_TIMEOUT_MS);
 afterAll(async () => {
   await agent?.stop();
   await scheduler?.stop();
-});
+}, HOOK_TIMEOUT_MS);
 
 const tapit = (...args: string[]) => runCli(args, { env });
 const idFrom = (stdout: string) => /^ID:\s+([0-9a-f]{32})$/m.exec(stdout)?.[1] ?? '';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Task, TaskList } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, runCli, startCli } from '../support/cli.js';
+import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 // No agent joins this scheduler: tasks stay PROVISIONING until stopped, which is what the
@@ -17,8 +18,8 @@ beforeAll(async () => {
   env = { ...cliEnv(scheduler, await mkdtemp(join(tmpdir(), 'tapit-cli-config-'))), TAPIT_APP: 'web' };
   const app = await runCli(['create', 'app', 'web', 'image=busybox:1.36'], { env });
   if (app.code !== 0) throw new Error(app.stderr);
-});
-afterAll(() => scheduler?.stop());
+}, HOOK_TIMEOUT_MS);
+afterAll(() => scheduler?.stop(), HOOK_TIMEOUT_MS);
 
 const tapit = (...args: string[]) => runCli(args, { env });
 const idFrom = (stdout: string) => /^ID:\s+([0-9a-f]{32})$/m.exec(stdout)?.[1] ?? '';

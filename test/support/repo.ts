@@ -9,3 +9,6 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TAPIT_')));
   return { ...env, ...extra };
 }
+
+/** For beforeAll/afterAll that start processes: vitest's default hook timeout (10 s) is too tight on a busy machine. */
+export const HOOK_TIMEOUT_MS = 60_000;
