@@ -51,6 +51,7 @@ describe('attached runs with an agent', () => {
     expect(shown.stdout).toMatch(/^Exit code:\s+3$/m);
     expect(shown.stdout).toMatch(/^Started:\s+\d{4}-/m);
     expect(shown.stdout).toMatch(/^Finished:\s+\d{4}-/m);
+    expect(shown.stdout).toMatch(/^Log:\n(  .*\n)*  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[app\] hello\n/m);
   });
 
   it('task:run exits 0 for a command that succeeds, with its arguments as given', async () => {

@@ -1,6 +1,6 @@
 import { Task } from '@tapit/protocol';
 import { describe, expect, it } from 'vitest';
-import { formatCommand, formatStatus, shortId, taskDetails, taskDurationMs, taskTable } from './task-output.js';
+import { formatCommand, formatStatus, logTail, shortId, taskDetails, taskDurationMs, taskTable } from './task-output.js';
 
 const task: Task = Task.parse({
   id: '55a9b03b765446ecb954ccedfc9ea25b',
@@ -78,5 +78,20 @@ describe('task output', () => {
     ]) {
       expect(text).toMatch(expected);
     }
+  });
+});
+
+describe('logTail', () => {
+  const lines = Array.from({ length: 25 }, (_, i) => ({ position: i + 1, stream: 'stdout' as const, text: `line ${i + 1}`, at: '2021-03-17T09:58:34Z' }));
+
+  it('shows a short log whole', () => {
+    expect(logTail(lines.slice(0, 2), false, 'tapit show logs task=x')).toBe('Log:\n  2021-03-17 09:58:34 [app] line 1\n  2021-03-17 09:58:34 [app] line 2');
+    expect(logTail([], false, 'x')).toBe('Log: (empty)');
+  });
+
+  it('shows the last lines of a longer log and where to read the rest', () => {
+    const text = logTail(lines, false, 'tapit show logs task=x', 3).split('\n');
+    expect(text).toEqual(['Log, last 3 of 25 lines (all: tapit show logs task=x):', '  2021-03-17 09:58:34 [app] line 23', '  2021-03-17 09:58:34 [app] line 24', '  2021-03-17 09:58:34 [app] line 25']);
+    expect(logTail(lines, true, 'tapit show logs task=x')).toBe('Log: too long to show here; read it with tapit show logs task=x');
   });
 });

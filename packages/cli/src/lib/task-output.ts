@@ -1,4 +1,4 @@
-import type { Task } from '@tapit/protocol';
+import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
 import { details, formatBytes, formatDuration, formatNumber, formatTimestamp, shellJoin, table, truncate } from './output.js';
 
 /** Ids are 32 hex characters; 12 are unique in practice and accepted back as a prefix. */
@@ -74,4 +74,12 @@ export function taskDetails(task: Task, now: Date = new Date()): string {
     ['CPU time', usage.cpuSeconds === null ? '-' : `${formatNumber(usage.cpuSeconds)}s`],
     ['Disk', formatBytes(usage.diskBytes)],
   ]);
+}
+
+/** The end of a task's log for `show task`: the last `count` lines, or where to read a long log. */
+export function logTail(lines: readonly LogLine[], truncated: boolean, fullCommand: string, count = 20): string {
+  if (truncated) return `Log: too long to show here; read it with ${fullCommand}`;
+  if (lines.length === 0) return 'Log: (empty)';
+  const heading = lines.length > count ? `Log, last ${count} of ${lines.length} lines (all: ${fullCommand}):` : 'Log:';
+  return [heading, ...lines.slice(-count).map((line) => `  ${formatLogLine(line)}`)].join('\n');
 }

@@ -1,11 +1,13 @@
 import { Args } from '@oclif/core';
-import { Task } from '@tapit/protocol';
+import { LogPage, Task } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
-import { taskDetails } from '../../lib/task-output.js';
+import { logTail, taskDetails } from '../../lib/task-output.js';
+
+const LOG_PAGE = 1000;
 
 export default class ShowTask extends BaseCommand {
-  static summary = 'Show a task: status, stop reason, exit code, timings, resources and usage.';
+  static summary = 'Show a task: status, stop reason, exit code, timings, resources, usage and the end of its log.';
   static examples = ['<%= config.bin %> show task task=55a9b03b'];
   static strict = false;
   static enableJsonFlag = true;
@@ -13,8 +15,14 @@ export default class ShowTask extends BaseCommand {
 
   async run(): Promise<Task> {
     const { argv } = await this.parse(ShowTask);
-    const task = await (await this.api()).get(taskPath(parseTaskArg(argv as string[])), Task);
+    const client = await this.api();
+    const task = await client.get(taskPath(parseTaskArg(argv as string[])), Task);
     this.log(taskDetails(task));
+    if (!this.jsonEnabled()) {
+      // The API pages logs from the start, so the tail is only known when the log fits one page.
+      const page = await client.get(taskPath(task.id, '/logs'), LogPage, { after: 0, limit: LOG_PAGE });
+      this.log(`\n${logTail(page.lines, page.lines.length === LOG_PAGE, `${this.config.bin} show logs task=${task.id}`)}`);
+    }
     return task;
   }
 }
