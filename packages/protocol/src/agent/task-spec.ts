@@ -3,13 +3,16 @@ import { TaskId, Timestamp } from '../common/ids.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 
+/** Docker and the kernel cut strings at NUL: refuse them rather than run something else. */
+const Text = z.string().refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
 export const TaskSpec = z.object({
   taskId: TaskId,
   image: z.string().min(1),
-  command: z.array(z.string()),
-  entrypoint: z.array(z.string()).nullable(),
-  env: z.record(z.string(), z.string()),
+  command: z.array(Text),
+  entrypoint: z.array(Text).nullable(),
+  env: z.record(Text, Text),
   kind: TaskKind,
   resources: TaskResources,
   /** When the task first started running, if it already did (a re-sent assignment). */

@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import { ApiError } from './api-error.js';
 
 function fail(error: z.ZodError): never {
-  const field = error.issues[0]?.path.join('.') || undefined;
+  const issue = error.issues[0];
+  // An unknown key is reported on its parent object: name the key itself.
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const field = [...(issue?.path ?? []), ...(unknownKey ? [unknownKey] : [])].join('.') || undefined;
   throw new ApiError('VALIDATION_FAILED', describeIssues(error), field);
 }
 

@@ -56,7 +56,7 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
       [{ command: 'x', memoryGb: 'lots' }, 'memoryGb'],
       [{ command: 'x', cpu: -1 }, 'cpu'],
       [{ command: 'x', maxHours: 0 }, 'maxHours'],
-      [{ command: 'x', shoeSize: 9 }, ''],
+      [{ command: 'x', shoeSize: 9 }, 'shoeSize'],
       [{}, 'command'],
       [{ command: 'x', args: ['y'] }, 'command'],
       [{ command: 'x', dockerTag: 'bad tag' }, 'dockerTag'],

@@ -1,0 +1,84 @@
+// Shared by the benchmarks: start a scheduler and an agent from the built binaries, time
+// commands, and summarise samples. Every figure is printed beside its bare-Docker baseline
+// measured in the same run (BENCHMARKS.md).
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = (name) => join(ROOT, 'node_modules', '.bin', name);
+
+export function startProcess(command, args, env) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return { child, output: () => output, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
+}
+
+/** Scheduler (embedded unless TAPIT_DATABASE_URL is set) + one agent, on a random port. */
+export async function startTapit() {
+  const dir = mkdtempSync(join(tmpdir(), 'tapit-bench-'));
+  const admin = `bench-${randomBytes(12).toString('hex')}`;
+  const join_ = `join-${randomBytes(12).toString('hex')}`;
+  const port = String(20000 + Math.floor(Math.random() * 20000));
+  const url = `http://127.0.0.1:${port}`;
+  const scheduler = startProcess(process.execPath, [BIN('tapit-scheduler')], {
+    TAPIT_DATA_DIR: join(dir, 'scheduler'), TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: admin, TAPIT_AGENT_JOIN_TOKEN: join_,
+  });
+  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, () => scheduler.output());
+  const agent = startProcess(process.execPath, [BIN('tapit-agent')], {
+    TAPIT_SCHEDULER_URL: url, TAPIT_AGENT_TOKEN: join_, TAPIT_AGENT_NAME: 'bench', TAPIT_AGENT_STATE_DIR: join(dir, 'agent'), TAPIT_AGENT_NETWORK: 'none',
+  });
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  await waitFor(async () => (await (await fetch(`${url}/v1/agents`, { headers })).json()).items.some((a) => a.status === 'online'), 30_000, () => agent.output());
+  return { url, token: admin, headers, dir, stop: async () => { await agent.stop(); await scheduler.stop(); } };
+}
+
+export async function waitFor(check, timeoutMs, describe) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting${describe ? `:\n${describe()}` : ''}`);
+}
+
+/**
+ * Runs a command; resolves with the time to its exit and, if `marker` is given, to the first
+ * stdout line containing it. Fails on a non-zero exit.
+ */
+export function timeCommand(command, args, env, marker) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let firstLineMs = null;
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (marker && firstLineMs === null && out.includes(marker)) firstLineMs = Number(process.hrtime.bigint() - started) / 1e6;
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${out}`));
+      else resolve({ totalMs, firstLineMs });
+    });
+  });
+}
+
+export function summarise(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { n: sorted.length, median: at(0.5), p90: at(0.9), p99: at(0.99) };
+}
+
+export function printRow(label, tapit, docker) {
+  const t = summarise(tapit);
+  const d = summarise(docker);
+  const f = (x) => `${x.toFixed(0).padStart(6)} ms`;
+  console.log(`${label.padEnd(28)} tapit median ${f(t.median)} p90 ${f(t.p90)} p99 ${f(t.p99)} | docker median ${f(d.median)} p90 ${f(d.p90)} p99 ${f(d.p99)} | ratio ${(t.median / d.median).toFixed(2)} (n=${t.n})`);
+}
