@@ -1,10 +1,8 @@
-import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { Command, Errors, Flags } from '@oclif/core';
 import { ApiError, type ApiClient } from './api-client.js';
 import { withAppHint } from './app-hint.js';
 import { connect, requireApp, type AppScope, type Scope } from './context.js';
 import { CliError } from './errors.js';
-
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 
 /**
  * Every tapit command: the `-p/-s/-a` scope flags, the API connection, and the one place where
@@ -17,6 +15,10 @@ export abstract class BaseCommand extends Command {
     app: Flags.string({ char: 'a', env: 'TAPIT_APP', helpGroup: 'SCOPE', summary: 'App of the stage.' }),
   };
 
+  private connection: ApiClient | undefined;
+  /** The app this command addressed, to explain a "not found" (app-hint.ts). */
+  private addressedApp: AppScope | undefined;
+
   async init(): Promise<void> {
     await super.init();
     // `tapit show logs … | head` closes our stdout early: that is the reader's choice, not a failure.
@@ -25,10 +27,6 @@ export abstract class BaseCommand extends Command {
       throw error;
     });
   }
-
-  private connection: ApiClient | undefined;
-  /** The app this command addressed, to explain a "not found" (app-hint.ts). */
-  private addressedApp: AppScope | undefined;
 
   /** The scheduler, from TAPIT_URL/TAPIT_TOKEN or the stored login. */
   protected async api(): Promise<ApiClient> {
@@ -40,9 +38,15 @@ export abstract class BaseCommand extends Command {
     return { project: flags.project, stage: flags.stage, app: flags.app };
   }
 
-  protected appScope(flags: { project: string; stage: string; app?: string }): AppScope {
-    this.addressedApp = requireApp(this.scope(flags));
+  /** The scope with its app, which must be given; `alternative` adds another way out to the message. */
+  protected appScope(flags: { project: string; stage: string; app?: string }, alternative?: string): AppScope {
+    this.addressedApp = requireApp(this.scope(flags), alternative);
     return this.addressedApp;
+  }
+
+  /** `--json`: indented for a person at a terminal, one compact line for a pipe (grep, jq, scripts). */
+  protected logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, process.stdout.isTTY ? 2 : undefined)}\n`);
   }
 
   /** Ends the command with a task's exit code (oclif exits through an ExitError). */

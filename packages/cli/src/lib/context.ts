@@ -13,9 +13,9 @@ export interface AppScope extends Scope {
   app: string;
 }
 
-export function requireApp(scope: Scope): AppScope {
+export function requireApp(scope: Scope, alternative = ''): AppScope {
   if (scope.app === undefined || scope.app === '') {
-    throw new UsageError('Missing app: give -a/--app APP or set TAPIT_APP (tapit list apps shows them)');
+    throw new UsageError(`Missing app: give -a/--app APP or set TAPIT_APP${alternative} (tapit list apps shows them)`);
   }
   return { ...scope, app: scope.app };
 }

@@ -16,7 +16,7 @@ export default class ListTasks extends BaseCommand {
 
   async run(): Promise<TaskList> {
     const { flags } = await this.parse(ListTasks);
-    const scope = flags['all-apps'] ? { ...this.scope(flags), app: undefined } : this.appScope(flags);
+    const scope = flags['all-apps'] ? { ...this.scope(flags), app: undefined } : this.appScope(flags, ', or use --all-apps');
     const statuses = flags.status === undefined ? undefined : parseStatuses(flags.status);
     const list = await listTasks(await this.api(), scope, statuses, flags.limit);
     this.log(taskTable(list.items));
