@@ -3,10 +3,25 @@ import type { AgentConfig } from './config.js';
 import { Connector } from './connection/connector.js';
 import { DockerDriver } from './drivers/docker/docker-driver.js';
 import type { TaskDriver } from './drivers/driver.js';
-import { log } from './log.js';
+import { errorMessage, log } from './log.js';
+import { Backoff } from './connection/backoff.js';
 import { HandleStore } from './tasks/handle-store.js';
 import { TaskRunner } from './tasks/runner.js';
 import { AGENT_VERSION } from './version.js';
+
+async function untilReachable(driver: TaskDriver): Promise<void> {
+  const backoff = new Backoff(500, 10_000);
+  for (;;) {
+    try {
+      await driver.capacity();
+      return;
+    } catch (error) {
+      const delay = backoff.next();
+      log('engine.unreachable', { driver: driver.name, error: errorMessage(error), retryInMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 export interface RunningAgent {
   /** Resolves with the exit code once the agent has stopped. */
@@ -19,6 +34,8 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, driver?: TaskDriver): Promise<RunningAgent> {
   const taskDriver = driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb });
   const store = new HandleStore(config.stateDir);
+  // Recovery needs the engine: with it down, every container would look gone and be reported lost.
+  await untilReachable(taskDriver);
   const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs });
   await runner.recover();
   const connector = new Connector({

@@ -157,6 +157,23 @@ describe('agent running tasks in Docker', () => {
     expect(scheduler.exits.get(task.taskId)).toBeUndefined();
   });
 
+  it('never blocks a task writing a burst while the scheduler is away; the lines arrive later, in order', async () => {
+    const task = spec(runId, { script: "sleep 1; seq 1 100000 | sed 's/^/burst/'; echo end" });
+    scheduler.assign(task);
+    await waitFor('running', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+    scheduler.goDown();
+    const mine = async () => (await containersOf(runId)).find((c) => c.Labels['tapit.task-id'] === task.taskId);
+    await waitFor('container finished while the scheduler is down', async () => (await mine())?.State === 'exited', 30_000);
+    scheduler.down = false;
+    const exited = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    const lines = scheduler.lines(task.taskId, 'stdout');
+    expect(lines.length).toBe(100_001);
+    expect(lines[0]).toBe('burst1');
+    expect(lines[99_999]).toBe('burst100000');
+    expect(lines.every((l, i) => l === (i < 100_000 ? `burst${i + 1}` : 'end'))).toBe(true);
+    expect(exited.lastSeq).toBe(scheduler.storedSeq(task.taskId));
+  });
+
   it('re-sends unacknowledged lines after a reconnect, and only reports the exit once all are stored', async () => {
     scheduler.autoAck = false;
     const task = spec(runId, { script: 'for i in $(seq 1 30); do echo line$i; done' });

@@ -27,7 +27,9 @@ export class TaskRunner {
     const records = this.options.store.loadAll((file, why) => log('state.unreadable', { file, why }));
     for (const record of records) {
       const run = this.add(record);
-      const task = record.handle ? await this.options.driver.recover(record.handle).catch(() => null) : null;
+      // Errors other than "not found" propagate: better to exit and be restarted than to report
+      // a running container as lost.
+      const task = record.handle ? await this.options.driver.recover(record.handle) : null;
       log('task.recovered', { task: record.taskId, state: record.state, found: task !== null, lastSeq: run.spool.lastSeq });
       if (record.state === 'exited') run.reportOnly(task);
       else if (task) void run.resume(task);

@@ -113,7 +113,7 @@ export class TaskRun {
       .streamOutput(this.spool.cursor as OutputCursor | null, (lines, cursor) => {
         if (this.closed) return;
         this.spool.append(lines, cursor);
-        this.flush();
+        this.flushSoon();
       })
       .catch((error) => log('task.output-error', { task: this.taskId, error: errorMessage(error) }));
   }
@@ -235,6 +235,15 @@ export class TaskRun {
     this.flush();
   }
 
+  /** Output arrives a line at a time when it is fast: send once per turn, many lines a frame. */
+  private flushSoon(): void {
+    this.flushImmediate ??= setImmediate(() => {
+      this.flushImmediate = null;
+      this.flush();
+    });
+  }
+  private flushImmediate: NodeJS.Immediate | null = null;
+
   /** Sends what the scheduler lacks: log lines from the last sent, then the exit. */
   flush(): void {
     const outbox = this.outbox;
@@ -263,6 +272,7 @@ export class TaskRun {
     this.closed = true; // whatever still arrives for this task (output, its end) is not wanted
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     try {
       if (stopFirst && this.record.state !== 'exited') await this.task?.stop(this.deps.stopGraceSeconds);
       await this.task?.destroy();
@@ -280,6 +290,7 @@ export class TaskRun {
     this.closed = true;
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.outbox = null;
     this.spool.close();
   }

@@ -30,6 +30,8 @@ export class FakeScheduler {
   readonly exits = new Map<string, Frame<'task.exited'>>();
   readonly drop = new Set<string>();
   connections = 0;
+  /** While set, the scheduler is unreachable: every connection is cut at once. */
+  down = false;
   socket: WebSocket | null = null;
   autoAck: boolean;
   private server: Server;
@@ -40,6 +42,7 @@ export class FakeScheduler {
     this.server = createServer();
     this.wss = new WebSocketServer({ server: this.server, path: '/v1/agents/connect' });
     this.wss.on('connection', (ws, req) => {
+      if (this.down) return void ws.terminate();
       this.connections++;
       this.authHeaders.push(req.headers.authorization);
       this.socket = ws;
@@ -62,6 +65,11 @@ export class FakeScheduler {
     await new Promise((r) => this.server.close(r));
   }
 
+  goDown(): void {
+    this.down = true;
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
   send(frame: SchedulerFrame | Record<string, unknown>): void {
     this.socket?.send(JSON.stringify(frame));
   }
@@ -73,10 +81,14 @@ export class FakeScheduler {
   /** Highest seq stored with no gap below it. */
   storedSeq(taskId: string): number {
     const lines = this.logs.get(taskId);
-    let seq = 0;
+    // Cached, since it is asked on every frame; tests that delete lines invalidate it.
+    let seq = this.contiguous.get(taskId) ?? 0;
+    if (seq > 0 && !lines?.has(seq)) seq = 0;
     while (lines?.has(seq + 1)) seq++;
+    this.contiguous.set(taskId, seq);
     return seq;
   }
+  private readonly contiguous = new Map<string, number>();
 
   /** The stored log, in seq order, as text; throws on a gap. */
   lines(taskId: string, stream?: LogEntry['stream']): string[] {
