@@ -1,7 +1,7 @@
 // bench/dispatch: `tapit create task CMD --wait` against `docker run --rm` of the same image and
 // command, interleaved in one run on an idle system with a warm image. Also the time to the first
 // [app] line on screen. Usage: node bench/dispatch.mjs [runs=30]
-import { BIN, printRow, startTapit, timeCommand } from './lib.mjs';
+import { BIN, printRow, startTapit, summarise, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -12,6 +12,15 @@ try {
   await fetch(`${tapit.url}/v1/projects/default/stages/default/apps`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ name: 'bench', image: IMAGE }) });
   const tapitRun = (cmd, marker) => timeCommand(process.execPath, [BIN('tapit'), 'create', 'task', cmd, '--wait'], cliEnv, marker);
   const dockerRun = (cmd, marker) => timeCommand('docker', ['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', cmd], {}, marker);
+  // The same through the API from this process: the whole path minus the CLI's start-up.
+  const apiRun = async (cmd) => {
+    const started = process.hrtime.bigint();
+    const task = await (await fetch(`${tapit.url}/v1/projects/default/stages/default/apps/bench/tasks`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ command: cmd }) })).json();
+    const follow = await fetch(`${tapit.url}/v1/tasks/${task.id}/logs/follow`, { headers: tapit.headers });
+    const text = await follow.text();
+    if (!text.includes('"type":"end"')) throw new Error(`follow ended early: ${text}`);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
   const cliOnly = () => timeCommand(process.execPath, [BIN('tapit'), 'list', 'agents', '--json'], cliEnv);
 
   // Warm-up: image cache, JIT, connections.
@@ -19,7 +28,7 @@ try {
     await tapitRun('true');
     await dockerRun('true');
   }
-  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], cli: [] };
+  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [] };
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, alternating who goes first, so drift on a shared machine hits both alike.
     const pair = [
@@ -32,13 +41,15 @@ try {
       async () => samples.dockerFirst.push((await dockerRun('echo first-line', 'first-line')).firstLineMs),
     ];
     for (const run of i % 2 ? first.reverse() : first) await run();
+    samples.api.push(await apiRun('true'));
     samples.cli.push((await cliOnly()).totalMs);
   }
   console.log(`bench/dispatch: ${RUNS} interleaved runs, image ${IMAGE}, scheduler on its embedded database, one local agent`);
   printRow("create task 'true' --wait", samples.tapitTrue, samples.dockerTrue);
   printRow('time to first [app] line', samples.tapitFirst, samples.dockerFirst);
-  const cli = samples.cli.sort((a, b) => a - b);
-  console.log(`CLI process alone (tapit list agents): median ${cli[Math.floor(cli.length / 2)].toFixed(0)} ms — the part of the overhead that is Node + oclif start-up`);
+  printRow("API create + follow 'true'", samples.api, samples.dockerTrue);
+  const cli = summarise(samples.cli);
+  console.log(`CLI process alone (tapit list agents): median ${cli.median.toFixed(0)} ms, p90 ${cli.p90.toFixed(0)} ms — Node + oclif start-up and one request`);
 } finally {
   await tapit.stop();
 }
