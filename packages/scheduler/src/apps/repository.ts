@@ -49,7 +49,7 @@ export async function createStage(db: Kysely<Database>, project: string, name: s
 
 async function requireProject(db: Kysely<Database>, project: string): Promise<void> {
   const found = await db.selectFrom('projects').select('name').where('name', '=', project).executeTakeFirst();
-  if (!found) throw notFound(`project "${project}"`);
+  if (!found) throw notFound(`project "${project}"`, 'project');
 }
 
 async function requireStage(db: Kysely<Database>, project: string, stage: string): Promise<void> {
@@ -60,7 +60,7 @@ async function requireStage(db: Kysely<Database>, project: string, stage: string
     .where('project', '=', project)
     .where('name', '=', stage)
     .executeTakeFirst();
-  if (!found) throw notFound(`stage "${stage}" of project "${project}"`);
+  if (!found) throw notFound(`stage "${stage}" of project "${project}"`, 'stage');
 }
 
 export function toApp(row: AppRow): App {
@@ -126,7 +126,7 @@ export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppR
     .where('stage', '=', path.stage)
     .where('name', '=', path.app)
     .executeTakeFirst();
-  if (!row) throw notFound(`app "${path.app}" in ${path.project}/${path.stage}`);
+  if (!row) throw notFound(`app "${path.app}" in ${path.project}/${path.stage}`, 'app');
   return row;
 }
 

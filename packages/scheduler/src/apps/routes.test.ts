@@ -66,6 +66,7 @@ describe.each(DATABASE_KINDS)('apps and releases API on %s', (kind) => {
     expect((await call('GET', '/v1/projects/default/stages/nope/apps')).status).toBe(404);
     const app = await call('GET', `${APP_PATH}/nope`);
     expect(app.status).toBe(404);
+    expect(app.body.error).toMatchObject({ code: 'NOT_FOUND', field: 'app' });
     expect(app.body.error.message).toContain('nope');
   });
 });

@@ -24,4 +24,4 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
+export const notFound = (what: string, field?: string) => new ApiError('NOT_FOUND', `${what} not found`, field);

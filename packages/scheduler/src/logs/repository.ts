@@ -64,15 +64,23 @@ export async function storeAgentLog(
   });
 }
 
-export async function readLogLines(db: Kysely<Database>, taskId: string, after: number, limit: number): Promise<LogLine[]> {
+/** Lines after position `after`, oldest first; with `fromEnd`, the last `limit` of them. */
+export async function readLogLines(
+  db: Kysely<Database>,
+  taskId: string,
+  after: number,
+  limit: number,
+  fromEnd = false,
+): Promise<LogLine[]> {
   const rows = await db
     .selectFrom('task_log_lines')
     .select(['position', 'stream', 'text', 'logged_at'])
     .where('task_id', '=', taskId)
     .where('position', '>', after)
-    .orderBy('position')
+    .orderBy('position', fromEnd ? 'desc' : 'asc')
     .limit(limit)
     .execute();
+  if (fromEnd) rows.reverse();
   return rows.map((r) => ({
     position: r.position,
     stream: r.stream as LogStream,

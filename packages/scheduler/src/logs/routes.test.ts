@@ -36,6 +36,21 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect(first.body.lines).toHaveLength(4);
     expect(first.body.complete).toBe(false);
     expect([...first.body.lines, ...second.body.lines].map((l: { position: number }) => l.position)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    const tail = await harness.call('GET', `/v1/tasks/${id}/logs?tail=3`);
+    expect(tail.body.lines.map((l: { text: string }) => l.text)).toEqual(['l7', 'l8', 'l9']);
+  });
+
+  it('follows a long backlog in order, every line once', async () => {
+    const id = await newTask();
+    for (let chunk = 0; chunk < 3; chunk++) {
+      await storeAgentLog(database.db, id, chunk * 4000 + 1, Array.from({ length: 4000 }, (_, i) => line(`n${chunk * 4000 + i + 1}`)));
+    }
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const events = (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as LogFollowEvent);
+    const numbered = events.flatMap((e) => (e.type === 'line' && e.line.stream === 'stdout' ? [e.line.text] : []));
+    expect(numbered).toEqual(Array.from({ length: 12000 }, (_, i) => `n${i + 1}`));
+    expect(events.at(-1)).toMatchObject({ type: 'end', status: 'STOPPED' });
   });
 
   it('follows a log until the task stops, then ends with its state', async () => {

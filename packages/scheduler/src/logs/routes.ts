@@ -8,7 +8,7 @@ import { findTask } from '../tasks/repository.js';
 import { readLogLines } from './repository.js';
 
 const FollowQuery = z.strictObject({ after: z.coerce.number().int().nonnegative().default(0) });
-const BATCH = 1000;
+const BATCH = 5000;
 
 export function logRoutes(deps: AppDeps) {
   const { db, signals } = deps;
@@ -17,13 +17,14 @@ export function logRoutes(deps: AppDeps) {
 
   routes.get('/tasks/:id/logs', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
-    const { after, limit } = parseQuery(c, LogQuery);
-    const lines = await readLogLines(db, task.id, after, limit);
+    const { after, limit, tail } = parseQuery(c, LogQuery);
+    // Status first: lines stored before it are then all in the read below.
     const finished = await db.selectFrom('tasks').select('status').where('id', '=', task.id).executeTakeFirst();
+    const lines = await readLogLines(db, task.id, after, tail ?? limit, tail !== undefined);
     return c.json({
       lines,
       last: lines.length > 0 ? lines[lines.length - 1].position : after,
-      complete: finished?.status === 'STOPPED' && lines.length < limit,
+      complete: finished?.status === 'STOPPED' && (tail !== undefined || lines.length < limit),
     });
   });
 
@@ -49,7 +50,12 @@ export function logRoutes(deps: AppDeps) {
       let lastStatus: string | undefined;
       try {
         while (!aborted) {
-          // Read the status first: lines stored before it are then all read below.
+          // Catch up in full batches first; the status is only needed once caught up.
+          const backlog = await readLogLines(db, task.id, after, BATCH);
+          for (const line of backlog) await send({ type: 'line', line });
+          if (backlog.length > 0) after = backlog[backlog.length - 1].position;
+          if (backlog.length === BATCH) continue;
+          // Status, then lines: every line stored before the status was read is sent below.
           const state = await db.selectFrom('tasks').select(['status', 'exit_code']).where('id', '=', task.id).executeTakeFirst();
           const lines = await readLogLines(db, task.id, after, BATCH);
           for (const line of lines) await send({ type: 'line', line });

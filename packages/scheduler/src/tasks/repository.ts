@@ -97,7 +97,7 @@ export async function findTask(db: Kysely<Database>, idOrPrefix: string, project
   query = idOrPrefix.length === 32 ? query.where('tasks.id', '=', idOrPrefix) : query.where('tasks.id', 'like', `${idOrPrefix}%`);
   if (project) query = query.where('apps.project', '=', project);
   const rows = await query.limit(2).execute();
-  if (rows.length === 0) throw notFound(`task "${idOrPrefix}"`);
+  if (rows.length === 0) throw notFound(`task "${idOrPrefix}"`, 'task');
   if (rows.length > 1) throw new ApiError('AMBIGUOUS_ID', `task id prefix "${idOrPrefix}" matches more than one task: give more characters`, 'task');
   return rows[0];
 }
