@@ -46,6 +46,8 @@ export class TaskRun {
   ) {
     this.spool = LogSpool.open(deps.store.dir, record.taskId);
     this.awaitingBase = options.awaitingBase ?? false;
+    // Created up front: the welcome that resolves it may come before watch() waits on it.
+    this.base = this.awaitingBase ? new Promise((resolve) => (this.baseReady = resolve)) : Promise.resolve();
     if (record.state === 'running') this.status = record.stop ? 'STOPPING' : 'RUNNING';
   }
 
@@ -65,6 +67,7 @@ export class TaskRun {
         onSystemLine: (text) => this.system(text),
         onCreated: (handle) => this.save({ handle }),
       });
+      if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
     } catch (error) {
       const reason = errorMessage(error);
       if (!(error instanceof StartError)) log('task.start-error', { task: this.taskId, error: reason });
@@ -100,7 +103,7 @@ export class TaskRun {
     }
     if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);
     this.armLimits(startedAt);
-    const output = this.awaitingBase ? this.waitForBase().then(() => this.pump(task)) : this.pump(task);
+    const output = this.base.then(() => this.pump(task));
     const end = await task.wait();
     await output;
     for (const t of this.timers) t.clear();
@@ -119,9 +122,7 @@ export class TaskRun {
   }
 
   private baseReady: (() => void) | null = null;
-  private waitForBase(): Promise<void> {
-    return new Promise((resolve) => (this.baseReady = resolve));
-  }
+  private readonly base: Promise<void>;
 
   private armLimits(startedAt: string): void {
     const { maxHours, ephemeralStorageGb } = this.record.limits;
