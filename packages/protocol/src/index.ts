@@ -11,3 +11,4 @@ export * from './api/tokens.js';
 export * from './api/health.js';
 export * from './agent/task-spec.js';
 export * from './agent/frames.js';
+export * from './pty/frames.js';

@@ -188,7 +188,7 @@ describe('scheduler → agent frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(SchedulerFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['refused', 'task.assign', 'task.log.ack', 'task.stop', 'welcome'],
+      ['console.open', 'refused', 'task.assign', 'task.log.ack', 'task.stop', 'welcome'],
     );
   });
 

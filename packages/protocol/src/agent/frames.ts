@@ -4,6 +4,7 @@ import { Capacity, ResourceUsage } from '../common/resources.js';
 import { StopCode } from '../common/status.js';
 import { LogStream } from '../api/logs.js';
 import { TaskSpec } from './task-spec.js';
+import { ConsoleOpen } from '../pty/frames.js';
 
 /*
  * Frames on the agent websocket (`/v1/agents/connect`), JSON text messages. One discriminated
@@ -112,7 +113,7 @@ export const Refused = z.object({
   message: z.string(),
 });
 
-export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskStop, TaskLogAck, Refused]);
+export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskStop, TaskLogAck, Refused, ConsoleOpen]);
 export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
 
 /** Close codes of the agent websocket (4000–4999 are the application's). */

@@ -12,8 +12,8 @@ type Exports = typeof protocol;
 /** Names of the exported zod schemas. */
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
-export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery'];
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -181,6 +181,7 @@ export const interactiveTaskSpec = {
   resources: unlimitedResources,
   startedAt,
   labels: {},
+  detachedGraceSeconds: 900,
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -248,8 +249,20 @@ export const refused = {
   message: 'protocol version 2 is not supported; this scheduler speaks 1',
 } satisfies Example<'Refused'>;
 
+export const consoleOpen = {
+  type: 'console.open',
+  sessionId: '9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f',
+  taskId,
+  mode: 'attach',
+  command: null,
+  tty: true,
+  size: { cols: 120, rows: 40 },
+  openedBy: 'ci',
+} satisfies Example<'ConsoleOpen'>;
+export const consoleExec = { ...consoleOpen, mode: 'exec', command: ['rails', 'console'], tty: false } satisfies Example<'ConsoleOpen'>;
+
 export const agentFrames = [hello, heartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
-export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused] as const;
+export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
 export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
@@ -322,4 +335,14 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskLogAck: [taskLogAck, { ...taskLogAck, seq: 0 }],
   Refused: [refused],
   SchedulerFrame: schedulerFrames,
+  // pty
+  TerminalSize: [{ cols: 80, rows: 24 }],
+  ConsoleClientFrame: [{ type: 'resize', cols: 132, rows: 43 }, { type: 'detach' }, { type: 'stdin.close' }],
+  ConsoleServerFrame: [
+    { type: 'attached', sessionId: consoleOpen.sessionId, replayed: 2048 },
+    { type: 'exited', exitCode: 130 },
+    { type: 'exited', exitCode: null },
+    { type: 'error', message: 'task 3f2a9c0d is not running' },
+  ],
+  ConsoleOpen: [consoleOpen, consoleExec],
 };
