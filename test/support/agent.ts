@@ -9,16 +9,35 @@ export const TEST_IMAGE = 'tapit-test/busybox:latest';
 
 export interface RunningAgent {
   name: string;
+  /** Its TAPIT_AGENT_STATE_DIR. */
+  stateDir: string;
+  pid: number;
   output(): string;
+  /** SIGTERM (SIGKILL after 10 s); removes the state folder unless the caller gave it. */
   stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL) to this process and waits for it to end; the state folder stays. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface AgentOptions {
+  /** Use this state folder (e.g. a killed agent's, to start it again); the caller removes it. */
+  stateDir?: string;
+  /** More environment for the agent. */
+  env?: Record<string, string>;
 }
 
 /**
  * Starts the built `tapit-agent` against a scheduler started with TAPIT_AGENT_JOIN_TOKEN, and
  * waits until the scheduler lists it online. Task containers get no network, for speed.
  */
-export async function startAgent(scheduler: { url: string; token: string }, joinToken: string, name = `agent-${process.pid}`): Promise<RunningAgent> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'tapit-agent-'));
+export async function startAgent(
+  scheduler: { url: string; token: string },
+  joinToken: string,
+  name = `agent-${process.pid}`,
+  options: AgentOptions = {},
+): Promise<RunningAgent> {
+  const ownStateDir = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'tapit-agent-')));
   const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')], {
     cwd: REPO_ROOT,
     env: cleanEnv({
@@ -27,6 +46,7 @@ export async function startAgent(scheduler: { url: string; token: string }, join
       TAPIT_AGENT_NAME: name,
       TAPIT_AGENT_STATE_DIR: stateDir,
       TAPIT_AGENT_NETWORK: 'none',
+      ...options.env,
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -41,14 +61,21 @@ export async function startAgent(scheduler: { url: string; token: string }, join
       await exited;
       clearTimeout(timer);
     }
-    await rm(stateDir, { recursive: true, force: true });
+    if (ownStateDir) await rm(stateDir, { recursive: true, force: true });
   };
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+  };
+  const running = () => ({ name, stateDir, pid: child.pid!, output: () => output, stop, kill });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     const response = await fetch(`${scheduler.url}/v1/agents`, { headers: { authorization: `Bearer ${scheduler.token}` } }).catch(() => null);
     const body = response?.ok ? ((await response.json()) as { items: { name: string; status: string }[] }) : { items: [] };
-    if (body.items.some((agent) => agent.name === name && agent.status === 'online')) return { name, output: () => output, stop };
+    if (body.items.some((agent) => agent.name === name && agent.status === 'online')) return running();
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop();

@@ -8,6 +8,7 @@ import { cleanEnv, REPO_ROOT } from './repo.js';
 
 export interface RunningScheduler {
   url: string;
+  port: number;
   /** The admin token given as TAPIT_BOOTSTRAP_TOKEN. */
   token: string;
   dataDir: string;
@@ -27,17 +28,28 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+export interface SchedulerOptions {
+  /** A Postgres URL (TAPIT_DATABASE_URL) instead of the embedded database. */
+  databaseUrl?: string;
+  /** Listen here instead of a free port: to start a scheduler again where its agents dial. */
+  port?: number;
+  /** The bootstrap token; by default a fresh one. Give the old one when starting again on the same database. */
+  token?: string;
+}
+
 /**
- * Starts the built `tapit-scheduler` with an embedded database in a fresh folder and waits
- * for `GET /healthz` to answer 200. `env` adds or overrides settings (e.g. TAPIT_AGENT_JOIN_TOKEN).
+ * Starts the built `tapit-scheduler` with an embedded database in a fresh folder (or on
+ * `options.databaseUrl`) and waits for `GET /healthz` to answer 200. `env` adds or overrides
+ * settings (e.g. TAPIT_AGENT_JOIN_TOKEN).
  */
-export async function startScheduler(env: Record<string, string> = {}): Promise<RunningScheduler> {
+export async function startScheduler(env: Record<string, string> = {}, options: SchedulerOptions = {}): Promise<RunningScheduler> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tapit-scheduler-'));
-  const port = await freePort();
-  const token = `test-${randomBytes(16).toString('hex')}`;
+  const port = options.port ?? (await freePort());
+  const token = options.token ?? `test-${randomBytes(16).toString('hex')}`;
+  const database: Record<string, string> = options.databaseUrl === undefined ? {} : { TAPIT_DATABASE_URL: options.databaseUrl };
   const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/scheduler/bin/tapit-scheduler.js')], {
     cwd: REPO_ROOT,
-    env: cleanEnv({ TAPIT_DATA_DIR: dataDir, TAPIT_PORT: String(port), TAPIT_HOST: '127.0.0.1', TAPIT_BOOTSTRAP_TOKEN: token, ...env }),
+    env: cleanEnv({ TAPIT_DATA_DIR: dataDir, TAPIT_PORT: String(port), TAPIT_HOST: '127.0.0.1', TAPIT_BOOTSTRAP_TOKEN: token, ...database, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -60,7 +72,7 @@ export async function startScheduler(env: Record<string, string> = {}): Promise<
     await stop();
     throw new Error(`${(error as Error).message}\n--- scheduler output ---\n${output}`);
   }
-  return { url, token, dataDir, process: child, output: () => output, stop };
+  return { url, port, token, dataDir, process: child, output: () => output, stop };
 }
 
 async function waitForHealth(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LogPage, Task } from '@tapit/protocol';
+import { startAgent, TEST_IMAGE, type RunningAgent } from './agent.js';
+import { cliEnv, runCli, startCli, type CliProcess, type CliResult } from './cli.js';
+import { createDatabase, type FreshDatabase } from './postgres.js';
+import { startScheduler, type RunningScheduler } from './scheduler.js';
+
+/**
+ * The whole system as a user runs it: a fresh Postgres database, the built `tapit-scheduler` on
+ * it, one built `tapit-agent` on the local Docker engine (network `none`), and the built `tapit`
+ * CLI with its own config folder, pointed at an app.
+ */
+export interface System {
+  db: FreshDatabase;
+  scheduler: RunningScheduler;
+  agent: RunningAgent;
+  joinToken: string;
+  /** The CLI's environment: TAPIT_URL, TAPIT_TOKEN, TAPIT_APP, a config folder of its own. */
+  env: Record<string, string>;
+  /** Runs `tapit ARGS` to its end. */
+  tapit(...args: string[]): Promise<CliResult>;
+  /** Runs `tapit ARGS` with a longer time limit. */
+  tapitWithin(timeoutMs: number, ...args: string[]): Promise<CliResult>;
+  /** Starts `tapit ARGS` without waiting for it. */
+  startTapit(args: string[], timeoutMs?: number): CliProcess;
+  /** `tapit show task task=ID --json`, parsed. */
+  task(id: string): Promise<Task>;
+  /** `tapit show logs task=ID --json`, parsed. */
+  logs(id: string): Promise<LogPage['lines']>;
+  /** Polls `show task` until `done(task)` or the time is up; returns the last task seen. */
+  waitForTask(id: string, done: (task: Task) => boolean, timeoutMs?: number): Promise<Task>;
+  /** Kills the agent with SIGKILL; its state folder and containers stay. */
+  killAgent(): Promise<void>;
+  /** Starts the agent again with the same name and state folder. */
+  restartAgent(): Promise<void>;
+  /** SIGTERM to the scheduler, then starts it again on the same database, port and token. */
+  restartScheduler(): Promise<void>;
+  /** Everything the scheduler and agent printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** The app TAPIT_APP points at, created with this image (default TEST_IMAGE). */
+  app?: { name: string; image?: string };
+  agentEnv?: Record<string, string>;
+}
+
+/** `ID: <32 hex>` as `create task` and `task:run` print it. */
+export function idFrom(stdout: string): string {
+  return /^ID:\s+([0-9a-f]{32})$/m.exec(stdout)?.[1] ?? '';
+}
+
+/** A log line as the CLI prints it: `2021-03-17 09:58:34 [app] text`. */
+export const LOG_LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[(app|system)\] (.*)$/;
+
+/** The `[app]` texts of printed CLI output, in order. */
+export function appLines(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((line) => LOG_LINE.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && m[2] === 'app')
+    .map((m) => m[3]!);
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const appName = options.app?.name ?? 'web';
+  const joinToken = `join-${randomBytes(16).toString('hex')}`;
+  const agentName = `e2e-${randomBytes(4).toString('hex')}`;
+  const stateDir = await mkdtemp(join(tmpdir(), 'tapit-e2e-agent-'));
+  const configHome = await mkdtemp(join(tmpdir(), 'tapit-e2e-cli-'));
+  const db = await createDatabase();
+  let scheduler: RunningScheduler | undefined;
+  let agent: RunningAgent | undefined;
+  let past = '';
+  const output = () => `${past}--- scheduler ---\n${scheduler?.output() ?? ''}\n--- agent ---\n${agent?.output() ?? ''}`;
+  const stop = async () => {
+    await agent?.stop();
+    await scheduler?.stop();
+    await db.drop();
+    await rm(stateDir, { recursive: true, force: true });
+    await rm(configHome, { recursive: true, force: true });
+  };
+  try {
+    scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url });
+    agent = await startAgent(scheduler, joinToken, agentName, { stateDir, env: options.agentEnv });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const env = { ...cliEnv(scheduler, configHome), TAPIT_APP: appName };
+  const tapitWithin = (timeoutMs: number, ...args: string[]) => runCli(args, { env, timeoutMs });
+  const tapit = (...args: string[]) => tapitWithin(30_000, ...args);
+  const json = async (args: string[]) => {
+    const result = await tapit(...args);
+    if (result.code !== 0) throw new Error(`tapit ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as unknown;
+  };
+  const task = async (id: string) => Task.parse(await json(['show', 'task', `task=${id}`, '--json']));
+  const system: System = {
+    db,
+    get scheduler() {
+      return scheduler!;
+    },
+    get agent() {
+      return agent!;
+    },
+    joinToken,
+    env,
+    tapit,
+    tapitWithin,
+    startTapit: (args, timeoutMs = 60_000) => startCli(args, { env, timeoutMs }),
+    task,
+    logs: async (id) => LogPage.parse(await json(['show', 'logs', `task=${id}`, '--json'])).lines,
+    async waitForTask(id, done, timeoutMs = 45_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = await task(id);
+      while (!done(last) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        last = await task(id);
+      }
+      return last;
+    },
+    async killAgent() {
+      await agent!.kill('SIGKILL');
+      past += `--- agent before kill -9 ---\n${agent!.output()}\n`;
+    },
+    async restartAgent() {
+      agent = await startAgent(scheduler!, joinToken, agentName, { stateDir, env: options.agentEnv });
+    },
+    async restartScheduler() {
+      const old = scheduler!;
+      await old.stop();
+      past += `--- scheduler before restart ---\n${old.output()}\n`;
+      scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url, port: old.port, token: old.token });
+    },
+    output,
+    stop,
+  };
+  const created = await tapit('create', 'app', appName, `image=${options.app?.image ?? TEST_IMAGE}`);
+  if (created.code !== 0) {
+    await stop();
+    throw new Error(`tapit create app failed: ${created.stderr}`);
+  }
+  return system;
+}
