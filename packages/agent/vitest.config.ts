@@ -6,5 +6,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // The agent's lifecycle lines would drown the report; child agents get them back.
+    env: { TAPIT_AGENT_QUIET: '1' },
   },
 });

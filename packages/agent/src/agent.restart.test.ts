@@ -34,6 +34,7 @@ function startAgent(stateDir: string): ChildProcess & { output: string[] } {
     cwd: packageDir,
     env: {
       ...process.env,
+      TAPIT_AGENT_QUIET: '0',
       TAPIT_SCHEDULER_URL: url,
       TAPIT_AGENT_TOKEN: 'test-token',
       TAPIT_AGENT_NAME: `agent-${runId}`,

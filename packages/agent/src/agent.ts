@@ -1,5 +1,6 @@
 import { PROTOCOL_VERSION } from '@tapit/protocol';
-import type { AgentConfig } from './config.js';
+import { consoleUrlFor, type AgentConfig } from './config.js';
+import { refuseConsole } from './consoles/unsupported.js';
 import { Connector } from './connection/connector.js';
 import { DockerDriver } from './drivers/docker/docker-driver.js';
 import type { TaskDriver } from './drivers/driver.js';
@@ -42,6 +43,8 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     url: config.connectUrl,
     token: config.token,
     runner,
+    onConsoleOpen: (frame) =>
+      refuseConsole(consoleUrlFor(config.schedulerUrl, frame.sessionId), config.token, frame, `agent ${config.name} (tapit-agent ${AGENT_VERSION}) does not support consoles or exec yet`),
     hello: async () => ({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,

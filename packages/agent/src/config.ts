@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { Name } from '@tapit/protocol';
+import { Name, consoleStreamPath } from '@tapit/protocol';
 
 /** Agent configuration, from the environment (PRODUCT.md lists the variables). */
 const Env = z.object({
@@ -45,6 +45,11 @@ export function connectUrlFor(schedulerUrl: string): string {
   url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/agents/connect`;
   return url.toString();
+}
+
+/** Where the agent dials back to serve a console session (`console.open`). */
+export function consoleUrlFor(schedulerUrl: string, sessionId: string): string {
+  return connectUrlFor(schedulerUrl).replace(/\/v1\/agents\/connect$/, consoleStreamPath(sessionId));
 }
 
 /** `Build-Host.example.com` → `build-host`: the first label, made a valid Name. */

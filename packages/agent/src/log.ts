@@ -1,5 +1,6 @@
 /** One line per lifecycle event on stderr: `tapit-agent <event> key=value …`. */
 export function log(event: string, fields: Record<string, unknown> = {}): void {
+  if (process.env.TAPIT_AGENT_QUIET === '1') return; // in-process tests
   const parts = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);

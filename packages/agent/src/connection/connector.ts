@@ -14,6 +14,7 @@ export class Connector {
 
   constructor(private readonly options: Omit<SessionOptions, 'onWelcome'>) {}
 
+
   async run(): Promise<number> {
     while (!this.stopped) {
       this.session = new Session({ ...this.options, onWelcome: () => this.backoff.reset() });

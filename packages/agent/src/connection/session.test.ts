@@ -54,6 +54,18 @@ describe('agent connection', () => {
     expect(s.connections).toBe(1);
   });
 
+  it('answers console.open by dialing back and saying consoles are not supported yet, keeping the control link', async () => {
+    const s = await connect({ heartbeatIntervalMs: 1000 });
+    await waitFor('hello', () => s.hellos.length === 1);
+    const sessionId = 'c'.repeat(32);
+    s.send({ type: 'console.open', sessionId, taskId: 'd'.repeat(32), mode: 'exec', command: ['sh'], tty: true, size: { cols: 80, rows: 24 }, openedBy: 'alice' });
+    const dial = await waitFor('dial-back', () => s.consoleDialBacks.find((d) => d.messages.length > 0), 10_000);
+    expect(dial.path).toBe(`/v1/agents/consoles/${sessionId}`);
+    expect(dial.auth).toBe('Bearer test-token');
+    expect(JSON.parse(dial.messages[0]!)).toMatchObject({ type: 'error', message: expect.stringContaining('does not support consoles') });
+    expect(s.connections).toBe(1);
+  });
+
   it('exits non-zero when refused for an unsupported protocol version', async () => {
     const s = await connect({ refuse: 'UNSUPPORTED_PROTOCOL_VERSION' });
     const code = await agent!.done;

@@ -14,6 +14,8 @@ export interface SessionOptions {
   /** Liveness before `welcome` tells the interval. */
   defaultIntervalMs?: number;
   onWelcome: () => void;
+  /** `console.open`: the scheduler wants a console or exec stream for a task. */
+  onConsoleOpen: (frame: Extract<SchedulerFrame, { type: 'console.open' }>) => void;
 }
 
 export type SessionEnd = { refused: Refused | null };
@@ -126,6 +128,7 @@ export class Session {
     }
     if (!this.welcomed) return this.badFrame(`${frame.type} before welcome`);
     try {
+      if (frame.type === 'console.open') return this.options.onConsoleOpen(frame);
       this.options.runner.handle(frame);
     } catch (error) {
       log('task.frame-failed', { type: frame.type, error: errorMessage(error) });

@@ -30,6 +30,7 @@ export class FakeScheduler {
   readonly exits = new Map<string, Frame<'task.exited'>>();
   readonly drop = new Set<string>();
   connections = 0;
+  readonly consoleDialBacks: { path: string; auth: string | undefined; messages: string[] }[] = [];
   /** While set, the scheduler is unreachable: every connection is cut at once. */
   down = false;
   socket: WebSocket | null = null;
@@ -40,7 +41,20 @@ export class FakeScheduler {
   constructor(private readonly options: FakeSchedulerOptions = {}) {
     this.autoAck = options.autoAck ?? true;
     this.server = createServer();
-    this.wss = new WebSocketServer({ server: this.server, path: '/v1/agents/connect' });
+    this.wss = new WebSocketServer({ noServer: true });
+    this.server.on('upgrade', (req, socket, head) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/v1/agents/consoles/')) {
+        // A console dial-back: record what the agent says on it.
+        return this.wss.handleUpgrade(req, socket, head, (ws) => {
+          const session = { path, auth: req.headers.authorization, messages: [] as string[] };
+          this.consoleDialBacks.push(session);
+          ws.on('message', (data) => session.messages.push(data.toString()));
+        });
+      }
+      if (path !== '/v1/agents/connect') return void socket.destroy();
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    });
     this.wss.on('connection', (ws, req) => {
       if (this.down) return void ws.terminate();
       this.connections++;
