@@ -23,6 +23,8 @@ export const TaskRecord = z.object({
   limits: z.object({ maxHours: z.number().nullable(), ephemeralStorageGb: z.number().nullable() }),
   handle: z.looseObject({ driver: z.string(), version: z.number() }).nullable(),
   state: z.enum(['pending', 'running', 'exited']),
+  /** The image the container really runs (repo digest, or image id when it has none). */
+  imageDigest: z.string().max(200).nullable().optional(),
   /** A stop was asked for (by the scheduler or a limit); its code wins over the exit code. */
   stop: z.object({ stopCode: StopCode, reason: z.string() }).nullable(),
   exit: ExitReport.nullable(),

@@ -62,6 +62,29 @@ describe('agent running tasks in Docker', () => {
     await waitFor('container removed', async () => !(await containersOf(runId)).some((c) => c.Labels['tapit.task-id'] === task.taskId), 20_000);
   });
 
+  it('creates a hardened, labelled container; spec labels cannot override the agent\'s', async () => {
+    const task = spec(runId, { script: 'echo up; sleep 30', labels: { 'tapit.test': runId, 'tapit.task-id': 'forged', team: 'data' } });
+    scheduler.assign(task);
+    await waitFor('up', () => scheduler.lines(task.taskId).includes('up'));
+    const [info] = (await containersOf(runId)).filter((c) => c.Labels['tapit.task-id'] === task.taskId);
+    const c = await new Docker().getContainer(info!.Id).inspect();
+    expect(c.Config.Labels).toMatchObject({ 'tapit.task-id': task.taskId, 'tapit.agent': `agent-${runId}`, team: 'data' });
+    expect(c.HostConfig).toMatchObject({
+      Privileged: false,
+      SecurityOpt: ['no-new-privileges'],
+      PidsLimit: 4096,
+      NanoCpus: 0.5e9,
+      Memory: memoryBytes(0.25),
+      MemorySwap: memoryBytes(0.25),
+      NetworkMode: 'none',
+    });
+    const running = scheduler.of('task.status', task.taskId).find((s) => s.status === 'RUNNING')!;
+    expect(running.imageDigest).toMatch(/^sha256:|@sha256:/);
+    expect(Date.parse(running.at)).toBe(Date.parse(c.State.StartedAt));
+    scheduler.send({ type: 'task.stop', taskId: task.taskId, stopCode: 'USER_STOPPED', reason: 'done', graceSeconds: 0 });
+    await waitFor('exit', () => scheduler.exits.get(task.taskId));
+  });
+
   it('reports a non-zero exit code', async () => {
     const { exited } = await run({ script: 'echo failing; exit 3' });
     expect(exited).toMatchObject({ stopCode: 'EXITED', exitCode: 3 });

@@ -1,5 +1,5 @@
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
-import { StartError, type DriverTask, type OutputCursor, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import { StartError, type DriverTask, type OutputCursor, type OutputLine, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import { LogSpool } from '../streams/log-spool.js';
 import type { HandleStore, TaskRecord } from './handle-store.js';
@@ -65,7 +65,7 @@ export class TaskRun {
     try {
       this.task = await this.deps.driver.start(spec, {
         onSystemLine: (text) => this.system(text),
-        onCreated: (handle) => this.save({ handle }),
+        onCreated: (handle, imageDigest) => this.save({ handle, imageDigest }),
       });
       if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
     } catch (error) {
@@ -112,13 +112,30 @@ export class TaskRun {
   }
 
   private pump(task: DriverTask): Promise<void> {
+    // Output arrives a message at a time when it is fast: gather a turn's worth, then one write
+    // (lines and their cursor together) and one send.
+    let lines: OutputLine[] = [];
+    let cursor: OutputCursor | null = null;
+    let scheduled: NodeJS.Immediate | null = null;
+    const commit = () => {
+      scheduled = null;
+      if (this.closed || cursor === null) return;
+      this.spool.append(lines, cursor);
+      lines = [];
+      cursor = null;
+      this.flush();
+    };
     return task
-      .streamOutput(this.spool.cursor as OutputCursor | null, (lines, cursor) => {
-        if (this.closed) return;
-        this.spool.append(lines, cursor);
-        this.flushSoon();
+      .streamOutput(this.spool.cursor as OutputCursor | null, (more, after) => {
+        for (const line of more) lines.push(line);
+        cursor = after;
+        scheduled ??= setImmediate(commit);
       })
-      .catch((error) => log('task.output-error', { task: this.taskId, error: errorMessage(error) }));
+      .catch((error) => log('task.output-error', { task: this.taskId, error: errorMessage(error) }))
+      .finally(() => {
+        if (scheduled) clearImmediate(scheduled);
+        commit();
+      });
   }
 
   private baseReady: (() => void) | null = null;
@@ -195,7 +212,12 @@ export class TaskRun {
   private setStatus(status: TaskRun['status'], at = new Date().toISOString()): void {
     this.status = status;
     this.statusAt = at;
-    this.outbox?.send({ type: 'task.status', taskId: this.taskId, status, at });
+    this.outbox?.send(this.statusFrame(status, at));
+  }
+
+  private statusFrame(status: TaskRun['status'], at: string) {
+    const digest = this.record.imageDigest;
+    return { type: 'task.status' as const, taskId: this.taskId, status, at, ...(digest && status !== 'PENDING' ? { imageDigest: digest } : {}) };
   }
 
   private save(patch: Partial<TaskRecord>): void {
@@ -221,7 +243,7 @@ export class TaskRun {
     }
     if (ack !== undefined) this.spool.ack(ack);
     this.sentSeq = this.spool.ackedSeq;
-    if (resendStatus && this.record.state !== 'exited') outbox.send({ type: 'task.status', taskId: this.taskId, status: this.status, at: this.statusAt });
+    if (resendStatus && this.record.state !== 'exited') outbox.send(this.statusFrame(this.status, this.statusAt));
     this.flush();
   }
 
@@ -235,15 +257,6 @@ export class TaskRun {
     this.spool.ack(seq);
     this.flush();
   }
-
-  /** Output arrives a line at a time when it is fast: send once per turn, many lines a frame. */
-  private flushSoon(): void {
-    this.flushImmediate ??= setImmediate(() => {
-      this.flushImmediate = null;
-      this.flush();
-    });
-  }
-  private flushImmediate: NodeJS.Immediate | null = null;
 
   /** Sends what the scheduler lacks: log lines from the last sent, then the exit. */
   flush(): void {
@@ -273,7 +286,6 @@ export class TaskRun {
     this.closed = true; // whatever still arrives for this task (output, its end) is not wanted
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     try {
       if (stopFirst && this.record.state !== 'exited') await this.task?.stop(this.deps.stopGraceSeconds);
       await this.task?.destroy();
@@ -291,7 +303,6 @@ export class TaskRun {
     this.closed = true;
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.outbox = null;
     this.spool.close();
   }
