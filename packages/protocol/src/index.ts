@@ -12,3 +12,4 @@ export * from './api/health.js';
 export * from './agent/task-spec.js';
 export * from './agent/frames.js';
 export * from './pty/frames.js';
+export * from './api/consoles.js';

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { agentRoutes } from './agents/routes.js';
 import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { consoleRoutes } from './consoles/routes.js';
 import { coerceError } from './db/errors.js';
 import { ApiError } from './http/api-error.js';
 import { requireToken } from './http/authenticate.js';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', taskRoutes(deps));
   v1.route('/', logRoutes(deps));
   v1.route('/', agentRoutes(deps));
+  v1.route('/', consoleRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));

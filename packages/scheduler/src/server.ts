@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { AGENT_WEBSOCKET_PATH, AgentGateway } from './agents/gateway.js';
 import { ControlLoop } from './agents/control-loop.js';
+import { ConsoleBroker } from './consoles/broker.js';
+import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { createApp } from './app.js';
 import { ensureBootstrapToken } from './auth/tokens.js';
 import type { SchedulerConfig } from './config.js';
@@ -48,9 +50,15 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT }, () => resolve(s));
     s.once('error', reject);
   });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, log });
   server.on('upgrade', (request, socket, head) => {
-    if (new URL(request.url ?? '/', 'http://x').pathname === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
-    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const consoleMatch = /^\/v1\/tasks\/([^/]+)\/(console|exec)$/.exec(path);
+    const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
+    if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
+    else if (consoleMatch) void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], consoleMatch[2] === 'exec' ? 'exec' : 'attach');
+    else if (dialBack) consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
+    else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path}`);
   });
   loop.start();
 
@@ -61,6 +69,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     port,
     async close() {
       loop.stop();
+      consoles.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -18,7 +18,5 @@ export const TaskSpec = z.object({
   /** When the task first started running, if it already did (a re-sent assignment). */
   startedAt: Timestamp.nullable(),
   labels: z.record(z.string(), z.string()),
-  /** Interactive tasks: end the console after this long with nobody attached. */
-  detachedGraceSeconds: z.number().int().positive().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -181,7 +181,6 @@ export const interactiveTaskSpec = {
   resources: unlimitedResources,
   startedAt,
   labels: {},
-  detachedGraceSeconds: 900,
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -261,6 +260,19 @@ export const consoleOpen = {
 } satisfies Example<'ConsoleOpen'>;
 export const consoleExec = { ...consoleOpen, mode: 'exec', command: ['rails', 'console'], tty: false } satisfies Example<'ConsoleOpen'>;
 
+export const consoleSession = {
+  id: consoleOpen.sessionId,
+  taskId,
+  mode: 'attach',
+  command: null,
+  tty: true,
+  openedBy: 'ci',
+  openedAt: startedAt,
+  closedAt: finishedAt,
+  exitCode: 0,
+  endReason: 'exited',
+} satisfies Example<'ConsoleSession'>;
+
 export const agentFrames = [hello, heartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
 export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
@@ -335,6 +347,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskLogAck: [taskLogAck, { ...taskLogAck, seq: 0 }],
   Refused: [refused],
   SchedulerFrame: schedulerFrames,
+  ConsoleSession: [consoleSession, { ...consoleSession, mode: 'exec', command: ['ls', '-l'], tty: false, closedAt: null, exitCode: null, endReason: null }],
+  ConsoleSessionList: [{ items: [consoleSession] }, { items: [] }],
   // pty
   TerminalSize: [{ cols: 80, rows: 24 }],
   ConsoleClientFrame: [{ type: 'resize', cols: 132, rows: 43 }, { type: 'detach' }, { type: 'stdin.close' }],

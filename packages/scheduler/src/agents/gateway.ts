@@ -1,4 +1,3 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -18,6 +17,8 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { toTaskSpec } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
+import { presentsJoinToken } from './join-token.js';
+import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { markAgentOffline, markAgentOnline, touchAgents } from './repository.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
 
@@ -38,8 +39,6 @@ export interface GatewayDeps {
   log: (line: string) => void;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /**
  * The agents' websocket endpoint on this replica: handshake, frame dispatch, liveness. It keeps
  * the sessions placement uses; it never places or stops anything itself.
@@ -57,13 +56,9 @@ export class AgentGateway {
 
   /** Refuses a bad token before the upgrade, so nothing unauthenticated reaches a socket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const header = request.headers.authorization ?? '';
-    const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    const expected = this.deps.joinToken;
-    if (!expected || !presented || !timingSafeEqual(digest(presented), digest(expected))) {
-      const message = expected ? 'invalid agent token' : 'this scheduler has no TAPIT_AGENT_JOIN_TOKEN: agents cannot join';
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\n`);
-      return;
+    if (!presentsJoinToken(request, this.deps.joinToken)) {
+      const message = this.deps.joinToken ? 'invalid agent token' : 'this scheduler has no TAPIT_AGENT_JOIN_TOKEN: agents cannot join';
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', message);
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
   }

@@ -1,9 +1,11 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
+import * as consoleSessions from './migrations/0002-console-sessions.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-console-sessions': consoleSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

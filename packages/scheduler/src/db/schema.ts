@@ -128,6 +128,28 @@ export interface AuditEventsTable {
   created_at: CreatedAt;
 }
 
+export interface ConsoleSessionsTable {
+  id: string;
+  task_id: string;
+  mode: string;
+  command: Json<string[] | null>;
+  tty: boolean;
+  cols: number;
+  rows: number;
+  opened_by: string;
+  source: string | null;
+  opened_at: CreatedAt;
+  closed_at: Timestamp | null;
+  exit_code: number | null;
+  end_reason: string | null;
+}
+
+export interface ConsoleRecordingChunksTable {
+  session_id: string;
+  seq: number;
+  events: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   stages: StagesTable;
@@ -139,6 +161,8 @@ export interface Database {
   agents: AgentsTable;
   tokens: TokensTable;
   audit_events: AuditEventsTable;
+  console_sessions: ConsoleSessionsTable;
+  console_recording_chunks: ConsoleRecordingChunksTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

@@ -30,6 +30,8 @@ const OPERATIONS: Operation[] = [
   { method: 'delete', path: '/v1/tasks/{id}', summary: 'Delete a stopped task', status: 204 },
   { method: 'get', path: '/v1/tasks/{id}/logs', summary: 'A page of a task log', response: P.LogPage },
   { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', response: P.LogFollowEvent },
+  { method: 'get', path: '/v1/tasks/{id}/consoles', summary: 'Console and exec sessions of a task', response: P.ConsoleSessionList },
+  { method: 'get', path: '/v1/consoles/{session}/recording', summary: 'A session recording (asciicast v2, application/x-asciicast)' },
   { method: 'get', path: '/v1/agents', summary: 'List agents', response: P.AgentList },
   { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { OpenConsoleQuery, describeIssues } from '@tapit/protocol';
+import type { Kysely } from 'kysely';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import type { AgentGateway } from '../agents/gateway.js';
+import { presentsJoinToken } from '../agents/join-token.js';
+import { requireRole } from '../auth/permissions.js';
+import { authenticate, type Principal } from '../auth/tokens.js';
+import { recordAudit } from '../audit/record.js';
+import { coerceError } from '../db/errors.js';
+import type { Database } from '../db/schema.js';
+import { ApiError } from '../http/api-error.js';
+import { refuseUpgrade } from '../http/refuse-upgrade.js';
+import { findTask } from '../tasks/repository.js';
+import type { TaskWithApp } from '../tasks/task-view.js';
+import { ConsoleRecorder } from './recorder.js';
+import { relayConsole } from './relay.js';
+import { closeConsoleSession, insertConsoleSession } from './repository.js';
+
+const AGENT_DIAL_BACK_MS = 15_000;
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+const Command = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'must not contain NUL bytes')).min(1).max(1024);
+
+export interface ConsoleBrokerDeps {
+  db: Kysely<Database>;
+  gateway: AgentGateway;
+  joinToken: string | undefined;
+  log: (line: string) => void;
+}
+
+interface OpenRequest {
+  principal: Principal;
+  task: TaskWithApp;
+  mode: 'attach' | 'exec';
+  command: string[] | null;
+  tty: boolean;
+  cols: number;
+  rows: number;
+  source: string | null;
+}
+
+/**
+ * Console and exec sessions: checks the user's upgrade (token, role, project, task state) before
+ * any websocket exists, asks the task's agent to dial back for the session, and relays the two.
+ */
+export class ConsoleBroker {
+  private readonly clients = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private readonly agents = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private readonly waiting = new Map<string, (agent: WebSocket) => void>();
+
+  constructor(private readonly deps: ConsoleBrokerDeps) {}
+
+  async handleClientUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
+    const source = request.socket.remoteAddress ?? null;
+    let open: OpenRequest;
+    let principal: Principal | undefined;
+    try {
+      const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      principal = presented ? await authenticate(this.deps.db, presented) : undefined;
+      if (!principal) throw new ApiError('UNAUTHORIZED', 'missing, invalid or revoked token');
+      open = await this.checkOpen(request, principal, taskRef, mode, source);
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError('INTERNAL', 'internal error');
+      if (!(error instanceof ApiError)) this.deps.log(`console upgrade: ${coerceError(error).message}`);
+      await recordAudit(this.deps.db, {
+        actor: principal?.name ?? 'anonymous',
+        action: `console.${mode}.refused`,
+        targetType: 'task',
+        targetId: taskRef,
+        source,
+        details: { code: apiError.code, message: apiError.message },
+      }).catch(() => {});
+      return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field);
+    }
+    this.clients.handleUpgrade(request, socket, head, (client) => void this.open(client, open));
+  }
+
+  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null): Promise<OpenRequest> {
+    requireRole(principal, 'member');
+    const query = OpenConsoleQuery.safeParse(Object.fromEntries(new URL(request.url ?? '/', 'http://x').searchParams));
+    if (!query.success) throw new ApiError('VALIDATION_FAILED', describeIssues(query.error));
+    let command: string[] | null = null;
+    if (mode === 'exec') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(query.data.command ?? '');
+      } catch {
+        throw new ApiError('VALIDATION_FAILED', 'command: must be a JSON array of strings, e.g. ["ls","-l"]', 'command');
+      }
+      const checked = Command.safeParse(parsed);
+      if (!checked.success) throw new ApiError('VALIDATION_FAILED', `command: ${describeIssues(checked.error)}`, 'command');
+      command = checked.data;
+    }
+    const task = await findTask(this.deps.db, taskRef, principal.project);
+    if (mode === 'attach' && task.kind !== 'interactive') {
+      throw new ApiError('CONFLICT', `task ${task.id} is a background task with no console: run a command in it with \`tapit task:attach ${task.id.slice(0, 12)} -- CMD\``);
+    }
+    if (task.status !== 'RUNNING') throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: only a RUNNING task has a console`);
+    if (!this.deps.gateway.sessions.has(task.agent_name ?? '')) {
+      throw new ApiError('CONFLICT', `agent ${task.agent_name} of task ${task.id} is not connected to this scheduler replica`);
+    }
+    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source };
+  }
+
+  private async open(client: WebSocket, open: OpenRequest): Promise<void> {
+    const { db, log } = this.deps;
+    // Hold the user's keystrokes until the agent is there to take them.
+    client.pause();
+    const sessionId = randomBytes(16).toString('hex');
+    await insertConsoleSession(db, {
+      id: sessionId,
+      taskId: open.task.id,
+      mode: open.mode,
+      command: open.command,
+      tty: open.tty,
+      cols: open.cols,
+      rows: open.rows,
+      openedBy: open.principal.name,
+      source: open.source,
+    });
+    await recordAudit(db, {
+      actor: open.principal.name,
+      action: open.mode === 'exec' ? 'console.exec' : 'console.attach',
+      targetType: 'task',
+      targetId: open.task.id,
+      project: open.task.project,
+      source: open.source,
+      details: { session: sessionId, command: open.command, tty: open.tty },
+    });
+    const agentSocket = new Promise<WebSocket | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(sessionId);
+        resolve(undefined);
+      }, AGENT_DIAL_BACK_MS);
+      this.waiting.set(sessionId, (ws) => {
+        clearTimeout(timer);
+        this.waiting.delete(sessionId);
+        resolve(ws);
+      });
+    });
+    this.deps.gateway.sessions.get(open.task.agent_name ?? '')?.send({
+      type: 'console.open',
+      sessionId,
+      taskId: open.task.id,
+      mode: open.mode,
+      command: open.command,
+      tty: open.tty,
+      size: { cols: open.cols, rows: open.rows },
+      openedBy: open.principal.name,
+    });
+    const agent = await agentSocket;
+    if (!agent || client.readyState !== client.OPEN) {
+      agent?.close(1000, 'client gone');
+      client.resume(); // a paused socket cannot finish the close handshake
+      const message = agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
+      if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
+      client.close(1011, 'no agent');
+      await closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null });
+      return;
+    }
+    const recorder = new ConsoleRecorder(db, sessionId, log);
+    const ended = relayConsole(client, agent, recorder);
+    client.resume();
+    const end = await ended;
+    await recorder.close();
+    await closeConsoleSession(db, sessionId, end);
+    await recordAudit(db, {
+      actor: open.principal.name,
+      action: open.mode === 'exec' ? 'console.exec.end' : end.reason === 'exited' ? 'console.end' : 'console.detach',
+      targetType: 'task',
+      targetId: open.task.id,
+      project: open.task.project,
+      source: open.source,
+      details: { session: sessionId, reason: end.reason, exitCode: end.exitCode },
+    }).catch(() => {});
+  }
+
+  /** The agent dialling back for a session it was asked to open. */
+  handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
+    if (!presentsJoinToken(request, this.deps.joinToken)) return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid agent token');
+    const deliver = this.waiting.get(sessionId);
+    if (!deliver) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for its agent`);
+    this.agents.handleUpgrade(request, socket, head, (ws) => deliver(ws));
+  }
+
+  close(): void {
+    for (const ws of [...this.clients.clients, ...this.agents.clients]) ws.close(1001, 'scheduler shutting down');
+    this.clients.close();
+    this.agents.close();
+  }
+}

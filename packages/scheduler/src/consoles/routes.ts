@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import type { AppDeps, HonoEnv } from '../http/context.js';
+import { findTask } from '../tasks/repository.js';
+import { listConsoleSessions, readRecording } from './repository.js';
+
+/** Console and exec sessions of a task, and their recordings (asciicast v2). */
+export function consoleRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const routes = new Hono<HonoEnv>();
+
+  routes.get('/tasks/:id/consoles', async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('principal').project);
+    return c.json({ items: await listConsoleSessions(db, task.id) });
+  });
+
+  routes.get('/consoles/:session/recording', async (c) => {
+    const cast = await readRecording(db, c.req.param('session'), c.get('principal').project);
+    c.header('content-type', 'application/x-asciicast');
+    c.header('content-disposition', `attachment; filename="${c.req.param('session')}.cast"`);
+    return c.body(cast);
+  });
+
+  return routes;
+}
