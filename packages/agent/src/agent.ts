@@ -37,7 +37,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   const store = new HandleStore(config.stateDir);
   // Recovery needs the engine: with it down, every container would look gone and be reported lost.
   await untilReachable(taskDriver);
-  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs });
+  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes });
   await runner.recover();
   const connector = new Connector({
     url: config.connectUrl,

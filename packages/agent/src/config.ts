@@ -17,6 +17,8 @@ const Env = z.object({
   TAPIT_AGENT_STOP_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(10),
   /** How often the writable layer is measured when no storage quota is available. */
   TAPIT_AGENT_STORAGE_CHECK_MS: z.coerce.number().int().positive().default(5000),
+  /** Unacked log lines kept in memory per task; beyond it they wait on disk. */
+  TAPIT_AGENT_SPOOL_MEMORY_MB: z.coerce.number({ error: 'must be a number of MB' }).positive('must be positive').default(32),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|npipe):\/\//, 'must be unix://PATH or tcp://HOST:PORT')
@@ -35,6 +37,7 @@ export interface AgentConfig {
   memoryGb: number | undefined;
   stopGraceSeconds: number;
   storageCheckMs: number;
+  spoolMemoryBytes: number;
   dockerHost: string | undefined;
 }
 
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     memoryGb: e.TAPIT_AGENT_MEMORY_GB,
     stopGraceSeconds: e.TAPIT_AGENT_STOP_GRACE_SECONDS,
     storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
+    spoolMemoryBytes: Math.round(e.TAPIT_AGENT_SPOOL_MEMORY_MB * 1024 * 1024),
     dockerHost: e.DOCKER_HOST,
   };
 }

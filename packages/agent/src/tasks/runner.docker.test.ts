@@ -13,7 +13,8 @@ let agent: RunningAgent;
 beforeAll(async () => {
   scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
   const url = await scheduler.listen();
-  agent = await startAgent(agentConfig(url, runId));
+  // A small log window, so bursts and outages exercise lines waiting on disk.
+  agent = await startAgent(agentConfig(url, runId, { spoolMemoryBytes: 256 * 1024 }));
   await waitFor('hello', () => scheduler.hellos.length > 0);
 });
 

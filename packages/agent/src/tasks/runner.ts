@@ -13,6 +13,7 @@ export interface RunnerOptions {
   store: HandleStore;
   stopGraceSeconds: number;
   storageCheckMs: number;
+  spoolMemoryBytes: number;
 }
 
 /** Maps scheduler frames to the driver and keeps every task this agent holds. */

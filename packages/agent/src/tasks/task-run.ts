@@ -12,6 +12,7 @@ export interface TaskRunDeps {
   store: HandleStore;
   stopGraceSeconds: number;
   storageCheckMs: number;
+  spoolMemoryBytes: number;
   /** Called once the task is reported, acknowledged and cleaned up. */
   onForgotten(taskId: string): void;
 }
@@ -44,7 +45,7 @@ export class TaskRun {
     private readonly deps: TaskRunDeps,
     options: { awaitingBase?: boolean } = {},
   ) {
-    this.spool = LogSpool.open(deps.store.dir, record.taskId);
+    this.spool = LogSpool.open(deps.store.dir, record.taskId, deps.spoolMemoryBytes);
     this.awaitingBase = options.awaitingBase ?? false;
     // Created up front: the welcome that resolves it may come before watch() waits on it.
     this.base = this.awaitingBase ? new Promise((resolve) => (this.baseReady = resolve)) : Promise.resolve();
