@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerResult, hostCgroupVersion } from '../support/docker.js';
+import { CGROUP, limitsFrom, MIB, READ_LIMITS } from '../support/cgroup.js';
+import { dockerResult } from '../support/docker.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { appLines, idFrom, startSystem, type System } from '../support/system.js';
 
@@ -15,32 +16,17 @@ afterAll(() => system?.stop(), HOOK_TIMEOUT_MS);
 const why = () => system.output();
 const stopped = (id: string, timeoutMs?: number) => system.waitForTask(id, (task) => task.status === 'STOPPED', timeoutMs);
 
-/** The limits as the container's own cgroup files say them, read from inside the task. */
-const CGROUP = hostCgroupVersion();
-const READ_LIMITS =
-  CGROUP === 2
-    ? 'echo mem=$(cat /sys/fs/cgroup/memory.max); echo cpu=$(cat /sys/fs/cgroup/cpu.max)'
-    : 'echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); echo cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)';
-
-/** Memory limit in bytes and CPU limit in vCPUs (quota / period) from READ_LIMITS output. */
-function limitsFrom(stdout: string): { memoryBytes: number; cpus: number } {
-  const lines = appLines(stdout);
-  const mem = lines.find((l) => l.startsWith('mem='))?.slice(4) ?? '';
-  const [quota, period] = (lines.find((l) => l.startsWith('cpu='))?.slice(4) ?? '').split(' ');
-  return { memoryBytes: Number(mem), cpus: Number(quota) / Number(period) };
-}
-
 describe(`resource limits inside the container (cgroup v${CGROUP})`, () => {
   it('memory=0.25 cpu=0.5 → a 256 MiB memory limit and half a CPU', async () => {
     const run = await system.tapit('create', 'task', READ_LIMITS, 'memory=0.25', 'cpu=0.5', '--wait');
     expect(run.code, `${run.stdout}\n${run.stderr}\n${why()}`).toBe(0);
-    expect(limitsFrom(run.stdout)).toEqual({ memoryBytes: 256 * 1024 * 1024, cpus: 0.5 });
+    expect(limitsFrom(run.stdout)).toEqual({ memoryBytes: 256 * MIB, cpus: 0.5 });
   });
 
   it('SetOps task:run --memory 256 --cpu 512 → a 256 MiB memory limit and half a CPU', async () => {
     const run = await system.tapit('task:run', '--memory', '256', '--cpu', '512', '--', '/bin/sh', '-c', READ_LIMITS);
     expect(run.code, `${run.stdout}\n${run.stderr}\n${why()}`).toBe(0);
-    expect(limitsFrom(run.stdout)).toEqual({ memoryBytes: 256 * 1024 * 1024, cpus: 0.5 });
+    expect(limitsFrom(run.stdout)).toEqual({ memoryBytes: 256 * MIB, cpus: 0.5 });
   });
 });
 

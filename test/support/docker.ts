@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { statfsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -63,4 +66,18 @@ export function hostCgroupVersion(): 1 | 2 {
 /** Removes images by their exact references; ones already gone are fine. */
 export async function removeImages(...refs: string[]): Promise<void> {
   for (const ref of refs) await dockerResult('image', 'rm', ref);
+}
+
+/**
+ * Builds a local image `tag` from `from` plus Dockerfile instructions that run nothing (ENV,
+ * LABEL…), so no build container needs a network. Labelled E2E_LABEL; remove it with removeImages.
+ */
+export async function buildImage(tag: string, from: string, instructions: string[]): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tapit-e2e-image-'));
+  try {
+    await writeFile(join(dir, 'Dockerfile'), [`FROM ${from}`, ...instructions, `LABEL ${E2E_LABEL}=1`, ''].join('\n'));
+    await docker('build', '-q', '-t', tag, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

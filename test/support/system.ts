@@ -36,8 +36,8 @@ export interface System {
   killAgent(): Promise<void>;
   /** Starts the agent again with the same name and state folder. */
   restartAgent(): Promise<void>;
-  /** SIGTERM to the scheduler, then starts it again on the same database, port and token. */
-  restartScheduler(): Promise<void>;
+  /** SIGTERM to the scheduler, `downMs` of nothing, then it starts again on the same database, port and token. */
+  restartScheduler(downMs?: number): Promise<void>;
   /** Everything the scheduler and agent printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -114,7 +114,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     tapitWithin,
     startTapit: (args, timeoutMs = 60_000) => startCli(args, { env, timeoutMs }),
     task,
-    logs: async (id) => LogPage.parse(await json(['show', 'logs', `task=${id}`, '--json'])).lines,
+    logs: async (id) => LogPage.pick({ lines: true }).parse(await json(['show', 'logs', `task=${id}`, '--json'])).lines,
     async waitForTask(id, done, timeoutMs = 45_000) {
       const deadline = Date.now() + timeoutMs;
       let last = await task(id);
@@ -131,10 +131,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async restartAgent() {
       agent = await startAgent(scheduler!, joinToken, agentName, { stateDir, env: options.agentEnv });
     },
-    async restartScheduler() {
+    async restartScheduler(downMs = 0) {
       const old = scheduler!;
       await old.stop();
       past += `--- scheduler before restart ---\n${old.output()}\n`;
+      await new Promise((resolve) => setTimeout(resolve, downMs));
       scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url, port: old.port, token: old.token });
     },
     output,
