@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
 import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
-import { containerOptions, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
+import { containerOptions, type ContainerContext, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
 
@@ -38,7 +38,7 @@ export class DockerDriver implements TaskDriver {
     const ctx = { agentName: this.options.agentName, network: this.options.network, storageQuota: this.capabilities.storageQuota };
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerOptions(spec, ctx));
+      container = await this.create(spec, ctx);
     } catch (error) {
       // The name is the task id: a conflict means an earlier attempt created it; carry on with it.
       if ((error as { statusCode?: number }).statusCode !== 409) throw new StartError(engineMessage(error));
@@ -56,6 +56,17 @@ export class DockerDriver implements TaskDriver {
       }
     }
     return new DockerTask(this.docker, handle);
+  }
+
+  private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(containerOptions(spec, ctx));
+    } catch (error) {
+      // xfs without the pquota mount option refuses `size`: measure instead from now on.
+      if (!ctx.storageQuota || !/storage-opt|quota/i.test(engineMessage(error))) throw error;
+      this.capabilities.storageQuota = false;
+      return this.docker.createContainer(containerOptions(spec, { ...ctx, storageQuota: false }));
+    }
   }
 
   async recover(handle: TaskHandle): Promise<DriverTask | null> {
