@@ -168,16 +168,29 @@ describe('agent running tasks in Docker', () => {
     expect(exited.usage.diskBytes).toBeGreaterThanOrEqual(3 * 1024 * 1024);
   });
 
-  it('stops and forgets a task the scheduler lists in welcome.drop, without reporting it', async () => {
-    const task = spec(runId, { script: 'echo up; sleep 60' });
+  it('welcome.drop of a task the scheduler finished: stops it, still delivers its log, then removes it', async () => {
+    const task = spec(runId, { script: "trap 'echo bye' TERM; echo up; while true; do sleep 0.2; done" });
     scheduler.assign(task);
     await waitFor('up', () => scheduler.lines(task.taskId).includes('up'));
     scheduler.drop.add(task.taskId);
+    scheduler.socket!.terminate();
+    const exited = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
+    expect(exited.stopCode).toBe('AGENT_LOST');
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(['up', 'bye']);
+    await waitFor('container removed', async () => !(await containersOf(runId)).some((c) => c.Labels['tapit.task-id'] === task.taskId), 30_000);
+  });
+
+  it('welcome.drop of a task the scheduler never heard of: stops and removes it at once, reporting nothing', async () => {
+    const task = spec(runId, { script: 'echo up; sleep 60' });
+    scheduler.assign(task);
+    await waitFor('up', () => scheduler.lines(task.taskId).includes('up'));
+    scheduler.unknown.add(task.taskId);
     const hellos = scheduler.hellos.length;
     scheduler.socket!.terminate();
     await waitFor('hello after reconnect', () => scheduler.hellos.length > hellos, 15_000);
     expect(scheduler.hellos.at(-1)!.tasks.map((t) => t.taskId)).toContain(task.taskId);
     await waitFor('container removed', async () => !(await containersOf(runId)).some((c) => c.Labels['tapit.task-id'] === task.taskId), 30_000);
+    await new Promise((r) => setTimeout(r, 500));
     expect(scheduler.exits.get(task.taskId)).toBeUndefined();
   });
 

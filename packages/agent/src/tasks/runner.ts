@@ -56,8 +56,14 @@ export class TaskRunner {
   attach(outbox: Outbox, welcome: Welcome): void {
     this.outbox = outbox;
     const acks = new Map(welcome.acks.map((a) => [a.taskId, a.seq]));
-    for (const taskId of welcome.drop) void this.runs.get(taskId)?.forget(true);
-    for (const run of this.runs.values()) if (!welcome.drop.includes(run.taskId)) run.attach(outbox, acks.get(run.taskId));
+    // Unknown to the scheduler (no ack): nobody wants its logs; stop and forget it now.
+    const unknown = welcome.drop.filter((id) => !acks.has(id));
+    for (const taskId of unknown) void this.runs.get(taskId)?.forget(true);
+    for (const run of this.runs.values()) if (!unknown.includes(run.taskId)) run.attach(outbox, acks.get(run.taskId));
+    // Known but already finished there (e.g. lost): stop it, yet deliver its log and end as usual.
+    for (const taskId of welcome.drop) {
+      if (!unknown.includes(taskId)) this.runs.get(taskId)?.requestStop('AGENT_LOST', 'the scheduler has already finished this task', this.options.stopGraceSeconds);
+    }
   }
 
   detach(): void {

@@ -28,7 +28,10 @@ export class FakeScheduler {
   /** Re-sent seqs whose line differs from the stored one: the agent renumbered its log. */
   readonly conflicts: string[] = [];
   readonly exits = new Map<string, Frame<'task.exited'>>();
+  /** Tasks finished here: listed in `drop`, still acked (their logs are wanted). */
   readonly drop = new Set<string>();
+  /** Tasks this scheduler never heard of: in `drop`, with no ack. */
+  readonly unknown = new Set<string>();
   connections = 0;
   readonly consoleDialBacks: { path: string; auth: string | undefined; messages: string[] }[] = [];
   /** While set, the scheduler is unreachable: every connection is cut at once. */
@@ -143,8 +146,8 @@ export class FakeScheduler {
             protocolVersion: 1,
             agentName: frame.agentName,
             heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1000,
-            acks: frame.tasks.map((t) => ({ taskId: t.taskId, seq: this.storedSeq(t.taskId) })),
-            drop: frame.tasks.filter((t) => this.drop.has(t.taskId)).map((t) => t.taskId),
+            acks: frame.tasks.filter((t) => !this.unknown.has(t.taskId)).map((t) => ({ taskId: t.taskId, seq: this.storedSeq(t.taskId) })),
+            drop: frame.tasks.filter((t) => this.drop.has(t.taskId) || this.unknown.has(t.taskId)).map((t) => t.taskId),
           }),
         );
         return;
