@@ -70,27 +70,44 @@ async function containerIds(taskId: string): Promise<string[]> {
 }
 
 describe('agent restarts', () => {
-  it('after kill -9, three times mid-task: same container, every line exactly once in order, real exit', async () => {
+  it('after kill -9, ten times mid-task: same container, every line exactly once in order, real exit', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
-    const task = spec(runId, { script: 'i=1; while [ $i -le 400 ]; do echo line$i; i=$((i+1)); sleep 0.02; done; exit 5' });
+    const task = spec(runId, { script: 'i=1; while [ $i -le 600 ]; do echo line$i; i=$((i+1)); sleep 0.02; done; exit 5' });
     let agent = await startConnected(stateDir);
     scheduler.assign(task);
     await waitFor('first lines', () => scheduler.storedSeq(task.taskId) > 5);
     const [containerId] = await containerIds(task.taskId);
-    for (let round = 0; round < 3; round++) {
-      await new Promise((r) => setTimeout(r, 1200));
+    for (let round = 0; round < 10; round++) {
+      // Irregular spacing, so kills land at different points (mid-write, mid-send, idle).
+      await new Promise((r) => setTimeout(r, 300 + ((round * 137) % 500)));
       await killHard(agent);
       agent = await startConnected(stateDir);
       expect(await containerIds(task.taskId)).toEqual([containerId]);
     }
     const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 90_000);
     expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 5 });
-    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(Array.from({ length: 400 }, (_, i) => `line${i + 1}`));
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(Array.from({ length: 600 }, (_, i) => `line${i + 1}`));
     expect(scheduler.conflicts).toEqual([]);
     expect(exit.lastSeq).toBe(scheduler.storedSeq(task.taskId));
     // The hellos after each restart held the task with its last seq: nothing was relaunched.
-    expect(scheduler.hellos.slice(-3).every((h) => h.tasks.some((t) => t.taskId === task.taskId))).toBe(true);
+    expect(scheduler.hellos.slice(-10).every((h) => h.tasks.some((t) => t.taskId === task.taskId))).toBe(true);
     await waitFor('container removed after the ack', async () => (await containerIds(task.taskId)).length === 0, 20_000);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
+  it('killed right after accepting a task: the restart launches it once, not twice', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { script: 'echo once; sleep 1' });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('accepted', () => scheduler.of('task.accepted', task.taskId).length > 0);
+    await killHard(agent);
+    agent = await startConnected(stateDir);
+    expect(scheduler.hellos.at(-1)!.tasks.map((t) => t.taskId)).toContain(task.taskId);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(['once']);
     agent.kill('SIGTERM');
     expect(await exited(agent)).toBe(0);
   });
