@@ -153,15 +153,19 @@ export class TaskRun {
     }
     if (ephemeralStorageGb !== null) {
       const limit = storageLimitBytes(ephemeralStorageGb);
+      let measuring = false; // sizing a big layer can take longer than the interval
       const timer = setInterval(() => {
+        if (measuring || !this.task) return;
+        measuring = true;
         this.task
-          ?.diskUsageBytes()
+          .diskUsageBytes()
           .then((used) => {
             if (used !== null && used > limit) {
               this.requestStop('STORAGE_EXCEEDED', `wrote ${used} bytes, over ephemeral_storage_gb of ${ephemeralStorageGb} GB`, this.deps.stopGraceSeconds);
             }
           })
-          .catch(() => undefined);
+          .catch(() => undefined)
+          .finally(() => (measuring = false));
       }, this.deps.storageCheckMs);
       this.timers.push({ clear: () => clearInterval(timer) });
     }
