@@ -152,6 +152,12 @@ describe('agent running tasks in Docker', () => {
     expect(scheduler.lines(task.taskId, 'system').some((l) => l.startsWith('Pulling image'))).toBe(true);
   });
 
+  it('refuses an interactive task clearly while the driver has no TTY support', async () => {
+    const { exited } = await run({ kind: 'interactive', command: ['sh'] });
+    expect(exited).toMatchObject({ stopCode: 'FAILED_TO_START', exitCode: null });
+    expect(exited.reason).toContain('interactive');
+  });
+
   it('stops a task writing beyond ephemeral_storage_gb as STORAGE_EXCEEDED', async () => {
     const { exited } = await run({
       script: 'dd if=/dev/zero of=/big bs=1M count=40; echo written; sleep 60',

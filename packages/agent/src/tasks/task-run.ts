@@ -63,6 +63,12 @@ export class TaskRun {
   /** A new assignment: pull, create, start, then watch. */
   async start(spec: TaskSpec): Promise<void> {
     this.setStatus('PENDING');
+    if (spec.kind === 'interactive' && !this.deps.driver.capabilities.tty) {
+      // Without a TTY a console would read end-of-input and exit at once, looking like success.
+      const reason = `this agent's ${this.deps.driver.name} driver cannot run interactive tasks yet (no TTY support)`;
+      this.system(`Failed to start: ${reason}`);
+      return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+    }
     try {
       this.task = await this.deps.driver.start(spec, {
         onSystemLine: (text) => this.system(text),
