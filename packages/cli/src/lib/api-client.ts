@@ -48,9 +48,14 @@ export class ApiClient {
     await this.send('DELETE', path);
   }
 
-  /** Opens a streaming GET (the log follow endpoint); the caller reads `response.body`. */
-  stream(path: string, query: Query, signal?: AbortSignal): Promise<Response> {
-    return this.send('GET', path, undefined, query, signal, 'application/x-ndjson');
+  /** Opens a streaming GET (the log follow endpoint, a recording); the caller reads `response.body`. */
+  stream(path: string, query: Query, signal?: AbortSignal, accept = 'application/x-ndjson'): Promise<Response> {
+    return this.send('GET', path, undefined, query, signal, accept);
+  }
+
+  /** The header a websocket upgrade (console streams) presents, as every request does. */
+  get authorization(): string {
+    return `Bearer ${this.token}`;
   }
 
   url(path: string, query?: Query): string {
@@ -80,7 +85,7 @@ export class ApiClient {
       response = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new ApiError(`could not reach ${this.baseUrl}: ${networkReason(error)}`, null, 'UNREACHABLE');
+      throw unreachable(this.baseUrl, error);
     }
     if (!response.ok) throw await errorFrom(response);
     return response;
@@ -89,14 +94,24 @@ export class ApiClient {
 
 async function errorFrom(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '');
+  return apiErrorFrom(response.status, response.statusText, response.url, text);
+}
+
+/** An error answer (from fetch, or a refused websocket upgrade) as the ApiError it describes. */
+export function apiErrorFrom(status: number, statusText: string, url: string, text: string): ApiError {
   const parsed = ApiErrorBody.safeParse(safeJson(text));
   if (parsed.success) {
     const { code, message, field } = parsed.data.error;
-    return new ApiError(message, response.status, code, field);
+    return new ApiError(message, status, code, field);
   }
   // Not our API (a proxy, a wrong URL): say what came back rather than guess.
-  const code = response.status === 401 ? 'UNAUTHORIZED' : response.status === 404 ? 'NOT_FOUND' : 'BAD_RESPONSE';
-  return new ApiError(`${response.status} ${response.statusText || 'error'} from ${response.url}`, response.status, code);
+  const code = status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : 'BAD_RESPONSE';
+  return new ApiError(`${status} ${statusText || 'error'} from ${url}`, status, code);
+}
+
+/** The scheduler could not be reached at all (connection refused, DNS, TLS…). */
+export function unreachable(baseUrl: string, error: unknown): ApiError {
+  return new ApiError(`could not reach ${baseUrl}: ${networkReason(error)}`, null, 'UNREACHABLE');
 }
 
 function safeJson(text: string): unknown {
@@ -107,8 +122,10 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** fetch hides the socket error in `cause`; that is the part worth showing (ECONNREFUSED …). */
+/** fetch hides the socket error in `cause`, ws gives it as is; its code is the part worth showing (ECONNREFUSED …). */
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
+  const own = (error as { code?: string })?.code;
+  if (cause === undefined && typeof own === 'string') return own;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
