@@ -30,7 +30,8 @@ export function printLog(client: ApiClient, taskId: string, io: Io = processIo()
 
 /**
  * Streams a task's log to stdout until the task ends, with a waiting line on a terminal while
- * it has not started yet. Returns how it ended; throws when the signal aborts.
+ * it has not started yet. Returns how it ended; throws when the signal aborts. `onStatus` sees
+ * each status after the lines logged before it were printed (an interactive run stops at RUNNING).
  */
 export async function followAndPrint(
   client: ApiClient,
@@ -38,6 +39,7 @@ export async function followAndPrint(
   initialStatus: TaskStatus | null,
   signal?: AbortSignal,
   io: Io = processIo(),
+  onStatus?: (status: TaskStatus) => void,
 ): Promise<FollowEnd> {
   const waiting = new WaitingLine(io.stderr);
   let status = initialStatus;
@@ -62,6 +64,7 @@ export async function followAndPrint(
         onStatus: (next) => {
           status = next;
           redraw();
+          onStatus?.(next);
         },
         onReconnect: (reason) => {
           if (reconnecting) return;

@@ -13,3 +13,9 @@ export const CREATE_TASK_KEYS: KeyValueSpec = {
     ephemeral_storage_gb: { field: 'ephemeralStorageGb', type: 'number' },
   },
 };
+
+/** `tapit run 'bash'`: the same keys, less initiated_by (a console is run by the one typing in it). */
+export const RUN_TASK_KEYS: KeyValueSpec = {
+  positional: CREATE_TASK_KEYS.positional,
+  keys: Object.fromEntries(Object.entries(CREATE_TASK_KEYS.keys).filter(([key]) => key !== 'initiated_by')),
+};

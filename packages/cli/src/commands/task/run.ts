@@ -4,6 +4,8 @@ import { attachToTask } from '../../lib/attach.js';
 import { BaseCommand } from '../../lib/base-command.js';
 import { appPath } from '../../lib/context.js';
 import { UsageError } from '../../lib/errors.js';
+import { DETACH_KEYS_LABEL } from '../../lib/detach-keys.js';
+import { runInteractive } from '../../lib/interactive-task.js';
 import { formatNumber } from '../../lib/output.js';
 import { cpuUnitsToVcpus, mibToGb, parseEntrypoint } from '../../lib/units.js';
 import { validateRequest } from '../../lib/validate.js';
@@ -11,11 +13,12 @@ import { validateRequest } from '../../lib/validate.js';
 export default class TaskRun extends BaseCommand {
   static summary = 'Run a one-off task and stream its log (SetOps style).';
   static description =
-    'Everything after -- is the command and its arguments, run as given (no shell). --cpu is in CPU units (1024 = 1 vCPU), --memory in MiB. Exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';
+    `Everything after -- is the command and its arguments, run as given (no shell). --cpu is in CPU units (1024 = 1 vCPU), --memory in MiB. Exits with the task's exit code; Ctrl-C detaches and the task goes on. With --interactive the command gets a TTY and your terminal is connected to it (${DETACH_KEYS_LABEL} detaches; tapit task:attach ID reattaches).`;
   static examples = [
     '<%= config.bin %> -a web task:run -- echo "Hello World"',
     '<%= config.bin %> -a web task:run --release 1 --cpu 256 --memory 512 --entrypoint "/bin/bash,-c" -- echo "Hello World"',
     '<%= config.bin %> -a web task:run --detached -- rake db:migrate',
+    '<%= config.bin %> -a web task:run --interactive -- bash',
   ];
   static strict = false;
   static flags = {
@@ -24,6 +27,7 @@ export default class TaskRun extends BaseCommand {
     memory: Flags.integer({ summary: 'Memory in MiB (default: the app\'s).' }),
     entrypoint: Flags.string({ summary: 'Replace the image entrypoint: a comma-separated list, e.g. "/bin/bash,-c".' }),
     detached: Flags.boolean({ summary: 'Print the task id and return; the task runs in the background.' }),
+    interactive: Flags.boolean({ summary: 'Run the command in a TTY and connect this terminal to it (a console: bash, rails console…).' }),
   };
 
   async run(): Promise<Task> {
@@ -31,7 +35,7 @@ export default class TaskRun extends BaseCommand {
     const args = this.commandArgs(argv as string[]);
     const body = {
       args,
-      kind: 'background',
+      kind: flags.interactive ? 'interactive' : 'background',
       release: flags.release,
       cpu: flags.cpu === undefined ? undefined : cpuUnitsToVcpus(flags.cpu),
       memoryGb: flags.memory === undefined ? undefined : mibToGb(flags.memory),
@@ -44,6 +48,7 @@ export default class TaskRun extends BaseCommand {
       return `--${field}`;
     });
     const client = await this.api();
+    if (flags.interactive && !flags.detached) this.exit(await runInteractive(client, this.appScope(flags), request));
     const task = await client.post(`${appPath(this.appScope(flags))}/tasks`, request, Task);
     if (flags.detached) {
       this.log(`ID:   ${task.id}`);

@@ -1,0 +1,66 @@
+import { writeAll } from './terminal.js';
+
+/** One event of an asciicast v2 file: `[seconds, code, data]`; code `o` output, `i` input, `r` resize. */
+export interface CastEvent {
+  time: number;
+  code: string;
+  data: string;
+}
+
+export interface Cast {
+  header: { version?: number; width?: number; height?: number; [key: string]: unknown };
+  events: CastEvent[];
+}
+
+/**
+ * Reads an asciicast v2 file (a JSON header line, then one JSON array per event). Lines that are
+ * not events are skipped: a recording cut short by a crash still plays up to where it ends.
+ */
+export function parseCast(text: string): Cast {
+  const lines = text.split('\n');
+  let header: Cast['header'] = {};
+  try {
+    header = JSON.parse(lines[0] ?? '') as Cast['header'];
+  } catch {
+    // No header: play the events anyway.
+  }
+  const events: CastEvent[] = [];
+  for (const line of lines.slice(1)) {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (Array.isArray(event) && typeof event[0] === 'number' && typeof event[1] === 'string' && typeof event[2] === 'string') {
+      events.push({ time: event[0], code: event[1], data: event[2] });
+    }
+  }
+  return { header, events };
+}
+
+export interface ReplayOptions {
+  /** 2 plays twice as fast. */
+  speed: number;
+  /** Longest pause between two outputs, in recorded seconds (a console left idle for an hour). */
+  idleLimit: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Plays a recording's output to a terminal at its recorded pace. Input events are not shown
+ * (the terminal's echo is already in the output, and a password typed without echo stays hidden).
+ */
+export async function replayCast(cast: Cast, out: NodeJS.WritableStream, options: ReplayOptions): Promise<void> {
+  const sleep = options.sleep ?? defaultSleep;
+  let last = 0;
+  for (const event of cast.events) {
+    if (event.code !== 'o') continue;
+    const gap = Math.min(Math.max(0, event.time - last), options.idleLimit);
+    last = event.time;
+    if (gap > 0) await sleep((gap * 1000) / options.speed);
+    await writeAll(out, event.data);
+  }
+}
