@@ -13,5 +13,6 @@ export function decideStop(
     return { stopCode: 'OOM_KILLED', reason: `killed by the kernel for exceeding ${limit}` };
   }
   if (end.exitCode === null) return { stopCode: 'AGENT_LOST', reason: 'the container disappeared; its exit code is unknown' };
-  return { stopCode: 'EXITED', reason: `exited with code ${end.exitCode}` };
+  // The exit code says it all (the scheduler prints "EXITED (exit code N)"): no reason to repeat.
+  return { stopCode: 'EXITED', reason: null };
 }
