@@ -1,4 +1,4 @@
-import type { Capacity, LogStream, ResourceUsage, TaskSpec } from '@tapit/protocol';
+import type { Capacity, LogStream, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
 
 /*
  * The contract between the task runner and a way of running containers (Nomad's driver plugin,
@@ -37,8 +37,50 @@ export interface TaskLimits {
   ephemeralStorageGb: number | null;
 }
 
+/**
+ * The TTY of an interactive task (`tty` capability), attached before the program starts and held
+ * for its whole life. Output is raw bytes (a TTY merges stdout and stderr); the reader never
+ * pauses, so a slow consumer cannot stall the program.
+ */
+export interface Terminal {
+  onOutput(listener: (chunk: Buffer) => void): void;
+  /** Resolves when the stream is over (the program ended, or the engine dropped it). */
+  readonly closed: Promise<void>;
+  write(data: Uint8Array): void;
+  resize(size: TerminalSize): Promise<void>;
+  /** Lets go of the stream without touching the program (agent shutdown). */
+  release(): void;
+}
+
+/** A command run inside a running task (`exec` capability). */
+export interface ExecProcess {
+  /** Without a TTY stdout and stderr come apart; with one everything is `stdout`. */
+  onOutput(listener: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): void;
+  write(data: Uint8Array): void;
+  /** End of standard input (what a pipe's writer closing means). */
+  closeStdin(): void;
+  resize(size: TerminalSize): Promise<void>;
+  /** Backpressure from the reader: a slow user slows only this command. */
+  pause(): void;
+  resume(): void;
+  /** Resolves with the command's exit code once its output is drained. */
+  wait(): Promise<number | null>;
+  /** Drops the streams (the user went away); the command sees its input end. */
+  release(): void;
+}
+
+export interface ExecOptions {
+  command: string[];
+  tty: boolean;
+  size: TerminalSize;
+}
+
 export interface DriverTask {
   readonly handle: TaskHandle;
+  /** The held TTY, for tasks created interactive (null otherwise, or once the engine lost it). */
+  readonly terminal: Terminal | null;
+  /** Runs a command in the task as its configured user; present with the `exec` capability. */
+  exec?(options: ExecOptions): Promise<ExecProcess>;
   /** When the task really started running (null while not started). */
   startedAt(): Promise<string | null>;
   /**

@@ -36,11 +36,11 @@ export function containerOptions(spec: TaskSpec, ctx: ContainerContext): Docker.
     ...(spec.entrypoint !== null ? { Entrypoint: spec.entrypoint } : {}),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: labels,
-    Tty: false,
-    OpenStdin: false,
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
+    // A console: a TTY whose stdin stays open across attaches (StdinOnce false), so users and a
+    // restarted agent can come and go. The image's user and entrypoint are kept.
+    ...(spec.kind === 'interactive'
+      ? { Tty: true, OpenStdin: true, StdinOnce: false, AttachStdin: true, AttachStdout: true, AttachStderr: true }
+      : { Tty: false, OpenStdin: false, AttachStdin: false, AttachStdout: false, AttachStderr: false }),
     HostConfig: {
       NanoCpus: Math.round(resources.cpu * 1e9),
       Memory: memory,

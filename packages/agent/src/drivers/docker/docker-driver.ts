@@ -3,6 +3,7 @@ import type { Capacity, TaskSpec } from '@tapit/protocol';
 import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
 import { containerOptions, type ContainerContext, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
+import { DockerTerminal } from './docker-terminal.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
 
 export interface DockerDriverOptions {
@@ -18,7 +19,7 @@ export interface DockerDriverOptions {
 /** Runs tasks as Docker containers through dockerode (the only place that imports it). */
 export class DockerDriver implements TaskDriver {
   readonly name = 'docker';
-  readonly capabilities = { tty: false, exec: false, storageQuota: false };
+  readonly capabilities = { tty: true, exec: true, storageQuota: false };
   private readonly docker: Docker;
   private infoLoaded: Promise<void> | null = null;
   private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
@@ -47,15 +48,26 @@ export class DockerDriver implements TaskDriver {
     const info = await container.inspect();
     const handle: DockerHandle = { driver: 'docker', version: 1, containerId: info.Id };
     hooks.onCreated(handle, digest);
+    // A console's TTY is attached before the start, so not a byte of its screen is missed.
+    let terminal: DockerTerminal | null = null;
+    if (info.Config.Tty && (info.State.Running || dockerTimeUnset(info.State.StartedAt))) {
+      try {
+        terminal = await DockerTerminal.attach(container);
+      } catch (error) {
+        await container.remove({ force: true }).catch(() => undefined);
+        throw new StartError(`attaching to the console failed: ${engineMessage(error)}`);
+      }
+    }
     if (!info.State.Running && dockerTimeUnset(info.State.StartedAt)) {
       try {
         await container.start();
       } catch (error) {
+        terminal?.release();
         await container.remove({ force: true }).catch(() => undefined);
         throw new StartError(engineMessage(error));
       }
     }
-    return new DockerTask(this.docker, handle);
+    return new DockerTask(this.docker, handle, terminal);
   }
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
@@ -72,15 +84,20 @@ export class DockerDriver implements TaskDriver {
   async recover(handle: TaskHandle): Promise<DriverTask | null> {
     if (handle.driver !== 'docker' || typeof handle.containerId !== 'string') return null;
     const container = this.docker.getContainer(handle.containerId);
+    let terminal: DockerTerminal | null = null;
     try {
       const info = await container.inspect();
+      // A console lives on: take its TTY again (its stdin stayed open, StdinOnce is false).
+      // If that fails (it just ended), the task is still recovered, without a console.
+      if (info.Config.Tty && (info.State.Running || info.State.Status === 'created')) terminal = await DockerTerminal.attach(container).catch(() => null);
       // Created but never started: the agent died in between; start it now, as assigned.
       if (info.State.Status === 'created') await container.start();
     } catch (error) {
+      terminal?.release();
       if (isNotFound(error)) return null;
       throw error;
     }
-    return new DockerTask(this.docker, handle as DockerHandle);
+    return new DockerTask(this.docker, handle as DockerHandle, terminal);
   }
 
   async listOwned(): Promise<AdoptableTask[]> {

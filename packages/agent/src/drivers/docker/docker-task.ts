@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import type { DriverTask, OutputCursor, OutputLine, TaskEnd, TaskHandle } from '../driver.js';
+import type { DriverTask, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
+import { DockerExec } from './docker-exec.js';
 import { asDockerCursor, DockerLogReader } from './log-reader.js';
 import { engineMessage, isNotFound } from './pull.js';
 import { dockerTime, toSinceParam } from './timestamps.js';
@@ -22,6 +23,7 @@ export class DockerTask implements DriverTask {
   constructor(
     docker: Docker,
     readonly handle: DockerHandle,
+    readonly terminal: Terminal | null = null,
   ) {
     this.container = docker.getContainer(handle.containerId);
     this.sampler = new UsageSampler(this.container);
@@ -32,7 +34,14 @@ export class DockerTask implements DriverTask {
     return dockerTime((await this.container.inspect()).State.StartedAt);
   }
 
+  exec(options: ExecOptions): Promise<ExecProcess> {
+    return DockerExec.start(this.container, options);
+  }
+
   async streamOutput(from: OutputCursor | null, onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void> {
+    // A TTY container's log is raw screen bytes, not the multiplexed stream the reader parses;
+    // its output reaches users through the terminal, not the task log.
+    if ((await this.inspectOrNull())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
     for (;;) {
       // Follow until the engine ends the stream; it also ends if the daemon restarts, so only a
@@ -97,6 +106,7 @@ export class DockerTask implements DriverTask {
 
   async destroy(): Promise<void> {
     this.sampler.stop();
+    this.terminal?.release();
     try {
       await this.container.remove({ force: true, v: true });
     } catch (error) {
