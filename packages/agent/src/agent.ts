@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION } from '@tapit/protocol';
 import { consoleUrlFor, type AgentConfig } from './config.js';
-import { refuseConsole } from './consoles/unsupported.js';
+import { Consoles } from './consoles/consoles.js';
 import { Connector } from './connection/connector.js';
 import { DockerDriver } from './drivers/docker/docker-driver.js';
 import type { TaskDriver } from './drivers/driver.js';
@@ -37,14 +37,14 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   const store = new HandleStore(config.stateDir);
   // Recovery needs the engine: with it down, every container would look gone and be reported lost.
   await untilReachable(taskDriver);
-  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes });
+  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds });
   await runner.recover();
+  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, agentName: config.name });
   const connector = new Connector({
     url: config.connectUrl,
     token: config.token,
     runner,
-    onConsoleOpen: (frame) =>
-      refuseConsole(consoleUrlFor(config.schedulerUrl, frame.sessionId), config.token, frame, `agent ${config.name} (tapit-agent ${AGENT_VERSION}) does not support consoles or exec yet`),
+    onConsoleOpen: (frame) => consoles.open(frame),
     hello: async () => ({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,

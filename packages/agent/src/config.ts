@@ -19,6 +19,8 @@ const Env = z.object({
   TAPIT_AGENT_STORAGE_CHECK_MS: z.coerce.number().int().positive().default(5000),
   /** Unacked log lines kept in memory per task; beyond it they wait on disk. */
   TAPIT_AGENT_SPOOL_MEMORY_MB: z.coerce.number({ error: 'must be a number of MB' }).positive('must be positive').default(32),
+  /** A console nobody is attached to for this long (from its start or last detach) is stopped. */
+  TAPIT_CONSOLE_GRACE_SECONDS: z.coerce.number().int().positive().default(900),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|npipe):\/\//, 'must be unix://PATH or tcp://HOST:PORT')
@@ -38,6 +40,7 @@ export interface AgentConfig {
   stopGraceSeconds: number;
   storageCheckMs: number;
   spoolMemoryBytes: number;
+  consoleGraceSeconds: number;
   dockerHost: string | undefined;
 }
 
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     stopGraceSeconds: e.TAPIT_AGENT_STOP_GRACE_SECONDS,
     storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
     spoolMemoryBytes: Math.round(e.TAPIT_AGENT_SPOOL_MEMORY_MB * 1024 * 1024),
+    consoleGraceSeconds: e.TAPIT_CONSOLE_GRACE_SECONDS,
     dockerHost: e.DOCKER_HOST,
   };
 }

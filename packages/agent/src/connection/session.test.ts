@@ -54,7 +54,7 @@ describe('agent connection', () => {
     expect(s.connections).toBe(1);
   });
 
-  it('answers console.open by dialing back and saying consoles are not supported yet, keeping the control link', async () => {
+  it('answers console.open for a task it does not hold by dialing back with an error, keeping the control link', async () => {
     const s = await connect({ heartbeatIntervalMs: 1000 });
     await waitFor('hello', () => s.hellos.length === 1);
     const sessionId = 'c'.repeat(32);
@@ -62,7 +62,7 @@ describe('agent connection', () => {
     const dial = await waitFor('dial-back', () => s.consoleDialBacks.find((d) => d.messages.length > 0), 10_000);
     expect(dial.path).toBe(`/v1/agents/consoles/${sessionId}`);
     expect(dial.auth).toBe('Bearer test-token');
-    expect(JSON.parse(dial.messages[0]!)).toMatchObject({ type: 'error', message: expect.stringContaining('does not support consoles') });
+    expect(JSON.parse(dial.messages[0]!)).toMatchObject({ type: 'error', message: expect.stringContaining('is not held by agent') });
     expect(s.connections).toBe(1);
   });
 

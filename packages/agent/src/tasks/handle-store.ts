@@ -28,6 +28,8 @@ export const TaskRecord = z.object({
   /** A stop was asked for (by the scheduler or a limit); its code wins over the exit code. */
   stop: z.object({ stopCode: StopCode, reason: z.string() }).nullable(),
   exit: ExitReport.nullable(),
+  /** Interactive tasks: since when nobody is attached to the console (null while someone is). */
+  consoleIdleSince: Timestamp.nullable().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 

@@ -14,6 +14,7 @@ export interface RunnerOptions {
   stopGraceSeconds: number;
   storageCheckMs: number;
   spoolMemoryBytes: number;
+  consoleGraceSeconds: number;
 }
 
 /** Maps scheduler frames to the driver and keeps every task this agent holds. */
@@ -46,6 +47,10 @@ export class TaskRunner {
       log('task.adopted', { task: owned.taskId, reason: 'found by label without saved state' });
       void this.add(record, true).resume(task);
     }
+  }
+
+  get(taskId: string): TaskRun | undefined {
+    return this.runs.get(taskId);
   }
 
   heldTasks(): HeldTask[] {

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
+import { ConsoleHub } from '../consoles/console-hub.js';
 import { StartError, type DriverTask, type OutputCursor, type OutputLine, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import { LogSpool } from '../streams/log-spool.js';
@@ -13,6 +15,8 @@ export interface TaskRunDeps {
   stopGraceSeconds: number;
   storageCheckMs: number;
   spoolMemoryBytes: number;
+  /** An interactive task nobody is attached to for this long is stopped (TIMED_OUT). */
+  consoleGraceSeconds: number;
   /** Called once the task is reported, acknowledged and cleaned up. */
   onForgotten(taskId: string): void;
 }
@@ -27,6 +31,7 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 export class TaskRun {
   readonly spool: LogSpool;
   private task: DriverTask | null = null;
+  private hub: ConsoleHub | null = null;
   private outbox: Outbox | null = null;
   private sentSeq = 0;
   private exitSent = false;
@@ -58,6 +63,20 @@ export class TaskRun {
 
   get state(): TaskRecord['state'] {
     return this.record.state;
+  }
+
+  get interactive(): boolean {
+    return this.record.spec?.kind === 'interactive' || this.task?.terminal != null;
+  }
+
+  /** The console of a running interactive task. */
+  get console(): ConsoleHub | null {
+    return this.record.state === 'running' ? this.hub : null;
+  }
+
+  /** The task to exec into, while it runs. */
+  execTarget(): DriverTask | null {
+    return this.record.state === 'running' && !this.closed ? this.task : null;
   }
 
   /** A new assignment: pull, create, start, then watch. */
@@ -104,18 +123,41 @@ export class TaskRun {
   private async watch(): Promise<void> {
     const task = this.task!;
     const startedAt = (await task.startedAt().catch(() => null)) ?? new Date().toISOString();
-    if (this.record.state !== 'running') {
+    const fresh = this.record.state !== 'running';
+    if (fresh) {
       this.save({ state: 'running' });
       this.setStatus('RUNNING', startedAt);
     }
     if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);
     this.armLimits(startedAt);
-    const output = this.base.then(() => this.pump(task));
+    // An interactive task's screen goes to its sessions and recordings, not to the task log
+    // (which keeps its [system] lines): a TTY's bytes are not lines.
+    if (task.terminal && !this.closed) this.hub = this.openConsole(task.terminal, fresh ? startedAt : (this.record.consoleIdleSince ?? null));
+    const output = this.hub ? Promise.resolve() : this.base.then(() => this.pump(task));
     const end = await task.wait();
     await output;
+    if (this.hub && task.terminal) {
+      // The last bytes of the screen reach the sessions before they hear of the exit.
+      await Promise.race([task.terminal.closed, new Promise((r) => setTimeout(r, 2000))]);
+      this.hub.exited(end.exitCode);
+    }
     for (const t of this.timers) t.clear();
     const { stopCode, reason } = decideStop(end, this.record.stop, this.record.spec?.resources.memoryGb ?? null);
     await this.finish({ stopCode, reason, exitCode: end.exitCode, startedAt: end.startedAt ?? startedAt }, end);
+  }
+
+  private openConsole(terminal: NonNullable<DriverTask['terminal']>, idleSince: string | null): ConsoleHub {
+    const grace = this.deps.consoleGraceSeconds;
+    return new ConsoleHub({
+      taskId: this.taskId,
+      terminal,
+      screenFile: join(this.deps.store.dir, `${this.taskId}.screen`),
+      graceSeconds: grace,
+      idleSince,
+      onIdleChange: (since) => this.save({ consoleIdleSince: since }),
+      onGraceExpired: () => this.requestStop('TIMED_OUT', `console had nobody attached for ${grace} s`, this.deps.stopGraceSeconds),
+      say: (text) => this.system(text),
+    });
   }
 
   private pump(task: DriverTask): Promise<void> {
@@ -303,6 +345,7 @@ export class TaskRun {
     } catch (error) {
       log('task.remove-error', { task: this.taskId, error: errorMessage(error) });
     }
+    this.hub?.remove();
     this.spool.remove();
     this.deps.store.remove(this.taskId);
     log('task.forgotten', { task: this.taskId });
@@ -315,6 +358,7 @@ export class TaskRun {
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.outbox = null;
+    this.hub?.close();
     this.spool.close();
   }
 }

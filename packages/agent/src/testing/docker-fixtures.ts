@@ -46,6 +46,7 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     stopGraceSeconds: 2,
     storageCheckMs: 300,
     spoolMemoryBytes: 32 * 1024 * 1024,
+    consoleGraceSeconds: 900,
     dockerHost: undefined,
     ...overrides,
   };

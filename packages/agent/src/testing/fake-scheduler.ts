@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AgentFrame, type LogEntry, type SchedulerFrame, type TaskSpec } from '@tapit/protocol';
+import { randomBytes } from 'node:crypto';
+import { AgentFrame, ConsoleServerFrame, decodeConsoleData, encodeConsoleData, type ConsoleClientFrame, type ConsoleOpen, type LogEntry, type SchedulerFrame, type TaskSpec } from '@tapit/protocol';
 
 type Frame<T extends AgentFrame['type']> = Extract<AgentFrame, { type: T }>;
 
@@ -33,7 +34,7 @@ export class FakeScheduler {
   /** Tasks this scheduler never heard of: in `drop`, with no ack. */
   readonly unknown = new Set<string>();
   connections = 0;
-  readonly consoleDialBacks: { path: string; auth: string | undefined; messages: string[] }[] = [];
+  readonly consoleDialBacks: FakeConsoleStream[] = [];
   /** While set, the scheduler is unreachable: every connection is cut at once. */
   down = false;
   socket: WebSocket | null = null;
@@ -50,9 +51,7 @@ export class FakeScheduler {
       if (path.startsWith('/v1/agents/consoles/')) {
         // A console dial-back: record what the agent says on it.
         return this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const session = { path, auth: req.headers.authorization, messages: [] as string[] };
-          this.consoleDialBacks.push(session);
-          ws.on('message', (data) => session.messages.push(data.toString()));
+          this.consoleDialBacks.push(new FakeConsoleStream(ws, path, req.headers.authorization));
         });
       }
       if (path !== '/v1/agents/connect') return void socket.destroy();
@@ -123,6 +122,23 @@ export class FakeScheduler {
     return this.frames.filter((f): f is Frame<T> => f.type === type && (!taskId || (f as { taskId?: string }).taskId === taskId));
   }
 
+  /** Sends `console.open` as the real scheduler does and waits for the agent's dial-back. */
+  async openConsole(taskId: string, options: Partial<Omit<ConsoleOpen, 'type' | 'taskId' | 'sessionId'>> = {}): Promise<FakeConsoleStream> {
+    const sessionId = randomBytes(16).toString('hex');
+    this.send({
+      type: 'console.open',
+      sessionId,
+      taskId,
+      mode: 'attach',
+      command: null,
+      tty: true,
+      size: { cols: 80, rows: 24 },
+      openedBy: 'alice',
+      ...options,
+    });
+    return waitFor('console dial-back', () => this.consoleDialBacks.find((d) => d.sessionId === sessionId), 15_000);
+  }
+
   ack(taskId: string): void {
     this.send({ type: 'task.log.ack', taskId, seq: this.storedSeq(taskId) });
   }
@@ -182,5 +198,64 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | null | 
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The scheduler's end of one console dial-back stream, as a test user sees it. */
+export class FakeConsoleStream {
+  readonly sessionId: string;
+  /** Text messages as they came. */
+  readonly messages: string[] = [];
+  readonly frames: ConsoleServerFrame[] = [];
+  stdout = Buffer.alloc(0);
+  stderr = Buffer.alloc(0);
+  closed = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly path: string,
+    readonly auth: string | undefined,
+  ) {
+    this.sessionId = path.split('/').pop() ?? '';
+    ws.on('message', (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (isBinary) {
+        const decoded = decodeConsoleData(bytes);
+        if (decoded?.channel === 1) this.stdout = Buffer.concat([this.stdout, decoded.data]);
+        if (decoded?.channel === 2) this.stderr = Buffer.concat([this.stderr, decoded.data]);
+        return;
+      }
+      this.messages.push(bytes.toString());
+      this.frames.push(ConsoleServerFrame.parse(JSON.parse(bytes.toString())));
+    });
+    ws.on('close', () => (this.closed = true));
+  }
+
+  get output(): string {
+    return this.stdout.toString('utf8');
+  }
+
+  frame<T extends ConsoleServerFrame['type']>(type: T): Extract<ConsoleServerFrame, { type: T }> | undefined {
+    return this.frames.find((f): f is Extract<ConsoleServerFrame, { type: T }> => f.type === type);
+  }
+
+  type(input: string | Uint8Array): void {
+    this.ws.send(encodeConsoleData(0, typeof input === 'string' ? Buffer.from(input) : input));
+  }
+
+  control(frame: ConsoleClientFrame): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Waits until the output contains `text` (after `from` bytes). */
+  until(text: string | RegExp, from = 0, timeoutMs = 15_000): Promise<string> {
+    const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
+    return waitFor(`console output ${String(text)}`, () => (test(this.stdout.subarray(from).toString('utf8')) ? this.output : undefined), timeoutMs);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.ws.close(1000);
+    return waitFor('stream closed', () => this.closed, 10_000).then(() => undefined);
   }
 }

@@ -1,0 +1,227 @@
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type RunningAgent } from '../agent.js';
+import { agentConfig, containersOf, removeTestContainers, spec, testRunId, TEST_IMAGE } from '../testing/docker-fixtures.js';
+import { FakeScheduler, waitFor, type FakeConsoleStream } from '../testing/fake-scheduler.js';
+
+// Consoles and exec end to end: real Docker, the agent in-process, the fake scheduler's end of
+// each dial-back stream standing in for the user.
+const runId = testRunId();
+const NOBODY_IMAGE = `tapit-test/busybox-nobody:${runId}`;
+let scheduler: FakeScheduler;
+let agent: RunningAgent;
+
+beforeAll(async () => {
+  scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
+  agent = await startAgent(agentConfig(await scheduler.listen(), runId));
+  await waitFor('hello', () => scheduler.hellos.length > 0);
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await scheduler?.close();
+  await removeTestContainers(runId);
+  execFileSync('docker', ['image', 'rm', '-f', NOBODY_IMAGE], { stdio: 'ignore' });
+});
+
+/** Starts an interactive `sh` (or `command`) and waits until it runs. */
+async function interactive(overrides: Parameters<typeof spec>[1] = {}, on = scheduler) {
+  const task = spec(runId, { kind: 'interactive', command: ['sh'], ...overrides });
+  on.assign(task);
+  await waitFor('RUNNING', () => on.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+  return task;
+}
+
+async function attach(taskId: string, size = { cols: 80, rows: 24 }): Promise<FakeConsoleStream> {
+  const stream = await scheduler.openConsole(taskId, { mode: 'attach', size });
+  await waitFor('attached', () => stream.frame('attached') ?? stream.frame('error'));
+  expect(stream.frame('error')).toBeUndefined();
+  return stream;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('interactive consoles', () => {
+  it('runs a TTY with open stdin; typed input reaches the shell and its output comes back', async () => {
+    const task = await interactive();
+    const [info] = (await containersOf(runId)).filter((c) => c.Labels['tapit.task-id'] === task.taskId);
+    const c = await new Docker().getContainer(info!.Id).inspect();
+    expect(c.Config).toMatchObject({ Tty: true, OpenStdin: true, StdinOnce: false, User: '' });
+    const s = await attach(task.taskId);
+    expect(s.auth).toBe('Bearer test-token');
+    s.type('echo hi\r');
+    // The TTY echoes the command line; the command's own output is `hi` on a line of its own.
+    await s.until(/\r\nhi\r\n/);
+    s.control({ type: 'resize', cols: 123, rows: 45 });
+    await sleep(200);
+    s.type('stty size\r');
+    await s.until('45 123\r\n');
+    await s.close();
+  });
+
+  it('replays recent output on reattach and keeps the same shell; several sessions see the output', async () => {
+    const task = await interactive();
+    const first = await attach(task.taskId);
+    first.type('X=kept; echo marker-$((40+2))\r');
+    await first.until('marker-42');
+    first.control({ type: 'detach' });
+    await waitFor('detached stream closed', () => first.closed);
+    const second = await attach(task.taskId);
+    const attached = second.frame('attached')!;
+    await waitFor('replay', () => second.stdout.length >= attached.replayed);
+    expect(attached.replayed).toBeGreaterThan(0);
+    expect(second.stdout.subarray(0, attached.replayed).toString()).toContain('marker-42');
+    const third = await attach(task.taskId);
+    const from = [second.stdout.length, third.stdout.length];
+    second.type('echo "value=$X"\r');
+    await second.until('value=kept', from[0]);
+    await third.until('value=kept', from[1]);
+    // A dropped stream (no detach frame) is a detach too: the console runs on.
+    second.ws.terminate();
+    third.type('echo still-$((1+1))\r');
+    await third.until('still-2', from[1]);
+    await third.close();
+  });
+
+  it('sends Ctrl-C to the remote program', async () => {
+    const task = await interactive();
+    const s = await attach(task.taskId);
+    s.type('sleep 100; echo uninterrupted-$((5*5))\r');
+    await sleep(700);
+    const from = s.stdout.length;
+    const t0 = Date.now();
+    s.type(Buffer.from([0x03]));
+    s.type('echo after-$((2*3))\r');
+    await s.until('after-6', from);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(s.output).not.toContain('uninterrupted-25');
+    await s.close();
+  });
+
+  it('exit 7: every session hears `exited` 7 and is closed; the task exits EXITED 7 with no reason', async () => {
+    const task = await interactive();
+    const a = await attach(task.taskId);
+    const b = await attach(task.taskId);
+    a.type('exit 7\r');
+    await waitFor('exited', () => a.frame('exited') && b.frame('exited'));
+    expect(a.frame('exited')).toEqual({ type: 'exited', exitCode: 7 });
+    expect(b.frame('exited')).toEqual({ type: 'exited', exitCode: 7 });
+    await waitFor('closed', () => a.closed && b.closed);
+    const exited = await waitFor('task.exited', () => scheduler.exits.get(task.taskId));
+    expect(exited).toMatchObject({ stopCode: 'EXITED', exitCode: 7, reason: null });
+    // The task log of a console holds lifecycle lines only, not screen bytes.
+    expect(scheduler.lines(task.taskId).every((l) => !l.includes('exit 7'))).toBe(true);
+    expect(scheduler.lines(task.taskId, 'system')).toContain('Console attached by alice');
+  });
+
+  it('refuses to attach to a background task, pointing at exec', async () => {
+    const task = spec(runId, { script: 'sleep 30' });
+    scheduler.assign(task);
+    await waitFor('RUNNING', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+    const s = await scheduler.openConsole(task.taskId, { mode: 'attach' });
+    await waitFor('error', () => s.frame('error'));
+    expect(s.frame('error')!.message).toContain('not interactive');
+    await waitFor('closed', () => s.closed);
+    scheduler.send({ type: 'task.stop', taskId: task.taskId, stopCode: 'USER_STOPPED', reason: 'done', graceSeconds: 0 });
+  });
+
+  it('runs the image user and entrypoint, for the console and for exec', async () => {
+    const builder = await new Docker().createContainer({ Image: TEST_IMAGE, Cmd: ['true'], Labels: { 'tapit.test': runId } });
+    execFileSync('docker', ['commit', '--change', 'USER nobody', '--change', `LABEL tapit.test=${runId}`, builder.id, NOBODY_IMAGE], { stdio: 'ignore' });
+    const task = await interactive({ image: NOBODY_IMAGE });
+    const s = await attach(task.taskId);
+    s.type('echo uid=$(id -u)\r');
+    await s.until('uid=65534\r\n');
+    const e = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['id', '-u'], tty: false });
+    await waitFor('exec exited', () => e.frame('exited'));
+    expect(e.output).toBe('65534\n');
+    s.type('exit\r');
+    await waitFor('exit', () => scheduler.exits.get(task.taskId));
+  });
+});
+
+describe('exec', () => {
+  it('with a TTY: a shell in a running background task, resize, exit code', async () => {
+    const task = spec(runId, { script: 'sleep 60' });
+    scheduler.assign(task);
+    await waitFor('RUNNING', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+    const s = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['sh'], tty: true, size: { cols: 90, rows: 20 } });
+    await waitFor('attached', () => s.frame('attached'));
+    expect(s.frame('attached')).toEqual({ type: 'attached', sessionId: s.sessionId, replayed: 0 });
+    s.type('stty size\r');
+    await s.until('20 90\r\n');
+    s.control({ type: 'resize', cols: 101, rows: 33 });
+    await sleep(200);
+    s.type('stty size; tty\r');
+    await s.until(/33 101\r\n\/dev\/pts\//);
+    s.type('exit 3\r');
+    await waitFor('exited', () => s.frame('exited'));
+    expect(s.frame('exited')).toEqual({ type: 'exited', exitCode: 3 });
+    await waitFor('closed', () => s.closed);
+    expect(scheduler.lines(task.taskId, 'system').some((l) => l.startsWith('Exec by alice'))).toBe(true);
+    scheduler.send({ type: 'task.stop', taskId: task.taskId, stopCode: 'USER_STOPPED', reason: 'done', graceSeconds: 0 });
+  });
+
+  it('without a TTY: stdin piped until stdin.close, stdout and stderr apart, exit code', async () => {
+    const task = await interactive();
+    const s = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['sh', '-c', 'tr a-z A-Z; echo to-stderr >&2; exit 4'], tty: false });
+    s.type('piped in\n');
+    s.type('second line\n');
+    await s.until('PIPED IN\nSECOND LINE\n');
+    expect(s.frame('exited')).toBeUndefined(); // still waiting for more input
+    s.control({ type: 'stdin.close' });
+    await waitFor('exited', () => s.frame('exited'));
+    expect(s.frame('exited')!.exitCode).toBe(4);
+    expect(s.output).toBe('PIPED IN\nSECOND LINE\n');
+    expect(s.stderr.toString()).toBe('to-stderr\n');
+    const c = await attach(task.taskId);
+    c.type('exit\r');
+    await waitFor('exit', () => scheduler.exits.get(task.taskId));
+  });
+
+  it('answers `error` for a task that is not running, and for one it does not hold', async () => {
+    scheduler.autoAck = false; // the finished task stays held until its exit is acked
+    const task = spec(runId, { script: 'echo done' });
+    scheduler.assign(task);
+    await waitFor('exit', () => scheduler.of('task.log', task.taskId).length > 0 && new Docker().getContainer(`tapit-${task.taskId}`).inspect().then((i) => !i.State.Running));
+    await sleep(500);
+    const s = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['true'], tty: false });
+    await waitFor('error', () => s.frame('error'));
+    expect(s.frame('error')!.message).toMatch(/not running/);
+    await waitFor('closed', () => s.closed);
+    scheduler.autoAck = true;
+    scheduler.ack(task.taskId);
+    const unknown = await scheduler.openConsole('f'.repeat(32), { mode: 'exec', command: ['true'] });
+    await waitFor('error', () => unknown.frame('error'));
+    expect(unknown.frame('error')!.message).toContain('not held');
+  });
+});
+
+describe('console grace period', () => {
+  it('stops a console nobody is attached to for TAPIT_CONSOLE_GRACE_SECONDS, counted from the last detach', async () => {
+    const other = new FakeScheduler({ heartbeatIntervalMs: 1000 });
+    const graceAgent = await startAgent(agentConfig(await other.listen(), runId, { consoleGraceSeconds: 2 }));
+    try {
+      await waitFor('hello', () => other.hellos.length > 0);
+      // Never attached: stopped 2 s after the start.
+      const lonely = await interactive({}, other);
+      const exited = await waitFor('exit', () => other.exits.get(lonely.taskId), 30_000);
+      expect(exited).toMatchObject({ stopCode: 'TIMED_OUT', reason: 'console had nobody attached for 2 s' });
+      // Attached for 3 s: the grace starts at the detach.
+      const task = await interactive({}, other);
+      const s = await other.openConsole(task.taskId);
+      await waitFor('attached', () => s.frame('attached'));
+      await sleep(3000);
+      expect(other.exits.get(task.taskId)).toBeUndefined();
+      const detachedAt = Date.now();
+      s.control({ type: 'detach' });
+      const end = await waitFor('exit', () => other.exits.get(task.taskId), 30_000);
+      expect(end.stopCode).toBe('TIMED_OUT');
+      expect(Date.parse(end.finishedAt) - detachedAt).toBeGreaterThanOrEqual(1500);
+    } finally {
+      await graceAgent.stop();
+      await other.close();
+    }
+  });
+});
