@@ -178,6 +178,36 @@ describe('agent restarts', () => {
     expect(await exited(agent)).toBe(0);
   });
 
+  it('kill -9 while a console runs: the restarted agent takes its TTY again, replays the screen, same shell', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const task = spec(runId, { kind: 'interactive', command: ['sh'] });
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('RUNNING', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+    const [containerId] = await containerIds(task.taskId);
+    const before = await scheduler.openConsole(task.taskId);
+    before.type('X=kept; echo before-$((2*21))\r');
+    await before.until('before-42');
+    await new Promise((r) => setTimeout(r, 500)); // the screen file trails by up to 250 ms
+    await killHard(agent);
+    await waitFor('stream dropped with the agent', () => before.closed);
+    agent = await startConnected(stateDir);
+    expect(await containerIds(task.taskId)).toEqual([containerId]);
+    const after = await scheduler.openConsole(task.taskId);
+    const attached = await waitFor('attached', () => after.frame('attached'));
+    await waitFor('replay', () => after.stdout.length >= attached.replayed);
+    expect(after.stdout.subarray(0, attached.replayed).toString()).toContain('before-42');
+    after.type('echo "x=$X"\r');
+    await after.until('x=kept\r\n', attached.replayed);
+    after.type('exit 9\r');
+    await waitFor('exited frame', () => after.frame('exited'));
+    expect(after.frame('exited')!.exitCode).toBe(9);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 9 });
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
   it('on SIGTERM leaves the container running; a restart with a wiped state folder re-adopts it by label', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
     const task = spec(runId, { script: 'echo up; sleep 4; echo done' });

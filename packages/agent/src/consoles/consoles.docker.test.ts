@@ -126,6 +126,24 @@ describe('interactive consoles', () => {
     scheduler.send({ type: 'task.stop', taskId: task.taskId, stopCode: 'USER_STOPPED', reason: 'done', graceSeconds: 0 });
   });
 
+  it('a stuck session is let go; the program and the other sessions run on at full speed', async () => {
+    const task = await interactive();
+    const stuck = await attach(task.taskId);
+    const live = await attach(task.taskId);
+    stuck.ws.pause(); // the user's link stops reading: the agent's send buffer fills up
+    const from = live.stdout.length;
+    live.type('head -c 30000000 /dev/zero | tr "\\0" x; echo; echo end-$((3*3))\r');
+    await live.until(/\r\nend-9\r\n/, from, 60_000);
+    expect(live.stdout.length - from).toBeGreaterThan(30_000_000);
+    stuck.ws.resume();
+    await waitFor('stuck session closed', () => stuck.closed, 20_000);
+    expect(stuck.stdout.length).toBeLessThan(live.stdout.length);
+    // Attaching again replays the recent screen and works as ever.
+    const again = await attach(task.taskId);
+    again.type('exit 0\r');
+    await waitFor('exited', () => again.frame('exited'));
+  });
+
   it('runs the image user and entrypoint, for the console and for exec', async () => {
     const builder = await new Docker().createContainer({ Image: TEST_IMAGE, Cmd: ['true'], Labels: { 'tapit.test': runId } });
     execFileSync('docker', ['commit', '--change', 'USER nobody', '--change', `LABEL tapit.test=${runId}`, builder.id, NOBODY_IMAGE], { stdio: 'ignore' });

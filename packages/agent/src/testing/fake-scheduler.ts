@@ -207,8 +207,7 @@ export class FakeConsoleStream {
   /** Text messages as they came. */
   readonly messages: string[] = [];
   readonly frames: ConsoleServerFrame[] = [];
-  stdout = Buffer.alloc(0);
-  stderr = Buffer.alloc(0);
+  private readonly out: { 1: Buffer[]; 2: Buffer[] } = { 1: [], 2: [] };
   closed = false;
 
   constructor(
@@ -221,14 +220,28 @@ export class FakeConsoleStream {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (isBinary) {
         const decoded = decodeConsoleData(bytes);
-        if (decoded?.channel === 1) this.stdout = Buffer.concat([this.stdout, decoded.data]);
-        if (decoded?.channel === 2) this.stderr = Buffer.concat([this.stderr, decoded.data]);
+        if (decoded && decoded.channel !== 0) this.out[decoded.channel].push(Buffer.from(decoded.data));
         return;
       }
       this.messages.push(bytes.toString());
       this.frames.push(ConsoleServerFrame.parse(JSON.parse(bytes.toString())));
     });
     ws.on('close', () => (this.closed = true));
+  }
+
+  get stdout(): Buffer {
+    return this.joined(1);
+  }
+
+  get stderr(): Buffer {
+    return this.joined(2);
+  }
+
+  /** Joined lazily and kept joined: a fast console sends thousands of small messages. */
+  private joined(channel: 1 | 2): Buffer {
+    const chunks = this.out[channel];
+    if (chunks.length > 1) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+    return chunks[0] ?? Buffer.alloc(0);
   }
 
   get output(): string {
