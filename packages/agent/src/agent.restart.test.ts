@@ -29,7 +29,7 @@ afterAll(async () => {
   await removeTestContainers(runId);
 });
 
-function startAgent(stateDir: string): ChildProcess & { output: string[] } {
+function startAgent(stateDir: string, env: Record<string, string> = {}): ChildProcess & { output: string[] } {
   const child = spawn(process.execPath, ['bin/tapit-agent.js'], {
     cwd: packageDir,
     env: {
@@ -41,6 +41,7 @@ function startAgent(stateDir: string): ChildProcess & { output: string[] } {
       TAPIT_AGENT_STATE_DIR: stateDir,
       TAPIT_AGENT_NETWORK: 'none',
       TAPIT_AGENT_STOP_GRACE_SECONDS: '2',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   }) as ChildProcess & { output: string[] };
@@ -51,9 +52,9 @@ function startAgent(stateDir: string): ChildProcess & { output: string[] } {
 }
 
 /** Starts an agent and waits until it has said hello on a new connection. */
-async function startConnected(stateDir: string): Promise<ChildProcess & { output: string[] }> {
+async function startConnected(stateDir: string, env: Record<string, string> = {}): Promise<ChildProcess & { output: string[] }> {
   const hellos = scheduler.hellos.length;
-  const child = startAgent(stateDir);
+  const child = startAgent(stateDir, env);
   await waitFor('hello of the new agent', () => scheduler.hellos.length > hellos);
   return child;
 }
@@ -204,6 +205,28 @@ describe('agent restarts', () => {
     expect(after.frame('exited')!.exitCode).toBe(9);
     const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
     expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 9 });
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
+  it('a console\'s grace period is not extended by an agent restart', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const env = { TAPIT_CONSOLE_GRACE_SECONDS: '5' };
+    const task = spec(runId, { kind: 'interactive', command: ['sh'] });
+    let agent = await startConnected(stateDir, env);
+    scheduler.assign(task);
+    await waitFor('RUNNING', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
+    await new Promise((r) => setTimeout(r, 1500));
+    await killHard(agent);
+    await new Promise((r) => setTimeout(r, 1500));
+    agent = await startConnected(stateDir, env);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
+    expect(exit).toMatchObject({ stopCode: 'TIMED_OUT', reason: 'console had nobody attached for 5 s' });
+    // 5 s from the start plus the 2 s stop grace (sh as PID 1 ignores SIGTERM); counted again
+    // from the restart it would have been 3 s and more later.
+    const ran = Date.parse(exit.finishedAt) - Date.parse(exit.startedAt!);
+    expect(ran).toBeGreaterThanOrEqual(4500);
+    expect(ran).toBeLessThan(8500);
     agent.kill('SIGTERM');
     expect(await exited(agent)).toBe(0);
   });
