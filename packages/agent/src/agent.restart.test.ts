@@ -190,14 +190,20 @@ describe('agent restarts', () => {
     before.type('X=kept; echo before-$((2*21))\r');
     await before.until('before-42');
     await new Promise((r) => setTimeout(r, 500)); // the screen file trails by up to 250 ms
+    before.type('sleep 1; echo away-$((3*5))\r');
+    await before.until('sleep 1');
     await killHard(agent);
     await waitFor('stream dropped with the agent', () => before.closed);
+    await new Promise((r) => setTimeout(r, 2000)); // the shell writes while no agent holds its TTY
     agent = await startConnected(stateDir);
     expect(await containerIds(task.taskId)).toEqual([containerId]);
     const after = await scheduler.openConsole(task.taskId);
     const attached = await waitFor('attached', () => after.frame('attached'));
     await waitFor('replay', () => after.stdout.length >= attached.replayed);
-    expect(after.stdout.subarray(0, attached.replayed).toString()).toContain('before-42');
+    // The kept screen, then what the engine logged while the agent was away; nothing twice.
+    const replay = after.stdout.subarray(0, attached.replayed).toString();
+    expect(replay.match(/before-42/g)).toHaveLength(1);
+    expect(replay.match(/\r\naway-15\r\n/g)).toHaveLength(1);
     after.type('echo "x=$X"\r');
     await after.until('x=kept\r\n', attached.replayed);
     after.type('exit 9\r');

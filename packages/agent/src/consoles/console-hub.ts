@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { TerminalSize } from '@tapit/protocol';
 import type { Terminal } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
@@ -15,6 +15,8 @@ export interface ConsoleHubOptions {
   terminal: Terminal;
   /** Where the recent screen is kept across agent restarts. */
   screenFile: string;
+  /** Output after the kept screen, before the terminal was attached (an agent restart). */
+  backlog?: Buffer | null;
   graceSeconds: number;
   /** Since when nobody is attached (ISO), or null if that is unknown (counted from now). */
   idleSince: string | null;
@@ -23,6 +25,15 @@ export interface ConsoleHubOptions {
   onGraceExpired(): void;
   /** A line for the task's log. */
   say(text: string): void;
+}
+
+/** When the kept screen was last written (null if none): a restarted agent's backlog starts there. */
+export function screenSavedAt(screenFile: string): string | null {
+  try {
+    return statSync(screenFile).mtime.toISOString();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -47,6 +58,7 @@ export class ConsoleHub {
     } catch {
       // no screen kept yet
     }
+    if (options.backlog?.length) this.screen.push(options.backlog);
     this.idleSince = options.idleSince ? Date.parse(options.idleSince) : Date.now();
     options.onIdleChange(new Date(this.idleSince).toISOString());
     this.armGrace();

@@ -43,7 +43,13 @@ export interface TaskLimits {
  * pauses, so a slow consumer cannot stall the program.
  */
 export interface Terminal {
+  /** Output from the attach on; what came before the first listener is held for it. */
   onOutput(listener: (chunk: Buffer) => void): void;
+  /**
+   * Screen output the engine logged from `since` until this terminal was attached (the tail of
+   * it): what a restarted agent missed while nobody held the TTY.
+   */
+  backlog?(since: string): Promise<Buffer>;
   /** Resolves when the stream is over (the program ended, or the engine dropped it). */
   readonly closed: Promise<void>;
   write(data: Uint8Array): void;

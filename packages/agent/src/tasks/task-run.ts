@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
-import { ConsoleHub } from '../consoles/console-hub.js';
+import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
 import { StartError, type DriverTask, type OutputCursor, type OutputLine, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import { LogSpool } from '../streams/log-spool.js';
@@ -132,7 +132,13 @@ export class TaskRun {
     this.armLimits(startedAt);
     // An interactive task's screen goes to its sessions and recordings, not to the task log
     // (which keeps its [system] lines): a TTY's bytes are not lines.
-    if (task.terminal && !this.closed) this.hub = this.openConsole(task.terminal, fresh ? startedAt : (this.record.consoleIdleSince ?? null));
+    if (task.terminal && !this.closed) {
+      const screenFile = join(this.deps.store.dir, `${this.taskId}.screen`);
+      // Back after a restart: add what the screen showed while no agent held the TTY.
+      const backlog = fresh ? null : await task.terminal.backlog?.(screenSavedAt(screenFile) ?? startedAt).catch(() => null);
+      if (this.closed) task.terminal.release();
+      else this.hub = this.openConsole(task.terminal, screenFile, fresh ? startedAt : (this.record.consoleIdleSince ?? null), backlog ?? null);
+    }
     const output = this.hub ? Promise.resolve() : this.base.then(() => this.pump(task));
     const end = await task.wait();
     await output;
@@ -146,12 +152,13 @@ export class TaskRun {
     await this.finish({ stopCode, reason, exitCode: end.exitCode, startedAt: end.startedAt ?? startedAt }, end);
   }
 
-  private openConsole(terminal: NonNullable<DriverTask['terminal']>, idleSince: string | null): ConsoleHub {
+  private openConsole(terminal: NonNullable<DriverTask['terminal']>, screenFile: string, idleSince: string | null, backlog: Buffer | null): ConsoleHub {
     const grace = this.deps.consoleGraceSeconds;
     return new ConsoleHub({
       taskId: this.taskId,
       terminal,
-      screenFile: join(this.deps.store.dir, `${this.taskId}.screen`),
+      screenFile,
+      backlog,
       graceSeconds: grace,
       idleSince,
       onIdleChange: (since) => this.save({ consoleIdleSince: since }),

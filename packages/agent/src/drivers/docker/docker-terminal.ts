@@ -2,6 +2,12 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TerminalSize } from '@tapit/protocol';
 import type { Terminal } from '../driver.js';
+import { toSinceParam } from './timestamps.js';
+
+/** Output held until the console takes it (it starts reading just after the container starts). */
+const EARLY_LIMIT = 1024 * 1024;
+/** A backlog longer than this many log messages only matters for its end (the screen keeps 64 KiB). */
+const BACKLOG_MESSAGES = 2000;
 
 /**
  * The attach stream of a container created with `Tty: true, OpenStdin: true, StdinOnce: false`.
@@ -11,6 +17,9 @@ import type { Terminal } from '../driver.js';
 export class DockerTerminal implements Terminal {
   readonly closed: Promise<void>;
   private readonly listeners: ((chunk: Buffer) => void)[] = [];
+  private early: Buffer[] | null = [];
+  private earlyBytes = 0;
+  private readonly attachedAt = new Date().toISOString();
 
   private constructor(
     private readonly container: Docker.Container,
@@ -18,6 +27,7 @@ export class DockerTerminal implements Terminal {
   ) {
     // Always flowing: a slow console user must never stop the program's output.
     stream.on('data', (chunk: Buffer) => {
+      if (this.early) return this.hold(chunk);
       for (const listener of this.listeners) listener(chunk);
     });
     this.closed = new Promise((resolve) => {
@@ -35,6 +45,23 @@ export class DockerTerminal implements Terminal {
 
   onOutput(listener: (chunk: Buffer) => void): void {
     this.listeners.push(listener);
+    const early = this.early;
+    this.early = null;
+    for (const chunk of early ?? []) listener(chunk);
+  }
+
+  async backlog(since: string): Promise<Buffer> {
+    const from = toSinceParam(since);
+    const until = toSinceParam(this.attachedAt);
+    if (!from || !until) return Buffer.alloc(0);
+    // With a TTY the log is raw bytes, no multiplexing header.
+    return this.container.logs({ stdout: true, stderr: true, follow: false, since: from, until, tail: BACKLOG_MESSAGES });
+  }
+
+  private hold(chunk: Buffer): void {
+    this.early!.push(chunk);
+    this.earlyBytes += chunk.length;
+    while (this.earlyBytes > EARLY_LIMIT && this.early!.length > 1) this.earlyBytes -= this.early!.shift()!.length;
   }
 
   write(data: Uint8Array): void {
