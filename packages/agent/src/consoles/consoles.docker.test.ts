@@ -144,11 +144,15 @@ describe('interactive consoles', () => {
     await waitFor('exited', () => again.frame('exited'));
   });
 
-  it('runs the image user and entrypoint, for the console and for exec', async () => {
+  it('runs the image user and entrypoint, for the console and for exec; the first bytes are kept', async () => {
     const builder = await new Docker().createContainer({ Image: TEST_IMAGE, Cmd: ['true'], Labels: { 'tapit.test': runId } });
-    execFileSync('docker', ['commit', '--change', 'USER nobody', '--change', `LABEL tapit.test=${runId}`, builder.id, NOBODY_IMAGE], { stdio: 'ignore' });
-    const task = await interactive({ image: NOBODY_IMAGE });
+    const entrypoint = JSON.stringify(['/bin/sh', '-c', 'echo entry-$((6*7)) as $(id -u); exec "$@"', 'entrypoint']);
+    execFileSync('docker', ['commit', '--change', 'USER nobody', '--change', `ENTRYPOINT ${entrypoint}`, '--change', `LABEL tapit.test=${runId}`, builder.id, NOBODY_IMAGE], { stdio: 'ignore' });
+    const task = await interactive({ image: NOBODY_IMAGE, command: ['sh'] });
+    await sleep(500); // printed before anyone attaches: only the screen has it
     const s = await attach(task.taskId);
+    await waitFor('replay', () => s.stdout.length >= s.frame('attached')!.replayed);
+    expect(s.output).toContain('entry-42 as 65534\r\n');
     s.type('echo uid=$(id -u)\r');
     await s.until('uid=65534\r\n');
     const e = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['id', '-u'], tty: false });
@@ -156,6 +160,15 @@ describe('interactive consoles', () => {
     expect(e.output).toBe('65534\n');
     s.type('exit\r');
     await waitFor('exit', () => scheduler.exits.get(task.taskId));
+  });
+
+  it('enforces max_hours on a console like on any task', async () => {
+    const task = await interactive({ resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 0.0005, ephemeralStorageGb: null } });
+    const s = await attach(task.taskId);
+    const exited = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
+    expect(exited.stopCode).toBe('TIMED_OUT');
+    expect(exited.reason).toContain('max_hours');
+    await waitFor('session told', () => s.frame('exited'));
   });
 });
 

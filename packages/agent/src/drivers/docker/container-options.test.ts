@@ -21,6 +21,13 @@ describe('containerOptions', () => {
     expect(p).toMatchObject({ Cmd: ['-c', 'x'], Entrypoint: ['/bin/sh'], Env: ['A=1'] });
   });
 
+  it('gives an interactive task a TTY whose stdin stays open across attaches, and no user override', () => {
+    const o = containerOptions(spec('t', { kind: 'interactive', command: ['sh'] }), ctx);
+    expect(o).toMatchObject({ Tty: true, OpenStdin: true, StdinOnce: false, AttachStdin: true });
+    expect('User' in o).toBe(false);
+    expect(containerOptions(spec('t'), ctx)).toMatchObject({ Tty: false, OpenStdin: false });
+  });
+
   it('rounds memory to whole pages', () => {
     expect(memoryBytes(0.016) % 4096).toBe(0);
     expect(memoryBytes(0.5)).toBe(512 * 1024 * 1024);
