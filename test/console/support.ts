@@ -18,6 +18,8 @@ export async function printedId(tmux: Tmux): Promise<string> {
 
 /** After the CLI ended: its exit code as the local shell saw it. */
 export async function localExitCode(tmux: Tmux): Promise<number> {
+  // Keys typed before the CLI is gone would go to it: wait for the local prompt first.
+  await tmux.waitFor(/(^|\n)\$$/);
   await tmux.line('echo "rc=$?"');
   const screen = await tmux.waitFor(/^rc=\d+$/m);
   return Number(/^rc=(\d+)$/m.exec(screen)![1]);

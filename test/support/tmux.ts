@@ -41,7 +41,8 @@ export async function startTmux(env: Record<string, string>, cols = 80, rows = 2
   await tmux('new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), 'bash', '--norc', '--noprofile');
   await tmux('set-option', '-g', 'history-limit', '5000');
   const screen = async (history = 0) => {
-    const args = ['capture-pane', '-p', '-t', 'main'];
+    // -J joins lines the terminal wrapped, so a long message matches as one line.
+    const args = ['capture-pane', '-p', '-J', '-t', 'main'];
     if (history > 0) args.push('-S', String(-history));
     const { stdout } = await tmux(...args);
     return stdout.replace(/\s+$/, '');
