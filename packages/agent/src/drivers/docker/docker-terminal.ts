@@ -2,6 +2,8 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TerminalSize } from '@tapit/protocol';
 import type { Terminal } from '../driver.js';
+import { log } from '../../log.js';
+import { isNotFound } from './pull.js';
 import { toSinceParam } from './timestamps.js';
 
 /** Output held until the console takes it (it starts reading just after the container starts). */
@@ -16,6 +18,9 @@ const BACKLOG_MESSAGES = 2000;
  */
 export class DockerTerminal implements Terminal {
   readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private stream!: Duplex;
+  private released = false;
   private readonly listeners: ((chunk: Buffer) => void)[] = [];
   private early: Buffer[] | null = [];
   private earlyBytes = 0;
@@ -23,24 +28,56 @@ export class DockerTerminal implements Terminal {
 
   private constructor(
     private readonly container: Docker.Container,
-    private readonly stream: Duplex,
+    stream: Duplex,
   ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.use(stream);
+  }
+
+  /** Attaches (before `start` for a new container, so not a byte of output is missed). */
+  static async attach(container: Docker.Container): Promise<DockerTerminal> {
+    return new DockerTerminal(container, await attachStream(container));
+  }
+
+  private use(stream: Duplex): void {
+    this.stream = stream;
     // Always flowing: a slow console user must never stop the program's output.
     stream.on('data', (chunk: Buffer) => {
       if (this.early) return this.hold(chunk);
       for (const listener of this.listeners) listener(chunk);
     });
-    this.closed = new Promise((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', () => resolve());
-    });
+    let gone = false;
+    const onGone = () => {
+      if (gone) return;
+      gone = true;
+      void this.lost();
+    };
+    stream.once('end', onGone);
+    stream.once('close', onGone);
+    stream.once('error', onGone);
   }
 
-  /** Attaches (before `start` for a new container, so not a byte of output is missed). */
-  static async attach(container: Docker.Container): Promise<DockerTerminal> {
-    const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as Duplex;
-    return new DockerTerminal(container, stream);
+  /** The stream ended: the program ended, or the engine dropped the link while it runs on. */
+  private async lost(): Promise<void> {
+    for (let attempt = 0; attempt < 30 && !this.released; attempt++) {
+      const info = await this.container.inspect().catch((error) => (isNotFound(error) ? null : undefined));
+      if (info === null || (info && !info.State.Running)) break;
+      if (info) {
+        try {
+          const next = await attachStream(this.container);
+          if (this.released) {
+            next.destroy();
+            break;
+          }
+          log('console.reattached', { container: info.Id.slice(0, 12) });
+          return this.use(next);
+        } catch {
+          // the engine is not answering yet: try again in a moment
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    this.resolveClosed();
   }
 
   onOutput(listener: (chunk: Buffer) => void): void {
@@ -73,6 +110,11 @@ export class DockerTerminal implements Terminal {
   }
 
   release(): void {
+    this.released = true;
     this.stream.destroy();
   }
+}
+
+function attachStream(container: Docker.Container): Promise<Duplex> {
+  return container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }) as unknown as Promise<Duplex>;
 }
