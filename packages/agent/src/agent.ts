@@ -39,7 +39,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   await untilReachable(taskDriver);
   const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds });
   await runner.recover();
-  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, agentName: config.name });
+  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
     token: config.token,

@@ -41,6 +41,8 @@ export interface AgentConfig {
   storageCheckMs: number;
   spoolMemoryBytes: number;
   consoleGraceSeconds: number;
+  /** Console sessions are pinged this often; a link that misses a ping is dropped (not an env). */
+  consoleKeepaliveMs: number;
   dockerHost: string | undefined;
 }
 
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
     spoolMemoryBytes: Math.round(e.TAPIT_AGENT_SPOOL_MEMORY_MB * 1024 * 1024),
     consoleGraceSeconds: e.TAPIT_CONSOLE_GRACE_SECONDS,
+    consoleKeepaliveMs: 15_000,
     dockerHost: e.DOCKER_HOST,
   };
 }

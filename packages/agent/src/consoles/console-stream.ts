@@ -23,7 +23,18 @@ export class ConsoleStream {
   constructor(
     readonly ws: WebSocket,
     readonly sessionId: string,
+    keepaliveMs = 15_000,
   ) {
+    // A link that went silently dead (half-open) must not count as attached forever: ping, and
+    // cut it when the previous ping went unanswered.
+    let answered = true;
+    ws.on('pong', () => (answered = true));
+    const keepalive = setInterval(() => {
+      if (!answered) return ws.terminate();
+      answered = false;
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, keepaliveMs);
+    ws.once('close', () => clearInterval(keepalive));
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (isBinary) {

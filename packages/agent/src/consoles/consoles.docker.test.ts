@@ -255,4 +255,22 @@ describe('console grace period', () => {
       await other.close();
     }
   });
+
+  it('a session whose link went silent (no pong) counts as detached, so the grace period still ends the console', async () => {
+    const other = new FakeScheduler({ heartbeatIntervalMs: 1000 });
+    const graceAgent = await startAgent(agentConfig(await other.listen(), runId, { consoleGraceSeconds: 2, consoleKeepaliveMs: 500 }));
+    try {
+      await waitFor('hello', () => other.hellos.length > 0);
+      const task = await interactive({}, other);
+      const s = await other.openConsole(task.taskId);
+      await waitFor('attached', () => s.frame('attached'));
+      s.ws.pause(); // half-open: nothing comes back, not even pongs
+      const end = await waitFor('exit', () => other.exits.get(task.taskId), 30_000);
+      expect(end).toMatchObject({ stopCode: 'TIMED_OUT', reason: 'console had nobody attached for 2 s' });
+      s.ws.resume();
+    } finally {
+      await graceAgent.stop();
+      await other.close();
+    }
+  });
 });

@@ -14,6 +14,8 @@ export interface ConsolesOptions {
   urlFor(sessionId: string): string;
   token: string;
   agentName: string;
+  /** How often a session's link is pinged; one unanswered ping ends the session (a detach). */
+  keepaliveMs: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export class Consoles {
       handshakeTimeout: DIAL_TIMEOUT_MS,
       maxPayload: 1024 * 1024,
     });
-    ws.once('open', () => this.serve(new ConsoleStream(ws, frame.sessionId), frame));
+    ws.once('open', () => this.serve(new ConsoleStream(ws, frame.sessionId, this.options.keepaliveMs), frame));
     ws.on('unexpected-response', (_req, res) => {
       log('console.dial-refused', { session: frame.sessionId, status: res.statusCode });
       ws.terminate();

@@ -47,6 +47,7 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     storageCheckMs: 300,
     spoolMemoryBytes: 32 * 1024 * 1024,
     consoleGraceSeconds: 900,
+    consoleKeepaliveMs: 15_000,
     dockerHost: undefined,
     ...overrides,
   };
