@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { TerminalSize } from '@tapit/protocol';
 import type { Terminal } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
@@ -104,19 +104,13 @@ export class ConsoleHub {
   }
 
   /** Agent shutdown: sessions drop (like a detach); the program and its TTY stay for the next start. */
-  close(): void {
+  close(message = 'the agent is restarting; attach again in a moment'): void {
     this.closed = true;
     this.clearGrace();
     this.persist();
-    for (const stream of [...this.sessions]) stream.end({ type: 'error', message: 'the agent is restarting; attach again in a moment' });
+    for (const stream of [...this.sessions]) stream.end({ type: 'error', message });
     this.sessions.clear();
     this.options.terminal.release();
-  }
-
-  /** The task is gone for good. */
-  remove(): void {
-    this.close();
-    rmSync(this.options.screenFile, { force: true });
   }
 
   private output(chunk: Buffer): void {

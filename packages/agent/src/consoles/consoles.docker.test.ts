@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../agent.js';
@@ -11,10 +12,13 @@ const runId = testRunId();
 const NOBODY_IMAGE = `tapit-test/busybox-nobody:${runId}`;
 let scheduler: FakeScheduler;
 let agent: RunningAgent;
+let stateDir: string;
 
 beforeAll(async () => {
   scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
-  agent = await startAgent(agentConfig(await scheduler.listen(), runId));
+  const config = agentConfig(await scheduler.listen(), runId);
+  stateDir = config.stateDir;
+  agent = await startAgent(config);
   await waitFor('hello', () => scheduler.hellos.length > 0);
 });
 
@@ -113,6 +117,9 @@ describe('interactive consoles', () => {
     // The task log of a console holds lifecycle lines only, not screen bytes.
     expect(scheduler.lines(task.taskId).every((l) => !l.includes('exit 7'))).toBe(true);
     expect(scheduler.lines(task.taskId, 'system')).toContain('Console attached by alice');
+    // Once acknowledged, the task leaves nothing behind: container, record, spool, screen.
+    await waitFor('container removed', async () => !(await containersOf(runId)).some((c) => c.Labels['tapit.task-id'] === task.taskId), 20_000);
+    await waitFor('state removed', () => !readdirSync(stateDir).some((f) => f.startsWith(task.taskId)));
   });
 
   it('refuses to attach to a background task, pointing at exec', async () => {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
@@ -133,7 +134,7 @@ export class TaskRun {
     // An interactive task's screen goes to its sessions and recordings, not to the task log
     // (which keeps its [system] lines): a TTY's bytes are not lines.
     if (task.terminal && !this.closed) {
-      const screenFile = join(this.deps.store.dir, `${this.taskId}.screen`);
+      const screenFile = this.screenFile;
       // Back after a restart: add what the screen showed while no agent held the TTY.
       const backlog = fresh ? null : await task.terminal.backlog?.(screenSavedAt(screenFile) ?? startedAt).catch(() => null);
       if (this.closed) task.terminal.release();
@@ -150,6 +151,10 @@ export class TaskRun {
     for (const t of this.timers) t.clear();
     const { stopCode, reason } = decideStop(end, this.record.stop, this.record.spec?.resources.memoryGb ?? null);
     await this.finish({ stopCode, reason, exitCode: end.exitCode, startedAt: end.startedAt ?? startedAt }, end);
+  }
+
+  private get screenFile(): string {
+    return join(this.deps.store.dir, `${this.taskId}.screen`);
   }
 
   private openConsole(terminal: NonNullable<DriverTask['terminal']>, screenFile: string, idleSince: string | null, backlog: Buffer | null): ConsoleHub {
@@ -352,7 +357,9 @@ export class TaskRun {
     } catch (error) {
       log('task.remove-error', { task: this.taskId, error: errorMessage(error) });
     }
-    this.hub?.remove();
+    this.hub?.close('the task was stopped and removed');
+    // Also when no console was opened this time (it ended while the agent was away).
+    rmSync(this.screenFile, { force: true });
     this.spool.remove();
     this.deps.store.remove(this.taskId);
     log('task.forgotten', { task: this.taskId });
