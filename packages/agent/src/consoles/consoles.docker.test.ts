@@ -64,6 +64,15 @@ describe('interactive consoles', () => {
     await s.close();
   });
 
+  it('gives the TTY a size (80x24) before anyone attaches', async () => {
+    const task = await interactive({ command: ['sh', '-c', 'sleep 1; echo size=$(stty size); exec sh'] });
+    await sleep(2000);
+    const s = await attach(task.taskId, { cols: 100, rows: 40 });
+    await s.until('size=24 80\r\n');
+    s.type('exit\r');
+    await waitFor('exit', () => scheduler.exits.get(task.taskId));
+  });
+
   it('replays recent output on reattach and keeps the same shell; several sessions see the output', async () => {
     const task = await interactive();
     const first = await attach(task.taskId);

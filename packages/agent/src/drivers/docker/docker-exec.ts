@@ -29,7 +29,10 @@ export class DockerExec implements ExecProcess {
   static async start(container: Docker.Container, options: ExecOptions): Promise<DockerExec> {
     try {
       const exec = await container.exec({ Cmd: options.command, Tty: options.tty, AttachStdin: true, AttachStdout: true, AttachStderr: true });
-      const stream = (await exec.start({ hijack: true, stdin: true, Tty: options.tty })) as unknown as Duplex;
+      // ConsoleSize sizes the TTY from its first moment on engines with API 1.42+; older ones
+      // start at 0x0 and get the resize just after.
+      const size = options.tty ? { ConsoleSize: [options.size.rows, options.size.cols] as [number, number] } : {};
+      const stream = (await exec.start({ hijack: true, stdin: true, Tty: options.tty, ...size })) as unknown as Duplex;
       const process = new DockerExec(exec, stream, options.tty);
       if (options.tty) await process.resize(options.size).catch(() => undefined);
       return process;
