@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -106,8 +107,12 @@ describe('tapit run (interactive console)', () => {
     expect(replay.stdout).toContain('typed-42');
   });
 
-  it('task:run --interactive -- CMD ARGS runs the command in a TTY', async () => {
-    await tmux.line('tapit task:run --interactive -- sh -c "tty; stty size; read x; exit 3"');
+  it('task:run --interactive -- CMD ARGS runs the command in a TTY of the terminal\'s size', async () => {
+    // Engines before API 1.42 (Docker 23) ignore the size given at create: the agent resizes
+    // right after the start, so a program reading the size in its first instant may see 0x0.
+    const apiVersion = Number(execFileSync('docker', ['version', '--format', '{{.Server.APIVersion}}']).toString().trim());
+    const settle = apiVersion >= 1.42 ? '' : 'sleep 1; ';
+    await tmux.line(`tapit task:run --interactive -- sh -c "tty; ${settle}stty size; read x; exit 3"`);
     await tmux.waitFor(/^\/dev\/pts\/\d+/m, 40_000, CLI_FAILED);
     await tmux.waitFor(/^24 80$/m);
     await tmux.line('go');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TaskId, Timestamp } from '../common/ids.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
+import { TerminalSize } from '../pty/frames.js';
 
 /** Docker and the kernel cut strings at NUL: refuse them rather than run something else. */
 const Text = z.string().refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
@@ -18,5 +19,7 @@ export const TaskSpec = z.object({
   /** When the task first started running, if it already did (a re-sent assignment). */
   startedAt: Timestamp.nullable(),
   labels: z.record(z.string(), z.string()),
+  /** Interactive tasks: the TTY's size at start, when the user's terminal was known. */
+  terminal: TerminalSize.optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -3,6 +3,7 @@ import { Name, TaskId, Timestamp } from '../common/ids.js';
 import { Cpu, EphemeralStorageGb, MaxHours, MemoryGb, ResourceUsage, TaskResources } from '../common/resources.js';
 import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.js';
 import { ImageRef } from './apps.js';
+import { TerminalSize } from '../pty/frames.js';
 
 const Argument = z
   .string()
@@ -31,6 +32,8 @@ export const CreateTaskRequest = z
     maxHours: MaxHours.optional(),
     ephemeralStorageGb: EphemeralStorageGb.optional(),
     initiatedBy: z.string().min(1).max(200).optional(),
+    /** Interactive tasks: the user's terminal size, so the console starts at it. */
+    terminal: TerminalSize.optional(),
   })
   .refine((r) => (r.command === undefined) !== (r.args === undefined), {
     message: 'give exactly one of command (a shell command line) or args (an argument vector)',

@@ -81,7 +81,7 @@ export const createExecTask = {
   release: 2,
 } satisfies Example<'CreateTaskRequest'>;
 /** `tapit run 'sh' image=busybox:1.36`: another image than the app's. */
-export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36' } satisfies Example<'CreateTaskRequest'>;
+export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36', terminal: { cols: 100, rows: 30 } } satisfies Example<'CreateTaskRequest'>;
 
 export const task = {
   id: taskId,
@@ -181,6 +181,7 @@ export const interactiveTaskSpec = {
   resources: unlimitedResources,
   startedAt,
   labels: {},
+  terminal: { cols: 120, rows: 40 },
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {

@@ -101,6 +101,14 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     ]);
   });
 
+  it('sends an interactive task with the terminal size it was created with', async () => {
+    const agent = await connect();
+    await agent.hello('alpha');
+    const task = await createTask({ kind: 'interactive', command: 'bash', terminal: { cols: 132, rows: 43 } });
+    const assign = await agent.next('task.assign');
+    expect(assign.task).toMatchObject({ taskId: task.id, kind: 'interactive', terminal: { cols: 132, rows: 43 }, resources: { maxHours: 24 } });
+  });
+
   it('closes only the connection that sent a malformed frame', async () => {
     const good = await connect();
     await good.hello('good');

@@ -73,6 +73,8 @@ export interface TasksTable {
   created_at: CreatedAt;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  terminal_cols: number | null;
+  terminal_rows: number | null;
 }
 
 export interface TaskLogLinesTable {

@@ -70,6 +70,8 @@ export async function createTask(
         disk_bytes: null,
         started_at: null,
         finished_at: null,
+        terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
+        terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
       })
       .execute();
     await trx.insertInto('task_events').values({ task_id: id, status: 'PROVISIONING', desired_status: 'RUNNING', message: null }).execute();

@@ -18,5 +18,6 @@ export function toTaskSpec(row: TaskRow): TaskSpec {
     },
     startedAt: row.started_at ? row.started_at.toISOString() : null,
     labels: { 'tapit.task-id': row.id },
+    ...(row.terminal_cols && row.terminal_rows ? { terminal: { cols: row.terminal_cols, rows: row.terminal_rows } } : {}),
   };
 }

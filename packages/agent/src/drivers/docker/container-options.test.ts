@@ -28,6 +28,14 @@ describe('containerOptions', () => {
     expect(containerOptions(spec('t'), ctx)).toMatchObject({ Tty: false, OpenStdin: false });
   });
 
+  it("starts a console's TTY at the user's terminal size, or 80x24 when it was not sent", () => {
+    const sized = containerOptions(spec('t', { kind: 'interactive', command: ['sh'], terminal: { cols: 132, rows: 43 } }), ctx);
+    expect(sized.HostConfig).toMatchObject({ ConsoleSize: [43, 132] });
+    const unsized = containerOptions(spec('t', { kind: 'interactive', command: ['sh'] }), ctx);
+    expect(unsized.HostConfig).toMatchObject({ ConsoleSize: [24, 80] });
+    expect(containerOptions(spec('t'), ctx).HostConfig).not.toHaveProperty('ConsoleSize');
+  });
+
   it('rounds memory to whole pages', () => {
     expect(memoryBytes(0.016) % 4096).toBe(0);
     expect(memoryBytes(0.5)).toBe(512 * 1024 * 1024);

@@ -6,8 +6,13 @@ export const LABEL_AGENT = 'tapit.agent';
 export const LABEL_MAX_HOURS = 'tapit.max-hours';
 export const LABEL_STORAGE_GB = 'tapit.ephemeral-storage-gb';
 export const PIDS_LIMIT = 4096;
-/** A console's terminal size before anyone attached (a VT100's). */
+/** A console's terminal size when the user's was not sent (a VT100's). */
 export const DEFAULT_TTY_SIZE = { cols: 80, rows: 24 } as const;
+
+/** The TTY starts at the size of the terminal the user created the task from. */
+export function initialTtySize(spec: Pick<TaskSpec, 'terminal'>): { cols: number; rows: number } {
+  return spec.terminal ?? DEFAULT_TTY_SIZE;
+}
 
 const GIB = 1024 ** 3;
 
@@ -55,9 +60,9 @@ export function containerOptions(spec: TaskSpec, ctx: ContainerContext): Docker.
       AutoRemove: false,
       // json-file keeps output from the first byte, readable again after an agent restart.
       LogConfig: { Type: 'json-file', Config: { 'max-size': '100m', 'max-file': '5' } },
-      // The TTY's size until a user attaches with theirs. Engines before API 1.42 ignore it (the
-      // TTY starts at 0x0 and the driver resizes it right after the start).
-      ...(spec.kind === 'interactive' ? { ConsoleSize: [DEFAULT_TTY_SIZE.rows, DEFAULT_TTY_SIZE.cols] } : {}),
+      // The TTY's size from its first moment. Engines before API 1.42 ignore it (the TTY starts
+      // at 0x0 and the driver resizes it right after the start).
+      ...(spec.kind === 'interactive' ? { ConsoleSize: [initialTtySize(spec).rows, initialTtySize(spec).cols] } : {}),
       ...(ctx.storageQuota && resources.ephemeralStorageGb !== null
         ? { StorageOpt: { size: String(Math.ceil(resources.ephemeralStorageGb * GIB)) } }
         : {}),

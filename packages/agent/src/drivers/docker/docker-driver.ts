@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
 import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
-import { containerOptions, type ContainerContext, DEFAULT_TTY_SIZE, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
+import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
@@ -67,7 +67,7 @@ export class DockerDriver implements TaskDriver {
         throw new StartError(engineMessage(error));
       }
       // Where the engine ignored ConsoleSize the TTY starts at 0x0: give it a size at once.
-      if (terminal) await terminal.resize(DEFAULT_TTY_SIZE).catch(() => undefined);
+      if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }
     return new DockerTask(this.docker, handle, terminal);
   }
