@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, REPO_ROOT } from './repo.js';
+import { cleanEnv, REPO_ROOT, terminate } from './repo.js';
 
 /** The image scripts/build-test-images.sh builds locally (no registry is reachable in tests). */
 export const TEST_IMAGE = 'tapit-test/busybox:latest';
@@ -55,12 +55,7 @@ export async function startAgent(
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(child, exited);
     if (ownStateDir) await rm(stateDir, { recursive: true, force: true });
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {

@@ -12,3 +12,12 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 /** For beforeAll/afterAll that start processes: vitest's default hook timeout (10 s) is too tight on a busy machine. */
 export const HOOK_TIMEOUT_MS = 60_000;
+
+/** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. */
+export async function terminate(child: import('node:child_process').ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

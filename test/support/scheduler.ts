@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, REPO_ROOT } from './repo.js';
+import { cleanEnv, REPO_ROOT, terminate } from './repo.js';
 
 export interface RunningScheduler {
   url: string;
@@ -58,12 +58,7 @@ export async function startScheduler(env: Record<string, string> = {}, options: 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(child, exited);
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
