@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,10 @@ export interface RunningAgent {
   stateDir: string;
   pid: number;
   output(): string;
-  /** SIGTERM (SIGKILL after 10 s); removes the state folder unless the caller gave it. */
+  /**
+   * SIGTERM (SIGKILL after 10 s), then removes the containers it left running (an agent leaves
+   * them for its next start) and the state folder unless the caller gave it.
+   */
   stop(): Promise<void>;
   /** Sends `signal` (default SIGKILL) to this process and waits for it to end; the state folder stays. */
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -56,6 +59,7 @@ export async function startAgent(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     await terminate(child, exited);
+    removeContainersOf(name);
     if (ownStateDir) await rm(stateDir, { recursive: true, force: true });
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -75,4 +79,10 @@ export async function startAgent(
   }
   await stop();
   throw new Error(`the agent did not come online\n--- agent output ---\n${output}`);
+}
+
+/** Removes every container labelled as this agent's (test agents have names of their own). */
+function removeContainersOf(agentName: string): void {
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=tapit.agent=${agentName}`]).toString().split('\n').filter(Boolean);
+  if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
 }
