@@ -33,7 +33,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       if (!session) continue;
       const row = await transition(trx, task.id, {
         from: ['PROVISIONING'],
-        patch: { status: 'PENDING', agent_name: session.name, attempt: (eb: any) => eb('attempt', '+', 1) } as never,
+        patch: { status: 'PENDING', agent_name: session.name, attempt: (eb) => eb('attempt', '+', 1) },
       });
       if (!row) continue;
       session.hold(row.id, need);

@@ -1,11 +1,11 @@
 import type { TaskStatus } from '@tapit/protocol';
-import type { Transaction, Updateable } from 'kysely';
-import type { Database, TaskRow, TasksTable } from '../db/schema.js';
+import type { Transaction, UpdateObject } from 'kysely';
+import type { Database, TaskRow } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 
 export interface Transition {
   /** The change, which must set `status` or `desired_status`. */
-  patch: Updateable<TasksTable>;
+  patch: UpdateObject<Database, 'tasks'>;
   /** Apply only while the task is in one of these statuses (guards against races). */
   from?: readonly TaskStatus[];
   /** Apply only for this placement attempt (reports from a stale attempt are ignored). */
