@@ -4,7 +4,7 @@ import { agentRoutes } from './agents/routes.js';
 import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
-import { coerceError } from './db/errors.js';
+import { coerceError, isDataException } from './db/errors.js';
 import { ApiError } from './http/api-error.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
@@ -52,6 +52,10 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
     if (thrown instanceof ApiError) {
       const field = thrown.field ? { field: thrown.field } : {};
       return c.json({ error: { code: thrown.code, message: thrown.message, ...field } }, thrown.status as 400);
+    }
+    // A value that passed validation but not the database (e.g. past a column's range).
+    if (isDataException(thrown)) {
+      return c.json({ error: { code: 'VALIDATION_FAILED', message: `a value is out of range or malformed: ${coerceError(thrown).message}` } }, 400);
     }
     log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(thrown).stack ?? thrown}`);
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; the scheduler log has the details' } }, 500);

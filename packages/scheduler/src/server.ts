@@ -52,7 +52,15 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   });
   const consoles = new ConsoleBroker({ db: database.db, gateway, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, log });
   server.on('upgrade', (request, socket, head) => {
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    // Node drops its own error listener when it hands the socket over: a client reset must not
+    // become an uncaught exception while a handler is still awaiting the database.
+    socket.on('error', () => socket.destroy());
+    let path: string;
+    try {
+      path = new URL(request.url ?? '/', 'http://x').pathname;
+    } catch {
+      return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', 'request target is not a valid URL path');
+    }
     const consoleMatch = /^\/v1\/tasks\/([^/]+)\/(console|exec)$/.exec(path);
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
     if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);

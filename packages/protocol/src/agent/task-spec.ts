@@ -3,9 +3,8 @@ import { TaskId, Timestamp } from '../common/ids.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 import { TerminalSize } from '../pty/frames.js';
+import { TaskText as Text } from '../api/tasks.js';
 
-/** Docker and the kernel cut strings at NUL: refuse them rather than run something else. */
-const Text = z.string().refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
 
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
 export const TaskSpec = z.object({

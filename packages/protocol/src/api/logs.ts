@@ -25,7 +25,7 @@ export const LogPage = z.object({
 export type LogPage = z.infer<typeof LogPage>;
 
 export const LogQuery = z.strictObject({
-  after: z.coerce.number().int().nonnegative().default(0),
+  after: z.coerce.number().int().nonnegative().max(2147483647).default(0),
   limit: z.coerce.number().int().min(1).max(10000).default(1000),
   /** The last `tail` lines instead of the first ones after `after` (for `show task`). */
   tail: z.coerce.number().int().min(1).max(10000).optional(),

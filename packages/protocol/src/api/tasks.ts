@@ -5,10 +5,16 @@ import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.
 import { ImageRef } from './apps.js';
 import { TerminalSize } from '../pty/frames.js';
 
-const Argument = z
+/** A lone UTF-16 surrogate cannot be stored as JSON text (or sent as UTF-8). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text a task carries to a container: no NUL (Docker and the kernel cut there), well formed. */
+export const TaskText = z
   .string()
-  .max(65536, 'must be at most 65536 characters')
-  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes')
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode');
+
+const Argument = TaskText.max(65536, 'must be at most 65536 characters');
 
 /** A Docker image tag: what `docker_tag=` replaces the app image's tag with. */
 export const DockerTag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker tag: letters, digits, _ . -, at most 128');
@@ -24,14 +30,14 @@ export const CreateTaskRequest = z
     args: z.array(Argument).min(1, 'must have at least one element').max(4096).optional(),
     entrypoint: z.array(Argument).max(64).optional(),
     kind: TaskKind.default('background'),
-    release: z.number().int().positive().optional(),
+    release: z.number().int().positive().max(2147483647).optional(),
     dockerTag: DockerTag.optional(),
     image: ImageRef.optional(),
     cpu: Cpu.optional(),
     memoryGb: MemoryGb.optional(),
     maxHours: MaxHours.optional(),
     ephemeralStorageGb: EphemeralStorageGb.optional(),
-    initiatedBy: z.string().min(1).max(200).optional(),
+    initiatedBy: TaskText.min(1).max(200).optional(),
     /** Interactive tasks: the user's terminal size, so the console starts at it. */
     terminal: TerminalSize.optional(),
   })

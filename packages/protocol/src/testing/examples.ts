@@ -311,6 +311,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   Release: [release, { ...release, number: 2, active: false }],
   ReleaseList: [{ items: [release] }],
   DockerTag: ['latest', '1.4.3', '_build-7.x'],
+  TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
   CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
   Task: [task, provisioningTask],
   TaskList: [taskList, { items: [], nextCursor: null }],

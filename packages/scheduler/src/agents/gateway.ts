@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
-  ACTIVE_TASK_STATUSES,
   AgentCloseCode,
   AgentFrame,
   PROTOCOL_VERSION,
@@ -24,6 +23,8 @@ import { applyExitReport, applyStatusReport } from './task-reports.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
 const HELLO_TIMEOUT_MS = 10_000;
+/** Statuses of a task placed on an agent (the partial index tasks_agent_active_idx covers them). */
+const ON_AGENT = ['PENDING', 'RUNNING', 'STOPPING'];
 /** An agent frame carries at most a log chunk of 10,000 lines of 1 MiB: bound the socket. */
 const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
@@ -135,15 +136,14 @@ export class AgentGateway {
       );
       return undefined;
     }
-    // A reconnecting agent replaces its old (maybe half-open) connection.
-    this.sessions.get(hello.agentName)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
+    // Placement sees the session only once it is reconciled and welcomed (set at the end), so a
+    // failed hello leaves nothing behind and nothing is assigned before the welcome.
     const session = new AgentSession(hello.agentName, hello.capacity, ws);
-    this.sessions.set(session.name, session);
     await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId });
 
     // Reconcile what the agent holds with what the database says it should.
     const held = new Map(hello.tasks.map((t) => [t.taskId, t]));
-    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', [...ACTIVE_TASK_STATUSES]).execute();
+    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', ON_AGENT).execute();
     const heldRows = held.size > 0 ? await db.selectFrom('tasks').select(['id', 'status', 'agent_name', 'last_agent_seq']).where('id', 'in', [...held.keys()]).execute() : [];
     const known = new Map(heldRows.map((r) => [r.id, r]));
     const acks: { taskId: string; seq: number }[] = [];
@@ -182,6 +182,9 @@ export class AgentGateway {
       acks,
       drop,
     });
+    // A reconnecting agent replaces its old (maybe half-open) connection.
+    this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
+    this.sessions.set(session.name, session);
     for (const row of reassign) session.send({ type: 'task.assign', task: toTaskSpec(row) });
     this.deps.log(`agent ${session.name} connected (cpu ${hello.capacity.cpu}, memory ${hello.capacity.memoryGb} GB, ${hello.tasks.length} tasks held)`);
     this.deps.signals.workAvailable();
@@ -203,6 +206,7 @@ export class AgentGateway {
       case 'task.log': {
         const stored = await storeAgentLog(
           db,
+          session.name,
           frame.taskId,
           frame.seq,
           frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) })),

@@ -17,10 +17,16 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
   await db.transaction().execute(async (trx) => {
+    // Only tasks some local agent has room for now, so tasks too big for every agent cannot
+    // fill the batch and starve the ones behind them.
+    const roomCpu = Math.max(...agents.map((a) => a.capacity.cpu - a.allocated.cpu)) + 1e-9;
+    const roomMemory = Math.max(...agents.map((a) => a.freeMemoryGb())) + 1e-9;
     const waiting = await trx
       .selectFrom('tasks')
       .select(['id', 'cpu', 'memory_gb'])
       .where('status', '=', 'PROVISIONING')
+      .where('cpu', '<=', roomCpu)
+      .where('memory_gb', '<=', roomMemory)
       .orderBy('created_at')
       .limit(BATCH)
       .forUpdate()

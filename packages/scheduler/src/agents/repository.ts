@@ -1,4 +1,4 @@
-import { ACTIVE_TASK_STATUSES, type AgentView, type Capacity } from '@tapit/protocol';
+import type { AgentView, Capacity } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
@@ -16,7 +16,8 @@ export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
             e.fn.sum<number>('memory_gb').as('memory_gb'),
             e.fn.countAll<number>().as('count'),
           ])
-          .where('status', 'in', [...ACTIVE_TASK_STATUSES])
+          // What a task holds on its agent: the statuses the partial index tasks_agent_active_idx covers.
+          .where('status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
           .where('agent_name', 'is not', null)
           .groupBy('agent_name')
           .as('held'),

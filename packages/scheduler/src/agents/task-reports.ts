@@ -2,6 +2,7 @@ import { ACTIVE_TASK_STATUSES, type AgentFrame } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
+import { storableText } from '../db/errors.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
 
 type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
@@ -22,7 +23,7 @@ export async function applyStatusReport(db: Kysely<Database>, agentName: string,
       .executeTakeFirst();
     if (!task || task.status === 'STOPPED') return undefined;
     if (frame.imageDigest && frame.imageDigest !== task.image_digest) {
-      await trx.updateTable('tasks').set({ image_digest: frame.imageDigest }).where('id', '=', task.id).execute();
+      await trx.updateTable('tasks').set({ image_digest: storableText(frame.imageDigest) }).where('id', '=', task.id).execute();
     }
     const at = new Date(frame.at);
     if (frame.status === 'RUNNING' && task.status === 'PENDING') {
@@ -55,7 +56,7 @@ export async function applyExitReport(db: Kysely<Database>, agentName: string, f
                 status: 'STOPPED',
                 desired_status: 'STOPPED',
                 stop_code: frame.stopCode,
-                stop_reason: frame.reason,
+                stop_reason: frame.reason === null ? null : storableText(frame.reason),
                 exit_code: frame.exitCode,
                 started_at: frame.startedAt ? new Date(frame.startedAt) : undefined,
                 finished_at: at,

@@ -1,6 +1,6 @@
 import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateStageRequest, Name } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
-import { requireProject, requireRole } from '../auth/permissions.js';
+import { requireAllProjects, requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
@@ -16,6 +16,7 @@ export function appRoutes(deps: AppDeps) {
   routes.post('/projects', async (c) => {
     const principal = c.get('principal');
     requireRole(principal, 'admin');
+    requireAllProjects(principal);
     const body = await parseBody(c, CreateProjectRequest);
     const project = await createProject(db, body.name);
     await recordAudit(db, { actor: principal.name, action: 'project.create', targetType: 'project', targetId: body.name, project: body.name, source: clientAddress(c) });

@@ -17,3 +17,10 @@ export function requireProject(principal: Principal, project: string): void {
     throw new ApiError('NOT_FOUND', `project "${project}" not found`);
   }
 }
+
+/** Throws 403 for a token limited to one project: tokens and projects span them all. */
+export function requireAllProjects(principal: Principal): void {
+  if (principal.project !== null) {
+    throw new ApiError('FORBIDDEN', `token "${principal.name}" is limited to project ${principal.project}; this needs a token for all projects`);
+  }
+}

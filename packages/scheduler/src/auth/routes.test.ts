@@ -72,6 +72,17 @@ describe.each(DATABASE_KINDS)('authentication and tokens on %s', (kind) => {
     expect((await call('GET', '/v1/projects', undefined, scoped)).body.items.map((p: { name: string }) => p.name)).toEqual(['default']);
   });
 
+  it('keeps a project admin inside its project: no tokens, no projects', async () => {
+    const projectAdmin = (await call('POST', '/v1/tokens', { name: 'lead', role: 'admin', project: 'default' })).body.token;
+    const escalate = await call('POST', '/v1/tokens', { name: 'root2', role: 'admin' }, projectAdmin);
+    expect(escalate.status).toBe(403);
+    expect(escalate.body.error.message).toContain('limited to project default');
+    expect((await call('GET', '/v1/tokens', undefined, projectAdmin)).status).toBe(403);
+    expect((await call('DELETE', '/v1/tokens/bootstrap', undefined, projectAdmin)).status).toBe(403);
+    expect((await call('POST', '/v1/projects', { name: 'mine' }, projectAdmin)).status).toBe(403);
+    expect((await call('POST', '/v1/projects/default/stages', { name: 'qa' }, projectAdmin)).status).toBe(201);
+  });
+
   it('stops a revoked token at once', async () => {
     const token = (await call('POST', '/v1/tokens', { name: 'temp', role: 'viewer' })).body.token;
     expect((await call('GET', '/v1/whoami', undefined, token)).status).toBe(200);

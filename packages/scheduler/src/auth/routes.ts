@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
-import { requireRole } from './permissions.js';
+import { requireAllProjects, requireRole } from './permissions.js';
 import { createToken, listTokens, revokeToken } from './tokens.js';
 
 export function authRoutes(deps: AppDeps) {
@@ -14,12 +14,14 @@ export function authRoutes(deps: AppDeps) {
 
   routes.get('/tokens', async (c) => {
     requireRole(c.get('principal'), 'admin');
+    requireAllProjects(c.get('principal'));
     return c.json({ items: await listTokens(db) });
   });
 
   routes.post('/tokens', async (c) => {
     const principal = c.get('principal');
     requireRole(principal, 'admin');
+    requireAllProjects(principal);
     const body = await parseBody(c, CreateTokenRequest);
     const created = await createToken(db, body, principal.name);
     await recordAudit(db, { actor: principal.name, action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, source: clientAddress(c), details: { role: body.role } });
@@ -29,6 +31,7 @@ export function authRoutes(deps: AppDeps) {
   routes.delete('/tokens/:name', async (c) => {
     const principal = c.get('principal');
     requireRole(principal, 'admin');
+    requireAllProjects(principal);
     const name = parseParam(c, 'name', Name);
     await revokeToken(db, name);
     await recordAudit(db, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });

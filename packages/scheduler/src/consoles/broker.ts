@@ -75,7 +75,12 @@ export class ConsoleBroker {
       }).catch(() => {});
       return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field);
     }
-    this.clients.handleUpgrade(request, socket, head, (client) => void this.open(client, open));
+    this.clients.handleUpgrade(request, socket, head, (client) =>
+      this.open(client, open).catch((error) => {
+        this.deps.log(`console session of task ${open.task.id}: ${coerceError(error).message}`);
+        client.terminate();
+      }),
+    );
   }
 
   private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null): Promise<OpenRequest> {

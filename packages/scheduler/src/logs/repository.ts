@@ -1,6 +1,7 @@
 import type { LogLine, LogStream } from '@tapit/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { storableText } from '../db/errors.js';
 
 export interface NewLogLine {
   seq: number | null;
@@ -31,7 +32,8 @@ export async function appendLogLines(trx: Transaction<Database>, taskId: string,
         position: first + i,
         seq: line.seq,
         stream: line.stream,
-        text: line.text,
+        // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
+        text: storableText(line.text),
         logged_at: line.at,
       })),
     )
@@ -39,18 +41,25 @@ export async function appendLogLines(trx: Transaction<Database>, taskId: string,
 }
 
 /**
- * Stores a chunk of agent lines starting at `seq`: lines already stored (a re-send after a
+ * Stores a chunk of agent lines starting at `seq`, from the agent the task is placed on only: lines already stored (a re-send after a
  * reconnect) are dropped, and a chunk that would leave a gap is refused, so the answer — the
  * highest contiguous seq stored — tells the agent exactly where to resume.
  */
 export async function storeAgentLog(
   db: Kysely<Database>,
+  agentName: string,
   taskId: string,
   seq: number,
   lines: Omit<NewLogLine, 'seq'>[],
 ): Promise<number | undefined> {
   return db.transaction().execute(async (trx) => {
-    const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).forUpdate().executeTakeFirst();
+    const task = await trx
+      .selectFrom('tasks')
+      .select('last_agent_seq')
+      .where('id', '=', taskId)
+      .where('agent_name', '=', agentName)
+      .forUpdate()
+      .executeTakeFirst();
     if (!task) return undefined;
     const stored = task.last_agent_seq;
     const skip = stored + 1 - seq;

@@ -15,22 +15,35 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
   });
   afterAll(() => database.drop());
 
-  const newTask = async () => (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
+  /** A task whose lines agent a1 may send (only the agent it is placed on may). */
+  const newTask = async () => {
+    const id = (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
+    await database.db.updateTable('tasks').set({ agent_name: 'a1' }).where('id', '=', id).execute();
+    return id;
+  };
   const line = (text: string) => ({ stream: 'stdout' as const, text, at: new Date() });
 
   it('stores agent lines once, in order, and refuses a gap', async () => {
     const id = await newTask();
-    expect(await storeAgentLog(database.db, id, 1, [line('one'), line('two')])).toBe(2);
-    expect(await storeAgentLog(database.db, id, 1, [line('one'), line('two'), line('three')])).toBe(3); // re-sent after a reconnect
-    expect(await storeAgentLog(database.db, id, 6, [line('six')])).toBe(3); // a gap: refused
-    expect(await storeAgentLog(database.db, id, 4, [line('four')])).toBe(4);
+    expect(await storeAgentLog(database.db, 'a1', id, 1, [line('one'), line('two')])).toBe(2);
+    expect(await storeAgentLog(database.db, 'a1', id, 1, [line('one'), line('two'), line('three')])).toBe(3); // re-sent after a reconnect
+    expect(await storeAgentLog(database.db, 'a1', id, 6, [line('six')])).toBe(3); // a gap: refused
+    expect(await storeAgentLog(database.db, 'a1', id, 4, [line('four')])).toBe(4);
     const page = await harness.call('GET', `/v1/tasks/${id}/logs`);
     expect(page.body.lines.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text)).toEqual(['one', 'two', 'three', 'four']);
   });
 
+  it('takes lines only from the agent the task is placed on, and keeps NUL bytes as U+FFFD', async () => {
+    const id = await newTask();
+    expect(await storeAgentLog(database.db, 'intruder', id, 1, [line('forged')])).toBeUndefined();
+    expect(await storeAgentLog(database.db, 'a1', id, 1, [line('a\u0000b')])).toBe(1);
+    const page = await harness.call('GET', `/v1/tasks/${id}/logs`);
+    expect(page.body.lines.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text)).toEqual(['a\uFFFDb']);
+  });
+
   it('pages by position', async () => {
     const id = await newTask();
-    await storeAgentLog(database.db, id, 1, Array.from({ length: 10 }, (_, i) => line(`l${i}`)));
+    await storeAgentLog(database.db, 'a1', id, 1, Array.from({ length: 10 }, (_, i) => line(`l${i}`)));
     const first = await harness.call('GET', `/v1/tasks/${id}/logs?limit=4`);
     const second = await harness.call('GET', `/v1/tasks/${id}/logs?after=${first.body.last}&limit=100`);
     expect(first.body.lines).toHaveLength(4);
@@ -43,7 +56,7 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
   it('follows a long backlog in order, every line once', async () => {
     const id = await newTask();
     for (let chunk = 0; chunk < 3; chunk++) {
-      await storeAgentLog(database.db, id, chunk * 4000 + 1, Array.from({ length: 4000 }, (_, i) => line(`n${chunk * 4000 + i + 1}`)));
+      await storeAgentLog(database.db, 'a1', id, chunk * 4000 + 1, Array.from({ length: 4000 }, (_, i) => line(`n${chunk * 4000 + i + 1}`)));
     }
     await harness.call('POST', `/v1/tasks/${id}/stop`);
     const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -74,7 +87,7 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
       }
     })();
     await new Promise((r) => setTimeout(r, 200));
-    await storeAgentLog(database.db, id, 1, [line('hello')]);
+    await storeAgentLog(database.db, 'a1', id, 1, [line('hello')]);
     harness.signals.taskChanged(id);
     await new Promise((r) => setTimeout(r, 200));
     await harness.call('POST', `/v1/tasks/${id}/stop`);

@@ -1,13 +1,12 @@
 import { LogQuery, type LogFollowEvent } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
-import { z } from 'zod';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
 import { findTask } from '../tasks/repository.js';
 import { readLogLines } from './repository.js';
 
-const FollowQuery = z.strictObject({ after: z.coerce.number().int().nonnegative().default(0) });
+const FollowQuery = LogQuery.pick({ after: true });
 const BATCH = 5000;
 
 export function logRoutes(deps: AppDeps) {

@@ -5,7 +5,7 @@ import {
   type TaskStatus,
 } from '@tapit/protocol';
 import type { z } from 'zod';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { findRelease } from '../apps/repository.js';
@@ -96,7 +96,11 @@ export async function findTask(db: Kysely<Database>, idOrPrefix: string, project
     throw new ApiError('VALIDATION_FAILED', `task id "${idOrPrefix}" must be 4 to 32 lowercase hex characters`, 'task');
   }
   let query = selectTasks(db);
-  query = idOrPrefix.length === 32 ? query.where('tasks.id', '=', idOrPrefix) : query.where('tasks.id', 'like', `${idOrPrefix}%`);
+  // A prefix as a range of the primary key (LIKE would scan the table under most collations).
+  query =
+    idOrPrefix.length === 32
+      ? query.where('tasks.id', '=', idOrPrefix)
+      : query.where('tasks.id', '>=', idOrPrefix.padEnd(32, '0')).where('tasks.id', '<=', idOrPrefix.padEnd(32, 'f'));
   if (project) query = query.where('apps.project', '=', project);
   const rows = await query.limit(2).execute();
   if (rows.length === 0) throw notFound(`task "${idOrPrefix}"`, 'task');
@@ -113,16 +117,13 @@ export interface TaskFilter {
   cursor?: string;
 }
 
-const encodeCursor = (row: { created_at: Date; id: string }) =>
-  Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+/** A page ends at a task; the next page starts after it (the id is enough to find its place). */
+const encodeCursor = (row: { id: string }) => Buffer.from(row.id).toString('base64url');
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f]{32}$/.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new ApiError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
-  }
-  return { createdAt, id };
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new ApiError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
+  return id;
 }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay fast at any depth. */
@@ -133,10 +134,10 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promi
   if (filter.app) query = query.where('apps.name', '=', filter.app);
   if (filter.status && filter.status.length > 0) query = query.where('tasks.status', 'in', filter.status);
   if (filter.cursor) {
-    const { createdAt, id } = decodeCursor(filter.cursor);
-    query = query.where((eb) =>
-      eb.or([eb('tasks.created_at', '<', createdAt), eb.and([eb('tasks.created_at', '=', createdAt), eb('tasks.id', '<', id)])]),
-    );
+    // A row-value comparison against the cursor task's own (created_at, id): exact to the
+    // microsecond, and an index range on tasks_created_idx however deep the page.
+    const id = decodeCursor(filter.cursor);
+    query = query.where(sql<boolean>`(tasks.created_at, tasks.id) < (SELECT c.created_at, c.id FROM tasks c WHERE c.id = ${id})`);
   }
   const rows = await query.orderBy('tasks.created_at', 'desc').orderBy('tasks.id', 'desc').limit(filter.limit + 1).execute();
   const page = rows.slice(0, filter.limit);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
@@ -62,6 +63,9 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
       [{ command: 'x', dockerTag: 'bad tag' }, 'dockerTag'],
       [{ command: 'a\u0000b' }, 'command'],
       [{ command: 'x', image: 'i:1', release: 1 }, 'image'],
+      [{ command: 'x', release: 3000000000 }, 'release'],
+      [{ args: ['\ud800'] }, 'args.0'],
+      [{ command: 'x', initiatedBy: 'a\u0000b' }, 'initiatedBy'],
     ];
     for (const [body, field] of cases) {
       const r = await call('POST', tasks, body);
@@ -97,6 +101,30 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
     expect(stopped.body.items.map((t: { id: string }) => t.id)).toEqual([ids[0]]);
     expect((await call('GET', '/v1/tasks?status=DONE')).status).toBe(400);
     expect((await call('GET', '/v1/tasks?cursor=garbage')).status).toBe(400);
+    expect((await call('GET', `/v1/tasks/${ids[0]}/logs?after=3000000000`)).status).toBe(400);
+  });
+
+  it('pages exactly through tasks created in the same millisecond', async () => {
+    await call('POST', APP_PATH, { name: 'burst', image: 'b:1' });
+    const app = await database.db.selectFrom('apps').select('id').where('name', '=', 'burst').executeTakeFirstOrThrow();
+    // Same millisecond, different microseconds: a cursor rounded to milliseconds skips some.
+    const base = (await call('POST', `${APP_PATH}/burst/tasks`, { command: 'true' })).body.id as string;
+    const row = await database.db.selectFrom('tasks').selectAll().where('id', '=', base).executeTakeFirstOrThrow();
+    for (let i = 1; i <= 6; i++) {
+      await database.db
+        .insertInto('tasks')
+        .values({ ...row, id: `${'e'.repeat(31)}${i}`, app_id: app.id, command: JSON.stringify(row.command), entrypoint: JSON.stringify(row.entrypoint), env: JSON.stringify(row.env), created_at: sql`${row.created_at}::timestamptz + ${i} * interval '1 microsecond'` as never })
+        .execute();
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await call('GET', `/v1/tasks?app=burst&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.items.map((t) => t.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
   });
 
   it('finds a task by unique prefix and refuses an ambiguous one', async () => {
