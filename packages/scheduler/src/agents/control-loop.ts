@@ -5,6 +5,7 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import { applyBackstops } from './backstops.js';
 import type { AgentGateway } from './gateway.js';
 import { placeWaitingTasks } from './placement.js';
+import { resendUnansweredAssignments } from './reassign.js';
 import { sendStops } from './stops.js';
 
 export interface ControlLoopDeps {
@@ -55,6 +56,7 @@ export class ControlLoop {
         const placed = await placeWaitingTasks(db, gateway.sessions.values());
         const stopping = await sendStops(db, gateway.sessions);
         const ended = await applyBackstops(db, this.deps);
+        await resendUnansweredAssignments(db, gateway.sessions);
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;

@@ -255,3 +255,29 @@ describe('agent liveness and backstops', () => {
     expect(ended.stopCode).toBe('TIMED_OUT');
   });
 });
+
+describe('lost assignments', () => {
+  it('sends an assignment again when the agent never answered it', { timeout: 60_000 }, async () => {
+    const database = await createTestDatabase('postgres', { migrated: false });
+    const scheduler = await startTestScheduler(database);
+    try {
+      await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+      const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+      await agent.hello('deaf');
+      const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body;
+      expect((await agent.next('task.assign')).task.taskId).toBe(task.id);
+      // As if that frame had gone to a dead connection: pretend it was sent long ago.
+      await database.db.updateTable('tasks').set({ assigned_at: new Date(Date.now() - 60_000) }).where('id', '=', task.id).execute();
+      expect((await agent.next('task.assign')).task.taskId).toBe(task.id);
+      agent.send({ type: 'task.accepted', taskId: task.id });
+      await eventually(async () => (await database.db.selectFrom('tasks').select('accepted_at').where('id', '=', task.id).executeTakeFirstOrThrow()).accepted_at !== null, (accepted) => accepted);
+      await database.db.updateTable('tasks').set({ assigned_at: new Date(Date.now() - 60_000) }).where('id', '=', task.id).execute();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+      agent.close();
+    } finally {
+      await scheduler.close();
+      await database.drop();
+    }
+  });
+});

@@ -197,7 +197,9 @@ export class AgentGateway {
       case 'hello':
         return this.refuse(session.socket, 'BAD_FRAME', 'hello was already sent', AgentCloseCode.badFrame);
       case 'heartbeat':
+        return;
       case 'task.accepted':
+        await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where('agent_name', '=', session.name).execute();
         return;
       case 'task.status': {
         if (await applyStatusReport(db, session.name, frame)) signals.taskChanged(frame.taskId);

@@ -39,7 +39,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       if (!session) continue;
       const row = await transition(trx, task.id, {
         from: ['PROVISIONING'],
-        patch: { status: 'PENDING', agent_name: session.name, attempt: (eb) => eb('attempt', '+', 1) },
+        patch: { status: 'PENDING', agent_name: session.name, attempt: (eb) => eb('attempt', '+', 1), assigned_at: new Date(), accepted_at: null },
       });
       if (!row) continue;
       session.hold(row.id, need);

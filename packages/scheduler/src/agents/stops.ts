@@ -16,7 +16,8 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
   if (sessions.size === 0) return [];
   const due = await db
     .selectFrom('tasks')
-    .select(['id', 'agent_name', 'desired_status', 'max_hours', 'stopped_by'])
+    .select(['id', 'agent_name', 'max_hours', 'stopped_by'])
+    .select(sql<boolean>`coalesce(started_at + max_hours * interval '1 hour' < now(), false)`.as('past_deadline'))
     .where('agent_name', 'in', [...sessions.keys()])
     .where('status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
     .where((eb) =>
@@ -31,7 +32,8 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
   for (const task of due) {
     const session = sessions.get(task.agent_name ?? '');
     if (!session) continue;
-    const timedOut = task.desired_status !== 'STOPPED';
+    // A user's stop before the deadline stays a user's stop, also when it is sent again.
+    const timedOut = task.past_deadline && task.stopped_by === null;
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('tasks').set({ stop_sent_at: new Date() }).where('id', '=', task.id).execute();
       await transition(trx, task.id, {

@@ -2,12 +2,14 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import * as initial from './migrations/0001-initial.js';
 import * as consoleSessions from './migrations/0002-console-sessions.js';
 import * as taskTerminal from './migrations/0003-task-terminal.js';
+import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-console-sessions': consoleSessions,
   '0003-task-terminal': taskTerminal,
+  '0004-task-assignment-times': assignmentTimes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -75,6 +75,8 @@ export interface TasksTable {
   finished_at: Timestamp | null;
   terminal_cols: number | null;
   terminal_rows: number | null;
+  assigned_at: Timestamp | null;
+  accepted_at: Timestamp | null;
 }
 
 export interface TaskLogLinesTable {

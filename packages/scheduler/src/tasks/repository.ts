@@ -72,6 +72,8 @@ export async function createTask(
         finished_at: null,
         terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
         terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
+        assigned_at: null,
+        accepted_at: null,
       })
       .execute();
     await trx.insertInto('task_events').values({ task_id: id, status: 'PROVISIONING', desired_status: 'RUNNING', message: null }).execute();

@@ -1,0 +1,27 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { toTaskSpec } from '../tasks/task-spec.js';
+import type { AgentSession } from './agent-session.js';
+
+/** How long an assignment may go unanswered before it is sent again. */
+const UNANSWERED_SECONDS = 20;
+
+/**
+ * Sends `task.assign` again for PENDING tasks of agents connected here that never answered it:
+ * the frame went to a connection that died (a half-open link, or the agent reconnected to
+ * another replica while this one still placed on its old session). An agent takes a repeated
+ * assignment as the same task, so this never starts a second container.
+ */
+export async function resendUnansweredAssignments(db: Kysely<Database>, sessions: Map<string, AgentSession>): Promise<void> {
+  if (sessions.size === 0) return;
+  const rows = await db
+    .updateTable('tasks')
+    .set({ assigned_at: new Date() })
+    .where('agent_name', 'in', [...sessions.keys()])
+    .where('status', '=', 'PENDING')
+    .where('accepted_at', 'is', null)
+    .where(sql<boolean>`assigned_at < now() - ${UNANSWERED_SECONDS} * interval '1 second'`)
+    .returningAll()
+    .execute();
+  for (const row of rows) sessions.get(row.agent_name ?? '')?.send({ type: 'task.assign', task: toTaskSpec(row) });
+}
