@@ -1,21 +1,14 @@
 import { TaskSpec, type HeldTask, type SchedulerFrame } from '@tapit/protocol';
-import type { TaskDriver } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
-import type { HandleStore, TaskRecord } from './handle-store.js';
+import type { TaskRecord } from './handle-store.js';
 import type { Outbox } from './outbox.js';
-import { TaskRun } from './task-run.js';
+import { TaskRun, type TaskRunDeps } from './task-run.js';
 
 type TaskFrame = Extract<SchedulerFrame, { type: 'task.assign' | 'task.stop' | 'task.log.ack' }>;
 type Welcome = Extract<SchedulerFrame, { type: 'welcome' }>;
 
-export interface RunnerOptions {
-  driver: TaskDriver;
-  store: HandleStore;
-  stopGraceSeconds: number;
-  storageCheckMs: number;
-  spoolMemoryBytes: number;
-  consoleGraceSeconds: number;
-}
+/** What every task run gets, less the callback the runner supplies itself. */
+export type RunnerOptions = Omit<TaskRunDeps, 'onForgotten'>;
 
 /** Maps scheduler frames to the driver and keeps every task this agent holds. */
 export class TaskRunner {
