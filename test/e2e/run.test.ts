@@ -56,7 +56,7 @@ describe('running a task', () => {
 
   it('keeps the logs after the container is removed: show logs prints every line', async () => {
     // Docker stamps stdout and stderr in separate goroutines, so lines written within microseconds
-    // of each other on the two streams can swap; the pause keeps this test about tapit.
+    // of each other on the two streams can swap places; the pause keeps the expected order exact.
     const run = await system.tapit('create', 'task', 'for i in $(seq 1 25); do echo line $i; done; sleep 0.5; echo err-line >&2', '--wait');
     expect(run.code, `${run.stderr}\n${why()}`).toBe(0);
     const id = idFrom(run.stdout);
@@ -77,5 +77,20 @@ describe('running a task', () => {
     expect(appLines(logs.stdout)).toEqual(expected);
     for (const line of logs.stdout.split('\n').filter(Boolean)) expect(line).toMatch(LOG_LINE);
     expect(logs.stdout).toMatch(/\[system\] Task status is STOPPED, desired status is STOPPED$/m);
+  });
+
+  it('keeps every line of both streams, each stream in order, when Docker writes them out of timestamp order', async () => {
+    // Docker's two copiers stamp then write through one lock: here a few dozen lines in a run
+    // land in its log file after a line of the other stream stamped later than them.
+    const count = 2000;
+    const script = `i=0; while [ $i -lt ${count} ]; do echo out-$i; echo err-$i >&2; i=$((i+1)); done; echo last-err >&2; exit 4`;
+    const run = await system.tapit('create', 'task', script, '--wait');
+    expect(run.code, `${run.stderr}\n${why()}`).toBe(4);
+    const logs = await system.tapit('show', 'logs', `task=${idFrom(run.stdout)}`);
+    for (const shown of [run.stdout, logs.stdout]) {
+      const lines = appLines(shown);
+      expect(lines.filter((l) => l.startsWith('out-'))).toEqual(Array.from({ length: count }, (_, i) => `out-${i}`));
+      expect(lines.filter((l) => !l.startsWith('out-'))).toEqual([...Array.from({ length: count }, (_, i) => `err-${i}`), 'last-err']);
+    }
   });
 });

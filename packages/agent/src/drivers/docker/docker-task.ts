@@ -1,9 +1,9 @@
 import type Docker from 'dockerode';
 import type { DriverTask, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
 import { DockerExec } from './docker-exec.js';
-import { asDockerCursor, DockerLogReader } from './log-reader.js';
+import { asDockerCursor, cursorAt, DockerLogReader, sinceParam } from './log-reader.js';
 import { engineMessage, isNotFound } from './pull.js';
-import { dockerTime, toSinceParam } from './timestamps.js';
+import { dockerTime } from './timestamps.js';
 import { UsageSampler } from './usage-sampler.js';
 
 export interface DockerHandle extends TaskHandle {
@@ -55,7 +55,7 @@ export class DockerTask implements DriverTask {
           onLines(lines, after as unknown as OutputCursor);
         }
       };
-      const since = cursor ? toSinceParam(cursor.ts) : undefined;
+      const since = sinceParam(cursor);
       const options = { stdout: true, stderr: true, timestamps: true, ...(since ? { since } : {}) };
       try {
         if (running) {
@@ -78,7 +78,7 @@ export class DockerTask implements DriverTask {
   }
 
   cursorAt(time: string): OutputCursor {
-    return { ts: time, n: 0 };
+    return cursorAt(time) as OutputCursor;
   }
 
   wait(): Promise<TaskEnd> {

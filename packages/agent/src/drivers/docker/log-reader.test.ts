@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DockerLogReader } from './log-reader.js';
+import { asDockerCursor, DockerLogReader, sinceParam } from './log-reader.js';
 import { toSinceParam } from './timestamps.js';
 
 /** One message of Docker's multiplexed stream: 8-byte header, then `TIMESTAMP text`. */
@@ -13,6 +13,7 @@ function frame(stream: 1 | 2, ts: string, text: string): Buffer {
 
 const T1 = '2024-05-01T10:00:00.000000001Z';
 const T2 = '2024-05-01T10:00:00.000000002Z';
+const T3 = '2024-05-01T10:00:00.000000003Z';
 
 describe('DockerLogReader', () => {
   it('reads lines of both streams, across chunk boundaries', () => {
@@ -25,13 +26,13 @@ describe('DockerLogReader', () => {
       ['stderr', 'two'],
       ['stdout', 'three'],
     ]);
-    expect(b.cursor).toEqual({ ts: T2, n: 1 });
+    expect(b.cursor).toEqual({ stdout: { ts: T2, n: 1 }, stderr: { ts: T1, n: 1 } });
   });
 
   it('resumes after the lines consumed at the cursor timestamp, not before nor after', () => {
     const first = new DockerLogReader(null);
     const { cursor } = first.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T1, 'b\n')]));
-    expect(cursor).toEqual({ ts: T1, n: 2 });
+    expect(cursor).toEqual({ stdout: { ts: T1, n: 2 } });
     // `since` returns everything at or after T1 again.
     const resumed = new DockerLogReader(cursor);
     const out = resumed.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T1, 'b\n'), frame(1, T1, 'c\n'), frame(1, T2, 'd\n')]));
@@ -44,6 +45,47 @@ describe('DockerLogReader', () => {
     expect(a.lines).toEqual([]);
     const resumed = new DockerLogReader(a.cursor);
     expect(resumed.push(frame(1, T2, 'lo\n')).lines.map((l) => l.text)).toEqual(['hello']);
+  });
+
+  // Docker stamps each stream in its own copier, then writes through one lock: a stderr line
+  // stamped before the last stdout line can land after it in the file (the last line of
+  // `echo a; echo b >&2; exit 3` went missing this way).
+  it('keeps a line of one stream written after a later-stamped line of the other', () => {
+    const reader = new DockerLogReader(null);
+    const out = reader.push(Buffer.concat([frame(1, T2, 'hello\n'), frame(2, T1, 'to-stderr\n')]));
+    expect(out.lines.map((l) => [l.stream, l.text])).toEqual([
+      ['stdout', 'hello'],
+      ['stderr', 'to-stderr'],
+    ]);
+  });
+
+  it('resumes each stream from its own cursor', () => {
+    const first = new DockerLogReader(null);
+    const { cursor } = first.push(frame(1, T2, 'hello\n'));
+    expect(cursor).toEqual({ stdout: { ts: T2, n: 1 } });
+    // The final read returns, in file order, the stdout line again and the stderr line stamped
+    // before it but written after it.
+    const resumed = new DockerLogReader(cursor);
+    const out = resumed.push(Buffer.concat([frame(1, T2, 'hello\n'), frame(2, T1, 'to-stderr\n'), frame(1, T3, 'bye\n')]));
+    expect(out.lines.map((l) => l.text)).toEqual(['to-stderr', 'bye']);
+    expect(out.cursor).toEqual({ stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } });
+    // And once both streams have cursors, each skips only what it consumed.
+    const again = new DockerLogReader(out.cursor);
+    const more = again.push(Buffer.concat([frame(2, T1, 'to-stderr\n'), frame(1, T3, 'bye\n'), frame(2, T2, 'late\n')]));
+    expect(more.lines.map((l) => l.text)).toEqual(['late']);
+  });
+
+  it('asks for `since` the earliest point either stream can still have unread lines', () => {
+    expect(sinceParam(null)).toBeUndefined();
+    expect(sinceParam({ stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } })).toBe('1714557600.000000001');
+    // stderr has written nothing yet: it may still write a line stamped up to 5 s before stdout's.
+    expect(sinceParam({ stdout: { ts: '2024-05-01T10:00:07.25Z', n: 1 } })).toBe('1714557602.250000000');
+  });
+
+  it('reads the single cursor saved by earlier agents as the cursor of both streams', () => {
+    expect(asDockerCursor({ ts: T1, n: 2 })).toEqual({ stdout: { ts: T1, n: 2 }, stderr: { ts: T1, n: 2 } });
+    const resumed = new DockerLogReader(asDockerCursor({ ts: T1, n: 1 }));
+    expect(resumed.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T2, 'b\n')])).lines.map((l) => l.text)).toEqual(['b']);
   });
 
   it('formats `since` with nanoseconds', () => {

@@ -1,27 +1,79 @@
 import type { OutputCursor, OutputLine } from '../driver.js';
-import { toIso, toNanos } from './timestamps.js';
+import { toIso, toNanos, toSinceParam } from './timestamps.js';
 
 /** Longest piece of one line kept in memory; longer lines are cut (the spool cuts at 64 KiB too). */
 export const MAX_LINE_BYTES = 64 * 1024;
 
 /**
- * Where a read of `docker logs --timestamps` stopped: the timestamp of the last message consumed
- * and how many messages carrying exactly that timestamp were consumed (several lines can share
- * one), plus any unfinished line, so a resumed read neither repeats nor loses a line.
+ * How long a message can wait between Docker stamping it and writing it to the log file. Only
+ * used to resume a stream that has not written anything yet (see `sinceParam`).
  */
-export interface DockerCursor {
+export const STAMP_TO_WRITE_SKEW_NS = 5_000_000_000n;
+
+type Stream = 'stdout' | 'stderr';
+const STREAMS = ['stdout', 'stderr'] as const;
+
+/** The timestamp of the last message of one stream consumed, and how many carried exactly it. */
+export interface StreamCursor {
   ts: string;
   n: number;
+}
+
+/**
+ * Where a read of `docker logs --timestamps` stopped, per stream. Docker stamps each stream's
+ * messages in its own copier and writes them through one lock, so within a stream file order is
+ * timestamp order but across streams it is not: a stderr line stamped before the last stdout
+ * line can be written after it. One cursor per stream never skips such a line.
+ */
+export interface DockerCursor {
+  stdout?: StreamCursor;
+  stderr?: StreamCursor;
   /** Unfinished line per stream, base64 (Docker splits lines over 16 KiB into partial messages). */
   partial?: { stdout?: string; stderr?: string };
 }
 
+/** Reads a saved cursor, including the single `{ ts, n }` cursor earlier agents saved. */
 export function asDockerCursor(cursor: OutputCursor | null): DockerCursor | null {
-  if (!cursor || typeof cursor.ts !== 'string' || typeof cursor.n !== 'number') return null;
-  return cursor as unknown as DockerCursor;
+  if (!cursor) return null;
+  if (typeof cursor.ts === 'string' && typeof cursor.n === 'number') {
+    const legacy = { ts: cursor.ts, n: cursor.n };
+    return { stdout: legacy, stderr: { ...legacy }, ...(cursor.partial ? { partial: cursor.partial as DockerCursor['partial'] } : {}) };
+  }
+  return cursor as DockerCursor;
 }
 
-type Stream = 'stdout' | 'stderr';
+/** A cursor that starts both streams at `time` (used when the saved one was lost). */
+export function cursorAt(time: string): DockerCursor {
+  return { stdout: { ts: time, n: 0 }, stderr: { ts: time, n: 0 } };
+}
+
+/**
+ * The `since` of a resumed read: the earliest point either stream can still have unread
+ * messages. A stream that has written nothing yet may still write a message stamped a little
+ * before the other stream's last one, hence the skew allowance for it.
+ */
+export function sinceParam(cursor: DockerCursor | null): string | undefined {
+  if (!cursor) return undefined;
+  const at = STREAMS.map((s) => (cursor[s] ? toNanos(cursor[s].ts) : null));
+  const known = at.filter((ns): ns is bigint => ns !== null);
+  if (known.length === 0) return undefined;
+  let since = known.reduce((a, b) => (b < a ? b : a));
+  if (known.length < STREAMS.length) {
+    const latest = known.reduce((a, b) => (b > a ? b : a));
+    const allowance = latest - STAMP_TO_WRITE_SKEW_NS;
+    if (allowance < since) since = allowance;
+  }
+  return toSinceParam(since);
+}
+
+/** Per stream: the position consumed, as exact nanoseconds plus the count at that timestamp. */
+interface Position {
+  ts: string;
+  nanos: bigint;
+  n: number;
+  /** Messages at `nanos` to skip still, on a resumed read (`since` returns them again). */
+  skip: number;
+}
 
 /**
  * Parses the multiplexed log stream (8-byte header per message: stream type, size) of a
@@ -29,18 +81,14 @@ type Stream = 'stdout' | 'stderr';
  */
 export class DockerLogReader {
   private buffer: Buffer = Buffer.alloc(0);
-  private ts: string | null;
-  private n: number;
-  private tsNanos: bigint | null;
-  private skip: number;
+  private readonly position: Partial<Record<Stream, Position>> = {};
   private readonly partial: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
 
   constructor(from: DockerCursor | null) {
-    this.ts = from?.ts ?? null;
-    this.n = from?.n ?? 0;
-    this.tsNanos = from ? toNanos(from.ts) : null;
-    this.skip = from?.n ?? 0;
-    for (const s of ['stdout', 'stderr'] as const) {
+    for (const s of STREAMS) {
+      const at = from?.[s];
+      const nanos = at ? toNanos(at.ts) : null;
+      if (at && nanos !== null) this.position[s] = { ts: at.ts, nanos, n: at.n, skip: at.n };
       const saved = from?.partial?.[s];
       if (saved) this.partial[s].push(Buffer.from(saved, 'base64'));
     }
@@ -64,12 +112,15 @@ export class DockerLogReader {
   }
 
   cursor(): DockerCursor | null {
-    if (this.ts === null) return null;
+    const cursor: DockerCursor = {};
     const partial: DockerCursor['partial'] = {};
-    for (const s of ['stdout', 'stderr'] as const) {
+    for (const s of STREAMS) {
+      const at = this.position[s];
+      if (at) cursor[s] = { ts: at.ts, n: at.n };
       if (this.partial[s].length) partial[s] = Buffer.concat(this.partial[s]).toString('base64');
     }
-    return { ts: this.ts, n: this.n, ...(partial.stdout || partial.stderr ? { partial } : {}) };
+    if (!cursor.stdout && !cursor.stderr) return null;
+    return partial.stdout || partial.stderr ? { ...cursor, partial } : cursor;
   }
 
   private message(stream: Stream, payload: Buffer, out: OutputLine[]): void {
@@ -77,20 +128,20 @@ export class DockerLogReader {
     const ts = space > 0 ? payload.subarray(0, space).toString('latin1') : '';
     const nanos = toNanos(ts);
     if (nanos === null) return; // not a timestamped message; nothing sensible to resume from
-    if (this.tsNanos !== null) {
-      // Resuming: `since` includes messages at the cursor's timestamp; skip the ones consumed.
-      if (nanos < this.tsNanos) return;
-      if (nanos === this.tsNanos && this.skip > 0) {
-        this.skip--;
+    const at = this.position[stream];
+    if (at) {
+      // Within a stream timestamps never go back: anything before the cursor was consumed,
+      // and `since` returns the messages at the cursor's timestamp again.
+      if (nanos < at.nanos) return;
+      if (nanos === at.nanos && at.skip > 0) {
+        at.skip--;
         return;
       }
-    }
-    this.skip = 0;
-    if (this.tsNanos !== null && nanos === this.tsNanos) this.n++;
-    else {
-      this.ts = ts;
-      this.tsNanos = nanos;
-      this.n = 1;
+      at.skip = 0;
+      if (nanos === at.nanos) at.n++;
+      else Object.assign(at, { ts, nanos, n: 1 });
+    } else {
+      this.position[stream] = { ts, nanos, n: 1, skip: 0 };
     }
     let body = payload.subarray(space + 1);
     const complete = body.length > 0 && body[body.length - 1] === 0x0a;

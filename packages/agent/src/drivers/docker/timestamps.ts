@@ -13,8 +13,8 @@ export function toNanos(ts: string): bigint | null {
 }
 
 /** The `since` parameter of the logs API: `seconds.nanoseconds`. */
-export function toSinceParam(ts: string): string | undefined {
-  const ns = toNanos(ts);
+export function toSinceParam(ts: string | bigint): string | undefined {
+  const ns = typeof ts === 'bigint' ? ts : toNanos(ts);
   if (ns === null) return undefined;
   return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
 }
