@@ -1,5 +1,6 @@
 import { ApiErrorBody, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
+import { sendRequest, type HttpAnswer } from './http-request.js';
 
 /**
  * The one error the client throws. `status` is the HTTP status, or null when the scheduler could
@@ -24,14 +25,13 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | undefined>;
 
-/** A small fetch-based client for the scheduler's `/v1` API; every answer is parsed by its schema. */
+/** A small client for the scheduler's `/v1` API; every answer is parsed by its schema. */
 export class ApiClient {
   readonly baseUrl: string;
 
   constructor(
     baseUrl: string,
     private readonly token: string,
-    private readonly fetchImpl: typeof fetch = fetch,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
@@ -48,8 +48,8 @@ export class ApiClient {
     await this.send('DELETE', path);
   }
 
-  /** Opens a streaming GET (the log follow endpoint, a recording); the caller reads `response.body`. */
-  stream(path: string, query: Query, signal?: AbortSignal, accept = 'application/x-ndjson'): Promise<Response> {
+  /** Opens a streaming GET (the log follow endpoint, a recording); the caller reads `answer.body`. */
+  stream(path: string, query: Query, signal?: AbortSignal, accept = 'application/x-ndjson'): Promise<HttpAnswer> {
     return this.send('GET', path, undefined, query, signal, accept);
   }
 
@@ -76,13 +76,13 @@ export class ApiClient {
     return parsed.data;
   }
 
-  private async send(method: string, path: string, body?: unknown, query?: Query, signal?: AbortSignal, accept = 'application/json'): Promise<Response> {
+  private async send(method: string, path: string, body?: unknown, query?: Query, signal?: AbortSignal, accept = 'application/json'): Promise<HttpAnswer> {
     const url = this.url(path, query);
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      response = await sendRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
     } catch (error) {
       if (signal?.aborted) throw error;
       throw unreachable(this.baseUrl, error);
@@ -92,12 +92,12 @@ export class ApiClient {
   }
 }
 
-async function errorFrom(response: Response): Promise<ApiError> {
+async function errorFrom(response: HttpAnswer): Promise<ApiError> {
   const text = await response.text().catch(() => '');
   return apiErrorFrom(response.status, response.statusText, response.url, text);
 }
 
-/** An error answer (from fetch, or a refused websocket upgrade) as the ApiError it describes. */
+/** An error answer (to a request, or a refused websocket upgrade) as the ApiError it describes. */
 export function apiErrorFrom(status: number, statusText: string, url: string, text: string): ApiError {
   const parsed = ApiErrorBody.safeParse(safeJson(text));
   if (parsed.success) {
@@ -122,7 +122,7 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** fetch hides the socket error in `cause`, ws gives it as is; its code is the part worth showing (ECONNREFUSED …). */
+/** The socket error's code is the part worth showing (ECONNREFUSED …); some wrap it in `cause`. */
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
   const own = (error as { code?: string })?.code;

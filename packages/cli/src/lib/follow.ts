@@ -42,7 +42,7 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
       connected = true;
       failingSince = null;
       delay = retryDelayMs;
-      for await (const texts of ndjsonBatches(bodyOf(response))) {
+      for await (const texts of ndjsonBatches(response.body)) {
         let lines: LogLine[] = [];
         for (const text of texts) {
           const event = parseEvent(text);
@@ -88,11 +88,6 @@ function parseEvent(text: string): LogFollowEvent {
   const result = LogFollowEvent.safeParse(json);
   if (!result.success) throw new ApiError(`unexpected log event from the scheduler: ${text.slice(0, 200)}`, null, 'BAD_RESPONSE');
   return result.data;
-}
-
-function bodyOf(response: Response): AsyncIterable<Uint8Array> {
-  if (response.body === null) return (async function* () {})();
-  return response.body as unknown as AsyncIterable<Uint8Array>;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

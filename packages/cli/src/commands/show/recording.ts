@@ -1,7 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
@@ -40,8 +38,7 @@ export default class ShowRecording extends BaseCommand {
     const idleLimit = positive(flags['idle-limit'], '--idle-limit');
     const response = await (await this.api()).stream(`/v1/consoles/${encodeURIComponent(session)}/recording`, {}, undefined, 'application/x-asciicast');
     if (flags.output !== undefined) {
-      const body = response.body ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>) : Readable.from([]);
-      await pipeline(body, createWriteStream(flags.output));
+      await pipeline(response.body, createWriteStream(flags.output));
       process.stderr.write(`Saved the recording of session ${session} to ${flags.output}\n`);
       return;
     }

@@ -1,0 +1,60 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+/*
+ * One HTTP request on node:http, for the API client. Not fetch: in Node 20, fetch's first use
+ * loads undici (~35 ms) and its pooled socket holds a short-lived process open ~70 ms after the
+ * last answer, which together were a third of a one-line command's time. Node's own agent
+ * unrefs a kept-alive socket, so the process exits as soon as its work is done.
+ */
+
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  url: string;
+  ok: boolean;
+  /** The body as it arrives (an async iterable of Buffers). */
+  body: IncomingMessage;
+  /** The whole body as text. */
+  text(): Promise<string>;
+}
+
+export interface HttpRequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** Longest silence on a connection before it counts as dead (as fetch's default body timeout). */
+const IDLE_TIMEOUT_MS = 300_000;
+
+export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const headers = { ...init.headers };
+  if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+  return new Promise((resolve, reject) => {
+    const req = send(target, { method: init.method, headers, signal: init.signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      resolve({
+        status,
+        statusText: res.statusMessage ?? '',
+        url,
+        ok: status >= 200 && status < 300,
+        body: res,
+        text: () => readText(res),
+      });
+    });
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+async function readText(res: IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const chunk of res) text += chunk as string;
+  return text;
+}
