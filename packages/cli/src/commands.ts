@@ -1,0 +1,54 @@
+/*
+ * Every command, by oclif id (topic:command). oclif finds them here (the "explicit" command
+ * discovery strategy) rather than by scanning dist/commands, so the whole CLI can be one bundled
+ * file; src/commands.test.ts checks that each file under commands/ is listed under its id.
+ */
+import CreateApp from './commands/create/app.js';
+import CreateProject from './commands/create/project.js';
+import CreateRelease from './commands/create/release.js';
+import CreateStage from './commands/create/stage.js';
+import CreateTask from './commands/create/task.js';
+import CreateToken from './commands/create/token.js';
+import DeleteTask from './commands/delete/task.js';
+import ListAgents from './commands/list/agents.js';
+import ListApps from './commands/list/apps.js';
+import ListConsoles from './commands/list/consoles.js';
+import ListReleases from './commands/list/releases.js';
+import ListTasks from './commands/list/tasks.js';
+import ListTokens from './commands/list/tokens.js';
+import Login from './commands/login.js';
+import RevokeToken from './commands/revoke/token.js';
+import Run from './commands/run.js';
+import ShowLogs from './commands/show/logs.js';
+import ShowRecording from './commands/show/recording.js';
+import ShowTask from './commands/show/task.js';
+import TaskIndex from './commands/task/index.js';
+import TaskAttach from './commands/task/attach.js';
+import TaskRun from './commands/task/run.js';
+import TaskStop from './commands/task/stop.js';
+
+export const COMMANDS = {
+  'create:app': CreateApp,
+  'create:project': CreateProject,
+  'create:release': CreateRelease,
+  'create:stage': CreateStage,
+  'create:task': CreateTask,
+  'create:token': CreateToken,
+  'delete:task': DeleteTask,
+  'list:agents': ListAgents,
+  'list:apps': ListApps,
+  'list:consoles': ListConsoles,
+  'list:releases': ListReleases,
+  'list:tasks': ListTasks,
+  'list:tokens': ListTokens,
+  'login': Login,
+  'revoke:token': RevokeToken,
+  'run': Run,
+  'show:logs': ShowLogs,
+  'show:recording': ShowRecording,
+  'show:task': ShowTask,
+  'task': TaskIndex,
+  'task:attach': TaskAttach,
+  'task:run': TaskRun,
+  'task:stop': TaskStop,
+};
