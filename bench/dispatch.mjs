@@ -22,13 +22,15 @@ try {
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
   const cliOnly = () => timeCommand(process.execPath, [BIN('tapit'), 'list', 'agents', '--json'], cliEnv);
+  // The floor of any Node CLI on this machine: the runtime starting and exiting.
+  const nodeOnly = () => timeCommand(process.execPath, ['-e', ''], {});
 
   // Warm-up: image cache, JIT, connections.
   for (let i = 0; i < 3; i++) {
     await tapitRun('true');
     await dockerRun('true');
   }
-  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [] };
+  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [] };
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, alternating who goes first, so drift on a shared machine hits both alike.
     const pair = [
@@ -43,13 +45,17 @@ try {
     for (const run of i % 2 ? first.reverse() : first) await run();
     samples.api.push(await apiRun('true'));
     samples.cli.push((await cliOnly()).totalMs);
+    samples.node.push((await nodeOnly()).totalMs);
   }
-  console.log(`bench/dispatch: ${RUNS} interleaved runs, image ${IMAGE}, scheduler on its embedded database, one local agent`);
+  const database = process.env.TAPIT_DATABASE_URL ? 'Postgres (TAPIT_DATABASE_URL)' : 'its embedded database';
+  console.log(`bench/dispatch: ${RUNS} interleaved runs, image ${IMAGE}, scheduler on ${database}, one local agent`);
   printRow("create task 'true' --wait", samples.tapitTrue, samples.dockerTrue);
   printRow('time to first [app] line', samples.tapitFirst, samples.dockerFirst);
   printRow("API create + follow 'true'", samples.api, samples.dockerTrue);
   const cli = summarise(samples.cli);
+  const node = summarise(samples.node);
   console.log(`CLI process alone (tapit list agents): median ${cli.median.toFixed(0)} ms, p90 ${cli.p90.toFixed(0)} ms — Node + oclif start-up and one request`);
+  console.log(`Node alone (node -e ''): median ${node.median.toFixed(0)} ms, p90 ${node.p90.toFixed(0)} ms — the floor of any Node CLI here`);
 } finally {
   await tapit.stop();
 }
