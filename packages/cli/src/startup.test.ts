@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +17,20 @@ copyFileSync(join(PACKAGE, 'dist/tapit.cjs'), join(root, 'dist/tapit.cjs'));
 const cacheFile = join(root, 'dist/tapit.cjs.v8-cache');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const tapit = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin/tapit.js'), ...args], { encoding: 'utf8' });
+// NODE_ENV as many users' shells have it; no colours, as on a pipe.
+const env = { PATH: process.env.PATH ?? '', HOME: root, NODE_ENV: 'development', NO_COLOR: '1' };
+const tapit = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin/tapit.js'), ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs and returns stderr too: start-up must print nothing there. */
+const tapitWithStderr = (...args: string[]) => {
+  const run = spawnSync(process.execPath, [join(root, 'bin/tapit.js'), ...args], { encoding: 'utf8', env });
+  return { stdout: run.stdout, stderr: run.stderr, status: run.status };
+};
 const version = `@tapit/cli/${(JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { version: string }).version}`;
 const written = () => statSync(cacheFile).mtimeMs;
 
 describe('bin/tapit.js', () => {
   it('runs the bundle with no node_modules and writes its code cache on the first run only', () => {
-    expect(tapit('--version')).toContain(version);
+    expect(tapitWithStderr('--version')).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
     const first = written();
     expect(readFileSync(cacheFile).length).toBeGreaterThan(100_000);
     expect(tapit('create', 'task', '--help')).toMatch(/^USAGE\n {2}\$ tapit create task/m);
