@@ -56,6 +56,7 @@ export async function connectConsole(client: ApiClient, target: ConsoleTarget, i
     terminal.enter((signal) => session.leave(signal));
     end = await session.run();
   } finally {
+    await terminal.discardPendingInput();
     terminal.restore();
     // Reading a terminal keeps the process alive; the session is over, so is the reading.
     io.stdin.pause();

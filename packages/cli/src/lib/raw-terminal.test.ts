@@ -4,6 +4,7 @@ import { RawTerminal, SHOW_CURSOR, type ProcessHooks, type RestoringSignal } fro
 
 function fakeTerminal(tty = true) {
   const calls: string[] = [];
+  const input = new EventEmitter();
   const stdin = {
     isTTY: tty,
     isRaw: false,
@@ -11,6 +12,13 @@ function fakeTerminal(tty = true) {
       calls.push(`raw:${mode}`);
       stdin.isRaw = mode;
     },
+    on: (event: 'data', listener: () => void) => input.on(event, listener),
+    off: (event: 'data', listener: () => void) => input.off(event, listener),
+    resume: () => void calls.push('resume'),
+    pause: () => void calls.push('pause'),
+    /** Bytes arriving from the terminal. */
+    type: () => input.emit('data', Buffer.from('\x1b[24;5R')),
+    readers: () => input.listenerCount('data'),
   };
   const stdout = { isTTY: tty, write: (text: string) => void calls.push(`write:${JSON.stringify(text)}`) };
   const proc = new EventEmitter();
@@ -75,5 +83,39 @@ describe('RawTerminal', () => {
       throw new Error('EBADF');
     };
     expect(() => terminal.restore()).not.toThrow();
+  });
+
+  it('drops what the terminal still sends after the session, until it is quiet, before restoring', async () => {
+    const { terminal, stdin, calls } = fakeTerminal();
+    terminal.enter(() => {});
+    const draining = terminal.discardPendingInput(30, 1000);
+    // A cursor-position answer arriving just after the end, then another 20 ms later.
+    stdin.type();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stdin.readers()).toBe(1);
+    stdin.type();
+    await draining;
+    expect(stdin.readers()).toBe(0);
+    expect(stdin.isRaw).toBe(true); // still raw while draining: nothing was echoed or buffered for the shell
+    terminal.restore();
+    expect(calls).toEqual(['raw:true', 'resume', 'pause', 'raw:false', `write:${JSON.stringify(SHOW_CURSOR)}`]);
+  });
+
+  it('stops draining a terminal that never goes quiet after the longest wait', async () => {
+    const { terminal, stdin } = fakeTerminal();
+    terminal.enter(() => {});
+    const typing = setInterval(() => stdin.type(), 5);
+    // Would never resolve (the test times out) without the cap.
+    await terminal.discardPendingInput(30, 100);
+    clearInterval(typing);
+    expect(stdin.readers()).toBe(0);
+  });
+
+  it('does not touch input it never made raw', async () => {
+    const { terminal, stdin, calls } = fakeTerminal(false);
+    terminal.enter(() => {});
+    await terminal.discardPendingInput();
+    expect(stdin.readers()).toBe(0);
+    expect(calls).toEqual([]);
   });
 });

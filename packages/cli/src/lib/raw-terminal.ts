@@ -6,7 +6,15 @@ export const RESTORING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type RestoringSignal = (typeof RESTORING_SIGNALS)[number];
 
 export interface TerminalStreams {
-  stdin: { isTTY?: boolean; isRaw?: boolean; setRawMode?(mode: boolean): unknown };
+  stdin: {
+    isTTY?: boolean;
+    isRaw?: boolean;
+    setRawMode?(mode: boolean): unknown;
+    on?(event: 'data', listener: () => void): unknown;
+    off?(event: 'data', listener: () => void): unknown;
+    resume?(): unknown;
+    pause?(): unknown;
+  };
   stdout: { isTTY?: boolean; write(text: string): unknown };
 }
 
@@ -59,6 +67,34 @@ export class RawTerminal {
       this.streams.stdin.setRawMode!(true);
       this.madeRaw = true;
     }
+  }
+
+  /**
+   * Reads and drops what the terminal still sends until it has been quiet for `quietMs` (at most
+   * `maxMs`). Its answers to queries the remote program made just before the end (cursor
+   * position, colours) would otherwise reach the user's shell as if typed.
+   */
+  async discardPendingInput(quietMs = 30, maxMs = 250): Promise<void> {
+    const { stdin } = this.streams;
+    if (!this.madeRaw || !stdin.on || !stdin.off) return;
+    await new Promise<void>((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(quiet);
+        clearTimeout(cap);
+        stdin.off!('data', drop);
+        stdin.pause?.();
+        resolve();
+      };
+      const drop = () => {
+        clearTimeout(quiet);
+        quiet = setTimeout(done, quietMs);
+      };
+      const cap = setTimeout(done, maxMs);
+      stdin.on!('data', drop);
+      stdin.resume?.();
+      drop();
+    });
   }
 
   /** Puts the terminal back as it was; safe to call any number of times, from any path. */
