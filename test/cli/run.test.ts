@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LogPage, Task } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TEST_IMAGE, type RunningAgent } from '../support/agent.js';
-import { cliEnv, runCli } from '../support/cli.js';
+import { cliEnv, runCli, startCli } from '../support/cli.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
@@ -73,6 +73,22 @@ describe('attached runs with an agent', () => {
     expect(followed.stdout).toBe(logs.stdout);
     const json = LogPage.pick({ lines: true }).parse(JSON.parse((await tapit('show', 'logs', `task=${id}`, '--json')).stdout));
     expect(json.lines.filter((l) => l.stream !== 'system').map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3']);
+  });
+
+  it('show logs --follow stops with a clear error when its token is revoked meanwhile', async () => {
+    const created = await tapit('create', 'token', 'revoked-follower', 'role=viewer', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const run = await tapit('create', 'task', 'echo started; sleep 60');
+    const id = idFrom(run.stdout);
+    const follower = startCli(['show', 'logs', `task=${id}`, '--follow'], { env: { ...env, TAPIT_TOKEN: token } });
+    await follower.waitFor(/\[app\] started$/m);
+    expect((await tapit('revoke', 'token', 'revoked-follower')).code).toBe(0);
+    const result = await follower.result;
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/revoked token/);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect((await tapit('task:stop', id)).code).toBe(0);
   });
 
   it('a task that cannot start exits 1 and says why', async () => {

@@ -5,6 +5,7 @@ import { ControlLoop } from './agents/control-loop.js';
 import { ConsoleBroker } from './consoles/broker.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { createApp } from './app.js';
+import { TokenWatch } from './auth/token-watch.js';
 import { ensureBootstrapToken } from './auth/tokens.js';
 import type { SchedulerConfig } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -27,7 +28,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: no agent can join this scheduler');
 
   const signals = new TaskSignals();
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, version: SCHEDULER_VERSION, isReady: () => true }, log);
+  const tokenWatch = new TokenWatch(database.db);
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, isReady: () => true }, log);
   const gateway = new AgentGateway({
     db: database.db,
     signals,
@@ -50,7 +52,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT }, () => resolve(s));
     s.once('error', reject);
   });
-  const consoles = new ConsoleBroker({ db: database.db, gateway, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, log });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, log });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -69,6 +71,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path}`);
   });
   loop.start();
+  tokenWatch.start();
 
   const port = (server.address() as AddressInfo).port;
   const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
@@ -77,6 +80,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     port,
     async close() {
       loop.stop();
+      tokenWatch.stop();
       consoles.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -34,6 +34,7 @@ export function authRoutes(deps: AppDeps) {
     requireAllProjects(principal);
     const name = parseParam(c, 'name', Name);
     await revokeToken(db, name);
+    deps.tokenWatch.revoked(name);
     await recordAudit(db, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });
     return c.body(null, 204);
   });

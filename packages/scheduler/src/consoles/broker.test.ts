@@ -159,6 +159,38 @@ describe('console sessions through the scheduler', () => {
     expect(agent.pending().filter((f) => f.type === 'console.open')).toEqual([]);
   });
 
+  /** A console opened with a fresh member token, relayed to the agent's stream. */
+  async function memberConsole(name: string) {
+    const token = (await scheduler.call('POST', '/v1/tokens', { name, role: 'member' })).body.token as string;
+    const client = openClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`, token);
+    await client.opened;
+    const { open, stream } = await agentDialsBack();
+    stream.send(encodeConsoleData(ConsoleChannel.stdout, Buffer.from('$ ')));
+    await eventually(() => client.text() === '$ ');
+    const agentClosed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
+    return { client, open, agentClosed };
+  }
+
+  it('ends a session at once when its token is revoked on this replica, and says why', async () => {
+    const { client, open, agentClosed } = await memberConsole('revoked-here');
+    expect((await scheduler.call('DELETE', '/v1/tokens/revoked-here')).status).toBe(204);
+    await client.closed;
+    await agentClosed; // the agent's stream closes as on a detach: the console itself goes on
+    expect(client.frames.at(-1)).toEqual({ type: 'error', message: 'the token "revoked-here" was revoked' });
+    await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${consoleTask.id}/consoles`)).body.items.find((i: { id: string }) => i.id === open.sessionId)?.closedAt != null);
+    const session = (await scheduler.call('GET', `/v1/tasks/${consoleTask.id}/consoles`)).body.items.find((i: { id: string }) => i.id === open.sessionId);
+    expect(session).toMatchObject({ openedBy: 'revoked-here', endReason: 'token revoked' });
+    expect((await scheduler.call('GET', `/v1/tasks/${consoleTask.id}`)).body.status).toBe('RUNNING');
+  });
+
+  it('ends a session when its token is revoked on another replica (seen in the tokens table)', async () => {
+    const { client } = await memberConsole('revoked-elsewhere');
+    // What another replica's DELETE /v1/tokens does: only the table changes, no local signal.
+    await database.db.updateTable('tokens').set({ revoked_at: new Date() }).where('name', '=', 'revoked-elsewhere').execute();
+    await client.closed;
+    expect(client.frames.at(-1)).toEqual({ type: 'error', message: 'the token "revoked-elsewhere" was revoked' });
+  });
+
   it('tells the client when the agent never dials back', { timeout: 30_000 }, async () => {
     const client = openClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`);
     await client.opened;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AgentGateway } from '../agents/gateway.js';
 import { presentsJoinToken } from '../agents/join-token.js';
 import { requireRole } from '../auth/permissions.js';
+import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
 import { recordAudit } from '../audit/record.js';
 import { coerceError } from '../db/errors.js';
@@ -27,6 +28,7 @@ const Command = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'must
 export interface ConsoleBrokerDeps {
   db: Kysely<Database>;
   gateway: AgentGateway;
+  tokenWatch: TokenWatch;
   joinToken: string | undefined;
   log: (line: string) => void;
 }
@@ -111,6 +113,17 @@ export class ConsoleBroker {
   }
 
   private async open(client: WebSocket, open: OpenRequest): Promise<void> {
+    // Revoking the token that opened the session ends it (the task itself goes on).
+    const revocation = new AbortController();
+    const unwatch = this.deps.tokenWatch.watch(open.principal.name, () => revocation.abort(`the token "${open.principal.name}" was revoked`));
+    try {
+      await this.run(client, open, revocation.signal);
+    } finally {
+      unwatch();
+    }
+  }
+
+  private async run(client: WebSocket, open: OpenRequest, revoked: AbortSignal): Promise<void> {
     const { db, log } = this.deps;
     // Hold the user's keystrokes until the agent is there to take them.
     client.pause();
@@ -157,17 +170,17 @@ export class ConsoleBroker {
       openedBy: open.principal.name,
     });
     const agent = await agentSocket;
-    if (!agent || client.readyState !== client.OPEN) {
+    if (!agent || client.readyState !== client.OPEN || revoked.aborted) {
       agent?.close(1000, 'client gone');
       client.resume(); // a paused socket cannot finish the close handshake
-      const message = agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
+      const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
       if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
       client.close(1011, 'no agent');
       await closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null });
       return;
     }
     const recorder = new ConsoleRecorder(db, sessionId, log);
-    const ended = relayConsole(client, agent, recorder);
+    const ended = relayConsole(client, agent, recorder, revoked);
     client.resume();
     const end = await ended;
     await recorder.close();

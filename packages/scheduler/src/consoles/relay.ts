@@ -18,9 +18,9 @@ const toBytes = (data: RawData): Uint8Array =>
  * Pipes a client and an agent stream socket into each other, recording what passes. Frames are
  * forwarded as they come (no batching: a keystroke goes out at once); a slow client only slows
  * its own session, never the agent's control socket or other sessions. Resolves when either
- * side goes, after closing the other.
+ * side goes, after closing the other, or when `stop` aborts (the client is told its reason).
  */
-export function relayConsole(client: WebSocket, agent: WebSocket, recorder: ConsoleRecorder): Promise<RelayEnd> {
+export function relayConsole(client: WebSocket, agent: WebSocket, recorder: ConsoleRecorder, stop?: AbortSignal): Promise<RelayEnd> {
   return new Promise((resolve) => {
     let exitCode: number | null = null;
     let reason: string | undefined;
@@ -97,6 +97,14 @@ export function relayConsole(client: WebSocket, agent: WebSocket, recorder: Cons
     };
     client.on('close', () => end('client'));
     agent.on('close', () => end('agent'));
+    // Ended from outside (the token was revoked): the client is told why, the agent as on a detach.
+    const onStop = () => {
+      reason ??= 'token revoked';
+      if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message: String(stop!.reason) }));
+      end('client');
+    };
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
     client.on('error', () => client.terminate());
     agent.on('error', () => agent.terminate());
   });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Context } from 'hono';
+import type { TokenWatch } from '../auth/token-watch.js';
 import type { Principal } from '../auth/tokens.js';
 import type { DatabaseKind } from '../db/client.js';
 import type { Database } from '../db/schema.js';
@@ -10,6 +11,8 @@ export interface AppDeps {
   db: Kysely<Database>;
   dbKind: DatabaseKind;
   signals: TaskSignals;
+  /** Ends open streams of a token when it is revoked. */
+  tokenWatch: TokenWatch;
   version: string;
   /** Whether the database is migrated and reachable (for /healthz). */
   isReady: () => boolean;

@@ -66,6 +66,20 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect(events.at(-1)).toMatchObject({ type: 'end', status: 'STOPPED' });
   });
 
+  it('ends a follow when its token is revoked, and refuses the token afterwards', async () => {
+    const id = await newTask();
+    const { token } = (await harness.call('POST', '/v1/tokens', { name: `follower-${kind}`, role: 'viewer' })).body;
+    const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    const body = response.text();
+    expect((await harness.call('DELETE', `/v1/tokens/follower-${kind}`)).status).toBe(204);
+    // The task still runs: only the revocation can have ended the stream, and without an `end`.
+    const events = (await body).trim().split('\n').map((l) => JSON.parse(l) as LogFollowEvent);
+    expect(events.some((e) => e.type === 'end')).toBe(false);
+    expect((await harness.call('GET', `/v1/tasks/${id}`)).body.status).toBe('PROVISIONING');
+    expect((await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
   it('follows a log until the task stops, then ends with its state', async () => {
     const id = await newTask();
     const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

@@ -41,6 +41,11 @@ export function logRoutes(deps: AppDeps) {
       let wake: (() => void) | undefined;
       let aborted = false;
       const unsubscribe = signals.onTaskChanged(task.id, () => wake?.());
+      // A revoked token ends the stream; the follower's next request is refused.
+      const unwatch = deps.tokenWatch.watch(c.get('principal').name, () => {
+        aborted = true;
+        wake?.();
+      });
       out.onAbort(() => {
         aborted = true;
         wake?.();
@@ -80,6 +85,7 @@ export function logRoutes(deps: AppDeps) {
         }
       } finally {
         unsubscribe();
+        unwatch();
       }
     });
   });

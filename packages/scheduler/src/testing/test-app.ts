@@ -1,4 +1,5 @@
 import { createApp } from '../app.js';
+import { TokenWatch } from '../auth/token-watch.js';
 import { ensureBootstrapToken } from '../auth/tokens.js';
 import { TaskSignals } from '../tasks/task-signals.js';
 import type { TestDatabase } from './test-database.js';
@@ -9,7 +10,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export async function createTestApp(database: TestDatabase) {
   await ensureBootstrapToken(database.db, ADMIN_TOKEN);
   const signals = new TaskSignals();
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, version: 'test', isReady: () => true, followPollMs: 50 });
+  const tokenWatch = new TokenWatch(database.db);
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', isReady: () => true, followPollMs: 50 });
   const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
@@ -24,7 +26,7 @@ export async function createTestApp(database: TestDatabase) {
     }
     return { status: response.status, body: json, text };
   };
-  return { app, signals, call };
+  return { app, signals, tokenWatch, call };
 }
 
 export const APP_PATH = '/v1/projects/default/stages/default/apps';
