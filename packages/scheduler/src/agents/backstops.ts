@@ -8,12 +8,17 @@ import { describeStop, transition } from '../tasks/lifecycle.js';
  * stuck) → TIMED_OUT; on an agent not heard from for the grace period → AGENT_LOST. Every
  * replica runs this; the guarded updates make it idempotent. When the agent returns, its
  * welcome tells it to stop and drop these tasks.
+ *
+ * `listeningSince` is since when this replica could have heard agents (its start, or the end
+ * of a database outage): a scheduler that was down, or could not write heartbeats, says
+ * nothing about the agents, so none is judged lost before a whole grace period of listening.
  */
 export async function applyBackstops(
   db: Kysely<Database>,
-  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number },
+  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number; listeningSince: number | null },
 ): Promise<string[]> {
-  const { agentLostGraceSeconds, deadlineSlackSeconds } = limits;
+  const { agentLostGraceSeconds, deadlineSlackSeconds, listeningSince } = limits;
+  const listenedLongEnough = listeningSince !== null && Date.now() - listeningSince >= agentLostGraceSeconds * 1000;
   const overdue = await db
     .selectFrom('tasks')
     .select('id')
@@ -21,13 +26,15 @@ export async function applyBackstops(
     .where('max_hours', 'is not', null)
     .where(sql<boolean>`started_at + max_hours * interval '1 hour' + ${deadlineSlackSeconds} * interval '1 second' < now()`)
     .execute();
-  const lost = await db
-    .selectFrom('tasks')
-    .innerJoin('agents', 'agents.name', 'tasks.agent_name')
-    .select('tasks.id')
-    .where('tasks.status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
-    .where(sql<boolean>`agents.last_seen_at < now() - ${agentLostGraceSeconds} * interval '1 second'`)
-    .execute();
+  const lost = listenedLongEnough
+    ? await db
+        .selectFrom('tasks')
+        .innerJoin('agents', 'agents.name', 'tasks.agent_name')
+        .select('tasks.id')
+        .where('tasks.status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
+        .where(sql<boolean>`agents.last_seen_at < now() - ${agentLostGraceSeconds} * interval '1 second'`)
+        .execute()
+    : [];
   const ended: string[] = [];
   const end = async (id: string, stopCode: 'TIMED_OUT' | 'AGENT_LOST', reason: string) => {
     const row = await db.transaction().execute(async (trx) => {

@@ -28,6 +28,8 @@ export class ControlLoop {
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private stopped = false;
+  /** Since when passes have worked (process start, or the end of a database outage); null while failing. */
+  private listeningSince: number | null = Date.now();
 
   constructor(private readonly deps: ControlLoopDeps) {
     this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass());
@@ -55,13 +57,15 @@ export class ControlLoop {
         const { db, gateway, signals } = this.deps;
         const placed = await placeWaitingTasks(db, gateway.sessions.values());
         const stopping = await sendStops(db, gateway.sessions);
-        const ended = await applyBackstops(db, this.deps);
+        const ended = await applyBackstops(db, { ...this.deps, listeningSince: this.listeningSince });
         await resendUnansweredAssignments(db, gateway.sessions);
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;
       } while (this.again && !this.stopped);
+      this.listeningSince ??= Date.now();
     } catch (error) {
+      this.listeningSince = null;
       this.deps.log(`control loop: ${coerceError(error).message}`);
     } finally {
       this.running = false;

@@ -1,8 +1,9 @@
 import { AgentCloseCode, type Task } from '@tapit/protocol';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { APP_PATH } from '../testing/test-app.js';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+import { createTestDatabase, DATABASE_KINDS, TEST_ADMIN_URL, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
 
 const now = () => new Date().toISOString();
@@ -239,6 +240,64 @@ describe('agent liveness and backstops', () => {
     const welcome = await back.hello('mute', { tasks: [{ taskId: task.id, lastSeq: 0, state: 'running' }] });
     expect(welcome.drop).toEqual([task.id]);
     back.close();
+  });
+
+  it('after a scheduler outage longer than the grace period, gives agents a whole grace period to come back', async () => {
+    const env = { TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '2' };
+    await boot(env);
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello('patient', { capacity: { cpu: 0.25, memoryGb: 0.5 } });
+    const kept = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', cpu: 0.25, memoryGb: 0.5 })).body;
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: kept.id, status: 'RUNNING', at: now() });
+    const orphan = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await orphan.hello('gone-for-good');
+    const lost = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', cpu: 0.25, memoryGb: 0.5 })).body;
+    await orphan.next('task.assign'); // the only agent with room
+    await scheduler.close();
+    agent.close();
+    orphan.close();
+    // The scheduler was down for an hour: every agent was last heard from long ago.
+    await database.db.updateTable('agents').set({ last_seen_at: new Date(Date.now() - 3_600_000) }).execute();
+    scheduler = await startTestScheduler(database, env);
+    await new Promise((r) => setTimeout(r, 1000)); // ten control-loop passes
+    expect((await scheduler.call('GET', `/v1/tasks/${kept.id}`)).body.status).toBe('RUNNING');
+    const back = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    const welcome = await back.hello('patient', { tasks: [{ taskId: kept.id, lastSeq: 0, state: 'running' }] });
+    expect(welcome.drop).toEqual([]);
+    // Once the grace period has passed with the scheduler listening, only the silent agent's task is lost.
+    const ended = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${lost.id}`)).body, (t) => t.status === 'STOPPED');
+    expect(ended).toMatchObject({ stopCode: 'AGENT_LOST', agent: 'gone-for-good' });
+    expect((await scheduler.call('GET', `/v1/tasks/${kept.id}`)).body.status).toBe('RUNNING');
+    back.close();
+  });
+
+  it('a database outage longer than the grace period does not make connected agents lost', async () => {
+    // Heartbeats are written once a second, the loop runs ten times a second: after the outage
+    // the loop reads the stale heartbeats before the next one is written.
+    await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '1000', TAPIT_AGENT_LOST_GRACE_SECONDS: '2' });
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello('steady');
+    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000' })).body;
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status, (status) => status === 'RUNNING');
+    const name = new URL(database.url!).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: TEST_ADMIN_URL });
+    await admin.connect();
+    try {
+      // Postgres refuses this database for 3 s: every query of the scheduler fails meanwhile.
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    await eventually(async () => (await scheduler.call('GET', '/healthz')).status, (status) => status === 200);
+    await new Promise((r) => setTimeout(r, 1500)); // loop passes and heartbeats after the outage
+    expect((await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status).toBe('RUNNING');
+    agent.close();
   });
 
   it('sends TIMED_OUT past max_hours, and ends the task itself when the agent is gone', async () => {
