@@ -3,18 +3,19 @@
 // see scripts/bundle.mjs) compiled from a V8 code cache kept next to it: Node 20 has no compile
 // cache of its own. The cache is written at build and rewritten by the first run after a Node
 // upgrade makes V8 reject it; where it cannot be written, the bundle is simply compiled.
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import vm from 'node:vm';
 
 const bundle = fileURLToPath(new URL('../dist/tapit.cjs', import.meta.url));
 const cacheFile = `${bundle}.v8-cache`;
+const source = readFileSync(bundle, 'utf8');
 
-// V8 checks a cache against the source's length only: the cache names the build it belongs to.
-const { size, mtimeMs } = statSync(bundle);
-const stamp = Buffer.from(`${size}:${mtimeMs}\n`);
+// V8 checks a cache against the source's length only: the cache names the build it was made
+// from (the bundle's first line, `// tapit build <id>`).
+const stamp = Buffer.from(`${source.slice(0, source.indexOf('\n'))}:${source.length}\n`);
 let cachedData;
 try {
   const file = readFileSync(cacheFile);
@@ -22,16 +23,21 @@ try {
 } catch {
   // no cache yet
 }
-const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-if (!cachedData || script.cachedDataRejected) {
+const script = new vm.Script(Module.wrap(source), {
+  filename: bundle,
+  cachedData,
+  // A dynamic import() inside the bundle (oclif loading an ESM plugin) works as in a module.
+  importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+if ((!cachedData || script.cachedDataRejected) && writable(dirname(cacheFile))) {
   // After the run, so the functions it compiled lazily are in the cache too.
   process.once('exit', () => {
+    const temp = `${cacheFile}.${process.pid}`;
     try {
-      const temp = `${cacheFile}.${process.pid}`;
       writeFileSync(temp, Buffer.concat([stamp, script.createCachedData()]));
       renameSync(temp, cacheFile);
     } catch {
-      // read-only install: start-up stays correct, only slower
+      rmSync(temp, { force: true });
     }
   });
 }
@@ -46,3 +52,13 @@ script.runInThisContext()(module.exports, Module.createRequire(bundle), module, 
 module.loaded = true;
 
 await module.exports.main(process.argv.slice(2), bundle);
+
+/** A read-only install (root-owned, a store) keeps compiling; it has nowhere to keep a cache. */
+function writable(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,6 +3,7 @@
 // modules; then runs it once so bin/tapit.js writes its V8 code cache (see there). oclif needs no
 // manifest: it finds the commands in the same, already loaded, file (src/commands.ts).
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -18,6 +19,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+  // Names this build: bin/tapit.js uses a code cache only with the bundle it was made from.
+  banner: { js: `// tapit build ${randomUUID()}` },
   minifyWhitespace: true,
   minifySyntax: true,
   // Optional at run time and never used by a built CLI: oclif's TypeScript support for plugins

@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fakeServer } from './testing/fake-server.js';
 
 // bin/tapit.js on the built bundle, copied alone to a fresh folder: it needs no node_modules, and
 // its V8 code cache is written once, kept while valid and replaced when the bundle changes.
@@ -39,12 +40,16 @@ describe('bin/tapit.js', () => {
 
   it('replaces a cache that belongs to another build of the bundle', () => {
     const before = readFileSync(cacheFile);
-    const later = new Date(Date.now() + 5000);
-    utimesSync(join(root, 'dist/tapit.cjs'), later, later);
+    // Another build: the same code under another build id, of the same length.
+    const bundle = readFileSync(join(root, 'dist/tapit.cjs'), 'utf8');
+    const firstLine = bundle.slice(0, bundle.indexOf('\n'));
+    expect(firstLine).toMatch(/^\/\/ tapit build [0-9a-f-]{36}$/);
+    const otherBuild = `// tapit build ${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`;
+    writeFileSync(join(root, 'dist/tapit.cjs'), otherBuild + bundle.slice(firstLine.length));
     expect(tapit('--version')).toContain(version);
     const after = readFileSync(cacheFile);
     expect(after.subarray(0, 40).equals(before.subarray(0, 40))).toBe(false);
-    expect(after.toString('latin1', 0, after.indexOf(0x0a))).toBe(`${statSync(join(root, 'dist/tapit.cjs')).size}:${statSync(join(root, 'dist/tapit.cjs')).mtimeMs}`);
+    expect(after.toString('latin1', 0, after.indexOf(0x0a))).toBe(`${otherBuild}:${bundle.length}`);
   });
 
   it('still runs, and repairs the cache, when V8 rejects it', () => {
@@ -52,5 +57,30 @@ describe('bin/tapit.js', () => {
     writeFileSync(cacheFile, Buffer.concat([stamp, Buffer.from('not a V8 code cache')]));
     expect(tapit('--version')).toContain(version);
     expect(readFileSync(cacheFile).length).toBeGreaterThan(100_000);
+  });
+
+  it('exits once its answers are read, even when the server would keep the connection open forever', async () => {
+    const server = await fakeServer(
+      (req, res) => {
+        if (req.method === 'DELETE') return void res.writeHead(204).end();
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ items: [] }));
+      },
+      { keepAliveForever: true },
+    );
+    try {
+      const run = (...args: string[]) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          // Without an exit the test's own timeout fails it.
+          const child = execFile(process.execPath, [join(root, 'bin/tapit.js'), ...args], { env: { ...env, TAPIT_URL: server.url, TAPIT_TOKEN: 't' } }, (error, _stdout, stderr) =>
+            resolve({ code: error ? (child.exitCode ?? 1) : 0, stderr }),
+          );
+        });
+      expect(await run('revoke', 'token', 'ci')).toEqual({ code: 0, stderr: '' });
+      expect(await run('list', 'tokens')).toMatchObject({ code: 0 });
+      expect(server.requests.map((u) => u.pathname)).toEqual(['/v1/tokens/ci', '/v1/tokens']);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -45,7 +45,8 @@ export class ApiClient {
   }
 
   async delete(path: string): Promise<void> {
-    await this.send('DELETE', path);
+    // Read to the end even when empty: an unread answer keeps its socket, and the process, busy.
+    await (await this.send('DELETE', path)).text();
   }
 
   /** Opens a streaming GET (the log follow endpoint, a recording); the caller reads `answer.body`. */

@@ -28,6 +28,8 @@ export interface HttpRequestInit {
 
 /** Longest silence on a connection before it counts as dead (as fetch's default body timeout). */
 const IDLE_TIMEOUT_MS = 300_000;
+/** Longest wait for a connection (as fetch's): a firewalled host fails in seconds, not minutes. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAnswer> {
   const target = new URL(url);
@@ -47,6 +49,12 @@ export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAns
       });
     });
     req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no answer for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return; // a kept-alive connection
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => clearTimeout(timer));
+      req.once('close', () => clearTimeout(timer));
+    });
     req.on('error', reject);
     req.end(init.body);
   });

@@ -12,13 +12,14 @@ function fakeTerminal(tty = true) {
       calls.push(`raw:${mode}`);
       stdin.isRaw = mode;
     },
-    on: (event: 'data', listener: () => void) => input.on(event, listener),
-    off: (event: 'data', listener: () => void) => input.off(event, listener),
+    on: (event: 'data' | 'error', listener: () => void) => input.on(event, listener),
+    off: (event: 'data' | 'error', listener: () => void) => input.off(event, listener),
     resume: () => void calls.push('resume'),
     pause: () => void calls.push('pause'),
     /** Bytes arriving from the terminal. */
     type: () => input.emit('data', Buffer.from('\x1b[24;5R')),
-    readers: () => input.listenerCount('data'),
+    readers: () => input.listenerCount('data') + input.listenerCount('error'),
+    fail: () => input.emit('error', Object.assign(new Error('read EIO'), { code: 'EIO' })),
   };
   const stdout = { isTTY: tty, write: (text: string) => void calls.push(`write:${JSON.stringify(text)}`) };
   const proc = new EventEmitter();
@@ -92,7 +93,7 @@ describe('RawTerminal', () => {
     // A cursor-position answer arriving just after the end, then another 20 ms later.
     stdin.type();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(stdin.readers()).toBe(1);
+    expect(stdin.readers()).toBe(2); // still reading (data, and error in case the terminal goes)
     stdin.type();
     await draining;
     expect(stdin.readers()).toBe(0);
@@ -108,6 +109,15 @@ describe('RawTerminal', () => {
     // Would never resolve (the test times out) without the cap.
     await terminal.discardPendingInput(30, 100);
     clearInterval(typing);
+    expect(stdin.readers()).toBe(0);
+  });
+
+  it('stops draining, without an unhandled error, when the terminal goes away', async () => {
+    const { terminal, stdin } = fakeTerminal();
+    terminal.enter(() => {});
+    const draining = terminal.discardPendingInput(30, 10_000);
+    stdin.fail();
+    await draining;
     expect(stdin.readers()).toBe(0);
   });
 

@@ -10,8 +10,8 @@ export interface TerminalStreams {
     isTTY?: boolean;
     isRaw?: boolean;
     setRawMode?(mode: boolean): unknown;
-    on?(event: 'data', listener: () => void): unknown;
-    off?(event: 'data', listener: () => void): unknown;
+    on?(event: 'data' | 'error', listener: () => void): unknown;
+    off?(event: 'data' | 'error', listener: () => void): unknown;
     resume?(): unknown;
     pause?(): unknown;
   };
@@ -83,6 +83,7 @@ export class RawTerminal {
         clearTimeout(quiet);
         clearTimeout(cap);
         stdin.off!('data', drop);
+        stdin.off!('error', done);
         stdin.pause?.();
         resolve();
       };
@@ -92,6 +93,7 @@ export class RawTerminal {
       };
       const cap = setTimeout(done, maxMs);
       stdin.on!('data', drop);
+      stdin.on!('error', done); // the terminal went away (EIO): nothing left to drain
       stdin.resume?.();
       drop();
     });

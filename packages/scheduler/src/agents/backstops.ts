@@ -15,10 +15,10 @@ import { describeStop, transition } from '../tasks/lifecycle.js';
  */
 export async function applyBackstops(
   db: Kysely<Database>,
-  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number; listeningSince: number | null },
+  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number; listeningSince: number },
 ): Promise<string[]> {
   const { agentLostGraceSeconds, deadlineSlackSeconds, listeningSince } = limits;
-  const listenedLongEnough = listeningSince !== null && Date.now() - listeningSince >= agentLostGraceSeconds * 1000;
+  const listenedLongEnough = Date.now() - listeningSince >= agentLostGraceSeconds * 1000;
   const overdue = await db
     .selectFrom('tasks')
     .select('id')

@@ -8,6 +8,13 @@ import { placeWaitingTasks } from './placement.js';
 import { resendUnansweredAssignments } from './reassign.js';
 import { sendStops } from './stops.js';
 
+/**
+ * Passes failing (or one pass stalling) this long mean the database was out: heartbeats could not
+ * be written meanwhile, so agents get a new grace period. Shorter failures (a deadlock, one bad
+ * row) leave it alone: a dead agent's tasks must still end.
+ */
+const OUTAGE_MS = 1000;
+
 export interface ControlLoopDeps {
   db: Kysely<Database>;
   gateway: AgentGateway;
@@ -28,8 +35,10 @@ export class ControlLoop {
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private stopped = false;
-  /** Since when passes have worked (process start, or the end of a database outage); null while failing. */
-  private listeningSince: number | null = Date.now();
+  /** Since when this replica could hear agents: its start, or the end of a database outage. */
+  private listeningSince = Date.now();
+  /** When the current run of failed passes began. */
+  private failingSince: number | null = null;
 
   constructor(private readonly deps: ControlLoopDeps) {
     this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass());
@@ -51,21 +60,24 @@ export class ControlLoop {
       return;
     }
     this.running = true;
+    if (this.failingSince !== null && Date.now() - this.failingSince >= OUTAGE_MS) this.listeningSince = Date.now();
     try {
       do {
         this.again = false;
+        const started = Date.now();
         const { db, gateway, signals } = this.deps;
         const placed = await placeWaitingTasks(db, gateway.sessions.values());
         const stopping = await sendStops(db, gateway.sessions);
+        if (Date.now() - started >= OUTAGE_MS) this.listeningSince = Date.now(); // a hung database
         const ended = await applyBackstops(db, { ...this.deps, listeningSince: this.listeningSince });
         await resendUnansweredAssignments(db, gateway.sessions);
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;
       } while (this.again && !this.stopped);
-      this.listeningSince ??= Date.now();
+      this.failingSince = null;
     } catch (error) {
-      this.listeningSince = null;
+      this.failingSince ??= Date.now();
       this.deps.log(`control loop: ${coerceError(error).message}`);
     } finally {
       this.running = false;

@@ -74,6 +74,7 @@ export function logRoutes(deps: AppDeps) {
             await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
             break;
           }
+          if (aborted) break; // the client left, or its token was revoked, while we read
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, pollMs);
             wake = () => {

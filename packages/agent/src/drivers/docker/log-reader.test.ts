@@ -80,6 +80,9 @@ describe('DockerLogReader', () => {
     expect(sinceParam({ stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } })).toBe('1714557600.000000001');
     // stderr has written nothing yet: it may still write a line stamped up to 5 s before stdout's.
     expect(sinceParam({ stdout: { ts: '2024-05-01T10:00:07.25Z', n: 1 } })).toBe('1714557602.250000000');
+    // stderr wrote once, three days ago: what it has not written yet comes after stdout's last line
+    // (less the skew), so the whole log is not read again.
+    expect(sinceParam({ stdout: { ts: '2024-05-04T10:00:07.25Z', n: 1 }, stderr: { ts: T1, n: 1 } })).toBe('1714816802.250000000');
   });
 
   it('reads the single cursor saved by earlier agents as the cursor of both streams', () => {

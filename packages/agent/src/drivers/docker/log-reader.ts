@@ -5,8 +5,8 @@ import { toIso, toNanos, toSinceParam } from './timestamps.js';
 export const MAX_LINE_BYTES = 64 * 1024;
 
 /**
- * How long a message can wait between Docker stamping it and writing it to the log file. Only
- * used to resume a stream that has not written anything yet (see `sinceParam`).
+ * How long a message can wait between Docker stamping it and writing it to the log file (see
+ * `sinceParam`).
  */
 export const STAMP_TO_WRITE_SKEW_NS = 5_000_000_000n;
 
@@ -49,21 +49,19 @@ export function cursorAt(time: string): DockerCursor {
 
 /**
  * The `since` of a resumed read: the earliest point either stream can still have unread
- * messages. A stream that has written nothing yet may still write a message stamped a little
- * before the other stream's last one, hence the skew allowance for it.
+ * messages. Each stream's own cursor bounds it, and so does the newest line read: anything not
+ * read yet was written to the file after that line, so it was stamped at most the skew before
+ * it. The second bound keeps a stream that wrote once, long ago (or never), from making every
+ * resume read the whole log again.
  */
 export function sinceParam(cursor: DockerCursor | null): string | undefined {
   if (!cursor) return undefined;
-  const at = STREAMS.map((s) => (cursor[s] ? toNanos(cursor[s].ts) : null));
-  const known = at.filter((ns): ns is bigint => ns !== null);
+  const known = STREAMS.map((s) => (cursor[s] ? toNanos(cursor[s].ts) : null)).filter((ns): ns is bigint => ns !== null);
   if (known.length === 0) return undefined;
-  let since = known.reduce((a, b) => (b < a ? b : a));
-  if (known.length < STREAMS.length) {
-    const latest = known.reduce((a, b) => (b > a ? b : a));
-    const allowance = latest - STAMP_TO_WRITE_SKEW_NS;
-    if (allowance < since) since = allowance;
-  }
-  return toSinceParam(since);
+  const oldest = known.length < STREAMS.length ? null : known.reduce((a, b) => (b < a ? b : a));
+  const newest = known.reduce((a, b) => (b > a ? b : a));
+  const allowance = newest - STAMP_TO_WRITE_SKEW_NS;
+  return toSinceParam(oldest !== null && oldest > allowance ? oldest : allowance);
 }
 
 /** Per stream: the position consumed, as exact nanoseconds plus the count at that timestamp. */
