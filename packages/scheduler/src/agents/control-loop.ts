@@ -9,11 +9,13 @@ import { resendUnansweredAssignments } from './reassign.js';
 import { sendStops } from './stops.js';
 
 /**
- * Passes failing (or one pass stalling) this long mean the database was out: heartbeats could not
- * be written meanwhile, so agents get a new grace period. Shorter failures (a deadlock, one bad
- * row) leave it alone: a dead agent's tasks must still end.
+ * Passes failing this long mean the database was out: heartbeats could not be written
+ * meanwhile, so agents get a new grace period. Shorter failures (a deadlock, one bad row) leave
+ * it alone: a dead agent's tasks must still end.
  */
 const OUTAGE_MS = 1000;
+/** A pass stuck this long before its backstops is a database that stopped answering. */
+const STALL_MS = 5000;
 
 export interface ControlLoopDeps {
   db: Kysely<Database>;
@@ -68,7 +70,7 @@ export class ControlLoop {
         const { db, gateway, signals } = this.deps;
         const placed = await placeWaitingTasks(db, gateway.sessions.values());
         const stopping = await sendStops(db, gateway.sessions);
-        if (Date.now() - started >= OUTAGE_MS) this.listeningSince = Date.now(); // a hung database
+        if (Date.now() - started >= STALL_MS) this.listeningSince = Date.now(); // a hung database
         const ended = await applyBackstops(db, { ...this.deps, listeningSince: this.listeningSince });
         await resendUnansweredAssignments(db, gateway.sessions);
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
