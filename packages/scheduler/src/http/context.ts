@@ -18,6 +18,8 @@ export interface AppDeps {
   isReady: () => boolean;
   /** How often a log follower re-reads the database when nothing woke it. */
   followPollMs?: number;
+  /** How long a log follow may stay silent before a blank keep-alive line. */
+  followKeepAliveMs?: number;
 }
 
 export type HonoEnv = { Variables: { principal: Principal } };

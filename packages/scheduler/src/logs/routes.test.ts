@@ -80,6 +80,21 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect((await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 
+  it('keeps a quiet follow alive with blank lines', async () => {
+    const quiet = await createTestApp(database, { followKeepAliveMs: 100 });
+    const id = await newTask();
+    const response = await quiet.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 10_000;
+    while (!/\n\n\n$/.test(text) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    // The backlog and status, then only keep-alives: a quiet task.
+    const lines = text.split('\n');
+    expect(lines.filter((l) => l !== '').map((l) => (JSON.parse(l) as LogFollowEvent).type)).toEqual(['line', 'status']);
+    expect(text).toMatch(/\n\n\n$/);
+  });
+
   it('follows a log until the task stops, then ends with its state', async () => {
     const id = await newTask();
     const response = await harness.app.request(`/v1/tasks/${id}/logs/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

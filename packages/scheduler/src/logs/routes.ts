@@ -12,6 +12,9 @@ const BATCH = 5000;
 export function logRoutes(deps: AppDeps) {
   const { db, signals } = deps;
   const pollMs = deps.followPollMs ?? 500;
+  // A quiet task's follow still sends a blank line this often: clients and proxies that drop
+  // idle connections (the CLI after 300 s) keep it, and a dead one is noticed.
+  const keepAliveMs = deps.followKeepAliveMs ?? 30_000;
   const routes = new Hono<HonoEnv>();
 
   routes.get('/tasks/:id/logs', async (c) => {
@@ -50,7 +53,12 @@ export function logRoutes(deps: AppDeps) {
         aborted = true;
         wake?.();
       });
-      const send = (event: LogFollowEvent) => out.write(`${JSON.stringify(event)}\n`);
+      let lastWrite = Date.now();
+      const write = (text: string) => {
+        lastWrite = Date.now();
+        return out.write(text);
+      };
+      const send = (event: LogFollowEvent) => write(`${JSON.stringify(event)}\n`);
       let lastStatus: string | undefined;
       try {
         while (!aborted) {
@@ -75,6 +83,7 @@ export function logRoutes(deps: AppDeps) {
             break;
           }
           if (aborted) break; // the client left, or its token was revoked, while we read
+          if (Date.now() - lastWrite >= keepAliveMs) await write('\n');
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, pollMs);
             wake = () => {

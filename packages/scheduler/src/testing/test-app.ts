@@ -7,11 +7,11 @@ import type { TestDatabase } from './test-database.js';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** The HTTP app on a test database, and a `call` that sends JSON with a bearer token. */
-export async function createTestApp(database: TestDatabase) {
+export async function createTestApp(database: TestDatabase, options: { followKeepAliveMs?: number } = {}) {
   await ensureBootstrapToken(database.db, ADMIN_TOKEN);
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', isReady: () => true, followPollMs: 50 });
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', isReady: () => true, followPollMs: 50, ...options });
   const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
