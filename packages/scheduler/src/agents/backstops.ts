@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
+import { ON_AGENT_STATUSES } from './repository.js';
 
 /**
  * Ends tasks the agents cannot report on: past max_hours plus slack (the agent is gone or
@@ -31,7 +32,7 @@ export async function applyBackstops(
         .selectFrom('tasks')
         .innerJoin('agents', 'agents.name', 'tasks.agent_name')
         .select('tasks.id')
-        .where('tasks.status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
+        .where('tasks.status', 'in', [...ON_AGENT_STATUSES])
         .where(sql<boolean>`agents.last_seen_at < now() - ${agentLostGraceSeconds} * interval '1 second'`)
         .execute()
     : [];
@@ -39,7 +40,7 @@ export async function applyBackstops(
   const end = async (id: string, stopCode: 'TIMED_OUT' | 'AGENT_LOST', reason: string) => {
     const row = await db.transaction().execute(async (trx) => {
       const stopped = await transition(trx, id, {
-        from: ['PENDING', 'RUNNING', 'STOPPING'],
+        from: [...ON_AGENT_STATUSES],
         patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: stopCode, stop_reason: reason, finished_at: new Date() },
       });
       if (stopped) await appendLogLines(trx, id, [{ seq: null, stream: 'system', text: describeStop(stopped), at: new Date() }]);

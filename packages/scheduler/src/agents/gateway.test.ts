@@ -221,14 +221,19 @@ describe('agent liveness and backstops', () => {
     scheduler = await startTestScheduler(database, env);
     await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
   };
+  /** An agent `name` connected and running one new task. */
+  const agentRunning = async (name: string, options: { capacity?: { cpu: number; memoryGb: number }; task?: Record<string, unknown> } = {}) => {
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello(name, options.capacity ? { capacity: options.capacity } : {});
+    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', ...options.task })).body as Task;
+    await agent.next('task.assign');
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    return { agent, task };
+  };
 
   it('closes a silent agent by ping timeout and reports its tasks AGENT_LOST after the grace period', async () => {
     await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '1' });
-    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
-    await agent.hello('mute');
-    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000' })).body;
-    await agent.next('task.assign');
-    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    const { agent, task } = await agentRunning('mute');
     agent.socket.pause(); // stops reading: no pongs, as on a half-open link
     const agents = await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline');
     expect(agents[0].name).toBe('mute');
@@ -245,14 +250,11 @@ describe('agent liveness and backstops', () => {
   it('after a scheduler outage longer than the grace period, gives agents a whole grace period to come back', async () => {
     const env = { TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '2' };
     await boot(env);
-    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
-    await agent.hello('patient', { capacity: { cpu: 0.25, memoryGb: 0.5 } });
-    const kept = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', cpu: 0.25, memoryGb: 0.5 })).body;
-    await agent.next('task.assign');
-    agent.send({ type: 'task.status', taskId: kept.id, status: 'RUNNING', at: now() });
+    const whole = { cpu: 0.25, memoryGb: 0.5 };
+    const { agent, task: kept } = await agentRunning('patient', { capacity: whole, task: whole });
     const orphan = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
     await orphan.hello('gone-for-good');
-    const lost = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', cpu: 0.25, memoryGb: 0.5 })).body;
+    const lost = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000', ...whole })).body;
     await orphan.next('task.assign'); // the only agent with room
     await scheduler.close();
     agent.close();
@@ -276,11 +278,7 @@ describe('agent liveness and backstops', () => {
     // Heartbeats are written once a second, the loop runs ten times a second: after the outage
     // the loop reads the stale heartbeats before the next one is written.
     await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '1000', TAPIT_AGENT_LOST_GRACE_SECONDS: '2' });
-    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
-    await agent.hello('steady');
-    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000' })).body;
-    await agent.next('task.assign');
-    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    const { agent, task } = await agentRunning('steady');
     await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status, (status) => status === 'RUNNING');
     const name = new URL(database.url!).pathname.slice(1);
     const admin = new pg.Client({ connectionString: TEST_ADMIN_URL });

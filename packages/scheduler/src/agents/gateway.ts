@@ -18,13 +18,11 @@ import { toTaskSpec } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
 import { presentsJoinToken } from './join-token.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
-import { markAgentOffline, markAgentOnline, touchAgents } from './repository.js';
+import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, touchAgents } from './repository.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
 const HELLO_TIMEOUT_MS = 10_000;
-/** Statuses of a task placed on an agent (the partial index tasks_agent_active_idx covers them). */
-const ON_AGENT = ['PENDING', 'RUNNING', 'STOPPING'];
 /** An agent frame carries at most a log chunk of 10,000 lines of 1 MiB: bound the socket. */
 const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
@@ -143,7 +141,7 @@ export class AgentGateway {
 
     // Reconcile what the agent holds with what the database says it should.
     const held = new Map(hello.tasks.map((t) => [t.taskId, t]));
-    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', ON_AGENT).execute();
+    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', [...ON_AGENT_STATUSES]).execute();
     const heldRows = held.size > 0 ? await db.selectFrom('tasks').select(['id', 'status', 'agent_name', 'last_agent_seq']).where('id', 'in', [...held.keys()]).execute() : [];
     const known = new Map(heldRows.map((r) => [r.id, r]));
     const acks: { taskId: string; seq: number }[] = [];

@@ -2,6 +2,9 @@ import type { AgentView, Capacity } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
+/** Statuses of a task placed on an agent, holding its resources (the partial index tasks_agent_active_idx covers them). */
+export const ON_AGENT_STATUSES = ['PENDING', 'RUNNING', 'STOPPING'] as const;
+
 /** Agents with what their active tasks hold. */
 export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
   const rows = await db
@@ -16,8 +19,7 @@ export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
             e.fn.sum<number>('memory_gb').as('memory_gb'),
             e.fn.countAll<number>().as('count'),
           ])
-          // What a task holds on its agent: the statuses the partial index tasks_agent_active_idx covers.
-          .where('status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
+          .where('status', 'in', [...ON_AGENT_STATUSES])
           .where('agent_name', 'is not', null)
           .groupBy('agent_name')
           .as('held'),

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { transition } from '../tasks/lifecycle.js';
 import type { AgentSession } from './agent-session.js';
+import { ON_AGENT_STATUSES } from './repository.js';
 
 /** How long to wait before sending a stop again (the agent may have missed it). */
 const RESEND_AFTER_SECONDS = 30;
@@ -19,7 +20,7 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
     .select(['id', 'agent_name', 'max_hours', 'stopped_by'])
     .select(sql<boolean>`coalesce(started_at + max_hours * interval '1 hour' < now(), false)`.as('past_deadline'))
     .where('agent_name', 'in', [...sessions.keys()])
-    .where('status', 'in', ['PENDING', 'RUNNING', 'STOPPING'])
+    .where('status', 'in', [...ON_AGENT_STATUSES])
     .where((eb) =>
       eb.or([
         eb('desired_status', '=', 'STOPPED'),

@@ -14,6 +14,11 @@ export function initialTtySize(spec: Pick<TaskSpec, 'terminal'>): { cols: number
   return spec.terminal ?? DEFAULT_TTY_SIZE;
 }
 
+/** The engine's ConsoleSize: rows first. */
+export function consoleSize(size: { cols: number; rows: number }): [number, number] {
+  return [size.rows, size.cols];
+}
+
 const GIB = 1024 ** 3;
 
 /** Memory in bytes, whole pages, as the kernel would round it anyway. */
@@ -62,7 +67,7 @@ export function containerOptions(spec: TaskSpec, ctx: ContainerContext): Docker.
       LogConfig: { Type: 'json-file', Config: { 'max-size': '100m', 'max-file': '5' } },
       // The TTY's size from its first moment. Engines before API 1.42 ignore it (the TTY starts
       // at 0x0 and the driver resizes it right after the start).
-      ...(spec.kind === 'interactive' ? { ConsoleSize: [initialTtySize(spec).rows, initialTtySize(spec).cols] } : {}),
+      ...(spec.kind === 'interactive' ? { ConsoleSize: consoleSize(initialTtySize(spec)) } : {}),
       ...(ctx.storageQuota && resources.ephemeralStorageGb !== null
         ? { StorageOpt: { size: String(Math.ceil(resources.ephemeralStorageGb * GIB)) } }
         : {}),

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { TerminalSize } from '@tapit/protocol';
 import type { ExecOptions, ExecProcess } from '../driver.js';
+import { consoleSize } from './container-options.js';
 import { engineMessage } from './pull.js';
 
 /**
@@ -31,7 +32,7 @@ export class DockerExec implements ExecProcess {
       const exec = await container.exec({ Cmd: options.command, Tty: options.tty, AttachStdin: true, AttachStdout: true, AttachStderr: true });
       // ConsoleSize sizes the TTY from its first moment on engines with API 1.42+; older ones
       // start at 0x0 and get the resize just after.
-      const size = options.tty ? { ConsoleSize: [options.size.rows, options.size.cols] as [number, number] } : {};
+      const size = options.tty ? { ConsoleSize: consoleSize(options.size) } : {};
       const stream = (await exec.start({ hijack: true, stdin: true, Tty: options.tty, ...size })) as unknown as Duplex;
       const process = new DockerExec(exec, stream, options.tty);
       if (options.tty) await process.resize(options.size).catch(() => undefined);
