@@ -1,0 +1,121 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy of the tests' own on loopback, for network faults without iptables: put it
+ * between a client (CLI, agent) and the scheduler, then cut, freeze or blackhole the link.
+ */
+export interface TcpProxy {
+  /** `http://127.0.0.1:PORT`: give this to the client instead of the scheduler's URL. */
+  url: string;
+  port: number;
+  /** Ends every open connection with a reset (the peer sees ECONNRESET); new ones still pass. */
+  cut(): void;
+  /**
+   * Stops forwarding in both directions without closing anything (a half-open link, a network
+   * split): bytes are held back, not delivered, until `thaw()`; new connections hang too.
+   */
+  freeze(): void;
+  /** Delivers what was held back and forwards again. */
+  thaw(): void;
+  /**
+   * When set, each connection's first response is swallowed and the connection reset once
+   * `predicate(requestHead)` matched its request: the server did the work, the client never
+   * hears of it (a lost answer).
+   */
+  dropResponses(predicate: ((requestHead: string) => boolean) | null): void;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+interface Pair {
+  client: Socket;
+  server: Socket;
+}
+
+export async function startTcpProxy(target: { host?: string; port: number }): Promise<TcpProxy> {
+  const host = target.host ?? '127.0.0.1';
+  const pairs = new Set<Pair>();
+  let frozen = false;
+  let dropWhen: ((head: string) => boolean) | null = null;
+  let accepted = 0;
+
+  const server: Server = createServer((client) => {
+    accepted += 1;
+    const upstream = connect({ host, port: target.port });
+    const pair = { client, server: upstream };
+    pairs.add(pair);
+    let requestHead = '';
+    let dropping = false;
+    const forget = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', forget);
+    upstream.on('error', forget);
+    client.on('close', forget);
+    upstream.on('close', forget);
+    client.on('data', (chunk: Buffer) => {
+      if (requestHead.length < 8192) requestHead += chunk.toString('latin1');
+      if (dropWhen?.(requestHead)) dropping = true;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (dropping) {
+        // The server answered; the client must never see it.
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    if (frozen) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  const port = address.port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get connections() {
+      return accepted;
+    },
+    cut() {
+      for (const pair of pairs) {
+        pair.client.resetAndDestroy();
+        pair.server.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) {
+        pair.client.pause();
+        pair.server.pause();
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) {
+        pair.client.resume();
+        pair.server.resume();
+      }
+    },
+    dropResponses(predicate) {
+      dropWhen = predicate;
+    },
+    async close() {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.server.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
