@@ -4,8 +4,8 @@ import { agentRoutes } from './agents/routes.js';
 import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
-import { coerceError, isDataException } from './db/errors.js';
-import { ApiError } from './http/api-error.js';
+import { coerceError, isDatabaseUnavailable, isDataException } from './db/errors.js';
+import { ApiError, databaseUnavailable, RETRY_AFTER_SECONDS } from './http/api-error.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -18,11 +18,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
   const app = new Hono<HonoEnv>();
 
-  app.get('/healthz', (c) =>
-    deps.isReady()
-      ? c.json({ status: 'ok', version: deps.version, database: deps.dbKind })
-      : c.json({ error: { code: 'INTERNAL', message: 'database not ready' } }, 503),
-  );
+  // Readiness: a replica whose database does not answer cannot serve; take it out of rotation.
+  app.get('/healthz', async (c) => {
+    const problem = await deps.checkDatabase();
+    if (problem === null) return c.json({ status: 'ok', version: deps.version, database: deps.dbKind });
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    return c.json({ error: { code: 'DATABASE_UNAVAILABLE', message: `the database is unavailable: ${problem}` } }, 503);
+  });
+  // Liveness: the process serves. Never fails for the database, so an outage restarts nothing.
+  app.get('/livez', (c) => c.json({ status: 'ok', version: deps.version }));
 
   const openApi = buildOpenApi(deps.version);
   app.get('/v1/openapi.json', (c) => c.json(openApi));
@@ -48,16 +52,23 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
 
   // Errors are thrown inside and converted here, once; never a stack trace to a client.
-  app.onError((thrown, c) => {
+  app.onError((caught, c) => {
+    let thrown: unknown = caught;
+    // The database went away under the request: retryable, and expected, so one line, no stack.
+    if (isDatabaseUnavailable(thrown)) {
+      thrown = databaseUnavailable(thrown);
+      log(`${c.req.method} ${c.req.path}: 503 ${(thrown as ApiError).message}`);
+    }
     if (thrown instanceof ApiError) {
       const field = thrown.field ? { field: thrown.field } : {};
+      if (thrown.code === 'DATABASE_UNAVAILABLE') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
       return c.json({ error: { code: thrown.code, message: thrown.message, ...field } }, thrown.status as 400);
     }
     // A value that passed validation but not the database (e.g. past a column's range).
     if (isDataException(thrown)) {
       return c.json({ error: { code: 'VALIDATION_FAILED', message: `a value is out of range or malformed: ${coerceError(thrown).message}` } }, 400);
     }
-    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(thrown).stack ?? thrown}`);
+    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(thrown).stack ?? String(thrown)}`);
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; the scheduler log has the details' } }, 500);
   });
 

@@ -9,6 +9,8 @@ import { TokenWatch } from './auth/token-watch.js';
 import { ensureBootstrapToken } from './auth/tokens.js';
 import type { SchedulerConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { describeDatabaseError } from './db/errors.js';
+import { DatabaseProbe } from './db/health.js';
 import { migrateToLatest } from './db/migrate.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { SCHEDULER_VERSION } from './version.js';
@@ -21,7 +23,17 @@ export interface RunningScheduler {
 
 /** Opens the database, migrates it, and serves the API and the agent websocket. */
 export async function startScheduler(config: SchedulerConfig, log: (line: string) => void): Promise<RunningScheduler> {
-  const database = await openDatabase({ url: config.TAPIT_DATABASE_URL, dataDir: config.TAPIT_DATA_DIR });
+  let lastConnectionError = 0;
+  const database = await openDatabase({
+    url: config.TAPIT_DATABASE_URL,
+    dataDir: config.TAPIT_DATA_DIR,
+    // A restart breaks every pooled connection at once: one line for them, not one each.
+    onConnectionError: (error) => {
+      if (Date.now() - lastConnectionError < 5000) return;
+      lastConnectionError = Date.now();
+      log(`database connection lost: ${describeDatabaseError(error)}`);
+    },
+  });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN);
@@ -29,7 +41,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
 
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, isReady: () => true }, log);
+  const probe = new DatabaseProbe(database.db);
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check() }, log);
   const gateway = new AgentGateway({
     db: database.db,
     signals,

@@ -10,6 +10,8 @@ export const ErrorCode = z.enum([
   'AMBIGUOUS_ID',
   'PAYLOAD_TOO_LARGE',
   'INTERNAL',
+  /** 503: the scheduler cannot reach its database right now; retry after `Retry-After` seconds. */
+  'DATABASE_UNAVAILABLE',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

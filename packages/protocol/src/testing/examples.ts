@@ -38,6 +38,9 @@ export const validationError = {
   error: { code: 'VALIDATION_FAILED', message: 'memoryGb: must be at most 1024 GB', field: 'memoryGb' },
 } satisfies Example<'ApiErrorBody'>;
 export const notFoundError = { error: { code: 'NOT_FOUND', message: 'no task 3f2a9c0d' } } satisfies Example<'ApiErrorBody'>;
+export const databaseUnavailableError = {
+  error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable (connect ECONNREFUSED 127.0.0.1:5432); retry in 2 s' },
+} satisfies Example<'ApiErrorBody'>;
 
 export const createProjectRequest = { name: 'shop' } satisfies Example<'CreateProjectRequest'>;
 export const project = { name: 'shop', stages: ['default', 'staging'], createdAt } satisfies Example<'Project'>;
@@ -295,10 +298,11 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskResources: [resources, unlimitedResources],
   Capacity: [capacity],
   ResourceUsage: [usage, unmeasuredUsage],
-  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'INTERNAL'],
-  ApiErrorBody: [validationError, notFoundError],
+  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
+  ApiErrorBody: [validationError, notFoundError, databaseUnavailableError],
   // api
   Health: [health, { status: 'ok', version: '0.1.0', database: 'embedded' }],
+  Liveness: [{ status: 'ok', version: '0.1.0' }],
   ImageRef: ['busybox', 'busybox:1.36', 'ghcr.io/acme/web:1.4.3', `registry.local:5000/shop/web@${digest}`],
   CreateProjectRequest: [createProjectRequest],
   Project: [project],

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '@tapit/protocol';
+import { describeDatabaseError } from '../db/errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -9,7 +10,11 @@ const STATUS: Record<ErrorCode, number> = {
   AMBIGUOUS_ID: 409,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL: 500,
+  DATABASE_UNAVAILABLE: 503,
 };
+
+/** What a 503 DATABASE_UNAVAILABLE asks the client to wait (its `Retry-After`, in seconds). */
+export const RETRY_AFTER_SECONDS = 2;
 
 /** The one exception type of the API; `onError` turns it into `{ error: { code, message } }`. */
 export class ApiError extends Error {
@@ -25,3 +30,7 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string, field?: string) => new ApiError('NOT_FOUND', `${what} not found`, field);
+
+/** The database cannot be reached: a retryable 503 that says why (`error` is the database's). */
+export const databaseUnavailable = (error: unknown) =>
+  new ApiError('DATABASE_UNAVAILABLE', `the database is unavailable (${describeDatabaseError(error)}); retry in ${RETRY_AFTER_SECONDS} s`);

@@ -14,8 +14,8 @@ export interface AppDeps {
   /** Ends open streams of a token when it is revoked. */
   tokenWatch: TokenWatch;
   version: string;
-  /** Whether the database is migrated and reachable (for /healthz). */
-  isReady: () => boolean;
+  /** Whether the database answers now: null if it does, else why not (for /healthz). */
+  checkDatabase: () => Promise<string | null>;
   /** How often a log follower re-reads the database when nothing woke it. */
   followPollMs?: number;
   /** How long a log follow may stay silent before a blank keep-alive line. */

@@ -1,30 +1,36 @@
 import { createApp } from '../app.js';
 import { TokenWatch } from '../auth/token-watch.js';
 import { ensureBootstrapToken } from '../auth/tokens.js';
+import { DatabaseProbe } from '../db/health.js';
 import { TaskSignals } from '../tasks/task-signals.js';
 import type { TestDatabase } from './test-database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** The HTTP app on a test database, and a `call` that sends JSON with a bearer token. */
-export async function createTestApp(database: TestDatabase, options: { followKeepAliveMs?: number } = {}) {
-  await ensureBootstrapToken(database.db, ADMIN_TOKEN);
+export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>, options: { followKeepAliveMs?: number; log?: (line: string) => void; bootstrap?: boolean } = {}) {
+  if (options.bootstrap !== false) await ensureBootstrapToken(database.db, ADMIN_TOKEN);
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', isReady: () => true, followPollMs: 50, ...options });
+  const probe = new DatabaseProbe(database.db);
+  const app = createApp(
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', checkDatabase: () => probe.check(), followPollMs: 50, followKeepAliveMs: options.followKeepAliveMs },
+    options.log,
+  );
   const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
     const text = await response.text();
+    const retryAfter = response.headers.get('retry-after');
     let json: any = undefined;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = text;
     }
-    return { status: response.status, body: json, text };
+    return { status: response.status, body: json, text, retryAfter };
   };
   return { app, signals, tokenWatch, call };
 }
