@@ -48,9 +48,9 @@ describe('the API while its database cannot be reached', () => {
       expect(answer.status).toBe(503);
       expect(answer.retryAfter).toBe('2');
       expect(answer.body.error.code).toBe('DATABASE_UNAVAILABLE');
-      expect(answer.body.error.message).toMatch(/^the database is unavailable \(connect ECONNREFUSED .+\); retry in 2 s$/);
+      expect(answer.body.error.message).toMatch(/^the scheduler's database is unavailable \(connect ECONNREFUSED .+\); retry in 2 s$/);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain(`${method} ${path}: 503 the database is unavailable`);
+      expect(lines[0]).toContain(`${method} ${path}: 503 the scheduler's database is unavailable`);
       expect(lines[0]).not.toContain('\n');
     }
   });

@@ -23,7 +23,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
     const problem = await deps.checkDatabase();
     if (problem === null) return c.json({ status: 'ok', version: deps.version, database: deps.dbKind });
     c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-    return c.json({ error: { code: 'DATABASE_UNAVAILABLE', message: `the database is unavailable: ${problem}` } }, 503);
+    return c.json({ error: { code: 'DATABASE_UNAVAILABLE', message: `the scheduler's database is unavailable: ${problem}` } }, 503);
   });
   // Liveness: the process serves. Never fails for the database, so an outage restarts nothing.
   app.get('/livez', (c) => c.json({ status: 'ok', version: deps.version }));

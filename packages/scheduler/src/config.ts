@@ -1,6 +1,6 @@
 import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
@@ -26,12 +26,26 @@ export const SchedulerConfig = z.object({
   TAPIT_DEADLINE_SLACK_SECONDS: positiveInt.default(60),
   /** How often each replica looks for work (placement, stops, deadlines) besides local wake-ups. */
   TAPIT_POLL_INTERVAL_MS: positiveInt.default(250),
-  /** Identifies this replica in the agents table; unique per process by default. */
-  TAPIT_SCHEDULER_ID: z.string().min(1).default(`${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
+  /**
+   * Names this replica (agents connected to it, console sessions it relays): unique among the
+   * running replicas, and the same across its restarts. Unset: see replicaId().
+   */
+  TAPIT_SCHEDULER_ID: z.string().min(1).optional(),
 });
 export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
 
 export class ConfigError extends Error {}
+
+/**
+ * This replica's name: TAPIT_SCHEDULER_ID, else `HOSTNAME:PORT`, which a replica keeps across
+ * restarts (so it can close what it held when it died) and no two running ones share. With
+ * port 0 (tests) that is no name, so one of its own for this process.
+ */
+export function replicaId(config: Pick<SchedulerConfig, 'TAPIT_SCHEDULER_ID' | 'TAPIT_PORT'>): string {
+  if (config.TAPIT_SCHEDULER_ID) return config.TAPIT_SCHEDULER_ID;
+  if (config.TAPIT_PORT !== 0) return `${hostname()}:${config.TAPIT_PORT}`;
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {

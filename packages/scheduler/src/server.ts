@@ -7,7 +7,8 @@ import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { createApp } from './app.js';
 import { TokenWatch } from './auth/token-watch.js';
 import { ensureBootstrapToken } from './auth/tokens.js';
-import type { SchedulerConfig } from './config.js';
+import { replicaId, type SchedulerConfig } from './config.js';
+import { closeAbandonedConsoleSessions } from './consoles/repository.js';
 import { openDatabase } from './db/client.js';
 import { describeDatabaseError } from './db/errors.js';
 import { DatabaseProbe } from './db/health.js';
@@ -38,6 +39,10 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN);
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: no agent can join this scheduler');
+  const schedulerId = replicaId(config);
+  // Before this replica relays any console: every open session of its id is its dead past's.
+  const abandoned = await closeAbandonedConsoleSessions(database.db, schedulerId);
+  if (abandoned.length > 0) log(`closed ${abandoned.length} console session(s) ${schedulerId} held when it stopped: ${abandoned.join(', ')}`);
 
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
@@ -46,7 +51,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const gateway = new AgentGateway({
     db: database.db,
     signals,
-    schedulerId: config.TAPIT_SCHEDULER_ID,
+    schedulerId,
     joinToken: config.TAPIT_AGENT_JOIN_TOKEN,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     log,
@@ -65,7 +70,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT }, () => resolve(s));
     s.once('error', reject);
   });
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, log });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, schedulerId, log });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.

@@ -39,7 +39,7 @@ export const validationError = {
 } satisfies Example<'ApiErrorBody'>;
 export const notFoundError = { error: { code: 'NOT_FOUND', message: 'no task 3f2a9c0d' } } satisfies Example<'ApiErrorBody'>;
 export const databaseUnavailableError = {
-  error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable (connect ECONNREFUSED 127.0.0.1:5432); retry in 2 s' },
+  error: { code: 'DATABASE_UNAVAILABLE', message: "the scheduler's database is unavailable (connect ECONNREFUSED 127.0.0.1:5432); retry in 2 s" },
 } satisfies Example<'ApiErrorBody'>;
 
 export const createProjectRequest = { name: 'shop' } satisfies Example<'CreateProjectRequest'>;

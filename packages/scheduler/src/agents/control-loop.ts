@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { coerceError } from '../db/errors.js';
+import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { applyBackstops } from './backstops.js';
 import type { AgentGateway } from './gateway.js';
@@ -41,6 +41,8 @@ export class ControlLoop {
   private listeningSince = Date.now();
   /** When the current run of failed passes began. */
   private failingSince: number | null = null;
+  /** Whether that run is the database being unreachable (logged once, not every pass). */
+  private unreachable = false;
 
   constructor(private readonly deps: ControlLoopDeps) {
     this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass());
@@ -77,10 +79,15 @@ export class ControlLoop {
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;
       } while (this.again && !this.stopped);
+      if (this.unreachable) this.deps.log(`control loop: the database answers again after ${((Date.now() - this.failingSince!) / 1000).toFixed(1)} s`);
       this.failingSince = null;
+      this.unreachable = false;
     } catch (error) {
       this.failingSince ??= Date.now();
-      this.deps.log(`control loop: ${coerceError(error).message}`);
+      // Each pass is tried again on the next tick: an outage is one line, not four a second.
+      if (!isDatabaseUnavailable(error)) this.deps.log(`control loop: ${coerceError(error).message}`);
+      else if (!this.unreachable) this.deps.log(`control loop: the database is unavailable (${describeDatabaseError(error)}); passes are retried until it answers`);
+      this.unreachable ||= isDatabaseUnavailable(error);
     } finally {
       this.running = false;
     }

@@ -10,7 +10,8 @@ import {
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Database } from '../db/schema.js';
-import { coerceError } from '../db/errors.js';
+import { coerceError, describeDatabaseError } from '../db/errors.js';
+import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentLog } from '../logs/repository.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
@@ -46,6 +47,9 @@ export class AgentGateway {
   readonly sessions = new Map<string, AgentSession>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly timer: NodeJS.Timeout;
+  /** Connections whose frames wait for the database: not read, so not judged silent. */
+  private readonly held = new Set<WebSocket>();
+  private heartbeatsFailing = false;
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.
@@ -81,17 +85,21 @@ export class AgentGateway {
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
-          session = await this.hello(ws, frame);
+          session = await this.untilStored(ws, frame, () => this.hello(ws, frame));
           return;
         }
-        await this.dispatch(session, frame);
+        const current = session;
+        await this.untilStored(ws, frame, () => this.dispatch(current, frame));
       }).catch((error) => {
+        // Not the database being away (a bug, a bad row): the agent reconnects and re-sends
+        // from its spool what was not acknowledged.
         this.deps.log(`agent connection error: ${coerceError(error).message}`);
         ws.close(1011, 'internal error');
       });
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
+      this.held.delete(ws);
       if (session && this.sessions.get(session.name) === session) {
         this.sessions.delete(session.name);
         this.deps.log(`agent ${session.name} disconnected`);
@@ -100,6 +108,30 @@ export class AgentGateway {
       }
     });
     ws.on('error', () => ws.terminate());
+  }
+
+  /**
+   * Runs a frame's work, and while the database cannot be reached, tries it again with backoff
+   * instead of failing the connection: reading from the agent pauses meanwhile, so its frames
+   * wait in its own spool and socket (backpressure, not memory here), in order. Every frame's
+   * work is safe to repeat: log chunks carry their seq (a stored line is not stored again),
+   * reports are guarded on the task's status, the hello reconciles from what is stored.
+   */
+  private async untilStored<T>(ws: WebSocket, frame: Frame, work: () => Promise<T>): Promise<T> {
+    const result = await retryWhileUnavailable(work, {
+      giveUp: () => ws.readyState !== ws.OPEN,
+      onWait: (error) => {
+        if (this.held.has(ws)) return;
+        this.held.add(ws);
+        ws.pause();
+        this.deps.log(`agent frames: the database is unavailable (${describeDatabaseError(error)}); ${frame.type} waits, and the agent's next frames with it`);
+      },
+    });
+    if (this.held.delete(ws)) {
+      ws.resume();
+      this.deps.log(`agent frames: the database answers again; ${frame.type} and what followed it are stored`);
+    }
+    return result;
   }
 
   private parse(ws: WebSocket, data: RawData): Frame | undefined {
@@ -236,6 +268,8 @@ export class AgentGateway {
     const limit = Date.now() - 3 * this.deps.heartbeatIntervalMs;
     const alive: string[] = [];
     for (const session of this.sessions.values()) {
+      // Its pongs wait unread behind a frame the database could not take yet: not silence.
+      if (this.held.has(session.socket)) session.lastHeardAt = Date.now();
       if (session.lastHeardAt < limit) {
         this.deps.log(`agent ${session.name} silent for ${Math.round((Date.now() - session.lastHeardAt) / 1000)} s: closing`);
         session.terminate();
@@ -244,8 +278,13 @@ export class AgentGateway {
       session.ping();
       alive.push(session.name);
     }
-    await touchAgents(this.deps.db, alive, this.deps.schedulerId).catch((error) =>
-      this.deps.log(`could not record agent heartbeats: ${coerceError(error).message}`),
+    await touchAgents(this.deps.db, alive, this.deps.schedulerId).then(
+      () => (this.heartbeatsFailing = false),
+      (error) => {
+        // Once per outage: the control loop gives agents a new grace period after one.
+        if (!this.heartbeatsFailing) this.deps.log(`could not record agent heartbeats: ${coerceError(error).message}`);
+        this.heartbeatsFailing = true;
+      },
     );
   }
 

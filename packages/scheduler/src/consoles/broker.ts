@@ -11,9 +11,10 @@ import { requireRole } from '../auth/permissions.js';
 import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
 import { recordAudit } from '../audit/record.js';
-import { coerceError } from '../db/errors.js';
+import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
+import { retryWhileUnavailable } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
-import { ApiError } from '../http/api-error.js';
+import { ApiError, databaseUnavailable } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { findTask } from '../tasks/repository.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
@@ -30,6 +31,8 @@ export interface ConsoleBrokerDeps {
   gateway: AgentGateway;
   tokenWatch: TokenWatch;
   joinToken: string | undefined;
+  /** This replica, recorded on each session it relays. */
+  schedulerId: string;
   log: (line: string) => void;
 }
 
@@ -65,8 +68,8 @@ export class ConsoleBroker {
       if (!principal) throw new ApiError('UNAUTHORIZED', 'missing, invalid or revoked token');
       open = await this.checkOpen(request, principal, taskRef, mode, source);
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError('INTERNAL', 'internal error');
-      if (!(error instanceof ApiError)) this.deps.log(`console upgrade: ${coerceError(error).message}`);
+      const apiError = error instanceof ApiError ? error : isDatabaseUnavailable(error) ? databaseUnavailable(error) : new ApiError('INTERNAL', 'internal error');
+      if (!(error instanceof ApiError)) this.deps.log(`console upgrade: ${apiError.code === 'DATABASE_UNAVAILABLE' ? apiError.message : coerceError(error).message}`);
       await recordAudit(this.deps.db, {
         actor: principal?.name ?? 'anonymous',
         action: `console.${mode}.refused`,
@@ -138,6 +141,7 @@ export class ConsoleBroker {
       rows: open.rows,
       openedBy: open.principal.name,
       source: open.source,
+      schedulerId: this.deps.schedulerId,
     });
     await recordAudit(db, {
       actor: open.principal.name,
@@ -176,7 +180,7 @@ export class ConsoleBroker {
       const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
       if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
       client.close(1011, 'no agent');
-      await closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null });
+      await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null }));
       return;
     }
     const recorder = new ConsoleRecorder(db, sessionId, log);
@@ -184,8 +188,9 @@ export class ConsoleBroker {
     client.resume();
     const end = await ended;
     await recorder.close();
-    await closeConsoleSession(db, sessionId, end);
-    await recordAudit(db, {
+    // A session that ends while the database is away is closed once it answers.
+    await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, end));
+    const audit = {
       actor: open.principal.name,
       action: open.mode === 'exec' ? 'console.exec.end' : end.reason === 'exited' ? 'console.end' : 'console.detach',
       targetType: 'task',
@@ -193,7 +198,8 @@ export class ConsoleBroker {
       project: open.task.project,
       source: open.source,
       details: { session: sessionId, reason: end.reason, exitCode: end.exitCode },
-    }).catch(() => {});
+    };
+    await retryWhileUnavailable(() => recordAudit(db, audit)).catch(() => {});
   }
 
   /** The agent dialling back for a session it was asked to open. */

@@ -1,14 +1,29 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { coerceError } from '../db/errors.js';
-
-const FLUSH_INTERVAL_MS = 1000;
-const FLUSH_BYTES = 64 * 1024;
+import { coerceError, isUniqueViolation } from '../db/errors.js';
+import { retryWhileUnavailable } from '../db/retry.js';
 
 /**
- * Records a console session as asciicast v2 events (`[seconds, "o" | "i" | "r", data]`) in
- * the database as they pass through the scheduler, in chunks, so a crash loses at most a second.
- * The header is made from the session row when the recording is read.
+ * How long an event may wait before it is written: what a scheduler killed mid-session loses
+ * at most (plus the one write in flight). Small, yet a fast-printing program still fills a
+ * chunk per write rather than a row per event.
+ */
+export const RECORDING_FLUSH_MS = 100;
+const FLUSH_BYTES = 64 * 1024;
+/** Held while the database is away; past this, the oldest waiting events give way to a marker. */
+const MAX_UNSTORED_BYTES = 8 * 1024 * 1024;
+
+interface Chunk {
+  seq: number;
+  events: string;
+}
+
+/**
+ * Records a console session as asciicast v2 events (`[seconds, "o" | "i" | "r" | "m", data]`)
+ * in the database as they pass through the scheduler, in chunks written at most
+ * RECORDING_FLUSH_MS after their first event. A chunk the database cannot take now (an outage)
+ * is kept, in order, and written when it answers again. The header is made from the session row
+ * when the recording is read.
  */
 export class ConsoleRecorder {
   private readonly startedAt = performance.now();
@@ -17,17 +32,17 @@ export class ConsoleRecorder {
   private pending: string[] = [];
   private pendingBytes = 0;
   private seq = 0;
-  private writing: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
+  /** Chunks made but not stored yet, oldest first. */
+  private readonly unstored: Chunk[] = [];
+  private unstoredBytes = 0;
+  private draining: Promise<void> | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly sessionId: string,
     private readonly log: (line: string) => void,
-  ) {
-    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
-  }
+  ) {}
 
   recordOutput(bytes: Uint8Array): void {
     // stream: true keeps a UTF-8 sequence split across messages whole.
@@ -42,37 +57,65 @@ export class ConsoleRecorder {
     this.add('r', `${cols}x${rows}`);
   }
 
+  private now(): number {
+    return Math.round(performance.now() - this.startedAt) / 1000;
+  }
+
   private add(code: 'o' | 'i' | 'r', data: string): void {
     if (data.length === 0) return;
-    const seconds = Math.round(performance.now() - this.startedAt) / 1000;
-    const line = `${JSON.stringify([seconds, code, data])}\n`;
+    const line = `${JSON.stringify([this.now(), code, data])}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), RECORDING_FLUSH_MS);
   }
 
   private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.length === 0) return;
     const events = this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
-    const seq = ++this.seq;
-    this.writing = this.writing.then(() =>
-      this.db
-        .insertInto('console_recording_chunks')
-        .values({ session_id: this.sessionId, seq, events })
-        .execute()
-        .then(
-          () => undefined,
-          (error) => this.log(`console ${this.sessionId}: recording chunk ${seq} lost: ${coerceError(error).message}`),
-        ),
-    );
+    this.unstored.push({ seq: ++this.seq, events });
+    this.unstoredBytes += events.length;
+    this.bound();
+    this.draining ??= this.drain().finally(() => (this.draining = null));
+  }
+
+  /** Over the bound: the oldest waiting chunks (not the one being written) become one marker. */
+  private bound(): void {
+    let dropped = 0;
+    while (this.unstoredBytes > MAX_UNSTORED_BYTES && this.unstored.length > 2) {
+      const chunk = this.unstored.splice(1, 1)[0]!;
+      this.unstoredBytes -= chunk.events.length;
+      dropped += chunk.events.length;
+    }
+    if (dropped === 0) return;
+    const next = this.unstored[1]!;
+    // Stamped as the events after the gap, so the recording's times never go back.
+    const at = (JSON.parse(next.events.slice(0, next.events.indexOf('\n'))) as [number])[0];
+    const marker = `${JSON.stringify([at, 'm', `recording gap: ${dropped} bytes of events lost while the database was unavailable`])}\n`;
+    next.events = marker + next.events;
+    this.unstoredBytes += marker.length;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.unstored.length > 0) {
+      const chunk = this.unstored[0]!;
+      const insert = () => this.db.insertInto('console_recording_chunks').values({ session_id: this.sessionId, seq: chunk.seq, events: chunk.events }).execute();
+      await retryWhileUnavailable(insert, { firstMs: RECORDING_FLUSH_MS }).catch((error: unknown) => {
+        // Stored already (the answer to an earlier try was lost), or refused for good.
+        if (!isUniqueViolation(error)) this.log(`console ${this.sessionId}: recording chunk ${chunk.seq} lost: ${coerceError(error).message}`);
+      });
+      this.unstored.shift();
+      this.unstoredBytes -= chunk.events.length;
+    }
   }
 
   /** Writes what is left; the recording is complete once this resolves. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
     this.flush();
-    await this.writing;
+    while (this.draining) await this.draining;
   }
 }

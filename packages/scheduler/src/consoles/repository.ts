@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { recordAudit } from '../audit/record.js';
 import { notFound } from '../http/api-error.js';
 
 export interface NewConsoleSession {
@@ -12,6 +13,8 @@ export interface NewConsoleSession {
   rows: number;
   openedBy: string;
   source: string | null;
+  /** The replica relaying it. */
+  schedulerId: string;
 }
 
 export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSession): Promise<void> {
@@ -27,6 +30,7 @@ export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSe
       rows: s.rows,
       opened_by: s.openedBy,
       source: s.source,
+      scheduler_id: s.schedulerId,
     })
     .execute();
 }
@@ -38,6 +42,49 @@ export async function closeConsoleSession(db: Kysely<Database>, id: string, end:
     .where('id', '=', id)
     .where('closed_at', 'is', null)
     .execute();
+}
+
+/** Why a session a replica held when it died was closed, and the marker that ends its recording. */
+export const HOLDER_GONE_REASON = 'scheduler gone';
+const HOLDER_GONE_MARKER = 'recording ends here: the scheduler relaying this session stopped';
+
+/**
+ * Closes the sessions `schedulerId` left open when it died (killed, crashed): each recording
+ * ends at its last stored chunk with a marker event, the session with HOLDER_GONE_REASON, and
+ * the audit trail with the session's end. Only this replica's own: a session of another,
+ * running replica is live. Called at start, before this replica relays anything.
+ */
+export async function closeAbandonedConsoleSessions(db: Kysely<Database>, schedulerId: string): Promise<string[]> {
+  const open = await db
+    .selectFrom('console_sessions')
+    .innerJoin('tasks', 'tasks.id', 'console_sessions.task_id')
+    .innerJoin('apps', 'apps.id', 'tasks.app_id')
+    .select(['console_sessions.id', 'console_sessions.task_id', 'console_sessions.mode', 'console_sessions.opened_by', 'console_sessions.source', 'apps.project'])
+    .where('console_sessions.scheduler_id', '=', schedulerId)
+    .where('console_sessions.closed_at', 'is', null)
+    .execute();
+  for (const session of open) {
+    await db.transaction().execute(async (trx) => {
+      const last = await trx.selectFrom('console_recording_chunks').select(['seq', 'events']).where('session_id', '=', session.id).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const lastLine = last?.events.trimEnd().split('\n').pop();
+      const at = lastLine ? (JSON.parse(lastLine) as [number])[0] : 0;
+      await trx
+        .insertInto('console_recording_chunks')
+        .values({ session_id: session.id, seq: (last?.seq ?? 0) + 1, events: `${JSON.stringify([at, 'm', HOLDER_GONE_MARKER])}\n` })
+        .execute();
+      await trx.updateTable('console_sessions').set({ closed_at: new Date(), end_reason: HOLDER_GONE_REASON }).where('id', '=', session.id).execute();
+      await recordAudit(trx, {
+        actor: session.opened_by,
+        action: session.mode === 'exec' ? 'console.exec.end' : 'console.detach',
+        targetType: 'task',
+        targetId: session.task_id,
+        project: session.project,
+        source: session.source,
+        details: { session: session.id, reason: HOLDER_GONE_REASON, exitCode: null },
+      });
+    });
+  }
+  return open.map((s) => s.id);
 }
 
 export async function listConsoleSessions(db: Kysely<Database>, taskId: string) {

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as consoleSessions from './migrations/0002-console-sessions.js';
 import * as taskTerminal from './migrations/0003-task-terminal.js';
 import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
+import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-console-sessions': consoleSessions,
   '0003-task-terminal': taskTerminal,
   '0004-task-assignment-times': assignmentTimes,
+  '0009-console-session-holder': consoleSessionHolder,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -146,6 +146,8 @@ export interface ConsoleSessionsTable {
   closed_at: Timestamp | null;
   exit_code: number | null;
   end_reason: string | null;
+  /** The replica relaying the session (TAPIT_SCHEDULER_ID); null before migration 0009. */
+  scheduler_id: string | null;
 }
 
 export interface ConsoleRecordingChunksTable {

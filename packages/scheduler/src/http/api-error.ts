@@ -33,4 +33,4 @@ export const notFound = (what: string, field?: string) => new ApiError('NOT_FOUN
 
 /** The database cannot be reached: a retryable 503 that says why (`error` is the database's). */
 export const databaseUnavailable = (error: unknown) =>
-  new ApiError('DATABASE_UNAVAILABLE', `the database is unavailable (${describeDatabaseError(error)}); retry in ${RETRY_AFTER_SECONDS} s`);
+  new ApiError('DATABASE_UNAVAILABLE', `the scheduler's database is unavailable (${describeDatabaseError(error)}); retry in ${RETRY_AFTER_SECONDS} s`);

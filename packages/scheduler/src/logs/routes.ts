@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { findTask } from '../tasks/repository.js';
 import { readLogLines } from './repository.js';
 
@@ -60,38 +61,45 @@ export function logRoutes(deps: AppDeps) {
       };
       const send = (event: LogFollowEvent) => write(`${JSON.stringify(event)}\n`);
       let lastStatus: string | undefined;
+      const pause = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }).finally(() => (wake = undefined));
       try {
         while (!aborted) {
-          // Catch up in full batches first; the status is only needed once caught up.
-          const backlog = await readLogLines(db, task.id, after, BATCH);
-          for (const line of backlog) await send({ type: 'line', line });
-          if (backlog.length > 0) after = backlog[backlog.length - 1].position;
-          if (backlog.length === BATCH) continue;
-          // Status, then lines: every line stored before the status was read is sent below.
-          const state = await db.selectFrom('tasks').select(['status', 'exit_code']).where('id', '=', task.id).executeTakeFirst();
-          const lines = await readLogLines(db, task.id, after, BATCH);
-          for (const line of lines) await send({ type: 'line', line });
-          if (lines.length > 0) after = lines[lines.length - 1].position;
-          if (lines.length === BATCH) continue;
-          if (!state) break; // deleted while followed
-          if (state.status !== lastStatus) {
-            lastStatus = state.status;
-            await send({ type: 'status', status: state.status as never });
-          }
-          if (state.status === 'STOPPED') {
-            await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
-            break;
+          try {
+            // Catch up in full batches first; the status is only needed once caught up.
+            const backlog = await readLogLines(db, task.id, after, BATCH);
+            for (const line of backlog) await send({ type: 'line', line });
+            if (backlog.length > 0) after = backlog[backlog.length - 1].position;
+            if (backlog.length === BATCH) continue;
+            // Status, then lines: every line stored before the status was read is sent below.
+            const state = await db.selectFrom('tasks').select(['status', 'exit_code']).where('id', '=', task.id).executeTakeFirst();
+            const lines = await readLogLines(db, task.id, after, BATCH);
+            for (const line of lines) await send({ type: 'line', line });
+            if (lines.length > 0) after = lines[lines.length - 1].position;
+            if (lines.length === BATCH) continue;
+            if (!state) break; // deleted while followed
+            if (state.status !== lastStatus) {
+              lastStatus = state.status;
+              await send({ type: 'status', status: state.status as never });
+            }
+            if (state.status === 'STOPPED') {
+              await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
+              break;
+            }
+          } catch (error) {
+            // The database is away: the follow holds its place (and its client, with keep-alive
+            // lines) and reads on once it answers, rather than ending early or with a 500.
+            if (!isDatabaseUnavailable(error)) throw error;
           }
           if (aborted) break; // the client left, or its token was revoked, while we read
           if (Date.now() - lastWrite >= keepAliveMs) await write('\n');
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, pollMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = undefined;
+          await pause(pollMs);
         }
       } finally {
         unsubscribe();
