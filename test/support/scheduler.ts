@@ -16,6 +16,8 @@ export interface RunningScheduler {
   /** Everything the scheduler printed so far, for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL (a crash: nothing is closed or flushed), then removes its data folder as stop() does. */
+  kill(): Promise<void>;
 }
 
 /** A free loopback port (the OS picks it; a tiny race with other processes is accepted). */
@@ -61,13 +63,18 @@ export async function startScheduler(env: Record<string, string> = {}, options: 
     await terminate(child, exited);
     await rm(dataDir, { recursive: true, force: true });
   };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await rm(dataDir, { recursive: true, force: true });
+  };
   try {
     await waitForHealth(url, exited, 30_000);
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n--- scheduler output ---\n${output}`);
   }
-  return { url, port, token, dataDir, process: child, output: () => output, stop };
+  return { url, port, token, dataDir, process: child, output: () => output, stop, kill };
 }
 
 async function waitForHealth(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

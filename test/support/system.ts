@@ -36,8 +36,8 @@ export interface System {
   killAgent(): Promise<void>;
   /** Starts the agent again with the same name and state folder. */
   restartAgent(): Promise<void>;
-  /** SIGTERM to the scheduler, `downMs` of nothing, then it starts again on the same database, port and token. */
-  restartScheduler(downMs?: number): Promise<void>;
+  /** SIGTERM (or `signal`) to the scheduler, `downMs` of nothing, then it starts again on the same database, port and token. */
+  restartScheduler(downMs?: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Everything the scheduler and agent printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -131,9 +131,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async restartAgent() {
       agent = await startAgent(scheduler!, joinToken, agentName, { stateDir, env: options.agentEnv });
     },
-    async restartScheduler(downMs = 0) {
+    async restartScheduler(downMs = 0, signal = 'SIGTERM') {
       const old = scheduler!;
-      await old.stop();
+      await (signal === 'SIGKILL' ? old.kill() : old.stop());
       past += `--- scheduler before restart ---\n${old.output()}\n`;
       await new Promise((resolve) => setTimeout(resolve, downMs));
       scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url, port: old.port, token: old.token });
