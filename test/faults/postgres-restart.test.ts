@@ -237,6 +237,10 @@ describe('PostgreSQL restarted under load, two scheduler replicas', () => {
     }
     const containers = containersCreated();
     for (const task of tasks) expect({ task: task.id, containers: containers.get(task.id) ?? 0 }).toEqual({ task: task.id, containers: 1 });
+    for (const task of tasks) {
+      const stops = (await wholeLog(second, task.id)).filter((l) => l.stream === 'system' && l.text.startsWith('Task status is STOPPED'));
+      expect({ task: task.id, stops: stops.length }).toEqual({ task: task.id, stops: 1 });
+    }
 
     // The stored log: every numbered line once, in order.
     const stored = (await wholeLog(second, floodId)).filter((l) => l.stream !== 'system').map((l) => l.text);

@@ -1,16 +1,7 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from './db/client.js';
+import type { DatabaseHandle } from './db/client.js';
 import { createTestApp } from './testing/test-app.js';
-import { createTestDatabase, type TestDatabase } from './testing/test-database.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { createTestDatabase, unreachableDatabase, type TestDatabase } from './testing/test-database.js';
 
 describe('the API while its database answers', () => {
   let database: TestDatabase;
@@ -32,7 +23,7 @@ describe('the API while its database cannot be reached', () => {
   let call: Awaited<ReturnType<typeof createTestApp>>['call'];
 
   beforeAll(async () => {
-    database = await openDatabase({ url: `postgres://tapit:tapit@127.0.0.1:${await closedPort()}/gone`, dataDir: '' });
+    database = await unreachableDatabase();
     ({ call } = await createTestApp(database, { log: (line) => lines.push(line), bootstrap: false }));
   });
   afterAll(() => database.close());

@@ -1,23 +1,13 @@
-import { createServer } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, TEST_ADMIN_URL, type TestDatabase } from '../testing/test-database.js';
+import { createTestDatabase, TEST_ADMIN_URL, unreachableDatabase, type TestDatabase } from '../testing/test-database.js';
 import { openDatabase } from './client.js';
 import { isDatabaseUnavailable, describeDatabaseError } from './errors.js';
 import { DatabaseProbe } from './health.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
-
-/** A loopback port nothing listens on: connecting there is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('a Postgres server that goes away', () => {
   let database: TestDatabase;
@@ -56,7 +46,7 @@ describe('a Postgres server that goes away', () => {
   });
 
   it('tells a refused connection from a bad query', async () => {
-    const refused = await openDatabase({ url: `postgres://tapit:tapit@127.0.0.1:${await closedPort()}/none`, dataDir: '' });
+    const refused = await unreachableDatabase();
     const failure = await sql`select 1`.execute(refused.db).then(() => undefined, (error: unknown) => error);
     await refused.close();
     expect(isDatabaseUnavailable(failure)).toBe(true);
@@ -67,7 +57,7 @@ describe('a Postgres server that goes away', () => {
 
   it('probes: null while the database answers, the reason when it does not', async () => {
     expect(await new DatabaseProbe(database.db).check()).toBeNull();
-    const refused = await openDatabase({ url: `postgres://tapit:tapit@127.0.0.1:${await closedPort()}/none`, dataDir: '' });
+    const refused = await unreachableDatabase();
     expect(await new DatabaseProbe(refused.db).check()).toContain('ECONNREFUSED');
     await refused.close();
   });

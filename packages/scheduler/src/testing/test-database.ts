@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -54,4 +55,16 @@ export async function createTestDatabase(kind: DatabaseKind, options: { migrated
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A Postgres handle on a loopback port nothing listens on: every query fails at once as the
+ * database being unreachable (ECONNREFUSED), as during an outage.
+ */
+export async function unreachableDatabase(): Promise<DatabaseHandle> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return openDatabase({ url: `postgres://tapit:tapit@127.0.0.1:${port}/gone`, dataDir: '' });
 }
