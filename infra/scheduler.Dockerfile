@@ -51,9 +51,11 @@ RUN mkdir -p /var/lib/tapit && chown node:node /var/lib/tapit
 VOLUME /var/lib/tapit
 USER node
 EXPOSE 7700
-# The slim image has no curl; node's fetch asks /healthz, which answers 503 until the database is up.
+# The slim image has no curl; node's fetch asks /livez (liveness: the process serves, which it
+# does only once migrated). Not /healthz: an unhealthy container may be replaced, and a database
+# outage is no reason to; a load balancer asks /healthz (readiness) instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.TAPIT_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.TAPIT_PORT}/livez`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `docker run … tapit-scheduler migrate` runs the other command.
 ENTRYPOINT ["node", "/app/packages/scheduler/bin/tapit-scheduler.js"]
 CMD ["serve"]
