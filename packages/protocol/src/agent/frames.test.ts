@@ -20,6 +20,8 @@ import {
   agentFrames,
   heartbeat,
   hello,
+  notReadyHeartbeat,
+  recoveringHello,
   refused,
   schedulerFrames,
   taskAccepted,
@@ -84,6 +86,8 @@ describe('agent → scheduler frames', () => {
       ['tasks.0.taskId', { ...hello, tasks: [{ ...hello.tasks[0], taskId: notHex }] }],
       ['tasks.0.lastSeq', { ...hello, tasks: [{ ...hello.tasks[0], lastSeq: -1 }] }],
       ['tasks.1.state', { ...hello, tasks: [hello.tasks[0], { ...hello.tasks[1], state: 'RUNNING' }] }],
+      ['readiness.ready', { ...recoveringHello, readiness: { reason: null } }],
+      ['recovering', { ...recoveringHello, recovering: 'yes' }],
     ])('is refused with %s to blame', (field, frame) => {
       expect(rejectedFields(Hello, frame)).toEqual([field]);
       expect(rejectedFields(AgentFrame, frame)).toEqual([field]);
@@ -91,7 +95,15 @@ describe('agent → scheduler frames', () => {
   });
 
   describe('heartbeat', () => {
+    it('may say the agent is not ready and why; without readiness it is an older agent, taken as ready', () => {
+      expect(overTheWire(Heartbeat, notReadyHeartbeat)).toStrictEqual(notReadyHeartbeat);
+      expect(Heartbeat.parse(heartbeat).readiness).toBeUndefined();
+    });
+
     it.each([
+      ['readiness.ready', { ...notReadyHeartbeat, readiness: { ...notReadyHeartbeat.readiness, ready: 'no' } }],
+      ['readiness.reason', { ...notReadyHeartbeat, readiness: { ...notReadyHeartbeat.readiness, reason: 'r'.repeat(1001) } }],
+      ['readiness.reason', { ...notReadyHeartbeat, readiness: { ready: false } }],
       ['at', without(heartbeat, 'at')],
       ['at', { ...heartbeat, at: 1616000000000 }],
       ['at', { ...heartbeat, at: '2021-03-17 09:58:34' }],
@@ -244,7 +256,7 @@ describe('scheduler → agent frames', () => {
       for (const stopCode of ['USER_STOPPED', 'TIMED_OUT', 'AGENT_LOST']) {
         expect(rejectedFields(TaskStop, { ...taskStop, stopCode })).toEqual([]);
       }
-      for (const stopCode of ['EXITED', 'OOM_KILLED', 'FAILED_TO_START', 'STORAGE_EXCEEDED']) {
+      for (const stopCode of ['EXITED', 'OOM_KILLED', 'FAILED_TO_START', 'STORAGE_EXCEEDED', 'ENGINE_LOST']) {
         expect(rejectedFields(TaskStop, { ...taskStop, stopCode })).toEqual(['stopCode']);
       }
     });

@@ -22,6 +22,16 @@ export const HeldTask = z.object({
 });
 export type HeldTask = z.infer<typeof HeldTask>;
 
+/**
+ * Whether the agent can take work now. Not ready (e.g. its container engine does not answer):
+ * it offers no capacity, and `reason` says why. Absent, as from agents before it: ready.
+ */
+export const AgentReadiness = z.object({
+  ready: z.boolean(),
+  reason: z.string().max(1000).nullable(),
+});
+export type AgentReadiness = z.infer<typeof AgentReadiness>;
+
 export const Hello = z.object({
   type: z.literal('hello'),
   protocolVersion: z.number().int().positive(),
@@ -29,9 +39,17 @@ export const Hello = z.object({
   agentVersion: z.string().max(100),
   capacity: Capacity,
   tasks: z.array(HeldTask).max(10000),
+  readiness: AgentReadiness.optional(),
+  /**
+   * Set while the agent has not yet found its containers again (its engine did not answer at
+   * its start): `tasks` lists only what its state folder holds, so a task missing from it is
+   * not lost. The agent dials again once it has recovered.
+   */
+  recovering: z.boolean().optional(),
 });
 
-export const Heartbeat = z.object({ type: z.literal('heartbeat'), at: Timestamp });
+/** Sent every `heartbeatIntervalMs`, and at once when the agent's readiness changes. */
+export const Heartbeat = z.object({ type: z.literal('heartbeat'), at: Timestamp, readiness: AgentReadiness.optional() });
 
 export const TaskAccepted = z.object({ type: z.literal('task.accepted'), taskId: TaskId });
 

@@ -13,7 +13,7 @@ describe('task status', () => {
 
   it('has exactly the stop codes the product names', () => {
     expect([...StopCode.options].sort()).toEqual(
-      ['AGENT_LOST', 'EXITED', 'FAILED_TO_START', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'TIMED_OUT', 'USER_STOPPED'],
+      ['AGENT_LOST', 'ENGINE_LOST', 'EXITED', 'FAILED_TO_START', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'TIMED_OUT', 'USER_STOPPED'],
     );
   });
 

@@ -16,6 +16,8 @@ export const StopCode = z.enum([
   'STORAGE_EXCEEDED',
   'FAILED_TO_START',
   'AGENT_LOST',
+  /** The container engine stopped or restarted under the task and took it down. */
+  'ENGINE_LOST',
 ]);
 export type StopCode = z.infer<typeof StopCode>;
 

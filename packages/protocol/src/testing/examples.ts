@@ -146,6 +146,8 @@ export const logPage = { lines: [stdoutLine, systemLine], last: 8, complete: tru
 export const agentView = {
   name: 'host-a',
   status: 'online',
+  ready: true,
+  notReadyReason: null,
   capacity,
   allocated: { cpu: 0, memoryGb: 0 },
   runningTasks: 0,
@@ -153,7 +155,8 @@ export const agentView = {
   lastSeenAt: finishedAt,
   connectedAt: createdAt,
 } satisfies Example<'AgentView'>;
-export const offlineAgentView = { ...agentView, name: 'host-b', status: 'offline', version: null, connectedAt: null } satisfies Example<'AgentView'>;
+export const offlineAgentView = { ...agentView, name: 'host-b', status: 'offline', ready: false, version: null, connectedAt: null } satisfies Example<'AgentView'>;
+export const notReadyAgentView = { ...agentView, name: 'host-c', ready: false, notReadyReason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } satisfies Example<'AgentView'>;
 
 export const createTokenRequest = { name: 'ci', role: 'member', project: 'shop' } satisfies Example<'CreateTokenRequest'>;
 export const tokenView = { name: 'ci', role: 'member', project: 'shop', createdAt, revokedAt: null } satisfies Example<'TokenView'>;
@@ -199,6 +202,9 @@ export const hello = {
   ],
 } satisfies Example<'Hello'>;
 export const heartbeat = { type: 'heartbeat', at: startedAt } satisfies Example<'Heartbeat'>;
+export const notReady = { ready: false, reason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } satisfies Example<'AgentReadiness'>;
+export const notReadyHeartbeat = { type: 'heartbeat', at: finishedAt, readiness: notReady } satisfies Example<'Heartbeat'>;
+export const recoveringHello = { ...hello, readiness: notReady, recovering: true } satisfies Example<'Hello'>;
 export const taskAccepted = { type: 'task.accepted', taskId } satisfies Example<'TaskAccepted'>;
 export const taskStatusChanged = { type: 'task.status', taskId, status: 'RUNNING', at: startedAt, imageDigest: digest } satisfies Example<'TaskStatusChanged'>;
 export const taskPending = { type: 'task.status', taskId, status: 'PENDING', at: createdAt } satisfies Example<'TaskStatusChanged'>;
@@ -277,7 +283,7 @@ export const consoleSession = {
   endReason: 'exited',
 } satisfies Example<'ConsoleSession'>;
 
-export const agentFrames = [hello, heartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
+export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
 export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
@@ -289,7 +295,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   Timestamp: [createdAt, '2021-03-17T10:58:34+01:00', '2021-03-17T09:58:34Z'],
   TaskStatus: ['PROVISIONING', 'PENDING', 'RUNNING', 'STOPPING', 'STOPPED'],
   DesiredStatus: ['RUNNING', 'STOPPED'],
-  StopCode: ['EXITED', 'USER_STOPPED', 'TIMED_OUT', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'FAILED_TO_START', 'AGENT_LOST'],
+  StopCode: ['EXITED', 'USER_STOPPED', 'TIMED_OUT', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'FAILED_TO_START', 'AGENT_LOST', 'ENGINE_LOST'],
   TaskKind: ['background', 'interactive'],
   Cpu: [0.01, 0.25, 64],
   MemoryGb: [0.004, 0.5, 1024],
@@ -328,8 +334,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
     { type: 'end', status: 'STOPPED', exitCode: 0 },
     { type: 'end', status: 'STOPPED', exitCode: null },
   ],
-  AgentView: [agentView, offlineAgentView],
-  AgentList: [{ items: [agentView, offlineAgentView] }],
+  AgentView: [agentView, offlineAgentView, notReadyAgentView],
+  AgentList: [{ items: [agentView, offlineAgentView, notReadyAgentView] }],
   Role: ['admin', 'member', 'viewer'],
   CreateTokenRequest: [createTokenRequest, { name: 'root', role: 'admin' }],
   TokenView: [tokenView, adminTokenView],
@@ -339,8 +345,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   // agent
   TaskSpec: [taskSpec, interactiveTaskSpec],
   HeldTask: hello.tasks,
-  Hello: [hello, { ...hello, tasks: [] }],
-  Heartbeat: [heartbeat],
+  AgentReadiness: [notReady, { ready: true, reason: null }],
+  Hello: [hello, { ...hello, tasks: [] }, recoveringHello],
+  Heartbeat: [heartbeat, notReadyHeartbeat, { ...heartbeat, readiness: { ready: true, reason: null } }],
   TaskAccepted: [taskAccepted],
   TaskStatusChanged: [taskStatusChanged, taskPending],
   LogEntry: taskLog.lines,

@@ -1,4 +1,4 @@
-import type { Capacity, SchedulerFrame } from '@tapit/protocol';
+import type { AgentReadiness, Capacity, SchedulerFrame } from '@tapit/protocol';
 import type { WebSocket } from 'ws';
 
 /** One connected agent on this replica: its socket and what its tasks hold of its capacity. */
@@ -7,12 +7,21 @@ export class AgentSession {
   readonly allocated: Capacity = { cpu: 0, memoryGb: 0 };
   /** Tasks this replica has assigned or seen on the agent and not yet seen finish. */
   readonly tasks = new Map<string, Capacity>();
+  /** Why the agent takes no work now (its engine is away…); null when ready. Placement skips it. */
+  notReadyReason: string | null;
 
   constructor(
     readonly name: string,
     readonly capacity: Capacity,
     readonly socket: WebSocket,
-  ) {}
+    readiness?: AgentReadiness,
+  ) {
+    this.notReadyReason = notReadyReasonOf(readiness);
+  }
+
+  get ready(): boolean {
+    return this.notReadyReason === null;
+  }
 
   send(frame: SchedulerFrame): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));
@@ -55,4 +64,10 @@ export class AgentSession {
   freeMemoryGb(): number {
     return this.capacity.memoryGb - this.allocated.memoryGb;
   }
+}
+
+/** What an agent's readiness (absent from agents before it: ready) means for placement. */
+export function notReadyReasonOf(readiness: AgentReadiness | undefined): string | null {
+  if (!readiness || readiness.ready) return null;
+  return readiness.reason ?? 'not ready';
 }

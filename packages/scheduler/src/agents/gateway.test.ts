@@ -59,7 +59,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     const welcome = await agent.hello('alpha', { capacity: { cpu: 2, memoryGb: 4 } });
     expect(welcome).toMatchObject({ agentName: 'alpha', acks: [], drop: [] });
     const listed = (await scheduler.call('GET', '/v1/agents')).body.items;
-    expect(listed).toEqual([expect.objectContaining({ name: 'alpha', status: 'online', capacity: { cpu: 2, memoryGb: 4 } })]);
+    expect(listed).toEqual([expect.objectContaining({ name: 'alpha', status: 'online', ready: true, notReadyReason: null, capacity: { cpu: 2, memoryGb: 4 } })]);
   });
 
   it('refuses an unsupported protocol version and closes', async () => {
@@ -164,6 +164,52 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect((await second.next('task.assign')).task.taskId).toBe(pending.id);
     const lost = await eventually(() => getTask(running.id), (t) => t.status === 'STOPPED');
     expect(lost.stopCode).toBe('AGENT_LOST');
+  });
+
+  it('a recovering agent (its engine was away at its start) does not lose the tasks its hello lacks; its full hello does', async () => {
+    const first = await connect();
+    await first.hello('alpha');
+    const running = await createTask();
+    await first.next('task.assign');
+    first.send({ type: 'task.status', taskId: running.id, status: 'RUNNING', at: now() });
+    await eventually(() => getTask(running.id), (t) => t.status === 'RUNNING');
+    first.close();
+    await first.closed;
+    const recovering = await connect();
+    await recovering.hello('alpha', { recovering: true, readiness: { ready: false, reason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getTask(running.id)).status).toBe('RUNNING');
+    recovering.close();
+    await recovering.closed;
+    const recovered = await connect();
+    await recovered.hello('alpha');
+    const lost = await eventually(() => getTask(running.id), (t) => t.status === 'STOPPED');
+    expect(lost).toMatchObject({ stopCode: 'AGENT_LOST', stopReason: 'agent alpha came back without this task' });
+  });
+
+  it('places nothing on an agent that is not ready, lists why, and places again once it says it is ready', async () => {
+    const reason = 'Docker engine unreachable: connect ENOENT /var/run/docker.sock';
+    const agent = await connect();
+    await agent.hello('alpha', { readiness: { ready: false, reason } });
+    const listed = async () => (await scheduler.call('GET', '/v1/agents')).body.items[0];
+    expect(await listed()).toMatchObject({ name: 'alpha', status: 'online', ready: false, notReadyReason: reason });
+    const task = await createTask();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await getTask(task.id)).toMatchObject({ status: 'PROVISIONING', agent: null });
+    expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+
+    agent.send({ type: 'heartbeat', at: now(), readiness: { ready: true, reason: null } });
+    expect((await agent.next('task.assign')).task.taskId).toBe(task.id);
+    expect(await listed()).toMatchObject({ ready: true, notReadyReason: null });
+
+    // Ready at hello, then not: nothing more is placed; a heartbeat without readiness changes nothing.
+    agent.send({ type: 'heartbeat', at: now(), readiness: { ready: false, reason } });
+    await eventually(listed, (a) => a.ready === false);
+    agent.send({ type: 'heartbeat', at: now() });
+    const second = await createTask();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await getTask(second.id)).toMatchObject({ status: 'PROVISIONING' });
+    expect(await listed()).toMatchObject({ ready: false, notReadyReason: reason });
   });
 
   it('stops a task: task.stop to the agent, STOPPING, then USER_STOPPED by whom', async () => {

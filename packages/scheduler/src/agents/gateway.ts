@@ -19,7 +19,8 @@ import { toTaskSpec } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
 import { presentsJoinToken } from './join-token.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
-import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, touchAgents } from './repository.js';
+import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
+import { notReadyReasonOf } from './agent-session.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
@@ -168,8 +169,8 @@ export class AgentGateway {
     }
     // Placement sees the session only once it is reconciled and welcomed (set at the end), so a
     // failed hello leaves nothing behind and nothing is assigned before the welcome.
-    const session = new AgentSession(hello.agentName, hello.capacity, ws);
-    await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId });
+    const session = new AgentSession(hello.agentName, hello.capacity, ws, hello.readiness);
+    await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId, notReadyReason: session.notReadyReason });
 
     // Reconcile what the agent holds with what the database says it should.
     const held = new Map(hello.tasks.map((t) => [t.taskId, t]));
@@ -191,6 +192,8 @@ export class AgentGateway {
     for (const row of placed) {
       session.hold(row.id, { cpu: row.cpu, memoryGb: row.memory_gb });
       if (held.has(row.id)) continue;
+      // A recovering agent lists only its state folder: a task missing from it may still run.
+      if (hello.recovering) continue;
       if (row.status === 'PENDING') {
         reassign.push(row); // the assignment never arrived: send it again
       } else {
@@ -216,7 +219,8 @@ export class AgentGateway {
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
     this.sessions.set(session.name, session);
     for (const row of reassign) session.send({ type: 'task.assign', task: toTaskSpec(row) });
-    this.deps.log(`agent ${session.name} connected (cpu ${hello.capacity.cpu}, memory ${hello.capacity.memoryGb} GB, ${hello.tasks.length} tasks held)`);
+    const notReady = session.notReadyReason === null ? '' : `, not ready: ${session.notReadyReason}`;
+    this.deps.log(`agent ${session.name} connected (cpu ${hello.capacity.cpu}, memory ${hello.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady})`);
     this.deps.signals.workAvailable();
     return session;
   }
@@ -226,8 +230,16 @@ export class AgentGateway {
     switch (frame.type) {
       case 'hello':
         return this.refuse(session.socket, 'BAD_FRAME', 'hello was already sent', AgentCloseCode.badFrame);
-      case 'heartbeat':
+      case 'heartbeat': {
+        if (!frame.readiness) return;
+        const reason = notReadyReasonOf(frame.readiness);
+        if (reason === session.notReadyReason) return;
+        session.notReadyReason = reason;
+        this.deps.log(reason === null ? `agent ${session.name} is ready` : `agent ${session.name} is not ready: ${reason}`);
+        await setAgentReadiness(db, session.name, this.deps.schedulerId, reason);
+        if (reason === null) signals.workAvailable();
         return;
+      }
       case 'task.accepted':
         await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where('agent_name', '=', session.name).execute();
         return;

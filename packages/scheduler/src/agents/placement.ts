@@ -13,7 +13,8 @@ const BATCH = 200;
  * for the next pass (or another replica's agents). Returns the ids placed.
  */
 export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable<AgentSession>): Promise<string[]> {
-  const agents = [...sessions];
+  // An agent that is not ready (its engine is away) offers no capacity.
+  const agents = [...sessions].filter((a) => a.ready);
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
   await db.transaction().execute(async (trx) => {

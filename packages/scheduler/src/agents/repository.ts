@@ -32,6 +32,8 @@ export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
   return rows.map((r) => ({
     name: r.name,
     status: r.status as AgentView['status'],
+    ready: r.status === 'online' && r.not_ready_reason === null,
+    notReadyReason: r.status === 'online' ? r.not_ready_reason : null,
     capacity: { cpu: r.capacity_cpu, memoryGb: r.capacity_memory_gb },
     allocated: { cpu: Number(r.cpu ?? 0), memoryGb: Number(r.memory_gb ?? 0) },
     runningTasks: Number(r.count ?? 0),
@@ -43,11 +45,12 @@ export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
 
 export async function markAgentOnline(
   db: Kysely<Database>,
-  agent: { name: string; capacity: Capacity; version: string; schedulerId: string },
+  agent: { name: string; capacity: Capacity; version: string; schedulerId: string; notReadyReason: string | null },
 ): Promise<void> {
   const now = new Date();
   const values = {
     status: 'online',
+    not_ready_reason: agent.notReadyReason,
     capacity_cpu: agent.capacity.cpu,
     capacity_memory_gb: agent.capacity.memoryGb,
     version: agent.version,
@@ -60,6 +63,11 @@ export async function markAgentOnline(
     .values({ name: agent.name, ...values })
     .onConflict((oc) => oc.column('name').doUpdateSet(values))
     .execute();
+}
+
+/** An agent said it is (not) ready; recorded only while this replica holds it. */
+export async function setAgentReadiness(db: Kysely<Database>, name: string, schedulerId: string, notReadyReason: string | null): Promise<void> {
+  await db.updateTable('agents').set({ not_ready_reason: notReadyReason }).where('name', '=', name).where('scheduler_id', '=', schedulerId).execute();
 }
 
 /** Offline only if still held by this replica: the agent may already be back on another. */

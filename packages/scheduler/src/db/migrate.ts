@@ -3,6 +3,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as consoleSessions from './migrations/0002-console-sessions.js';
 import * as taskTerminal from './migrations/0003-task-terminal.js';
 import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
+import * as agentReadiness from './migrations/0007-agent-readiness.js';
 import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-console-sessions': consoleSessions,
   '0003-task-terminal': taskTerminal,
   '0004-task-assignment-times': assignmentTimes,
+  '0007-agent-readiness': agentReadiness,
   '0009-console-session-holder': consoleSessionHolder,
 };
 
@@ -33,6 +35,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
         provider,
         migrationTableName: 'tapit_migrations',
         migrationLockTableName: 'tapit_migrations_lock',
+        // Numbers were handed out to work landing in any order: a database that already has a
+        // later one still gets an earlier one it lacks (each touches its own columns).
+        allowUnorderedMigrations: true,
       });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error instanceof Error ? error : new Error(String(error));

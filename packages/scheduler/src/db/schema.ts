@@ -107,6 +107,7 @@ export interface AgentsTable {
   connected_at: Timestamp | null;
   last_seen_at: Timestamp;
   created_at: CreatedAt;
+  not_ready_reason: string | null;
 }
 
 export interface TokensTable {

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type HeldTask } from '@tapit/protocol';
+import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type AgentReadiness, type HeldTask } from '@tapit/protocol';
 import WebSocket from 'ws';
 
 type FrameOf<T extends SchedulerFrame['type']> = Extract<SchedulerFrame, { type: T }>;
@@ -43,7 +43,10 @@ export class ProtocolAgent {
   }
 
   /** Sends hello and waits for the welcome. */
-  async hello(name: string, options: { capacity?: { cpu: number; memoryGb: number }; tasks?: HeldTask[]; version?: number } = {}) {
+  async hello(
+    name: string,
+    options: { capacity?: { cpu: number; memoryGb: number }; tasks?: HeldTask[]; version?: number; readiness?: AgentReadiness; recovering?: boolean } = {},
+  ) {
     this.send({
       type: 'hello',
       protocolVersion: options.version ?? PROTOCOL_VERSION,
@@ -51,6 +54,8 @@ export class ProtocolAgent {
       agentVersion: 'test',
       capacity: options.capacity ?? { cpu: 4, memoryGb: 8 },
       tasks: options.tasks ?? [],
+      ...(options.readiness ? { readiness: options.readiness } : {}),
+      ...(options.recovering ? { recovering: true } : {}),
     });
     return this.next('welcome');
   }
