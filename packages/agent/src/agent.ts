@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '@tapit/protocol';
+import { PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
 import { consoleUrlFor, type AgentConfig } from './config.js';
 import { Consoles } from './consoles/consoles.js';
 import { Connector } from './connection/connector.js';
@@ -17,6 +17,11 @@ async function untilReachable(driver: TaskDriver): Promise<void> {
       await driver.capacity();
       return;
     } catch (error) {
+      // A driver that watches its engine says when it is back; else ask again after a backoff.
+      if (driver.health && (await driver.health.check()) !== null) {
+        await driver.health.reachable();
+        continue;
+      }
       const delay = backoff.next();
       log('engine.unreachable', { driver: driver.name, error: errorMessage(error), retryInMs: delay });
       await new Promise((r) => setTimeout(r, delay));
@@ -33,29 +38,69 @@ export interface RunningAgent {
 
 /** Wires driver, handle store, runner and connection; used by main() and by tests in-process. */
 export async function startAgent(config: AgentConfig, driver?: TaskDriver): Promise<RunningAgent> {
-  const taskDriver = driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb });
+  const taskDriver =
+    driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs });
+  const health = taskDriver.health;
   const store = new HandleStore(config.stateDir);
-  // Recovery needs the engine: with it down, every container would look gone and be reported lost.
-  await untilReachable(taskDriver);
-  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds });
-  await runner.recover();
+  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
+  runner.load();
+  let recovered = false;
+  // Offers no capacity while its engine is away, or before it has found its containers again.
+  const readiness = (): AgentReadiness => {
+    const cause = health?.unreachable ?? null;
+    if (cause !== null) return { ready: false, reason: `${health!.name} unreachable: ${cause}` };
+    return recovered ? { ready: true, reason: null } : { ready: false, reason: 'recovering its tasks' };
+  };
+  // Before the engine ever answered there is no capacity to tell: the configured one, or a token.
+  const fallbackCapacity: Capacity = { cpu: config.cpu ?? 1, memoryGb: config.memoryGb ?? 1 };
   const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
     token: config.token,
     runner,
+    readiness,
     onConsoleOpen: (frame) => consoles.open(frame),
     hello: async () => ({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       agentName: config.name,
       agentVersion: AGENT_VERSION,
-      capacity: await taskDriver.capacity(),
+      capacity: await taskDriver.capacity().catch(() => fallbackCapacity),
       tasks: runner.heldTasks(),
+      readiness: readiness(),
+      ...(recovered ? {} : { recovering: true }),
     }),
   });
+  health?.onChange((cause) => {
+    if (cause === null) log('engine.reachable', { driver: taskDriver.name });
+    else log('engine.unreachable', { driver: taskDriver.name, error: cause });
+    connector.heartbeatNow();
+  });
+  health?.start();
+  // Recovery needs the engine: with it down, every container would look gone and be reported
+  // lost. Meanwhile the agent still connects, to be seen not ready; then it dials again.
+  const recovery = (async () => {
+    await untilReachable(taskDriver);
+    await runner.recover();
+    recovered = true;
+    log('agent.recovered', { tasks: runner.heldTasks().length });
+    connector.redialIfPresenceOnly();
+  })();
+  if (health === undefined || (await health.check()) === null) await recovery;
+  let failed = false;
+  recovery.catch((error) => {
+    failed = true;
+    log('agent.failed', { error: errorMessage(error) });
+    void connector.stop();
+  });
   log('agent.started', { name: config.name, scheduler: config.connectUrl, stateDir: config.stateDir, version: AGENT_VERSION });
-  const done = connector.run().finally(() => runner.close());
+  const done = connector
+    .run()
+    .then((code) => (failed ? 1 : code))
+    .finally(() => {
+      health?.stop();
+      runner.close();
+    });
   return {
     done,
     stop: async () => {

@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       network: 'bridge',
       cpu: undefined,
       memoryGb: undefined,
+      engineCheckMs: 2000,
+      engineWaitSeconds: 300,
     });
   });
 
@@ -21,6 +23,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_SCHEDULER_URL: 'ftp://x' })).toThrow(/^TAPIT_SCHEDULER_URL: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'not valid!' })).toThrow(/^TAPIT_AGENT_NAME: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', DOCKER_HOST: '/var/run/docker.sock' })).toThrow(/^DOCKER_HOST: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_CHECK_MS: '0' })).toThrow(/^TAPIT_AGENT_ENGINE_CHECK_MS: must be positive/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_WAIT_SECONDS: 'soon' })).toThrow(/^TAPIT_AGENT_ENGINE_WAIT_SECONDS: must be a number of seconds/);
   });
 
   it('reads overrides and DOCKER_HOST', () => {

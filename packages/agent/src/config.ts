@@ -21,6 +21,10 @@ const Env = z.object({
   TAPIT_AGENT_SPOOL_MEMORY_MB: z.coerce.number({ error: 'must be a number of MB' }).positive('must be positive').default(32),
   /** A console nobody is attached to for this long (from its start or last detach) is stopped. */
   TAPIT_CONSOLE_GRACE_SECONDS: z.coerce.number().int().positive().default(900),
+  /** How often the Docker engine is pinged while it answers (after a failure: at once, then with backoff). */
+  TAPIT_AGENT_ENGINE_CHECK_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive('must be positive').default(2000),
+  /** A task assigned while the engine is away is held this long for it, then FAILED_TO_START. */
+  TAPIT_AGENT_ENGINE_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().nonnegative().default(300),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|npipe):\/\//, 'must be unix://PATH or tcp://HOST:PORT')
@@ -41,6 +45,8 @@ export interface AgentConfig {
   storageCheckMs: number;
   spoolMemoryBytes: number;
   consoleGraceSeconds: number;
+  engineCheckMs: number;
+  engineWaitSeconds: number;
   /** Console sessions are pinged this often; a link that misses a ping is dropped (not an env). */
   consoleKeepaliveMs: number;
   dockerHost: string | undefined;
@@ -95,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
     spoolMemoryBytes: Math.round(e.TAPIT_AGENT_SPOOL_MEMORY_MB * 1024 * 1024),
     consoleGraceSeconds: e.TAPIT_CONSOLE_GRACE_SECONDS,
+    engineCheckMs: e.TAPIT_AGENT_ENGINE_CHECK_MS,
+    engineWaitSeconds: e.TAPIT_AGENT_ENGINE_WAIT_SECONDS,
     consoleKeepaliveMs: 15_000,
     dockerHost: e.DOCKER_HOST,
   };

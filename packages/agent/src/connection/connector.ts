@@ -11,9 +11,21 @@ export class Connector {
   private stopped = false;
   private wake: (() => void) | null = null;
   private readonly backoff = new Backoff();
+  private redialNow = false;
 
   constructor(private readonly options: Omit<SessionOptions, 'onWelcome'>) {}
 
+  /** Readiness changed: tell the scheduler now rather than at the next interval. */
+  heartbeatNow(): void {
+    this.session?.heartbeat();
+  }
+
+  /** Recovery is done: replace a connection that only showed the agent by a full one, at once. */
+  redialIfPresenceOnly(): void {
+    if (!this.session?.presenceOnly) return;
+    this.redialNow = true;
+    void this.session.close('tasks recovered: dialing again');
+  }
 
   async run(): Promise<number> {
     while (!this.stopped) {
@@ -25,7 +37,8 @@ export class Connector {
         return 1;
       }
       if (this.stopped) break;
-      const delay = this.backoff.next();
+      const delay = this.redialNow ? 0 : this.backoff.next();
+      this.redialNow = false;
       log('connection.retry', { inMs: delay });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame } from '@tapit/protocol';
+import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRunner } from '../tasks/runner.js';
 
@@ -10,6 +10,8 @@ export interface SessionOptions {
   url: string;
   token: string;
   hello: () => Promise<Hello>;
+  /** Sent with every heartbeat. */
+  readiness: () => AgentReadiness;
   runner: TaskRunner;
   /** Liveness before `welcome` tells the interval. */
   defaultIntervalMs?: number;
@@ -31,6 +33,11 @@ export class Session {
   private intervalMs: number;
   private lastTraffic = Date.now();
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * Its hello said `recovering`: the agent has not found its containers yet, so this connection
+   * only shows it (not ready) and takes no task frames; the agent dials again once recovered.
+   */
+  presenceOnly = false;
 
   constructor(private readonly options: SessionOptions) {
     this.intervalMs = options.defaultIntervalMs ?? 10_000;
@@ -49,7 +56,10 @@ export class Session {
         alive();
         log('connection.open', { url: this.options.url });
         this.options.hello().then(
-          (hello) => this.send(hello),
+          (hello) => {
+            this.presenceOnly = hello.recovering === true;
+            this.send(hello);
+          },
           (error) => (log('connection.hello-failed', { error: errorMessage(error) }), ws.terminate()),
         );
       });
@@ -66,7 +76,7 @@ export class Session {
       ws.on('error', (error) => log('connection.error', { error: errorMessage(error) }));
       ws.on('close', (code, reason) => {
         for (const t of this.timers) clearInterval(t);
-        if (this.welcomed) this.options.runner.detach();
+        if (this.welcomed && !this.presenceOnly) this.options.runner.detach();
         log('connection.closed', { code, reason: reason.toString() || undefined });
         resolve({ refused: this.refused });
       });
@@ -83,13 +93,18 @@ export class Session {
     });
   }
 
+  /** A heartbeat now, e.g. because readiness changed (only once welcomed). */
+  heartbeat(): void {
+    if (this.welcomed) this.send({ type: 'heartbeat', at: new Date().toISOString(), readiness: this.options.readiness() });
+  }
+
   /** Waits (briefly) for queued frames to leave, then closes normally. */
-  async close(): Promise<void> {
+  async close(reason = 'agent shutting down'): Promise<void> {
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const until = Date.now() + 5000;
     while (ws.readyState === WebSocket.OPEN && ws.bufferedAmount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    ws.close(1000, 'agent shutting down');
+    ws.close(1000, reason);
     const closed = new Promise((r) => ws.once('close', r));
     await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
     ws.terminate();
@@ -122,11 +137,13 @@ export class Session {
       log('connection.welcome', { heartbeatIntervalMs: frame.heartbeatIntervalMs, acks: frame.acks.length, drop: frame.drop.length });
       this.options.onWelcome();
       const ws = this.ws!;
-      this.options.runner.attach({ send: (f) => this.send(f), bufferedAmount: () => ws.bufferedAmount }, frame);
-      this.timers.push(setInterval(() => this.send({ type: 'heartbeat', at: new Date().toISOString() }), frame.heartbeatIntervalMs));
+      if (!this.presenceOnly) this.options.runner.attach({ send: (f) => this.send(f), bufferedAmount: () => ws.bufferedAmount }, frame);
+      this.timers.push(setInterval(() => this.heartbeat(), frame.heartbeatIntervalMs));
       return;
     }
     if (!this.welcomed) return this.badFrame(`${frame.type} before welcome`);
+    // Sent again to the connection the agent dials once it has recovered.
+    if (this.presenceOnly) return log('connection.frame-deferred', { type: frame.type, why: 'still recovering tasks' });
     try {
       if (frame.type === 'console.open') return this.options.onConsoleOpen(frame);
       this.options.runner.handle(frame);

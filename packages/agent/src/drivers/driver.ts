@@ -29,6 +29,31 @@ export interface TaskEnd {
   startedAt: string | null;
   finishedAt: string;
   usage: ResourceUsage;
+  /**
+   * Set when the task ended because its engine stopped or restarted under it (not on its own,
+   * not by the OOM killer): the reason to report, e.g. `the Docker engine restarted`.
+   */
+  lostWithEngine: string | null;
+}
+
+/**
+ * Whether the engine the driver runs containers on answers (Nomad's driver health, trimmed).
+ * While it does not, the agent offers no capacity and holds the tasks it is given.
+ */
+export interface EngineHealth {
+  /** For people: `Docker engine`. */
+  readonly name: string;
+  /** Null while the engine answers; else the cause, e.g. `connect ENOENT /var/run/docker.sock`. */
+  readonly unreachable: string | null;
+  /** Asks the engine now (e.g. after a call to it failed); resolves with what was found. */
+  check(): Promise<string | null>;
+  /** Called on every change of `unreachable`; returns the unsubscribe. */
+  onChange(listener: (unreachable: string | null) => void): () => void;
+  /** Resolves once the engine answers again (at once if it does). */
+  reachable(): Promise<void>;
+  /** Checks periodically from now on (and with backoff while the engine is away) until stop(). */
+  start(): void;
+  stop(): void;
 }
 
 /** Limits the runner enforces itself; kept by the driver too so adoption restores them. */
@@ -125,6 +150,8 @@ export interface AdoptableTask {
 export interface TaskDriver {
   readonly name: string;
   readonly capabilities: { tty: boolean; exec: boolean; storageQuota: boolean };
+  /** The engine's health, for drivers whose engine can go away under the agent. */
+  readonly health?: EngineHealth;
   capacity(): Promise<Capacity>;
   /** Pulls, creates and starts; throws StartError with the engine's message when it cannot. */
   start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask>;

@@ -14,14 +14,23 @@ export type RunnerOptions = Omit<TaskRunDeps, 'onForgotten'>;
 export class TaskRunner {
   private readonly runs = new Map<string, TaskRun>();
   private outbox: Outbox | null = null;
+  /** Records read by load(), for recover() to find their containers. */
+  private loaded: TaskRecord[] | null = null;
 
   constructor(private readonly options: RunnerOptions) {}
 
-  /** At boot: re-adopt tasks from the handle store, then any container of ours it lacks. */
+  /** At boot, without the engine: the tasks of the state folder (what `hello` lists meanwhile). */
+  load(): void {
+    if (this.loaded) return;
+    this.loaded = this.options.store.loadAll((file, why) => log('state.unreadable', { file, why }));
+    for (const record of this.loaded) this.add(record);
+  }
+
+  /** At boot, once the engine answers: re-adopt the loaded tasks, then any container of ours the store lacks. */
   async recover(): Promise<void> {
-    const records = this.options.store.loadAll((file, why) => log('state.unreadable', { file, why }));
-    for (const record of records) {
-      const run = this.add(record);
+    this.load();
+    for (const record of this.loaded!) {
+      const run = this.runs.get(record.taskId)!;
       // Errors other than "not found" propagate: better to exit and be restarted than to report
       // a running container as lost.
       const task = record.handle ? await this.options.driver.recover(record.handle) : null;

@@ -18,6 +18,8 @@ export interface TaskRunDeps {
   spoolMemoryBytes: number;
   /** An interactive task nobody is attached to for this long is stopped (TIMED_OUT). */
   consoleGraceSeconds: number;
+  /** A task assigned while the engine is away is held this long for it, then FAILED_TO_START. */
+  engineWaitSeconds: number;
   /** Called once the task is reported, acknowledged and cleaned up. */
   onForgotten(taskId: string): void;
 }
@@ -45,6 +47,8 @@ export class TaskRun {
   private closed = false;
   /** Adopted without state: output waits for the scheduler's ack to know where the log stands. */
   private awaitingBase: boolean;
+  /** Ends the wait of a task held for its engine (a stop, or the task dropped). */
+  private wakeHeld: (() => void) | null = null;
 
   constructor(
     private record: TaskRecord,
@@ -89,19 +93,62 @@ export class TaskRun {
       this.system(`Failed to start: ${reason}`);
       return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
     }
-    try {
-      this.task = await this.deps.driver.start(spec, {
-        onSystemLine: (text) => this.system(text),
-        onCreated: (handle, imageDigest) => this.save({ handle, imageDigest }),
-      });
-      if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
-    } catch (error) {
-      const reason = errorMessage(error);
-      if (!(error instanceof StartError)) log('task.start-error', { task: this.taskId, error: reason });
-      this.system(`Failed to start: ${reason}`);
-      return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+    const health = this.deps.driver.health;
+    const heldSince = Date.now();
+    for (;;) {
+      const unreachable = await this.untilEngine(heldSince);
+      if (this.forgetting || this.closed) return;
+      if (unreachable !== null) {
+        const reason = `the ${health!.name} was unreachable for ${this.deps.engineWaitSeconds} s (${unreachable})`;
+        this.system(`Failed to start: ${reason}`);
+        return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+      }
+      // Stopped while it waited for its engine: it never ran (once created, the watch stops it).
+      if (this.record.stop && !this.record.handle) return this.finish({ ...this.record.stop, exitCode: null, startedAt: null });
+      try {
+        this.task = await this.deps.driver.start(spec, {
+          onSystemLine: (text) => this.system(text),
+          onCreated: (handle, imageDigest) => this.save({ handle, imageDigest }),
+        });
+        if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
+        break;
+      } catch (error) {
+        // The engine went away under the start: hold the task and start it again once it is back
+        // (the container is named after the task, so a second start carries on with the first).
+        if (health && (await health.check()) !== null) continue;
+        const reason = errorMessage(error);
+        if (!(error instanceof StartError)) log('task.start-error', { task: this.taskId, error: reason });
+        this.system(`Failed to start: ${reason}`);
+        return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+      }
     }
     await this.watch();
+  }
+
+  /**
+   * Holds a new task (PENDING) while the engine is away, until it answers, the task is stopped or
+   * dropped, or `engineWaitSeconds` from `since` pass. Resolves with the engine's trouble if it
+   * is still away then, else null.
+   */
+  private async untilEngine(since: number): Promise<string | null> {
+    const health = this.deps.driver.health;
+    if (!health || health.unreachable === null) return null;
+    const left = since + this.deps.engineWaitSeconds * 1000 - Date.now();
+    if (left > 0 && !this.record.stop) {
+      this.system(`Waiting for the ${health.name} (unreachable: ${health.unreachable}); the task starts once it answers`);
+      log('task.held', { task: this.taskId, why: health.unreachable });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        health.reachable(),
+        new Promise<void>((resolve) => {
+          this.wakeHeld = resolve;
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+      this.wakeHeld = null;
+    }
+    return this.record.stop || this.forgetting ? null : health.unreachable;
   }
 
   /** After an agent restart: carry on with the container found again. */
@@ -241,13 +288,22 @@ export class TaskRun {
     }
     this.setStatus('STOPPING');
     if (this.task) void this.stopTask(graceSeconds);
+    else this.wakeHeld?.();
   }
 
   private async stopTask(graceSeconds: number): Promise<void> {
-    try {
-      await this.task?.stop(graceSeconds);
-    } catch (error) {
-      log('task.stop-error', { task: this.taskId, error: errorMessage(error) });
+    const health = this.deps.driver.health;
+    for (;;) {
+      try {
+        return await this.task?.stop(graceSeconds);
+      } catch (error) {
+        log('task.stop-error', { task: this.taskId, error: errorMessage(error) });
+        // The engine is away: deliver the stop once it answers (with live restore the container
+        // lives through the outage), unless the task ended meanwhile.
+        if (!health || (await health.check()) === null) return;
+        await health.reachable();
+        if (this.closed || this.record.state === 'exited') return;
+      }
     }
   }
 
@@ -349,6 +405,7 @@ export class TaskRun {
     if (this.forgetting) return;
     this.forgetting = true;
     this.closed = true; // whatever still arrives for this task (output, its end) is not wanted
+    this.wakeHeld?.();
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {
@@ -369,6 +426,7 @@ export class TaskRun {
   /** Agent shutdown: leave the container running for the next start. */
   close(): void {
     this.closed = true;
+    this.wakeHeld?.();
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.outbox = null;

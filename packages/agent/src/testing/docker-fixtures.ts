@@ -47,6 +47,8 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     storageCheckMs: 300,
     spoolMemoryBytes: 32 * 1024 * 1024,
     consoleGraceSeconds: 900,
+    engineCheckMs: 2000,
+    engineWaitSeconds: 300,
     consoleKeepaliveMs: 15_000,
     dockerHost: undefined,
     ...overrides,

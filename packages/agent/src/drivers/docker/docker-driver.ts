@@ -4,6 +4,7 @@ import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type 
 import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
+import { DockerEngineWatch, withoutKeepAlive } from './engine-watch.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
 
 export interface DockerDriverOptions {
@@ -14,18 +15,22 @@ export interface DockerDriverOptions {
   memoryGb?: number | undefined;
   /** Defaults to DOCKER_HOST as Docker defines it (unix:// or tcp://). */
   docker?: Docker;
+  /** How often the engine is pinged while it answers (default 2000 ms). */
+  engineCheckMs?: number;
 }
 
 /** Runs tasks as Docker containers through dockerode (the only place that imports it). */
 export class DockerDriver implements TaskDriver {
   readonly name = 'docker';
   readonly capabilities = { tty: true, exec: true, storageQuota: false };
+  readonly health: DockerEngineWatch;
   private readonly docker: Docker;
   private infoLoaded: Promise<void> | null = null;
   private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
 
   constructor(private readonly options: DockerDriverOptions) {
-    this.docker = options.docker ?? new Docker();
+    this.docker = withoutKeepAlive(options.docker ?? new Docker());
+    this.health = new DockerEngineWatch(this.docker, options.engineCheckMs ?? 2000);
   }
 
   async capacity(): Promise<Capacity> {
@@ -69,7 +74,7 @@ export class DockerDriver implements TaskDriver {
       // Where the engine ignored ConsoleSize the TTY starts at 0x0: give it a size at once.
       if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }
-    return new DockerTask(this.docker, handle, terminal);
+    return new DockerTask(this.docker, handle, this.health, terminal);
   }
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
@@ -99,7 +104,7 @@ export class DockerDriver implements TaskDriver {
       if (isNotFound(error)) return null;
       throw error;
     }
-    return new DockerTask(this.docker, handle as DockerHandle, terminal);
+    return new DockerTask(this.docker, handle as DockerHandle, this.health, terminal);
   }
 
   async listOwned(): Promise<AdoptableTask[]> {

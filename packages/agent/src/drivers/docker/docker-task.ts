@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { DriverTask, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
+import type { DriverTask, EngineHealth, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
 import { DockerExec } from './docker-exec.js';
 import { asDockerCursor, cursorAt, DockerLogReader, sinceParam } from './log-reader.js';
 import { engineMessage, isNotFound } from './pull.js';
@@ -21,8 +21,9 @@ export class DockerTask implements DriverTask {
   private ended: Promise<TaskEnd> | null = null;
 
   constructor(
-    docker: Docker,
+    private readonly docker: Docker,
     readonly handle: DockerHandle,
+    private readonly health: EngineHealth,
     readonly terminal: Terminal | null = null,
   ) {
     this.container = docker.getContainer(handle.containerId);
@@ -41,12 +42,9 @@ export class DockerTask implements DriverTask {
   async streamOutput(from: OutputCursor | null, onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void> {
     // A TTY container's log is raw screen bytes, not the multiplexed stream the reader parses;
     // its output reaches users through the terminal, not the task log.
-    if ((await this.inspectOrNull())?.Config.Tty) return;
+    if ((await this.inspectSteadily())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
     for (;;) {
-      // Follow until the engine ends the stream; it also ends if the daemon restarts, so only a
-      // stopped container means the output is complete. The last pass reads without following.
-      const running = (await this.inspectOrNull())?.State.Running ?? false;
       const reader = new DockerLogReader(cursor);
       const emit = (chunk: Buffer) => {
         const { lines, cursor: after } = reader.push(chunk);
@@ -58,6 +56,9 @@ export class DockerTask implements DriverTask {
       const since = sinceParam(cursor);
       const options = { stdout: true, stderr: true, timestamps: true, ...(since ? { since } : {}) };
       try {
+        // Follow until the engine ends the stream; it also ends if the daemon restarts, so only a
+        // stopped container means the output is complete. The last pass reads without following.
+        const running = (await this.inspectOrNull())?.State.Running ?? false;
         if (running) {
           const stream = (await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream;
           await new Promise<void>((resolve, reject) => {
@@ -72,7 +73,8 @@ export class DockerTask implements DriverTask {
         }
       } catch (error) {
         if (isNotFound(error)) return;
-        await sleep(1000); // engine unreachable for a moment: try again from the cursor
+        // The engine went away (its log file stays): read on from the cursor once it is back.
+        await this.engineBack();
       }
     }
   }
@@ -123,18 +125,101 @@ export class DockerTask implements DriverTask {
     }
   }
 
-  private async waitForEnd(): Promise<TaskEnd> {
+  /** Like inspectOrNull, but waits out an engine that is away instead of failing. */
+  private async inspectSteadily(): Promise<Docker.ContainerInspectInfo | null> {
     for (;;) {
       try {
-        await this.container.wait({ condition: 'not-running' });
-        break;
-      } catch (error) {
-        if (isNotFound(error)) break;
-        await sleep(1000);
+        return await this.inspectOrNull();
+      } catch {
+        await this.engineBack();
       }
     }
+  }
+
+  /** After a failed call: wait for the engine if it is away, or a moment if it only stumbled. */
+  private async engineBack(): Promise<boolean> {
+    if ((await this.health.check()) === null) {
+      await sleep(1000);
+      return false;
+    }
+    await this.health.reachable();
+    return true;
+  }
+
+  /**
+   * Waits for the container's end and tells whether its engine ended it: either the wait came
+   * back while the engine was going away (a daemon shutting down stops its containers, answering
+   * waits already open but no new connection), or the engine dropped the wait and, once it
+   * answered again, the container had ended (killed by the shutdown, or by the restarted daemon
+   * restoring it). A task that ends on its own while the engine answers has its wait answered
+   * first; one that lives through the restart (live restore) is simply waited for again, and
+   * one that ended while a live-restore engine was away ended on its own.
+   */
+  private async waitForContainer(): Promise<boolean> {
+    for (;;) {
+      // A crashed daemon resets the wait's connection without ending the request: abort it
+      // ourselves once the engine is found away.
+      const lost = new AbortController();
+      const off = this.health.onChange((cause) => cause !== null && lost.abort());
+      let outcome: 'ended' | 'gone' | 'dropped';
+      try {
+        await this.waitOnce(lost.signal);
+        outcome = 'ended';
+      } catch (error) {
+        outcome = isNotFound(error) ? 'gone' : 'dropped';
+      } finally {
+        off();
+      }
+      if (outcome === 'gone') return false;
+      if (outcome === 'ended') return (await this.health.check()) !== null;
+      const droppedAt = Date.now();
+      const wentAway = await this.engineBack();
+      const info = await this.inspectSteadily();
+      if (!info) return wentAway;
+      if (info.State.Running) continue; // it lived through the outage: wait again
+      // Away, or back so fast no check saw it: then the restarted daemon ended it after the drop.
+      return wentAway || Date.parse(info.State.FinishedAt) >= droppedAt;
+    }
+  }
+
+  /** Whether the engine keeps containers running while it is down (`live-restore`). */
+  private async liveRestore(): Promise<boolean> {
+    const info = (await this.docker.info().catch(() => null)) as { LiveRestoreEnabled?: boolean } | null;
+    return info?.LiveRestoreEnabled === true;
+  }
+
+  /**
+   * One `POST /containers/ID/wait`, read as a stream: dockerode's own wait never settles when
+   * the daemon dies after answering the headers (it only listens for the body's end).
+   */
+  private waitOnce(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const options = {
+        path: `/containers/${this.handle.containerId}/wait?condition=not-running`,
+        method: 'POST',
+        isStream: true,
+        abortSignal: signal,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+      };
+      this.container.modem.dial(options, (error: unknown, response: NodeJS.ReadableStream | undefined) => {
+        if (error || !response) return reject(error ?? new Error('no answer'));
+        let ended = false;
+        response.on('data', () => undefined);
+        response.on('end', () => ((ended = true), resolve()));
+        response.on('error', reject);
+        response.on('close', () => ended || reject(new Error('the engine dropped the wait')));
+        signal.addEventListener('abort', () => (response as unknown as { destroy(): void }).destroy(), { once: true });
+      });
+    });
+  }
+
+  private async waitForEnd(): Promise<TaskEnd> {
+    const endedByEngine = await this.waitForContainer();
     this.sampler.stop();
-    const info = await this.inspectOrNull();
+    const info = await this.inspectSteadily();
+    // The engine answers again by now: it restarted (a task is never reported while it is away).
+    const withEngine = endedByEngine && !(await this.liveRestore());
+    const lostWithEngine = withEngine ? `the ${this.health.name} restarted` : null;
     if (!info) {
       return {
         exitCode: null,
@@ -142,13 +227,15 @@ export class DockerTask implements DriverTask {
         startedAt: null,
         finishedAt: new Date().toISOString(),
         usage: { peakMemoryBytes: this.sampler.peakMemoryBytes, cpuSeconds: this.sampler.cpuSeconds, diskBytes: null },
+        lostWithEngine,
       };
     }
     const disk = await this.diskUsageBytes().catch(() => null);
     const limit = info.HostConfig.Memory ?? 0;
     const peak = this.sampler.peakMemoryBytes;
-    // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event.
-    const oomKilled = info.State.OOMKilled || (info.State.ExitCode === 137 && limit > 0 && peak !== null && peak >= limit * 0.95);
+    // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event;
+    // not when the engine's restart killed it.
+    const oomKilled = info.State.OOMKilled || (!withEngine && info.State.ExitCode === 137 && limit > 0 && peak !== null && peak >= limit * 0.95);
     const startedAt = dockerTime(info.State.StartedAt);
     const finishedAt = dockerTime(info.State.FinishedAt) ?? new Date().toISOString();
     return {
@@ -159,6 +246,7 @@ export class DockerTask implements DriverTask {
       // it started; never report that.
       finishedAt: startedAt && finishedAt < startedAt ? startedAt : finishedAt,
       usage: { peakMemoryBytes: peak, cpuSeconds: this.sampler.cpuSeconds, diskBytes: disk },
+      lostWithEngine,
     };
   }
 }

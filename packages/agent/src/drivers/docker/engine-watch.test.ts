@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DockerEngineWatch, withoutKeepAlive } from './engine-watch.js';
+
+// The watch against a real HTTP server on a unix socket that answers `/_ping` as dockerd does,
+// switched off and on (a real dockerd restarted: test/faults/docker-engine.test.ts).
+const dir = mkdtempSync(join(tmpdir(), 'tapit-engine-watch-'));
+const socketPath = join(dir, 'engine.sock');
+let server: Server | null = null;
+let connections = 0;
+let watch: DockerEngineWatch | null = null;
+
+async function engineUp(): Promise<void> {
+  server = createServer((req, res) => res.end(req.url === '/_ping' ? 'OK' : '{}'));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
+}
+
+async function engineDown(): Promise<void> {
+  const s = server!;
+  server = null;
+  s.closeAllConnections();
+  await new Promise((resolve) => s.close(resolve));
+}
+
+afterEach(async () => {
+  watch?.stop();
+  if (server) await engineDown();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('DockerEngineWatch', () => {
+  it('tells an engine that answers from one that is gone, with the cause, and says when it is back', async () => {
+    await engineUp();
+    watch = new DockerEngineWatch(withoutKeepAlive(new Docker({ socketPath })), 60_000);
+    const changes: (string | null)[] = [];
+    watch.onChange((cause) => changes.push(cause));
+    expect(await watch.check()).toBeNull();
+
+    await engineDown();
+    expect(await watch.check()).toBe(`connect ENOENT ${socketPath}`);
+    expect(watch.unreachable).toBe(`connect ENOENT ${socketPath}`);
+    const back = watch.reachable();
+    await engineUp();
+    // Nobody started the periodic check: a waiter alone makes it try again, with backoff.
+    await back;
+    expect(watch.unreachable).toBeNull();
+    expect(changes).toEqual([`connect ENOENT ${socketPath}`, null]);
+  });
+
+  it('asks on a new connection each time, so an engine that stopped listening is not taken for alive', async () => {
+    await engineUp();
+    watch = new DockerEngineWatch(withoutKeepAlive(new Docker({ socketPath })), 60_000);
+    const before = connections;
+    await watch.check();
+    await watch.check();
+    await watch.check();
+    expect(connections - before).toBe(3);
+  });
+
+  it('once started, notices by itself that the engine went away', async () => {
+    await engineUp();
+    watch = new DockerEngineWatch(withoutKeepAlive(new Docker({ socketPath })), 50);
+    watch.start();
+    const gone = new Promise<string | null>((resolve) => watch!.onChange(resolve));
+    await engineDown();
+    expect(await gone).toMatch(/^connect (ENOENT|ECONNREFUSED) /);
+  });
+});

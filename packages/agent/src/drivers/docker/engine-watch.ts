@@ -1,0 +1,113 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type Docker from 'dockerode';
+import { Backoff } from '../../connection/backoff.js';
+import type { EngineHealth } from '../driver.js';
+import { engineMessage } from './pull.js';
+
+/** A ping slower than this counts as no answer: an engine that hangs cannot start tasks either. */
+export const PING_TIMEOUT_MS = 10_000;
+
+/**
+ * Every call to the engine on a connection of its own. A Docker daemon that is shutting down
+ * closes its socket first, then stops its containers while still answering on connections
+ * already open: over a kept-alive connection a dying engine looks alive, and the end of a task
+ * it killed looks like the task's own.
+ */
+export function withoutKeepAlive(docker: Docker): Docker {
+  const modem = docker.modem as { agent?: unknown; protocol?: string };
+  modem.agent ??= modem.protocol === 'https' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  return docker;
+}
+
+/**
+ * Watches whether the Docker engine answers `GET /_ping`: every `intervalMs` while it does, with
+ * a jittered backoff (250 ms up to 5 s) while it does not, and at once when a caller saw a call
+ * fail. Cheap: one small request per interval.
+ */
+export class DockerEngineWatch implements EngineHealth {
+  readonly name = 'Docker engine';
+  unreachable: string | null = null;
+  private readonly listeners = new Set<(unreachable: string | null) => void>();
+  private readonly backoff = new Backoff(250, 5000);
+  private probing: Promise<string | null> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private watching = false;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.watching = true;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.watching = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  check(): Promise<string | null> {
+    this.probing ??= this.ping().then((cause) => {
+      this.probing = null;
+      this.set(cause);
+      this.schedule();
+      return cause;
+    });
+    return this.probing;
+  }
+
+  onChange(listener: (unreachable: string | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  reachable(): Promise<void> {
+    if (this.unreachable === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const off = this.onChange((cause) => {
+        if (cause !== null) return;
+        off();
+        resolve();
+      });
+      this.schedule();
+    });
+  }
+
+  /** The next check: periodic while watched, with backoff while the engine is away and someone waits. */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const away = this.unreachable !== null;
+    if (!this.watching && !(away && this.listeners.size > 0)) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.check();
+    }, away ? this.backoff.next() : this.intervalMs);
+    this.timer.unref();
+  }
+
+  private set(cause: string | null): void {
+    if (cause === null) this.backoff.reset();
+    if (cause === this.unreachable) return;
+    this.unreachable = cause;
+    for (const listener of [...this.listeners]) listener(cause);
+  }
+
+  private async ping(): Promise<string | null> {
+    try {
+      // The typings lack the options dockerode takes here.
+      await (this.docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>).call(this.docker, {
+        abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS),
+      });
+      return null;
+    } catch (error) {
+      const name = (error as { name?: string } | null)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${PING_TIMEOUT_MS / 1000} s`;
+      return engineMessage(error) || 'no answer';
+    }
+  }
+}
