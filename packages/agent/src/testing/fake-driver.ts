@@ -1,41 +1,22 @@
 import type { Capacity, TaskSpec } from '@tapit/protocol';
 import type { AdoptableTask, DriverTask, EngineHealth, OutputCursor, OutputLine, StartHooks, TaskDriver, TaskEnd, TaskHandle } from '../drivers/driver.js';
+import { EngineState } from '../drivers/engine-state.js';
 
 /**
  * An engine a test switches off and on: what the runner does around an engine that goes away
  * (holding tasks, readiness) is runner logic, tested here without taking a real engine down.
  * (test/faults/docker-engine.test.ts does that with a private dockerd.)
  */
-export class FakeEngineHealth implements EngineHealth {
+export class FakeEngineHealth extends EngineState implements EngineHealth {
   readonly name = 'fake engine';
-  unreachable: string | null = null;
-  checks = 0;
-  private readonly listeners = new Set<(unreachable: string | null) => void>();
 
   /** Switches the engine off (with the cause its calls fail with) or on (null). */
   set(cause: string | null): void {
-    if (cause === this.unreachable) return;
-    this.unreachable = cause;
-    for (const listener of [...this.listeners]) listener(cause);
+    this.update(cause);
   }
 
   async check(): Promise<string | null> {
-    this.checks++;
     return this.unreachable;
-  }
-
-  onChange(listener: (unreachable: string | null) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  reachable(): Promise<void> {
-    if (this.unreachable === null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.onChange((cause) => {
-        if (cause === null) (off(), resolve());
-      });
-    });
   }
 
   start(): void {}

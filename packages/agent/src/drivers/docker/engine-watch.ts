@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type Docker from 'dockerode';
 import { Backoff } from '../../connection/backoff.js';
 import type { EngineHealth } from '../driver.js';
+import { EngineState } from '../engine-state.js';
 import { engineMessage } from './pull.js';
 
 /** A ping slower than this counts as no answer: an engine that hangs cannot start tasks either. */
@@ -25,10 +26,8 @@ export function withoutKeepAlive(docker: Docker): Docker {
  * a jittered backoff (250 ms up to 5 s) while it does not, and at once when a caller saw a call
  * fail. Cheap: one small request per interval.
  */
-export class DockerEngineWatch implements EngineHealth {
+export class DockerEngineWatch extends EngineState implements EngineHealth {
   readonly name = 'Docker engine';
-  unreachable: string | null = null;
-  private readonly listeners = new Set<(unreachable: string | null) => void>();
   private readonly backoff = new Backoff(250, 5000);
   private probing: Promise<string | null> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -37,7 +36,9 @@ export class DockerEngineWatch implements EngineHealth {
   constructor(
     private readonly docker: Docker,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    super();
+  }
 
   start(): void {
     this.watching = true;
@@ -53,28 +54,16 @@ export class DockerEngineWatch implements EngineHealth {
   check(): Promise<string | null> {
     this.probing ??= this.ping().then((cause) => {
       this.probing = null;
-      this.set(cause);
+      if (cause === null) this.backoff.reset();
+      this.update(cause);
       this.schedule();
       return cause;
     });
     return this.probing;
   }
 
-  onChange(listener: (unreachable: string | null) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  reachable(): Promise<void> {
-    if (this.unreachable === null) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.onChange((cause) => {
-        if (cause !== null) return;
-        off();
-        resolve();
-      });
-      this.schedule();
-    });
+  protected override waited(): void {
+    this.schedule();
   }
 
   /** The next check: periodic while watched, with backoff while the engine is away and someone waits. */
@@ -82,19 +71,12 @@ export class DockerEngineWatch implements EngineHealth {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const away = this.unreachable !== null;
-    if (!this.watching && !(away && this.listeners.size > 0)) return;
+    if (!this.watching && !(away && this.listened)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.check();
     }, away ? this.backoff.next() : this.intervalMs);
     this.timer.unref();
-  }
-
-  private set(cause: string | null): void {
-    if (cause === null) this.backoff.reset();
-    if (cause === this.unreachable) return;
-    this.unreachable = cause;
-    for (const listener of [...this.listeners]) listener(cause);
   }
 
   private async ping(): Promise<string | null> {
