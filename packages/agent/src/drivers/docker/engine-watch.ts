@@ -29,7 +29,9 @@ export function withoutKeepAlive(docker: Docker): Docker {
 export class DockerEngineWatch extends EngineState implements EngineHealth {
   readonly name = 'Docker engine';
   private readonly backoff = new Backoff(250, 5000);
-  private probing: Promise<string | null> | null = null;
+  /** Pings started, and the newest whose answer was applied: an older answer never wins. */
+  private started = 0;
+  private applied = 0;
   private timer: NodeJS.Timeout | null = null;
   private watching = false;
 
@@ -51,15 +53,17 @@ export class DockerEngineWatch extends EngineState implements EngineHealth {
     this.timer = null;
   }
 
-  check(): Promise<string | null> {
-    this.probing ??= this.ping().then((cause) => {
-      this.probing = null;
+  /** Always a ping of its own: one begun before the caller's failure could not tell of it. */
+  async check(): Promise<string | null> {
+    const mine = ++this.started;
+    const cause = await this.ping();
+    if (mine > this.applied) {
+      this.applied = mine;
       if (cause === null) this.backoff.reset();
       this.update(cause);
       this.schedule();
-      return cause;
-    });
-    return this.probing;
+    }
+    return cause;
   }
 
   protected override waited(): void {
