@@ -43,6 +43,11 @@ describe('task output', () => {
     expect(formatStatus(task)).toBe('STOPPED (EXITED 3)');
     expect(formatStatus({ status: 'STOPPED', stopCode: 'TIMED_OUT', exitCode: null })).toBe('STOPPED (TIMED_OUT)');
     expect(formatStatus({ status: 'RUNNING', stopCode: null, exitCode: null })).toBe('RUNNING');
+    // Killed by its engine's restart: the stop code says so beside the signal's exit code.
+    expect(formatStatus({ status: 'STOPPED', stopCode: 'ENGINE_LOST', exitCode: 143 })).toBe('STOPPED (ENGINE_LOST 143)');
+    expect(taskDetails({ ...task, stopCode: 'ENGINE_LOST', stopReason: 'the Docker engine restarted', exitCode: 143 })).toMatch(
+      /^Stop code:\s+ENGINE_LOST: the Docker engine restarted$/m,
+    );
   });
 
   it('measures duration from start to finish, or to now while running', () => {
