@@ -8,6 +8,7 @@ export * from './api/tasks.js';
 export * from './api/logs.js';
 export * from './api/agents.js';
 export * from './api/tokens.js';
+export * from './api/idempotency.js';
 export * from './api/health.js';
 export * from './agent/task-spec.js';
 export * from './agent/frames.js';

@@ -13,6 +13,7 @@ import { openDatabase } from './db/client.js';
 import { describeDatabaseError } from './db/errors.js';
 import { DatabaseProbe } from './db/health.js';
 import { migrateToLatest } from './db/migrate.js';
+import { startIdempotencyKeyCleanup } from './idempotency/cleanup.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { SCHEDULER_VERSION } from './version.js';
 
@@ -90,6 +91,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   });
   loop.start();
   tokenWatch.start();
+  const keyCleanup = startIdempotencyKeyCleanup(database.db, log);
 
   const port = (server.address() as AddressInfo).port;
   const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
@@ -99,6 +101,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     async close() {
       loop.stop();
       tokenWatch.stop();
+      await keyCleanup.stop();
       consoles.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,8 @@ export const ErrorCode = z.enum([
   'CONFLICT',
   'AMBIGUOUS_ID',
   'PAYLOAD_TOO_LARGE',
+  /** An Idempotency-Key already used (within its 24 hours) for a different request: 422. */
+  'IDEMPOTENCY_KEY_REUSED',
   'INTERNAL',
   /** 503: the scheduler cannot reach its database right now; retry after `Retry-After` seconds. */
   'DATABASE_UNAVAILABLE',

@@ -304,7 +304,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskResources: [resources, unlimitedResources],
   Capacity: [capacity],
   ResourceUsage: [usage, unmeasuredUsage],
-  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
+  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
   ApiErrorBody: [validationError, notFoundError, databaseUnavailableError],
   // api
   Health: [health, { status: 'ok', version: '0.1.0', database: 'embedded' }],
@@ -342,6 +342,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   CreatedToken: [createdToken],
   TokenList: [{ items: [tokenView, adminTokenView] }],
   WhoAmI: [whoAmI, { name: 'bootstrap', role: 'admin', project: null }],
+  IdempotencyKey: ['0b1e6c9e-3d7a-4c55-9a51-2f1d6c0e8b47', '01HV3K8Z9Q2W4E6R8T0Y2U4I6O', 'x'.repeat(255)],
   // agent
   TaskSpec: [taskSpec, interactiveTaskSpec],
   HeldTask: hello.tasks,

@@ -3,6 +3,7 @@ import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { AppRow, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { inTransaction } from '../db/transaction.js';
 import { ApiError, notFound } from '../http/api-error.js';
 
 export interface AppPath {
@@ -25,7 +26,7 @@ export async function listProjects(db: Kysely<Database>, only?: string | null): 
 
 export async function createProject(db: Kysely<Database>, name: string): Promise<Project> {
   try {
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
       await trx.insertInto('projects').values({ name }).execute();
       await trx.insertInto('stages').values({ project: name, name: 'default' }).execute();
     });
@@ -79,7 +80,7 @@ export function toApp(row: AppRow): App {
 export async function createApp(db: Kysely<Database>, project: string, stage: string, body: CreateAppRequest): Promise<App> {
   await requireStage(db, project, stage);
   try {
-    const row = await db.transaction().execute(async (trx) => {
+    const row = await inTransaction(db, async (trx) => {
       const app = await trx
         .insertInto('apps')
         .values({
@@ -153,7 +154,7 @@ export async function findRelease(db: Kysely<Database>, app: AppRow, number: num
 
 /** Adds the next release and makes it the active one, atomically (the app row is locked). */
 export async function createRelease(db: Kysely<Database>, app: AppRow, image: string): Promise<Release> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const locked = await trx.selectFrom('apps').select('id').where('id', '=', app.id).forUpdate().executeTakeFirstOrThrow();
     const last = await trx
       .selectFrom('releases')

@@ -4,6 +4,7 @@ import { requireAllProjects, requireProject, requireRole } from '../auth/permiss
 import { recordAudit } from '../audit/record.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
+import { createOnce } from '../idempotency/create-once.js';
 import { createApp, createProject, createRelease, createStage, findApp, listApps, listProjects, listReleases, toApp } from './repository.js';
 
 /** Projects, stages, apps and releases. */
@@ -18,9 +19,11 @@ export function appRoutes(deps: AppDeps) {
     requireRole(principal, 'admin');
     requireAllProjects(principal);
     const body = await parseBody(c, CreateProjectRequest);
-    const project = await createProject(db, body.name);
-    await recordAudit(db, { actor: principal.name, action: 'project.create', targetType: 'project', targetId: body.name, project: body.name, source: clientAddress(c) });
-    return c.json(project, 201);
+    return createOnce(c, db, async (trx) => {
+      const project = await createProject(trx, body.name);
+      await recordAudit(trx, { actor: principal.name, action: 'project.create', targetType: 'project', targetId: body.name, project: body.name, source: clientAddress(c) });
+      return project;
+    });
   });
 
   routes.post('/projects/:project/stages', async (c) => {
@@ -29,9 +32,11 @@ export function appRoutes(deps: AppDeps) {
     requireProject(principal, project);
     requireRole(principal, 'admin');
     const body = await parseBody(c, CreateStageRequest);
-    const result = await createStage(db, project, body.name);
-    await recordAudit(db, { actor: principal.name, action: 'stage.create', targetType: 'stage', targetId: `${project}/${body.name}`, project, source: clientAddress(c) });
-    return c.json(result, 201);
+    return createOnce(c, db, async (trx) => {
+      const result = await createStage(trx, project, body.name);
+      await recordAudit(trx, { actor: principal.name, action: 'stage.create', targetType: 'stage', targetId: `${project}/${body.name}`, project, source: clientAddress(c) });
+      return result;
+    });
   });
 
   const stagePath = (c: Context<HonoEnv>) => {
@@ -51,9 +56,11 @@ export function appRoutes(deps: AppDeps) {
     const principal = c.get('principal');
     requireRole(principal, 'member');
     const body = await parseBody(c, CreateAppRequest);
-    const app = await createApp(db, project, stage, body);
-    await recordAudit(db, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image } });
-    return c.json(app, 201);
+    return createOnce(c, db, async (trx) => {
+      const app = await createApp(trx, project, stage, body);
+      await recordAudit(trx, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image } });
+      return app;
+    });
   });
 
   routes.get('/projects/:project/stages/:stage/apps/:app', async (c) => {
@@ -71,9 +78,11 @@ export function appRoutes(deps: AppDeps) {
     requireRole(principal, 'member');
     const app = await findApp(db, path);
     const body = await parseBody(c, CreateReleaseRequest);
-    const release = await createRelease(db, app, body.image);
-    await recordAudit(db, { actor: principal.name, action: 'release.create', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: { release: release.number, image: body.image } });
-    return c.json(release, 201);
+    return createOnce(c, db, async (trx) => {
+      const release = await createRelease(trx, app, body.image);
+      await recordAudit(trx, { actor: principal.name, action: 'release.create', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: { release: release.number, image: body.image } });
+      return release;
+    });
   });
 
   return routes;

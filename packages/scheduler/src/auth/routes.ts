@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
+import { createOnce } from '../idempotency/create-once.js';
 import { requireAllProjects, requireRole } from './permissions.js';
 import { createToken, listTokens, revokeToken } from './tokens.js';
 
@@ -23,9 +24,11 @@ export function authRoutes(deps: AppDeps) {
     requireRole(principal, 'admin');
     requireAllProjects(principal);
     const body = await parseBody(c, CreateTokenRequest);
-    const created = await createToken(db, body, principal.name);
-    await recordAudit(db, { actor: principal.name, action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, source: clientAddress(c), details: { role: body.role } });
-    return c.json(created, 201);
+    return createOnce(c, db, async (trx) => {
+      const created = await createToken(trx, body, principal.name);
+      await recordAudit(trx, { actor: principal.name, action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, source: clientAddress(c), details: { role: body.role } });
+      return created;
+    });
   });
 
   routes.delete('/tokens/:name', async (c) => {

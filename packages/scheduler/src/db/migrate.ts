@@ -5,6 +5,7 @@ import * as taskTerminal from './migrations/0003-task-terminal.js';
 import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
 import * as agentReadiness from './migrations/0007-agent-readiness.js';
 import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
+import * as idempotencyKeys from './migrations/0010-idempotency-keys.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-task-assignment-times': assignmentTimes,
   '0007-agent-readiness': agentReadiness,
   '0009-console-session-holder': consoleSessionHolder,
+  '0010-idempotency-keys': idempotencyKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -157,6 +157,16 @@ export interface ConsoleRecordingChunksTable {
   events: string;
 }
 
+export interface IdempotencyKeysTable {
+  id: Generated<number>;
+  principal: string;
+  key_hash: string;
+  fingerprint: string;
+  response: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   projects: ProjectsTable;
   stages: StagesTable;
@@ -170,6 +180,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   console_sessions: ConsoleSessionsTable;
   console_recording_chunks: ConsoleRecordingChunksTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

@@ -40,12 +40,23 @@ const OPERATIONS: Operation[] = [
 
 const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
+/** Every create takes one (docs/api.md, "Retrying a create"). */
+const idempotencyKeyParameter = {
+  name: P.IDEMPOTENCY_KEY_HEADER,
+  in: 'header',
+  required: false,
+  description: 'Repeat a create safely: the same key and body within 24 hours answer the first result (200) instead of creating again.',
+  schema: schema(P.IdempotencyKey, 'input'),
+};
+
 /** OpenAPI 3.1 generated from the protocol's zod schemas. */
 export function buildOpenApi(version: string): Record<string, unknown> {
   const error = schema(P.ApiErrorBody, 'output');
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
-    const parameters = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const creates = op.method === 'post' && op.status === 201;
+    const parameters: Record<string, unknown>[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    if (creates) parameters.push(idempotencyKeyParameter);
     const success = op.response
       ? { description: 'OK', content: { 'application/json': { schema: schema(op.response, 'output') } } }
       : { description: 'No content' };
@@ -57,6 +68,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(op.body, 'input') } } } } : {}),
       responses: {
         [String(op.status ?? 200)]: success,
+        ...(creates ? { '200': { ...success, description: `Replayed: an earlier request with this ${P.IDEMPOTENCY_KEY_HEADER} created it` } } : {}),
         '4XX': { description: 'Bad input, auth, not found or conflict', content: { 'application/json': { schema: error } } },
       },
     };

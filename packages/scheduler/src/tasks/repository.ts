@@ -6,6 +6,7 @@ import {
 } from '@tapit/protocol';
 import type { z } from 'zod';
 import { sql, type Kysely } from 'kysely';
+import { inTransaction } from '../db/transaction.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { findRelease } from '../apps/repository.js';
@@ -28,17 +29,17 @@ async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreat
   return { release: release.number, image: body.dockerTag ? withTag(release.image, body.dockerTag) : release.image };
 }
 
-/** Stores a new task as PROVISIONING, with its resources resolved from the app's defaults. */
+/** Stores a new task as PROVISIONING, with its resources resolved from the app's defaults; in the caller's transaction when given one. */
 export async function createTask(
   db: Kysely<Database>,
   app: AppRow,
   body: ParsedCreateTask,
   createdBy: string,
 ): Promise<string> {
-  const { release, image } = await resolveImage(db, app, body);
   const interactive = body.kind === 'interactive';
   const id = newTaskId();
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
+    const { release, image } = await resolveImage(trx, app, body);
     await trx
       .insertInto('tasks')
       .values({

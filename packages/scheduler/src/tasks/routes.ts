@@ -6,6 +6,7 @@ import { findApp } from '../apps/repository.js';
 import { ApiError } from '../http/api-error.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
+import { createOnce } from '../idempotency/create-once.js';
 import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
 import { toTask } from './task-view.js';
 
@@ -20,18 +21,22 @@ export function taskRoutes(deps: AppDeps) {
     requireRole(principal, 'member');
     const body = await parseBody(c, CreateTaskRequest);
     const app = await findApp(db, path);
-    const id = await createTask(db, app, body, principal.name);
-    signals.workAvailable();
-    await recordAudit(db, {
-      actor: principal.name,
-      action: 'task.create',
-      targetType: 'task',
-      targetId: id,
-      project: path.project,
-      source: clientAddress(c),
-      details: { app: path.app, kind: body.kind, initiatedBy: body.initiatedBy ?? null },
+    const answer = await createOnce(c, db, async (trx) => {
+      const id = await createTask(trx, app, body, principal.name);
+      await recordAudit(trx, {
+        actor: principal.name,
+        action: 'task.create',
+        targetType: 'task',
+        targetId: id,
+        project: path.project,
+        source: clientAddress(c),
+        details: { app: path.app, kind: body.kind, initiatedBy: body.initiatedBy ?? null },
+      });
+      return toTask(await findTask(trx, id, null));
     });
-    return c.json(toTask(await findTask(db, id, null)), 201);
+    // After the commit, so placement sees the task (on a replay a harmless nudge).
+    signals.workAvailable();
+    return answer;
   });
 
   routes.get('/tasks', async (c) => {

@@ -17,8 +17,8 @@ export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>,
     { db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', checkDatabase: () => probe.check(), followPollMs: 50, followKeepAliveMs: options.followKeepAliveMs },
     options.log,
   );
-  const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
-    const headers: Record<string, string> = {};
+  const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, extraHeaders: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await app.request(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
@@ -30,7 +30,7 @@ export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>,
     } catch {
       json = text;
     }
-    return { status: response.status, body: json, text, retryAfter };
+    return { status: response.status, body: json, text, retryAfter, headers: response.headers };
   };
   return { app, signals, tokenWatch, call };
 }
