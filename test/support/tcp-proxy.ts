@@ -25,6 +25,8 @@ export interface TcpProxy {
   dropResponses(predicate: ((requestHead: string) => boolean) | null): void;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Answers swallowed so far by `dropResponses`. */
+  readonly dropped: number;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
   let frozen = false;
   let dropWhen: ((head: string) => boolean) | null = null;
   let accepted = 0;
+  let dropped = 0;
 
   const server: Server = createServer((client) => {
     accepted += 1;
@@ -64,6 +67,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     upstream.on('data', (chunk: Buffer) => {
       if (dropping) {
         // The server answered; the client must never see it.
+        if (!client.destroyed) dropped += 1;
         client.resetAndDestroy();
         upstream.destroy();
         return;
@@ -85,6 +89,9 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     port,
     get connections() {
       return accepted;
+    },
+    get dropped() {
+      return dropped;
     },
     cut() {
       for (const pair of pairs) {

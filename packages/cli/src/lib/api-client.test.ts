@@ -1,4 +1,4 @@
-import { WhoAmI } from '@tapit/protocol';
+import { Project, WhoAmI } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
 import { fakeServer } from '../testing/fake-server.js';
@@ -61,5 +61,70 @@ describe('ApiClient', () => {
     expect(error.status).toBeNull();
     expect(error.message).toBe(`could not reach ${url}: ECONNREFUSED`);
     expect(error.exitCode).toBe(1);
+  });
+});
+
+describe('ApiClient.create', () => {
+  const project = { name: 'shop', stages: ['default'], createdAt: '2021-03-17T09:58:20.118Z' };
+  const servers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((closeServer) => closeServer()));
+  });
+
+  /** A server that answers each create with the next of `plan` ('reset' drops the connection after reading the request). */
+  async function scripted(plan: (number | 'reset')[]) {
+    const keys: (string | undefined)[] = [];
+    const server = await fakeServer((req, res) => {
+      keys.push(req.headers['idempotency-key'] as string | undefined);
+      req.resume();
+      req.on('end', () => {
+        const step = plan.shift() ?? 201;
+        if (step === 'reset') return req.socket.destroy();
+        res.statusCode = step;
+        if (step === 503) res.setHeader('retry-after', '0');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(step < 300 ? project : { error: { code: step === 503 ? 'INTERNAL' : 'CONFLICT', message: `answer ${step}` } }));
+      });
+    });
+    servers.push(server.close);
+    const notices: string[] = [];
+    const client = new ApiClient(server.url, 't', { onRetry: (line) => notices.push(line), retryBaseMs: 1 });
+    return { client, keys, notices };
+  }
+
+  it('sends a fresh Idempotency-Key with each create', async () => {
+    const { client, keys } = await scripted([201, 201]);
+    await client.create('/v1/projects', { name: 'shop' }, Project);
+    await client.create('/v1/projects', { name: 'shop' }, Project);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[0]).not.toBe(keys[1]);
+  });
+
+  it('sends it again, with the same key, when the connection dropped or the scheduler was unavailable', async () => {
+    const { client, keys, notices } = await scripted(['reset', 503, 'reset', 200]);
+    expect(await client.create('/v1/projects', { name: 'shop' }, Project)).toEqual(project);
+    expect(keys).toHaveLength(4);
+    expect(new Set(keys).size).toBe(1);
+    expect(notices).toHaveLength(3);
+    expect(notices[1]).toMatch(/^Create not confirmed \(answer 503\); sending it again in 0\.0 s with the same Idempotency-Key \(attempt 3 of 5\)$/);
+  });
+
+  it('gives up after five attempts with the last failure', async () => {
+    const { client, keys } = await scripted(['reset', 'reset', 'reset', 'reset', 'reset', 201]);
+    const error = await rejection(client.create('/v1/projects', { name: 'shop' }, Project));
+    expect(keys).toHaveLength(5);
+    expect(error.code).toBe('UNREACHABLE');
+    const unavailable = await scripted([503, 503, 503, 503, 503, 201]);
+    expect((await rejection(unavailable.client.create('/v1/projects', { name: 'shop' }, Project))).status).toBe(503);
+  });
+
+  it('does not send again an answer that is final: 4xx, 500', async () => {
+    const conflict = await scripted([409, 201]);
+    expect((await rejection(conflict.client.create('/v1/projects', { name: 'shop' }, Project))).code).toBe('CONFLICT');
+    expect(conflict.keys).toHaveLength(1);
+    const internal = await scripted([500, 201]);
+    await rejection(internal.client.create('/v1/projects', { name: 'shop' }, Project));
+    expect(internal.keys).toHaveLength(1);
   });
 });

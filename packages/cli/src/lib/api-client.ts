@@ -1,6 +1,9 @@
-import { ApiErrorBody, describeIssues, type ErrorCode } from '@tapit/protocol';
+import { randomUUID } from 'node:crypto';
+import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
 import { sendRequest, type HttpAnswer } from './http-request.js';
+import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, retryAfterMs } from './retry.js';
+import { explainTlsFailure } from './tls-trust.js';
 
 /**
  * The one error the client throws. `status` is the HTTP status, or null when the scheduler could
@@ -25,6 +28,15 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | undefined>;
 
+export interface ClientOptions {
+  /** Certificate authorities for https and wss (TAPIT_CA_FILE, see tls-trust.ts). */
+  ca?: string[];
+  /** Told before a create is sent again; by default a line on stderr. */
+  onRetry?: (message: string) => void;
+  /** First backoff delay of a retried create (tests shorten it). */
+  retryBaseMs?: number;
+}
+
 /** A small client for the scheduler's `/v1` API; every answer is parsed by its schema. */
 export class ApiClient {
   readonly baseUrl: string;
@@ -32,8 +44,14 @@ export class ApiClient {
   constructor(
     baseUrl: string,
     private readonly token: string,
+    private readonly options: ClientOptions = {},
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** The certificate authorities a websocket to the scheduler must trust too. */
+  get ca(): string[] | undefined {
+    return this.options.ca;
   }
 
   get<S extends z.ZodType>(path: string, schema: S, query?: Query): Promise<z.output<S>> {
@@ -42,6 +60,39 @@ export class ApiClient {
 
   post<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
     return this.json('POST', path, schema, body);
+  }
+
+  /**
+   * A POST that creates something, sent with an Idempotency-Key of its own. When the connection
+   * fails before the answer arrives (refused, reset, timed out) or the scheduler answers 502, 503
+   * or 504, it is sent again with the same key, after a backoff or the Retry-After asked for, up
+   * to CREATE_ATTEMPTS times: the scheduler answers the first result again instead of creating a
+   * second one, so a blip never runs a migration twice.
+   */
+  async create<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    const headers = { [IDEMPOTENCY_KEY_HEADER.toLowerCase()]: randomUUID() };
+    const say = this.options.onRetry ?? ((line: string) => process.stderr.write(`${line}\n`));
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= CREATE_ATTEMPTS;
+      // The body is read inside the attempt: a connection reset halfway through the answer is a lost answer too.
+      const outcome = await this.request('POST', path, body, undefined, undefined, 'application/json', headers)
+        .then(async (response) => ({ response, text: await response.text() }))
+        .catch((error: unknown) => ({ error }));
+      let why: string;
+      let delayMs: number;
+      if ('error' in outcome) {
+        if (!isTransientNetworkError(outcome.error) || last) throw unreachable(this.baseUrl, outcome.error);
+        why = networkReason(outcome.error);
+        delayMs = backoffMs(attempt, this.options.retryBaseMs);
+      } else {
+        const { response, text } = outcome;
+        if (!isTransientStatus(response.status) || last) return parseAnswer(response, text, 'POST', path, schema);
+        why = apiErrorFrom(response.status, response.statusText, response.url, text).message;
+        delayMs = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt, this.options.retryBaseMs);
+      }
+      say(`Create not confirmed (${why}); sending it again in ${(delayMs / 1000).toFixed(1)} s with the same ${IDEMPOTENCY_KEY_HEADER} (attempt ${attempt + 1} of ${CREATE_ATTEMPTS})`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 
   async delete(path: string): Promise<void> {
@@ -68,22 +119,17 @@ export class ApiClient {
   }
 
   private async json<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, query?: Query): Promise<z.output<S>> {
-    const response = await this.send(method, path, body, query);
-    const text = await response.text();
-    const parsed = schema.safeParse(safeJson(text));
-    if (!parsed.success) {
-      throw new ApiError(`unexpected answer from ${method} ${path}: ${describeIssues(parsed.error)}`, response.status, 'BAD_RESPONSE');
-    }
-    return parsed.data;
+    return this.parse(await this.send(method, path, body, query), method, path, schema);
+  }
+
+  private async parse<S extends z.ZodType>(response: HttpAnswer, method: string, path: string, schema: S): Promise<z.output<S>> {
+    return parseAnswer(response, await response.text(), method, path, schema);
   }
 
   private async send(method: string, path: string, body?: unknown, query?: Query, signal?: AbortSignal, accept = 'application/json'): Promise<HttpAnswer> {
-    const url = this.url(path, query);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept };
-    if (body !== undefined) headers['content-type'] = 'application/json';
     let response: HttpAnswer;
     try {
-      response = await sendRequest(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      response = await this.request(method, path, body, query, signal, accept);
     } catch (error) {
       if (signal?.aborted) throw error;
       throw unreachable(this.baseUrl, error);
@@ -91,6 +137,23 @@ export class ApiClient {
     if (!response.ok) throw await errorFrom(response);
     return response;
   }
+
+  /** One request as it went: any answer, or the network error thrown as it came. */
+  private request(method: string, path: string, body: unknown, query: Query | undefined, signal: AbortSignal | undefined, accept: string, extra: Record<string, string> = {}): Promise<HttpAnswer> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept, ...extra };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return sendRequest(this.url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, ca: this.options.ca });
+  }
+}
+
+/** An answer's body, parsed with `schema`; an error answer is thrown as its ApiError. */
+function parseAnswer<S extends z.ZodType>(response: HttpAnswer, text: string, method: string, path: string, schema: S): z.output<S> {
+  if (!response.ok) throw apiErrorFrom(response.status, response.statusText, response.url, text);
+  const parsed = schema.safeParse(safeJson(text));
+  if (!parsed.success) {
+    throw new ApiError(`unexpected answer from ${method} ${path}: ${describeIssues(parsed.error)}`, response.status, 'BAD_RESPONSE');
+  }
+  return parsed.data;
 }
 
 async function errorFrom(response: HttpAnswer): Promise<ApiError> {
@@ -112,7 +175,8 @@ export function apiErrorFrom(status: number, statusText: string, url: string, te
 
 /** The scheduler could not be reached at all (connection refused, DNS, TLS…). */
 export function unreachable(baseUrl: string, error: unknown): ApiError {
-  return new ApiError(`could not reach ${baseUrl}: ${networkReason(error)}`, null, 'UNREACHABLE');
+  const reason = networkReason(error);
+  return new ApiError(`could not reach ${baseUrl}: ${explainTlsFailure(reason) ?? reason}`, null, 'UNREACHABLE');
 }
 
 function safeJson(text: string): unknown {

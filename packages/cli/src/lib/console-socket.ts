@@ -17,6 +17,8 @@ export function openConsoleSocket(client: ApiClient, path: string, query: Query)
       maxPayload: MAX_MESSAGE_BYTES,
       // Keystrokes are a few bytes: compressing them only adds latency.
       perMessageDeflate: false,
+      // wss:// to a scheduler behind TLS trusts what the API client trusts (TAPIT_CA_FILE).
+      ...(client.ca ? { ca: client.ca } : {}),
     });
     socket.once('open', () => {
       socket.removeAllListeners('error');

@@ -1,6 +1,7 @@
 import { ApiClient } from './api-client.js';
 import { configPath, readLogin } from './config.js';
 import { UsageError } from './errors.js';
+import { trustedCas } from './tls-trust.js';
 
 /** Where a command acts: `-p/-s/-a` (or TAPIT_PROJECT/STAGE/APP); project and stage default to `default`. */
 export interface Scope {
@@ -20,7 +21,7 @@ export function requireApp(scope: Scope, alternative = ''): AppScope {
   return { ...scope, app: scope.app };
 }
 
-/** TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own. */
+/** TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own; TAPIT_CA_FILE adds a CA for https. */
 export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<ApiClient> {
   const stored = env.TAPIT_URL && env.TAPIT_TOKEN ? null : await readLogin(configPath(env));
   const url = env.TAPIT_URL || stored?.url;
@@ -28,7 +29,7 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Api
   if (!url || !token) {
     throw new UsageError('Not logged in: run tapit login, or set TAPIT_URL and TAPIT_TOKEN');
   }
-  return new ApiClient(url, token);
+  return new ApiClient(url, token, { ca: trustedCas(env) });
 }
 
 /** `/v1/projects/P/stages/S/apps/A` with each part escaped. */

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /*
@@ -13,6 +13,7 @@ export interface HttpAnswer {
   statusText: string;
   url: string;
   ok: boolean;
+  headers: IncomingHttpHeaders;
   /** The body as it arrives (an async iterable of Buffers). */
   body: IncomingMessage;
   /** The whole body as text. */
@@ -24,6 +25,8 @@ export interface HttpRequestInit {
   headers: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /** Certificate authorities to trust for https (replacing Node's own list; see tls-trust.ts). */
+  ca?: string[];
 }
 
 /** Longest silence on a connection before it counts as dead (as fetch's default body timeout). */
@@ -37,13 +40,15 @@ export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAns
   const headers = { ...init.headers };
   if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
   return new Promise((resolve, reject) => {
-    const req = send(target, { method: init.method, headers, signal: init.signal }, (res) => {
+    const tls = init.ca && target.protocol === 'https:' ? { ca: init.ca } : {};
+    const req = send(target, { method: init.method, headers, signal: init.signal, ...tls }, (res) => {
       const status = res.statusCode ?? 0;
       resolve({
         status,
         statusText: res.statusMessage ?? '',
         url,
         ok: status >= 200 && status < 300,
+        headers: res.headers,
         body: res,
         text: () => readText(res),
       });

@@ -15,7 +15,7 @@ import { writeAll } from './terminal.js';
 export async function runInteractive(client: ApiClient, scope: AppScope, request: CreateTaskRequest, io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   // The console starts at this terminal's size, not a default the program would see first.
   const terminal = process.stdout.isTTY && process.stdout.columns > 0 ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
-  const task = await client.post(`${appPath(scope)}/tasks`, { ...request, kind: 'interactive', ...(terminal ? { terminal } : {}) }, Task);
+  const task = await client.create(`${appPath(scope)}/tasks`, { ...request, kind: 'interactive', ...(terminal ? { terminal } : {}) }, Task);
   await writeAll(io.stdout, `ID:   ${task.id}\n\nStarting Task...\n\n`);
   const started = await waitUntilRunning(client, task, io);
   if (started !== 'RUNNING') return started;

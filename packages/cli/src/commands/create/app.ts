@@ -26,7 +26,7 @@ export default class CreateApp extends BaseCommand {
   async run(): Promise<App> {
     const { argv, flags } = await this.parse(CreateApp);
     const body = parseRequest(CreateAppRequest, argv as string[], KEYS);
-    const app = await (await this.api()).post(`${stagePath(this.scope(flags))}/apps`, body, App);
+    const app = await (await this.api()).create(`${stagePath(this.scope(flags))}/apps`, body, App);
     const { cpu, memoryGb, maxHours } = app.defaults;
     this.log(`Created app ${app.name} in ${app.project}/${app.stage}: ${app.image}, release ${app.activeRelease ?? '-'} active`);
     this.log(`Task defaults: ${formatNumber(cpu)} vCPU, ${formatNumber(memoryGb)} GB, max hours ${maxHours === null ? 'none' : formatNumber(maxHours)}`);

@@ -13,7 +13,7 @@ export default class CreateProject extends BaseCommand {
   async run(): Promise<Project> {
     const { argv } = await this.parse(CreateProject);
     const body = parseRequest(CreateProjectRequest, argv as string[], { keys: {}, positional: { field: 'name', name: 'project name', required: true } });
-    const project = await (await this.api()).post('/v1/projects', body, Project);
+    const project = await (await this.api()).create('/v1/projects', body, Project);
     this.log(`Created project ${project.name} (stages: ${project.stages.join(', ') || 'none'})`);
     return project;
   }

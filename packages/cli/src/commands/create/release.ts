@@ -13,7 +13,7 @@ export default class CreateRelease extends BaseCommand {
     const { argv, flags } = await this.parse(CreateRelease);
     const body = parseRequest(CreateReleaseRequest, argv as string[], { keys: { image: { field: 'image', type: 'string', required: true } } });
     const scope = this.appScope(flags);
-    const release = await (await this.api()).post(`${appPath(scope)}/releases`, body, Release);
+    const release = await (await this.api()).create(`${appPath(scope)}/releases`, body, Release);
     this.log(`Created release ${release.number} of ${scope.app}: ${release.image}${release.active ? ' (active)' : ''}`);
     return release;
   }

@@ -13,7 +13,7 @@ export default class CreateStage extends BaseCommand {
   async run(): Promise<Project> {
     const { argv, flags } = await this.parse(CreateStage);
     const body = parseRequest(CreateStageRequest, argv as string[], { keys: {}, positional: { field: 'name', name: 'stage name', required: true } });
-    const project = await (await this.api()).post(`/v1/projects/${encodeURIComponent(flags.project)}/stages`, body, Project);
+    const project = await (await this.api()).create(`/v1/projects/${encodeURIComponent(flags.project)}/stages`, body, Project);
     this.log(`Created stage ${body.name} in project ${project.name} (stages: ${project.stages.join(', ')})`);
     return project;
   }

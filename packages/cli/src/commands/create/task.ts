@@ -26,7 +26,7 @@ export default class CreateTask extends BaseCommand {
     const { argv, flags } = await this.parse(CreateTask);
     const body = parseRequest(CreateTaskRequest, argv as string[], CREATE_TASK_KEYS, { kind: 'background' });
     const client = await this.api();
-    const task = await client.post(`${appPath(this.appScope(flags))}/tasks`, body, Task);
+    const task = await client.create(`${appPath(this.appScope(flags))}/tasks`, body, Task);
     if (flags.wait) {
       this.exitWith(await attachToTask(client, task));
       return task;

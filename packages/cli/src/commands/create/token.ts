@@ -21,7 +21,7 @@ export default class CreateToken extends BaseCommand {
   async run(): Promise<CreatedToken> {
     const { argv } = await this.parse(CreateToken);
     const body = parseRequest(CreateTokenRequest, argv as string[], KEYS);
-    const created = await (await this.api()).post('/v1/tokens', body, CreatedToken);
+    const created = await (await this.api()).create('/v1/tokens', body, CreatedToken);
     this.log(`Created token ${created.name} (${created.role}, ${created.project === null ? 'all projects' : `project ${created.project}`}).`);
     this.log('Its secret, shown only this once:');
     this.log(created.token);

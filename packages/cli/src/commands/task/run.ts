@@ -49,7 +49,7 @@ export default class TaskRun extends BaseCommand {
     });
     const client = await this.api();
     if (flags.interactive && !flags.detached) this.exit(await runInteractive(client, this.appScope(flags), request));
-    const task = await client.post(`${appPath(this.appScope(flags))}/tasks`, request, Task);
+    const task = await client.create(`${appPath(this.appScope(flags))}/tasks`, request, Task);
     if (flags.detached) {
       this.log(`ID:   ${task.id}`);
       return task;
