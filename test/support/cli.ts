@@ -12,6 +12,8 @@ export interface CliOptions {
   /** Extra environment, e.g. from `cliEnv(scheduler)`; the caller's TAPIT_* are never passed. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Written to its stdin (a pipe), which is then closed; without it stdin is /dev/null. */
+  input?: string;
 }
 
 /** TAPIT_URL and TAPIT_TOKEN for a scheduler, and a config folder of its own so no login leaks in. */
@@ -32,8 +34,9 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
   const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args], {
     cwd: REPO_ROOT,
     env: cleanEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve(): void }[] = [];
@@ -79,4 +82,54 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
 /** Runs the built CLI to the end and returns its exit code and output. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).result;
+}
+
+/** `'it''s'` quoting for sh. */
+const shellQuote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs the built CLI with its stdout on a real pseudo-terminal, as in a user's shell: script(1)
+ * (util-linux) allocates it and copies what was written there to our stdout (with the terminal's
+ * `\n` → `\r\n`). stderr goes to a pipe of its own, so only stdout is on the terminal.
+ */
+export function runCliOnTerminal(args: readonly string[], options: CliOptions & { answers?: { when: RegExp; type: string }[] } = {}): Promise<CliResult> {
+  const command = `${[process.execPath, join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args].map(shellQuote).join(' ')} 2>&3`;
+  const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(options.env),
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  // Typed only once its prompt shows: typed earlier, the terminal would echo it before the CLI
+  // could turn echo off, as it would for a person typing ahead.
+  const answers = [...(options.answers ?? [])];
+  if (answers.length === 0) child.stdin?.end();
+  let stdout = '';
+  let stderr = '';
+  const answer = () => {
+    while (answers.length > 0 && (answers[0]!.when.test(stdout) || answers[0]!.when.test(stderr))) {
+      child.stdin?.write(answers.shift()!.type);
+      if (answers.length === 0) child.stdin?.end();
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    answer();
+  });
+  for (const stream of [child.stdio[3], child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      answer();
+    });
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tapit ${args.join(' ')} on a terminal did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: stdout.replace(/\r\n/g, '\n'), stderr });
+    });
+  });
 }

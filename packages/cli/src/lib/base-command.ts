@@ -1,7 +1,9 @@
+import { format } from 'node:util';
 import { Command, Errors, Flags } from '@oclif/core';
 import { ApiError, type ApiClient } from './api-client.js';
 import { withAppHint } from './app-hint.js';
 import { connect, requireApp, type AppScope, type Scope } from './context.js';
+import { escapeControlCharacters, escapesFor } from './control-characters.js';
 import { CliError } from './errors.js';
 
 /**
@@ -44,6 +46,15 @@ export abstract class BaseCommand extends Command {
     return this.addressedApp;
   }
 
+  /**
+   * Every listing and message goes through here: on a terminal the control characters of what it
+   * shows (a task's command, a stop reason) are escaped, so no field can act on the terminal.
+   */
+  log(message = '', ...args: unknown[]): void {
+    const text = format(message, ...args);
+    super.log(escapesFor(process.stdout) ? escapeControlCharacters(text, { keepNewlines: true }) : text);
+  }
+
   /** `--json`: indented for a person at a terminal, one compact line for a pipe (grep, jq, scripts). */
   protected logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json, null, process.stdout.isTTY ? 2 : undefined)}\n`);
@@ -59,7 +70,8 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     const explained = this.connection && this.addressedApp ? await withAppHint(error, this.connection, this.addressedApp) : error;
     const { message, exitCode } = describe(explained);
-    process.stderr.write(`Error: ${message}\n`);
+    // A message can quote a value from the task or the API; on a terminal it is shown, not obeyed.
+    process.stderr.write(`Error: ${escapesFor(process.stderr) ? escapeControlCharacters(message, { keepNewlines: true }) : message}\n`);
     throw new Errors.ExitError(exitCode);
   }
 }

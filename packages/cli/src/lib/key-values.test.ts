@@ -72,6 +72,12 @@ describe('parseRequest', () => {
     expect(failure(() => parseRequest(CreateAppRequest, ['Web', 'image=busybox'], APP_KEYS)).message).toMatch(/^Invalid app name "Web": must be 1 to 63 lowercase/);
   });
 
+  it('quotes what was typed as JSON, so a control character shows instead of acting', () => {
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'initiated_by=a\rb\u001b[2J'], CREATE_TASK_KEYS)).message).toBe(
+      'Invalid value "a\\rb\\u001b[2J" for initiated_by: must not contain control characters (escape sequences, tabs, line breaks)',
+    );
+  });
+
   it('returns the parsed request with defaults and extras', () => {
     const request = parseRequest(CreateTaskRequest, ['echo hi', 'ephemeral_storage_gb=2', 'initiated_by=ci'], CREATE_TASK_KEYS);
     expect(request).toEqual({ command: 'echo hi', ephemeralStorageGb: 2, initiatedBy: 'ci', kind: 'background' });

@@ -78,12 +78,15 @@ export function parseRequest<S extends z.ZodType>(
   return validateRequest(schema, { ...extra, ...body }, (field) => labelFor(field, spec, typed));
 }
 
-/** `value "lots" for memory`: the key and what was typed, for a field the schema rejected. */
+/**
+ * `value "lots" for memory`: the key and what was typed, for a field the schema rejected. Quoted
+ * as JSON, so a control character typed shows as `\r` instead of acting on the terminal.
+ */
 export function labelFor(field: string, spec: KeyValueSpec, typed: Record<string, string>): string {
-  if (spec.positional?.field === field) return `${spec.positional.name} "${typed[spec.positional.name] ?? ''}"`;
+  if (spec.positional?.field === field) return `${spec.positional.name} ${JSON.stringify(typed[spec.positional.name] ?? '')}`;
   const key = Object.keys(spec.keys).find((k) => spec.keys[k].field === field);
   if (key === undefined) return field;
-  return key in typed ? `value "${typed[key]}" for ${key}` : key;
+  return key in typed ? `value ${JSON.stringify(typed[key])} for ${key}` : key;
 }
 
 function convert(value: string, def: KeyDef): unknown {

@@ -1,14 +1,17 @@
 import { formatLogLine, LogPage, Task, type LogLine, type TaskStatus } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { followLog, type FollowEnd } from './follow.js';
+import { escapeControlCharacters, escapesFor } from './control-characters.js';
 import { WaitingLine, writeAll } from './terminal.js';
 
 export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** Task output with its control characters even on a terminal (`--raw`); escaped there otherwise. */
+  raw?: boolean;
 }
 
-const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
+export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
 const PAGE_SIZE = 10000;
 
@@ -25,7 +28,7 @@ export async function readLog(client: ApiClient, taskId: string, onLines: (lines
 
 /** Prints the whole stored log without holding it in memory. */
 export function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
-  return readLog(client, taskId, (lines) => printLines(lines, io.stdout));
+  return readLog(client, taskId, (lines) => printLines(lines, io));
 }
 
 /**
@@ -58,7 +61,7 @@ export async function followAndPrint(
         onLines: async (lines) => {
           reconnecting = false;
           waiting.clear();
-          await printLines(lines, io.stdout);
+          await printLines(lines, io);
           redraw();
         },
         onStatus: (next) => {
@@ -95,9 +98,10 @@ export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowE
   return end.exitCode ?? 1;
 }
 
-async function printLines(lines: readonly LogLine[], stdout: NodeJS.WritableStream): Promise<void> {
+async function printLines(lines: readonly LogLine[], io: Io): Promise<void> {
   if (lines.length === 0) return;
+  const escape = escapesFor(io.stdout, io.raw);
   let text = '';
-  for (const line of lines) text += `${formatLogLine(line)}\n`;
-  await writeAll(stdout, text);
+  for (const line of lines) text += `${formatLogLine(escape ? { ...line, text: escapeControlCharacters(line.text) } : line)}\n`;
+  await writeAll(io.stdout, text);
 }

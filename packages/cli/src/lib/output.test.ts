@@ -46,4 +46,8 @@ describe('output helpers', () => {
   it('aligns detail values', () => {
     expect(details([['ID', 'x'], ['Status', 'RUNNING']])).toBe('ID:      x\nStatus:  RUNNING');
   });
+
+  it('indents the further lines of a value, so none passes for a line of its own', () => {
+    expect(details([['Command', 'set -e\nStatus: STOPPED'], ['Status', 'RUNNING']])).toBe('Command:  set -e\n          Status: STOPPED\nStatus:   RUNNING');
+  });
 });

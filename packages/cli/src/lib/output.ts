@@ -55,10 +55,13 @@ export function truncate(text: string, max: number): string {
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
-/** `Key:   value` lines with the values aligned. */
+/**
+ * `Key:   value` lines with the values aligned. A value of several lines (a shell script) goes on
+ * indented under its first line, so no line of a value can pass for a `Key:` line of its own.
+ */
 export function details(pairs: readonly (readonly [string, string])[]): string {
   const width = Math.max(...pairs.map(([key]) => key.length)) + 3;
-  return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`).join('\n');
+  return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)}${value.replace(/\r?\n/g, `\n${' '.repeat(width)}`)}`).join('\n');
 }
 
 function pad2(n: number): string {

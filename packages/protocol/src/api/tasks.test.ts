@@ -86,6 +86,10 @@ describe('CreateTaskRequest', () => {
     ['ephemeralStorageGb', { ...createShellTask, ephemeralStorageGb: -1 }],
     ['initiatedBy', { ...createShellTask, initiatedBy: '' }],
     ['initiatedBy', { ...createShellTask, initiatedBy: 'x'.repeat(201) }],
+    ['initiatedBy', { ...createShellTask, initiatedBy: 'deploy\u001b]52;c;aGk=\u0007' }],
+    ['initiatedBy', { ...createShellTask, initiatedBy: 'deploy\rbot' }],
+    ['initiatedBy', { ...createShellTask, initiatedBy: 'bot\u009b2J' }],
+    ['initiatedBy', { ...createShellTask, initiatedBy: 'bot\u007f' }],
     // A misspelt option must not be dropped silently: the user would run without it.
     ['memory', { ...createShellTask, memory: 2 }],
     ['docker_tag', { ...createShellTask, docker_tag: '1.4.3' }],

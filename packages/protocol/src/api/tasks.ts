@@ -16,6 +16,12 @@ export const TaskText = z
 
 const Argument = TaskText.max(65536, 'must be at most 65536 characters');
 
+/** C0 and C1 control characters and DEL: what a terminal acts on (escapes, \r) instead of showing. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A label people read in listings: printable text, so it cannot forge or rewrite what a terminal shows. */
+const Label = TaskText.refine((s) => !CONTROL_CHARACTERS.test(s), 'must not contain control characters (escape sequences, tabs, line breaks)');
+
 /** A Docker image tag: what `docker_tag=` replaces the app image's tag with. */
 export const DockerTag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker tag: letters, digits, _ . -, at most 128');
 
@@ -37,7 +43,7 @@ export const CreateTaskRequest = z
     memoryGb: MemoryGb.optional(),
     maxHours: MaxHours.optional(),
     ephemeralStorageGb: EphemeralStorageGb.optional(),
-    initiatedBy: TaskText.min(1).max(200).optional(),
+    initiatedBy: Label.min(1).max(200).optional(),
     /** Interactive tasks: the user's terminal size, so the console starts at it. */
     terminal: TerminalSize.optional(),
   })

@@ -66,6 +66,8 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
       [{ command: 'x', release: 3000000000 }, 'release'],
       [{ args: ['\ud800'] }, 'args.0'],
       [{ command: 'x', initiatedBy: 'a\u0000b' }, 'initiatedBy'],
+      [{ command: 'x', initiatedBy: 'deploy\u001b[2J' }, 'initiatedBy'],
+      [{ command: 'x', initiatedBy: 'fake\r[system] line' }, 'initiatedBy'],
     ];
     for (const [body, field] of cases) {
       const r = await call('POST', tasks, body);
