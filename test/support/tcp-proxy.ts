@@ -1,11 +1,12 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 /**
  * A TCP proxy of the tests' own on loopback, for network faults without iptables: put it
  * between a client (CLI, agent) and the scheduler, then cut, freeze or blackhole the link.
  */
 export interface TcpProxy {
-  /** `http://127.0.0.1:PORT`: give this to the client instead of the scheduler's URL. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`): give this to the client instead of the scheduler's URL. */
   url: string;
   port: number;
   /** Ends every open connection with a reset (the peer sees ECONNRESET); new ones still pass. */
@@ -35,7 +36,12 @@ interface Pair {
   server: Socket;
 }
 
-export async function startTcpProxy(target: { host?: string; port: number }): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /** Terminate TLS with this key and certificate (PEM), as nginx or Caddy in front of a scheduler would. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startTcpProxy(target: { host?: string; port: number }, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const host = target.host ?? '127.0.0.1';
   const pairs = new Set<Pair>();
   let frozen = false;
@@ -43,7 +49,7 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
   let accepted = 0;
   let dropped = 0;
 
-  const server: Server = createServer((client) => {
+  const onConnection = (client: Socket) => {
     accepted += 1;
     const upstream = connect({ host, port: target.port });
     const pair = { client, server: upstream };
@@ -78,14 +84,17 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
       client.pause();
       upstream.pause();
     }
-  });
+  };
+  const server: Server = options.tls ? createTlsServer(options.tls, onConnection) : createServer(onConnection);
+  // A client that refuses our certificate (no CA given) ends the handshake: not the proxy's failure.
+  server.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('proxy has no port');
   const port = address.port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     get connections() {
       return accepted;

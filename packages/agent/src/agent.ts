@@ -53,10 +53,11 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   };
   // Before the engine ever answered there is no capacity to tell: the configured one, or a token.
   const fallbackCapacity: Capacity = { cpu: config.cpu ?? 1, memoryGb: config.memoryGb ?? 1 };
-  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
+  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, ca: config.ca, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
     token: config.token,
+    ca: config.ca,
     runner,
     readiness,
     onConsoleOpen: (frame) => consoles.open(frame),

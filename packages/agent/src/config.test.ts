@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { connectUrlFor, loadConfig, nameFromHostname } from './config.js';
 
@@ -25,6 +29,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', DOCKER_HOST: '/var/run/docker.sock' })).toThrow(/^DOCKER_HOST: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_CHECK_MS: '0' })).toThrow(/^TAPIT_AGENT_ENGINE_CHECK_MS: must be positive/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_WAIT_SECONDS: 'soon' })).toThrow(/^TAPIT_AGENT_ENGINE_WAIT_SECONDS: must be a number of seconds/);
+  });
+
+  it('trusts the CA of TAPIT_CA_FILE besides Node\'s own, and names the variable when the file is unusable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapit-ca-'));
+    try {
+      const pem = rootCertificates[0]!;
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      writeFileSync(join(dir, 'not.pem'), 'hello');
+      const base = { TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_SCHEDULER_URL: 'https://tapit.example.com' };
+      expect(loadConfig(base).ca).toBeUndefined();
+      const ca = loadConfig({ ...base, TAPIT_CA_FILE: join(dir, 'ca.pem') }).ca!;
+      expect(ca).toHaveLength(rootCertificates.length + 1);
+      expect(ca.at(-1)).toBe(pem);
+      expect(() => loadConfig({ ...base, TAPIT_CA_FILE: join(dir, 'missing.pem') })).toThrow(/^TAPIT_CA_FILE: cannot read .*missing\.pem \(ENOENT\)$/);
+      expect(() => loadConfig({ ...base, TAPIT_CA_FILE: join(dir, 'not.pem') })).toThrow(/^TAPIT_CA_FILE: .*no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads overrides and DOCKER_HOST', () => {

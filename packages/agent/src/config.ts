@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { Name, consoleStreamPath } from '@tapit/protocol';
+import { loadTrustedCas } from './connection/tls-trust.js';
 
 /** Agent configuration, from the environment (PRODUCT.md lists the variables). */
 const Env = z.object({
@@ -8,6 +9,8 @@ const Env = z.object({
     .url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' })
     .default('http://127.0.0.1:7700'),
   TAPIT_AGENT_TOKEN: z.string({ error: 'is required (the agent join token)' }).min(1, 'must not be empty'),
+  /** PEM file of the CA that signed the scheduler's certificate, for https:// and wss:// behind a private CA. */
+  TAPIT_CA_FILE: z.string().optional(),
   TAPIT_AGENT_NAME: z.string().optional(),
   TAPIT_AGENT_STATE_DIR: z.string().min(1).default('/var/lib/tapit-agent'),
   TAPIT_AGENT_NETWORK: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a Docker network mode').default('bridge'),
@@ -36,6 +39,8 @@ export interface AgentConfig {
   /** The websocket endpoint derived from schedulerUrl. */
   connectUrl: string;
   token: string;
+  /** Certificate authorities for wss:// (Node's own plus TAPIT_CA_FILE's); undefined: Node's own. */
+  ca: string[] | undefined;
   name: string;
   stateDir: string;
   network: string;
@@ -88,10 +93,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     const from = e.TAPIT_AGENT_NAME === undefined ? ' (from the hostname; set TAPIT_AGENT_NAME)' : '';
     throw new ConfigError(`TAPIT_AGENT_NAME: "${name}"${from} ${validName.error.issues[0]!.message}`);
   }
+  let ca: string[] | undefined;
+  try {
+    ca = e.TAPIT_CA_FILE === undefined ? undefined : loadTrustedCas(e.TAPIT_CA_FILE);
+  } catch (error) {
+    throw new ConfigError(`TAPIT_CA_FILE: ${(error as Error).message}`);
+  }
   return {
     schedulerUrl: e.TAPIT_SCHEDULER_URL,
     connectUrl: connectUrlFor(e.TAPIT_SCHEDULER_URL),
     token: e.TAPIT_AGENT_TOKEN,
+    ca,
     name,
     stateDir: e.TAPIT_AGENT_STATE_DIR,
     network: e.TAPIT_AGENT_NETWORK,

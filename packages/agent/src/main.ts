@@ -11,7 +11,8 @@ Runs tapit tasks in Docker containers for a scheduler. Configured by environment
   TAPIT_AGENT_STORAGE_CHECK_MS (default 5000), TAPIT_AGENT_SPOOL_MEMORY_MB (default 32),
   TAPIT_CONSOLE_GRACE_SECONDS (default 900: a console nobody is attached to is then stopped),
   TAPIT_AGENT_ENGINE_CHECK_MS (default 2000: how often the Docker engine is pinged),
-  TAPIT_AGENT_ENGINE_WAIT_SECONDS (default 300: a task is held this long for an unreachable engine)`;
+  TAPIT_AGENT_ENGINE_WAIT_SECONDS (default 300: a task is held this long for an unreachable engine),
+  TAPIT_CA_FILE (PEM file of the CA behind a https:// scheduler URL, trusted besides Node's own)`;
 
 /** Entry point of bin/tapit-agent.js; exits the process with the agent's exit code. */
 export async function main(argv: string[]): Promise<void> {

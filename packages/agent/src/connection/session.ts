@@ -9,6 +9,8 @@ type Refused = Extract<SchedulerFrame, { type: 'refused' }>;
 export interface SessionOptions {
   url: string;
   token: string;
+  /** Certificate authorities for a wss:// URL (TAPIT_CA_FILE); undefined: Node's own. */
+  ca?: string[];
   hello: () => Promise<Hello>;
   /** Sent with every heartbeat. */
   readiness: () => AgentReadiness;
@@ -49,6 +51,7 @@ export class Session {
         headers: { Authorization: `Bearer ${this.options.token}` },
         handshakeTimeout: 10_000,
         maxPayload: 16 * 1024 * 1024,
+        ...(this.options.ca ? { ca: this.options.ca } : {}),
       });
       this.ws = ws;
       const alive = () => (this.lastTraffic = Date.now());

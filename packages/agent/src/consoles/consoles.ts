@@ -13,6 +13,8 @@ export interface ConsolesOptions {
   /** The dial-back URL of a session. */
   urlFor(sessionId: string): string;
   token: string;
+  /** Certificate authorities for a wss:// URL, as the control connection's. */
+  ca?: string[];
   agentName: string;
   /** How often a session's link is pinged; one unanswered ping ends the session (a detach). */
   keepaliveMs: number;
@@ -32,6 +34,7 @@ export class Consoles {
       headers: { Authorization: `Bearer ${this.options.token}` },
       handshakeTimeout: DIAL_TIMEOUT_MS,
       maxPayload: 1024 * 1024,
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
     });
     ws.once('open', () => this.serve(new ConsoleStream(ws, frame.sessionId, this.options.keepaliveMs), frame));
     ws.on('unexpected-response', (_req, res) => {

@@ -38,6 +38,7 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     schedulerUrl,
     connectUrl: connectUrlFor(schedulerUrl),
     token: 'test-token',
+    ca: undefined,
     name: `agent-${runId}`,
     stateDir: mkdtempSync(join(tmpdir(), 'tapit-agent-')),
     network: 'none',
