@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppList, ReleaseList } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../support/cli.js';
+import { cliEnv, runCli, runCliOnTerminal } from '../support/cli.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { freePort, startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
@@ -91,6 +91,33 @@ describe('tapit login and tokens', () => {
     const apps = await runCli(['list', 'apps'], { env: { XDG_CONFIG_HOME: home } });
     expect(apps.code).toBe(0);
     expect(apps.stdout).toMatch(/^web\s/m);
+  });
+
+  it('reads the token from stdin when it is not a terminal (echo $T | tapit login URL), keeping it out of ps', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tapit-login-'));
+    const login = await runCli(['login', scheduler.url], { env: { XDG_CONFIG_HOME: home }, input: `${scheduler.token}\n` });
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    expect(JSON.parse(await readFile(join(home, 'tapit', 'config.json'), 'utf8'))).toEqual({ url: scheduler.url, token: scheduler.token });
+  });
+
+  it('asks for the token on a terminal without echoing it', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tapit-login-'));
+    const login = await runCliOnTerminal(['login', scheduler.url], {
+      env: { XDG_CONFIG_HOME: home },
+      answers: [{ when: /API token: /, type: `${scheduler.token}\r` }],
+    });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toContain(`Logged in to ${scheduler.url} as bootstrap`);
+    expect(`${login.stdout}${login.stderr}`).not.toContain(scheduler.token);
+    expect(JSON.parse(await readFile(join(home, 'tapit', 'config.json'), 'utf8'))).toEqual({ url: scheduler.url, token: scheduler.token });
+  });
+
+  it('without a terminal and with nothing on stdin, says how to give the token (exit 2)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tapit-login-'));
+    const login = await runCli(['login', scheduler.url], { env: { XDG_CONFIG_HOME: home }, input: '' });
+    expect(login.code).toBe(2);
+    expect(login.stderr).toMatch(/^Error: .*stdin.*TAPIT_TOKEN.*\n$/);
   });
 
   it('refuses a wrong token without storing it', async () => {

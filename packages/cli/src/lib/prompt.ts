@@ -25,3 +25,11 @@ export async function ask(question: string, flag: string, options: { secret?: bo
     rl.close();
   }
 }
+
+/** Everything on stdin up to its end: a secret piped in, so that it never appears in argv. */
+export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  let text = '';
+  stdin.setEncoding('utf8');
+  for await (const chunk of stdin) text += chunk as string;
+  return text;
+}
