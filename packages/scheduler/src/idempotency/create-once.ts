@@ -15,7 +15,8 @@ import { keyHash, seal, unseal } from './seal.js';
  * answered 201. A request repeating a key of the same token with the same method, path and body
  * gets the first answer again with 200 and `Idempotent-Replayed: true`, and creates nothing; the
  * same key with another request is refused (422). Call it after the request was validated, so a
- * refused request uses up no key.
+ * refused request uses up no key. `create` must use only `trx`: on the embedded database (one
+ * connection) a query on `db` inside it would wait for the transaction forever.
  */
 export async function createOnce(
   c: Context<HonoEnv>,
