@@ -31,7 +31,7 @@ export type Query = Record<string, string | number | undefined>;
 export interface ClientOptions {
   /** Certificate authorities for https and wss (TAPIT_CA_FILE, see tls-trust.ts). */
   ca?: string[];
-  /** Told before a create is sent again; by default a line on stderr. */
+  /** Told once when a create is sent again; by default a line on stderr. */
   onRetry?: (message: string) => void;
   /** First backoff delay of a retried create (tests shorten it). */
   retryBaseMs?: number;
@@ -90,7 +90,8 @@ export class ApiClient {
         why = apiErrorFrom(response.status, response.statusText, response.url, text).message;
         delayMs = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt, this.options.retryBaseMs);
       }
-      say(`Create not confirmed (${why}); sending it again in ${(delayMs / 1000).toFixed(1)} s with the same ${IDEMPOTENCY_KEY_HEADER} (attempt ${attempt + 1} of ${CREATE_ATTEMPTS})`);
+      // One line is enough to explain a pause; the outcome (or the last failure) follows.
+      if (attempt === 1) say(`Create not confirmed (${why}); sending it again with the same ${IDEMPOTENCY_KEY_HEADER}, up to ${CREATE_ATTEMPTS - 1} more times`);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
