@@ -91,7 +91,9 @@ export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowE
   if (end.exitCode === 0) return 0;
   const task = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}`, Task).catch(() => null);
   if (task?.stopCode && task.stopCode !== 'EXITED') {
-    io.stderr.write(`Task stopped: ${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}\n`);
+    // The reason can quote the engine or the task (an image name, an error): shown, not obeyed.
+    const reason = task.stopReason && escapesFor(io.stderr) ? escapeControlCharacters(task.stopReason) : task.stopReason;
+    io.stderr.write(`Task stopped: ${task.stopCode}${reason ? `: ${reason}` : ''}\n`);
   } else if (end.exitCode === null) {
     io.stderr.write('Task stopped without an exit code\n');
   }
