@@ -118,6 +118,15 @@ describe('ApiClient.create', () => {
     expect((await rejection(unavailable.client.create('/v1/projects', { name: 'shop' }, Project))).status).toBe(503);
   });
 
+  it('fails at once when it cannot connect at all (a wrong URL, a scheduler not started)', async () => {
+    const server = await fakeServer(() => undefined);
+    await server.close();
+    const notices: string[] = [];
+    const error = await rejection(new ApiClient(server.url, 't', { onRetry: (line) => notices.push(line), retryBaseMs: 1 }).create('/v1/projects', { name: 'shop' }, Project));
+    expect(error.message).toBe(`could not reach ${server.url}: ECONNREFUSED`);
+    expect(notices).toEqual([]);
+  });
+
   it('does not send again an answer that is final: 4xx, 500', async () => {
     const conflict = await scripted([409, 201]);
     expect((await rejection(conflict.client.create('/v1/projects', { name: 'shop' }, Project))).code).toBe('CONFLICT');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
 import { sendRequest, type HttpAnswer } from './http-request.js';
-import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, retryAfterMs } from './retry.js';
+import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, reachedScheduler, retryAfterMs } from './retry.js';
 import { explainTlsFailure } from './tls-trust.js';
 
 /**
@@ -64,14 +64,16 @@ export class ApiClient {
 
   /**
    * A POST that creates something, sent with an Idempotency-Key of its own. When the connection
-   * fails before the answer arrives (refused, reset, timed out) or the scheduler answers 502, 503
-   * or 504, it is sent again with the same key, after a backoff or the Retry-After asked for, up
-   * to CREATE_ATTEMPTS times: the scheduler answers the first result again instead of creating a
-   * second one, so a blip never runs a migration twice.
+   * fails before the answer arrives (reset, timed out; refused only once the scheduler was reached,
+   * so a wrong URL fails at once) or the scheduler answers 502, 503 or 504, it is sent again with
+   * the same key, after a backoff or the Retry-After asked for, up to CREATE_ATTEMPTS times:
+   * the scheduler answers the first result again instead of creating a second one, so a blip
+   * never runs a migration twice.
    */
   async create<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
     const headers = { [IDEMPOTENCY_KEY_HEADER.toLowerCase()]: randomUUID() };
     const say = this.options.onRetry ?? ((line: string) => process.stderr.write(`${line}\n`));
+    let reached = false;
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= CREATE_ATTEMPTS;
       // The body is read inside the attempt: a connection reset halfway through the answer is a lost answer too.
@@ -81,11 +83,13 @@ export class ApiClient {
       let why: string;
       let delayMs: number;
       if ('error' in outcome) {
-        if (!isTransientNetworkError(outcome.error) || last) throw unreachable(this.baseUrl, outcome.error);
+        if (!isTransientNetworkError(outcome.error, reached) || last) throw unreachable(this.baseUrl, outcome.error);
+        reached ||= reachedScheduler(outcome.error);
         why = networkReason(outcome.error);
         delayMs = backoffMs(attempt, this.options.retryBaseMs);
       } else {
         const { response, text } = outcome;
+        reached = true;
         if (!isTransientStatus(response.status) || last) return parseAnswer(response, text, 'POST', path, schema);
         why = apiErrorFrom(response.status, response.statusText, response.url, text).message;
         delayMs = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt, this.options.retryBaseMs);

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, isTransientNetworkError, isTransientStatus, retryAfterMs } from './retry.js';
+import { backoffMs, isTransientNetworkError, isTransientStatus, reachedScheduler, retryAfterMs } from './retry.js';
 
 describe('retry policy', () => {
-  it('retries a lost connection but not a TLS or DNS failure', () => {
-    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']) expect(isTransientNetworkError({ code }), code).toBe(true);
+  it('retries a lost answer; a refused connection only once the scheduler was reached; never a TLS or DNS failure', () => {
+    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT']) expect(isTransientNetworkError({ code }, false), code).toBe(true);
+    expect(isTransientNetworkError({ code: 'ECONNREFUSED' }, false)).toBe(false);
+    expect(isTransientNetworkError({ code: 'ECONNREFUSED' }, true)).toBe(true);
     for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'ENOTFOUND', 'ERR_TLS_CERT_ALTNAME_INVALID', undefined]) expect(isTransientNetworkError({ code }), code).toBe(false);
     expect(isTransientNetworkError(new Error('boom'))).toBe(false);
+    expect([reachedScheduler({ code: 'ECONNRESET' }), reachedScheduler({ code: 'ECONNREFUSED' }), reachedScheduler({ code: 'ETIMEDOUT' })]).toEqual([true, false, false]);
   });
 
   it('retries 502, 503 and 504 only', () => {

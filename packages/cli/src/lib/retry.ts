@@ -9,15 +9,26 @@ export const CREATE_ATTEMPTS = 5;
 /** The longest wait a Retry-After may ask for before the next attempt. */
 const MAX_RETRY_AFTER_MS = 30_000;
 
-/**
- * Network failures after which the request may not have arrived, or its answer was lost (the
- * connection refused, reset or timed out). Not a TLS or DNS failure: trying again changes nothing.
- */
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** The connection broke or stalled: the request may have arrived and its answer been lost. */
+const LOST_ANSWER = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+/** No connection at all: nothing arrived. Worth another try only where the scheduler was reached before (it is restarting). */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-export function isTransientNetworkError(error: unknown): boolean {
+/**
+ * Whether a network failure is worth sending the request again. A lost answer always is; a
+ * refused connection only after an earlier attempt reached the scheduler, so a wrong URL fails at
+ * once. Never a TLS or DNS-name failure: trying again changes nothing.
+ */
+export function isTransientNetworkError(error: unknown, reachedBefore = true): boolean {
   const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+  if (typeof code !== 'string') return false;
+  return LOST_ANSWER.has(code) || (reachedBefore && NOT_REACHED.has(code));
+}
+
+/** Whether a failed attempt still reached the scheduler (its connection was open). */
+export function reachedScheduler(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && LOST_ANSWER.has(code) && code !== 'ETIMEDOUT';
 }
 
 /** A proxy's or a scheduler's "not now": a bad gateway, unavailable (a database outage), a gateway timeout. */
