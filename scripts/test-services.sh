@@ -17,5 +17,7 @@ apt_install openssl bsdutils
 if [ "${TAPIT_TEST_SKIP_DOCKER:-}" != 1 ]; then
   start_docker
   apt_install docker-registry
+  # test/faults/clock-skew.test.ts runs the agent under a skewed clock.
+  apt_install faketime
   bash "$here/build-test-images.sh"
 fi

@@ -27,6 +27,8 @@ export interface AgentOptions {
   stateDir?: string;
   /** More environment for the agent. */
   env?: Record<string, string>;
+  /** A command the agent runs under, e.g. `['faketime', '-f', '+600s']` for a skewed clock. */
+  wrapper?: string[];
 }
 
 /**
@@ -41,7 +43,8 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const ownStateDir = options.stateDir === undefined;
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'tapit-agent-')));
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')], {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')];
+  const child: ChildProcess = spawn(command!, args, {
     cwd: REPO_ROOT,
     env: cleanEnv({
       TAPIT_SCHEDULER_URL: scheduler.url,

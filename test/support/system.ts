@@ -47,6 +47,8 @@ export interface SystemOptions {
   /** The app TAPIT_APP points at, created with this image (default TEST_IMAGE). */
   app?: { name: string; image?: string };
   agentEnv?: Record<string, string>;
+  /** The agent runs under this command (AgentOptions.wrapper). */
+  agentWrapper?: string[];
 }
 
 /** `ID: <32 hex>` as `create task` and `task:run` print it. */
@@ -76,6 +78,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   let scheduler: RunningScheduler | undefined;
   let agent: RunningAgent | undefined;
   let past = '';
+  const agentOptions = { stateDir, env: options.agentEnv, wrapper: options.agentWrapper };
   const output = () => `${past}--- scheduler ---\n${scheduler?.output() ?? ''}\n--- agent ---\n${agent?.output() ?? ''}`;
   const stop = async () => {
     await agent?.stop();
@@ -86,7 +89,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   };
   try {
     scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url });
-    agent = await startAgent(scheduler, joinToken, agentName, { stateDir, env: options.agentEnv });
+    agent = await startAgent(scheduler, joinToken, agentName, agentOptions);
   } catch (error) {
     await stop();
     throw error;
@@ -129,7 +132,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       past += `--- agent before kill -9 ---\n${agent!.output()}\n`;
     },
     async restartAgent() {
-      agent = await startAgent(scheduler!, joinToken, agentName, { stateDir, env: options.agentEnv });
+      agent = await startAgent(scheduler!, joinToken, agentName, agentOptions);
     },
     async restartScheduler(downMs = 0, signal = 'SIGTERM') {
       const old = scheduler!;

@@ -2,6 +2,7 @@ import { PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/pro
 import { consoleUrlFor, type AgentConfig } from './config.js';
 import { Consoles } from './consoles/consoles.js';
 import { Connector } from './connection/connector.js';
+import { SchedulerClock } from './connection/scheduler-clock.js';
 import { DockerDriver } from './drivers/docker/docker-driver.js';
 import type { TaskDriver } from './drivers/driver.js';
 import { errorMessage, log } from './log.js';
@@ -42,7 +43,8 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs });
   const health = taskDriver.health;
   const store = new HandleStore(config.stateDir);
-  const runner = new TaskRunner({ driver: taskDriver, store, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
+  const clock = new SchedulerClock();
+  const runner = new TaskRunner({ driver: taskDriver, store, clock, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
   runner.load();
   let recovered = false;
   // Offers no capacity while its engine is away, or before it has found its containers again.
@@ -60,6 +62,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     ca: config.ca,
     runner,
     readiness,
+    clock,
     onConsoleOpen: (frame) => consoles.open(frame),
     hello: async () => ({
       type: 'hello',
@@ -70,6 +73,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
       tasks: runner.heldTasks(),
       readiness: readiness(),
       ...(recovered ? {} : { recovering: true }),
+      heartbeatAcks: true,
     }),
   });
   health?.onChange((cause) => {

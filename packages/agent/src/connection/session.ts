@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRunner } from '../tasks/runner.js';
+import type { SchedulerClock } from './scheduler-clock.js';
 
 type Hello = Extract<AgentFrame, { type: 'hello' }>;
 type Refused = Extract<SchedulerFrame, { type: 'refused' }>;
@@ -15,6 +16,8 @@ export interface SessionOptions {
   /** Sent with every heartbeat. */
   readiness: () => AgentReadiness;
   runner: TaskRunner;
+  /** Read from the welcome and heartbeat answers. */
+  clock: SchedulerClock;
   /** Liveness before `welcome` tells the interval. */
   defaultIntervalMs?: number;
   onWelcome: () => void;
@@ -40,6 +43,9 @@ export class Session {
    * only shows it (not ready) and takes no task frames; the agent dials again once recovered.
    */
   presenceOnly = false;
+  private helloMark = 0;
+  /** Heartbeats not answered yet: their `at`, and when they left (SchedulerClock.mark). */
+  private readonly beats = new Map<string, number>();
 
   constructor(private readonly options: SessionOptions) {
     this.intervalMs = options.defaultIntervalMs ?? 10_000;
@@ -61,6 +67,7 @@ export class Session {
         this.options.hello().then(
           (hello) => {
             this.presenceOnly = hello.recovering === true;
+            this.helloMark = this.options.clock.mark();
             this.send(hello);
           },
           (error) => (log('connection.hello-failed', { error: errorMessage(error) }), ws.terminate()),
@@ -98,7 +105,12 @@ export class Session {
 
   /** A heartbeat now, e.g. because readiness changed (only once welcomed). */
   heartbeat(): void {
-    if (this.welcomed) this.send({ type: 'heartbeat', at: new Date().toISOString(), readiness: this.options.readiness() });
+    if (!this.welcomed) return;
+    const at = new Date().toISOString();
+    // Answers that never came (an older scheduler sends none) must not pile up.
+    if (this.beats.size >= 8) this.beats.delete(this.beats.keys().next().value!);
+    this.beats.set(at, this.options.clock.mark());
+    this.send({ type: 'heartbeat', at, readiness: this.options.readiness() });
   }
 
   /** Waits (briefly) for queued frames to leave, then closes normally. */
@@ -136,8 +148,14 @@ export class Session {
     if (frame.type === 'welcome') {
       if (this.welcomed) return this.badFrame('second welcome');
       this.welcomed = true;
+      if (frame.clock) this.options.clock.record(this.helloMark, frame.clock);
       this.intervalMs = frame.heartbeatIntervalMs;
-      log('connection.welcome', { heartbeatIntervalMs: frame.heartbeatIntervalMs, acks: frame.acks.length, drop: frame.drop.length });
+      log('connection.welcome', {
+        heartbeatIntervalMs: frame.heartbeatIntervalMs,
+        acks: frame.acks.length,
+        drop: frame.drop.length,
+        clockOffsetMs: this.options.clock.offsetMs,
+      });
       this.options.onWelcome();
       const ws = this.ws!;
       if (!this.presenceOnly) this.options.runner.attach({ send: (f) => this.send(f), bufferedAmount: () => ws.bufferedAmount }, frame);
@@ -145,6 +163,12 @@ export class Session {
       return;
     }
     if (!this.welcomed) return this.badFrame(`${frame.type} before welcome`);
+    if (frame.type === 'heartbeat.ack') {
+      const mark = this.beats.get(frame.at);
+      if (mark !== undefined) this.options.clock.record(mark, frame.clock);
+      this.beats.delete(frame.at);
+      return;
+    }
     // Sent again to the connection the agent dials once it has recovered.
     if (this.presenceOnly) return log('connection.frame-deferred', { type: frame.type, why: 'still recovering tasks' });
     try {

@@ -1,6 +1,6 @@
-/** Milliseconds until a task started at `startedAt` exceeds `maxHours` (may be negative). */
-export function msUntilDeadline(startedAt: string, maxHours: number, now = Date.now()): number {
-  return Date.parse(startedAt) + maxHours * 3_600_000 - now;
+/** Milliseconds left of `maxHours` for a task that has run `ranMs` (may be negative). */
+export function msLeftOf(maxHours: number, ranMs: number): number {
+  return maxHours * 3_600_000 - ranMs;
 }
 
 /** Bytes allowed on a task's own filesystem (GB as GiB, like memory). */

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
 import { StartError, type DriverTask, type OutputCursor, type OutputLine, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
 import { LogSpool } from '../streams/log-spool.js';
 import type { HandleStore, TaskRecord } from './handle-store.js';
-import { msUntilDeadline, setLongTimeout, storageLimitBytes } from './limits.js';
+import { msLeftOf, setLongTimeout, storageLimitBytes } from './limits.js';
 import type { Outbox } from './outbox.js';
 import { decideStop } from './stop-reason.js';
 
@@ -22,6 +23,11 @@ export interface TaskRunDeps {
   engineWaitSeconds: number;
   /** Called once the task is reported, acknowledged and cleaned up. */
   onForgotten(taskId: string): void;
+  /**
+   * Times are kept on this agent's clock (the spool, the record) and reported on the
+   * scheduler's, converted as they are sent.
+   */
+  clock: Pick<SchedulerClock, 'synced' | 'now' | 'toScheduler'>;
 }
 
 /** Backpressure: stop reading the spool into the socket above this many queued bytes. */
@@ -252,10 +258,17 @@ export class TaskRun {
   private armLimits(startedAt: string): void {
     const { maxHours, ephemeralStorageGb } = this.record.limits;
     if (maxHours !== null) {
-      // From the real start, and from the scheduler's record of it if earlier: restarts never extend it.
-      const first = [startedAt, this.record.spec?.startedAt].filter((t): t is string => !!t).sort()[0]!;
+      // A duration, timed by a monotonic timer: how long it has run by the engine's start (on
+      // this agent's clock), or by the scheduler's record of its start if that says longer.
+      // Restarts never extend it; a skewed wall clock never shortens it.
+      const { clock } = this.deps;
+      const ranMs = Math.max(
+        0,
+        Date.now() - Date.parse(startedAt),
+        clock.synced && this.record.spec?.startedAt ? Date.parse(clock.now()) - Date.parse(this.record.spec.startedAt) : 0,
+      );
       this.timers.push(
-        setLongTimeout(() => this.requestStop('TIMED_OUT', `exceeded max_hours of ${maxHours} h`, this.deps.stopGraceSeconds), msUntilDeadline(first, maxHours)),
+        setLongTimeout(() => this.requestStop('TIMED_OUT', `exceeded max_hours of ${maxHours} h`, this.deps.stopGraceSeconds), msLeftOf(maxHours, ranMs || 0)),
       );
     }
     if (ephemeralStorageGb !== null) {
@@ -338,7 +351,8 @@ export class TaskRun {
 
   private statusFrame(status: TaskRun['status'], at: string) {
     const digest = this.record.imageDigest;
-    return { type: 'task.status' as const, taskId: this.taskId, status, at, ...(digest && status !== 'PENDING' ? { imageDigest: digest } : {}) };
+    const reported = this.deps.clock.toScheduler(at);
+    return { type: 'task.status' as const, taskId: this.taskId, status, at: reported, ...(digest && status !== 'PENDING' ? { imageDigest: digest } : {}) };
   }
 
   private save(patch: Partial<TaskRecord>): void {
@@ -390,13 +404,16 @@ export class TaskRun {
       }
       const lines = this.spool.after(this.sentSeq);
       if (lines.length === 0) break;
-      outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at })) });
+      const { clock } = this.deps;
+      outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at: clock.toScheduler(at) })) });
       this.sentSeq = lines[lines.length - 1]!.seq;
     }
     const exit = this.record.exit;
     if (this.record.state === 'exited' && exit && !this.exitSent && this.spool.ackedSeq >= this.spool.lastSeq) {
       this.exitSent = true;
-      outbox.send({ type: 'task.exited', taskId: this.taskId, ...exit, lastSeq: this.spool.lastSeq });
+      const { clock } = this.deps;
+      const times = { startedAt: exit.startedAt && clock.toScheduler(exit.startedAt), finishedAt: clock.toScheduler(exit.finishedAt) };
+      outbox.send({ type: 'task.exited', taskId: this.taskId, ...exit, ...times, lastSeq: this.spool.lastSeq });
     }
   }
 

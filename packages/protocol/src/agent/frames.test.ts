@@ -200,7 +200,7 @@ describe('scheduler → agent frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(SchedulerFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['console.open', 'refused', 'task.assign', 'task.log.ack', 'task.stop', 'welcome'],
+      ['console.open', 'heartbeat.ack', 'refused', 'task.assign', 'task.log.ack', 'task.stop', 'welcome'],
     );
   });
 
@@ -224,6 +224,7 @@ describe('scheduler → agent frames', () => {
       ['acks.0.seq', { ...welcome, acks: [without(welcome.acks[0], 'seq')] }],
       ['drop.0', { ...welcome, drop: [tooShort] }],
       ['drop', without(welcome, 'drop')],
+      ['clock.receivedAt', { ...welcome, clock: { sentAt: '2021-03-17T09:58:34Z' } }],
     ])('is refused with %s to blame', (field, frame) => {
       expect(rejectedFields(Welcome, frame)).toEqual([field]);
       expect(rejectedFields(SchedulerFrame, frame)).toEqual([field]);

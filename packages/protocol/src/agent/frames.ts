@@ -46,9 +46,14 @@ export const Hello = z.object({
    * not lost. The agent dials again once it has recovered.
    */
   recovering: z.boolean().optional(),
+  /** The agent takes `heartbeat.ack` (added within version 1: sent only to agents that set this). */
+  heartbeatAcks: z.boolean().optional(),
 });
 
-/** Sent every `heartbeatIntervalMs`, and at once when the agent's readiness changes. */
+/**
+ * Sent every `heartbeatIntervalMs`, and at once when the agent's readiness changes. `at` is the
+ * agent's own clock, echoed in `heartbeat.ack`.
+ */
 export const Heartbeat = z.object({ type: z.literal('heartbeat'), at: Timestamp, readiness: AgentReadiness.optional() });
 
 export const TaskAccepted = z.object({ type: z.literal('task.accepted'), taskId: TaskId });
@@ -100,6 +105,14 @@ export const AgentFrame = z.discriminatedUnion('type', [
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
 
+/**
+ * The scheduler's clock around an answer, as NTP's server times: when the agent's frame arrived
+ * and when the answer left. With its own send and receive times the agent works out its offset
+ * from the scheduler and the round trip, whatever time the scheduler took in between.
+ */
+export const ClockReading = z.object({ receivedAt: Timestamp, sentAt: Timestamp });
+export type ClockReading = z.infer<typeof ClockReading>;
+
 export const Welcome = z.object({
   type: z.literal('welcome'),
   protocolVersion: z.number().int().positive(),
@@ -109,6 +122,16 @@ export const Welcome = z.object({
   acks: z.array(z.object({ taskId: TaskId, seq: z.number().int().nonnegative() })),
   /** Held tasks the scheduler has already finished or forgotten: stop and drop them. */
   drop: z.array(TaskId),
+  /** The scheduler's clock around this answer to `hello` (optional: added within version 1). */
+  clock: ClockReading.optional(),
+});
+
+/** Answers each `heartbeat` of an agent that asked for it (`hello.heartbeatAcks`): the scheduler's clock. */
+export const HeartbeatAck = z.object({
+  type: z.literal('heartbeat.ack'),
+  /** The heartbeat's own `at`, so the agent matches the answer to its send time. */
+  at: Timestamp,
+  clock: ClockReading,
 });
 
 export const TaskAssign = z.object({ type: z.literal('task.assign'), task: TaskSpec });
@@ -131,7 +154,7 @@ export const Refused = z.object({
   message: z.string(),
 });
 
-export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, TaskAssign, TaskStop, TaskLogAck, Refused, ConsoleOpen]);
+export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, Refused, ConsoleOpen]);
 export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
 
 /** Close codes of the agent websocket (4000–4999 are the application's). */

@@ -249,6 +249,9 @@ export const welcome = {
   acks: [{ taskId, seq: 40 }],
   drop: [otherTaskId],
 } satisfies Example<'Welcome'>;
+export const clockReading = { receivedAt: startedAt, sentAt: startedAt } satisfies Example<'ClockReading'>;
+export const clockWelcome = { ...welcome, clock: clockReading } satisfies Example<'Welcome'>;
+export const heartbeatAck = { type: 'heartbeat.ack', at: startedAt, clock: { receivedAt: createdAt, sentAt: finishedAt } } satisfies Example<'HeartbeatAck'>;
 export const taskAssign = { type: 'task.assign', task: taskSpec } satisfies Example<'TaskAssign'>;
 export const taskStop = { type: 'task.stop', taskId, stopCode: 'USER_STOPPED', reason: 'stopped by token admin', graceSeconds: 10 } satisfies Example<'TaskStop'>;
 export const taskLogAck = { type: 'task.log.ack', taskId, seq: 45 } satisfies Example<'TaskLogAck'>;
@@ -284,7 +287,7 @@ export const consoleSession = {
 } satisfies Example<'ConsoleSession'>;
 
 export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
-export const schedulerFrames = [welcome, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
+export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
 export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
@@ -347,7 +350,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskSpec: [taskSpec, interactiveTaskSpec],
   HeldTask: hello.tasks,
   AgentReadiness: [notReady, { ready: true, reason: null }],
-  Hello: [hello, { ...hello, tasks: [] }, recoveringHello],
+  Hello: [hello, { ...hello, tasks: [], heartbeatAcks: true }, recoveringHello],
   Heartbeat: [heartbeat, notReadyHeartbeat, { ...heartbeat, readiness: { ready: true, reason: null } }],
   TaskAccepted: [taskAccepted],
   TaskStatusChanged: [taskStatusChanged, taskPending],
@@ -355,7 +358,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskLog: [taskLog],
   TaskExited: [taskExited, taskFailedToStart],
   AgentFrame: agentFrames,
-  Welcome: [welcome, { ...welcome, acks: [], drop: [] }],
+  Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome],
+  ClockReading: [clockReading],
+  HeartbeatAck: [heartbeatAck],
   TaskAssign: [taskAssign, { type: 'task.assign', task: interactiveTaskSpec }],
   TaskStop: [taskStop, { ...taskStop, stopCode: 'TIMED_OUT', reason: 'max_hours 1.5 reached', graceSeconds: 0 }],
   TaskLogAck: [taskLogAck, { ...taskLogAck, seq: 0 }],

@@ -4,6 +4,8 @@ import type { WebSocket } from 'ws';
 /** One connected agent on this replica: its socket and what its tasks hold of its capacity. */
 export class AgentSession {
   lastHeardAt = Date.now();
+  /** The agent takes `heartbeat.ack` (hello.heartbeatAcks). */
+  heartbeatAcks = false;
   readonly allocated: Capacity = { cpu: 0, memoryGb: 0 };
   /** Tasks this replica has assigned or seen on the agent and not yet seen finish. */
   readonly tasks = new Map<string, Capacity>();

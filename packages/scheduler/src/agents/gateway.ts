@@ -80,17 +80,19 @@ export class AgentGateway {
     ws.on('message', (data: RawData) => {
       lastHeard = Date.now();
       if (session) session.lastHeardAt = lastHeard;
+      // NTP's server receive time: the agent reads the scheduler's clock from the answer.
+      const receivedAt = new Date(lastHeard).toISOString();
       queue = queue.then(async () => {
         const frame = this.parse(ws, data);
         if (!frame) return;
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
-          session = await this.untilStored(ws, frame, () => this.hello(ws, frame));
+          session = await this.untilStored(ws, frame, () => this.hello(ws, frame, receivedAt));
           return;
         }
         const current = session;
-        await this.untilStored(ws, frame, () => this.dispatch(current, frame));
+        await this.untilStored(ws, frame, () => this.dispatch(current, frame, receivedAt));
       }).catch((error) => {
         // Not the database being away (a bug, a bad row): the agent reconnects and re-sends
         // from its spool what was not acknowledged.
@@ -156,7 +158,7 @@ export class AgentGateway {
     ws.close(closeCode, code);
   }
 
-  private async hello(ws: WebSocket, hello: HelloFrame): Promise<AgentSession | undefined> {
+  private async hello(ws: WebSocket, hello: HelloFrame, receivedAt: string): Promise<AgentSession | undefined> {
     const { db } = this.deps;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocolVersion)) {
       this.refuse(
@@ -170,6 +172,7 @@ export class AgentGateway {
     // Placement sees the session only once it is reconciled and welcomed (set at the end), so a
     // failed hello leaves nothing behind and nothing is assigned before the welcome.
     const session = new AgentSession(hello.agentName, hello.capacity, ws, hello.readiness);
+    session.heartbeatAcks = hello.heartbeatAcks === true;
     await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId, notReadyReason: session.notReadyReason });
 
     // Reconcile what the agent holds with what the database says it should.
@@ -214,6 +217,7 @@ export class AgentGateway {
       heartbeatIntervalMs: this.deps.heartbeatIntervalMs,
       acks,
       drop,
+      clock: { receivedAt, sentAt: new Date().toISOString() },
     });
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
@@ -225,12 +229,13 @@ export class AgentGateway {
     return session;
   }
 
-  private async dispatch(session: AgentSession, frame: Frame): Promise<void> {
+  private async dispatch(session: AgentSession, frame: Frame, receivedAt: string): Promise<void> {
     const { db, signals } = this.deps;
     switch (frame.type) {
       case 'hello':
         return this.refuse(session.socket, 'BAD_FRAME', 'hello was already sent', AgentCloseCode.badFrame);
       case 'heartbeat': {
+        if (session.heartbeatAcks) session.send({ type: 'heartbeat.ack', at: frame.at, clock: { receivedAt, sentAt: new Date().toISOString() } });
         if (!frame.readiness) return;
         const reason = notReadyReasonOf(frame.readiness);
         if (reason === session.notReadyReason) return;
@@ -253,7 +258,8 @@ export class AgentGateway {
           session.name,
           frame.taskId,
           frame.seq,
-          frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(l.at) })),
+          // A line from the future is a clock the agent could not correct: it is stored as now.
+          frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(Math.min(Date.parse(l.at), Date.now())) })),
         );
         if (stored === undefined) return; // deleted task: nothing to keep
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });

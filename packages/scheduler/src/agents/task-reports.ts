@@ -1,5 +1,5 @@
 import { ACTIVE_TASK_STATUSES, type AgentFrame } from '@tapit/protocol';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
@@ -7,6 +7,17 @@ import { describeStop, transition } from '../tasks/lifecycle.js';
 
 type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
 type ExitFrame = Extract<AgentFrame, { type: 'task.exited' }>;
+
+/**
+ * A time an agent reported, on the scheduler's clock: agents convert their times (they read the
+ * scheduler's clock), and what is left of a skew (half a round trip, an agent that never read
+ * it) must not put a status change before the one it follows, or in the future.
+ */
+async function eventTime(trx: Transaction<Database>, taskId: string, reported: string): Promise<Date> {
+  const last = await trx.selectFrom('task_events').select((eb) => eb.fn.max('created_at').as('at')).where('task_id', '=', taskId).executeTakeFirst();
+  const floor = last?.at ? new Date(last.at).getTime() : -Infinity;
+  return new Date(Math.min(Math.max(Date.parse(reported), floor), Date.now()));
+}
 
 /**
  * What an agent reports about a task, applied only while the task is still placed on that
@@ -25,7 +36,7 @@ export async function applyStatusReport(db: Kysely<Database>, agentName: string,
     if (frame.imageDigest && frame.imageDigest !== task.image_digest) {
       await trx.updateTable('tasks').set({ image_digest: storableText(frame.imageDigest) }).where('id', '=', task.id).execute();
     }
-    const at = new Date(frame.at);
+    const at = await eventTime(trx, task.id, frame.at);
     if (frame.status === 'RUNNING' && task.status === 'PENDING') {
       return transition(trx, task.id, { from: ['PENDING'], patch: { status: 'RUNNING', started_at: at }, at });
     }
@@ -38,35 +49,32 @@ export async function applyStatusReport(db: Kysely<Database>, agentName: string,
 
 export async function applyExitReport(db: Kysely<Database>, agentName: string, frame: ExitFrame): Promise<TaskRow | undefined> {
   return db.transaction().execute(async (trx) => {
-    const at = new Date(frame.finishedAt);
-    const stopped = await trx
+    const found = await trx
       .selectFrom('tasks')
-      .select('id')
+      .select(['id', 'status', 'created_at'])
       .where('id', '=', frame.taskId)
       .where('agent_name', '=', agentName)
-      .where('status', 'in', [...ACTIVE_TASK_STATUSES])
       .forUpdate()
-      .executeTakeFirst()
-      .then((found) =>
-        found
-          ? transition(trx, frame.taskId, {
-              from: ACTIVE_TASK_STATUSES,
-              at,
-              patch: {
-                status: 'STOPPED',
-                desired_status: 'STOPPED',
-                stop_code: frame.stopCode,
-                stop_reason: frame.reason === null ? null : storableText(frame.reason),
-                exit_code: frame.exitCode,
-                started_at: frame.startedAt ? new Date(frame.startedAt) : undefined,
-                finished_at: at,
-                peak_memory_bytes: frame.usage.peakMemoryBytes,
-                cpu_seconds: frame.usage.cpuSeconds,
-                disk_bytes: frame.usage.diskBytes,
-              },
-            })
-          : undefined,
-      );
+      .executeTakeFirst();
+    if (!found || !(ACTIVE_TASK_STATUSES as readonly string[]).includes(found.status)) return undefined;
+    const at = await eventTime(trx, frame.taskId, frame.finishedAt);
+    const startedAt = frame.startedAt ? new Date(Math.min(Math.max(Date.parse(frame.startedAt), found.created_at.getTime()), at.getTime())) : undefined;
+    const stopped = await transition(trx, frame.taskId, {
+      from: ACTIVE_TASK_STATUSES,
+      at,
+      patch: {
+        status: 'STOPPED',
+        desired_status: 'STOPPED',
+        stop_code: frame.stopCode,
+        stop_reason: frame.reason === null ? null : storableText(frame.reason),
+        exit_code: frame.exitCode,
+        started_at: startedAt,
+        finished_at: at,
+        peak_memory_bytes: frame.usage.peakMemoryBytes,
+        cpu_seconds: frame.usage.cpuSeconds,
+        disk_bytes: frame.usage.diskBytes,
+      },
+    });
     if (stopped) await appendLogLines(trx, stopped.id, [{ seq: null, stream: 'system', text: describeStop(stopped), at }]);
     return stopped;
   });

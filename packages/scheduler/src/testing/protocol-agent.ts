@@ -45,7 +45,7 @@ export class ProtocolAgent {
   /** Sends hello and waits for the welcome. */
   async hello(
     name: string,
-    options: { capacity?: { cpu: number; memoryGb: number }; tasks?: HeldTask[]; version?: number; readiness?: AgentReadiness; recovering?: boolean } = {},
+    options: { capacity?: { cpu: number; memoryGb: number }; tasks?: HeldTask[]; version?: number; readiness?: AgentReadiness; recovering?: boolean; heartbeatAcks?: boolean } = {},
   ) {
     this.send({
       type: 'hello',
@@ -56,6 +56,7 @@ export class ProtocolAgent {
       tasks: options.tasks ?? [],
       ...(options.readiness ? { readiness: options.readiness } : {}),
       ...(options.recovering ? { recovering: true } : {}),
+      ...(options.heartbeatAcks === undefined ? {} : { heartbeatAcks: options.heartbeatAcks }),
     });
     return this.next('welcome');
   }

@@ -5,6 +5,7 @@ import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, L
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
 import { DockerEngineWatch, withoutKeepAlive } from './engine-watch.js';
+import { EngineClock } from './engine-clock.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
 
 export interface DockerDriverOptions {
@@ -27,10 +28,12 @@ export class DockerDriver implements TaskDriver {
   private readonly docker: Docker;
   private infoLoaded: Promise<void> | null = null;
   private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
+  private readonly clock: EngineClock;
 
   constructor(private readonly options: DockerDriverOptions) {
     this.docker = withoutKeepAlive(options.docker ?? new Docker());
     this.health = new DockerEngineWatch(this.docker, options.engineCheckMs ?? 2000);
+    this.clock = new EngineClock(this.docker);
   }
 
   async capacity(): Promise<Capacity> {
@@ -40,6 +43,7 @@ export class DockerDriver implements TaskDriver {
 
   async start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask> {
     await this.loadInfo();
+    await this.clock.fresh();
     const digest = await ensureImage(this.docker, spec.image, hooks.onSystemLine);
     const ctx = { agentName: this.options.agentName, network: this.options.network, storageQuota: this.capabilities.storageQuota };
     let container: Docker.Container;
@@ -57,7 +61,7 @@ export class DockerDriver implements TaskDriver {
     let terminal: DockerTerminal | null = null;
     if (info.Config.Tty && (info.State.Running || dockerTimeUnset(info.State.StartedAt))) {
       try {
-        terminal = await DockerTerminal.attach(container);
+        terminal = await DockerTerminal.attach(container, this.toEngine);
       } catch (error) {
         await container.remove({ force: true }).catch(() => undefined);
         throw new StartError(`attaching to the console failed: ${engineMessage(error)}`);
@@ -74,8 +78,10 @@ export class DockerDriver implements TaskDriver {
       // Where the engine ignored ConsoleSize the TTY starts at 0x0: give it a size at once.
       if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }
-    return new DockerTask(this.docker, handle, this.health, terminal);
+    return new DockerTask(this.docker, handle, this.health, this.clock, terminal);
   }
+
+  private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
     try {
@@ -91,12 +97,13 @@ export class DockerDriver implements TaskDriver {
   async recover(handle: TaskHandle): Promise<DriverTask | null> {
     if (handle.driver !== 'docker' || typeof handle.containerId !== 'string') return null;
     const container = this.docker.getContainer(handle.containerId);
+    await this.clock.fresh();
     let terminal: DockerTerminal | null = null;
     try {
       const info = await container.inspect();
       // A console lives on: take its TTY again (its stdin stayed open, StdinOnce is false).
       // If that fails (it just ended), the task is still recovered, without a console.
-      if (info.Config.Tty && (info.State.Running || info.State.Status === 'created')) terminal = await DockerTerminal.attach(container).catch(() => null);
+      if (info.Config.Tty && (info.State.Running || info.State.Status === 'created')) terminal = await DockerTerminal.attach(container, this.toEngine).catch(() => null);
       // Created but never started: the agent died in between; start it now, as assigned.
       if (info.State.Status === 'created') await container.start();
     } catch (error) {
@@ -104,7 +111,7 @@ export class DockerDriver implements TaskDriver {
       if (isNotFound(error)) return null;
       throw error;
     }
-    return new DockerTask(this.docker, handle as DockerHandle, this.health, terminal);
+    return new DockerTask(this.docker, handle as DockerHandle, this.health, this.clock, terminal);
   }
 
   async listOwned(): Promise<AdoptableTask[]> {

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { DriverTask, EngineHealth, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
 import { DockerExec } from './docker-exec.js';
 import { asDockerCursor, cursorAt, DockerLogReader, sinceParam } from './log-reader.js';
+import type { EngineClock } from './engine-clock.js';
 import { engineMessage, isNotFound } from './pull.js';
 import { dockerTime } from './timestamps.js';
 import { UsageSampler } from './usage-sampler.js';
@@ -14,7 +15,7 @@ export interface DockerHandle extends TaskHandle {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One task's container. */
+/** One task's container. Times go out on the agent's clock, and come in on it (EngineClock). */
 export class DockerTask implements DriverTask {
   private readonly container: Docker.Container;
   private readonly sampler: UsageSampler;
@@ -24,6 +25,7 @@ export class DockerTask implements DriverTask {
     private readonly docker: Docker,
     readonly handle: DockerHandle,
     private readonly health: EngineHealth,
+    private readonly clock: EngineClock,
     readonly terminal: Terminal | null = null,
   ) {
     this.container = docker.getContainer(handle.containerId);
@@ -32,7 +34,8 @@ export class DockerTask implements DriverTask {
   }
 
   async startedAt(): Promise<string | null> {
-    return dockerTime((await this.container.inspect()).State.StartedAt);
+    await this.clock.fresh();
+    return dockerTime((await this.container.inspect()).State.StartedAt, this.clock.toAgentMs);
   }
 
   exec(options: ExecOptions): Promise<ExecProcess> {
@@ -45,7 +48,8 @@ export class DockerTask implements DriverTask {
     if ((await this.inspectSteadily())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
     for (;;) {
-      const reader = new DockerLogReader(cursor);
+      await this.clock.fresh();
+      const reader = new DockerLogReader(cursor, this.clock.toAgentMs);
       const emit = (chunk: Buffer) => {
         const { lines, cursor: after } = reader.push(chunk);
         if (after && (lines.length > 0 || JSON.stringify(after) !== JSON.stringify(cursor))) {
@@ -80,7 +84,7 @@ export class DockerTask implements DriverTask {
   }
 
   cursorAt(time: string): OutputCursor {
-    return cursorAt(time) as OutputCursor;
+    return cursorAt(this.clock.toEngine(time)) as OutputCursor;
   }
 
   wait(): Promise<TaskEnd> {
@@ -236,8 +240,9 @@ export class DockerTask implements DriverTask {
     // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event;
     // not when the engine's restart killed it.
     const oomKilled = info.State.OOMKilled || (!withEngine && info.State.ExitCode === 137 && limit > 0 && peak !== null && peak >= limit * 0.95);
-    const startedAt = dockerTime(info.State.StartedAt);
-    const finishedAt = dockerTime(info.State.FinishedAt) ?? new Date().toISOString();
+    await this.clock.fresh();
+    const startedAt = dockerTime(info.State.StartedAt, this.clock.toAgentMs);
+    const finishedAt = dockerTime(info.State.FinishedAt, this.clock.toAgentMs) ?? new Date().toISOString();
     return {
       exitCode: info.State.ExitCode,
       oomKilled,

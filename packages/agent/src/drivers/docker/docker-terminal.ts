@@ -29,14 +29,16 @@ export class DockerTerminal implements Terminal {
   private constructor(
     private readonly container: Docker.Container,
     stream: Duplex,
+    /** An agent time on the engine's clock (EngineClock), for reading the engine's log. */
+    private readonly toEngine: (agentTime: string) => string,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.use(stream);
   }
 
   /** Attaches (before `start` for a new container, so not a byte of output is missed). */
-  static async attach(container: Docker.Container): Promise<DockerTerminal> {
-    return new DockerTerminal(container, await attachStream(container));
+  static async attach(container: Docker.Container, toEngine: (agentTime: string) => string = (t) => t): Promise<DockerTerminal> {
+    return new DockerTerminal(container, await attachStream(container), toEngine);
   }
 
   private use(stream: Duplex): void {
@@ -88,8 +90,8 @@ export class DockerTerminal implements Terminal {
   }
 
   async backlog(since: string): Promise<Buffer> {
-    const from = toSinceParam(since);
-    const until = toSinceParam(this.attachedAt);
+    const from = toSinceParam(this.toEngine(since));
+    const until = toSinceParam(this.toEngine(this.attachedAt));
     if (!from || !until) return Buffer.alloc(0);
     // With a TTY the log is raw bytes, no multiplexing header.
     return this.container.logs({ stdout: true, stderr: true, follow: false, since: from, until, tail: BACKLOG_MESSAGES });

@@ -82,7 +82,8 @@ export class DockerLogReader {
   private readonly position: Partial<Record<Stream, Position>> = {};
   private readonly partial: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
 
-  constructor(from: DockerCursor | null) {
+  /** `shiftMs` moves line times from the engine's clock to the agent's; cursors keep the engine's. */
+  constructor(from: DockerCursor | null, private readonly shiftMs = 0) {
     for (const s of STREAMS) {
       const at = from?.[s];
       const nanos = at ? toNanos(at.ts) : null;
@@ -150,7 +151,7 @@ export class DockerLogReader {
     if (complete || size >= MAX_LINE_BYTES) {
       const text = Buffer.concat(pending).toString('utf8').replace(/\r$/, '');
       this.partial[stream] = [];
-      out.push({ stream, text, at: toIso(ts) });
+      out.push({ stream, text, at: toIso(ts, this.shiftMs) });
     }
   }
 }

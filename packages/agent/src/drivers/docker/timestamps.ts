@@ -19,14 +19,17 @@ export function toSinceParam(ts: string | bigint): string | undefined {
   return `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
 }
 
-/** The protocol's timestamp (milliseconds, UTC) for a Docker timestamp. */
-export function toIso(ts: string): string {
+/**
+ * The protocol's timestamp (milliseconds, UTC) for a Docker timestamp, moved by `shiftMs` from
+ * the engine's clock to the agent's (EngineClock).
+ */
+export function toIso(ts: string, shiftMs = 0): string {
   const ns = toNanos(ts);
-  return ns === null ? new Date().toISOString() : new Date(Number(ns / 1_000_000n)).toISOString();
+  return ns === null ? new Date().toISOString() : new Date(Number(ns / 1_000_000n) + shiftMs).toISOString();
 }
 
 /** Docker's zero time means "never". */
-export function dockerTime(value: string | undefined): string | null {
+export function dockerTime(value: string | undefined, shiftMs = 0): string | null {
   if (!value || value.startsWith('0001-01-01')) return null;
-  return toIso(value);
+  return toIso(value, shiftMs);
 }
