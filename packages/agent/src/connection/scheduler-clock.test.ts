@@ -55,6 +55,16 @@ describe('SchedulerClock', () => {
     expect(clock.offsetMs).toBe(-60_000);
   });
 
+  it('leaves times as they are when the offset is within the doubt of the round trip', () => {
+    const { clock, pass, schedulerTime } = clocks(30);
+    const mark = clock.mark();
+    pass(40);
+    const at = schedulerTime();
+    pass(40);
+    clock.record(mark, { receivedAt: at, sentAt: at });
+    expect(clock.offsetMs).toBe(0);
+  });
+
   it('passes times through unchanged until the scheduler answered (an older scheduler never does)', () => {
     const { clock } = clocks(600_000);
     expect(clock.synced).toBe(false);

@@ -44,7 +44,9 @@ export class SchedulerClock {
   get offsetMs(): number {
     let best: { offsetMs: number; roundTripMs: number } | undefined;
     for (const reading of this.readings) if (!best || reading.roundTripMs <= best.roundTripMs) best = reading;
-    return Math.round(best?.offsetMs ?? 0) || 0; // never -0
+    // Within half the round trip the clocks cannot be told apart: leave times as they are.
+    if (!best || Math.abs(best.offsetMs) <= best.roundTripMs / 2) return 0;
+    return Math.round(best.offsetMs);
   }
 
   /** A time on this agent's clock (ISO), on the scheduler's. */
