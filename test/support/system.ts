@@ -7,6 +7,7 @@ import { startAgent, TEST_IMAGE, type RunningAgent } from './agent.js';
 import { cliEnv, runCli, startCli, type CliProcess, type CliResult } from './cli.js';
 import { createDatabase, type FreshDatabase } from './postgres.js';
 import { startScheduler, type RunningScheduler } from './scheduler.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /**
  * The whole system as a user runs it: a fresh Postgres database, the built `tapit-scheduler` on
@@ -17,6 +18,8 @@ export interface System {
   db: FreshDatabase;
   scheduler: RunningScheduler;
   agent: RunningAgent;
+  /** The proxy the agent dials the scheduler through, with `agentThroughProxy`. */
+  agentLink: TcpProxy | undefined;
   joinToken: string;
   /** The CLI's environment: TAPIT_URL, TAPIT_TOKEN, TAPIT_APP, a config folder of its own. */
   env: Record<string, string>;
@@ -49,6 +52,10 @@ export interface SystemOptions {
   agentEnv?: Record<string, string>;
   /** The agent runs under this command (AgentOptions.wrapper). */
   agentWrapper?: string[];
+  /** More scheduler settings, e.g. a short TAPIT_AGENT_LOST_GRACE_SECONDS. */
+  schedulerEnv?: Record<string, string>;
+  /** The agent dials the scheduler through a TCP proxy (`agentLink`), for network faults. */
+  agentThroughProxy?: boolean;
 }
 
 /** `ID: <32 hex>` as `create task` and `task:run` print it. */
@@ -77,19 +84,24 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const db = await createDatabase();
   let scheduler: RunningScheduler | undefined;
   let agent: RunningAgent | undefined;
+  let agentLink: TcpProxy | undefined;
   let past = '';
   const agentOptions = { stateDir, env: options.agentEnv, wrapper: options.agentWrapper };
+  // The agent dials through the proxy; everything else talks to the scheduler directly.
+  const agentTarget = () => (agentLink ? { url: agentLink.url, token: scheduler!.token } : scheduler!);
   const output = () => `${past}--- scheduler ---\n${scheduler?.output() ?? ''}\n--- agent ---\n${agent?.output() ?? ''}`;
   const stop = async () => {
     await agent?.stop();
+    await agentLink?.close();
     await scheduler?.stop();
     await db.drop();
     await rm(stateDir, { recursive: true, force: true });
     await rm(configHome, { recursive: true, force: true });
   };
   try {
-    scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url });
-    agent = await startAgent(scheduler, joinToken, agentName, agentOptions);
+    scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken, ...options.schedulerEnv }, { databaseUrl: db.url });
+    if (options.agentThroughProxy) agentLink = await startTcpProxy({ port: scheduler.port });
+    agent = await startAgent(agentTarget(), joinToken, agentName, agentOptions);
   } catch (error) {
     await stop();
     throw error;
@@ -110,6 +122,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     get agent() {
       return agent!;
+    },
+    get agentLink() {
+      return agentLink;
     },
     joinToken,
     env,
@@ -132,14 +147,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       past += `--- agent before kill -9 ---\n${agent!.output()}\n`;
     },
     async restartAgent() {
-      agent = await startAgent(scheduler!, joinToken, agentName, agentOptions);
+      agent = await startAgent(agentTarget(), joinToken, agentName, agentOptions);
     },
     async restartScheduler(downMs = 0, signal = 'SIGTERM') {
       const old = scheduler!;
       await (signal === 'SIGKILL' ? old.kill() : old.stop());
       past += `--- scheduler before restart ---\n${old.output()}\n`;
       await new Promise((resolve) => setTimeout(resolve, downMs));
-      scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken }, { databaseUrl: db.url, port: old.port, token: old.token });
+      scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken, ...options.schedulerEnv }, { databaseUrl: db.url, port: old.port, token: old.token });
     },
     output,
     stop,

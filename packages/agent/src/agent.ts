@@ -2,6 +2,7 @@ import { PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/pro
 import { consoleUrlFor, type AgentConfig } from './config.js';
 import { Consoles } from './consoles/consoles.js';
 import { Connector } from './connection/connector.js';
+import { CutOffWatch } from './connection/cut-off-watch.js';
 import { SchedulerClock } from './connection/scheduler-clock.js';
 import { DockerDriver } from './drivers/docker/docker-driver.js';
 import type { TaskDriver } from './drivers/driver.js';
@@ -55,6 +56,10 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   };
   // Before the engine ever answered there is no capacity to tell: the configured one, or a token.
   const fallbackCapacity: Capacity = { cpu: config.cpu ?? 1, memoryGb: config.memoryGb ?? 1 };
+  const cutOff = new CutOffWatch((silentSeconds, policy) => {
+    log('agent.cut-off', { silentSeconds, stopTasksAfterSeconds: policy.afterSeconds });
+    runner.stopAll('AGENT_LOST', `its agent was cut off from the scheduler for ${silentSeconds} s and stopped it, so it would not run unseen`, policy.stopGraceSeconds);
+  });
   const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, ca: config.ca, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
@@ -63,6 +68,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     runner,
     readiness,
     clock,
+    cutOff,
     onConsoleOpen: (frame) => consoles.open(frame),
     hello: async () => ({
       type: 'hello',
@@ -104,6 +110,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     .then((code) => (failed ? 1 : code))
     .finally(() => {
       health?.stop();
+      cutOff.close();
       runner.close();
     });
   return {

@@ -20,7 +20,10 @@ export const SchedulerConfig = z.object({
   TAPIT_AGENT_JOIN_TOKEN: token.optional(),
   /** How often agents send heartbeats; three missed ones close the connection. */
   TAPIT_HEARTBEAT_INTERVAL_MS: positiveInt.default(5000),
-  /** How long an agent may stay silent before its tasks are reported AGENT_LOST. */
+  /**
+   * An agent cut off this long stops its tasks itself; the scheduler reports them AGENT_LOST once
+   * they must have stopped (this, the stop grace, one heartbeat interval and 2 s: agents/cut-off.ts).
+   */
   TAPIT_AGENT_LOST_GRACE_SECONDS: positiveInt.default(300),
   /** How far past max_hours the scheduler ends a task whose agent did not stop it. */
   TAPIT_DEADLINE_SLACK_SECONDS: positiveInt.default(60),

@@ -55,6 +55,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     schedulerId,
     joinToken: config.TAPIT_AGENT_JOIN_TOKEN,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
+    agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     log,
   });
   const loop = new ControlLoop({
@@ -63,6 +64,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     signals,
     pollIntervalMs: config.TAPIT_POLL_INTERVAL_MS,
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
+    heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     deadlineSlackSeconds: config.TAPIT_DEADLINE_SLACK_SECONDS,
     log,
   });

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRunner } from '../tasks/runner.js';
+import type { CutOffWatch } from './cut-off-watch.js';
 import type { SchedulerClock } from './scheduler-clock.js';
 
 type Hello = Extract<AgentFrame, { type: 'hello' }>;
@@ -18,6 +19,8 @@ export interface SessionOptions {
   runner: TaskRunner;
   /** Read from the welcome and heartbeat answers. */
   clock: SchedulerClock;
+  /** Told of the welcome and of every frame or ping after it: the scheduler is there. */
+  cutOff: CutOffWatch;
   /** Liveness before `welcome` tells the interval. */
   defaultIntervalMs?: number;
   onWelcome: () => void;
@@ -60,7 +63,10 @@ export class Session {
         ...(this.options.ca ? { ca: this.options.ca } : {}),
       });
       this.ws = ws;
-      const alive = () => (this.lastTraffic = Date.now());
+      const alive = () => {
+        this.lastTraffic = Date.now();
+        if (this.welcomed) this.options.cutOff.heard();
+      };
       ws.on('open', () => {
         alive();
         log('connection.open', { url: this.options.url });
@@ -149,12 +155,14 @@ export class Session {
       if (this.welcomed) return this.badFrame('second welcome');
       this.welcomed = true;
       if (frame.clock) this.options.clock.record(this.helloMark, frame.clock);
+      this.options.cutOff.welcomed(frame.stopWhenCutOff);
       this.intervalMs = frame.heartbeatIntervalMs;
       log('connection.welcome', {
         heartbeatIntervalMs: frame.heartbeatIntervalMs,
         acks: frame.acks.length,
         drop: frame.drop.length,
         clockOffsetMs: this.options.clock.offsetMs,
+        stopTasksAfterSeconds: frame.stopWhenCutOff?.afterSeconds,
       });
       this.options.onWelcome();
       const ws = this.ws!;

@@ -1,4 +1,4 @@
-import { TaskSpec, type HeldTask, type SchedulerFrame } from '@tapit/protocol';
+import { TaskSpec, type HeldTask, type SchedulerFrame, type StopCode } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRecord } from './handle-store.js';
 import type { Outbox } from './outbox.js';
@@ -71,6 +71,11 @@ export class TaskRunner {
     for (const taskId of welcome.drop) {
       if (!unknown.includes(taskId)) this.runs.get(taskId)?.requestStop('AGENT_LOST', 'the scheduler has already finished this task', this.options.stopGraceSeconds);
     }
+  }
+
+  /** Stops every task not yet ended, e.g. when cut off from the scheduler past its grace. */
+  stopAll(stopCode: StopCode, reason: string, graceSeconds: number): void {
+    for (const run of this.runs.values()) if (run.state !== 'exited') run.requestStop(stopCode, reason, graceSeconds);
   }
 
   detach(): void {

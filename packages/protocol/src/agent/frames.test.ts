@@ -225,6 +225,7 @@ describe('scheduler → agent frames', () => {
       ['drop.0', { ...welcome, drop: [tooShort] }],
       ['drop', without(welcome, 'drop')],
       ['clock.receivedAt', { ...welcome, clock: { sentAt: '2021-03-17T09:58:34Z' } }],
+      ['stopWhenCutOff.afterSeconds', { ...welcome, stopWhenCutOff: { afterSeconds: 0, stopGraceSeconds: 10 } }],
     ])('is refused with %s to blame', (field, frame) => {
       expect(rejectedFields(Welcome, frame)).toEqual([field]);
       expect(rejectedFields(SchedulerFrame, frame)).toEqual([field]);

@@ -113,6 +113,17 @@ export type AgentFrame = z.infer<typeof AgentFrame>;
 export const ClockReading = z.object({ receivedAt: Timestamp, sentAt: Timestamp });
 export type ClockReading = z.infer<typeof ClockReading>;
 
+/**
+ * Cut off from the scheduler (nothing heard on a welcomed connection) for `afterSeconds`, the
+ * agent stops every task it holds, giving each `stopGraceSeconds` between SIGTERM and SIGKILL:
+ * the scheduler declares them AGENT_LOST only once they must have stopped.
+ */
+export const StopWhenCutOff = z.object({
+  afterSeconds: z.number().int().positive(),
+  stopGraceSeconds: z.number().int().nonnegative(),
+});
+export type StopWhenCutOff = z.infer<typeof StopWhenCutOff>;
+
 export const Welcome = z.object({
   type: z.literal('welcome'),
   protocolVersion: z.number().int().positive(),
@@ -124,6 +135,8 @@ export const Welcome = z.object({
   drop: z.array(TaskId),
   /** The scheduler's clock around this answer to `hello` (optional: added within version 1). */
   clock: ClockReading.optional(),
+  /** When to stop tasks on losing the scheduler (optional: added within version 1). */
+  stopWhenCutOff: StopWhenCutOff.optional(),
 });
 
 /** Answers each `heartbeat` of an agent that asked for it (`hello.heartbeatAcks`): the scheduler's clock. */

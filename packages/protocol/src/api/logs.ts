@@ -19,7 +19,11 @@ export const LogPage = z.object({
   lines: z.array(LogLine),
   /** Position of the last line returned (or the `after` given); pass as `after` for more. */
   last: z.number().int().nonnegative(),
-  /** Whether the task has finished; with no more lines, the log is complete. */
+  /**
+   * Whether the task has finished and its agent's last lines are in (or will not come: a task
+   * ended while its agent was cut off waits for the agent's late report for one grace period);
+   * with no more lines, the log is complete.
+   */
   complete: z.boolean(),
 });
 export type LogPage = z.infer<typeof LogPage>;
@@ -33,7 +37,8 @@ export const LogQuery = z.strictObject({
 
 /**
  * One line of a followed log (`GET /v1/tasks/:id/logs/follow`, newline-delimited JSON):
- * log lines as they are stored, then one `end` with the task's final state.
+ * log lines as they are stored, then one `end` with the task's final state once its log is
+ * complete (as `LogPage.complete`: a `status` STOPPED may come well before it).
  */
 export const LogFollowEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('line'), line: LogLine }),

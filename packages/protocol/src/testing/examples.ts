@@ -250,7 +250,8 @@ export const welcome = {
   drop: [otherTaskId],
 } satisfies Example<'Welcome'>;
 export const clockReading = { receivedAt: startedAt, sentAt: startedAt } satisfies Example<'ClockReading'>;
-export const clockWelcome = { ...welcome, clock: clockReading } satisfies Example<'Welcome'>;
+export const stopWhenCutOff = { afterSeconds: 300, stopGraceSeconds: 10 } satisfies Example<'StopWhenCutOff'>;
+export const clockWelcome = { ...welcome, clock: clockReading, stopWhenCutOff } satisfies Example<'Welcome'>;
 export const heartbeatAck = { type: 'heartbeat.ack', at: startedAt, clock: { receivedAt: createdAt, sentAt: finishedAt } } satisfies Example<'HeartbeatAck'>;
 export const taskAssign = { type: 'task.assign', task: taskSpec } satisfies Example<'TaskAssign'>;
 export const taskStop = { type: 'task.stop', taskId, stopCode: 'USER_STOPPED', reason: 'stopped by token admin', graceSeconds: 10 } satisfies Example<'TaskStop'>;
@@ -360,6 +361,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   AgentFrame: agentFrames,
   Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome],
   ClockReading: [clockReading],
+  StopWhenCutOff: [stopWhenCutOff, { afterSeconds: 2, stopGraceSeconds: 0 }],
   HeartbeatAck: [heartbeatAck],
   TaskAssign: [taskAssign, { type: 'task.assign', task: interactiveTaskSpec }],
   TaskStop: [taskStop, { ...taskStop, stopCode: 'TIMED_OUT', reason: 'max_hours 1.5 reached', graceSeconds: 0 }],

@@ -2,13 +2,16 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
+import { lateReportWaitSeconds, lostAfterSeconds } from './cut-off.js';
 import { ON_AGENT_STATUSES } from './repository.js';
 
 /**
  * Ends tasks the agents cannot report on: past max_hours plus slack (the agent is gone or
- * stuck) → TIMED_OUT; on an agent not heard from for the grace period → AGENT_LOST. Every
- * replica runs this; the guarded updates make it idempotent. When the agent returns, its
- * welcome tells it to stop and drop these tasks.
+ * stuck) → TIMED_OUT; on an agent silent past the lost bound (cut-off.ts: by then the agent has
+ * stopped them itself) → AGENT_LOST, the reason telling the silence as it was. Every replica runs
+ * this; the guarded updates make it idempotent. When the agent returns, its welcome tells it to
+ * stop and drop these tasks, and its late report (last lines, real exit code) is kept: log
+ * followers wait for it for a while (`late_report_until`, cut-off.ts).
  *
  * `listeningSince` is since when this replica could have heard agents (its start, or the end
  * of a database outage): a scheduler that was down, or could not write heartbeats, says
@@ -16,10 +19,12 @@ import { ON_AGENT_STATUSES } from './repository.js';
  */
 export async function applyBackstops(
   db: Kysely<Database>,
-  limits: { agentLostGraceSeconds: number; deadlineSlackSeconds: number; listeningSince: number },
+  limits: { agentLostGraceSeconds: number; heartbeatIntervalMs: number; deadlineSlackSeconds: number; listeningSince: number },
 ): Promise<string[]> {
   const { agentLostGraceSeconds, deadlineSlackSeconds, listeningSince } = limits;
   const listenedLongEnough = Date.now() - listeningSince >= agentLostGraceSeconds * 1000;
+  const lostAfter = lostAfterSeconds(agentLostGraceSeconds, limits.heartbeatIntervalMs);
+  const waitSeconds = lateReportWaitSeconds(agentLostGraceSeconds);
   const overdue = await db
     .selectFrom('tasks')
     .select('id')
@@ -31,9 +36,10 @@ export async function applyBackstops(
     ? await db
         .selectFrom('tasks')
         .innerJoin('agents', 'agents.name', 'tasks.agent_name')
-        .select('tasks.id')
+        .select(['tasks.id', 'agents.name as agent'])
+        .select(sql<number>`floor(extract(epoch from now() - agents.last_seen_at))::integer`.as('silent_seconds'))
         .where('tasks.status', 'in', [...ON_AGENT_STATUSES])
-        .where(sql<boolean>`agents.last_seen_at < now() - ${agentLostGraceSeconds} * interval '1 second'`)
+        .where(sql<boolean>`agents.last_seen_at < now() - ${lostAfter} * interval '1 second'`)
         .execute()
     : [];
   const ended: string[] = [];
@@ -41,14 +47,27 @@ export async function applyBackstops(
     const row = await db.transaction().execute(async (trx) => {
       const stopped = await transition(trx, id, {
         from: [...ON_AGENT_STATUSES],
-        patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: stopCode, stop_reason: reason, finished_at: new Date() },
+        patch: {
+          status: 'STOPPED',
+          desired_status: 'STOPPED',
+          stop_code: stopCode,
+          stop_reason: reason,
+          finished_at: new Date(),
+          late_report_until: sql<Date>`now() + ${waitSeconds} * interval '1 second'`,
+        },
       });
-      if (stopped) await appendLogLines(trx, id, [{ seq: null, stream: 'system', text: describeStop(stopped), at: new Date() }]);
+      if (stopped) {
+        const waiting = `Waiting up to ${waitSeconds} s for agent ${stopped.agent_name} to return with the rest of the log and the exit code`;
+        await appendLogLines(trx, id, [
+          { seq: null, stream: 'system', text: describeStop(stopped), at: new Date() },
+          { seq: null, stream: 'system', text: waiting, at: new Date() },
+        ]);
+      }
       return stopped;
     });
     if (row) ended.push(id);
   };
   for (const { id } of overdue) await end(id, 'TIMED_OUT', 'exceeded max_hours and its agent did not stop it');
-  for (const { id } of lost) await end(id, 'AGENT_LOST', `its agent was not heard from for ${agentLostGraceSeconds} s`);
+  for (const { id, silent_seconds } of lost) await end(id, 'AGENT_LOST', `its agent was not heard from for ${silent_seconds} s`);
   return ended;
 }

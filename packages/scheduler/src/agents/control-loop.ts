@@ -23,6 +23,7 @@ export interface ControlLoopDeps {
   signals: TaskSignals;
   pollIntervalMs: number;
   agentLostGraceSeconds: number;
+  heartbeatIntervalMs: number;
   deadlineSlackSeconds: number;
   log: (line: string) => void;
 }

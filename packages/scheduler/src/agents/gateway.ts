@@ -17,6 +17,7 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { toTaskSpec } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
+import { stopWhenCutOff } from './cut-off.js';
 import { presentsJoinToken } from './join-token.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
@@ -37,6 +38,8 @@ export interface GatewayDeps {
   schedulerId: string;
   joinToken: string | undefined;
   heartbeatIntervalMs: number;
+  /** Told to agents: cut off this long, they stop their tasks (cut-off.ts). */
+  agentLostGraceSeconds: number;
   log: (line: string) => void;
 }
 
@@ -106,8 +109,8 @@ export class AgentGateway {
       if (session && this.sessions.get(session.name) === session) {
         this.sessions.delete(session.name);
         this.deps.log(`agent ${session.name} disconnected`);
-        const name = session.name;
-        queue = queue.then(() => markAgentOffline(this.deps.db, name, this.deps.schedulerId)).catch(() => {});
+        const { name, lastHeardAt } = session;
+        queue = queue.then(() => markAgentOffline(this.deps.db, name, this.deps.schedulerId, Date.now() - lastHeardAt)).catch(() => {});
       }
     });
     ws.on('error', () => ws.terminate());
@@ -218,6 +221,7 @@ export class AgentGateway {
       acks,
       drop,
       clock: { receivedAt, sentAt: new Date().toISOString() },
+      stopWhenCutOff: stopWhenCutOff(this.deps.agentLostGraceSeconds),
     });
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
@@ -283,18 +287,19 @@ export class AgentGateway {
 
   /** Pings every agent; closes those silent for three intervals; records who is alive. */
   private async checkLiveness(): Promise<void> {
-    const limit = Date.now() - 3 * this.deps.heartbeatIntervalMs;
-    const alive: string[] = [];
+    const now = Date.now();
+    const limit = now - 3 * this.deps.heartbeatIntervalMs;
+    const alive: { name: string; silentMs: number }[] = [];
     for (const session of this.sessions.values()) {
       // Its pongs wait unread behind a frame the database could not take yet: not silence.
       if (this.held.has(session.socket)) session.lastHeardAt = Date.now();
       if (session.lastHeardAt < limit) {
-        this.deps.log(`agent ${session.name} silent for ${Math.round((Date.now() - session.lastHeardAt) / 1000)} s: closing`);
+        this.deps.log(`agent ${session.name} silent for ${Math.round((now - session.lastHeardAt) / 1000)} s: closing`);
         session.terminate();
         continue;
       }
       session.ping();
-      alive.push(session.name);
+      alive.push({ name: session.name, silentMs: now - session.lastHeardAt });
     }
     await touchAgents(this.deps.db, alive, this.deps.schedulerId).then(
       () => (this.heartbeatsFailing = false),

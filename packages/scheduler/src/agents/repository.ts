@@ -70,23 +70,36 @@ export async function setAgentReadiness(db: Kysely<Database>, name: string, sche
   await db.updateTable('agents').set({ not_ready_reason: notReadyReason }).where('name', '=', name).where('scheduler_id', '=', schedulerId).execute();
 }
 
-/** Offline only if still held by this replica: the agent may already be back on another. */
-export async function markAgentOffline(db: Kysely<Database>, name: string, schedulerId: string): Promise<void> {
+/**
+ * When an agent was last heard, on the database's clock: now() less how long this replica has
+ * not heard it (a duration on its own clock), never moving back.
+ */
+const lastHeard = (silentMs: number) => sql<Date>`greatest(last_seen_at, now() - ${Math.max(0, Math.round(silentMs))} * interval '1 millisecond')`;
+
+/**
+ * Offline only if still held by this replica: the agent may already be back on another. Its
+ * last_seen_at is when it was last heard, not when the silence was noticed (three intervals later).
+ */
+export async function markAgentOffline(db: Kysely<Database>, name: string, schedulerId: string, silentMs: number): Promise<void> {
   await db
     .updateTable('agents')
-    .set({ status: 'offline', scheduler_id: null, last_seen_at: new Date() })
+    .set({ status: 'offline', scheduler_id: null, last_seen_at: lastHeard(silentMs) })
     .where('name', '=', name)
     .where('scheduler_id', '=', schedulerId)
     .execute();
 }
 
-/** One write per replica per interval, whatever the number of agents it holds. */
-export async function touchAgents(db: Kysely<Database>, names: string[], schedulerId: string): Promise<void> {
-  if (names.length === 0) return;
-  await db
-    .updateTable('agents')
-    .set({ last_seen_at: sql`now()`, status: 'online' })
-    .where('name', 'in', names)
-    .where('scheduler_id', '=', schedulerId)
-    .execute();
+/**
+ * One write per replica per interval, whatever the number of agents it holds: each agent's
+ * last_seen_at becomes when this replica last heard it (an agent silent for up to three
+ * intervals is still connected, but its silence already counts).
+ */
+export async function touchAgents(db: Kysely<Database>, agents: { name: string; silentMs: number }[], schedulerId: string): Promise<void> {
+  if (agents.length === 0) return;
+  const silence = sql.join(agents.map((a) => sql`(${a.name}::text, ${Math.max(0, Math.round(a.silentMs))}::integer)`));
+  await sql`
+    UPDATE agents SET status = 'online', last_seen_at = greatest(agents.last_seen_at, now() - heard.silent_ms * interval '1 millisecond')
+    FROM (VALUES ${silence}) AS heard (name, silent_ms)
+    WHERE agents.name = heard.name AND agents.scheduler_id = ${schedulerId}
+  `.execute(db);
 }

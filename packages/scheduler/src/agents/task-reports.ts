@@ -47,15 +47,21 @@ export async function applyStatusReport(db: Kysely<Database>, agentName: string,
   });
 }
 
+/**
+ * The agent's exit report: the task's one final state. A report for a task the scheduler already
+ * ended (lost, or timed out past the slack) while it waits for the agent's late report keeps that
+ * final state and records what the agent saw: the real exit code and usage, and a [system] line.
+ */
 export async function applyExitReport(db: Kysely<Database>, agentName: string, frame: ExitFrame): Promise<TaskRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const found = await trx
       .selectFrom('tasks')
-      .select(['id', 'status', 'created_at'])
+      .select(['id', 'status', 'late_report_until', 'created_at'])
       .where('id', '=', frame.taskId)
       .where('agent_name', '=', agentName)
       .forUpdate()
       .executeTakeFirst();
+    if (found?.status === 'STOPPED' && found.late_report_until !== null) return recordLateReport(trx, agentName, frame);
     if (!found || !(ACTIVE_TASK_STATUSES as readonly string[]).includes(found.status)) return undefined;
     const at = await eventTime(trx, frame.taskId, frame.finishedAt);
     const startedAt = frame.startedAt ? new Date(Math.min(Math.max(Date.parse(frame.startedAt), found.created_at.getTime()), at.getTime())) : undefined;
@@ -78,4 +84,25 @@ export async function applyExitReport(db: Kysely<Database>, agentName: string, f
     if (stopped) await appendLogLines(trx, stopped.id, [{ seq: null, stream: 'system', text: describeStop(stopped), at }]);
     return stopped;
   });
+}
+
+async function recordLateReport(trx: Transaction<Database>, agentName: string, frame: ExitFrame): Promise<TaskRow | undefined> {
+  const row = await trx
+    .updateTable('tasks')
+    .set({
+      exit_code: frame.exitCode,
+      peak_memory_bytes: frame.usage.peakMemoryBytes,
+      cpu_seconds: frame.usage.cpuSeconds,
+      disk_bytes: frame.usage.diskBytes,
+      late_report_until: null,
+    })
+    .where('id', '=', frame.taskId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const exit = frame.exitCode === null ? 'no exit code' : `exit code ${frame.exitCode}`;
+  const why = `${frame.stopCode}${frame.reason ? ` - ${storableText(frame.reason)}` : ''}`;
+  const text = `Late report from agent ${agentName}: ${exit} (${why}); the container ended at ${frame.finishedAt}`;
+  await appendLogLines(trx, row.id, [{ seq: null, stream: 'system', text, at: new Date() }]);
+  return row;
 }

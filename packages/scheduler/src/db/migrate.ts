@@ -6,6 +6,7 @@ import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
 import * as agentReadiness from './migrations/0007-agent-readiness.js';
 import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
 import * as idempotencyKeys from './migrations/0010-idempotency-keys.js';
+import * as taskLateReport from './migrations/0011-task-late-report.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-agent-readiness': agentReadiness,
   '0009-console-session-holder': consoleSessionHolder,
   '0010-idempotency-keys': idempotencyKeys,
+  '0011-task-late-report': taskLateReport,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

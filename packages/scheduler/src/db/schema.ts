@@ -77,6 +77,7 @@ export interface TasksTable {
   terminal_rows: number | null;
   assigned_at: Timestamp | null;
   accepted_at: Timestamp | null;
+  late_report_until: Timestamp | null;
 }
 
 export interface TaskLogLinesTable {

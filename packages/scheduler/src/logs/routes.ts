@@ -1,6 +1,7 @@
 import { LogQuery, type LogFollowEvent } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
+import { sql } from 'kysely';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
@@ -18,23 +19,36 @@ export function logRoutes(deps: AppDeps) {
   const keepAliveMs = deps.followKeepAliveMs ?? 30_000;
   const routes = new Hono<HonoEnv>();
 
+  /**
+   * The task's status and whether its log is complete: STOPPED, and not waiting for its agent's
+   * late report (a task the scheduler ended while its agent was cut off: see backstops.ts).
+   */
+  const readLogState = (taskId: string) =>
+    db
+      .selectFrom('tasks')
+      .select(['status', 'exit_code'])
+      .select(sql<boolean>`status = 'STOPPED' AND (late_report_until IS NULL OR late_report_until <= now())`.as('complete'))
+      .where('id', '=', taskId)
+      .executeTakeFirst();
+
   routes.get('/tasks/:id/logs', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
     const { after, limit, tail } = parseQuery(c, LogQuery);
     // Status first: lines stored before it are then all in the read below.
-    const finished = await db.selectFrom('tasks').select('status').where('id', '=', task.id).executeTakeFirst();
+    const state = await readLogState(task.id);
     const lines = await readLogLines(db, task.id, after, tail ?? limit, tail !== undefined);
     return c.json({
       lines,
       last: lines.length > 0 ? lines[lines.length - 1].position : after,
-      complete: finished?.status === 'STOPPED' && (tail !== undefined || lines.length < limit),
+      complete: state?.complete === true && (tail !== undefined || lines.length < limit),
     });
   });
 
   /**
    * Newline-delimited JSON: every line after `after`, status changes as they happen, and one
-   * `end` once the task is STOPPED and every stored line was sent. Woken by local changes,
-   * polling for changes made by other replicas.
+   * `end` once the task's log is complete (STOPPED, and its agent's last lines are in or will not
+   * come: `readLogState`) and every stored line was sent. Woken by local changes, polling for
+   * changes made by other replicas.
    */
   routes.get('/tasks/:id/logs/follow', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
@@ -78,7 +92,7 @@ export function logRoutes(deps: AppDeps) {
             if (backlog.length > 0) after = backlog[backlog.length - 1].position;
             if (backlog.length === BATCH) continue;
             // Status, then lines: every line stored before the status was read is sent below.
-            const state = await db.selectFrom('tasks').select(['status', 'exit_code']).where('id', '=', task.id).executeTakeFirst();
+            const state = await readLogState(task.id);
             const lines = await readLogLines(db, task.id, after, BATCH);
             for (const line of lines) await send({ type: 'line', line });
             if (lines.length > 0) after = lines[lines.length - 1].position;
@@ -88,7 +102,7 @@ export function logRoutes(deps: AppDeps) {
               lastStatus = state.status;
               await send({ type: 'status', status: state.status as never });
             }
-            if (state.status === 'STOPPED') {
+            if (state.complete) {
               await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
               break;
             }
