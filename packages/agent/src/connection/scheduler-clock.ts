@@ -12,6 +12,8 @@ const KEPT = 4;
  */
 export class SchedulerClock {
   private readings: { offsetMs: number; roundTripMs: number }[] = [];
+  /** From the readings, worked out once per reading (every log line is converted with it). */
+  private current = 0;
 
   constructor(private readonly wallNow: () => number = Date.now, private readonly monotonicNow: () => number = () => performance.now()) {}
 
@@ -33,6 +35,10 @@ export class SchedulerClock {
     const offsetMs = (schedulerReceived - sentWall + (schedulerSent - receivedWall)) / 2;
     this.readings.push({ offsetMs, roundTripMs });
     if (this.readings.length > KEPT) this.readings.shift();
+    let best = this.readings[0]!;
+    for (const r of this.readings) if (r.roundTripMs <= best.roundTripMs) best = r;
+    // Within half the round trip the clocks cannot be told apart: leave times as they are.
+    this.current = Math.abs(best.offsetMs) <= best.roundTripMs / 2 ? 0 : Math.round(best.offsetMs);
   }
 
   /** Whether the scheduler's clock was read at least once (old schedulers never answer). */
@@ -42,17 +48,14 @@ export class SchedulerClock {
 
   /** Scheduler time minus this agent's time, in milliseconds (0 until read). */
   get offsetMs(): number {
-    let best: { offsetMs: number; roundTripMs: number } | undefined;
-    for (const reading of this.readings) if (!best || reading.roundTripMs <= best.roundTripMs) best = reading;
-    // Within half the round trip the clocks cannot be told apart: leave times as they are.
-    if (!best || Math.abs(best.offsetMs) <= best.roundTripMs / 2) return 0;
-    return Math.round(best.offsetMs);
+    return this.current;
   }
 
   /** A time on this agent's clock (ISO), on the scheduler's. */
   toScheduler(agentTime: string): string {
+    if (this.current === 0) return agentTime;
     const ms = Date.parse(agentTime);
-    return Number.isNaN(ms) ? agentTime : new Date(ms + this.offsetMs).toISOString();
+    return Number.isNaN(ms) ? agentTime : new Date(ms + this.current).toISOString();
   }
 
   /** Now, on the scheduler's clock. */
