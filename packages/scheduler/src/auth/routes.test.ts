@@ -23,6 +23,11 @@ describe.each(DATABASE_KINDS)('authentication and tokens on %s', (kind) => {
     expect(Object.keys(create.requestBody.content['application/json'].schema.properties)).toEqual(
       expect.arrayContaining(['command', 'args', 'memoryGb', 'cpu', 'maxHours', 'ephemeralStorageGb', 'dockerTag', 'image', 'initiatedBy']),
     );
+    // Parameters with the schemas the routes check: what test/fuzz/http-api.test.ts generates from.
+    const list = openapi.body.paths['/v1/tasks'].get.parameters;
+    expect(list.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:project', 'query:stage', 'query:app', 'query:status', 'query:limit', 'query:cursor']);
+    expect(list.find((p: { name: string }) => p.name === 'limit').schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500 });
+    expect(openapi.body.paths['/v1/tasks/{id}'].get.parameters[0].schema.pattern).toBe('^[0-9a-f]{4,32}$');
   });
 
   it('refuses /v1 without a token, or with a wrong one, with 401', async () => {

@@ -9,7 +9,19 @@ interface Operation {
   response?: z.ZodType;
   status?: number;
   noAuth?: boolean;
+  /** The query string's schema (a strict object of optional fields). */
+  query?: z.ZodObject;
 }
+
+/** Path parameters by name, described with the schemas their routes check them with. */
+const PATH_PARAMETERS: Record<string, z.ZodType> = {
+  project: P.Name,
+  stage: P.Name,
+  app: P.Name,
+  name: P.Name,
+  id: P.TaskIdPrefix,
+  session: z.string().regex(/^[0-9a-f]{32}$/),
+};
 
 /** The API's operations, with the same zod schemas the handlers parse with. */
 const OPERATIONS: Operation[] = [
@@ -24,12 +36,12 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'List releases', response: P.ReleaseList },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'Create the active release', body: P.CreateReleaseRequest, response: P.Release, status: 201 },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/tasks', summary: 'Create a task', body: P.CreateTaskRequest, response: P.Task, status: 201 },
-  { method: 'get', path: '/v1/tasks', summary: 'List tasks, newest first', response: P.TaskList },
+  { method: 'get', path: '/v1/tasks', summary: 'List tasks, newest first', query: P.ListTasksQuery, response: P.TaskList },
   { method: 'get', path: '/v1/tasks/{id}', summary: 'Show a task (id or unique prefix)', response: P.Task },
   { method: 'post', path: '/v1/tasks/{id}/stop', summary: 'Stop a task', response: P.Task, status: 202 },
   { method: 'delete', path: '/v1/tasks/{id}', summary: 'Delete a stopped task', status: 204 },
-  { method: 'get', path: '/v1/tasks/{id}/logs', summary: 'A page of a task log', response: P.LogPage },
-  { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', response: P.LogFollowEvent },
+  { method: 'get', path: '/v1/tasks/{id}/logs', summary: 'A page of a task log', query: P.LogQuery, response: P.LogPage },
+  { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', query: P.LogQuery.pick({ after: true }), response: P.LogFollowEvent },
   { method: 'get', path: '/v1/tasks/{id}/consoles', summary: 'Console and exec sessions of a task', response: P.ConsoleSessionList },
   { method: 'get', path: '/v1/consoles/{session}/recording', summary: 'A session recording (asciicast v2, application/x-asciicast)' },
   { method: 'get', path: '/v1/agents', summary: 'List agents', response: P.AgentList },
@@ -55,7 +67,10 @@ export function buildOpenApi(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
     const creates = op.method === 'post' && op.status === 201;
-    const parameters: Record<string, unknown>[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const inPath = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: schema(PATH_PARAMETERS[m[1]!]!, 'input') }));
+    // Query values travel as text: numbers are described as numbers, sent as their digits.
+    const inQuery = Object.entries(op.query?.shape ?? {}).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType, 'input') }));
+    const parameters: Record<string, unknown>[] = [...inPath, ...inQuery];
     if (creates) parameters.push(idempotencyKeyParameter);
     const success = op.response
       ? { description: 'OK', content: { 'application/json': { schema: schema(op.response, 'output') } } }
