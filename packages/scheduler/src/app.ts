@@ -35,9 +35,10 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `body must be at most ${MAX_BODY_BYTES} bytes`);
-      },
+      // The rest of the body is still on the socket: keeping the connection would read it as
+      // the next request, so this answer closes it.
+      onError: (c) =>
+        c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body must be at most ${MAX_BODY_BYTES} bytes` } }, 413, { Connection: 'close' }),
     }),
   );
   v1.use(requireToken(deps));
