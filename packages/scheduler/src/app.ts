@@ -6,6 +6,7 @@ import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
 import { coerceError, isDatabaseUnavailable, isDataException } from './db/errors.js';
 import { ApiError, databaseUnavailable, RETRY_AFTER_SECONDS } from './http/api-error.js';
+import { closeIfBodyUnread } from './http/close-if-body-unread.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -17,6 +18,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** The HTTP API, with no port and no process state: tests call `app.request()`. */
 export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
   const app = new Hono<HonoEnv>();
+  app.use(closeIfBodyUnread);
 
   // Readiness: a replica whose database does not answer cannot serve; take it out of rotation.
   app.get('/healthz', async (c) => {
