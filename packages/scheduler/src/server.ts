@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { AGENT_WEBSOCKET_PATH, AgentGateway } from './agents/gateway.js';
 import { ControlLoop } from './agents/control-loop.js';
 import { ConsoleBroker } from './consoles/broker.js';
+import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { createApp } from './app.js';
 import { TokenWatch } from './auth/token-watch.js';
@@ -70,9 +71,12 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   });
 
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT, createServer: apiServerFactory(app.fetch, config.TAPIT_HOST) }, () => resolve(s));
     s.once('error', reject);
   });
+  // Requests Node itself refuses or has no handler for get the API's error body too.
+  server.on('clientError', answerMalformedRequest);
+  server.on('connect', refuseConnect);
   const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, schedulerId, log });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
