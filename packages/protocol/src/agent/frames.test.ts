@@ -175,6 +175,8 @@ describe('agent → scheduler frames', () => {
       ['stopCode', without(taskExited, 'stopCode')],
       ['exitCode', { ...taskExited, exitCode: '0' }],
       ['exitCode', without(taskExited, 'exitCode')],
+      // Found by the agent-frames fuzzer: past 32 bits the database refused it inside the gateway.
+      ['exitCode', { ...taskExited, exitCode: 2 ** 31 }],
       ['reason', { ...taskExited, reason: 'r'.repeat(4001) }],
       ['usage.peakMemoryBytes', { ...taskExited, usage: { ...taskExited.usage, peakMemoryBytes: -1 } }],
       ['usage.cpuSeconds', { ...taskExited, usage: { ...taskExited.usage, cpuSeconds: '12' } }],

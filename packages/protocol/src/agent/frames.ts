@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Name, TaskId, Timestamp } from '../common/ids.js';
 import { Capacity, ResourceUsage } from '../common/resources.js';
-import { StopCode } from '../common/status.js';
+import { ExitCode, StopCode } from '../common/status.js';
 import { LogStream } from '../api/logs.js';
 import { TaskSpec } from './task-spec.js';
 import { ConsoleOpen } from '../pty/frames.js';
@@ -86,7 +86,7 @@ export const TaskExited = z.object({
   type: z.literal('task.exited'),
   taskId: TaskId,
   stopCode: StopCode,
-  exitCode: z.number().int().nullable(),
+  exitCode: ExitCode.nullable(),
   reason: z.string().max(4000).nullable(),
   usage: ResourceUsage,
   startedAt: Timestamp.nullable(),

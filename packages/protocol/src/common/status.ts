@@ -21,6 +21,10 @@ export const StopCode = z.enum([
 ]);
 export type StopCode = z.infer<typeof StopCode>;
 
+/** A process's exit code as the engine reports it: 32 bits, as the database keeps it. */
+export const ExitCode = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
+export type ExitCode = z.infer<typeof ExitCode>;
+
 export const TaskKind = z.enum(['background', 'interactive']);
 export type TaskKind = z.infer<typeof TaskKind>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TaskId } from '../common/ids.js';
+import { ExitCode } from '../common/status.js';
 
 /*
  * Console streams: one websocket per console or exec session, the same frames end to end
@@ -47,7 +48,7 @@ export const ConsoleServerFrame = z.discriminatedUnion('type', [
   /** The session is live; `replayed` bytes of recent screen output follow first (attach). */
   z.object({ type: z.literal('attached'), sessionId: z.string(), replayed: z.number().int().nonnegative() }),
   /** The program ended: a console's task exited, or an exec's command did. */
-  z.object({ type: z.literal('exited'), exitCode: z.number().int().nullable() }),
+  z.object({ type: z.literal('exited'), exitCode: ExitCode.nullable() }),
   /** The session could not be opened or broke; the message says why. */
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);

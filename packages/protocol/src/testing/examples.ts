@@ -300,6 +300,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskStatus: ['PROVISIONING', 'PENDING', 'RUNNING', 'STOPPING', 'STOPPED'],
   DesiredStatus: ['RUNNING', 'STOPPED'],
   StopCode: ['EXITED', 'USER_STOPPED', 'TIMED_OUT', 'OOM_KILLED', 'STORAGE_EXCEEDED', 'FAILED_TO_START', 'AGENT_LOST', 'ENGINE_LOST'],
+  ExitCode: [0, 137, -1],
   TaskKind: ['background', 'interactive'],
   Cpu: [0.01, 0.25, 64],
   MemoryGb: [0.004, 0.5, 1024],

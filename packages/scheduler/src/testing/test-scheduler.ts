@@ -6,7 +6,11 @@ import { ADMIN_TOKEN } from './test-app.js';
 export const JOIN_TOKEN = 'test-join-token-0123456789';
 
 /** A whole scheduler in this process on a random port, on the given test database. */
-export async function startTestScheduler(database: TestDatabase, env: Record<string, string> = {}): Promise<RunningScheduler & { call: (method: string, path: string, body?: unknown) => Promise<any> }> {
+export async function startTestScheduler(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+  log: (line: string) => void = () => {},
+): Promise<RunningScheduler & { call: (method: string, path: string, body?: unknown) => Promise<any> }> {
   const config = SchedulerConfig.parse({
     TAPIT_DATABASE_URL: database.url,
     TAPIT_DATA_DIR: database.dataDir ?? '/nonexistent',
@@ -16,7 +20,7 @@ export async function startTestScheduler(database: TestDatabase, env: Record<str
     TAPIT_POLL_INTERVAL_MS: '100',
     ...env,
   });
-  const scheduler = await startScheduler(config, () => {});
+  const scheduler = await startScheduler(config, log);
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${scheduler.url}${path}`, {
       method,
