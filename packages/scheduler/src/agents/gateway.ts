@@ -213,6 +213,12 @@ export class AgentGateway {
         this.deps.signals.taskChanged(row.id);
       }
     }
+    // The connection may have gone while the database was asked; its close found no session
+    // yet. Kept, it would be listed online and handed tasks it never gets.
+    if (ws.readyState !== ws.OPEN) {
+      if (!this.sessions.has(session.name)) await markAgentOffline(db, session.name, this.deps.schedulerId, Date.now() - session.lastHeardAt);
+      return undefined;
+    }
     session.send({
       type: 'welcome',
       protocolVersion: PROTOCOL_VERSION,

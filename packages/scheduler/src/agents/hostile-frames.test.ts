@@ -41,6 +41,24 @@ describe('agent frames the database cannot hold', () => {
     return { agent, task };
   }
 
+  // Found by test/fuzz/agent-frames.test.ts: a connection that said hello and went away before
+  // the welcome stayed in the gateway's sessions, listed online, and was handed tasks it never got.
+  it('a hello from a connection that is gone before its welcome leaves no session behind', async () => {
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'ghost', agentVersion: 'x', capacity: { cpu: 64, memoryGb: 512 }, tasks: [] });
+    agent.socket.terminate();
+    await agent.closed;
+    // The hello is handled after the close was seen: its row appears, and must end offline.
+    let ghost: { status: string } | undefined;
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline && ghost?.status !== 'offline'; await new Promise((r) => setTimeout(r, 50))) {
+      ghost = ((await scheduler.call('GET', '/v1/agents')).body.items as { name: string; status: string }[]).find((a) => a.name === 'ghost');
+    }
+    expect(ghost?.status).toBe('offline');
+    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'true', cpu: 32 })).body as Task;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(((await scheduler.call('GET', `/v1/tasks/${task.id}`)).body as Task).status).toBe('PROVISIONING');
+  });
+
   it('an exit code past 32 bits is a bad frame, and the task stays as it was', async () => {
     const { agent, task } = await agentWithTask('big-exit');
     agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 2 ** 53 - 1, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });
