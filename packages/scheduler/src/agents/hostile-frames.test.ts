@@ -59,6 +59,15 @@ describe('agent frames the database cannot hold', () => {
     expect(((await scheduler.call('GET', `/v1/tasks/${task.id}`)).body as Task).status).toBe('PROVISIONING');
   });
 
+  it('a hello whose agent version holds a NUL byte is welcomed, the version stored without it', async () => {
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    agents.push(agent);
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-version', agentVersion: 'v1\u0000x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] });
+    await agent.next('welcome');
+    const listed = (await scheduler.call('GET', '/v1/agents')).body.items as { name: string; version: string }[];
+    expect(listed.find((a) => a.name === 'nul-version')?.version).toBe('v1\uFFFDx');
+  });
+
   it('an exit code past 32 bits is a bad frame, and the task stays as it was', async () => {
     const { agent, task } = await agentWithTask('big-exit');
     agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 2 ** 53 - 1, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });

@@ -1,5 +1,6 @@
 import type { AgentView, Capacity } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
+import { storableText } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 
 /** Statuses of a task placed on an agent, holding its resources (the partial index tasks_agent_active_idx covers them). */
@@ -53,7 +54,7 @@ export async function markAgentOnline(
     not_ready_reason: agent.notReadyReason,
     capacity_cpu: agent.capacity.cpu,
     capacity_memory_gb: agent.capacity.memoryGb,
-    version: agent.version,
+    version: storableText(agent.version),
     scheduler_id: agent.schedulerId,
     connected_at: now,
     last_seen_at: now,
