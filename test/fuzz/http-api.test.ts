@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE } from '../support/agent.js';
+import { api, expectStatus } from '../support/fuzz/api.js';
 import { checkWithin, fuzzBudget } from '../support/fuzz/fuzz-run.js';
 import { describeExchange, mayBeCutOff, problemWith, send, sendRaw, type Answer } from '../support/fuzz/http-send.js';
 import { dictionaryOf, operationsOf, requestsOf, type FuzzRequest, type Operation } from '../support/fuzz/openapi-requests.js';
@@ -28,21 +29,8 @@ const OWN_TOKENS = ['bootstrap', 'fuzz-admin', 'fuzz-member', 'fuzz-viewer'];
 const secrets: Record<string, string> = {};
 const known: Record<string, string[]> = {};
 
-async function api(method: string, path: string, body?: unknown, token = scheduler.token): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${scheduler.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function created(method: string, path: string, body: unknown): Promise<any> {
-  const answer = await api(method, path, body);
-  if (answer.status !== 201) throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
-  return answer.body;
-}
+const call = (method: string, path: string, body?: unknown, token?: string) => api(scheduler, method, path, body, token);
+const created = (method: string, path: string, body: unknown) => expectStatus(scheduler, 201, method, path, body);
 
 beforeAll(async () => {
   db = await createDatabase();
@@ -53,7 +41,7 @@ beforeAll(async () => {
   for (const project of ['default', 'fuzz']) {
     await created('POST', `/v1/projects/${project}/stages/default/apps`, { name: 'web', image: TEST_IMAGE });
     for (let i = 0; i < 3; i++) ids.push((await created('POST', `/v1/projects/${project}/stages/default/apps/web/tasks`, { command: `echo ${i}` })).id);
-    await api('POST', `/v1/tasks/${ids[ids.length - 1]}/stop`);
+    await call('POST', `/v1/tasks/${ids[ids.length - 1]}/stop`);
   }
   for (const [name, role, project] of [['fuzz-admin', 'admin'], ['fuzz-member', 'member', 'fuzz'], ['fuzz-viewer', 'viewer'], ['fuzz-victim', 'viewer']] as const) {
     secrets[name] = (await created('POST', '/v1/tokens', { name, role, ...(project ? { project } : {}) })).token;
@@ -98,7 +86,7 @@ describe('the HTTP API, fuzzed from its OpenAPI description', () => {
   it(
     `answers ${budget.numRuns} batches of generated requests with a described status or a 4xx in the API's error shape, never a 5xx; the process lives on`,
     async () => {
-      const document = (await api('GET', '/v1/openapi.json')).body;
+      const document = (await call('GET', '/v1/openapi.json')).body;
       const operations: Operation[] = operationsOf(document);
       expect(operations.length).toBeGreaterThan(20);
       const authorizations = {
@@ -145,14 +133,14 @@ describe('the HTTP API, fuzzed from its OpenAPI description', () => {
       // not only the checks in front of them. (A recording needs a console session, which no
       // request here can make.)
       const table = [...tally].map(([key, t]) => `${key}: ${t.sent} sent, ${t.success} succeeded, ${t.clientError} refused`).join('\n');
-      for (const [key, t] of tally) expect(t.sent, `${key} was never tried\n${table}`).toBeGreaterThan(0);
+      if (budget.full) for (const [key, t] of tally) expect(t.sent, `${key} was never tried\n${table}`).toBeGreaterThan(0);
       const succeeded = [...tally.values()].filter((t) => t.success > 0).length;
-      expect(succeeded, `too few operations ever succeeded:\n${table}`).toBeGreaterThanOrEqual(Math.floor(operations.length * 0.8));
+      if (budget.full) expect(succeeded, `too few operations ever succeeded:\n${table}`).toBeGreaterThanOrEqual(Math.floor(operations.length * 0.8));
 
       // The scheduler still answers a normal request, with the tokens it had.
-      expect((await api('GET', '/healthz')).status).toBe(200);
-      expect((await api('GET', '/v1/whoami')).body).toMatchObject({ name: 'bootstrap', role: 'admin' });
-      expect((await api('GET', '/v1/tasks?limit=5', undefined, secrets['fuzz-member']!)).status).toBe(200);
+      expect((await call('GET', '/healthz')).status).toBe(200);
+      expect((await call('GET', '/v1/whoami')).body).toMatchObject({ name: 'bootstrap', role: 'admin' });
+      expect((await call('GET', '/v1/tasks?limit=5', undefined, secrets['fuzz-member']!)).status).toBe(200);
     },
     budget.timeoutMs,
   );
@@ -173,7 +161,7 @@ describe('the HTTP API, fuzzed from its OpenAPI description', () => {
         }),
         rawBudget,
       );
-      expect((await api('GET', '/v1/whoami')).status).toBe(200);
+      expect((await call('GET', '/v1/whoami')).status).toBe(200);
     },
     rawBudget.timeoutMs,
   );

@@ -85,7 +85,7 @@ export async function startAgent(
 }
 
 /** Removes every container labelled as this agent's (test agents have names of their own). */
-function removeContainersOf(agentName: string): void {
+export function removeContainersOf(agentName: string): void {
   const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=tapit.agent=${agentName}`]).toString().split('\n').filter(Boolean);
   if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
 }

@@ -14,6 +14,11 @@ export interface FuzzBudget {
   numRuns: number;
   /** The test's time limit, grown in proportion when more runs are asked for. */
   timeoutMs: number;
+  /**
+   * At least the fuzzer's own number of runs: enough for its checks that the runs reached far
+   * (handlers, owned tasks, live sessions), which a short run cannot be held to.
+   */
+  full: boolean;
 }
 
 function positiveInteger(name: string, fallback: number, allowZeroOrNegative = false): number {
@@ -27,7 +32,7 @@ function positiveInteger(name: string, fallback: number, allowZeroOrNegative = f
 /** This fuzzer's budget: `runs` properties checked within `timeoutMs`, unless the environment says otherwise. */
 export function fuzzBudget(runs: number, timeoutMs: number): FuzzBudget {
   const numRuns = positiveInteger('TAPIT_FUZZ_RUNS', runs);
-  return { seed: positiveInteger('TAPIT_FUZZ_SEED', DEFAULT_SEED, true), numRuns, timeoutMs: Math.ceil(timeoutMs * Math.max(1, numRuns / runs)) };
+  return { seed: positiveInteger('TAPIT_FUZZ_SEED', DEFAULT_SEED, true), numRuns, timeoutMs: Math.ceil(timeoutMs * Math.max(1, numRuns / runs)), full: numRuns >= runs };
 }
 
 /**

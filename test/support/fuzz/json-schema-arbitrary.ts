@@ -162,7 +162,7 @@ function stringIn(schema: Record<string, unknown>, options: SchemaArbitraryOptio
   const known = (options.dictionary ?? []).filter((word) => fits(word) && (!pattern || pattern.test(word)));
   const generated = pattern
     ? fc.stringMatching(pattern, { size: 'small' }).filter(fits)
-    : fc.string({ minLength, maxLength: Math.max(minLength, Math.min(maxLength, MAX_GENERATED_LENGTH)), unit: fc.constantFrom('a', 'b', '0', '-', ' ', 'é', '😀', '/') }).filter(fits);
+    : fc.string({ minLength, maxLength: Math.max(minLength, Math.min(maxLength, MAX_GENERATED_LENGTH)), unit: fc.constantFrom('a', 'b', '0', '-', ' ', 'é', '😀', '/', '\u0000', '\n', '\u001b') }).filter(fits);
   return known.length > 0 ? fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 2 }, { arbitrary: generated, weight: 1 }) : generated;
 }
 
