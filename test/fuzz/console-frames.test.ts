@@ -104,7 +104,7 @@ function clientActions(): fc.Arbitrary<FrameAction> {
 }
 
 describe('console streams, fuzzed from the protocol schemas', () => {
-  const budget = fuzzBudget(200, 300_000);
+  const budget = fuzzBudget(150, 300_000);
 
   it(
     `survive ${budget.numRuns} console and exec sessions with generated queries, tokens and frames; consoles work as before afterwards`,
@@ -183,7 +183,7 @@ describe('console streams, fuzzed from the protocol schemas', () => {
     budget.timeoutMs,
   );
 
-  const agentBudget = fuzzBudget(100, 240_000);
+  const agentBudget = fuzzBudget(60, 240_000);
   it(
     `relays only protocol frames to clients whatever ${agentBudget.numRuns} dial-back streams of a fake agent send`,
     async () => {
