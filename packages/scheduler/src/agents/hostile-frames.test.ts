@@ -68,6 +68,22 @@ describe('agent frames the database cannot hold', () => {
     expect(listed.find((a) => a.name === 'nul-version')?.version).toBe('v1\uFFFDx');
   });
 
+  // Found by the agent-frames fuzzer: the reason went to the database as it came, and Postgres
+  // refused the NUL byte inside the hello and the heartbeat (1011, "internal error").
+  it('a readiness reason holding a NUL byte is taken in a hello and in a heartbeat', async () => {
+    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    agents.push(agent);
+    const readiness = { ready: false, reason: 'engine\u0000down' };
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [], readiness });
+    await agent.next('welcome');
+    agent.send({ type: 'heartbeat', at: now(), readiness: { ready: false, reason: 'still\u0000down' } });
+    // A second hello is refused as a bad frame: the heartbeat before it was handled without failing.
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] });
+    expect((await agent.next('refused')).message).toBe('hello was already sent');
+    expect((await agent.closed).code).toBe(AgentCloseCode.badFrame);
+    expect(log.filter((line) => line.includes('agent connection error'))).toEqual([]);
+  });
+
   it('an exit code past 32 bits is a bad frame, and the task stays as it was', async () => {
     const { agent, task } = await agentWithTask('big-exit');
     agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 2 ** 53 - 1, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });

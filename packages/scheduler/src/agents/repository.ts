@@ -51,7 +51,7 @@ export async function markAgentOnline(
   const now = new Date();
   const values = {
     status: 'online',
-    not_ready_reason: agent.notReadyReason,
+    not_ready_reason: agent.notReadyReason === null ? null : storableText(agent.notReadyReason),
     capacity_cpu: agent.capacity.cpu,
     capacity_memory_gb: agent.capacity.memoryGb,
     version: storableText(agent.version),
@@ -68,7 +68,7 @@ export async function markAgentOnline(
 
 /** An agent said it is (not) ready; recorded only while this replica holds it. */
 export async function setAgentReadiness(db: Kysely<Database>, name: string, schedulerId: string, notReadyReason: string | null): Promise<void> {
-  await db.updateTable('agents').set({ not_ready_reason: notReadyReason }).where('name', '=', name).where('scheduler_id', '=', schedulerId).execute();
+  await db.updateTable('agents').set({ not_ready_reason: notReadyReason === null ? null : storableText(notReadyReason) }).where('name', '=', name).where('scheduler_id', '=', schedulerId).execute();
 }
 
 /**
