@@ -115,7 +115,7 @@ describe('the agent websocket, fuzzed from the protocol schemas', () => {
             for (const { action, target } of steps) {
               const value = action.kind === 'frame' && target !== 'random' ? retarget(action.value, () => ids[target]) : undefined;
               const { data, binary } = encodeAction(action, value);
-              sent.push(binary ? `binary ${(data as Buffer).toString('hex').slice(0, 100)}` : `${(data as string).slice(0, 400)}${data.length > 400 ? `… (${data.length} characters)` : ''}`);
+              sent.push(binary ? `binary ${(data as Buffer).toString('hex').slice(0, 100)}` : `${(data as string).slice(0, 1500)}${data.length > 1500 ? `… (${data.length} characters)` : ''}`);
               await socket.send(data, binary);
               tally.frames++;
               n++;
