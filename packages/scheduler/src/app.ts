@@ -7,10 +7,12 @@ import { consoleRoutes } from './consoles/routes.js';
 import { coerceError, isDatabaseUnavailable, isDataException } from './db/errors.js';
 import { ApiError, databaseUnavailable, RETRY_AFTER_SECONDS } from './http/api-error.js';
 import { closeIfBodyUnread } from './http/close-if-body-unread.js';
+import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
 import { buildOpenApi } from './http/openapi.js';
 import { logRoutes } from './logs/routes.js';
+import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -43,7 +45,9 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
         c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body must be at most ${MAX_BODY_BYTES} bytes` } }, 413, { Connection: 'close' }),
     }),
   );
-  v1.use(requireToken(deps));
+  // Before the token: a malformed reference costs no database lookup and is never echoed.
+  validateReferences(v1);
+  v1.use(requireToken(deps, deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log })));
   v1.route('/', authRoutes(deps));
   v1.route('/', appRoutes(deps));
   v1.route('/', taskRoutes(deps));

@@ -2,6 +2,7 @@ import { homedir, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 const token = z.string().min(16, 'must be at least 16 characters');
@@ -29,11 +30,26 @@ export const SchedulerConfig = z.object({
   TAPIT_DEADLINE_SLACK_SECONDS: positiveInt.default(60),
   /** How often each replica looks for work (placement, stops, deadlines) besides local wake-ups. */
   TAPIT_POLL_INTERVAL_MS: positiveInt.default(250),
+  /** Connections open at once, all clients together; past it a new one is answered 503. */
+  TAPIT_MAX_CONNECTIONS: positiveInt.default(4096),
+  /** Connections open at once from one address (an IPv6 /64); past it a new one is answered 429. */
+  TAPIT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
+  /** A request's headers must arrive within this; also how long a connection may send nothing. */
+  TAPIT_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /** A whole request, body included, must arrive within this (answers may stream for longer). */
+  TAPIT_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  /** An idle kept-alive connection is closed after this. */
+  TAPIT_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  /** Invalid tokens one address may present in a burst; then one per 60/N s, else 429. */
+  TAPIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
   /**
    * Names this replica (agents connected to it, console sessions it relays): unique among the
    * running replicas, and the same across its restarts. Unset: see replicaId().
    */
   TAPIT_SCHEDULER_ID: z.string().min(1).optional(),
+}).refine((c) => c.TAPIT_HEADERS_TIMEOUT_MS <= c.TAPIT_REQUEST_TIMEOUT_MS, {
+  path: ['TAPIT_HEADERS_TIMEOUT_MS'],
+  message: 'must not be more than TAPIT_REQUEST_TIMEOUT_MS',
 });
 export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
 

@@ -1,10 +1,14 @@
+import type { createServer, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { AGENT_WEBSOCKET_PATH, AgentGateway } from './agents/gateway.js';
 import { ControlLoop } from './agents/control-loop.js';
 import { ConsoleBroker } from './consoles/broker.js';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
-import { refuseUpgrade } from './http/refuse-upgrade.js';
+import { refuseIfRateLimited, refuseUpgrade } from './http/refuse-upgrade.js';
+import { ConnectionLimiter, serverOptions, warnIfDescriptorsShort, type ConnectionLimits } from './http/connection-limits.js';
+import { isTaskReference, TASK_REFERENCE_RULE } from './http/validate-references.js';
+import { AuthFailures } from './auth/auth-failures.js';
 import { createApp } from './app.js';
 import { TokenWatch } from './auth/token-watch.js';
 import { ensureBootstrapToken } from './auth/tokens.js';
@@ -49,7 +53,9 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
   const probe = new DatabaseProbe(database.db);
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check() }, log);
+  // One count of failed logins per address for the API and every websocket upgrade.
+  const authFailures = new AuthFailures({ perMinute: config.TAPIT_AUTH_FAILURES_PER_MINUTE, log });
+  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures }, log);
   const gateway = new AgentGateway({
     db: database.db,
     signals,
@@ -58,6 +64,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     log,
+    authFailures,
   });
   const loop = new ControlLoop({
     db: database.db,
@@ -70,14 +77,38 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     log,
   });
 
+  const limits: ConnectionLimits = {
+    maxConnections: config.TAPIT_MAX_CONNECTIONS,
+    maxPerAddress: config.TAPIT_MAX_CONNECTIONS_PER_ADDRESS,
+    headersTimeoutMs: config.TAPIT_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.TAPIT_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.TAPIT_KEEP_ALIVE_TIMEOUT_MS,
+  };
+  warnIfDescriptorsShort(limits, log);
+  const connections = new ConnectionLimiter(limits, log);
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.TAPIT_HOST, port: config.TAPIT_PORT, createServer: apiServerFactory(app.fetch, config.TAPIT_HOST) }, () => resolve(s));
+    const apiServer = apiServerFactory(app.fetch, config.TAPIT_HOST);
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.TAPIT_HOST,
+        port: config.TAPIT_PORT,
+        serverOptions: serverOptions(limits),
+        // The limiter goes in before the server listens, so no connection escapes the count.
+        createServer: ((options: ServerOptions) => {
+          const created = apiServer(options);
+          connections.install(created);
+          return created;
+        }) as typeof createServer,
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, schedulerId, log });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, schedulerId, log, authFailures });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -90,10 +121,14 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     }
     const consoleMatch = /^\/v1\/tasks\/([^/]+)\/(console|exec)$/.exec(path);
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
+    // Strangers first, before any token or database: a malformed task reference (never echoed),
+    // then an address past its failed logins.
+    if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
+    if (refuseIfRateLimited(authFailures, request, socket)) return;
     if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
     else if (consoleMatch) void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], consoleMatch[2] === 'exec' ? 'exec' : 'attach');
     else if (dialBack) consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
-    else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path}`);
+    else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
   tokenWatch.start();
@@ -108,6 +143,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       loop.stop();
       tokenWatch.stop();
       await keyCleanup.stop();
+      authFailures.close();
+      connections.close();
       consoles.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

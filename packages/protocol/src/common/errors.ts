@@ -11,6 +11,10 @@ export const ErrorCode = z.enum([
   'PAYLOAD_TOO_LARGE',
   /** An Idempotency-Key already used (within its 24 hours) for a different request: 422. */
   'IDEMPOTENCY_KEY_REUSED',
+  /** 429: too many failed authentications or open connections from one address; see `Retry-After`. */
+  'RATE_LIMITED',
+  /** 503: the scheduler holds as many connections as it is allowed to (TAPIT_MAX_CONNECTIONS). */
+  'SERVER_BUSY',
   'INTERNAL',
   /** 503: the scheduler cannot reach its database right now; retry after `Retry-After` seconds. */
   'DATABASE_UNAVAILABLE',

@@ -309,7 +309,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskResources: [resources, unlimitedResources],
   Capacity: [capacity],
   ResourceUsage: [usage, unmeasuredUsage],
-  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
+  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'RATE_LIMITED', 'SERVER_BUSY', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
   ApiErrorBody: [validationError, notFoundError, databaseUnavailableError],
   // api
   Health: [health, { status: 'ok', version: '0.1.0', database: 'embedded' }],

@@ -20,6 +20,7 @@ import { AgentSession } from './agent-session.js';
 import { stopWhenCutOff } from './cut-off.js';
 import { presentsJoinToken } from './join-token.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
+import type { AuthFailures } from '../auth/auth-failures.js';
 import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
 import { notReadyReasonOf } from './agent-session.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
@@ -41,6 +42,8 @@ export interface GatewayDeps {
   /** Told to agents: cut off this long, they stop their tasks (cut-off.ts). */
   agentLostGraceSeconds: number;
   log: (line: string) => void;
+  /** Failed authentications per address, logged and slowed with the API's. */
+  authFailures?: AuthFailures;
 }
 
 /**
@@ -64,6 +67,7 @@ export class AgentGateway {
   /** Refuses a bad token before the upgrade, so nothing unauthenticated reaches a socket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!presentsJoinToken(request, this.deps.joinToken)) {
+      this.deps.authFailures?.failed(request.socket.remoteAddress, 'invalid token', 'the agent websocket');
       const message = this.deps.joinToken ? 'invalid agent token' : 'this scheduler has no TAPIT_AGENT_JOIN_TOKEN: agents cannot join';
       return refuseUpgrade(socket, 401, 'UNAUTHORIZED', message);
     }

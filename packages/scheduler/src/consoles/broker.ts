@@ -10,7 +10,8 @@ import { presentsJoinToken } from '../agents/join-token.js';
 import { requireRole } from '../auth/permissions.js';
 import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
-import { recordAudit } from '../audit/record.js';
+import { boundText, recordAudit } from '../audit/record.js';
+import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from '../auth/auth-failures.js';
 import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
@@ -34,6 +35,8 @@ export interface ConsoleBrokerDeps {
   /** This replica, recorded on each session it relays. */
   schedulerId: string;
   log: (line: string) => void;
+  /** Failed authentications per address, shared with the API. */
+  authFailures?: AuthFailures;
 }
 
 interface OpenRequest {
@@ -55,29 +58,46 @@ export class ConsoleBroker {
   private readonly clients = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly agents = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly waiting = new Map<string, (agent: WebSocket) => void>();
+  private readonly failures: AuthFailures;
 
-  constructor(private readonly deps: ConsoleBrokerDeps) {}
+  constructor(private readonly deps: ConsoleBrokerDeps) {
+    this.failures = deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log: deps.log });
+  }
 
+  /**
+   * The user's upgrade. The server has already refused a malformed task reference and an address
+   * past its failed logins; here a stranger's refusal is only counted (never a row per request),
+   * while an authenticated refusal is audited with bounded fields (RELIABILITY scenario 14).
+   */
   async handleClientUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
     const source = request.socket.remoteAddress ?? null;
+    const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!presented) {
+      this.failures.failed(source, 'missing token', 'a console upgrade');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'missing bearer token: run `tapit login` or set TAPIT_TOKEN');
+    }
     let open: OpenRequest;
     let principal: Principal | undefined;
     try {
-      const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      principal = presented ? await authenticate(this.deps.db, presented) : undefined;
-      if (!principal) throw new ApiError('UNAUTHORIZED', 'missing, invalid or revoked token');
+      principal = await authenticate(this.deps.db, presented);
+      if (!principal) {
+        this.failures.failed(source, 'invalid token', 'a console upgrade');
+        return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
+      }
       open = await this.checkOpen(request, principal, taskRef, mode, source);
     } catch (error) {
       const apiError = error instanceof ApiError ? error : isDatabaseUnavailable(error) ? databaseUnavailable(error) : new ApiError('INTERNAL', 'internal error');
       if (!(error instanceof ApiError)) this.deps.log(`console upgrade: ${apiError.code === 'DATABASE_UNAVAILABLE' ? apiError.message : coerceError(error).message}`);
-      await recordAudit(this.deps.db, {
-        actor: principal?.name ?? 'anonymous',
-        action: `console.${mode}.refused`,
-        targetType: 'task',
-        targetId: taskRef,
-        source,
-        details: { code: apiError.code, message: apiError.message },
-      }).catch(() => {});
+      if (principal) {
+        await recordAudit(this.deps.db, {
+          actor: principal.name,
+          action: `console.${mode}.refused`,
+          targetType: 'task',
+          targetId: taskRef,
+          source,
+          details: { code: apiError.code, message: boundText(apiError.message) },
+        }).catch(() => {});
+      }
       return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field);
     }
     this.clients.handleUpgrade(request, socket, head, (client) =>
@@ -204,7 +224,10 @@ export class ConsoleBroker {
 
   /** The agent dialling back for a session it was asked to open. */
   handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
-    if (!presentsJoinToken(request, this.deps.joinToken)) return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid agent token');
+    if (!presentsJoinToken(request, this.deps.joinToken)) {
+      this.failures.failed(request.socket.remoteAddress, 'invalid token', 'a console dial-back');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid agent token');
+    }
     const deliver = this.waiting.get(sessionId);
     if (!deliver) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for its agent`);
     this.agents.handleUpgrade(request, socket, head, (ws) => deliver(ws));

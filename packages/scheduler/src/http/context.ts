@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Context } from 'hono';
+import type { AuthFailures } from '../auth/auth-failures.js';
 import type { TokenWatch } from '../auth/token-watch.js';
 import type { Principal } from '../auth/tokens.js';
 import type { DatabaseKind } from '../db/client.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   followPollMs?: number;
   /** How long a log follow may stay silent before a blank keep-alive line. */
   followKeepAliveMs?: number;
+  /** Failed authentications per address, shared with the websocket upgrades (one is made if absent). */
+  authFailures?: AuthFailures;
 }
 
 export type HonoEnv = { Variables: { principal: Principal } };

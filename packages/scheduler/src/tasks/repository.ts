@@ -11,6 +11,7 @@ import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { findRelease } from '../apps/repository.js';
 import { ApiError, notFound } from '../http/api-error.js';
+import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-references.js';
 import { withTag } from './image-ref.js';
 import { describeStop, transition } from './lifecycle.js';
 import type { TaskWithApp } from './task-view.js';
@@ -95,9 +96,8 @@ function selectTasks(db: Kysely<Database>) {
 
 /** A task by full id or unique prefix, limited to one project when the token is. */
 export async function findTask(db: Kysely<Database>, idOrPrefix: string, project: string | null): Promise<TaskWithApp> {
-  if (!/^[0-9a-f]{4,32}$/.test(idOrPrefix)) {
-    throw new ApiError('VALIDATION_FAILED', `task id "${idOrPrefix}" must be 4 to 32 lowercase hex characters`, 'task');
-  }
+  // Never echoed: the reference may be anything a stranger sent.
+  if (!isTaskReference(idOrPrefix)) throw new ApiError('VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
   let query = selectTasks(db);
   // A prefix as a range of the primary key (LIKE would scan the table under most collations).
   query =
