@@ -33,6 +33,18 @@ describe('tapit projects, stages, apps and releases', () => {
     expect(apps.items.map((a) => [a.name, a.defaults.memoryGb, a.defaults.maxHours])).toEqual([['web', 0.25, 2]]);
   });
 
+  it('creates an app whose console recordings keep what users type, only when asked to', async () => {
+    const typed = await tapit('create', 'app', 'admin-console', 'image=busybox:1.36', 'record_input=true');
+    expect(typed.code, typed.stderr).toBe(0);
+    expect(typed.stdout).toContain('Console recordings of its tasks keep what users type (record_input=true)');
+    const bad = await tapit('create', 'app', 'other', 'image=busybox:1.36', 'record_input=yes');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('Error: Invalid value "yes" for record_input: must be true or false\n');
+    const apps = AppList.parse(JSON.parse((await tapit('list', 'apps', '--json')).stdout));
+    expect(apps.items.find((a) => a.name === 'admin-console')?.recordInput).toBe(true);
+    expect(apps.items.find((a) => a.name === 'web')?.recordInput).toBe(false);
+  });
+
   it('creates releases that become active (colon and space forms)', async () => {
     await tapit('create', 'app', 'api', 'image=busybox:1.36');
     const created = await tapit('create:release', 'image=busybox:1.37', '-a', 'api');
@@ -57,7 +69,7 @@ describe('tapit projects, stages, apps and releases', () => {
   it('rejects bad key=value input with exit 2, one line naming the key, and sends nothing', async () => {
     const unknown = await tapit('create', 'app', 'db', 'image=busybox:1.36', 'size=3');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours\n');
+    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours, record_input\n');
 
     const missing = await tapit('create', 'app', 'db');
     expect(missing.code).toBe(2);

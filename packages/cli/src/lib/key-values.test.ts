@@ -9,6 +9,7 @@ const APP_KEYS: KeyValueSpec = {
   keys: {
     image: { field: 'image', type: 'string', required: true },
     max_hours: { field: 'maxHours', type: 'number', nullable: true },
+    record_input: { field: 'recordInput', type: 'boolean' },
   },
 };
 
@@ -45,7 +46,7 @@ describe('parseKeyValues', () => {
   });
 
   it('rejects a missing required key, a repeated key and a second bare word', () => {
-    expect(failure(() => parseKeyValues(['web'], APP_KEYS)).message).toMatch(/^Missing key "image": required key is image; allowed keys are image, max_hours$/);
+    expect(failure(() => parseKeyValues(['web'], APP_KEYS)).message).toMatch(/^Missing key "image": required key is image; allowed keys are image, max_hours, record_input$/);
     expect(failure(() => parseKeyValues(['x', 'cpu=1', 'cpu=2'], CREATE_TASK_KEYS)).message).toBe('Key "cpu" given twice');
     expect(failure(() => parseKeyValues(['x', 'y'], CREATE_TASK_KEYS)).message).toMatch(/^Unexpected argument "y": allowed keys are memory/);
   });
@@ -75,6 +76,14 @@ describe('parseRequest', () => {
   it('quotes what was typed as JSON, so a control character shows instead of acting', () => {
     expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'initiated_by=a\rb\u001b[2J'], CREATE_TASK_KEYS)).message).toBe(
       'Invalid value "a\\rb\\u001b[2J" for initiated_by: must not contain control characters (escape sequences, tabs, line breaks)',
+    );
+  });
+
+  it('takes true or false for a yes/no key, and names both when given anything else', () => {
+    expect(parseRequest(CreateAppRequest, ['web', 'image=busybox', 'record_input=true'], APP_KEYS).recordInput).toBe(true);
+    expect(parseRequest(CreateAppRequest, ['web', 'image=busybox', 'record_input=false'], APP_KEYS).recordInput).toBe(false);
+    expect(failure(() => parseRequest(CreateAppRequest, ['web', 'image=busybox', 'record_input=yes'], APP_KEYS)).message).toBe(
+      'Invalid value "yes" for record_input: must be true or false',
     );
   });
 

@@ -5,7 +5,7 @@ import { validateRequest } from './validate.js';
 /** One `key=value` a command accepts, and the request field it fills. */
 export interface KeyDef {
   field: string;
-  type: 'string' | 'number';
+  type: 'string' | 'number' | 'boolean';
   required?: boolean;
   /** `key=none` sends null (e.g. `max_hours=none`: no time limit). */
   nullable?: boolean;
@@ -91,9 +91,10 @@ export function labelFor(field: string, spec: KeyValueSpec, typed: Record<string
 
 function convert(value: string, def: KeyDef): unknown {
   if (def.nullable && value === 'none') return null;
-  // A non-numeric value is passed on as text so the schema's own message ("must be a number of
+  // A value that is not a number (or true/false) is passed on as text so the schema's own message ("must be a number of
   // GB from …") describes what is allowed.
   if (def.type === 'number' && NUMBER.test(value)) return Number(value);
+  if (def.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;
 }
 

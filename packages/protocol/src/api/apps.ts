@@ -24,6 +24,11 @@ export const CreateAppRequest = z.strictObject({
   cpu: Cpu.optional(),
   memoryGb: MemoryGb.optional(),
   maxHours: MaxHours.nullable().optional(),
+  /**
+   * Record what users type in consoles and execs of this app's tasks (asciicast "i" events),
+   * passwords typed at hidden prompts included. Off by default: recordings keep output only.
+   */
+  recordInput: z.boolean({ error: 'must be true or false' }).optional(),
 });
 export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
 
@@ -35,6 +40,8 @@ export const App = z.object({
   image: ImageRef,
   defaults: z.object({ cpu: Cpu, memoryGb: MemoryGb, maxHours: MaxHours.nullable() }),
   activeRelease: z.number().int().positive().nullable(),
+  /** Whether console recordings of its tasks keep what users type (see CreateAppRequest). */
+  recordInput: z.boolean(),
   createdAt: Timestamp,
 });
 export type App = z.infer<typeof App>;

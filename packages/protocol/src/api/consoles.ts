@@ -14,6 +14,8 @@ export const ConsoleSession = z.object({
   exitCode: z.number().int().nullable(),
   /** detached | exited | client gone | agent gone | error: … */
   endReason: z.string().nullable(),
+  /** Whether its recording holds what the user typed, or output only (the app's `recordInput`). */
+  inputRecorded: z.boolean(),
 });
 export type ConsoleSession = z.infer<typeof ConsoleSession>;
 

@@ -60,6 +60,7 @@ export const app = {
   image: 'ghcr.io/acme/web',
   defaults: { cpu: 0.25, memoryGb: 0.5, maxHours: null },
   activeRelease: 3,
+  recordInput: false,
   createdAt,
 } satisfies Example<'App'>;
 export const createReleaseRequest = { image: 'ghcr.io/acme/web:1.4.3' } satisfies Example<'CreateReleaseRequest'>;
@@ -285,6 +286,7 @@ export const consoleSession = {
   closedAt: finishedAt,
   exitCode: 0,
   endReason: 'exited',
+  inputRecorded: false,
 } satisfies Example<'ConsoleSession'>;
 
 export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
@@ -319,7 +321,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   Project: [project],
   ProjectList: [{ items: [project] }, { items: [] }],
   CreateStageRequest: [createStageRequest],
-  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox' }],
+  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox' }, { name: 'admin-console', image: 'busybox', recordInput: true }],
   App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null }],
   AppList: [{ items: [app] }],
   CreateReleaseRequest: [createReleaseRequest],

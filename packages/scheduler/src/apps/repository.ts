@@ -72,6 +72,7 @@ export function toApp(row: AppRow): App {
     image: row.image,
     defaults: { cpu: row.default_cpu, memoryGb: row.default_memory_gb, maxHours: row.default_max_hours },
     activeRelease: row.active_release,
+    recordInput: row.record_input,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -92,6 +93,7 @@ export async function createApp(db: Kysely<Database>, project: string, stage: st
           default_memory_gb: body.memoryGb ?? DEFAULT_TASK_RESOURCES.memoryGb,
           default_max_hours: body.maxHours ?? DEFAULT_TASK_RESOURCES.maxHours,
           active_release: 1,
+          record_input: body.recordInput ?? false,
         })
         .returningAll()
         .executeTakeFirstOrThrow();

@@ -151,6 +151,8 @@ export class ConsoleBroker {
     // Hold the user's keystrokes until the agent is there to take them.
     client.pause();
     const sessionId = randomBytes(16).toString('hex');
+    const app = await db.selectFrom('apps').select('record_input').where('id', '=', open.task.app_id).executeTakeFirst();
+    const inputRecorded = app?.record_input ?? false;
     await insertConsoleSession(db, {
       id: sessionId,
       taskId: open.task.id,
@@ -162,6 +164,7 @@ export class ConsoleBroker {
       openedBy: open.principal.name,
       source: open.source,
       schedulerId: this.deps.schedulerId,
+      inputRecorded,
     });
     await recordAudit(db, {
       actor: open.principal.name,
@@ -203,7 +206,7 @@ export class ConsoleBroker {
       await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null }));
       return;
     }
-    const recorder = new ConsoleRecorder(db, sessionId, log);
+    const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded);
     const ended = relayConsole(client, agent, recorder, revoked);
     client.resume();
     const end = await ended;

@@ -23,7 +23,8 @@ interface Chunk {
  * in the database as they pass through the scheduler, in chunks written at most
  * RECORDING_FLUSH_MS after their first event. A chunk the database cannot take now (an outage)
  * is kept, in order, and written when it answers again. The header is made from the session row
- * when the recording is read.
+ * when the recording is read. What the user types ("i") is kept only when the task's app opted
+ * in: it holds passwords typed at hidden prompts.
  */
 export class ConsoleRecorder {
   private readonly startedAt = performance.now();
@@ -42,6 +43,7 @@ export class ConsoleRecorder {
     private readonly db: Kysely<Database>,
     private readonly sessionId: string,
     private readonly log: (line: string) => void,
+    private readonly recordsInput = false,
   ) {}
 
   recordOutput(bytes: Uint8Array): void {
@@ -50,6 +52,7 @@ export class ConsoleRecorder {
   }
 
   recordInput(bytes: Uint8Array): void {
+    if (!this.recordsInput) return;
     this.add('i', this.input.decode(bytes, { stream: true }));
   }
 

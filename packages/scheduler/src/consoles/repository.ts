@@ -15,6 +15,7 @@ export interface NewConsoleSession {
   source: string | null;
   /** The replica relaying it. */
   schedulerId: string;
+  inputRecorded: boolean;
 }
 
 export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSession): Promise<void> {
@@ -31,6 +32,7 @@ export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSe
       opened_by: s.openedBy,
       source: s.source,
       scheduler_id: s.schedulerId,
+      input_recorded: s.inputRecorded,
     })
     .execute();
 }
@@ -100,6 +102,7 @@ export async function listConsoleSessions(db: Kysely<Database>, taskId: string) 
     closedAt: r.closed_at ? r.closed_at.toISOString() : null,
     exitCode: r.exit_code,
     endReason: r.end_reason,
+    inputRecorded: r.input_recorded,
   }));
 }
 

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { requireRole } from '../auth/permissions.js';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { findTask } from '../tasks/repository.js';
 import { listConsoleSessions, readRecording } from './repository.js';
@@ -13,7 +14,9 @@ export function consoleRoutes(deps: AppDeps) {
     return c.json({ items: await listConsoleSessions(db, task.id) });
   });
 
+  // A recording can hold what users typed: reading one takes a member, like opening a console.
   routes.get('/consoles/:session/recording', async (c) => {
+    requireRole(c.get('principal'), 'member');
     const cast = await readRecording(db, c.req.param('session'), c.get('principal').project);
     c.header('content-type', 'application/x-asciicast');
     c.header('content-disposition', `attachment; filename="${c.req.param('session')}.cast"`);

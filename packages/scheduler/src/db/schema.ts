@@ -30,6 +30,7 @@ export interface AppsTable {
   default_memory_gb: number;
   default_max_hours: number | null;
   active_release: number | null;
+  record_input: Generated<boolean>;
   created_at: CreatedAt;
 }
 
@@ -150,6 +151,7 @@ export interface ConsoleSessionsTable {
   end_reason: string | null;
   /** The replica relaying the session (TAPIT_SCHEDULER_ID); null before migration 0009. */
   scheduler_id: string | null;
+  input_recorded: Generated<boolean>;
 }
 
 export interface ConsoleRecordingChunksTable {

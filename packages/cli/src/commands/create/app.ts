@@ -12,16 +12,18 @@ const KEYS: KeyValueSpec = {
     cpu: { field: 'cpu', type: 'number' },
     memory: { field: 'memoryGb', type: 'number' },
     max_hours: { field: 'maxHours', type: 'number', nullable: true },
+    record_input: { field: 'recordInput', type: 'boolean' },
   },
 };
 
 export default class CreateApp extends BaseCommand {
   static summary = 'Create an app; its image becomes release 1, the active one.';
-  static description = 'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks.';
+  static description =
+    'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks. record_input=true makes console recordings of its tasks keep what users type (passwords at hidden prompts included); by default they keep output only.';
   static examples = ['<%= config.bin %> create app web image=registry.example.com/shop/web:1.4 memory=1 max_hours=2'];
   static strict = false;
   static enableJsonFlag = true;
-  static args = { name: Args.string({ description: 'App name, then image=IMAGE [cpu=VCPUS] [memory=GB] [max_hours=H|none].' }) };
+  static args = { name: Args.string({ description: 'App name, then image=IMAGE [cpu=VCPUS] [memory=GB] [max_hours=H|none] [record_input=true|false].' }) };
 
   async run(): Promise<App> {
     const { argv, flags } = await this.parse(CreateApp);
@@ -30,6 +32,7 @@ export default class CreateApp extends BaseCommand {
     const { cpu, memoryGb, maxHours } = app.defaults;
     this.log(`Created app ${app.name} in ${app.project}/${app.stage}: ${app.image}, release ${app.activeRelease ?? '-'} active`);
     this.log(`Task defaults: ${formatNumber(cpu)} vCPU, ${formatNumber(memoryGb)} GB, max hours ${maxHours === null ? 'none' : formatNumber(maxHours)}`);
+    if (app.recordInput) this.log('Console recordings of its tasks keep what users type (record_input=true)');
     return app;
   }
 }
