@@ -46,8 +46,9 @@ COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/scheduler/bin packages/scheduler/bin
 COPY --from=build /src/packages/scheduler/dist packages/scheduler/dist
 # The embedded database (used when TAPIT_DATABASE_URL is unset) lives in TAPIT_DATA_DIR; a new
-# named volume takes this folder's owner, so the unprivileged user can write to it.
-RUN mkdir -p /var/lib/tapit && chown node:node /var/lib/tapit
+# named volume takes this folder's owner and mode, so the unprivileged user can write to it and
+# nobody else can read it (the scheduler refuses a data folder open to other users).
+RUN mkdir -p /var/lib/tapit && chown node:node /var/lib/tapit && chmod 700 /var/lib/tapit
 VOLUME /var/lib/tapit
 USER node
 EXPOSE 7700

@@ -36,6 +36,8 @@ cleanup() {
 trap cleanup EXIT
 
 log "starting tapit-scheduler on $TAPIT_URL (embedded database in $STATE_DIR/scheduler)"
+# Made by an earlier quick start with the default umask: the scheduler now refuses a folder others may read.
+if [ -d "$STATE_DIR/scheduler" ]; then chmod 700 "$STATE_DIR/scheduler"; fi
 TAPIT_DATA_DIR="$STATE_DIR/scheduler" TAPIT_PORT="$port" TAPIT_BOOTSTRAP_TOKEN="$ADMIN_TOKEN" TAPIT_AGENT_JOIN_TOKEN="$JOIN_TOKEN" \
   node_modules/.bin/tapit-scheduler >"$STATE_DIR/scheduler.log" 2>&1 &
 pids+=($!)

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { DataDirError } from './db/data-dir.js';
 import { coerceError } from './db/errors.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startScheduler } from './server.js';
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
     process.exit(2);
   }
+  // Whatever the scheduler writes (the embedded database's folders) is its user's alone.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig();
@@ -57,6 +60,11 @@ export async function main(argv: string[]): Promise<void> {
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {
+    // A folder the user must fix: one line, exit code 2.
+    if (error instanceof DataDirError) {
+      process.stderr.write(`tapit-scheduler: ${error.message}\n`);
+      process.exit(2);
+    }
     log(`tapit-scheduler could not start: ${coerceError(error).message}`);
     process.exit(1);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +42,17 @@ describe('tapit-scheduler process on its embedded database', () => {
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('TAPIT_PORT');
+  });
+
+  it('refuses a data folder other users may open, in one line saying how to fix it, with exit code 2', () => {
+    const bin = fileURLToPath(new URL('../bin/tapit-scheduler.js', import.meta.url));
+    const open = mkdtempSync(join(tmpdir(), 'tapit-open-'));
+    chmodSync(open, 0o755);
+    const result = spawnSync(process.execPath, [bin], { env: { ...process.env, TAPIT_DATA_DIR: open, TAPIT_PORT: '0' }, encoding: 'utf8', timeout: 60_000 });
+    rmSync(open, { recursive: true, force: true });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(`run \`chmod 700 ${open}\``);
   });
 
   it('migrates with `tapit-scheduler migrate` and exits', () => {

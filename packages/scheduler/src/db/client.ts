@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { claimDataDir } from './data-dir.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -49,8 +49,20 @@ export async function openDatabase(options: {
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: Number } });
+  // 0700, locked to this process; PGlite's own files (written 0666) made 0600 once it is open.
+  const dataDir = claimDataDir(options.dataDir);
+  const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: Number } }).catch((error: unknown) => {
+    dataDir.release();
+    throw error;
+  });
+  dataDir.tighten();
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'embedded', close: () => db.destroy() };
+  return {
+    db,
+    kind: 'embedded',
+    close: async () => {
+      await db.destroy();
+      dataDir.release();
+    },
+  };
 }
