@@ -32,9 +32,6 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   // Liveness: the process serves. Never fails for the database, so an outage restarts nothing.
   app.get('/livez', (c) => c.json({ status: 'ok', version: deps.version }));
 
-  const openApi = buildOpenApi(deps.version);
-  app.get('/v1/openapi.json', (c) => c.json(openApi));
-
   const v1 = new Hono<HonoEnv>();
   v1.use(
     bodyLimit({
@@ -48,6 +45,9 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   // Before the token: a malformed reference costs no database lookup and is never echoed.
   validateReferences(v1);
   v1.use(requireToken(deps, deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log })));
+  // Behind the token like every /v1 route (docs/api.md): the route list is a map for an attacker.
+  const openApi = buildOpenApi(deps.version);
+  v1.get('/openapi.json', (c) => c.json(openApi));
   v1.route('/', authRoutes(deps));
   v1.route('/', appRoutes(deps));
   v1.route('/', taskRoutes(deps));

@@ -17,7 +17,9 @@ describe.each(DATABASE_KINDS)('authentication and tokens on %s', (kind) => {
     const health = await call('GET', '/healthz', undefined, null);
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', database: kind });
-    const openapi = await call('GET', '/v1/openapi.json', undefined, null);
+    // Under /v1, like every route there, it needs a token (docs/api.md).
+    expect((await call('GET', '/v1/openapi.json', undefined, null)).status).toBe(401);
+    const openapi = await call('GET', '/v1/openapi.json');
     expect(openapi.body.openapi).toBe('3.1.0');
     const create = openapi.body.paths['/v1/projects/{project}/stages/{stage}/apps/{app}/tasks'].post;
     expect(Object.keys(create.requestBody.content['application/json'].schema.properties)).toEqual(
@@ -75,6 +77,23 @@ describe.each(DATABASE_KINDS)('authentication and tokens on %s', (kind) => {
     const listed = await call('GET', '/v1/tasks?limit=500', undefined, scoped);
     expect(listed.body.items.every((t: { project: string }) => t.project === 'default')).toBe(true);
     expect((await call('GET', '/v1/projects', undefined, scoped)).body.items.map((p: { name: string }) => p.name)).toEqual(['default']);
+    // Another project's task id as a list cursor answers as an id that does not exist: nothing learnt.
+    const cursorOf = (id: string) => Buffer.from(id).toString('base64url');
+    const viaForeign = await call('GET', `/v1/tasks?cursor=${cursorOf(foreign)}`, undefined, scoped);
+    const viaNothing = await call('GET', `/v1/tasks?cursor=${cursorOf('0'.repeat(32))}`, undefined, scoped);
+    expect(viaForeign.status).toBe(400);
+    expect(viaForeign.body).toEqual(viaNothing.body);
+    expect(viaForeign.body.error.field).toBe('cursor');
+  });
+
+  it('creates tokens only for projects that exist', async () => {
+    const early = await call('POST', '/v1/tokens', { name: 'early-bird', role: 'member', project: 'not-yet' });
+    expect(early.status).toBe(404);
+    expect(early.body.error).toMatchObject({ code: 'NOT_FOUND', field: 'project' });
+    expect(early.body.error.message).toContain('"not-yet"');
+    expect(await database.db.selectFrom('tokens').select('name').where('name', '=', 'early-bird').executeTakeFirst()).toBeUndefined();
+    await call('POST', '/v1/projects', { name: 'not-yet' });
+    expect((await call('POST', '/v1/tokens', { name: 'early-bird', role: 'member', project: 'not-yet' })).status).toBe(201);
   });
 
   it('keeps a project admin inside its project: no tokens, no projects', async () => {

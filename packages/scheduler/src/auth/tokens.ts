@@ -47,6 +47,11 @@ export async function authenticate(db: Kysely<Database>, secret: string): Promis
 }
 
 export async function createToken(db: Kysely<Database>, body: CreateTokenRequest, by: string) {
+  // A token for a project that does not exist yet would start working once someone creates it.
+  if (body.project !== undefined) {
+    const project = await db.selectFrom('projects').select('name').where('name', '=', body.project).executeTakeFirst();
+    if (!project) throw new ApiError('NOT_FOUND', `project "${body.project}" not found: create it first (tapit create project ${body.project})`, 'project');
+  }
   const secret = newSecret();
   try {
     const row = await db

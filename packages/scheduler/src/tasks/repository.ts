@@ -137,9 +137,16 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promi
   if (filter.app) query = query.where('apps.name', '=', filter.app);
   if (filter.status && filter.status.length > 0) query = query.where('tasks.status', 'in', filter.status);
   if (filter.cursor) {
+    // The cursor's task is looked up inside the listing's project only: another project's task
+    // id answers as one that does not exist, so a cursor reveals nothing.
+    const id = decodeCursor(filter.cursor);
+    let cursorTask = db.selectFrom('tasks as c').innerJoin('apps as ca', 'ca.id', 'c.app_id').select('c.id').where('c.id', '=', id);
+    if (filter.project) cursorTask = cursorTask.where('ca.project', '=', filter.project);
+    if (!(await cursorTask.executeTakeFirst())) {
+      throw new ApiError('VALIDATION_FAILED', 'cursor does not point at a task of this listing (deleted since?): list again without it', 'cursor');
+    }
     // A row-value comparison against the cursor task's own (created_at, id): exact to the
     // microsecond, and an index range on tasks_created_idx however deep the page.
-    const id = decodeCursor(filter.cursor);
     query = query.where(sql<boolean>`(tasks.created_at, tasks.id) < (SELECT c.created_at, c.id FROM tasks c WHERE c.id = ${id})`);
   }
   const rows = await query.orderBy('tasks.created_at', 'desc').orderBy('tasks.id', 'desc').limit(filter.limit + 1).execute();
