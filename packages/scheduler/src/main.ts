@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './config.js';
+import { AdminTokenNameError, createAdminToken, defaultAdminTokenName } from './auth/create-admin-token.js';
+import { ConfigError, loadConfig, type SchedulerConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { DataDirError } from './db/data-dir.js';
 import { coerceError } from './db/errors.js';
@@ -6,10 +7,13 @@ import { migrateToLatest } from './db/migrate.js';
 import { startScheduler } from './server.js';
 import { SCHEDULER_VERSION } from './version.js';
 
-const USAGE = `Usage: tapit-scheduler [serve | migrate | --version | --help]
+const USAGE = `Usage: tapit-scheduler [serve | migrate | create-admin-token [NAME] | --version | --help]
 
-  serve     (default) run the HTTP API and the agent websocket
-  migrate   bring the database schema up to date and exit
+  serve                      (default) run the HTTP API and the agent websocket
+  migrate                    bring the database schema up to date and exit
+  create-admin-token [NAME]  print a new admin token for all projects and exit: the way back in
+                             when every admin token is lost or revoked (on the embedded
+                             database, stop the scheduler first)
 
 Configuration (environment): TAPIT_DATABASE_URL (unset: embedded database in TAPIT_DATA_DIR),
 TAPIT_HOST (127.0.0.1), TAPIT_PORT (7700), TAPIT_BOOTSTRAP_TOKEN, TAPIT_AGENT_JOIN_TOKEN.`;
@@ -20,7 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   if (command === '--help' || command === '-h') return void process.stdout.write(`${USAGE}\n`);
   if (command === '--version') return void process.stdout.write(`${SCHEDULER_VERSION}\n`);
-  if (command !== 'serve' && command !== 'migrate') {
+  if (command !== 'serve' && command !== 'migrate' && command !== 'create-admin-token') {
     process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
     process.exit(2);
   }
@@ -37,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
   try {
+    if (command === 'create-admin-token') return await printAdminToken(config, argv[1] ?? defaultAdminTokenName());
     if (command === 'migrate') {
       const database = await openDatabase({ url: config.TAPIT_DATABASE_URL, dataDir: config.TAPIT_DATA_DIR });
       const applied = await migrateToLatest(database.db);
@@ -60,12 +65,25 @@ export async function main(argv: string[]): Promise<void> {
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {
-    // A folder the user must fix: one line, exit code 2.
-    if (error instanceof DataDirError) {
+    // A folder or name the user must fix: one line, exit code 2.
+    if (error instanceof DataDirError || error instanceof AdminTokenNameError) {
       process.stderr.write(`tapit-scheduler: ${error.message}\n`);
       process.exit(2);
     }
     log(`tapit-scheduler could not start: ${coerceError(error).message}`);
     process.exit(1);
+  }
+}
+
+/** The secret alone on stdout (for scripts), what it is on stderr. */
+async function printAdminToken(config: SchedulerConfig, name: string): Promise<void> {
+  const database = await openDatabase({ url: config.TAPIT_DATABASE_URL, dataDir: config.TAPIT_DATA_DIR });
+  try {
+    await migrateToLatest(database.db);
+    const secret = await createAdminToken(database.db, name);
+    process.stdout.write(`${secret}\n`);
+    process.stderr.write(`created admin token "${name}" for all projects; this is the only time it is shown\n`);
+  } finally {
+    await database.close();
   }
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnScheduler } from './testing/scheduler-process.js';
 import { ADMIN_TOKEN, APP_PATH } from './testing/test-app.js';
+import { createTestDatabase } from './testing/test-database.js';
 
 describe('tapit-scheduler process on its embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tapit-scheduler-'));
@@ -53,6 +54,38 @@ describe('tapit-scheduler process on its embedded database', () => {
     expect(result.status).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(`run \`chmod 700 ${open}\``);
+  });
+
+  it('warns when TAPIT_BOOTSTRAP_TOKEN changed, and create-admin-token lets an admin back in', async () => {
+    const database = await createTestDatabase('postgres', { migrated: false });
+    const bin = fileURLToPath(new URL('../bin/tapit-scheduler.js', import.meta.url));
+    const env = { TAPIT_DATABASE_URL: database.url!, TAPIT_BOOTSTRAP_TOKEN: ADMIN_TOKEN };
+    try {
+      const first = await spawnScheduler(env);
+      expect(first.output()).not.toContain('differs');
+      // Every admin token revoked: nobody can get back in through the API.
+      expect((await call(first.url, 'DELETE', '/v1/tokens/bootstrap')).status).toBe(204);
+      await first.stop();
+
+      const changed = await spawnScheduler({ ...env, TAPIT_BOOTSTRAP_TOKEN: 'a-new-bootstrap-token-0123' });
+      expect(changed.output()).toMatch(/TAPIT_BOOTSTRAP_TOKEN differs from the bootstrap token stored at first start.*tapit-scheduler create-admin-token/);
+      expect((await call(changed.url, 'GET', '/v1/whoami', undefined, 'a-new-bootstrap-token-0123')).status).toBe(401);
+
+      const created = spawnSync(process.execPath, [bin, 'create-admin-token', 'rescue'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      expect(created.status, created.stderr).toBe(0);
+      const secret = created.stdout.trim();
+      expect(secret).toMatch(/^tapit_\S+$/);
+      expect(created.stderr).toContain('admin token "rescue"');
+      const whoami = await call(changed.url, 'GET', '/v1/whoami', undefined, secret);
+      expect(await whoami.json()).toEqual({ name: 'rescue', role: 'admin', project: null });
+
+      const again = spawnSync(process.execPath, [bin, 'create-admin-token', 'rescue'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      expect(again.status).toBe(2);
+      expect(again.stderr.trim()).toBe('tapit-scheduler: a token named "rescue" already exists: give another NAME');
+      await changed.stop();
+    } finally {
+      await database.drop();
+    }
   });
 
   it('migrates with `tapit-scheduler migrate` and exits', () => {

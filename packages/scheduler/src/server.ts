@@ -11,7 +11,7 @@ import { isTaskReference, TASK_REFERENCE_RULE } from './http/validate-references
 import { AuthFailures } from './auth/auth-failures.js';
 import { createApp } from './app.js';
 import { TokenWatch } from './auth/token-watch.js';
-import { ensureBootstrapToken } from './auth/tokens.js';
+import { ensureBootstrapToken, logBootstrapToken } from './auth/tokens.js';
 import { replicaId, type SchedulerConfig } from './config.js';
 import { closeAbandonedConsoleSessions } from './consoles/repository.js';
 import { openDatabase } from './db/client.js';
@@ -43,7 +43,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
-  if (config.TAPIT_BOOTSTRAP_TOKEN) await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN);
+  if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: no agent can join this scheduler');
   const schedulerId = replicaId(config);
   // Before this replica relays any console: every open session of its id is its dead past's.

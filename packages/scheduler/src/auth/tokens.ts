@@ -26,13 +26,32 @@ function toView(row: TokenRow): TokenView {
   };
 }
 
-/** At first start, TAPIT_BOOTSTRAP_TOKEN becomes the admin token named "bootstrap". */
-export async function ensureBootstrapToken(db: Kysely<Database>, secret: string): Promise<void> {
-  await db
+/**
+ * At first start, TAPIT_BOOTSTRAP_TOKEN becomes the admin token named "bootstrap"; later starts
+ * only compare: `differs` when the variable no longer matches the stored token (which stays the
+ * one that works), `revoked` when the stored token was revoked.
+ */
+export async function ensureBootstrapToken(db: Kysely<Database>, secret: string): Promise<'created' | 'same' | 'differs' | 'revoked'> {
+  const inserted = await db
     .insertInto('tokens')
     .values({ name: 'bootstrap', role: 'admin', project: null, token_hash: hashToken(secret), created_by: null })
     .onConflict((oc) => oc.doNothing())
-    .execute();
+    .returning('name')
+    .executeTakeFirst();
+  if (inserted) return 'created';
+  const stored = await db.selectFrom('tokens').select(['token_hash', 'revoked_at']).where('name', '=', 'bootstrap').executeTakeFirst();
+  if (stored && stored.token_hash !== hashToken(secret)) return 'differs';
+  return stored?.revoked_at ? 'revoked' : 'same';
+}
+
+/** One line when TAPIT_BOOTSTRAP_TOKEN does not do what its setter may think. */
+export function logBootstrapToken(state: Awaited<ReturnType<typeof ensureBootstrapToken>>, log: (line: string) => void): void {
+  const recovery = 'to get a new admin token, run `tapit-scheduler create-admin-token [NAME]` against this database';
+  if (state === 'differs') {
+    log(`TAPIT_BOOTSTRAP_TOKEN differs from the bootstrap token stored at first start, which stays the one that works (the variable is read only once); ${recovery}`);
+  } else if (state === 'revoked') {
+    log(`the bootstrap token was revoked: TAPIT_BOOTSTRAP_TOKEN gives no access any more; ${recovery}`);
+  }
 }
 
 /** The principal behind a secret; revoked tokens are looked up like unknown ones. */
