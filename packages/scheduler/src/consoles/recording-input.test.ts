@@ -1,18 +1,11 @@
 import { ConsoleChannel, encodeConsoleData, type Task } from '@tapit/protocol';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/eventually.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
-
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('console recordings', () => {
   let database: TestDatabase;

@@ -2,18 +2,11 @@ import { connect, type Socket } from 'node:net';
 import { ConsoleChannel, decodeConsoleData, encodeConsoleData, type Task } from '@tapit/protocol';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/eventually.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
-
-async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A raw TCP connection from a chosen loopback address, recording what it receives. */
 function open(url: string, localAddress = '127.0.0.1') {
