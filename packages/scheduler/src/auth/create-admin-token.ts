@@ -18,13 +18,15 @@ export const defaultAdminTokenName = (now = new Date()) => `admin-${now.toISOStr
 export async function createAdminToken(db: Kysely<Database>, name: string): Promise<string> {
   const checked = Name.safeParse(name);
   if (!checked.success) throw new AdminTokenNameError(`NAME "${name}": ${checked.error.issues[0]?.message}`);
-  let created;
   try {
-    created = await createToken(db, { name, role: 'admin' }, 'tapit-scheduler create-admin-token');
+    // The token and its audit row together, or neither.
+    return await db.transaction().execute(async (trx) => {
+      const created = await createToken(trx, { name, role: 'admin' }, 'tapit-scheduler create-admin-token');
+      await recordAudit(trx, { actor: 'tapit-scheduler', action: 'token.create', targetType: 'token', targetId: name, details: { role: 'admin', via: 'create-admin-token' } });
+      return created.token;
+    });
   } catch (error) {
     if (error instanceof ApiError && error.code === 'CONFLICT') throw new AdminTokenNameError(`a token named "${name}" already exists: give another NAME`);
     throw error;
   }
-  await recordAudit(db, { actor: 'tapit-scheduler', action: 'token.create', targetType: 'token', targetId: name, details: { role: 'admin', via: 'create-admin-token' } });
-  return created.token;
 }
