@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, expectStatus } from '../support/fuzz/api.js';
 import { encodeAction, frameActions, retarget, type FrameAction } from '../support/fuzz/frame-actions.js';
 import { FuzzSocket, isRefused } from '../support/fuzz/fuzz-socket.js';
-import { checkWithin, fuzzBudget } from '../support/fuzz/fuzz-run.js';
+import { checkWithin, fuzzBudget, FUZZ_SCHEDULER_ENV } from '../support/fuzz/fuzz-run.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startSystem, type System } from '../support/system.js';
 
@@ -28,7 +28,7 @@ let checkedOutput = 0;
 const BIG_TASK = { args: ['true'], cpu: 8, memoryGb: 0.1 };
 
 beforeAll(async () => {
-  system = await startSystem({ agentEnv: { TAPIT_AGENT_CPU: '1', TAPIT_AGENT_MEMORY_GB: '2' } });
+  system = await startSystem({ agentEnv: { TAPIT_AGENT_CPU: '1', TAPIT_AGENT_MEMORY_GB: '2' }, schedulerEnv: FUZZ_SCHEDULER_ENV });
   wsUrl = `${system.scheduler.url.replace(/^http/, 'ws')}/v1/agents/connect`;
   // A task on the real agent for the whole run: it must still be running, and logging, after.
   const task = await expectStatus(system.scheduler, 201, 'POST', '/v1/projects/default/stages/default/apps/web/tasks', {

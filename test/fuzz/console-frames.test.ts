@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus } from '../support/fuzz/api.js';
 import { encodeAction, frameActions, type FrameAction } from '../support/fuzz/frame-actions.js';
 import { FuzzSocket, isRefused } from '../support/fuzz/fuzz-socket.js';
-import { checkWithin, fuzzBudget } from '../support/fuzz/fuzz-run.js';
+import { checkWithin, fuzzBudget, FUZZ_SCHEDULER_ENV } from '../support/fuzz/fuzz-run.js';
 import { hostileString } from '../support/fuzz/hostile-values.js';
 import { mutatedValue, validValue } from '../support/fuzz/json-schema-arbitrary.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
@@ -33,7 +33,7 @@ const TASKS = '/v1/projects/default/stages/default/apps/web/tasks';
 const UNENDING = 'trap "" INT TERM QUIT HUP TSTP TTIN TTOU; while true; do sleep 1; done';
 
 beforeAll(async () => {
-  system = await startSystem({ agentEnv: { TAPIT_AGENT_CPU: '1', TAPIT_AGENT_MEMORY_GB: '2' } });
+  system = await startSystem({ agentEnv: { TAPIT_AGENT_CPU: '1', TAPIT_AGENT_MEMORY_GB: '2' }, schedulerEnv: FUZZ_SCHEDULER_ENV });
   member = (await expectStatus(system.scheduler, 201, 'POST', '/v1/tokens', { name: 'fuzz-member', role: 'member' })).token;
   viewer = (await expectStatus(system.scheduler, 201, 'POST', '/v1/tokens', { name: 'fuzz-viewer', role: 'viewer' })).token;
   interactive = (await expectStatus(system.scheduler, 201, 'POST', TASKS, { command: UNENDING, kind: 'interactive', cpu: 0.25, memoryGb: 0.25 })).id;

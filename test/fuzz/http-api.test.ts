@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE } from '../support/agent.js';
 import { api, expectStatus } from '../support/fuzz/api.js';
-import { checkWithin, fuzzBudget } from '../support/fuzz/fuzz-run.js';
+import { checkWithin, fuzzBudget, FUZZ_SCHEDULER_ENV } from '../support/fuzz/fuzz-run.js';
 import { describeExchange, mayBeCutOff, problemWith, send, sendRaw, type Answer } from '../support/fuzz/http-send.js';
 import { dictionaryOf, operationsOf, requestsOf, type FuzzRequest, type Operation } from '../support/fuzz/openapi-requests.js';
 import { rawRequests } from '../support/fuzz/raw-requests.js';
@@ -34,7 +34,7 @@ const created = (method: string, path: string, body: unknown) => expectStatus(sc
 
 beforeAll(async () => {
   db = await createDatabase();
-  scheduler = await startScheduler({}, { databaseUrl: db.url });
+  scheduler = await startScheduler(FUZZ_SCHEDULER_ENV, { databaseUrl: db.url });
   // Something of each kind to find: a second project, apps, tasks (one stopped), tokens.
   await created('POST', '/v1/projects', { name: 'fuzz' });
   const ids: string[] = [];
