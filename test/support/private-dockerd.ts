@@ -24,8 +24,9 @@ export interface PrivateDockerd {
   start(options?: { liveRestore?: boolean }): Promise<void>;
   /**
    * Ends the daemon and waits for it to exit. SIGTERM is a clean stop (`systemctl stop docker`:
-   * it stops its containers first); SIGKILL a crash (containers live on in their shims until
-   * the next start ends them, or keeps them with live restore).
+   * it stops its containers first); SIGKILL a crash of the whole engine, dockerd and the
+   * containerd it runs (containers live on in their shims until the next start ends them, or
+   * keeps them with live restore).
    */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Everything the daemon logged, for failure messages. */
@@ -96,6 +97,15 @@ export async function startPrivateDockerd(options: { images?: string[] } = {}): 
       if (!current) return;
       current.kill(signal);
       await exited;
+      // A killed dockerd takes its containerd along (parent-death signal), but the dead containerd
+      // stays a zombie until init reaps it, and a next start that finds its pid file thinks it
+      // still runs and waits on its socket until it gives up. Make sure it is dead, then forget it.
+      if (signal === 'SIGKILL') {
+        const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
+        const containerd = readPid(pidFile);
+        if (containerd !== null) await killAndWait(containerd);
+        await rm(pidFile, { force: true });
+      }
     },
     log() {
       try {
@@ -148,6 +158,30 @@ function mountsUnder(dir: string): string[] {
     .map((line) => line.split(' ')[1] ?? '')
     .filter((path) => path.startsWith(`${dir}/`));
   return mounts.sort((a, b) => b.length - a.length);
+}
+
+function readPid(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SIGKILLs a process this engine started, if it still runs, and waits until it is dead (a zombie at most). */
+async function killAndWait(pid: number): Promise<void> {
+  // A zombie is dead: only init, which inherited it, can reap it.
+  const alive = () => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGKILL');
+  while (alive()) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Whether an engine answers `GET /_ping` on this socket. */
