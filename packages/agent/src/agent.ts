@@ -1,5 +1,6 @@
-import { PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
-import { consoleUrlFor, type AgentConfig } from './config.js';
+import { AGENT_CAPACITY_LIMITS, PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
+import { ConfigError, consoleUrlFor, type AgentConfig } from './config.js';
+import { CredentialStore } from './identity/credential-store.js';
 import { Consoles } from './consoles/consoles.js';
 import { Connector } from './connection/connector.js';
 import { CutOffWatch } from './connection/cut-off-watch.js';
@@ -38,8 +39,17 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** A host bigger than the scheduler accepts offers what it accepts (a bigger hello would be refused). */
+export function boundedCapacity(capacity: Capacity): Capacity {
+  return { cpu: Math.min(capacity.cpu, AGENT_CAPACITY_LIMITS.cpu.max), memoryGb: Math.min(capacity.memoryGb, AGENT_CAPACITY_LIMITS.memoryGb.max) };
+}
+
 /** Wires driver, handle store, runner and connection; used by main() and by tests in-process. */
 export async function startAgent(config: AgentConfig, driver?: TaskDriver): Promise<RunningAgent> {
+  const credentials = new CredentialStore(config.stateDir, config.name, (why) => log('agent.new-credential', { name: config.name, why }));
+  if (!credentials.registered && config.token === undefined) {
+    throw new ConfigError(`TAPIT_AGENT_TOKEN: is required to join (a join token): ${config.stateDir} holds no registered credential of agent ${config.name} yet`);
+  }
   const taskDriver =
     driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs });
   const health = taskDriver.health;
@@ -60,26 +70,31 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     log('agent.cut-off', { silentSeconds, stopTasksAfterSeconds: policy.afterSeconds });
     runner.stopAll('AGENT_LOST', `its agent was cut off from the scheduler for ${silentSeconds} s and stopped it, so it would not run unseen`, policy.stopGraceSeconds);
   });
-  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: config.token, ca: config.ca, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
+  // Console dial-backs open with the agent's own credential: the scheduler takes no other.
+  const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: credentials.credential, ca: config.ca, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
-    token: config.token,
+    name: config.name,
+    credentials,
+    joinToken: config.token,
     ca: config.ca,
     runner,
     readiness,
     clock,
     cutOff,
     onConsoleOpen: (frame) => consoles.open(frame),
-    hello: async () => ({
+    hello: async (credential) => ({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       agentName: config.name,
       agentVersion: AGENT_VERSION,
-      capacity: await taskDriver.capacity().catch(() => fallbackCapacity),
+      capacity: boundedCapacity(await taskDriver.capacity().catch(() => fallbackCapacity)),
       tasks: runner.heldTasks(),
       readiness: readiness(),
       ...(recovered ? {} : { recovering: true }),
       heartbeatAcks: true,
+      ...(credential === undefined ? {} : { credential }),
+      ...(Object.keys(config.labels).length > 0 ? { labels: config.labels } : {}),
     }),
   });
   health?.onChange((cause) => {
@@ -104,7 +119,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     log('agent.failed', { error: errorMessage(error) });
     void connector.stop();
   });
-  log('agent.started', { name: config.name, scheduler: config.connectUrl, stateDir: config.stateDir, version: AGENT_VERSION });
+  log('agent.started', { name: config.name, scheduler: config.connectUrl, stateDir: config.stateDir, version: AGENT_VERSION, credential: credentials.registered ? 'registered' : 'to register' });
   const done = connector
     .run()
     .then((code) => (failed ? 1 : code))

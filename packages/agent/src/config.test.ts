@@ -22,7 +22,10 @@ describe('loadConfig', () => {
   });
 
   it('names the variable in a one-line error', () => {
-    expect(() => loadConfig({})).toThrow(/^TAPIT_AGENT_TOKEN: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: '1e6' })).toThrow(/^TAPIT_AGENT_CPU: must be at most 1024$/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_MEMORY_GB: '1e300' })).toThrow(/^TAPIT_AGENT_MEMORY_GB: must be at most 16384$/);
+    expect(() => loadConfig({ TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_LABELS: 'region' })).toThrow(/^TAPIT_AGENT_LABELS: "region" must be KEY=VALUE/);
+    expect(() => loadConfig({ TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_LABELS: 'Region=eu' })).toThrow(/^TAPIT_AGENT_LABELS: label key "Region"/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: 'lots' })).toThrow(/^TAPIT_AGENT_CPU: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_SCHEDULER_URL: 'ftp://x' })).toThrow(/^TAPIT_SCHEDULER_URL: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'not valid!' })).toThrow(/^TAPIT_AGENT_NAME: /);
@@ -47,6 +50,11 @@ describe('loadConfig', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('needs no join token once its credential is registered (checked at start), and reads labels', () => {
+    expect(loadConfig({ TAPIT_AGENT_NAME: 'a' })).toMatchObject({ token: undefined, labels: {} });
+    expect(loadConfig({ TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_LABELS: 'region=eu, gpu=true' }).labels).toEqual({ region: 'eu', gpu: 'true' });
   });
 
   it('reads overrides and DOCKER_HOST', () => {

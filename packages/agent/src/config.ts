@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { Name, consoleStreamPath } from '@tapit/protocol';
+import { AGENT_CAPACITY_LIMITS, Name, consoleStreamPath, parseLabels, type Labels } from '@tapit/protocol';
 import { loadTrustedCas } from './connection/tls-trust.js';
 
 /** Agent configuration, from the environment (PRODUCT.md lists the variables). */
@@ -8,14 +8,25 @@ const Env = z.object({
   TAPIT_SCHEDULER_URL: z
     .url({ protocol: /^(https?|wss?)$/, error: 'must be an http(s):// or ws(s):// URL' })
     .default('http://127.0.0.1:7700'),
-  TAPIT_AGENT_TOKEN: z.string({ error: 'is required (the agent join token)' }).min(1, 'must not be empty'),
+  /** A join token: needed until the agent's own credential (in its state folder) is registered. */
+  TAPIT_AGENT_TOKEN: z.string().min(1, 'must not be empty').optional(),
+  /** `region=eu,gpu=true`: labels apps and tasks can require. */
+  TAPIT_AGENT_LABELS: z.string().optional(),
   /** PEM file of the CA that signed the scheduler's certificate, for https:// and wss:// behind a private CA. */
   TAPIT_CA_FILE: z.string().optional(),
   TAPIT_AGENT_NAME: z.string().optional(),
   TAPIT_AGENT_STATE_DIR: z.string().min(1).default('/var/lib/tapit-agent'),
   TAPIT_AGENT_NETWORK: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a Docker network mode').default('bridge'),
-  TAPIT_AGENT_CPU: z.coerce.number({ error: 'must be a number of vCPUs' }).positive('must be positive').optional(),
-  TAPIT_AGENT_MEMORY_GB: z.coerce.number({ error: 'must be a number of GB' }).positive('must be positive').optional(),
+  TAPIT_AGENT_CPU: z.coerce
+    .number({ error: 'must be a number of vCPUs' })
+    .positive('must be positive')
+    .max(AGENT_CAPACITY_LIMITS.cpu.max, `must be at most ${AGENT_CAPACITY_LIMITS.cpu.max}`)
+    .optional(),
+  TAPIT_AGENT_MEMORY_GB: z.coerce
+    .number({ error: 'must be a number of GB' })
+    .positive('must be positive')
+    .max(AGENT_CAPACITY_LIMITS.memoryGb.max, `must be at most ${AGENT_CAPACITY_LIMITS.memoryGb.max}`)
+    .optional(),
   /** Agent-initiated stops (max_hours, storage) give the task this long after SIGTERM. */
   TAPIT_AGENT_STOP_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(10),
   /** How often the writable layer is measured when no storage quota is available. */
@@ -38,10 +49,12 @@ export interface AgentConfig {
   schedulerUrl: string;
   /** The websocket endpoint derived from schedulerUrl. */
   connectUrl: string;
-  token: string;
+  /** The join token (TAPIT_AGENT_TOKEN); once the credential is registered it may be absent. */
+  token: string | undefined;
   /** Certificate authorities for wss:// (Node's own plus TAPIT_CA_FILE's); undefined: Node's own. */
   ca: string[] | undefined;
   name: string;
+  labels: Labels;
   stateDir: string;
   network: string;
   cpu: number | undefined;
@@ -93,6 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     const from = e.TAPIT_AGENT_NAME === undefined ? ' (from the hostname; set TAPIT_AGENT_NAME)' : '';
     throw new ConfigError(`TAPIT_AGENT_NAME: "${name}"${from} ${validName.error.issues[0]!.message}`);
   }
+  let labels: Labels;
+  try {
+    labels = parseLabels(e.TAPIT_AGENT_LABELS ?? '');
+  } catch (error) {
+    throw new ConfigError(`TAPIT_AGENT_LABELS: ${(error as Error).message}`);
+  }
   let ca: string[] | undefined;
   try {
     ca = e.TAPIT_CA_FILE === undefined ? undefined : loadTrustedCas(e.TAPIT_CA_FILE);
@@ -105,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     token: e.TAPIT_AGENT_TOKEN,
     ca,
     name,
+    labels,
     stateDir: e.TAPIT_AGENT_STATE_DIR,
     network: e.TAPIT_AGENT_NETWORK,
     cpu: e.TAPIT_AGENT_CPU,

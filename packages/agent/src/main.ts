@@ -4,8 +4,10 @@ import { errorMessage, log } from './log.js';
 
 const USAGE = `usage: tapit-agent
 Runs tapit tasks in Docker containers for a scheduler. Configured by environment:
-  TAPIT_SCHEDULER_URL (default http://127.0.0.1:7700), TAPIT_AGENT_TOKEN (required),
+  TAPIT_SCHEDULER_URL (default http://127.0.0.1:7700), TAPIT_AGENT_TOKEN (a join token: required
+  until the agent's own credential, kept in its state folder, is registered at first contact),
   TAPIT_AGENT_NAME (default hostname), TAPIT_AGENT_STATE_DIR (default /var/lib/tapit-agent),
+  TAPIT_AGENT_LABELS (e.g. region=eu,gpu=true: labels apps and tasks can require),
   TAPIT_AGENT_NETWORK (default bridge), TAPIT_AGENT_CPU, TAPIT_AGENT_MEMORY_GB, DOCKER_HOST,
   TAPIT_AGENT_STOP_GRACE_SECONDS (default 10, for max_hours and storage stops),
   TAPIT_AGENT_STORAGE_CHECK_MS (default 5000), TAPIT_AGENT_SPOOL_MEMORY_MB (default 32),
@@ -41,6 +43,10 @@ export async function main(argv: string[]): Promise<void> {
     log('agent.stopped', { code });
     process.exit(code);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tapit-agent: ${error.message}\n`);
+      process.exit(2);
+    }
     log('agent.failed', { error: errorMessage(error) });
     process.exit(1);
   }

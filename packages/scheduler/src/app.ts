@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { agentRoutes } from './agents/routes.js';
+import { joinTokenRoutes } from './agents/join-token-routes.js';
 import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', taskRoutes(deps));
   v1.route('/', logRoutes(deps));
   v1.route('/', agentRoutes(deps));
+  v1.route('/', joinTokenRoutes(deps));
   v1.route('/', consoleRoutes(deps));
   app.route('/v1', v1);
 

@@ -42,6 +42,8 @@ export const SchedulerConfig = z.object({
   TAPIT_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   /** Invalid tokens one address may present in a burst; then one per 60/N s, else 429. */
   TAPIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+  /** Agent websocket connections one replica holds at most; more are refused with 503. */
+  TAPIT_MAX_AGENT_CONNECTIONS: positiveInt.default(1000),
   /**
    * Names this replica (agents connected to it, console sessions it relays): unique among the
    * running replicas, and the same across its restarts. Unset: see replicaId().

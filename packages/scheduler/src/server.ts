@@ -44,7 +44,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
-  if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: no agent can join this scheduler');
+  if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: agents join with join tokens an admin creates (tapit create join-token)');
   const schedulerId = replicaId(config);
   // Before this replica relays any console: every open session of its id is its dead past's.
   const abandoned = await closeAbandonedConsoleSessions(database.db, schedulerId);
@@ -55,7 +55,12 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const probe = new DatabaseProbe(database.db);
   // One count of failed logins per address for the API and every websocket upgrade.
   const authFailures = new AuthFailures({ perMinute: config.TAPIT_AUTH_FAILURES_PER_MINUTE, log });
-  const app = createApp({ db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures }, log);
+  // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
+  let agentChanged = (_name: string): Promise<void> => Promise.resolve();
+  const app = createApp(
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name) },
+    log,
+  );
   const gateway = new AgentGateway({
     db: database.db,
     signals,
@@ -63,9 +68,11 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     joinToken: config.TAPIT_AGENT_JOIN_TOKEN,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
+    maxConnections: config.TAPIT_MAX_AGENT_CONNECTIONS,
     log,
     authFailures,
   });
+  agentChanged = (name) => gateway.refresh(name);
   const loop = new ControlLoop({
     db: database.db,
     gateway,
@@ -108,7 +115,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, joinToken: config.TAPIT_AGENT_JOIN_TOKEN, schedulerId, log, authFailures });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -127,7 +134,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     if (refuseIfRateLimited(authFailures, request, socket)) return;
     if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
     else if (consoleMatch) void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], consoleMatch[2] === 'exec' ? 'exec' : 'attach');
-    else if (dialBack) consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
+    else if (dialBack) void consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();

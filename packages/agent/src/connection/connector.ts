@@ -1,9 +1,26 @@
+import type { AgentFrame } from '@tapit/protocol';
+import type { CredentialStore } from '../identity/credential-store.js';
 import { log } from '../log.js';
 import { Backoff } from './backoff.js';
 import { Session, type SessionOptions } from './session.js';
 
+type Hello = Extract<AgentFrame, { type: 'hello' }>;
+
+export interface ConnectorOptions extends Omit<SessionOptions, 'onWelcome' | 'token' | 'hello'> {
+  name: string;
+  credentials: CredentialStore;
+  /** TAPIT_AGENT_TOKEN: a join token, to register the credential; not needed once it is. */
+  joinToken: string | undefined;
+  /** The hello to send; with `credential` on a connection opened with the join token. */
+  hello: (credential: string | undefined) => Promise<Hello>;
+}
+
 /**
  * Keeps one session up: dials, and after every loss waits a jittered backoff and dials again.
+ * A connection opens with the agent's own credential once a scheduler has accepted it, and with
+ * the join token (registering the credential) before that or when the credential is not known
+ * (the scheduler's database was replaced, or an admin deleted the agent). Refused for its name
+ * or its credential, it says so and keeps trying with backoff: it never displaces the holder.
  * Ends (with an exit code) only when stopped or when the scheduler cannot speak our protocol.
  */
 export class Connector {
@@ -13,7 +30,7 @@ export class Connector {
   private readonly backoff = new Backoff();
   private redialNow = false;
 
-  constructor(private readonly options: Omit<SessionOptions, 'onWelcome'>) {}
+  constructor(private readonly options: ConnectorOptions) {}
 
   /** Readiness changed: tell the scheduler now rather than at the next interval. */
   heartbeatNow(): void {
@@ -28,15 +45,41 @@ export class Connector {
   }
 
   async run(): Promise<number> {
+    const { credentials, joinToken } = this.options;
+    let join = !credentials.registered;
     while (!this.stopped) {
-      this.session = new Session({ ...this.options, onWelcome: () => this.backoff.reset() });
-      const { refused } = await this.session.run();
+      const joining = join && joinToken !== undefined;
+      this.session = new Session({
+        ...this.options,
+        token: joining ? joinToken : credentials.credential,
+        hello: () => this.options.hello(joining ? credentials.credential : undefined),
+        onWelcome: () => {
+          this.backoff.reset();
+          if (joining) credentials.markRegistered();
+        },
+      });
+      const { refused, rejectedStatus } = await this.session.run();
       this.session = null;
       if (refused?.code === 'UNSUPPORTED_PROTOCOL_VERSION') {
         log('agent.exit', { why: 'the scheduler does not support this protocol version', message: refused.message });
         return 1;
       }
+      if (refused?.code === 'NAME_IN_USE') {
+        log('agent.name-in-use', { name: this.options.name, message: refused.message, hint: 'another agent holds this name; this one keeps trying (give it another with TAPIT_AGENT_NAME)' });
+      } else if (refused?.code === 'UNAUTHORIZED') {
+        log('agent.unauthorized', { name: this.options.name, message: refused.message });
+      }
       if (this.stopped) break;
+      // The scheduler does not know the credential: register it with the join token, at once.
+      if (!joining && rejectedStatus === 401) {
+        if (joinToken !== undefined) {
+          log('connection.credential-unknown', { name: this.options.name, next: 'joining with TAPIT_AGENT_TOKEN' });
+          join = true;
+          continue;
+        }
+        log('connection.credential-unknown', { name: this.options.name, hint: 'set TAPIT_AGENT_TOKEN to a join token to join again' });
+      }
+      join = !credentials.registered;
       const delay = this.redialNow ? 0 : this.backoff.next();
       this.redialNow = false;
       log('connection.retry', { inMs: delay });

@@ -25,6 +25,7 @@ describe('agent connection', () => {
     const s = await connect({ heartbeatIntervalMs: 200 });
     await waitFor('hello', () => s.hellos.length === 1);
     expect(s.authHeaders).toEqual(['Bearer test-token']);
+    expect(s.hellos[0]!.credential).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await new Promise((r) => setTimeout(r, 1100));
     const beats = s.of('heartbeat').length;
     expect(beats).toBeGreaterThanOrEqual(4);
@@ -61,7 +62,7 @@ describe('agent connection', () => {
     s.send({ type: 'console.open', sessionId, taskId: 'd'.repeat(32), mode: 'exec', command: ['sh'], tty: true, size: { cols: 80, rows: 24 }, openedBy: 'alice' });
     const dial = await waitFor('dial-back', () => s.consoleDialBacks.find((d) => d.messages.length > 0), 10_000);
     expect(dial.path).toBe(`/v1/agents/consoles/${sessionId}`);
-    expect(dial.auth).toBe('Bearer test-token');
+    expect(dial.auth).toBe(`Bearer ${s.hellos[0]!.credential}`); // its own credential, never the join token
     expect(JSON.parse(dial.messages[0]!)).toMatchObject({ type: 'error', message: expect.stringContaining('is not held by agent') });
     expect(s.connections).toBe(1);
   });

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { AgentCloseCode, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
+import { AgentCloseCode, MAX_AGENT_FRAME_BYTES, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRunner } from '../tasks/runner.js';
 import type { CutOffWatch } from './cut-off-watch.js';
@@ -28,7 +28,8 @@ export interface SessionOptions {
   onConsoleOpen: (frame: Extract<SchedulerFrame, { type: 'console.open' }>) => void;
 }
 
-export type SessionEnd = { refused: Refused | null };
+/** How a connection ended: refused after hello, or its upgrade answered with an HTTP status (401: not let in). */
+export type SessionEnd = { refused: Refused | null; rejectedStatus: number | null };
 
 /**
  * One websocket connection: hello → welcome, heartbeats, frames to the runner. Resolves when the
@@ -37,6 +38,7 @@ export type SessionEnd = { refused: Refused | null };
 export class Session {
   private ws: WebSocket | null = null;
   private refused: Refused | null = null;
+  private rejectedStatus: number | null = null;
   private welcomed = false;
   private intervalMs: number;
   private lastTraffic = Date.now();
@@ -59,7 +61,7 @@ export class Session {
       const ws = new WebSocket(this.options.url, {
         headers: { Authorization: `Bearer ${this.options.token}` },
         handshakeTimeout: 10_000,
-        maxPayload: 16 * 1024 * 1024,
+        maxPayload: MAX_AGENT_FRAME_BYTES,
         ...(this.options.ca ? { ca: this.options.ca } : {}),
       });
       this.ws = ws;
@@ -86,6 +88,7 @@ export class Session {
         this.receive(data.toString());
       });
       ws.on('unexpected-response', (_req, res) => {
+        this.rejectedStatus = res.statusCode ?? null;
         log('connection.rejected', { status: res.statusCode });
         ws.terminate();
       });
@@ -94,7 +97,7 @@ export class Session {
         for (const t of this.timers) clearInterval(t);
         if (this.welcomed && !this.presenceOnly) this.options.runner.detach();
         log('connection.closed', { code, reason: reason.toString() || undefined });
-        resolve({ refused: this.refused });
+        resolve({ refused: this.refused, rejectedStatus: this.rejectedStatus });
       });
       // A link that carries nothing (no frame, no ping) for three intervals is dead, even if TCP
       // has not noticed (half-open): drop it and dial again.

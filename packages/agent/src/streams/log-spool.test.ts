@@ -2,6 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAX_AGENT_FRAME_BYTES } from '@tapit/protocol';
 import { LogSpool, MAX_LINE_BYTES, splitLine } from './log-spool.js';
 
 const id = 'a'.repeat(32);
@@ -9,6 +10,22 @@ const at = '2024-01-01T00:00:00.000Z';
 const line = (text: string) => ({ stream: 'stdout' as const, text, at });
 
 describe('LogSpool', () => {
+  it('hands out chunks whose frame stays under the scheduler\'s frame limit, even of control characters', () => {
+    // The worst case of JSON: every character a control character, escaped as \u0000 (6 bytes).
+    const spool = LogSpool.open(mkdtempSync(join(tmpdir(), 'spool-')), id);
+    const worst = '\u0001'.repeat(MAX_LINE_BYTES);
+    spool.append(Array.from({ length: 12 }, () => line(worst)));
+    const chunk = spool.after(0);
+    const frame = JSON.stringify({ type: 'task.log', taskId: id, seq: chunk[0]!.seq, lines: chunk.map(({ stream, text, at }) => ({ stream, text, at })) });
+    expect(chunk.length).toBeGreaterThan(1);
+    expect(Buffer.byteLength(frame)).toBeLessThan(MAX_AGENT_FRAME_BYTES);
+    // Many short lines are bounded by count.
+    const many = LogSpool.open(mkdtempSync(join(tmpdir(), 'spool-')), id);
+    many.append(Array.from({ length: 1500 }, () => line('\u0001'.repeat(500))));
+    const lines = many.after(0);
+    expect(Buffer.byteLength(JSON.stringify({ lines }))).toBeLessThan(MAX_AGENT_FRAME_BYTES);
+  });
+
   it('numbers lines from 1 and keeps them until acked', () => {
     const spool = LogSpool.open(mkdtempSync(join(tmpdir(), 'spool-')), id);
     spool.append([line('a'), line('b'), line('c')], { ts: 'x', n: 1 });

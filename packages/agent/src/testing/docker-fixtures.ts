@@ -40,6 +40,7 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     token: 'test-token',
     ca: undefined,
     name: `agent-${runId}`,
+    labels: {},
     stateDir: mkdtempSync(join(tmpdir(), 'tapit-agent-')),
     network: 'none',
     cpu: undefined,

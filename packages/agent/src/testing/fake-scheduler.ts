@@ -14,6 +14,8 @@ export interface FakeSchedulerOptions {
   ping?: boolean;
   /** Answer hello with this instead of a welcome. */
   refuse?: Extract<SchedulerFrame, { type: 'refused' }>['code'];
+  /** Answer the upgrade 401 when this says so of its Authorization header (a credential it does not know). */
+  unauthorized?: (authorization: string | undefined) => boolean;
 }
 
 /**
@@ -55,6 +57,10 @@ export class FakeScheduler {
         });
       }
       if (path !== '/v1/agents/connect') return void socket.destroy();
+      if (this.options.unauthorized?.(req.headers.authorization)) {
+        this.authHeaders.push(req.headers.authorization);
+        return void socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
     });
     this.wss.on('connection', (ws, req) => {

@@ -100,6 +100,15 @@ export class ApiClient {
     }
   }
 
+  patch<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    return this.json('PATCH', path, schema, body);
+  }
+
+  /** A POST answered with no body (204), such as revoking an agent. */
+  async postNoContent(path: string): Promise<void> {
+    await (await this.send('POST', path)).text();
+  }
+
   async delete(path: string): Promise<void> {
     // Read to the end even when empty: an unread answer keeps its socket, and the process, busy.
     await (await this.send('DELETE', path)).text();

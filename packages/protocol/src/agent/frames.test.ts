@@ -22,6 +22,7 @@ import {
   hello,
   notReadyHeartbeat,
   recoveringHello,
+  joiningHello,
   refused,
   schedulerFrames,
   taskAccepted,
@@ -88,6 +89,12 @@ describe('agent → scheduler frames', () => {
       ['tasks.1.state', { ...hello, tasks: [hello.tasks[0], { ...hello.tasks[1], state: 'RUNNING' }] }],
       ['readiness.ready', { ...recoveringHello, readiness: { reason: null } }],
       ['recovering', { ...recoveringHello, recovering: 'yes' }],
+      ['capacity.cpu', { ...hello, capacity: { ...hello.capacity, cpu: 1e6 } }],
+      ['capacity.memoryGb', { ...hello, capacity: { ...hello.capacity, memoryGb: 1e300 } }],
+      ['credential', { ...joiningHello, credential: 'short' }],
+      ['credential', { ...joiningHello, credential: 'x'.repeat(40) + ' ' }],
+      ['labels.Region', { ...joiningHello, labels: { Region: 'eu' } }],
+      ['labels.region', { ...joiningHello, labels: { region: 'e u' } }],
     ])('is refused with %s to blame', (field, frame) => {
       expect(rejectedFields(Hello, frame)).toEqual([field]);
       expect(rejectedFields(AgentFrame, frame)).toEqual([field]);

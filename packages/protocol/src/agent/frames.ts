@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Name, TaskId, Timestamp } from '../common/ids.js';
 import { Capacity, ResourceUsage } from '../common/resources.js';
 import { ExitCode, StopCode } from '../common/status.js';
+import { Labels } from '../common/labels.js';
 import { LogStream } from '../api/logs.js';
 import { TaskSpec } from './task-spec.js';
 import { ConsoleOpen } from '../pty/frames.js';
@@ -32,6 +33,13 @@ export const AgentReadiness = z.object({
 });
 export type AgentReadiness = z.infer<typeof AgentReadiness>;
 
+/**
+ * An agent's own secret, made by the agent at its first start and kept in its state folder. It
+ * is registered (sent in `hello`) on a connection opened with a join token, and from then on is
+ * what the agent opens its connections and console dial-backs with.
+ */
+export const AgentCredential = z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'must be 32 to 128 characters of A-Z, a-z, 0-9, _ or -');
+
 export const Hello = z.object({
   type: z.literal('hello'),
   protocolVersion: z.number().int().positive(),
@@ -48,6 +56,10 @@ export const Hello = z.object({
   recovering: z.boolean().optional(),
   /** The agent takes `heartbeat.ack` (added within version 1: sent only to agents that set this). */
   heartbeatAcks: z.boolean().optional(),
+  /** On a connection opened with a join token: the credential to bind to this name. */
+  credential: AgentCredential.optional(),
+  /** Labels apps and tasks can require (TAPIT_AGENT_LABELS). */
+  labels: Labels.optional(),
 });
 
 /**
@@ -169,6 +181,14 @@ export const Refused = z.object({
 
 export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, Refused, ConsoleOpen]);
 export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
+
+/**
+ * The largest frame either side sends on the agent websocket. The biggest legitimate one is a log
+ * chunk: the agent fills one with at most 512 Ki characters of text plus one line of at most 64
+ * KiB, and JSON escaping makes a character at most 6 bytes (a control character as \u0000), so
+ * a chunk stays under 3.5 MiB. A bigger frame closes the connection (websocket code 1009).
+ */
+export const MAX_AGENT_FRAME_BYTES = 4 * 1024 * 1024;
 
 /** Close codes of the agent websocket (4000–4999 are the application's). */
 export const AgentCloseCode = {

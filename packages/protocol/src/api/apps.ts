@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Name, Timestamp } from '../common/ids.js';
 import { Cpu, MaxHours, MemoryGb } from '../common/resources.js';
+import { Labels } from '../common/labels.js';
 
 /** An image reference as Docker accepts it: `repo[:tag][@digest]`, no spaces. */
 export const ImageRef = z
@@ -29,6 +30,8 @@ export const CreateAppRequest = z.strictObject({
    * passwords typed at hidden prompts included. Off by default: recordings keep output only.
    */
   recordInput: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Labels an agent must carry to run the app's tasks (`constraint=region=eu`). */
+  constraints: Labels.optional(),
 });
 export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
 
@@ -42,9 +45,19 @@ export const App = z.object({
   activeRelease: z.number().int().positive().nullable(),
   /** Whether console recordings of its tasks keep what users type (see CreateAppRequest). */
   recordInput: z.boolean(),
+  /** Labels an agent must carry to run the app's tasks; each task may add its own. */
+  constraints: Labels,
   createdAt: Timestamp,
 });
 export type App = z.infer<typeof App>;
+
+/** `tapit update app NAME constraint=…`: what is given replaces what the app had. */
+export const UpdateAppRequest = z
+  .strictObject({
+    constraints: Labels.optional(),
+  })
+  .refine((r) => r.constraints !== undefined, { message: 'give constraints', path: ['constraints'] });
+export type UpdateAppRequest = z.infer<typeof UpdateAppRequest>;
 
 export const CreateReleaseRequest = z.strictObject({ image: ImageRef });
 export type CreateReleaseRequest = z.infer<typeof CreateReleaseRequest>;

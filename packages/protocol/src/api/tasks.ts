@@ -4,6 +4,7 @@ import { Cpu, EphemeralStorageGb, MaxHours, MemoryGb, ResourceUsage, TaskResourc
 import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.js';
 import { ImageRef } from './apps.js';
 import { TerminalSize } from '../pty/frames.js';
+import { Labels } from '../common/labels.js';
 
 /** A lone UTF-16 surrogate cannot be stored as JSON text (or sent as UTF-8). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -46,6 +47,8 @@ export const CreateTaskRequest = z
     initiatedBy: Label.min(1).max(200).optional(),
     /** Interactive tasks: the user's terminal size, so the console starts at it. */
     terminal: TerminalSize.optional(),
+    /** Labels its agent must carry, besides the app's (a key given here replaces the app's value). */
+    constraints: Labels.optional(),
   })
   .refine((r) => (r.command === undefined) !== (r.args === undefined), {
     message: 'give exactly one of command (a shell command line) or args (an argument vector)',
@@ -80,6 +83,8 @@ export const Task = z.object({
   stoppedBy: z.string().nullable(),
   exitCode: z.number().int().nullable(),
   agent: z.string().nullable(),
+  /** Labels its agent must carry: the app's and the task's own. */
+  constraints: Labels,
   usage: ResourceUsage,
   createdAt: Timestamp,
   startedAt: Timestamp.nullable(),

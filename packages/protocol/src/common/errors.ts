@@ -13,7 +13,7 @@ export const ErrorCode = z.enum([
   'IDEMPOTENCY_KEY_REUSED',
   /** 429: too many failed authentications or open connections from one address; see `Retry-After`. */
   'RATE_LIMITED',
-  /** 503: the scheduler holds as many connections as it is allowed to (TAPIT_MAX_CONNECTIONS). */
+  /** 503: the scheduler holds as many connections (TAPIT_MAX_CONNECTIONS) or agent connections as it is allowed to. */
   'SERVER_BUSY',
   'INTERNAL',
   /** 503: the scheduler cannot reach its database right now; retry after `Retry-After` seconds. */

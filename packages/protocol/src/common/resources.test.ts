@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rejectedFields } from '../testing/wire.js';
 import {
+  AGENT_CAPACITY_LIMITS,
   Capacity,
   Cpu,
   DEFAULT_INTERACTIVE_MAX_HOURS,
@@ -79,5 +80,18 @@ describe('Capacity and ResourceUsage', () => {
       'peakMemoryBytes',
       'cpuSeconds',
     ]);
+  });
+});
+
+describe('Capacity bounds', () => {
+  it('accepts the largest host it allows', () => {
+    expect(Capacity.parse({ cpu: AGENT_CAPACITY_LIMITS.cpu.max, memoryGb: AGENT_CAPACITY_LIMITS.memoryGb.max })).toBeTruthy();
+  });
+
+  it('refuses a capacity that would draw every task to one agent, naming the bound', () => {
+    const result = Capacity.safeParse({ cpu: 1e6, memoryGb: 1e300 });
+    expect(rejectedFields(Capacity, { cpu: 1e6, memoryGb: 1e300 })).toEqual(['cpu', 'memoryGb']);
+    expect(result.error?.issues.map((i) => i.message)).toEqual(['must be at most 1024 vCPUs', 'must be at most 16384 GB']);
+    expect(rejectedFields(Capacity, { cpu: Number.POSITIVE_INFINITY, memoryGb: 1 })).toEqual(['cpu']);
   });
 });

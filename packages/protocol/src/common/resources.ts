@@ -36,10 +36,25 @@ export const DEFAULT_TASK_RESOURCES = { cpu: 0.25, memoryGb: 0.5, maxHours: null
 /** Interactive consoles default to SetOps' 24 hours. */
 export const DEFAULT_INTERACTIVE_MAX_HOURS = 24;
 
+/**
+ * Bounds of what one agent can offer: the largest hosts sold today, with room. An agent
+ * claiming more (a forged hello) would draw every project's tasks to itself.
+ */
+export const AGENT_CAPACITY_LIMITS = {
+  cpu: { max: 1024 },
+  memoryGb: { max: 16384 },
+} as const;
+
 /** What an agent offers for placement. */
 export const Capacity = z.object({
-  cpu: z.number().positive(),
-  memoryGb: z.number().positive(),
+  cpu: z
+    .number({ error: `must be a number of vCPUs up to ${AGENT_CAPACITY_LIMITS.cpu.max}` })
+    .positive('must be positive')
+    .max(AGENT_CAPACITY_LIMITS.cpu.max, `must be at most ${AGENT_CAPACITY_LIMITS.cpu.max} vCPUs`),
+  memoryGb: z
+    .number({ error: `must be a number of GB up to ${AGENT_CAPACITY_LIMITS.memoryGb.max}` })
+    .positive('must be positive')
+    .max(AGENT_CAPACITY_LIMITS.memoryGb.max, `must be at most ${AGENT_CAPACITY_LIMITS.memoryGb.max} GB`),
 });
 export type Capacity = z.infer<typeof Capacity>;
 

@@ -52,6 +52,7 @@ export const createAppRequest = {
   cpu: 0.5,
   memoryGb: 1,
   maxHours: null,
+  constraints: { region: 'eu' },
 } satisfies Example<'CreateAppRequest'>;
 export const app = {
   project: 'shop',
@@ -61,8 +62,10 @@ export const app = {
   defaults: { cpu: 0.25, memoryGb: 0.5, maxHours: null },
   activeRelease: 3,
   recordInput: false,
+  constraints: { region: 'eu' },
   createdAt,
 } satisfies Example<'App'>;
+export const updateAppRequest = { constraints: { region: 'eu', gpu: 'true' } } satisfies Example<'UpdateAppRequest'>;
 export const createReleaseRequest = { image: 'ghcr.io/acme/web:1.4.3' } satisfies Example<'CreateReleaseRequest'>;
 export const release = { number: 3, image: 'ghcr.io/acme/web:1.4.3', active: true, createdAt } satisfies Example<'Release'>;
 
@@ -76,6 +79,7 @@ export const createShellTask = {
   maxHours: 1.5,
   ephemeralStorageGb: 10,
   initiatedBy: 'deploy-bot',
+  constraints: { gpu: 'true' },
 } satisfies Example<'CreateTaskRequest'>;
 /** `tapit task:run --release 2 --interactive --entrypoint /usr/bin/env -- python manage.py shell`. */
 export const createExecTask = {
@@ -108,6 +112,7 @@ export const task = {
   stoppedBy: null,
   exitCode: 0,
   agent: 'host-a',
+  constraints: { region: 'eu', gpu: 'true' },
   usage,
   createdAt,
   startedAt,
@@ -129,6 +134,7 @@ export const provisioningTask = {
   stopCode: null,
   exitCode: null,
   agent: null,
+  constraints: {},
   usage: unmeasuredUsage,
   startedAt: null,
   finishedAt: null,
@@ -147,17 +153,27 @@ export const logPage = { lines: [stdoutLine, systemLine], last: 8, complete: tru
 export const agentView = {
   name: 'host-a',
   status: 'online',
-  ready: true,
-  notReadyReason: null,
-  capacity,
-  allocated: { cpu: 0, memoryGb: 0 },
-  runningTasks: 0,
+  labels: { region: 'eu', gpu: 'true' },
   version: '0.1.0',
   lastSeenAt: finishedAt,
   connectedAt: createdAt,
+  ready: true,
+  notReadyReason: null,
+  drained: false,
+  capacity,
+  capacitySet: false,
+  allocated: { cpu: 0, memoryGb: 0 },
+  runningTasks: 0,
 } satisfies Example<'AgentView'>;
-export const offlineAgentView = { ...agentView, name: 'host-b', status: 'offline', ready: false, version: null, connectedAt: null } satisfies Example<'AgentView'>;
+export const offlineAgentView = { ...agentView, name: 'host-b', status: 'offline', ready: false, version: null, connectedAt: null, drained: true } satisfies Example<'AgentView'>;
 export const notReadyAgentView = { ...agentView, name: 'host-c', ready: false, notReadyReason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } satisfies Example<'AgentView'>;
+/** As a token limited to one project sees an agent running its tasks. */
+export const projectAgentView = { name: 'host-a', status: 'online', labels: {}, version: '0.1.0', lastSeenAt: finishedAt, connectedAt: createdAt } satisfies Example<'AgentView'>;
+export const updateAgentRequest = { cpu: 6, memoryGb: null, drained: true } satisfies Example<'UpdateAgentRequest'>;
+
+export const createJoinTokenRequest = { name: 'rack-4', uses: 3, expiresInSeconds: 3600 } satisfies Example<'CreateJoinTokenRequest'>;
+export const joinTokenView = { name: 'rack-4', used: 1, uses: 3, expiresAt: finishedAt, createdBy: 'bootstrap', createdAt, revokedAt: null } satisfies Example<'JoinTokenView'>;
+export const createdJoinToken = { ...joinTokenView, used: 0, token: 'tapit_join_q2Zr8mV1xJ0cL7uQ2aBcDeFgH' } satisfies Example<'CreatedJoinToken'>;
 
 export const createTokenRequest = { name: 'ci', role: 'member', project: 'shop' } satisfies Example<'CreateTokenRequest'>;
 export const tokenView = { name: 'ci', role: 'member', project: 'shop', createdAt, revokedAt: null } satisfies Example<'TokenView'>;
@@ -202,6 +218,8 @@ export const hello = {
     { taskId: otherTaskId, lastSeq: 0, state: 'pending' },
   ],
 } satisfies Example<'Hello'>;
+/** A first contact, on a connection opened with a join token: the agent registers its credential. */
+export const joiningHello = { ...hello, tasks: [], credential: 'c'.repeat(43), labels: { region: 'eu', gpu: 'true' } } satisfies Example<'Hello'>;
 export const heartbeat = { type: 'heartbeat', at: startedAt } satisfies Example<'Heartbeat'>;
 export const notReady = { ready: false, reason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } satisfies Example<'AgentReadiness'>;
 export const notReadyHeartbeat = { type: 'heartbeat', at: finishedAt, readiness: notReady } satisfies Example<'Heartbeat'>;
@@ -309,7 +327,10 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   MaxHours: [0.0001, 24, 8760],
   EphemeralStorageGb: [0.001, 20, 10240],
   TaskResources: [resources, unlimitedResources],
-  Capacity: [capacity],
+  Capacity: [capacity, { cpu: 1024, memoryGb: 16384 }],
+  LabelKey: ['region', 'gpu', 'example.com/zone', 'a'],
+  LabelValue: ['eu', 'true', 'v1.2_b-3', 'A'],
+  Labels: [{ region: 'eu', gpu: 'true' }, {}],
   ResourceUsage: [usage, unmeasuredUsage],
   ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'RATE_LIMITED', 'SERVER_BUSY', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
   ApiErrorBody: [validationError, notFoundError, databaseUnavailableError],
@@ -322,7 +343,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ProjectList: [{ items: [project] }, { items: [] }],
   CreateStageRequest: [createStageRequest],
   CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox' }, { name: 'admin-console', image: 'busybox', recordInput: true }],
-  App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null }],
+  App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null, constraints: {} }],
+  UpdateAppRequest: [updateAppRequest, { constraints: {} }],
   AppList: [{ items: [app] }],
   CreateReleaseRequest: [createReleaseRequest],
   Release: [release, { ...release, number: 2, active: false }],
@@ -341,8 +363,14 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
     { type: 'end', status: 'STOPPED', exitCode: 0 },
     { type: 'end', status: 'STOPPED', exitCode: null },
   ],
-  AgentView: [agentView, offlineAgentView, notReadyAgentView],
-  AgentList: [{ items: [agentView, offlineAgentView, notReadyAgentView] }],
+  AgentStatus: ['online', 'offline', 'revoked'],
+  AgentView: [agentView, offlineAgentView, notReadyAgentView, projectAgentView],
+  AgentList: [{ items: [agentView, offlineAgentView, notReadyAgentView] }, { items: [projectAgentView] }],
+  UpdateAgentRequest: [updateAgentRequest, { drained: false }, { cpu: null }],
+  CreateJoinTokenRequest: [createJoinTokenRequest, {}, { uses: null }],
+  JoinTokenView: [joinTokenView, { ...joinTokenView, uses: null, createdBy: null, revokedAt: finishedAt }],
+  CreatedJoinToken: [createdJoinToken],
+  JoinTokenList: [{ items: [joinTokenView] }, { items: [] }],
   Role: ['admin', 'member', 'viewer'],
   CreateTokenRequest: [createTokenRequest, { name: 'root', role: 'admin' }],
   TokenView: [tokenView, adminTokenView],
@@ -354,7 +382,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskSpec: [taskSpec, interactiveTaskSpec],
   HeldTask: hello.tasks,
   AgentReadiness: [notReady, { ready: true, reason: null }],
-  Hello: [hello, { ...hello, tasks: [], heartbeatAcks: true }, recoveringHello],
+  Hello: [hello, { ...hello, tasks: [], heartbeatAcks: true }, recoveringHello, joiningHello],
+  AgentCredential: [joiningHello.credential],
   Heartbeat: [heartbeat, notReadyHeartbeat, { ...heartbeat, readiness: { ready: true, reason: null } }],
   TaskAccepted: [taskAccepted],
   TaskStatusChanged: [taskStatusChanged, taskPending],

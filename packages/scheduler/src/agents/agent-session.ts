@@ -1,5 +1,12 @@
-import type { AgentReadiness, Capacity, SchedulerFrame } from '@tapit/protocol';
+import type { AgentReadiness, Capacity, Labels, SchedulerFrame } from '@tapit/protocol';
 import type { WebSocket } from 'ws';
+
+/** What an admin set on an agent (`tapit update agent`, `drain agent`), applied to its session. */
+export interface AgentSettings {
+  drained: boolean;
+  capacityCpuSet: number | null;
+  capacityMemoryGbSet: number | null;
+}
 
 /** One connected agent on this replica: its socket and what its tasks hold of its capacity. */
 export class AgentSession {
@@ -11,18 +18,35 @@ export class AgentSession {
   readonly tasks = new Map<string, Capacity>();
   /** Why the agent takes no work now (its engine is away…); null when ready. Placement skips it. */
   notReadyReason: string | null;
+  /** What placement may fill: an admin's capacity where set, else what the agent offers. */
+  capacity: Capacity;
+  /** A drained agent gets no new tasks; the ones it runs go on. */
+  drained = false;
+  /** Labels the agent carries (TAPIT_AGENT_LABELS); tasks requiring others do not go to it. */
+  labels: Labels = {};
+  /** Tasks placed on this name before then were another agent's (agents.bound_at); null: all are its own. */
+  since: Date | null = null;
+  /** The credential its name is bound to: a change (re-bound, revoked) ends this session. */
+  credentialHash: string | null = null;
 
   constructor(
     readonly name: string,
-    readonly capacity: Capacity,
+    /** What the agent offered in its hello. */
+    readonly offered: Capacity,
     readonly socket: WebSocket,
     readiness?: AgentReadiness,
   ) {
+    this.capacity = { ...offered };
     this.notReadyReason = notReadyReasonOf(readiness);
   }
 
   get ready(): boolean {
     return this.notReadyReason === null;
+  }
+
+  apply(settings: AgentSettings): void {
+    this.drained = settings.drained;
+    this.capacity = { cpu: settings.capacityCpuSet ?? this.offered.cpu, memoryGb: settings.capacityMemoryGbSet ?? this.offered.memoryGb };
   }
 
   send(frame: SchedulerFrame): void {

@@ -1,6 +1,7 @@
 import { AgentCloseCode, type Task } from '@tapit/protocol';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readUntil } from '../testing/eventually.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, TEST_ADMIN_URL, type TestDatabase } from '../testing/test-database.js';
@@ -8,16 +9,6 @@ import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
 
 const now = () => new Date().toISOString();
 const usage = { peakMemoryBytes: 1048576, cpuSeconds: 0.5, diskBytes: 4096 };
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
   let database: TestDatabase;
@@ -31,8 +22,9 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     scheduler = await startTestScheduler(database, env);
     await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
   };
-  const connect = async () => {
-    const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+  /** A new agent with the join token, or an agent coming back with its own credential. */
+  const connect = async (token = JOIN_TOKEN) => {
+    const agent = await ProtocolAgent.connect(scheduler.url, token, token === JOIN_TOKEN ? {} : { credential: token });
     agents.push(agent);
     return agent;
   };
@@ -87,7 +79,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect((await agent.next('task.log.ack')).seq).toBe(3);
     agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 3, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 3 });
     expect((await agent.next('task.log.ack')).seq).toBe(3);
-    const done = await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    const done = await readUntil(() => getTask(task.id), (t) => t.status === 'STOPPED');
     expect(done).toMatchObject({ stopCode: 'EXITED', exitCode: 3, agent: 'alpha', imageDigest: 'sha256:abc', usage });
     expect(done.startedAt).not.toBeNull();
     expect(await logTexts(task.id)).toEqual([
@@ -135,9 +127,9 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     await first.next('task.log.ack');
     first.close();
     await first.closed;
-    await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items[0].status, (s) => s === 'offline');
+    await readUntil(async () => (await scheduler.call('GET', '/v1/agents')).body.items[0].status, (s) => s === 'offline');
 
-    const second = await connect();
+    const second = await connect(first.credential);
     const welcome = await second.hello('alpha', { tasks: [{ taskId: task.id, lastSeq: 3, state: 'running' }] });
     expect(welcome.acks).toEqual([{ taskId: task.id, seq: 1 }]);
     expect(welcome.drop).toEqual([]);
@@ -156,13 +148,13 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     await first.next('task.assign');
     await first.next('task.assign');
     first.send({ type: 'task.status', taskId: running.id, status: 'RUNNING', at: now() });
-    await eventually(() => getTask(running.id), (t) => t.status === 'RUNNING');
+    await readUntil(() => getTask(running.id), (t) => t.status === 'RUNNING');
     first.close();
     await first.closed;
-    const second = await connect();
+    const second = await connect(first.credential);
     await second.hello('alpha', { capacity: { cpu: 1, memoryGb: 1 } });
     expect((await second.next('task.assign')).task.taskId).toBe(pending.id);
-    const lost = await eventually(() => getTask(running.id), (t) => t.status === 'STOPPED');
+    const lost = await readUntil(() => getTask(running.id), (t) => t.status === 'STOPPED');
     expect(lost.stopCode).toBe('AGENT_LOST');
   });
 
@@ -172,7 +164,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     const running = await createTask();
     await first.next('task.assign');
     first.send({ type: 'task.status', taskId: running.id, status: 'RUNNING', at: now() });
-    await eventually(() => getTask(running.id), (t) => t.status === 'RUNNING');
+    await readUntil(() => getTask(running.id), (t) => t.status === 'RUNNING');
     first.close();
     await first.closed;
     const recovering = await connect();
@@ -183,7 +175,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     await recovering.closed;
     const recovered = await connect();
     await recovered.hello('alpha');
-    const lost = await eventually(() => getTask(running.id), (t) => t.status === 'STOPPED');
+    const lost = await readUntil(() => getTask(running.id), (t) => t.status === 'STOPPED');
     expect(lost).toMatchObject({ stopCode: 'AGENT_LOST', stopReason: 'agent alpha came back without this task' });
   });
 
@@ -204,7 +196,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
 
     // Ready at hello, then not: nothing more is placed; a heartbeat without readiness changes nothing.
     agent.send({ type: 'heartbeat', at: now(), readiness: { ready: false, reason } });
-    await eventually(listed, (a) => a.ready === false);
+    await readUntil(listed, (a) => a.ready === false);
     agent.send({ type: 'heartbeat', at: now() });
     const second = await createTask();
     await new Promise((r) => setTimeout(r, 500));
@@ -218,14 +210,14 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     const task = await createTask();
     await agent.next('task.assign');
     agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
-    await eventually(() => getTask(task.id), (t) => t.status === 'RUNNING');
+    await readUntil(() => getTask(task.id), (t) => t.status === 'RUNNING');
     await scheduler.call('POST', `/v1/tasks/${task.id}/stop`);
     const stop = await agent.next('task.stop');
     expect(stop).toMatchObject({ taskId: task.id, stopCode: 'USER_STOPPED' });
     expect(stop.graceSeconds).toBeGreaterThan(0);
     expect((await getTask(task.id)).status).toBe('STOPPING');
     agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'USER_STOPPED', exitCode: 143, reason: 'stopped by bootstrap', usage, startedAt: null, finishedAt: now(), lastSeq: 0 });
-    const done = await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    const done = await readUntil(() => getTask(task.id), (t) => t.status === 'STOPPED');
     expect(done).toMatchObject({ stopCode: 'USER_STOPPED', stoppedBy: 'bootstrap', exitCode: 143 });
   });
 
@@ -281,13 +273,13 @@ describe('agent liveness and backstops', () => {
     await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '1' });
     const { agent, task } = await agentRunning('mute');
     agent.socket.pause(); // stops reading: no pongs, as on a half-open link
-    const agents = await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline');
+    const agents = await readUntil(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline');
     expect(agents[0].name).toBe('mute');
     agent.socket.terminate();
-    const lost = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
+    const lost = await readUntil(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
     expect(lost.stopCode).toBe('AGENT_LOST');
     // When it comes back holding the task, it is told to drop it.
-    const back = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    const back = await ProtocolAgent.connect(scheduler.url, agent.credential, { credential: agent.credential });
     const welcome = await back.hello('mute', { tasks: [{ taskId: task.id, lastSeq: 0, state: 'running' }] });
     expect(welcome.drop).toEqual([task.id]);
     back.close();
@@ -310,11 +302,11 @@ describe('agent liveness and backstops', () => {
     scheduler = await startTestScheduler(database, env);
     await new Promise((r) => setTimeout(r, 1000)); // ten control-loop passes
     expect((await scheduler.call('GET', `/v1/tasks/${kept.id}`)).body.status).toBe('RUNNING');
-    const back = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    const back = await ProtocolAgent.connect(scheduler.url, agent.credential, { credential: agent.credential });
     const welcome = await back.hello('patient', { tasks: [{ taskId: kept.id, lastSeq: 0, state: 'running' }] });
     expect(welcome.drop).toEqual([]);
     // Once the grace period has passed with the scheduler listening, only the silent agent's task is lost.
-    const ended = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${lost.id}`)).body, (t) => t.status === 'STOPPED');
+    const ended = await readUntil(async () => (await scheduler.call('GET', `/v1/tasks/${lost.id}`)).body, (t) => t.status === 'STOPPED');
     expect(ended).toMatchObject({ stopCode: 'AGENT_LOST', agent: 'gone-for-good' });
     expect((await scheduler.call('GET', `/v1/tasks/${kept.id}`)).body.status).toBe('RUNNING');
     back.close();
@@ -325,7 +317,7 @@ describe('agent liveness and backstops', () => {
     // the loop reads the stale heartbeats before the next one is written.
     await boot({ TAPIT_HEARTBEAT_INTERVAL_MS: '1000', TAPIT_AGENT_LOST_GRACE_SECONDS: '2' });
     const { agent, task } = await agentRunning('steady');
-    await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status, (status) => status === 'RUNNING');
+    await readUntil(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status, (status) => status === 'RUNNING');
     const name = new URL(database.url!).pathname.slice(1);
     const admin = new pg.Client({ connectionString: TEST_ADMIN_URL });
     await admin.connect();
@@ -338,7 +330,7 @@ describe('agent liveness and backstops', () => {
       await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       await admin.end();
     }
-    await eventually(async () => (await scheduler.call('GET', '/healthz')).status, (status) => status === 200);
+    await readUntil(async () => (await scheduler.call('GET', '/healthz')).status, (status) => status === 200);
     await new Promise((r) => setTimeout(r, 1500)); // loop passes and heartbeats after the outage
     expect((await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status).toBe('RUNNING');
     agent.close();
@@ -354,7 +346,7 @@ describe('agent liveness and backstops', () => {
     const stop = await agent.next('task.stop');
     expect(stop.stopCode).toBe('TIMED_OUT');
     agent.close();
-    const ended = await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
+    const ended = await readUntil(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body, (t) => t.status === 'STOPPED');
     expect(ended.stopCode).toBe('TIMED_OUT');
   });
 });
@@ -373,7 +365,7 @@ describe('lost assignments', () => {
       await database.db.updateTable('tasks').set({ assigned_at: new Date(Date.now() - 60_000) }).where('id', '=', task.id).execute();
       expect((await agent.next('task.assign')).task.taskId).toBe(task.id);
       agent.send({ type: 'task.accepted', taskId: task.id });
-      await eventually(async () => (await database.db.selectFrom('tasks').select('accepted_at').where('id', '=', task.id).executeTakeFirstOrThrow()).accepted_at !== null, (accepted) => accepted);
+      await readUntil(async () => (await database.db.selectFrom('tasks').select('accepted_at').where('id', '=', task.id).executeTakeFirstOrThrow()).accepted_at !== null, (accepted) => accepted);
       await database.db.updateTable('tasks').set({ assigned_at: new Date(Date.now() - 60_000) }).where('id', '=', task.id).execute();
       await new Promise((r) => setTimeout(r, 500));
       expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import {
   AgentCloseCode,
   AgentFrame,
+  MAX_AGENT_FRAME_BYTES,
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   describeIssues,
@@ -10,7 +11,7 @@ import {
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Database } from '../db/schema.js';
-import { coerceError, describeDatabaseError } from '../db/errors.js';
+import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentLog } from '../logs/repository.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
@@ -18,17 +19,24 @@ import { transition } from '../tasks/lifecycle.js';
 import { toTaskSpec } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
 import { stopWhenCutOff } from './cut-off.js';
-import { presentsJoinToken } from './join-token.js';
+import { authenticateAgent, bearerOf, type AgentAuth } from './agent-auth.js';
+import { admitAgent } from './admission.js';
+import { ownedBy } from './ownership.js';
+import { databaseUnavailable } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { AuthFailures } from '../auth/auth-failures.js';
-import { markAgentOffline, markAgentOnline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
+import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
 import { notReadyReasonOf } from './agent-session.js';
+import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
 const HELLO_TIMEOUT_MS = 10_000;
-/** An agent frame carries at most a log chunk of 10,000 lines of 1 MiB: bound the socket. */
-const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+/**
+ * Connections authenticated but without a hello yet, and upgrades whose token is being looked
+ * up: a join-token holder (or a stranger) cannot pile them up; welcomed agents are not counted.
+ */
+const MAX_UNWELCOMED = 64;
 
 type Frame = AgentFrame;
 type HelloFrame = Extract<Frame, { type: 'hello' }>;
@@ -39,8 +47,10 @@ export interface GatewayDeps {
   schedulerId: string;
   joinToken: string | undefined;
   heartbeatIntervalMs: number;
-  /** Told to agents: cut off this long, they stop their tasks (cut-off.ts). */
+  /** Told to agents: cut off this long, they stop their tasks (cut-off.ts); also when a silent agent's name may be re-bound. */
   agentLostGraceSeconds: number;
+  /** Agent connections this replica holds at most (TAPIT_MAX_AGENT_CONNECTIONS). */
+  maxConnections: number;
   log: (line: string) => void;
   /** Failed authentications per address, logged and slowed with the API's. */
   authFailures?: AuthFailures;
@@ -52,29 +62,79 @@ export interface GatewayDeps {
  */
 export class AgentGateway {
   readonly sessions = new Map<string, AgentSession>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
   private readonly timer: NodeJS.Timeout;
   /** Connections whose frames wait for the database: not read, so not judged silent. */
   private readonly held = new Set<WebSocket>();
   private heartbeatsFailing = false;
+  private readonly watchTimer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  /** Upgrades whose token is being looked up. */
+  private authenticating = 0;
+  /** Sockets upgraded and not yet welcomed. */
+  private unwelcomed = 0;
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.
     this.timer = setInterval(() => void this.checkLiveness(), deps.heartbeatIntervalMs);
     this.timer.unref();
+    this.watchTimer = setInterval(() => void this.review().catch(() => undefined), SESSION_CHECK_MS);
+    this.watchTimer.unref();
   }
 
-  /** Refuses a bad token before the upgrade, so nothing unauthenticated reaches a socket. */
+  /**
+   * Refuses a bad token before the upgrade, so nothing unauthenticated reaches a socket: an
+   * agent's own credential, or a join token that may still admit one.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!presentsJoinToken(request, this.deps.joinToken)) {
-      this.deps.authFailures?.failed(request.socket.remoteAddress, 'invalid token', 'the agent websocket');
-      const message = this.deps.joinToken ? 'invalid agent token' : 'this scheduler has no TAPIT_AGENT_JOIN_TOKEN: agents cannot join';
-      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', message);
+    if (this.wss.clients.size + this.authenticating >= this.deps.maxConnections) {
+      return refuseUpgrade(socket, 503, 'SERVER_BUSY', `this scheduler holds its most agent connections (${this.deps.maxConnections}): try another replica or later`);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+    if (this.authenticating + this.unwelcomed >= MAX_UNWELCOMED) return refuseUpgrade(socket, 503, 'SERVER_BUSY', 'too many agent connections are starting at once: try again shortly');
+    this.authenticating++;
+    authenticateAgent(this.deps.db, bearerOf(request), this.deps.joinToken)
+      .then(
+        (auth) => {
+          this.authenticating--;
+          if (!auth) {
+            this.deps.authFailures?.failed(request.socket.remoteAddress, 'invalid token', 'the agent websocket');
+            return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid agent credential or join token (a join token may be used up, expired or revoked)');
+          }
+          this.unwelcomed++;
+          let counted = true;
+          const welcomed = () => {
+            if (counted) this.unwelcomed--;
+            counted = false;
+          };
+          this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, auth, welcomed));
+          // An upgrade that fails (the client went away) never calls back: give its place back.
+          if (socket.destroyed) welcomed();
+          else socket.once('close', welcomed);
+        },
+        (error) => {
+          this.authenticating--;
+          // The agent dials again with backoff: a database away for a while costs it only waiting.
+          if (isDatabaseUnavailable(error)) {
+            const refusal = databaseUnavailable(error);
+            return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
+          }
+          this.deps.log(`agent upgrade: ${coerceError(error).message}`);
+          refuseUpgrade(socket, 500, 'INTERNAL', 'internal error; the scheduler log has the details');
+        },
+      );
   }
 
-  private accept(ws: WebSocket): void {
+  /** Ends the session of `name` on this replica now if the agents table says so (revoke, delete, settings). */
+  async refresh(name: string): Promise<void> {
+    const session = this.sessions.get(name);
+    if (session) await reviewSessions(this.deps.db, [session], this.deps.schedulerId, this.deps.log);
+  }
+
+  private async review(): Promise<void> {
+    await reviewSessions(this.deps.db, [...this.sessions.values()], this.deps.schedulerId, this.deps.log);
+  }
+
+  private accept(ws: WebSocket, auth: AgentAuth, welcomed: () => void): void {
     let session: AgentSession | undefined;
     // Frames are handled one at a time, in order: log chunks and exits must not overtake.
     let queue: Promise<void> = Promise.resolve();
@@ -95,7 +155,8 @@ export class AgentGateway {
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
-          session = await this.untilStored(ws, frame, () => this.hello(ws, frame, receivedAt));
+          session = await this.untilStored(ws, frame, () => this.hello(ws, frame, auth, receivedAt));
+          welcomed();
           return;
         }
         const current = session;
@@ -110,6 +171,7 @@ export class AgentGateway {
     ws.on('close', () => {
       clearTimeout(helloTimer);
       this.held.delete(ws);
+      welcomed();
       if (session && this.sessions.get(session.name) === session) {
         this.sessions.delete(session.name);
         this.deps.log(`agent ${session.name} disconnected`);
@@ -160,12 +222,12 @@ export class AgentGateway {
     return result.data;
   }
 
-  private refuse(ws: WebSocket, code: 'BAD_FRAME' | 'UNSUPPORTED_PROTOCOL_VERSION', message: string, closeCode: number): void {
+  private refuse(ws: WebSocket, code: 'BAD_FRAME' | 'UNSUPPORTED_PROTOCOL_VERSION' | 'NAME_IN_USE' | 'UNAUTHORIZED', message: string, closeCode: number): void {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'refused', code, message }));
     ws.close(closeCode, code);
   }
 
-  private async hello(ws: WebSocket, hello: HelloFrame, receivedAt: string): Promise<AgentSession | undefined> {
+  private async hello(ws: WebSocket, hello: HelloFrame, auth: AgentAuth, receivedAt: string): Promise<AgentSession | undefined> {
     const { db } = this.deps;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocolVersion)) {
       this.refuse(
@@ -176,22 +238,41 @@ export class AgentGateway {
       );
       return undefined;
     }
+    const admission = await admitAgent(db, auth, hello, {
+      schedulerId: this.deps.schedulerId,
+      heartbeatIntervalMs: this.deps.heartbeatIntervalMs,
+      agentLostGraceSeconds: this.deps.agentLostGraceSeconds,
+      connectedHere: this.sessions.has(hello.agentName),
+      notReadyReason: notReadyReasonOf(hello.readiness),
+      listenedLongEnough: Date.now() - this.startedAt >= this.deps.agentLostGraceSeconds * 1000,
+    });
+    if (!admission.admitted) {
+      this.deps.log(`agent ${hello.agentName} refused (${admission.code}): ${admission.message}`);
+      this.refuse(ws, admission.code, admission.message, admission.closeCode);
+      return undefined;
+    }
+    if (admission.bound !== 'kept') this.deps.log(`agent ${hello.agentName} ${admission.bound === 'new' ? 'joined' : 'took over its name'} with join token ${admission.joinedWith}`);
     // Placement sees the session only once it is reconciled and welcomed (set at the end), so a
     // failed hello leaves nothing behind and nothing is assigned before the welcome.
     const session = new AgentSession(hello.agentName, hello.capacity, ws, hello.readiness);
     session.heartbeatAcks = hello.heartbeatAcks === true;
-    await markAgentOnline(db, { name: session.name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: this.deps.schedulerId, notReadyReason: session.notReadyReason });
+    session.since = admission.since;
+    session.labels = hello.labels ?? {};
+    session.credentialHash = admission.credentialHash;
+    session.apply(admission.settings);
 
-    // Reconcile what the agent holds with what the database says it should.
+    // Reconcile what the agent holds with what the database says it should. Only tasks placed
+    // on this agent itself count: whatever else it lists is dropped alike, known or not.
     const held = new Map(hello.tasks.map((t) => [t.taskId, t]));
-    const placed = await db.selectFrom('tasks').selectAll().where('agent_name', '=', session.name).where('status', 'in', [...ON_AGENT_STATUSES]).execute();
-    const heldRows = held.size > 0 ? await db.selectFrom('tasks').select(['id', 'status', 'agent_name', 'last_agent_seq']).where('id', 'in', [...held.keys()]).execute() : [];
+    const placed = await db.selectFrom('tasks').selectAll().where(ownedBy(session)).where('status', 'in', [...ON_AGENT_STATUSES]).execute();
+    const heldRows =
+      held.size > 0 ? await db.selectFrom('tasks').select(['id', 'status', 'last_agent_seq']).where('id', 'in', [...held.keys()]).where(ownedBy(session)).execute() : [];
     const known = new Map(heldRows.map((r) => [r.id, r]));
     const acks: { taskId: string; seq: number }[] = [];
     const drop: string[] = [];
     for (const taskId of held.keys()) {
       const row = known.get(taskId);
-      if (!row || row.agent_name !== session.name) {
+      if (!row) {
         drop.push(taskId);
         continue;
       }
@@ -238,7 +319,7 @@ export class AgentGateway {
     this.sessions.set(session.name, session);
     for (const row of reassign) session.send({ type: 'task.assign', task: toTaskSpec(row) });
     const notReady = session.notReadyReason === null ? '' : `, not ready: ${session.notReadyReason}`;
-    this.deps.log(`agent ${session.name} connected (cpu ${hello.capacity.cpu}, memory ${hello.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady})`);
+    this.deps.log(`agent ${session.name} connected (cpu ${session.capacity.cpu}, memory ${session.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady}${session.drained ? ', drained' : ''})`);
     this.deps.signals.workAvailable();
     return session;
   }
@@ -274,6 +355,7 @@ export class AgentGateway {
           frame.seq,
           // A line from the future is a clock the agent could not correct: it is stored as now.
           frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(Math.min(Date.parse(l.at), Date.now())) })),
+          session.since,
         );
         if (stored === undefined) return; // deleted task: nothing to keep
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
@@ -283,8 +365,9 @@ export class AgentGateway {
       case 'task.exited': {
         const stopped = await applyExitReport(db, session.name, frame);
         session.release(frame.taskId);
-        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).executeTakeFirst();
+        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
         // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
+        // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
         if (stopped) {
           signals.taskChanged(frame.taskId);
@@ -323,6 +406,7 @@ export class AgentGateway {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.watchTimer);
     for (const session of this.sessions.values()) session.close(1001, 'scheduler shutting down');
     this.wss.close();
   }

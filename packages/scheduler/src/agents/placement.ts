@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { satisfies } from '@tapit/protocol';
+import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { transition } from '../tasks/lifecycle.js';
 import { toTaskSpec } from '../tasks/task-spec.js';
@@ -9,25 +10,24 @@ const BATCH = 200;
 /**
  * Places waiting tasks onto agents connected to this replica. Tasks are claimed with
  * FOR UPDATE SKIP LOCKED and moved out of PROVISIONING in the same transaction, so replicas
- * sharing one Postgres never assign a task twice; a task no local agent has room for is left
- * for the next pass (or another replica's agents). Returns the ids placed.
+ * sharing one Postgres never assign a task twice; a task no local agent has room for, or whose
+ * required labels (constraints) no local agent carries, is left for the next pass (or another
+ * replica's agents). Returns the ids placed.
  */
 export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable<AgentSession>): Promise<string[]> {
-  // An agent that is not ready (its engine is away) offers no capacity.
-  const agents = [...sessions].filter((a) => a.ready);
+  // An agent that is not ready (its engine is away) offers no capacity; a drained one takes no new task.
+  const agents = [...sessions].filter((a) => a.ready && !a.drained);
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
   await db.transaction().execute(async (trx) => {
-    // Only tasks some local agent has room for now, so tasks too big for every agent cannot
-    // fill the batch and starve the ones behind them.
-    const roomCpu = Math.max(...agents.map((a) => a.capacity.cpu - a.allocated.cpu)) + 1e-9;
-    const roomMemory = Math.max(...agents.map((a) => a.freeMemoryGb())) + 1e-9;
+    // Only tasks some local agent has room and the required labels for now, so tasks too big
+    // for every agent, or requiring labels none carries, cannot fill the batch and starve the
+    // ones behind them.
     const waiting = await trx
       .selectFrom('tasks')
-      .select(['id', 'cpu', 'memory_gb'])
+      .select(['id', 'cpu', 'memory_gb', 'constraints'])
       .where('status', '=', 'PROVISIONING')
-      .where('cpu', '<=', roomCpu)
-      .where('memory_gb', '<=', roomMemory)
+      .where((eb) => eb.or(placeable(agents).map((a) => eb.and([eb('cpu', '<=', a.cpu), eb('memory_gb', '<=', a.memoryGb), sql<boolean>`constraints <@ ${a.labels}::jsonb`]))))
       .orderBy('created_at')
       .limit(BATCH)
       .forUpdate()
@@ -35,8 +35,8 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       .execute();
     for (const task of waiting) {
       const need = { cpu: task.cpu, memoryGb: task.memory_gb };
-      // Spread: the agent with the most free memory that fits.
-      const session = agents.filter((a) => a.fits(need)).sort((a, b) => b.freeMemoryGb() - a.freeMemoryGb())[0];
+      // Spread: the agent with the most free memory that fits and carries the labels.
+      const session = agents.filter((a) => a.fits(need) && satisfies(a.labels, task.constraints)).sort((a, b) => b.freeMemoryGb() - a.freeMemoryGb())[0];
       if (!session) continue;
       const row = await transition(trx, task.id, {
         from: ['PROVISIONING'],
@@ -53,4 +53,18 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
   });
   for (const { session, row } of assigned) session.send({ type: 'task.assign', task: toTaskSpec(row) });
   return assigned.map(({ row }) => row.id);
+}
+
+/** Per local agent, the room it has now and its labels as JSON; identical ones once. */
+function placeable(agents: AgentSession[]): { cpu: number; memoryGb: number; labels: string }[] {
+  const seen = new Map<string, { cpu: number; memoryGb: number; labels: string }>();
+  for (const agent of agents) {
+    const room = {
+      cpu: agent.capacity.cpu - agent.allocated.cpu + 1e-9,
+      memoryGb: agent.freeMemoryGb() + 1e-9,
+      labels: JSON.stringify(agent.labels),
+    };
+    seen.set(`${room.cpu}|${room.memoryGb}|${room.labels}`, room);
+  }
+  return [...seen.values()];
 }

@@ -1,12 +1,12 @@
-import type { AgentView, Capacity } from '@tapit/protocol';
+import type { AgentView, Capacity, Labels } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import { storableText } from '../db/errors.js';
-import type { Database } from '../db/schema.js';
+import type { AgentRow, Database } from '../db/schema.js';
 
 /** Statuses of a task placed on an agent, holding its resources (the partial index tasks_agent_active_idx covers them). */
 export const ON_AGENT_STATUSES = ['PENDING', 'RUNNING', 'STOPPING'] as const;
 
-/** Agents with what their active tasks hold. */
+/** Agents with what their active tasks hold, for tokens of all projects. */
 export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
   const rows = await db
     .selectFrom('agents')
@@ -31,22 +31,54 @@ export async function listAgents(db: Kysely<Database>): Promise<AgentView[]> {
     .orderBy('agents.name')
     .execute();
   return rows.map((r) => ({
-    name: r.name,
-    status: r.status as AgentView['status'],
+    ...publicView(r),
     ready: r.status === 'online' && r.not_ready_reason === null,
     notReadyReason: r.status === 'online' ? r.not_ready_reason : null,
-    capacity: { cpu: r.capacity_cpu, memoryGb: r.capacity_memory_gb },
+    drained: r.drained,
+    capacity: { cpu: r.capacity_cpu_set ?? r.capacity_cpu, memoryGb: r.capacity_memory_gb_set ?? r.capacity_memory_gb },
+    capacitySet: r.capacity_cpu_set !== null || r.capacity_memory_gb_set !== null,
     allocated: { cpu: Number(r.cpu ?? 0), memoryGb: Number(r.memory_gb ?? 0) },
     runningTasks: Number(r.count ?? 0),
+  }));
+}
+
+/**
+ * What a token limited to one project sees: only the agents running that project's tasks, and
+ * nothing of their capacity, use or other tasks.
+ */
+export async function listAgentsOfProject(db: Kysely<Database>, project: string): Promise<AgentView[]> {
+  const rows = await db
+    .selectFrom('agents')
+    .selectAll('agents')
+    .where('agents.name', 'in', (eb) =>
+      eb
+        .selectFrom('tasks')
+        .innerJoin('apps', 'apps.id', 'tasks.app_id')
+        .select('tasks.agent_name')
+        .where('apps.project', '=', project)
+        .where('tasks.status', 'in', [...ON_AGENT_STATUSES])
+        .where('tasks.agent_name', 'is not', null)
+        .$narrowType<{ agent_name: string }>(),
+    )
+    .orderBy('agents.name')
+    .execute();
+  return rows.map(publicView);
+}
+
+function publicView(r: AgentRow): AgentView {
+  return {
+    name: r.name,
+    status: r.revoked_at !== null ? 'revoked' : (r.status as AgentView['status']),
+    labels: r.labels,
     version: r.version,
     lastSeenAt: r.last_seen_at.toISOString(),
     connectedAt: r.connected_at ? r.connected_at.toISOString() : null,
-  }));
+  };
 }
 
 export async function markAgentOnline(
   db: Kysely<Database>,
-  agent: { name: string; capacity: Capacity; version: string; schedulerId: string; notReadyReason: string | null },
+  agent: { name: string; capacity: Capacity; version: string; schedulerId: string; notReadyReason: string | null; labels?: Labels },
 ): Promise<void> {
   const now = new Date();
   const values = {
@@ -58,6 +90,7 @@ export async function markAgentOnline(
     scheduler_id: agent.schedulerId,
     connected_at: now,
     last_seen_at: now,
+    labels: JSON.stringify(agent.labels ?? {}),
   };
   await db
     .insertInto('agents')

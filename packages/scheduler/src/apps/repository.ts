@@ -1,4 +1,4 @@
-import type { App, CreateAppRequest, Project, Release } from '@tapit/protocol';
+import type { App, CreateAppRequest, Project, Release, UpdateAppRequest } from '@tapit/protocol';
 import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { AppRow, Database } from '../db/schema.js';
@@ -73,6 +73,7 @@ export function toApp(row: AppRow): App {
     defaults: { cpu: row.default_cpu, memoryGb: row.default_memory_gb, maxHours: row.default_max_hours },
     activeRelease: row.active_release,
     recordInput: row.record_input,
+    constraints: row.constraints,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -94,6 +95,7 @@ export async function createApp(db: Kysely<Database>, project: string, stage: st
           default_max_hours: body.maxHours ?? DEFAULT_TASK_RESOURCES.maxHours,
           active_release: 1,
           record_input: body.recordInput ?? false,
+          constraints: JSON.stringify(body.constraints ?? {}),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -168,4 +170,15 @@ export async function createRelease(db: Kysely<Database>, app: AppRow, image: st
     await trx.updateTable('apps').set({ active_release: number }).where('id', '=', app.id).execute();
     return { number, image: row.image, active: true, createdAt: row.created_at.toISOString() };
   });
+}
+
+/** `tapit update app`: replaces what is given (today the labels its tasks require). */
+export async function updateApp(db: Kysely<Database>, app: AppRow, body: UpdateAppRequest): Promise<App> {
+  const row = await db
+    .updateTable('apps')
+    .set({ ...(body.constraints !== undefined ? { constraints: JSON.stringify(body.constraints) } : {}) })
+    .where('id', '=', app.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toApp(row);
 }

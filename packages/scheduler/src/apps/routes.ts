@@ -1,11 +1,11 @@
-import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateStageRequest, Name } from '@tapit/protocol';
+import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateStageRequest, Name, UpdateAppRequest } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { requireAllProjects, requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
-import { createApp, createProject, createRelease, createStage, findApp, listApps, listProjects, listReleases, toApp } from './repository.js';
+import { createApp, createProject, createRelease, createStage, findApp, listApps, listProjects, listReleases, toApp, updateApp } from './repository.js';
 
 /** Projects, stages, apps and releases. */
 export function appRoutes(deps: AppDeps) {
@@ -58,13 +58,24 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateAppRequest);
     return createOnce(c, db, async (trx) => {
       const app = await createApp(trx, project, stage, body);
-      await recordAudit(trx, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image } });
+      await recordAudit(trx, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image, constraints: body.constraints ?? {} } });
       return app;
     });
   });
 
   routes.get('/projects/:project/stages/:stage/apps/:app', async (c) => {
     return c.json(toApp(await findApp(db, appPath(c))));
+  });
+
+  routes.patch('/projects/:project/stages/:stage/apps/:app', async (c) => {
+    const path = appPath(c);
+    const principal = c.get('principal');
+    requireRole(principal, 'member');
+    const app = await findApp(db, path);
+    const body = await parseBody(c, UpdateAppRequest);
+    const updated = await updateApp(db, app, body);
+    await recordAudit(db, { actor: principal.name, action: 'app.update', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: body });
+    return c.json(updated);
   });
 
   routes.get('/projects/:project/stages/:stage/apps/:app/releases', async (c) => {

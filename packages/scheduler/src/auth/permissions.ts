@@ -24,3 +24,10 @@ export function requireAllProjects(principal: Principal): void {
     throw new ApiError('FORBIDDEN', `token "${principal.name}" is limited to project ${principal.project}; this needs a token for all projects`);
   }
 }
+
+/** Admins of all projects only: agents and join tokens serve every project. */
+export function requireAdminOfAllProjects(principal: Principal): Principal {
+  requireRole(principal, 'admin');
+  requireAllProjects(principal);
+  return principal;
+}

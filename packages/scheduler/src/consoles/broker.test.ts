@@ -67,7 +67,7 @@ describe('console sessions through the scheduler', () => {
   /** Plays the agent's side of a session: takes console.open and dials back. */
   async function agentDialsBack() {
     const open = await agent.next('console.open');
-    const stream = new WebSocket(`${scheduler.url.replace(/^http/, 'ws')}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${JOIN_TOKEN}` } });
+    const stream = new WebSocket(`${scheduler.url.replace(/^http/, 'ws')}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${agent.credential}` } });
     const received: (Buffer | string)[] = [];
     stream.on('message', (data, isBinary) => received.push(isBinary ? Buffer.from(data as Buffer) : data.toString()));
     await new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AgentGateway } from '../agents/gateway.js';
-import { presentsJoinToken } from '../agents/join-token.js';
+import { agentOfCredential, bearerOf } from '../agents/agent-auth.js';
 import { requireRole } from '../auth/permissions.js';
 import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
@@ -31,7 +31,6 @@ export interface ConsoleBrokerDeps {
   db: Kysely<Database>;
   gateway: AgentGateway;
   tokenWatch: TokenWatch;
-  joinToken: string | undefined;
   /** This replica, recorded on each session it relays. */
   schedulerId: string;
   log: (line: string) => void;
@@ -57,7 +56,8 @@ interface OpenRequest {
 export class ConsoleBroker {
   private readonly clients = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly agents = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  private readonly waiting = new Map<string, (agent: WebSocket) => void>();
+  /** Sessions waiting for their agent to dial back: which agent was asked, and where its socket goes. */
+  private readonly waiting = new Map<string, { agent: string; deliver: (agent: WebSocket) => void }>();
   private readonly failures: AuthFailures;
 
   constructor(private readonly deps: ConsoleBrokerDeps) {
@@ -180,10 +180,13 @@ export class ConsoleBroker {
         this.waiting.delete(sessionId);
         resolve(undefined);
       }, AGENT_DIAL_BACK_MS);
-      this.waiting.set(sessionId, (ws) => {
-        clearTimeout(timer);
-        this.waiting.delete(sessionId);
-        resolve(ws);
+      this.waiting.set(sessionId, {
+        agent: open.task.agent_name ?? '',
+        deliver: (ws) => {
+          clearTimeout(timer);
+          this.waiting.delete(sessionId);
+          resolve(ws);
+        },
       });
     });
     this.deps.gateway.sessions.get(open.task.agent_name ?? '')?.send({
@@ -225,15 +228,27 @@ export class ConsoleBroker {
     await retryWhileUnavailable(() => recordAudit(db, audit)).catch(() => {});
   }
 
-  /** The agent dialling back for a session it was asked to open. */
-  handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): void {
-    if (!presentsJoinToken(request, this.deps.joinToken)) {
-      this.failures.failed(request.socket.remoteAddress, 'invalid token', 'a console dial-back');
-      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid agent token');
+  /**
+   * The agent dialling back for a session it was asked to open: with its own credential, and
+   * only the agent that was asked (another one is told no such session waits for it).
+   */
+  async handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): Promise<void> {
+    const secret = bearerOf(request);
+    let agent: string | undefined;
+    try {
+      agent = secret === undefined ? undefined : await agentOfCredential(this.deps.db, secret);
+    } catch (error) {
+      const refusal = isDatabaseUnavailable(error) ? databaseUnavailable(error) : new ApiError('INTERNAL', 'internal error');
+      if (refusal.code === 'INTERNAL') this.deps.log(`console dial-back: ${coerceError(error).message}`);
+      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
     }
-    const deliver = this.waiting.get(sessionId);
-    if (!deliver) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for its agent`);
-    this.agents.handleUpgrade(request, socket, head, (ws) => deliver(ws));
+    if (agent === undefined) {
+      this.failures.failed(request.socket.remoteAddress, secret === undefined ? 'missing token' : 'invalid token', 'a console dial-back');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'a console dial-back needs the agent\'s own credential');
+    }
+    const waiting = this.waiting.get(sessionId);
+    if (!waiting || waiting.agent !== agent) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for agent ${agent}`);
+    this.agents.handleUpgrade(request, socket, head, (ws) => waiting.deliver(ws));
   }
 
   close(): void {

@@ -8,6 +8,8 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
+/** A jsonb column with a default: optional on insert. */
+type JsonWithDefault<T> = ColumnType<T, string | undefined, string>;
 
 export interface ProjectsTable {
   name: string;
@@ -31,6 +33,7 @@ export interface AppsTable {
   default_max_hours: number | null;
   active_release: number | null;
   record_input: Generated<boolean>;
+  constraints: JsonWithDefault<Record<string, string>>;
   created_at: CreatedAt;
 }
 
@@ -79,6 +82,7 @@ export interface TasksTable {
   assigned_at: Timestamp | null;
   accepted_at: Timestamp | null;
   late_report_until: Timestamp | null;
+  constraints: JsonWithDefault<Record<string, string>>;
 }
 
 export interface TaskLogLinesTable {
@@ -110,6 +114,26 @@ export interface AgentsTable {
   last_seen_at: Timestamp;
   created_at: CreatedAt;
   not_ready_reason: string | null;
+  credential_hash: string | null;
+  bound_at: Timestamp | null;
+  joined_with: string | null;
+  revoked_at: Timestamp | null;
+  drained: ColumnType<boolean, boolean | undefined, boolean>;
+  capacity_cpu_set: number | null;
+  capacity_memory_gb_set: number | null;
+  labels: JsonWithDefault<Record<string, string>>;
+}
+
+export interface JoinTokensTable {
+  id: Generated<number>;
+  name: string;
+  token_hash: string;
+  max_uses: number | null;
+  uses: Generated<number>;
+  expires_at: Timestamp;
+  created_by: string | null;
+  created_at: CreatedAt;
+  revoked_at: Timestamp | null;
 }
 
 export interface TokensTable {
@@ -180,6 +204,7 @@ export interface Database {
   task_events: TaskEventsTable;
   agents: AgentsTable;
   tokens: TokensTable;
+  join_tokens: JoinTokensTable;
   audit_events: AuditEventsTable;
   console_sessions: ConsoleSessionsTable;
   console_recording_chunks: ConsoleRecordingChunksTable;
@@ -191,3 +216,4 @@ export type NewTaskRow = Insertable<TasksTable>;
 export type AppRow = Selectable<AppsTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type TokenRow = Selectable<TokensTable>;
+export type JoinTokenRow = Selectable<JoinTokensTable>;

@@ -23,6 +23,8 @@ export interface AppDeps {
   followKeepAliveMs?: number;
   /** Failed authentications per address, shared with the websocket upgrades (one is made if absent). */
   authFailures?: AuthFailures;
+  /** An agent was revoked, deleted or changed: this replica's gateway acts on it now (others within a second). */
+  agentChanged?: (name: string) => Promise<void>;
 }
 
 export type HonoEnv = { Variables: { principal: Principal } };

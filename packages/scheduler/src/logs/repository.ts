@@ -2,6 +2,7 @@ import type { LogLine, LogStream } from '@tapit/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { storableText } from '../db/errors.js';
+import { ownedBy } from '../agents/ownership.js';
 
 export interface NewLogLine {
   seq: number | null;
@@ -51,13 +52,15 @@ export async function storeAgentLog(
   taskId: string,
   seq: number,
   lines: Omit<NewLogLine, 'seq'>[],
+  /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
+  placedSince: Date | null = null,
 ): Promise<number | undefined> {
   return db.transaction().execute(async (trx) => {
     const task = await trx
       .selectFrom('tasks')
       .select('last_agent_seq')
       .where('id', '=', taskId)
-      .where('agent_name', '=', agentName)
+      .where(ownedBy({ name: agentName, since: placedSince }))
       .forUpdate()
       .executeTakeFirst();
     if (!task) return undefined;

@@ -2,6 +2,7 @@ import {
   ACTIVE_TASK_STATUSES,
   DEFAULT_INTERACTIVE_MAX_HOURS,
   CreateTaskRequest,
+  MAX_LABELS,
   type TaskStatus,
 } from '@tapit/protocol';
 import type { z } from 'zod';
@@ -38,6 +39,10 @@ export async function createTask(
   createdBy: string,
 ): Promise<string> {
   const interactive = body.kind === 'interactive';
+  const constraints = { ...app.constraints, ...body.constraints };
+  if (Object.keys(constraints).length > MAX_LABELS) {
+    throw new ApiError('VALIDATION_FAILED', `constraints: the app's and the task's together must be at most ${MAX_LABELS} labels`, 'constraints');
+  }
   const id = newTaskId();
   await inTransaction(db, async (trx) => {
     const { release, image } = await resolveImage(trx, app, body);
@@ -76,6 +81,8 @@ export async function createTask(
         terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
         assigned_at: null,
         accepted_at: null,
+        // The app's required labels, with the task's own added (or replacing the app's value).
+        constraints: JSON.stringify(constraints),
       })
       .execute();
     await trx.insertInto('task_events').values({ task_id: id, status: 'PROVISIONING', desired_status: 'RUNNING', message: null }).execute();

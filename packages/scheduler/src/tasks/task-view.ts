@@ -33,6 +33,7 @@ export function toTask(row: TaskWithApp): Task {
     stoppedBy: row.stopped_by,
     exitCode: row.exit_code,
     agent: row.agent_name,
+    constraints: row.constraints,
     usage: { peakMemoryBytes: row.peak_memory_bytes, cpuSeconds: row.cpu_seconds, diskBytes: row.disk_bytes },
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),

@@ -6,3 +6,14 @@ export async function eventually(check: () => boolean | Promise<boolean>, what =
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Reads until `ok` holds, every 50 ms, and returns that value; throws with the last value after `timeoutMs`. */
+export async function readUntil<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,18 +1,28 @@
-import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type AgentReadiness, type HeldTask } from '@tapit/protocol';
+import { randomBytes } from 'node:crypto';
+import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type AgentReadiness, type HeldTask, type Labels } from '@tapit/protocol';
 import WebSocket from 'ws';
 
 type FrameOf<T extends SchedulerFrame['type']> = Extract<SchedulerFrame, { type: T }>;
 
+/** A fresh agent credential, as the real agent makes at its first start. */
+export const newCredential = () => randomBytes(32).toString('base64url');
+
 /**
  * A protocol-level agent for tests: a real websocket client that speaks the frames by hand,
- * so the scheduler is tested without Docker and without the real agent's logic.
+ * so the scheduler is tested without Docker and without the real agent's logic. Its hello
+ * carries its credential, so connected with a join token it joins (or comes back) as the real
+ * agent does; connected with its credential it is that agent.
  */
 export class ProtocolAgent {
   private readonly inbox: SchedulerFrame[] = [];
   private waiters: (() => void)[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(readonly socket: WebSocket) {
+  private constructor(
+    readonly socket: WebSocket,
+    /** Its own credential: registered by its first hello on a join connection. */
+    readonly credential: string,
+  ) {
     socket.on('message', (data) => {
       this.inbox.push(SchedulerFrame.parse(JSON.parse(data.toString())));
       this.wake();
@@ -29,10 +39,11 @@ export class ProtocolAgent {
     for (const w of waiters) w();
   }
 
-  static connect(url: string, token: string): Promise<ProtocolAgent> {
+  /** Opens the agent websocket with `token`: a join token, or an agent's credential (then that agent's). */
+  static connect(url: string, token: string, options: { credential?: string } = {}): Promise<ProtocolAgent> {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/agents/connect`, { headers: { authorization: `Bearer ${token}` } });
     return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new ProtocolAgent(ws)));
+      ws.once('open', () => resolve(new ProtocolAgent(ws, options.credential ?? newCredential())));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
       ws.once('error', reject);
     });
@@ -42,10 +53,19 @@ export class ProtocolAgent {
     this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Sends hello and waits for the welcome. */
+  /** Sends hello (with this agent's credential unless `credential: null`) and waits for the welcome. */
   async hello(
     name: string,
-    options: { capacity?: { cpu: number; memoryGb: number }; tasks?: HeldTask[]; version?: number; readiness?: AgentReadiness; recovering?: boolean; heartbeatAcks?: boolean } = {},
+    options: {
+      capacity?: { cpu: number; memoryGb: number };
+      tasks?: HeldTask[];
+      version?: number;
+      readiness?: AgentReadiness;
+      recovering?: boolean;
+      heartbeatAcks?: boolean;
+      labels?: Labels;
+      credential?: string | null;
+    } = {},
   ) {
     this.send({
       type: 'hello',
@@ -57,6 +77,8 @@ export class ProtocolAgent {
       ...(options.readiness ? { readiness: options.readiness } : {}),
       ...(options.recovering ? { recovering: true } : {}),
       ...(options.heartbeatAcks === undefined ? {} : { heartbeatAcks: options.heartbeatAcks }),
+      ...(options.credential === null ? {} : { credential: options.credential ?? this.credential }),
+      ...(options.labels ? { labels: options.labels } : {}),
     });
     return this.next('welcome');
   }

@@ -1,28 +1,31 @@
-import { AgentList } from '@tapit/protocol';
+import { AgentList, formatLabels } from '@tapit/protocol';
 import type { z } from 'zod';
+import { agentStatus, agentUse } from '../../lib/agents.js';
 import { BaseCommand } from '../../lib/base-command.js';
-import { formatNumber, formatTimestamp, table } from '../../lib/output.js';
+import { formatTimestamp, table, truncate } from '../../lib/output.js';
 
 export default class ListAgents extends BaseCommand {
-  static summary = 'List the agents, whether they take work (and why not), their capacity and what is allocated on them.';
+  static summary = 'List the agents: status (and why one takes no work), version, use and capacity, running tasks, labels, last seen.';
+  static description =
+    'CPU in vCPUs and memory in GB, as used/capacity; * marks a capacity an admin set (tapit update agent). A token limited to one project sees only the agents running its tasks, without readiness, capacity or counts.';
   static enableJsonFlag = true;
 
   async run(): Promise<z.output<typeof AgentList>> {
     await this.parse(ListAgents);
     const list = await (await this.api()).get('/v1/agents', AgentList);
-    if (list.items.length === 0) this.log('No agents have registered yet.');
+    if (list.items.length === 0) this.log('No agents to show.');
     else
       this.log(
         table(
-          ['NAME', 'STATUS', 'CPU USED/TOTAL', 'MEMORY GB USED/TOTAL', 'TASKS', 'VERSION', 'LAST SEEN', 'NOT READY BECAUSE'],
+          ['NAME', 'STATUS', 'VERSION', 'CPU', 'MEMORY GB', 'TASKS', 'LABELS', 'LAST SEEN', 'NOT READY BECAUSE'],
           list.items.map((a) => [
             a.name,
-            // Online but taking no work (its engine is away…): say so, and why in the last column.
-            a.status === 'online' && !a.ready ? 'not ready' : a.status,
-            `${formatNumber(a.allocated.cpu)}/${formatNumber(a.capacity.cpu)}`,
-            `${formatNumber(a.allocated.memoryGb)}/${formatNumber(a.capacity.memoryGb)}`,
-            String(a.runningTasks),
+            agentStatus(a),
             a.version ?? '-',
+            agentUse(a, 'cpu'),
+            agentUse(a, 'memoryGb'),
+            a.runningTasks === undefined ? '-' : String(a.runningTasks),
+            truncate(formatLabels(a.labels), 40) || '-',
             formatTimestamp(a.lastSeenAt),
             a.notReadyReason ?? '-',
           ]),

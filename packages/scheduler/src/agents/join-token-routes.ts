@@ -1,0 +1,43 @@
+import { CreateJoinTokenRequest, Name } from '@tapit/protocol';
+import { Hono } from 'hono';
+import { recordAudit } from '../audit/record.js';
+import { requireAdminOfAllProjects } from '../auth/permissions.js';
+import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import { parseBody, parseParam } from '../http/validate.js';
+import { createJoinToken, listJoinTokens, revokeJoinToken } from './join-tokens.js';
+
+/** Join tokens, which admit new agents: admins of all projects only. */
+export function joinTokenRoutes(deps: AppDeps) {
+  const { db } = deps;
+  const routes = new Hono<HonoEnv>();
+
+  routes.get('/join-tokens', async (c) => {
+    requireAdminOfAllProjects(c.get('principal'));
+    return c.json({ items: await listJoinTokens(db) });
+  });
+
+  routes.post('/join-tokens', async (c) => {
+    const principal = requireAdminOfAllProjects(c.get('principal'));
+    const body = await parseBody(c, CreateJoinTokenRequest);
+    const created = await createJoinToken(db, body, principal.name);
+    await recordAudit(db, {
+      actor: principal.name,
+      action: 'join-token.create',
+      targetType: 'join-token',
+      targetId: created.name,
+      source: clientAddress(c),
+      details: { uses: created.uses, expiresAt: created.expiresAt },
+    });
+    return c.json(created, 201);
+  });
+
+  routes.delete('/join-tokens/:name', async (c) => {
+    const principal = requireAdminOfAllProjects(c.get('principal'));
+    const name = parseParam(c, 'name', Name);
+    await revokeJoinToken(db, name);
+    await recordAudit(db, { actor: principal.name, action: 'join-token.revoke', targetType: 'join-token', targetId: name, source: clientAddress(c) });
+    return c.body(null, 204);
+  });
+
+  return routes;
+}
