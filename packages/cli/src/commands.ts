@@ -4,19 +4,25 @@
  * file; src/commands.test.ts checks that each file under commands/ is listed under its id.
  */
 import CreateApp from './commands/create/app.js';
+import CreateJoinToken from './commands/create/join-token.js';
 import CreateProject from './commands/create/project.js';
 import CreateRelease from './commands/create/release.js';
 import CreateStage from './commands/create/stage.js';
 import CreateTask from './commands/create/task.js';
 import CreateToken from './commands/create/token.js';
+import DeleteAgent from './commands/delete/agent.js';
 import DeleteTask from './commands/delete/task.js';
+import DrainAgent from './commands/drain/agent.js';
 import ListAgents from './commands/list/agents.js';
 import ListApps from './commands/list/apps.js';
 import ListConsoles from './commands/list/consoles.js';
+import ListJoinTokens from './commands/list/join-tokens.js';
 import ListReleases from './commands/list/releases.js';
 import ListTasks from './commands/list/tasks.js';
 import ListTokens from './commands/list/tokens.js';
 import Login from './commands/login.js';
+import RevokeAgent from './commands/revoke/agent.js';
+import RevokeJoinToken from './commands/revoke/join-token.js';
 import RevokeToken from './commands/revoke/token.js';
 import Run from './commands/run.js';
 import ShowLogs from './commands/show/logs.js';
@@ -26,22 +32,31 @@ import TaskIndex from './commands/task/index.js';
 import TaskAttach from './commands/task/attach.js';
 import TaskRun from './commands/task/run.js';
 import TaskStop from './commands/task/stop.js';
+import UndrainAgent from './commands/undrain/agent.js';
+import UpdateAgent from './commands/update/agent.js';
+import UpdateApp from './commands/update/app.js';
 
 export const COMMANDS = {
   'create:app': CreateApp,
+  'create:join-token': CreateJoinToken,
   'create:project': CreateProject,
   'create:release': CreateRelease,
   'create:stage': CreateStage,
   'create:task': CreateTask,
   'create:token': CreateToken,
+  'delete:agent': DeleteAgent,
   'delete:task': DeleteTask,
+  'drain:agent': DrainAgent,
   'list:agents': ListAgents,
   'list:apps': ListApps,
   'list:consoles': ListConsoles,
+  'list:join-tokens': ListJoinTokens,
   'list:releases': ListReleases,
   'list:tasks': ListTasks,
   'list:tokens': ListTokens,
   'login': Login,
+  'revoke:agent': RevokeAgent,
+  'revoke:join-token': RevokeJoinToken,
   'revoke:token': RevokeToken,
   'run': Run,
   'show:logs': ShowLogs,
@@ -51,4 +66,7 @@ export const COMMANDS = {
   'task:attach': TaskAttach,
   'task:run': TaskRun,
   'task:stop': TaskStop,
+  'undrain:agent': UndrainAgent,
+  'update:agent': UpdateAgent,
+  'update:app': UpdateApp,
 };

@@ -1,7 +1,7 @@
-import { CreateAppRequest, CreateTaskRequest } from '@tapit/protocol';
+import { CreateAppRequest, CreateTaskRequest, Name, UpdateAgentRequest } from '@tapit/protocol';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
-import { parseKeyValues, parseRequest, type KeyValueSpec } from './key-values.js';
+import { parseKeyValues, parseNamedRequest, parseRequest, type KeyValueSpec } from './key-values.js';
 import { CREATE_TASK_KEYS } from './task-keys.js';
 
 const APP_KEYS: KeyValueSpec = {
@@ -41,7 +41,7 @@ describe('parseKeyValues', () => {
   it('rejects an unknown key with one line naming the allowed keys', () => {
     const error = failure(() => parseKeyValues(['echo', 'foo=1'], CREATE_TASK_KEYS));
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, max_hours, initiated_by, ephemeral_storage_gb');
+    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, max_hours, initiated_by, ephemeral_storage_gb, constraint');
     expect(error.message).not.toContain('\n');
   });
 
@@ -56,9 +56,31 @@ describe('parseKeyValues', () => {
     expect(failure(() => parseKeyValues(['x', '--wiat'], CREATE_TASK_KEYS)).message).toMatch(/^Unknown flag "--wiat"/);
   });
 
+  it('gathers a repeated labels key into one object', () => {
+    const { body } = parseKeyValues(['x', 'constraint=region=eu', 'constraint=gpu=true'], CREATE_TASK_KEYS);
+    expect(body.constraints).toEqual({ region: 'eu', gpu: 'true' });
+    expect(parseKeyValues(['x', 'constraint=none'], CREATE_TASK_KEYS).body.constraints).toEqual({});
+    expect(failure(() => parseKeyValues(['x', 'constraint=region'], CREATE_TASK_KEYS)).message).toBe('Bad constraint=region: "region" must be KEY=VALUE, e.g. region=eu');
+    expect(failure(() => parseKeyValues(['x', 'constraint=region=eu', 'constraint=region=us'], CREATE_TASK_KEYS)).message).toBe('constraint= gives region twice, as eu and us');
+    expect(failure(() => parseKeyValues(['x', 'constraint=region=eu', 'constraint=none'], CREATE_TASK_KEYS)).message).toMatch(/cannot be combined/);
+  });
+
   it('sends null for none on nullable keys only', () => {
     expect(parseKeyValues(['web', 'image=busybox', 'max_hours=none'], APP_KEYS).body.maxHours).toBeNull();
     expect(parseKeyValues(['x', 'max_hours=none'], CREATE_TASK_KEYS).body.maxHours).toBe('none');
+  });
+});
+
+describe('parseNamedRequest', () => {
+  const AGENT_KEYS = {
+    positional: { field: 'name', name: 'agent name', required: true },
+    keys: { cpu: { field: 'cpu', type: 'number', nullable: true, nullWord: 'auto' } },
+  } satisfies KeyValueSpec;
+
+  it('checks the name and the keys each with its schema, naming what was typed', () => {
+    expect(parseNamedRequest(Name, UpdateAgentRequest, ['host-a', 'cpu=auto'], AGENT_KEYS)).toEqual({ name: 'host-a', request: { cpu: null } });
+    expect(failure(() => parseNamedRequest(Name, UpdateAgentRequest, ['Host A', 'cpu=2'], AGENT_KEYS)).message).toMatch(/^Invalid agent name "Host A": must be/);
+    expect(failure(() => parseNamedRequest(Name, UpdateAgentRequest, ['host-a', 'cpu=1e6'], AGENT_KEYS)).message).toBe('Invalid value "1e6" for cpu: must be at most 1024 vCPUs');
   });
 });
 

@@ -1,3 +1,4 @@
+import { parseLabels, type Labels } from '@tapit/protocol';
 import type { z } from 'zod';
 import { UsageError } from './errors.js';
 import { validateRequest } from './validate.js';
@@ -5,10 +6,13 @@ import { validateRequest } from './validate.js';
 /** One `key=value` a command accepts, and the request field it fills. */
 export interface KeyDef {
   field: string;
-  type: 'string' | 'number' | 'boolean';
+  /** `labels`: `key=K=V`, repeatable, gathered into one object (`constraint=region=eu constraint=gpu=true`). */
+  type: 'string' | 'number' | 'boolean' | 'labels';
   required?: boolean;
   /** `key=none` sends null (e.g. `max_hours=none`: no time limit). */
   nullable?: boolean;
+  /** The word that means null, when not `none` (e.g. `cpu=auto`: what the agent offers). */
+  nullWord?: string;
 }
 
 export interface KeyValueSpec {
@@ -41,6 +45,11 @@ export function parseKeyValues(args: readonly string[], spec: KeyValueSpec): Par
     const def = match ? spec.keys[match[1]] : undefined;
     if (match && def) {
       const [, key, value] = match;
+      if (def.type === 'labels') {
+        typed[key] = key in typed ? `${typed[key]} ${value}` : value;
+        body[def.field] = addLabel(body[def.field] as Labels | undefined, key, value);
+        continue;
+      }
       if (key in typed) throw new UsageError(`Key "${key}" given twice`);
       typed[key] = value;
       body[def.field] = convert(value, def);
@@ -79,6 +88,22 @@ export function parseRequest<S extends z.ZodType>(
 }
 
 /**
+ * For `tapit update|… NOUN NAME key=…`: the bare word (the name) checked with `nameSchema`, the
+ * keys with the request's own schema, each error naming what was typed.
+ */
+export function parseNamedRequest<N extends z.ZodType, S extends z.ZodType>(
+  nameSchema: N,
+  schema: S,
+  args: readonly string[],
+  spec: KeyValueSpec & { positional: NonNullable<KeyValueSpec['positional']> },
+): { name: z.output<N>; request: z.output<S> } {
+  const { body, typed } = parseKeyValues(args, spec);
+  const { [spec.positional.field]: name, ...rest } = body;
+  const label = (field: string) => labelFor(field, spec, typed);
+  return { name: validateRequest(nameSchema, name, () => label(spec.positional.field)), request: validateRequest(schema, rest, label) };
+}
+
+/**
  * `value "lots" for memory`: the key and what was typed, for a field the schema rejected. Quoted
  * as JSON, so a control character typed shows as `\r` instead of acting on the terminal.
  */
@@ -89,8 +114,25 @@ export function labelFor(field: string, spec: KeyValueSpec, typed: Record<string
   return key in typed ? `value ${JSON.stringify(typed[key])} for ${key}` : key;
 }
 
+/** One `K=V` of a repeatable labels key into the labels gathered so far; `none` alone means no labels. */
+function addLabel(labels: Labels | undefined, key: string, value: string): Labels {
+  if (value === 'none') {
+    if (labels !== undefined) throw new UsageError(`${key}=none cannot be combined with other ${key}= values`);
+    return {};
+  }
+  let parsed: Labels;
+  try {
+    parsed = parseLabels([value]);
+  } catch (error) {
+    throw new UsageError(`Bad ${key}=${value}: ${(error as Error).message}`);
+  }
+  const [[label, wanted]] = Object.entries(parsed) as [[string, string]];
+  if (labels !== undefined && label in labels && labels[label] !== wanted) throw new UsageError(`${key}= gives ${label} twice, as ${labels[label]} and ${wanted}`);
+  return { ...labels, ...parsed };
+}
+
 function convert(value: string, def: KeyDef): unknown {
-  if (def.nullable && value === 'none') return null;
+  if (def.nullable && value === (def.nullWord ?? 'none')) return null;
   // A value that is not a number (or true/false) is passed on as text so the schema's own message ("must be a number of
   // GB from …") describes what is allowed.
   if (def.type === 'number' && NUMBER.test(value)) return Number(value);

@@ -11,6 +11,7 @@ export const CREATE_TASK_KEYS: KeyValueSpec = {
     max_hours: { field: 'maxHours', type: 'number' },
     initiated_by: { field: 'initiatedBy', type: 'string' },
     ephemeral_storage_gb: { field: 'ephemeralStorageGb', type: 'number' },
+    constraint: { field: 'constraints', type: 'labels' },
   },
 };
 

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { CreateTaskRequest, Task } from '@tapit/protocol';
+import { CreateTaskRequest, parseLabels, Task, type Labels } from '@tapit/protocol';
 import { attachToTask } from '../../lib/attach.js';
 import { BaseCommand } from '../../lib/base-command.js';
 import { appPath } from '../../lib/context.js';
@@ -10,6 +10,15 @@ import { formatNumber } from '../../lib/output.js';
 import { cpuUnitsToVcpus, mibToGb, parseEntrypoint } from '../../lib/units.js';
 import { validateRequest } from '../../lib/validate.js';
 
+/** `--constraint region=eu --constraint gpu=true` as labels; a bad one is a usage error. */
+function parseConstraintFlags(values: string[]): Labels {
+  try {
+    return parseLabels(values);
+  } catch (error) {
+    throw new UsageError(`Bad --constraint: ${(error as Error).message}`);
+  }
+}
+
 export default class TaskRun extends BaseCommand {
   static summary = 'Run a one-off task and stream its log (SetOps style).';
   static description =
@@ -19,6 +28,7 @@ export default class TaskRun extends BaseCommand {
     '<%= config.bin %> -a web task:run --release 1 --cpu 256 --memory 512 --entrypoint "/bin/bash,-c" -- echo "Hello World"',
     '<%= config.bin %> -a web task:run --detached -- rake db:migrate',
     '<%= config.bin %> -a web task:run --interactive -- bash',
+    '<%= config.bin %> -a web task:run --constraint region=eu -- rake reports:eu',
   ];
   static strict = false;
   static flags = {
@@ -28,6 +38,7 @@ export default class TaskRun extends BaseCommand {
     entrypoint: Flags.string({ summary: 'Replace the image entrypoint: a comma-separated list, e.g. "/bin/bash,-c".' }),
     detached: Flags.boolean({ summary: 'Print the task id and return; the task runs in the background.' }),
     interactive: Flags.boolean({ summary: 'Run the command in a TTY and connect this terminal to it (a console: bash, rails console…).' }),
+    constraint: Flags.string({ multiple: true, summary: 'Run only on an agent carrying this label, KEY=VALUE (repeatable), besides the app\'s constraints.' }),
   };
 
   async run(): Promise<Task> {
@@ -40,11 +51,13 @@ export default class TaskRun extends BaseCommand {
       cpu: flags.cpu === undefined ? undefined : cpuUnitsToVcpus(flags.cpu),
       memoryGb: flags.memory === undefined ? undefined : mibToGb(flags.memory),
       entrypoint: flags.entrypoint === undefined ? undefined : parseEntrypoint(flags.entrypoint),
+      constraints: flags.constraint === undefined ? undefined : parseConstraintFlags(flags.constraint),
     };
     const request = validateRequest(CreateTaskRequest, body, (field) => {
       if (field === 'cpu') return `--cpu ${flags.cpu} (${formatNumber(body.cpu ?? 0)} vCPUs)`;
       if (field === 'memoryGb') return `--memory ${flags.memory} (${formatNumber(body.memoryGb ?? 0)} GB)`;
       if (field === 'args' || field === 'command') return 'command';
+      if (field === 'constraints') return '--constraint';
       return `--${field}`;
     });
     const client = await this.api();
