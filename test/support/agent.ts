@@ -29,11 +29,15 @@ export interface AgentOptions {
   env?: Record<string, string>;
   /** A command the agent runs under, e.g. `['faketime', '-f', '+600s']` for a skewed clock. */
   wrapper?: string[];
+  /** Return once started, without waiting to see it online (an agent expected to be refused). */
+  noWait?: boolean;
 }
 
 /**
- * Starts the built `tapit-agent` against a scheduler started with TAPIT_AGENT_JOIN_TOKEN, and
- * waits until the scheduler lists it online. Task containers get no network, for speed.
+ * Starts the built `tapit-agent` with a join token (the scheduler's TAPIT_AGENT_JOIN_TOKEN, or
+ * one made with `tapit create join-token`) and waits until the scheduler lists it online. At
+ * first contact it registers its own credential in its state folder, so started again on the
+ * same folder it comes back as the same agent. Task containers get no network, for speed.
  */
 export async function startAgent(
   scheduler: { url: string; token: string },
@@ -72,6 +76,7 @@ export async function startAgent(
     }
   };
   const running = () => ({ name, stateDir, pid: child.pid!, output: () => output, stop, kill });
+  if (options.noWait) return running();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
