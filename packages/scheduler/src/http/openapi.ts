@@ -2,7 +2,7 @@ import * as P from '@tapit/protocol';
 import { z } from 'zod';
 
 interface Operation {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   summary: string;
   body?: z.ZodType;
@@ -33,6 +33,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps', summary: 'List apps', response: P.AppList },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps', summary: 'Create an app', body: P.CreateAppRequest, response: P.App, status: 201 },
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}', summary: 'Show an app', response: P.App },
+  { method: 'patch', path: '/v1/projects/{project}/stages/{stage}/apps/{app}', summary: "Change an app's constraints", body: P.UpdateAppRequest, response: P.App },
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'List releases', response: P.ReleaseList },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'Create the active release', body: P.CreateReleaseRequest, response: P.Release, status: 201 },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/tasks', summary: 'Create a task', body: P.CreateTaskRequest, response: P.Task, status: 201 },
@@ -44,7 +45,13 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', query: P.LogQuery.pick({ after: true }), response: P.LogFollowEvent },
   { method: 'get', path: '/v1/tasks/{id}/consoles', summary: 'Console and exec sessions of a task', response: P.ConsoleSessionList },
   { method: 'get', path: '/v1/consoles/{session}/recording', summary: 'A session recording (asciicast v2, application/x-asciicast)' },
-  { method: 'get', path: '/v1/agents', summary: 'List agents', response: P.AgentList },
+  { method: 'get', path: '/v1/agents', summary: 'List agents (a project token: those running its tasks)', response: P.AgentList },
+  { method: 'patch', path: '/v1/agents/{name}', summary: "Set an agent's capacity or drain it", body: P.UpdateAgentRequest, response: P.AgentView },
+  { method: 'post', path: '/v1/agents/{name}/revoke', summary: "Revoke an agent's credential and disconnect it", status: 204 },
+  { method: 'delete', path: '/v1/agents/{name}', summary: 'Delete an agent that is not connected', status: 204 },
+  { method: 'get', path: '/v1/join-tokens', summary: 'List join tokens', response: P.JoinTokenList },
+  { method: 'post', path: '/v1/join-tokens', summary: 'Create a join token', body: P.CreateJoinTokenRequest, response: P.CreatedJoinToken, status: 201 },
+  { method: 'delete', path: '/v1/join-tokens/{name}', summary: 'Revoke a join token', status: 204 },
   { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },
   { method: 'delete', path: '/v1/tokens/{name}', summary: 'Revoke a token', status: 204 },
