@@ -69,4 +69,24 @@ describe.each(DATABASE_KINDS)('apps and releases API on %s', (kind) => {
     expect(app.body.error).toMatchObject({ code: 'NOT_FOUND', field: 'app' });
     expect(app.body.error.message).toContain('nope');
   });
+
+  it('keeps an app\'s constraints, which a member changes and a viewer cannot; its tasks carry them with their own', async () => {
+    const created = await call('POST', APP_PATH, { name: 'eu', image: 'eu:1', constraints: { region: 'eu' } });
+    expect(created.body.constraints).toEqual({ region: 'eu' });
+    const task = await call('POST', `${APP_PATH}/eu/tasks`, { command: 'true', constraints: { gpu: 'true', region: 'de' } });
+    expect(task.body.constraints).toEqual({ region: 'de', gpu: 'true' });
+    const viewer = (await call('POST', '/v1/tokens', { name: 'app-viewer', role: 'viewer' })).body.token;
+    expect((await call('PATCH', `${APP_PATH}/eu`, { constraints: {} }, viewer)).status).toBe(403);
+    const member = (await call('POST', '/v1/tokens', { name: 'app-member', role: 'member' })).body.token;
+    const changed = await call('PATCH', `${APP_PATH}/eu`, { constraints: { region: 'us' } }, member);
+    expect(changed.status).toBe(200);
+    expect((await call('GET', `${APP_PATH}/eu`)).body.constraints).toEqual({ region: 'us' });
+    expect((await call('PATCH', `${APP_PATH}/eu`, {})).body.error.field).toBe('constraints');
+    expect((await call('PATCH', `${APP_PATH}/eu`, { constraints: { region: 'e u' } })).body.error.field).toBe('constraints.region');
+    const many = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${i}`, 'v']));
+    await call('PATCH', `${APP_PATH}/eu`, { constraints: many });
+    const tooMany = await call('POST', `${APP_PATH}/eu/tasks`, { command: 'true', constraints: { extra: 'v' } });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.field).toBe('constraints');
+  });
 });
