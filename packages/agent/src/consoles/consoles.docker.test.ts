@@ -53,7 +53,7 @@ describe('interactive consoles', () => {
     const c = await new Docker().getContainer(info!.Id).inspect();
     expect(c.Config).toMatchObject({ Tty: true, OpenStdin: true, StdinOnce: false, User: '' });
     const s = await attach(task.taskId);
-    expect(s.auth).toBe('Bearer test-token');
+    expect(s.auth).toBe(`Bearer ${scheduler.hellos[0]!.credential}`); // its own credential, not the join token
     s.type('echo hi\r');
     // The TTY echoes the command line; the command's own output is `hi` on a line of its own.
     await s.until(/\r\nhi\r\n/);
