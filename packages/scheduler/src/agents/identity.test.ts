@@ -417,8 +417,21 @@ describe('agent connections and admin rights', () => {
     expect((await scheduler.call('POST', '/v1/join-tokens', { name: created.body.name })).status).toBe(409);
     expect((await scheduler.call('POST', '/v1/join-tokens', { uses: 0 })).body.error.field).toBe('uses');
     expect((await scheduler.call('DELETE', '/v1/join-tokens/nope')).status).toBe(404);
-    const audit = await database.db.selectFrom('audit_events').select(['action', 'target_id']).where('action', 'like', 'join-token.%').execute();
-    expect(audit).toEqual([{ action: 'join-token.create', target_id: created.body.name }]);
+    // Sent again with the same Idempotency-Key (its answer was lost), a create makes no second token.
+    const once = () =>
+      fetch(`${scheduler.url}/v1/join-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'join-token-create-0001' },
+        body: JSON.stringify({ name: 'rack-4', uses: 3 }),
+      });
+    const [first, again] = [await once(), await once()];
+    expect([first.status, again.status]).toEqual([201, 200]);
+    expect((await again.json()).token).toBe((await first.json()).token);
+    const audit = await database.db.selectFrom('audit_events').select(['action', 'target_id']).where('action', 'like', 'join-token.%').orderBy('id').execute();
+    expect(audit).toEqual([
+      { action: 'join-token.create', target_id: created.body.name },
+      { action: 'join-token.create', target_id: 'rack-4' },
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import { requireAdminOfAllProjects } from '../auth/permissions.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
+import { createOnce } from '../idempotency/create-once.js';
 import { createJoinToken, listJoinTokens, revokeJoinToken } from './join-tokens.js';
 
 /** Join tokens, which admit new agents: admins of all projects only. */
@@ -19,16 +20,18 @@ export function joinTokenRoutes(deps: AppDeps) {
   routes.post('/join-tokens', async (c) => {
     const principal = requireAdminOfAllProjects(c.get('principal'));
     const body = await parseBody(c, CreateJoinTokenRequest);
-    const created = await createJoinToken(db, body, principal.name);
-    await recordAudit(db, {
-      actor: principal.name,
-      action: 'join-token.create',
-      targetType: 'join-token',
-      targetId: created.name,
-      source: clientAddress(c),
-      details: { uses: created.uses, expiresAt: created.expiresAt },
+    return createOnce(c, db, async (trx) => {
+      const created = await createJoinToken(trx, body, principal.name);
+      await recordAudit(trx, {
+        actor: principal.name,
+        action: 'join-token.create',
+        targetType: 'join-token',
+        targetId: created.name,
+        source: clientAddress(c),
+        details: { uses: created.uses, expiresAt: created.expiresAt },
+      });
+      return created;
     });
-    return c.json(created, 201);
   });
 
   routes.delete('/join-tokens/:name', async (c) => {

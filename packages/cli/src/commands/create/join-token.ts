@@ -28,7 +28,7 @@ export default class CreateJoinToken extends BaseCommand {
     const { body, typed } = parseKeyValues(argv as string[], KEYS);
     if (typeof body.expiresInSeconds === 'string') body.expiresInSeconds = parseDurationSeconds(body.expiresInSeconds, 'expires');
     const request = validateRequest(CreateJoinTokenRequest, body, (field) => labelFor(field, KEYS, typed));
-    const created = await (await this.api()).post('/v1/join-tokens', request, CreatedJoinToken);
+    const created = await (await this.api()).create('/v1/join-tokens', request, CreatedJoinToken);
     const admits = created.uses === null ? 'any number of agents' : `${created.uses} agent${created.uses === 1 ? '' : 's'}`;
     this.log(`Created join token ${created.name}: admits ${admits} until ${formatTimestamp(created.expiresAt)} UTC.`);
     this.log('Its secret, shown only this once (give it to new agents as TAPIT_AGENT_TOKEN):');
