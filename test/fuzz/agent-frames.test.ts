@@ -101,7 +101,8 @@ describe('the agent websocket, fuzzed from the protocol schemas', () => {
             if (hello) {
               // Room for one big task, so this connection owns a task to report on.
               await expectStatus(system.scheduler, 201, 'POST', '/v1/projects/default/stages/default/apps/web/tasks', BIG_TASK);
-              await socket.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, agentName, agentVersion: 'fuzz', capacity: { cpu: 8, memoryGb: 1 }, tasks: [] }));
+              const credential = randomBytes(32).toString('base64url');
+              await socket.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, agentName, agentVersion: 'fuzz', capacity: { cpu: 8, memoryGb: 1 }, tasks: [], credential }));
               const welcomed = await socket.until(() => socket.json().some((f) => f.type === 'welcome'), 10_000);
               if (!welcomed) throw new Error(`no welcome for a proper hello: ${socket.texts.join('\n')}`);
               tally.welcomed++;

@@ -190,7 +190,9 @@ describe('console streams, fuzzed from the protocol schemas', () => {
       // A fake agent that owns an interactive task too big for the real one, and reports it running.
       const agent = await FuzzSocket.open(`${system.scheduler.url.replace(/^http/, 'ws')}/v1/agents/connect`, { authorization: `Bearer ${system.joinToken}` });
       if (isRefused(agent)) throw new Error(`agent refused: ${agent.status}`);
-      await agent.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, agentName: `fuzz-${randomBytes(4).toString('hex')}`, agentVersion: 'fuzz', capacity: { cpu: 8, memoryGb: 1 }, tasks: [] }));
+      // Its own credential, registered by the hello, is what its dial-backs present.
+      const credential = randomBytes(32).toString('base64url');
+      await agent.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, agentName: `fuzz-${randomBytes(4).toString('hex')}`, agentVersion: 'fuzz', capacity: { cpu: 8, memoryGb: 1 }, tasks: [], credential }));
       const owned = (await expectStatus(system.scheduler, 201, 'POST', TASKS, { command: 'sh', kind: 'interactive', cpu: 8, memoryGb: 0.1 })).id as string;
       await agent.until(() => agent.json().some((f) => f.type === 'task.assign'), 10_000);
       await agent.send(JSON.stringify({ type: 'task.status', taskId: owned, status: 'RUNNING', at: new Date().toISOString() }));
@@ -204,7 +206,7 @@ describe('console streams, fuzzed from the protocol schemas', () => {
       );
       let opened = 0;
       await checkWithin(
-        fc.asyncProperty(answers, fc.constantFrom('join', 'wrong'), async (actions, dialToken) => {
+        fc.asyncProperty(answers, fc.constantFrom('own', 'own', 'join', 'wrong'), async (actions, dialToken) => {
           const client = await FuzzSocket.open(`${system.scheduler.url.replace(/^http/, 'ws')}/v1/tasks/${owned}/console`, { authorization: `Bearer ${member}` });
           if (isRefused(client)) throw new Error(`console refused: ${client.status} ${client.body}`);
           const sent: string[] = [];
@@ -215,10 +217,11 @@ describe('console streams, fuzzed from the protocol schemas', () => {
             await agent.until(() => asked().length > before, 10_000);
             const sessionId = String(asked()[before]?.sessionId);
             const stream = await FuzzSocket.open(`${system.scheduler.url.replace(/^http/, 'ws')}/v1/agents/consoles/${sessionId}`, {
-              authorization: `Bearer ${dialToken === 'join' ? system.joinToken : 'wrong'}`,
+              authorization: `Bearer ${{ own: credential, join: system.joinToken, wrong: 'wrong' }[dialToken]}`,
             });
+            // Only the agent's own credential opens a dial-back; a join token never does.
             if (isRefused(stream)) {
-              if (dialToken === 'join' || stream.status !== 401 || !ApiErrorBody.safeParse(JSON.parse(stream.body)).success) throw new Error(`dial-back answered ${stream.status} ${stream.body}`);
+              if (dialToken === 'own' || stream.status !== 401 || !ApiErrorBody.safeParse(JSON.parse(stream.body)).success) throw new Error(`dial-back answered ${stream.status} ${stream.body}`);
               return;
             }
             opened++;
