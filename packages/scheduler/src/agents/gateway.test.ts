@@ -167,13 +167,13 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     await readUntil(() => getTask(running.id), (t) => t.status === 'RUNNING');
     first.close();
     await first.closed;
-    const recovering = await connect();
+    const recovering = await connect(first.credential);
     await recovering.hello('alpha', { recovering: true, readiness: { ready: false, reason: 'Docker engine unreachable: connect ENOENT /var/run/docker.sock' } });
     await new Promise((r) => setTimeout(r, 500));
     expect((await getTask(running.id)).status).toBe('RUNNING');
     recovering.close();
     await recovering.closed;
-    const recovered = await connect();
+    const recovered = await connect(first.credential);
     await recovered.hello('alpha');
     const lost = await readUntil(() => getTask(running.id), (t) => t.status === 'STOPPED');
     expect(lost).toMatchObject({ stopCode: 'AGENT_LOST', stopReason: 'agent alpha came back without this task' });

@@ -45,7 +45,7 @@ describe('agent frames the database cannot hold', () => {
   // the welcome stayed in the gateway's sessions, listed online, and was handed tasks it never got.
   it('a hello from a connection that is gone before its welcome leaves no session behind', async () => {
     const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
-    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'ghost', agentVersion: 'x', capacity: { cpu: 64, memoryGb: 512 }, tasks: [] });
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'ghost', agentVersion: 'x', capacity: { cpu: 64, memoryGb: 512 }, tasks: [] , credential: agent.credential });
     agent.socket.terminate();
     await agent.closed;
     // The hello is handled after the close was seen: its row appears, and must end offline.
@@ -62,7 +62,7 @@ describe('agent frames the database cannot hold', () => {
   it('a hello whose agent version holds a NUL byte is welcomed, the version stored without it', async () => {
     const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
     agents.push(agent);
-    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-version', agentVersion: 'v1\u0000x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] });
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-version', agentVersion: 'v1\u0000x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] , credential: agent.credential });
     await agent.next('welcome');
     const listed = (await scheduler.call('GET', '/v1/agents')).body.items as { name: string; version: string }[];
     expect(listed.find((a) => a.name === 'nul-version')?.version).toBe('v1\uFFFDx');
@@ -74,11 +74,11 @@ describe('agent frames the database cannot hold', () => {
     const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
     agents.push(agent);
     const readiness = { ready: false, reason: 'engine\u0000down' };
-    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [], readiness });
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [], readiness , credential: agent.credential });
     await agent.next('welcome');
     agent.send({ type: 'heartbeat', at: now(), readiness: { ready: false, reason: 'still\u0000down' } });
     // A second hello is refused as a bad frame: the heartbeat before it was handled without failing.
-    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] });
+    agent.send({ type: 'hello', protocolVersion: 1, agentName: 'nul-reason', agentVersion: 'x', capacity: { cpu: 1, memoryGb: 1 }, tasks: [] , credential: agent.credential });
     expect((await agent.next('refused')).message).toBe('hello was already sent');
     expect((await agent.closed).code).toBe(AgentCloseCode.badFrame);
     expect(log.filter((line) => line.includes('agent connection error'))).toEqual([]);

@@ -92,7 +92,7 @@ describe('agents cut off past the grace period', () => {
     expect((await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.complete).toBe(false);
 
     // Back, holding the task it stopped: told to drop it, it sends the rest and its exit.
-    const back = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    const back = await ProtocolAgent.connect(scheduler.url, agent.credential, { credential: agent.credential });
     const welcome = await back.hello('cut', { tasks: [{ taskId: task.id, lastSeq: 2, state: 'exited' }] });
     expect(welcome.drop).toEqual([task.id]);
     expect(welcome.acks).toEqual([{ taskId: task.id, seq: 1 }]);

@@ -40,7 +40,7 @@ describe('console recordings', () => {
     const clientClosed = new Promise<void>((resolve) => client.on('close', () => resolve()));
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
     const open = await agent.next('console.open');
-    const stream = new WebSocket(`${ws(scheduler.url)}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${JOIN_TOKEN}` } });
+    const stream = new WebSocket(`${ws(scheduler.url)}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${agent.credential}` } });
     const typed: Buffer[] = [];
     stream.on('message', (data, isBinary) => isBinary && typed.push(Buffer.from(data as Buffer)));
     await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));

@@ -154,7 +154,7 @@ describe('connections of strangers', () => {
     client.on('close', () => (clientClosed = true));
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
     const opened = await agent.next('console.open');
-    const stream = new WebSocket(`${quick.url.replace(/^http/, 'ws')}/v1/agents/consoles/${opened.sessionId}`, { headers: { authorization: `Bearer ${JOIN_TOKEN}` } });
+    const stream = new WebSocket(`${quick.url.replace(/^http/, 'ws')}/v1/agents/consoles/${opened.sessionId}`, { headers: { authorization: `Bearer ${agent.credential}` } });
     const typed: Buffer[] = [];
     stream.on('message', (data, isBinary) => isBinary && typed.push(Buffer.from(data as Buffer)));
     await new Promise((resolve, reject) => stream.once('open', resolve).once('error', reject));

@@ -59,13 +59,14 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on creates, on %s', (kind) => {
     expect(await taskCount('together')).toBe(1);
   });
 
-  it('covers every create: projects, stages, apps, releases and tokens', async () => {
+  it('covers every create: projects, stages, apps, releases, tokens and join tokens', async () => {
     const creates: [string, unknown][] = [
       ['/v1/projects', { name: 'idem' }],
       ['/v1/projects/idem/stages', { name: 'prod' }],
       ['/v1/projects/idem/stages/prod/apps', { name: 'api', image: 'api:1' }],
       ['/v1/projects/idem/stages/prod/apps/api/releases', { image: 'api:2' }],
       ['/v1/tokens', { name: 'idem-ci', role: 'viewer', project: 'idem' }],
+      ['/v1/join-tokens', { name: 'idem-rack' }],
     ];
     for (const [path, body] of creates) {
       const k = key();
@@ -78,6 +79,7 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on creates, on %s', (kind) => {
     expect((await call('GET', '/v1/projects/idem/stages/prod/apps/api/releases')).body.items.map((r: { number: number }) => r.number)).toEqual([2, 1]);
     const token = (await call('GET', '/v1/tokens')).body.items.filter((t: { name: string }) => t.name === 'idem-ci');
     expect(token).toHaveLength(1);
+    expect((await call('GET', '/v1/join-tokens')).body.items.filter((t: { name: string }) => t.name === 'idem-rack')).toHaveLength(1);
 
     // Every create the API describes takes the header, and is one of those tried above (or tasks):
     // a new create route must answer through createOnce and be added here.
