@@ -15,6 +15,7 @@ const task: Task = Task.parse({
   kind: 'background',
   resources: { cpu: 0.25, memoryGb: 0.5, maxHours: null, ephemeralStorageGb: null },
   initiatedBy: 'deploy-bot',
+  constraints: {},
   createdBy: 'admin',
   status: 'STOPPED',
   desiredStatus: 'STOPPED',
