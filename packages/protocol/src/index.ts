@@ -4,6 +4,7 @@ export * from './common/status.js';
 export * from './common/resources.js';
 export * from './common/labels.js';
 export * from './common/errors.js';
+export * from './common/image-ref.js';
 export * from './api/apps.js';
 export * from './api/tasks.js';
 export * from './api/logs.js';

@@ -17,6 +17,10 @@ describe('TaskSpec', () => {
   it.each([
     ['taskId', { ...taskSpec, taskId: 'not-a-task-id' }],
     ['image', without(taskSpec, 'image')],
+    ['image', { ...taskSpec, image: 'a/../b' }],
+    ['image', { ...taskSpec, image: 'a/../../127.0.0.1:9/path' }],
+    ['project', { ...taskSpec, project: '../x' }],
+    ['readOnly', { ...taskSpec, readOnly: 'yes' }],
     ['entrypoint', without(taskSpec, 'entrypoint')],
     ['entrypoint', { ...taskSpec, entrypoint: '/docker-entrypoint.sh' }],
     ['env.DEBUG', { ...taskSpec, env: { DEBUG: true } }],

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { TaskId, Timestamp } from '../common/ids.js';
+import { Name, TaskId, Timestamp } from '../common/ids.js';
+import { ImageRef } from '../common/image-ref.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 import { TerminalSize } from '../pty/frames.js';
 import { TaskText as Text } from '../api/tasks.js';
 
-
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
 export const TaskSpec = z.object({
   taskId: TaskId,
-  image: z.string().min(1),
+  image: ImageRef,
   command: z.array(Text),
   entrypoint: z.array(Text).nullable(),
   env: z.record(Text, Text),
@@ -20,5 +20,9 @@ export const TaskSpec = z.object({
   labels: z.record(z.string(), z.string()),
   /** Interactive tasks: the TTY's size at start, when the user's terminal was known. */
   terminal: TerminalSize.optional(),
+  /** The task's project: on the `bridge` network mode each project gets a network of its own. */
+  project: Name.optional(),
+  /** The app's `read_only`: the root filesystem is mounted read-only (a small /tmp stays writable). */
+  readOnly: z.boolean().optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -1,14 +1,8 @@
 import { z } from 'zod';
 import { Name, Timestamp } from '../common/ids.js';
+import { ImageRef } from '../common/image-ref.js';
 import { Cpu, MaxHours, MemoryGb } from '../common/resources.js';
 import { Labels } from '../common/labels.js';
-
-/** An image reference as Docker accepts it: `repo[:tag][@digest]`, no spaces. */
-export const ImageRef = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(512, 'must be at most 512 characters')
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference such as busybox:1.36 or registry:5000/app@sha256:…');
 
 export const CreateProjectRequest = z.strictObject({ name: Name });
 export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
@@ -32,6 +26,8 @@ export const CreateAppRequest = z.strictObject({
   recordInput: z.boolean({ error: 'must be true or false' }).optional(),
   /** Labels an agent must carry to run the app's tasks (`constraint=region=eu`). */
   constraints: Labels.optional(),
+  /** Tasks run with a read-only root filesystem (a small /tmp stays writable); default false. */
+  readOnly: z.boolean({ error: 'must be true or false' }).optional(),
 });
 export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
 
@@ -42,6 +38,8 @@ export const App = z.object({
   /** The image repository the app's releases come from. */
   image: ImageRef,
   defaults: z.object({ cpu: Cpu, memoryGb: MemoryGb, maxHours: MaxHours.nullable() }),
+  /** Its tasks' root filesystem is read-only. */
+  readOnly: z.boolean(),
   activeRelease: z.number().int().positive().nullable(),
   /** Whether console recordings of its tasks keep what users type (see CreateAppRequest). */
   recordInput: z.boolean(),

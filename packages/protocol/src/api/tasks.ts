@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Name, TaskId, Timestamp } from '../common/ids.js';
 import { Cpu, EphemeralStorageGb, MaxHours, MemoryGb, ResourceUsage, TaskResources } from '../common/resources.js';
 import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.js';
-import { ImageRef } from './apps.js';
+import { DockerTag, ImageRef } from '../common/image-ref.js';
 import { TerminalSize } from '../pty/frames.js';
 import { Labels } from '../common/labels.js';
 
@@ -22,9 +22,6 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A label people read in listings: printable text, so it cannot forge or rewrite what a terminal shows. */
 const Label = TaskText.refine((s) => !CONTROL_CHARACTERS.test(s), 'must not contain control characters (escape sequences, tabs, line breaks)');
-
-/** A Docker image tag: what `docker_tag=` replaces the app image's tag with. */
-export const DockerTag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker tag: letters, digits, _ . -, at most 128');
 
 /**
  * A new task. `command` is a shell command line (run with `/bin/sh -c`, as `tapit create task`

@@ -55,6 +55,8 @@ export const Capacity = z.object({
     .number({ error: `must be a number of GB up to ${AGENT_CAPACITY_LIMITS.memoryGb.max}` })
     .positive('must be positive')
     .max(AGENT_CAPACITY_LIMITS.memoryGb.max, `must be at most ${AGENT_CAPACITY_LIMITS.memoryGb.max} GB`),
+  /** Tasks the agent runs at once at most (each holds a share of the host's process ids). */
+  maxTasks: z.number().int().positive().optional(),
 });
 export type Capacity = z.infer<typeof Capacity>;
 

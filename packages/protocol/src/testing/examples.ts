@@ -60,6 +60,7 @@ export const app = {
   name: 'web',
   image: 'ghcr.io/acme/web',
   defaults: { cpu: 0.25, memoryGb: 0.5, maxHours: null },
+  readOnly: false,
   activeRelease: 3,
   recordInput: false,
   constraints: { region: 'eu' },
@@ -193,6 +194,8 @@ export const taskSpec = {
   resources,
   startedAt: null,
   labels: { 'tapit.task': taskId, 'tapit.app': 'web' },
+  project: 'shop',
+  readOnly: true,
 } satisfies Example<'TaskSpec'>;
 export const interactiveTaskSpec = {
   ...taskSpec,
@@ -205,6 +208,7 @@ export const interactiveTaskSpec = {
   startedAt,
   labels: {},
   terminal: { cols: 120, rows: 40 },
+  readOnly: false,
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -327,7 +331,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   MaxHours: [0.0001, 24, 8760],
   EphemeralStorageGb: [0.001, 20, 10240],
   TaskResources: [resources, unlimitedResources],
-  Capacity: [capacity, { cpu: 1024, memoryGb: 16384 }],
+  Capacity: [capacity, { cpu: 1024, memoryGb: 16384 }, { ...capacity, maxTasks: 16 }],
   LabelKey: ['region', 'gpu', 'example.com/zone', 'a'],
   LabelValue: ['eu', 'true', 'v1.2_b-3', 'A'],
   Labels: [{ region: 'eu', gpu: 'true' }, {}],
@@ -342,7 +346,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   Project: [project],
   ProjectList: [{ items: [project] }, { items: [] }],
   CreateStageRequest: [createStageRequest],
-  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox' }, { name: 'admin-console', image: 'busybox', recordInput: true }],
+  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox', readOnly: true }, { name: 'admin-console', image: 'busybox', recordInput: true }],
   App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null, constraints: {} }],
   UpdateAppRequest: [updateAppRequest, { constraints: {} }],
   AppList: [{ items: [app] }],
