@@ -51,7 +51,8 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     throw new ConfigError(`TAPIT_AGENT_TOKEN: is required to join (a join token): ${config.stateDir} holds no registered credential of agent ${config.name} yet`);
   }
   const taskDriver =
-    driver ?? new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs });
+    driver ??
+    new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs, pidsPerTask: config.pidsPerTask });
   const health = taskDriver.health;
   const store = new HandleStore(config.stateDir);
   const clock = new SchedulerClock();

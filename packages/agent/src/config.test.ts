@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       memoryGb: undefined,
       engineCheckMs: 2000,
       engineWaitSeconds: 300,
+      pidsPerTask: undefined,
     });
   });
 
@@ -30,6 +31,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_SCHEDULER_URL: 'ftp://x' })).toThrow(/^TAPIT_SCHEDULER_URL: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'not valid!' })).toThrow(/^TAPIT_AGENT_NAME: /);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', DOCKER_HOST: '/var/run/docker.sock' })).toThrow(/^DOCKER_HOST: /);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_TASK_PIDS: '1.5' })).toThrow(/^TAPIT_AGENT_TASK_PIDS: must be a whole number/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_TASK_PIDS: '4' })).toThrow(/^TAPIT_AGENT_TASK_PIDS: must be at least 16/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_CHECK_MS: '0' })).toThrow(/^TAPIT_AGENT_ENGINE_CHECK_MS: must be positive/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_WAIT_SECONDS: 'soon' })).toThrow(/^TAPIT_AGENT_ENGINE_WAIT_SECONDS: must be a number of seconds/);
   });
@@ -58,8 +61,8 @@ describe('loadConfig', () => {
   });
 
   it('reads overrides and DOCKER_HOST', () => {
-    const c = loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: '3.5', TAPIT_AGENT_MEMORY_GB: '8', DOCKER_HOST: 'tcp://10.0.0.2:2375' });
-    expect(c).toMatchObject({ cpu: 3.5, memoryGb: 8, dockerHost: 'tcp://10.0.0.2:2375' });
+    const c = loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_CPU: '3.5', TAPIT_AGENT_MEMORY_GB: '8', TAPIT_AGENT_TASK_PIDS: '512', DOCKER_HOST: 'tcp://10.0.0.2:2375' });
+    expect(c).toMatchObject({ cpu: 3.5, memoryGb: 8, pidsPerTask: 512, dockerHost: 'tcp://10.0.0.2:2375' });
   });
 });
 

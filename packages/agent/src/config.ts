@@ -27,6 +27,8 @@ const Env = z.object({
     .positive('must be positive')
     .max(AGENT_CAPACITY_LIMITS.memoryGb.max, `must be at most ${AGENT_CAPACITY_LIMITS.memoryGb.max}`)
     .optional(),
+  /** Each task's PIDs limit; the agent runs as many tasks at once as fit in half the host's pid_max. */
+  TAPIT_AGENT_TASK_PIDS: z.coerce.number({ error: 'must be a whole number of processes' }).int('must be a whole number of processes').min(16, 'must be at least 16').optional(),
   /** Agent-initiated stops (max_hours, storage) give the task this long after SIGTERM. */
   TAPIT_AGENT_STOP_GRACE_SECONDS: z.coerce.number().int().nonnegative().default(10),
   /** How often the writable layer is measured when no storage quota is available. */
@@ -59,6 +61,8 @@ export interface AgentConfig {
   network: string;
   cpu: number | undefined;
   memoryGb: number | undefined;
+  /** Each task's PIDs limit (default 1024). */
+  pidsPerTask: number | undefined;
   stopGraceSeconds: number;
   storageCheckMs: number;
   spoolMemoryBytes: number;
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     network: e.TAPIT_AGENT_NETWORK,
     cpu: e.TAPIT_AGENT_CPU,
     memoryGb: e.TAPIT_AGENT_MEMORY_GB,
+    pidsPerTask: e.TAPIT_AGENT_TASK_PIDS,
     stopGraceSeconds: e.TAPIT_AGENT_STOP_GRACE_SECONDS,
     storageCheckMs: e.TAPIT_AGENT_STORAGE_CHECK_MS,
     spoolMemoryBytes: Math.round(e.TAPIT_AGENT_SPOOL_MEMORY_MB * 1024 * 1024),

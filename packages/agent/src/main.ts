@@ -1,6 +1,7 @@
 import { startAgent } from './agent.js';
 import { ConfigError, loadConfig } from './config.js';
 import { errorMessage, log } from './log.js';
+import { prepareStateDir } from './state-dir.js';
 
 const USAGE = `usage: tapit-agent
 Runs tapit tasks in Docker containers for a scheduler. Configured by environment:
@@ -8,7 +9,8 @@ Runs tapit tasks in Docker containers for a scheduler. Configured by environment
   until the agent's own credential, kept in its state folder, is registered at first contact),
   TAPIT_AGENT_NAME (default hostname), TAPIT_AGENT_STATE_DIR (default /var/lib/tapit-agent),
   TAPIT_AGENT_LABELS (e.g. region=eu,gpu=true: labels apps and tasks can require),
-  TAPIT_AGENT_NETWORK (default bridge), TAPIT_AGENT_CPU, TAPIT_AGENT_MEMORY_GB, DOCKER_HOST,
+  TAPIT_AGENT_NETWORK (default bridge: a network per project), TAPIT_AGENT_CPU, TAPIT_AGENT_MEMORY_GB,
+  TAPIT_AGENT_TASK_PIDS (default 1024, each task's PIDs limit), DOCKER_HOST,
   TAPIT_AGENT_STOP_GRACE_SECONDS (default 10, for max_hours and storage stops),
   TAPIT_AGENT_STORAGE_CHECK_MS (default 5000), TAPIT_AGENT_SPOOL_MEMORY_MB (default 32),
   TAPIT_CONSOLE_GRACE_SECONDS (default 900: a console nobody is attached to is then stopped),
@@ -25,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
+    prepareStateDir(config.stateDir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`tapit-agent: ${error.message}\n`);

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { AgentCloseCode, MAX_AGENT_FRAME_BYTES, SchedulerFrame, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
+import { AgentCloseCode, MAX_AGENT_FRAME_BYTES, SchedulerFrame, TaskId, describeIssues, type AgentFrame, type AgentReadiness } from '@tapit/protocol';
 import { errorMessage, log } from '../log.js';
 import type { TaskRunner } from '../tasks/runner.js';
 import type { CutOffWatch } from './cut-off-watch.js';
@@ -146,7 +146,12 @@ export class Session {
       return this.badFrame('not JSON');
     }
     const parsed = SchedulerFrame.safeParse(json);
-    if (!parsed.success) return this.badFrame(describeIssues(parsed.error));
+    if (!parsed.success) {
+      const assignment = unreadableAssignment(json);
+      // A task this agent will not run fails on its own; everything else closes the connection.
+      if (assignment && this.welcomed) return this.options.runner.refuse(assignment, describeIssues(parsed.error));
+      return this.badFrame(describeIssues(parsed.error));
+    }
     const frame = parsed.data;
     if (frame.type === 'refused') {
       this.refused = frame;
@@ -195,4 +200,12 @@ export class Session {
     log('connection.bad-frame', { why });
     this.ws?.close(AgentCloseCode.badFrame, 'bad frame');
   }
+}
+
+/** The task id of a `task.assign` whose task does not parse, or null for any other frame. */
+function unreadableAssignment(json: unknown): string | null {
+  const frame = json as { type?: unknown; task?: { taskId?: unknown } } | null;
+  if (typeof frame !== 'object' || frame === null || frame.type !== 'task.assign') return null;
+  const id = TaskId.safeParse(frame.task?.taskId);
+  return id.success ? id.data : null;
 }

@@ -137,7 +137,7 @@ export class ConsoleHub {
     this.persistTimer = null;
     try {
       const tmp = `${this.options.screenFile}.tmp`;
-      writeFileSync(tmp, this.screen.contents());
+      writeFileSync(tmp, this.screen.contents(), { mode: 0o600 });
       renameSync(tmp, this.options.screenFile);
     } catch (error) {
       log('console.persist-failed', { task: this.options.taskId, error: errorMessage(error) });

@@ -153,9 +153,14 @@ export interface TaskDriver {
   /** The engine's health, for drivers whose engine can go away under the agent. */
   readonly health?: EngineHealth;
   capacity(): Promise<Capacity>;
+  /** How many tasks may run at once (e.g. so their PIDs limits fit the host); unlimited if absent. */
+  maxTasks?(): number;
   /** Pulls, creates and starts; throws StartError with the engine's message when it cannot. */
   start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask>;
-  /** Finds a task again from its handle; null if it no longer exists. */
+  /**
+   * Finds a task again from its handle; null if it no longer exists. A task the agent left
+   * created but not started is started now; if that fails, StartError (the task's failure).
+   */
   recover(handle: TaskHandle): Promise<DriverTask | null>;
   /** Tasks of this agent the engine knows, for when the handle store was lost. */
   listOwned(): Promise<AdoptableTask[]>;

@@ -44,7 +44,7 @@ export class LogSpool {
     private readonly memoryBytes: number,
   ) {
     this.load();
-    this.fd ??= openSync(path, 'a');
+    this.fd ??= openSync(path, 'a', 0o600);
   }
 
   static open(dir: string, taskId: string, memoryBytes = DEFAULT_MEMORY_BYTES): LogSpool {
@@ -151,10 +151,10 @@ export class LogSpool {
     const head = { seq: this.lastSeq - this.lines.length, ack: this.ackedSeq, cursor: this.cursor };
     const text = [{ head }, ...this.lines].map((r) => JSON.stringify(r) + '\n').join('');
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, text);
+    writeFileSync(tmp, text, { mode: 0o600 });
     this.close();
     renameSync(tmp, this.path);
-    this.fd = openSync(this.path, 'a');
+    this.fd = openSync(this.path, 'a', 0o600);
     this.size = Buffer.byteLength(text);
     this.ackedInFile = 0;
   }

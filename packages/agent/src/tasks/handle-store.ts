@@ -33,7 +33,7 @@ export const TaskRecord = z.object({
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 
-/** One JSON file per task in the state folder, replaced atomically (temp file + rename). */
+/** One JSON file per task in the state folder (0600), replaced atomically (temp file + rename). */
 export class HandleStore {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -42,7 +42,7 @@ export class HandleStore {
   save(record: TaskRecord): void {
     const path = join(this.dir, `${record.taskId}.json`);
     const tmp = `${path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record));
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
     renameSync(tmp, path);
   }
 

@@ -73,7 +73,7 @@ describe('agent running tasks in Docker', () => {
     expect(c.HostConfig).toMatchObject({
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
-      PidsLimit: 4096,
+      PidsLimit: 1024,
       NanoCpus: 0.5e9,
       Memory: memoryBytes(0.25),
       MemorySwap: memoryBytes(0.25),

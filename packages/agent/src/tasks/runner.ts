@@ -1,4 +1,5 @@
 import { TaskSpec, type HeldTask, type SchedulerFrame, type StopCode } from '@tapit/protocol';
+import { StartError, type DriverTask } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import type { TaskRecord } from './handle-store.js';
 import type { Outbox } from './outbox.js';
@@ -16,6 +17,7 @@ export class TaskRunner {
   private outbox: Outbox | null = null;
   /** Records read by load(), for recover() to find their containers. */
   private loaded: TaskRecord[] | null = null;
+  private closed = false;
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -26,29 +28,63 @@ export class TaskRunner {
     for (const record of this.loaded) this.add(record);
   }
 
-  /** At boot, once the engine answers: re-adopt the loaded tasks, then any container of ours the store lacks. */
+  /**
+   * At boot, once the engine answers: re-adopt the loaded tasks, then any container of ours the
+   * store lacks. Each task is recovered on its own: one that cannot start again is its own
+   * FAILED_TO_START, one the engine fails on is tried again in the background; none stops the
+   * agent or the others.
+   */
   async recover(): Promise<void> {
     this.load();
-    for (const record of this.loaded!) {
-      const run = this.runs.get(record.taskId)!;
-      // Errors other than "not found" propagate: better to exit and be restarted than to report
-      // a running container as lost.
-      const task = record.handle ? await this.options.driver.recover(record.handle) : null;
-      log('task.recovered', { task: record.taskId, state: record.state, found: task !== null, lastSeq: run.spool.lastSeq });
-      if (record.state === 'exited') run.reportOnly(task);
-      else if (task) void run.resume(task);
-      else if (record.state === 'pending' && record.spec) void this.launch(run, record.spec);
-      else void run.lost();
-    }
+    for (const record of this.loaded!) await this.recoverRun(this.runs.get(record.taskId)!, record);
     for (const owned of await this.options.driver.listOwned()) {
       if (this.runs.has(owned.taskId)) continue;
-      const task = await this.options.driver.recover(owned.handle);
-      if (!task) continue;
       const record: TaskRecord = { version: 1, taskId: owned.taskId, spec: null, limits: owned.limits, handle: owned.handle, state: 'running', stop: null, exit: null };
+      let task: DriverTask | null;
+      try {
+        task = await this.options.driver.recover(owned.handle);
+      } catch (error) {
+        if (!(error instanceof StartError)) {
+          // Not ours to decide yet: the next start looks again.
+          log('task.adopt-failed', { task: owned.taskId, error: errorMessage(error) });
+          continue;
+        }
+        this.options.store.save(record);
+        this.guard(this.add(record, true).failToStart(error.message));
+        continue;
+      }
+      if (!task) continue;
       this.options.store.save(record);
       log('task.adopted', { task: owned.taskId, reason: 'found by label without saved state' });
-      void this.add(record, true).resume(task);
+      this.guard(this.add(record, true).resume(task));
     }
+  }
+
+  private async recoverRun(run: TaskRun, record: TaskRecord, attempt = 0): Promise<void> {
+    let task: DriverTask | null;
+    try {
+      task = record.handle ? await this.options.driver.recover(record.handle) : null;
+    } catch (error) {
+      if (error instanceof StartError) return void this.guard(run.failToStart(error.message));
+      // The engine failed on this one: never report a container that may run as lost; try again.
+      const retryInMs = Math.min(30_000, 1000 * 2 ** attempt);
+      log('task.recover-failed', { task: record.taskId, error: errorMessage(error), retryInMs });
+      const timer = setTimeout(() => {
+        if (this.runs.get(record.taskId) === run && !this.closed) this.guard(this.recoverRun(run, record, attempt + 1));
+      }, retryInMs);
+      timer.unref?.();
+      return;
+    }
+    log('task.recovered', { task: record.taskId, state: record.state, found: task !== null, lastSeq: run.spool.lastSeq });
+    if (record.state === 'exited') run.reportOnly(task);
+    else if (task) this.guard(run.resume(task));
+    else if (record.state === 'pending' && record.spec) void this.launch(run, record.spec);
+    else this.guard(run.lost());
+  }
+
+  /** A task's own failure is logged; it never becomes the agent's (an unhandled rejection). */
+  private guard(work: Promise<void>): void {
+    work.catch((error) => log('task.error', { error: errorMessage(error) }));
   }
 
   get(taskId: string): TaskRun | undefined {
@@ -65,7 +101,7 @@ export class TaskRunner {
     const acks = new Map(welcome.acks.map((a) => [a.taskId, a.seq]));
     // Unknown to the scheduler (no ack): nobody wants its logs; stop and forget it now.
     const unknown = welcome.drop.filter((id) => !acks.has(id));
-    for (const taskId of unknown) void this.runs.get(taskId)?.forget(true);
+    for (const taskId of unknown) this.guard(this.runs.get(taskId)?.forget(true) ?? Promise.resolve());
     for (const run of this.runs.values()) if (!unknown.includes(run.taskId)) run.attach(outbox, acks.get(run.taskId));
     // Known but already finished there (e.g. lost): stop it, yet deliver its log and end as usual.
     for (const taskId of welcome.drop) {
@@ -101,18 +137,41 @@ export class TaskRunner {
   private assign(raw: TaskSpec): void {
     // Re-validated here too: the agent trusts no input (RELIABILITY.md).
     const spec = TaskSpec.parse(raw);
-    this.outbox?.send({ type: 'task.accepted', taskId: spec.taskId });
-    const existing = this.runs.get(spec.taskId);
+    const run = this.accept(spec.taskId, spec);
+    if (!run) return;
+    log('task.assigned', { task: spec.taskId, image: spec.image });
+    const max = this.options.driver.maxTasks?.();
+    const active = [...this.runs.values()].filter((r) => r !== run && r.state !== 'exited').length;
+    // The scheduler places by the capacity's maxTasks; this holds even if it did not.
+    if (max !== undefined && active >= max) return this.guard(run.failToStart(`this agent already runs ${active} tasks, its most at once (each holds a share of the host's process ids)`));
+    void this.launch(run, spec);
+  }
+
+  /**
+   * An assignment the agent cannot read as a task (e.g. an image reference it refuses): that one
+   * task fails to start with the reason; the connection and the other tasks go on.
+   */
+  refuse(taskId: string, reason: string): void {
+    const run = this.accept(taskId, null);
+    if (!run) return;
+    log('task.refused', { task: taskId, reason });
+    this.guard(run.failToStart(`the assignment was refused: ${reason}`));
+  }
+
+  /** Answers `task.accepted` and records a new task; null for one already held (a re-send). */
+  private accept(taskId: string, spec: TaskSpec | null): TaskRun | null {
+    this.outbox?.send({ type: 'task.accepted', taskId });
+    const existing = this.runs.get(taskId);
     if (existing) {
       // A re-sent assignment (the scheduler missed our accept): never launch twice.
-      existing.attach(this.outbox!, undefined);
-      return;
+      if (this.outbox) existing.attach(this.outbox, undefined);
+      return null;
     }
     const record: TaskRecord = {
       version: 1,
-      taskId: spec.taskId,
+      taskId,
       spec,
-      limits: { maxHours: spec.resources.maxHours, ephemeralStorageGb: spec.resources.ephemeralStorageGb },
+      limits: { maxHours: spec?.resources.maxHours ?? null, ephemeralStorageGb: spec?.resources.ephemeralStorageGb ?? null },
       handle: null,
       state: 'pending',
       stop: null,
@@ -121,8 +180,7 @@ export class TaskRunner {
     this.options.store.save(record);
     const run = this.add(record);
     if (this.outbox) run.attach(this.outbox, 0, false);
-    log('task.assigned', { task: spec.taskId, image: spec.image });
-    void this.launch(run, spec);
+    return run;
   }
 
   private async launch(run: TaskRun, spec: TaskSpec): Promise<void> {
@@ -142,6 +200,7 @@ export class TaskRunner {
 
   /** Agent shutdown: stop reporting, leave containers running. */
   close(): void {
+    this.closed = true;
     for (const run of this.runs.values()) run.close();
   }
 }

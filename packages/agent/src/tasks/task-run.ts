@@ -95,9 +95,7 @@ export class TaskRun {
     this.setStatus('PENDING');
     if (spec.kind === 'interactive' && !this.deps.driver.capabilities.tty) {
       // Without a TTY a console would read end-of-input and exit at once, looking like success.
-      const reason = `this agent's ${this.deps.driver.name} driver cannot run interactive tasks yet (no TTY support)`;
-      this.system(`Failed to start: ${reason}`);
-      return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+      return this.failToStart(`this agent's ${this.deps.driver.name} driver cannot run interactive tasks yet (no TTY support)`);
     }
     const health = this.deps.driver.health;
     const heldSince = Date.now();
@@ -105,9 +103,7 @@ export class TaskRun {
       const unreachable = await this.untilEngine(heldSince);
       if (this.forgetting || this.closed) return;
       if (unreachable !== null) {
-        const reason = `the ${health!.name} was unreachable for ${this.deps.engineWaitSeconds} s (${unreachable})`;
-        this.system(`Failed to start: ${reason}`);
-        return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+        return this.failToStart(`the ${health!.name} was unreachable for ${this.deps.engineWaitSeconds} s (${unreachable})`);
       }
       // Stopped while it waited for its engine: it never ran (once created, the watch stops it).
       if (this.record.stop && !this.record.handle) return this.finish({ ...this.record.stop, exitCode: null, startedAt: null });
@@ -124,8 +120,7 @@ export class TaskRun {
         if (health && (await health.check()) !== null) continue;
         const reason = errorMessage(error);
         if (!(error instanceof StartError)) log('task.start-error', { task: this.taskId, error: reason });
-        this.system(`Failed to start: ${reason}`);
-        return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
+        return this.failToStart(reason);
       }
     }
     await this.watch();
@@ -155,6 +150,12 @@ export class TaskRun {
       this.wakeHeld = null;
     }
     return this.record.stop || this.forgetting ? null : health.unreachable;
+  }
+
+  /** The task cannot start (or, after an agent restart, start again): FAILED_TO_START. */
+  failToStart(reason: string): Promise<void> {
+    this.system(`Failed to start: ${reason}`);
+    return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
   }
 
   /** After an agent restart: carry on with the container found again. */

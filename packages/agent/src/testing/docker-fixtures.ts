@@ -45,6 +45,7 @@ export function agentConfig(schedulerUrl: string, runId: string, overrides: Part
     network: 'none',
     cpu: undefined,
     memoryGb: undefined,
+    pidsPerTask: undefined,
     stopGraceSeconds: 2,
     storageCheckMs: 300,
     spoolMemoryBytes: 32 * 1024 * 1024,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spec } from '../../testing/docker-fixtures.js';
-import { containerOptions, memoryBytes } from './container-options.js';
+import { containerOptions, memoryBytes, tmpfsBytes } from './container-options.js';
 
-const ctx = { agentName: 'a1', network: 'none', storageQuota: false };
+const ctx = { agentName: 'a1', network: 'none', storageQuota: false, pidsLimit: 1024, volumes: [] };
 
 describe('containerOptions', () => {
   it('sets a size quota only where the storage driver can enforce one', () => {
@@ -39,5 +39,41 @@ describe('containerOptions', () => {
   it('rounds memory to whole pages', () => {
     expect(memoryBytes(0.016) % 4096).toBe(0);
     expect(memoryBytes(0.5)).toBe(512 * 1024 * 1024);
+  });
+
+  it('drops every capability but the documented few, with no new privileges and the PIDs limit given', () => {
+    expect(containerOptions(spec('t'), ctx).HostConfig).toMatchObject({
+      CapDrop: ['ALL'],
+      CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      PidsLimit: 1024,
+    });
+  });
+
+  it('puts a size-limited tmpfs over each image VOLUME, and over /tmp for a read-only root', () => {
+    const limited = spec('t', { resources: { cpu: 1, memoryGb: 1, maxHours: null, ephemeralStorageGb: 0.01 } });
+    const size = Math.floor((0.01 * 1024 ** 3) / 4096) * 4096;
+    const tmpfs = (target: string, bytes = size) => ({ Type: 'tmpfs', Source: '', Target: target, TmpfsOptions: { SizeBytes: bytes, Mode: 0o1777 } });
+    expect(containerOptions(limited, { ...ctx, volumes: ['/var/lib/db', '/data'] }).HostConfig).toMatchObject({
+      ReadonlyRootfs: false,
+      Mounts: [tmpfs('/data'), tmpfs('/var/lib/db')],
+    });
+    expect(containerOptions({ ...limited, readOnly: true }, { ...ctx, volumes: ['/tmp', '/data'] }).HostConfig).toMatchObject({
+      ReadonlyRootfs: true,
+      Mounts: [tmpfs('/data'), tmpfs('/tmp')],
+    });
+    // Without a storage limit a tmpfs is bounded by the memory limit (its pages are memory).
+    expect(containerOptions(spec('t', { readOnly: true }), ctx).HostConfig!.Mounts).toEqual([tmpfs('/tmp', memoryBytes(0.25))]);
+    expect(containerOptions(spec('t'), ctx).HostConfig!.Mounts).toEqual([]);
+  });
+
+  it('sizes a tmpfs in whole pages, never above the storage limit', () => {
+    for (const gb of [0.001, 0.01, 0.3333, 20]) {
+      const bytes = tmpfsBytes({ cpu: 1, memoryGb: 1, maxHours: null, ephemeralStorageGb: gb });
+      expect(bytes % 4096).toBe(0);
+      expect(bytes).toBeLessThanOrEqual(gb * 1024 ** 3);
+      expect(bytes).toBeGreaterThan(gb * 1024 ** 3 - 4096);
+    }
   });
 });

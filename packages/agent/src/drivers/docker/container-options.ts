@@ -5,7 +5,17 @@ export const LABEL_TASK_ID = 'tapit.task-id';
 export const LABEL_AGENT = 'tapit.agent';
 export const LABEL_MAX_HOURS = 'tapit.max-hours';
 export const LABEL_STORAGE_GB = 'tapit.ephemeral-storage-gb';
-export const PIDS_LIMIT = 4096;
+/** On networks the agent creates: the project they keep tasks of. */
+export const LABEL_PROJECT = 'tapit.project';
+
+/*
+ * Capabilities: all dropped, these added back (Docker's default set also has MKNOD, NET_RAW,
+ * SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE and FSETID). Each is what images starting as root
+ * commonly need; docs/security-containers.md says why each one.
+ */
+export const KEPT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] as const;
+/** Where a read-only task can still write. */
+export const WRITABLE_TMP = '/tmp';
 /** A console's terminal size when the user's was not sent (a VT100's). */
 export const DEFAULT_TTY_SIZE = { cols: 80, rows: 24 } as const;
 
@@ -28,9 +38,37 @@ export function memoryBytes(memoryGb: number): number {
 
 export interface ContainerContext {
   agentName: string;
+  /** The network mode or network the container joins (the project's own on `bridge`). */
   network: string;
   /** Set when the storage driver can enforce a quota. */
   storageQuota: boolean;
+  /** The task's PIDs limit. */
+  pidsLimit: number;
+  /** The image's VOLUME paths. */
+  volumes: string[];
+}
+
+/**
+ * The size of each tmpfs a task gets (its image's VOLUMEs, /tmp when read-only): its storage
+ * limit, or its memory limit without one (tmpfs pages count as the task's memory anyway).
+ * Whole pages, rounded down, so a full tmpfs alone never exceeds the limit.
+ */
+export function tmpfsBytes(resources: TaskSpec['resources']): number {
+  const bytes = resources.ephemeralStorageGb !== null ? Math.floor(resources.ephemeralStorageGb * GIB) : memoryBytes(resources.memoryGb);
+  return Math.max(4096, Math.floor(bytes / 4096) * 4096);
+}
+
+/**
+ * Mounts that keep writes inside the task's limits: a size-limited tmpfs over each image VOLUME
+ * (Docker would otherwise create a volume outside the writable layer, unmeasured and unlimited),
+ * and a writable /tmp when the root filesystem is read-only. What the image ships in a VOLUME
+ * path is not copied in (a tmpfs starts empty).
+ */
+export function taskMounts(spec: TaskSpec, volumes: string[]): Docker.MountConfig {
+  const targets = new Set(volumes);
+  if (spec.readOnly) targets.add(WRITABLE_TMP);
+  const size = tmpfsBytes(spec.resources);
+  return [...targets].sort().map((target) => ({ Type: 'tmpfs' as const, Source: '', Target: target, TmpfsOptions: { SizeBytes: size, Mode: 0o1777 } }));
 }
 
 /** The hardened container for a task: limits from the spec, nothing privileged. */
@@ -57,9 +95,13 @@ export function containerOptions(spec: TaskSpec, ctx: ContainerContext): Docker.
       NanoCpus: Math.round(resources.cpu * 1e9),
       Memory: memory,
       MemorySwap: memory, // equal to Memory: no swap beyond the limit
-      PidsLimit: PIDS_LIMIT,
+      PidsLimit: ctx.pidsLimit,
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...KEPT_CAPABILITIES],
+      ReadonlyRootfs: spec.readOnly === true,
+      Mounts: taskMounts(spec, ctx.volumes),
       NetworkMode: ctx.network,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
 import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
 import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
@@ -6,11 +6,22 @@ import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
 import { DockerEngineWatch, withoutKeepAlive } from './engine-watch.js';
 import { EngineClock } from './engine-clock.js';
+import { engineClient } from './engine-client.js';
+import { pidBudget, type PidBudget } from './pid-budget.js';
+import { ProjectNetworks, SHARED_BRIDGE } from './project-networks.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
+
+/** Each task's PIDs limit unless configured (TAPIT_AGENT_TASK_PIDS). */
+export const DEFAULT_PIDS_PER_TASK = 1024;
 
 export interface DockerDriverOptions {
   agentName: string;
+  /** Docker network mode of task containers; `bridge` means a network per project. */
   network: string;
+  /** Each task's PIDs limit (lowered to fit the host's pid_max). */
+  pidsPerTask?: number | undefined;
+  /** The host's pid_max, read from /proc unless given (tests). */
+  pidMax?: number | undefined;
   /** Overrides of what the engine reports. */
   cpu?: number | undefined;
   memoryGb?: number | undefined;
@@ -25,27 +36,43 @@ export class DockerDriver implements TaskDriver {
   readonly name = 'docker';
   readonly capabilities = { tty: true, exec: true, storageQuota: false };
   readonly health: DockerEngineWatch;
+  readonly pids: PidBudget;
   private readonly docker: Docker;
+  private readonly networks: ProjectNetworks;
   private infoLoaded: Promise<void> | null = null;
   private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
   private readonly clock: EngineClock;
 
   constructor(private readonly options: DockerDriverOptions) {
-    this.docker = withoutKeepAlive(options.docker ?? new Docker());
+    this.docker = withoutKeepAlive(engineClient(options.docker));
     this.health = new DockerEngineWatch(this.docker, options.engineCheckMs ?? 2000);
     this.clock = new EngineClock(this.docker);
+    this.networks = new ProjectNetworks(this.docker, options.agentName);
+    this.pids = pidBudget(options.pidsPerTask ?? DEFAULT_PIDS_PER_TASK, options.pidMax);
   }
 
   async capacity(): Promise<Capacity> {
     await this.loadInfo();
-    return { cpu: this.options.cpu ?? this.engineCapacity.cpu, memoryGb: this.options.memoryGb ?? this.engineCapacity.memoryGb };
+    return { cpu: this.options.cpu ?? this.engineCapacity.cpu, memoryGb: this.options.memoryGb ?? this.engineCapacity.memoryGb, maxTasks: this.pids.maxTasks };
+  }
+
+  maxTasks(): number {
+    return this.pids.maxTasks;
   }
 
   async start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask> {
+    // The image reference is checked first of all, before the engine hears of the task.
+    const image = await ensureImage(this.docker, spec.image, hooks.onSystemLine);
     await this.loadInfo();
     await this.clock.fresh();
-    const digest = await ensureImage(this.docker, spec.image, hooks.onSystemLine);
-    const ctx = { agentName: this.options.agentName, network: this.options.network, storageQuota: this.capabilities.storageQuota };
+    const digest = image.digest;
+    const ctx: ContainerContext = {
+      agentName: this.options.agentName,
+      network: await this.networkFor(spec),
+      storageQuota: this.capabilities.storageQuota,
+      pidsLimit: this.pids.pidsPerTask,
+      volumes: image.volumes,
+    };
     let container: Docker.Container;
     try {
       container = await this.create(spec, ctx);
@@ -83,6 +110,16 @@ export class DockerDriver implements TaskDriver {
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);
 
+  /** On `bridge`, the project's own network (tasks of other projects cannot reach it). */
+  private async networkFor(spec: TaskSpec): Promise<string> {
+    if (this.options.network !== SHARED_BRIDGE || !spec.project) return this.options.network;
+    try {
+      return await this.networks.ensure(spec.project);
+    } catch (error) {
+      throw new StartError(`the project's network could not be set up: ${(error as Error).message}`);
+    }
+  }
+
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
     try {
       return await this.docker.createContainer(containerOptions(spec, ctx));
@@ -104,9 +141,19 @@ export class DockerDriver implements TaskDriver {
       // A console lives on: take its TTY again (its stdin stayed open, StdinOnce is false).
       // If that fails (it just ended), the task is still recovered, without a console.
       if (info.Config.Tty && (info.State.Running || info.State.Status === 'created')) terminal = await DockerTerminal.attach(container, this.toEngine).catch(() => null);
-      // Created but never started: the agent died in between; start it now, as assigned.
-      if (info.State.Status === 'created') await container.start();
+      // Created but never started: the agent died in between; start it now, as assigned. If it
+      // cannot start, that is this task's failure to start, as it would have been the first time.
+      if (info.State.Status === 'created') {
+        try {
+          await container.start();
+        } catch (error) {
+          terminal?.release();
+          await container.remove({ force: true, v: true }).catch(() => undefined);
+          throw new StartError(engineMessage(error));
+        }
+      }
     } catch (error) {
+      if (error instanceof StartError) throw error;
       terminal?.release();
       if (isNotFound(error)) return null;
       throw error;

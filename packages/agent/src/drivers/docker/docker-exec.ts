@@ -19,11 +19,19 @@ export class DockerExec implements ExecProcess {
     private readonly stream: Duplex,
     private readonly tty: boolean,
   ) {
-    stream.on('data', (chunk: Buffer) => (tty ? this.emit('stdout', chunk) : this.demux(chunk)));
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        if (tty) this.emit('stdout', chunk);
+        else this.demux(chunk);
+      } catch (error) {
+        stream.destroy(error as Error); // a throwing reader ends this command's streams only
+      }
+    });
     this.ended = new Promise((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
-      stream.once('error', () => resolve());
+      // `on`, not `once`: a second error with no listener would end the agent process.
+      stream.on('error', () => resolve());
     });
   }
 

@@ -66,7 +66,14 @@ export class DockerTask implements DriverTask {
         if (running) {
           const stream = (await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream;
           await new Promise<void>((resolve, reject) => {
-            stream.on('data', emit);
+            // A throwing consumer (e.g. a full disk under the spool) fails this read, not the agent.
+            stream.on('data', (chunk: Buffer) => {
+              try {
+                emit(chunk);
+              } catch (error) {
+                (stream as NodeJS.ReadableStream & { destroy(error?: Error): void }).destroy(error as Error);
+              }
+            });
             stream.on('end', resolve);
             stream.on('close', resolve);
             stream.on('error', reject);
@@ -107,7 +114,8 @@ export class DockerTask implements DriverTask {
     // `size` is a real engine option the typings lack; SizeRw is the writable layer.
     const options = { size: true } as Docker.ContainerInspectOptions;
     const info = (await this.container.inspect(options)) as Docker.ContainerInspectInfo & { SizeRw?: number };
-    return typeof info.SizeRw === 'number' ? info.SizeRw : null;
+    // Plus its tmpfs mounts (image VOLUMEs, a read-only task's /tmp): they hold written files too.
+    return typeof info.SizeRw === 'number' ? info.SizeRw + (this.sampler.tmpfsBytes ?? 0) : null;
   }
 
   async destroy(): Promise<void> {

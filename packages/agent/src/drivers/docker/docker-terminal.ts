@@ -46,7 +46,13 @@ export class DockerTerminal implements Terminal {
     // Always flowing: a slow console user must never stop the program's output.
     stream.on('data', (chunk: Buffer) => {
       if (this.early) return this.hold(chunk);
-      for (const listener of this.listeners) listener(chunk);
+      for (const listener of this.listeners) {
+        try {
+          listener(chunk);
+        } catch (error) {
+          log('console.output-error', { container: this.container.id?.slice(0, 12), error: (error as Error).message });
+        }
+      }
     });
     let gone = false;
     const onGone = () => {
@@ -56,7 +62,8 @@ export class DockerTerminal implements Terminal {
     };
     stream.once('end', onGone);
     stream.once('close', onGone);
-    stream.once('error', onGone);
+    // `on`, not `once`: a second error with no listener would end the agent process.
+    stream.on('error', onGone);
   }
 
   /** The stream ended: the program ended, or the engine dropped the link while it runs on. */

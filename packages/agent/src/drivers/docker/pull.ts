@@ -1,10 +1,13 @@
 import type Docker from 'dockerode';
+import { imageRefProblem } from '@tapit/protocol';
 import { StartError } from '../driver.js';
 
 /** The engine's own words for a failed call (dockerode wraps them in `(HTTP code …)`). */
 export function engineMessage(error: unknown): string {
   const e = error as { json?: { message?: string }; message?: string } | null;
   if (e?.json && typeof e.json === 'object' && typeof e.json.message === 'string') return e.json.message.trim();
+  // The modem refused to follow a redirect (engine-client.ts).
+  if (/^Max redirects exceeded/.test(e?.message ?? '')) return 'the Docker engine answered with a redirect, which the agent does not follow';
   // Without a JSON body dockerode only has its own wrapper: keep the engine's part.
   return (e?.message ?? String(error)).replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
@@ -21,33 +24,83 @@ interface PullEvent {
   errorDetail?: { message?: string };
 }
 
-/** Pulls `image` unless present; progress goes to `say`; failure is a StartError. */
-export async function ensureImage(docker: Docker, image: string, say: (text: string) => void): Promise<string | null> {
+/** What a present image tells the driver: how the task will name it, and the paths it keeps apart. */
+export interface ImageFacts {
+  /** Repo digest, or image id when it has none. */
+  digest: string | null;
+  /** The image's VOLUME paths. */
+  volumes: string[];
+}
+
+/**
+ * Pulls `image` unless present; progress goes to `say`; failure is a StartError. The reference
+ * is checked before the engine hears of it: the scheduler checked it too, but the agent trusts
+ * no input (a path such as `a/../b` would reach another engine endpoint).
+ */
+export async function ensureImage(docker: Docker, image: string, say: (text: string) => void): Promise<ImageFacts> {
+  const problem = imageRefProblem(image);
+  if (problem) throw new StartError(`image ${JSON.stringify(image.slice(0, 300))}: ${problem}`);
   try {
-    return digestOf(await docker.getImage(image).inspect());
+    return factsOf(await docker.getImage(image).inspect());
   } catch (error) {
     if (!isNotFound(error)) throw new StartError(engineMessage(error));
   }
   say(`Pulling image ${image}`);
   try {
-    const stream = await docker.pull(image);
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (err: unknown) => (err ? reject(err) : resolve()),
-        (event: PullEvent) => {
-          if (event.error) return reject(new Error(event.errorDetail?.message ?? event.error));
-          // Per-layer byte counters would flood the log; keep the steps.
-          if (event.status && !event.progressDetail?.current) say(event.id ? `${event.id}: ${event.status}` : event.status);
-        },
-      );
+    const stream = (await docker.pull(image)) as NodeJS.ReadableStream;
+    await readProgress(stream, (event) => {
+      // Per-layer byte counters would flood the log; keep the steps.
+      if (event.status && !event.progressDetail?.current) say(event.id ? `${event.id}: ${event.status}` : event.status);
     });
-    return digestOf(await docker.getImage(image).inspect());
+    return factsOf(await docker.getImage(image).inspect());
   } catch (error) {
     throw new StartError(`pulling image ${image} failed: ${engineMessage(error)}`);
   }
 }
 
-function digestOf(info: Docker.ImageInspectInfo): string | null {
-  return info.RepoDigests?.[0] ?? info.Id ?? null;
+/**
+ * Reads a pull's JSON-lines progress to its end. Unlike the modem's followProgress, every error
+ * stays handled (a second `error` event, a line that is not JSON, a throwing listener): a pull
+ * can fail its task, never the agent.
+ */
+function readProgress(stream: NodeJS.ReadableStream, onEvent: (event: PullEvent) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(error);
+    };
+    stream.on('error', fail);
+    stream.on('data', (chunk: Buffer | string) => {
+      if (settled) return;
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (!line) continue;
+        try {
+          const event = JSON.parse(line) as PullEvent;
+          if (event.error) return fail(new Error(event.errorDetail?.message ?? event.error));
+          onEvent(event);
+        } catch (error) {
+          return fail(error);
+        }
+      }
+    });
+    const end = () => {
+      if (settled) return;
+      settled = true;
+      resolve();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+  });
+}
+
+function factsOf(info: Docker.ImageInspectInfo): ImageFacts {
+  return { digest: info.RepoDigests?.[0] ?? info.Id ?? null, volumes: Object.keys(info.Config?.Volumes ?? {}) };
 }
