@@ -91,8 +91,9 @@ describe('parseRequest', () => {
     );
     expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'cpu=-1'], CREATE_TASK_KEYS)).message).toBe('Invalid value "-1" for cpu: must be at least 0.01 vCPUs');
     expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'max_hours=0'], CREATE_TASK_KEYS)).message).toMatch(/^Invalid value "0" for max_hours: must be at least/);
-    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'docker_tag=a b'], CREATE_TASK_KEYS)).message).toMatch(/^Invalid value "a b" for docker_tag: must be a Docker tag/);
+    expect(failure(() => parseRequest(CreateTaskRequest, ['x', 'docker_tag=a b'], CREATE_TASK_KEYS)).message).toMatch(/^Invalid value "a b" for docker_tag: tag "a b" must be 1 to 128 letters/);
     expect(failure(() => parseRequest(CreateAppRequest, ['Web', 'image=busybox'], APP_KEYS)).message).toMatch(/^Invalid app name "Web": must be 1 to 63 lowercase/);
+    expect(failure(() => parseRequest(CreateAppRequest, ['web', 'image=a/../b'], APP_KEYS)).message).toMatch(/^Invalid value "a\/\.\.\/b" for image: "\.\." is not a valid part of an image name/);
   });
 
   it('quotes what was typed as JSON, so a control character shows instead of acting', () => {

@@ -68,7 +68,12 @@ export class AgentSession {
   /** Whether a task of this size fits beside what the agent holds now. */
   fits(need: Capacity): boolean {
     // A small epsilon: sums of fractions like 0.1 must not refuse an exact fit.
-    return this.allocated.cpu + need.cpu <= this.capacity.cpu + 1e-9 && this.allocated.memoryGb + need.memoryGb <= this.capacity.memoryGb + 1e-9;
+    return this.hasRoomForATask() && this.allocated.cpu + need.cpu <= this.capacity.cpu + 1e-9 && this.allocated.memoryGb + need.memoryGb <= this.capacity.memoryGb + 1e-9;
+  }
+
+  /** Below its maxTasks (the tasks its host's process ids allow at once), if it gave one. */
+  hasRoomForATask(): boolean {
+    return this.capacity.maxTasks === undefined || this.tasks.size < this.capacity.maxTasks;
   }
 
   hold(taskId: string, need: Capacity): void {

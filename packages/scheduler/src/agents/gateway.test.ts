@@ -102,6 +102,22 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect(assign.task).toMatchObject({ taskId: task.id, kind: 'interactive', terminal: { cols: 132, rows: 43 }, resources: { maxHours: 24 } });
   });
 
+  it("sends the task's project and its app's read_only, also when it sends an assignment again", async () => {
+    await scheduler.call('POST', APP_PATH, { name: 'locked', image: 'locked:1', readOnly: true });
+    const agent = await connect();
+    await agent.hello('alpha');
+    const task = (await scheduler.call('POST', `${APP_PATH}/locked/tasks`, { command: 'true' })).body as Task;
+    expect((await agent.next('task.assign')).task).toMatchObject({ taskId: task.id, project: 'default', readOnly: true });
+    const plain = await createTask();
+    expect((await agent.next('task.assign')).task).toMatchObject({ taskId: plain.id, project: 'default', readOnly: false });
+    // Never accepted: a reconnect gets both again, the same way.
+    agent.close();
+    const again = await connect();
+    await again.hello('alpha', { tasks: [] });
+    const resent = [await again.next('task.assign'), await again.next('task.assign')].map((f) => f.task);
+    expect(resent).toEqual(expect.arrayContaining([expect.objectContaining({ taskId: task.id, readOnly: true, project: 'default' }), expect.objectContaining({ taskId: plain.id, readOnly: false })]));
+  });
+
   it('closes only the connection that sent a malformed frame', async () => {
     const good = await connect();
     await good.hello('good');
@@ -232,6 +248,19 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect((await getTask(b.id)).status).toBe('PROVISIONING');
     agent.send({ type: 'task.exited', taskId: a.id, stopCode: 'EXITED', exitCode: 0, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });
     expect((await agent.next('task.assign')).task.taskId).toBe(b.id);
+  });
+
+  it('places no more tasks at once than the agent offers (its maxTasks)', async () => {
+    const agent = await connect();
+    await agent.hello('narrow', { capacity: { cpu: 8, memoryGb: 8, maxTasks: 2 } });
+    const [a, b, c] = [await createTask(), await createTask(), await createTask()];
+    const first = [(await agent.next('task.assign')).task.taskId, (await agent.next('task.assign')).task.taskId];
+    expect(first.sort()).toEqual([a.id, b.id].sort());
+    await new Promise((r) => setTimeout(r, 400));
+    expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+    expect((await getTask(c.id)).status).toBe('PROVISIONING');
+    agent.send({ type: 'task.exited', taskId: a.id, stopCode: 'EXITED', exitCode: 0, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });
+    expect((await agent.next('task.assign')).task.taskId).toBe(c.id);
   });
 
   it('ignores reports about a task from an agent it is not placed on', async () => {

@@ -16,7 +16,7 @@ import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentLog } from '../logs/repository.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
-import { toTaskSpec } from '../tasks/task-spec.js';
+import { taskSpecs } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
 import { stopWhenCutOff } from './cut-off.js';
 import { authenticateAgent, bearerOf, type AgentAuth } from './agent-auth.js';
@@ -298,6 +298,7 @@ export class AgentGateway {
         this.deps.signals.taskChanged(row.id);
       }
     }
+    const resend = await taskSpecs(db, reassign);
     // The connection may have gone while the database was asked; its close found no session
     // yet. Kept, it would be listed online and handed tasks it never gets.
     if (ws.readyState !== ws.OPEN) {
@@ -317,7 +318,7 @@ export class AgentGateway {
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
     this.sessions.set(session.name, session);
-    for (const row of reassign) session.send({ type: 'task.assign', task: toTaskSpec(row) });
+    for (const task of resend) session.send({ type: 'task.assign', task });
     const notReady = session.notReadyReason === null ? '' : `, not ready: ${session.notReadyReason}`;
     this.deps.log(`agent ${session.name} connected (cpu ${session.capacity.cpu}, memory ${session.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady}${session.drained ? ', drained' : ''})`);
     this.deps.signals.workAvailable();

@@ -1,8 +1,8 @@
-import { satisfies } from '@tapit/protocol';
+import { satisfies, type TaskSpec } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { transition } from '../tasks/lifecycle.js';
-import { toTaskSpec } from '../tasks/task-spec.js';
+import { taskSpecs } from '../tasks/task-spec.js';
 import type { AgentSession } from './agent-session.js';
 
 const BATCH = 200;
@@ -15,10 +15,12 @@ const BATCH = 200;
  * replica's agents). Returns the ids placed.
  */
 export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable<AgentSession>): Promise<string[]> {
-  // An agent that is not ready (its engine is away) offers no capacity; a drained one takes no new task.
-  const agents = [...sessions].filter((a) => a.ready && !a.drained);
+  // An agent that is not ready (its engine is away) offers no capacity; a drained one takes no new
+  // task, nor one at its maxTasks.
+  const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
+  let specs: TaskSpec[] = [];
   await db.transaction().execute(async (trx) => {
     // Only tasks some local agent has room and the required labels for now, so tasks too big
     // for every agent, or requiring labels none carries, cannot fill the batch and starve the
@@ -46,12 +48,13 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       session.hold(row.id, need);
       assigned.push({ session, row });
     }
+    specs = await taskSpecs(trx, assigned.map(({ row }) => row));
   }).catch((error) => {
     // The claim rolled back: give the capacity back and let the next pass retry.
     for (const { session, row } of assigned.splice(0)) session.release(row.id);
     throw error;
   });
-  for (const { session, row } of assigned) session.send({ type: 'task.assign', task: toTaskSpec(row) });
+  assigned.forEach(({ session }, i) => session.send({ type: 'task.assign', task: specs[i]! }));
   return assigned.map(({ row }) => row.id);
 }
 

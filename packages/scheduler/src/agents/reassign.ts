@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { toTaskSpec } from '../tasks/task-spec.js';
+import { taskSpecs } from '../tasks/task-spec.js';
 import type { AgentSession } from './agent-session.js';
 
 /** How long an assignment may go unanswered before it is sent again. */
@@ -23,5 +23,6 @@ export async function resendUnansweredAssignments(db: Kysely<Database>, sessions
     .where(sql<boolean>`assigned_at < now() - ${UNANSWERED_SECONDS} * interval '1 second'`)
     .returningAll()
     .execute();
-  for (const row of rows) sessions.get(row.agent_name ?? '')?.send({ type: 'task.assign', task: toTaskSpec(row) });
+  const specs = await taskSpecs(db, rows);
+  rows.forEach((row, i) => sessions.get(row.agent_name ?? '')?.send({ type: 'task.assign', task: specs[i]! }));
 }

@@ -39,6 +39,30 @@ describe.each(DATABASE_KINDS)('apps and releases API on %s', (kind) => {
     expect(list.body.items.map((a: { name: string }) => a.name)).not.toContain('ok');
   });
 
+  it('refuses image references Docker would not accept, in apps and releases, naming the part', async () => {
+    for (const image of ['a/../b', 'a/../../127.0.0.1:9/path', 'Web:1', 'web:-1', 'a//b']) {
+      const app = await call('POST', APP_PATH, { name: 'hostile', image });
+      expect(app.status, image).toBe(400);
+      expect(app.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'image' });
+    }
+    expect((await call('POST', APP_PATH, { name: 'hostile', image: 'a/../b' })).body.error.message).toMatch(/"\.\." is not a valid part of an image name/);
+    expect((await call('GET', `${APP_PATH}/hostile`)).status).toBe(404);
+    await call('POST', APP_PATH, { name: 'target', image: 'target:1' });
+    const release = await call('POST', `${APP_PATH}/target/releases`, { image: 'target/../../x' });
+    expect(release.status).toBe(400);
+    expect(release.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'image' });
+    expect((await call('GET', `${APP_PATH}/target/releases`)).body.items).toHaveLength(1);
+  });
+
+  it('keeps read_only: off unless asked, and refuses a value that is not a boolean', async () => {
+    expect((await call('POST', APP_PATH, { name: 'ro', image: 'ro:1', readOnly: true })).body).toMatchObject({ name: 'ro', readOnly: true });
+    expect((await call('GET', `${APP_PATH}/ro`)).body.readOnly).toBe(true);
+    expect((await call('POST', APP_PATH, { name: 'rw', image: 'rw:1' })).body.readOnly).toBe(false);
+    const bad = await call('POST', APP_PATH, { name: 'rx', image: 'rx:1', readOnly: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'readOnly' });
+  });
+
   it('makes each new release the active one, numbered in order', async () => {
     await call('POST', APP_PATH, { name: 'rel', image: 'rel:1' });
     const r2 = await call('POST', `${APP_PATH}/rel/releases`, { image: 'rel:2' });

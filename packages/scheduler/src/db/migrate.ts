@@ -4,6 +4,7 @@ import * as consoleSessions from './migrations/0002-console-sessions.js';
 import * as taskTerminal from './migrations/0003-task-terminal.js';
 import * as assignmentTimes from './migrations/0004-task-assignment-times.js';
 import * as agentIdentity from './migrations/0005-agent-identity.js';
+import * as appContainerOptions from './migrations/0006-app-container-options.js';
 import * as agentReadiness from './migrations/0007-agent-readiness.js';
 import * as consoleInputRecording from './migrations/0008-console-input-recording.js';
 import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-task-terminal': taskTerminal,
   '0004-task-assignment-times': assignmentTimes,
   '0005-agent-identity': agentIdentity,
+  '0006-app-container-options': appContainerOptions,
   '0007-agent-readiness': agentReadiness,
   '0008-console-input-recording': consoleInputRecording,
   '0009-console-session-holder': consoleSessionHolder,

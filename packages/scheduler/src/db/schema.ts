@@ -34,6 +34,7 @@ export interface AppsTable {
   active_release: number | null;
   record_input: Generated<boolean>;
   constraints: JsonWithDefault<Record<string, string>>;
+  read_only: Generated<boolean>;
   created_at: CreatedAt;
 }
 

@@ -3,6 +3,7 @@ import {
   DEFAULT_INTERACTIVE_MAX_HOURS,
   CreateTaskRequest,
   MAX_LABELS,
+  imageRefProblem,
   type TaskStatus,
 } from '@tapit/protocol';
 import type { z } from 'zod';
@@ -28,7 +29,13 @@ async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreat
   const number = body.release ?? app.active_release;
   if (number === null) throw new ApiError('CONFLICT', `app "${app.name}" has no release yet: create one first`, 'release');
   const release = await findRelease(db, app, number);
-  return { release: release.number, image: body.dockerTag ? withTag(release.image, body.dockerTag) : release.image };
+  const image = body.dockerTag ? withTag(release.image, body.dockerTag) : release.image;
+  // A release stored before references were checked may not be one Docker accepts.
+  const problem = imageRefProblem(image);
+  if (problem) {
+    throw new ApiError('VALIDATION_FAILED', `the image of release ${release.number}, ${JSON.stringify(image.slice(0, 300))}, is not a valid image reference (${problem}); create a release with a valid image`, 'release');
+  }
+  return { release: release.number, image };
 }
 
 /** Stores a new task as PROVISIONING, with its resources resolved from the app's defaults; in the caller's transaction when given one. */

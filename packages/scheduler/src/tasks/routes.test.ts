@@ -68,6 +68,10 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
       [{ command: 'x', initiatedBy: 'a\u0000b' }, 'initiatedBy'],
       [{ command: 'x', initiatedBy: 'deploy\u001b[2J' }, 'initiatedBy'],
       [{ command: 'x', initiatedBy: 'fake\r[system] line' }, 'initiatedBy'],
+      // Image references the engine would redirect elsewhere (issue 8).
+      [{ command: 'x', image: 'a/../b' }, 'image'],
+      [{ command: 'x', image: 'a/../../127.0.0.1:9/path' }, 'image'],
+      [{ command: 'x', dockerTag: '../x' }, 'dockerTag'],
     ];
     for (const [body, field] of cases) {
       const r = await call('POST', tasks, body);
@@ -77,6 +81,15 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
     }
     expect((await call('POST', tasks, 'not json')).status).toBe(400);
     expect((await call('GET', '/v1/tasks?limit=500')).body.items.length).toBe(before);
+  });
+
+  it('refuses a task whose release image Docker would not accept (stored before references were checked)', async () => {
+    await call('POST', APP_PATH, { name: 'legacy', image: 'legacy:1' });
+    await database.db.updateTable('releases').set({ image: 'legacy/../x' }).where('number', '=', 1).execute();
+    const r = await call('POST', `${APP_PATH}/legacy/tasks`, { command: 'true' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'release' });
+    expect(r.body.error.message).toMatch(/^the image of release 1, "legacy\/\.\.\/x", is not a valid image reference \("\.\." is not a valid part/);
   });
 
   it('answers 404 for an unknown app or release', async () => {

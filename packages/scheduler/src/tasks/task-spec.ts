@@ -1,8 +1,12 @@
+import type { Kysely } from 'kysely';
 import type { TaskSpec } from '@tapit/protocol';
-import type { TaskRow } from '../db/schema.js';
+import type { AppRow, Database, TaskRow } from '../db/schema.js';
+
+/** What a task's spec takes from its app. */
+export type SpecApp = Pick<AppRow, 'project' | 'read_only'>;
 
 /** What an agent is sent to run a task row. */
-export function toTaskSpec(row: TaskRow): TaskSpec {
+export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
   return {
     taskId: row.id,
     image: row.image,
@@ -19,5 +23,18 @@ export function toTaskSpec(row: TaskRow): TaskSpec {
     startedAt: row.started_at ? row.started_at.toISOString() : null,
     labels: { 'tapit.task-id': row.id },
     ...(row.terminal_cols && row.terminal_rows ? { terminal: { cols: row.terminal_cols, rows: row.terminal_rows } } : {}),
+    // The project keeps its tasks on a network of their own; read_only is the app's option.
+    project: app.project,
+    readOnly: app.read_only,
   };
+}
+
+/** The specs of `rows`, in order, with their apps read in one query (`db` may be a transaction). */
+export async function taskSpecs(db: Kysely<Database>, rows: TaskRow[]): Promise<TaskSpec[]> {
+  if (rows.length === 0) return [];
+  const ids = [...new Set(rows.map((row) => row.app_id))];
+  const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only']).where('id', 'in', ids).execute();
+  const byId = new Map(apps.map((app) => [app.id, app]));
+  // Tasks keep their app (ON DELETE RESTRICT), so every row finds it.
+  return rows.map((row) => toTaskSpec(row, byId.get(row.app_id)!));
 }

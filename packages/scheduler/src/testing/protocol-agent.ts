@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type AgentReadiness, type HeldTask, type Labels } from '@tapit/protocol';
+import { PROTOCOL_VERSION, SchedulerFrame, type AgentFrame, type AgentReadiness, type Capacity, type HeldTask, type Labels } from '@tapit/protocol';
 import WebSocket from 'ws';
 
 type FrameOf<T extends SchedulerFrame['type']> = Extract<SchedulerFrame, { type: T }>;
@@ -57,7 +57,7 @@ export class ProtocolAgent {
   async hello(
     name: string,
     options: {
-      capacity?: { cpu: number; memoryGb: number };
+      capacity?: Capacity;
       tasks?: HeldTask[];
       version?: number;
       readiness?: AgentReadiness;

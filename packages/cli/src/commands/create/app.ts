@@ -14,20 +14,22 @@ const KEYS: KeyValueSpec = {
     max_hours: { field: 'maxHours', type: 'number', nullable: true },
     record_input: { field: 'recordInput', type: 'boolean' },
     constraint: { field: 'constraints', type: 'labels' },
+    read_only: { field: 'readOnly', type: 'boolean' },
   },
 };
 
 export default class CreateApp extends BaseCommand {
   static summary = 'Create an app; its image becomes release 1, the active one.';
   static description =
-    'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks. constraint=KEY=VALUE (repeatable): its tasks run only on agents carrying that label (TAPIT_AGENT_LABELS). record_input=true makes console recordings of its tasks keep what users type (passwords at hidden prompts included); by default they keep output only.';
+    'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks. constraint=KEY=VALUE (repeatable): its tasks run only on agents carrying that label (TAPIT_AGENT_LABELS). record_input=true makes console recordings of its tasks keep what users type (passwords at hidden prompts included); by default they keep output only. read_only=true runs them with a read-only root filesystem (a size-limited /tmp stays writable).';
   static examples = [
     '<%= config.bin %> create app web image=registry.example.com/shop/web:1.4 memory=1 max_hours=2',
     '<%= config.bin %> create app ml image=registry.example.com/shop/ml:3 constraint=region=eu constraint=gpu=true',
+    '<%= config.bin %> create app jobs image=registry.example.com/shop/jobs:2 read_only=true',
   ];
   static strict = false;
   static enableJsonFlag = true;
-  static args = { name: Args.string({ description: 'App name, then image=IMAGE [cpu=VCPUS] [memory=GB] [max_hours=H|none] [constraint=KEY=VALUE…] [record_input=true|false].' }) };
+  static args = { name: Args.string({ description: 'App name, then image=IMAGE [cpu=VCPUS] [memory=GB] [max_hours=H|none] [constraint=KEY=VALUE…] [record_input=true|false] [read_only=true|false].' }) };
 
   async run(): Promise<App> {
     const { argv, flags } = await this.parse(CreateApp);
@@ -38,6 +40,7 @@ export default class CreateApp extends BaseCommand {
     this.log(`Task defaults: ${formatNumber(cpu)} vCPU, ${formatNumber(memoryGb)} GB, max hours ${maxHours === null ? 'none' : formatNumber(maxHours)}`);
     if (app.recordInput) this.log('Console recordings of its tasks keep what users type (record_input=true)');
     if (Object.keys(app.constraints).length > 0) this.log(`Its tasks run on agents with ${formatLabels(app.constraints)}`);
+    if (app.readOnly) this.log('Root filesystem: read-only (/tmp writable)');
     return app;
   }
 }

@@ -15,7 +15,7 @@ export default class ListApps extends BaseCommand {
     else
       this.log(
         table(
-          ['NAME', 'IMAGE', 'RELEASE', 'CPU', 'MEMORY GB', 'MAX HOURS', 'CREATED'],
+          ['NAME', 'IMAGE', 'RELEASE', 'CPU', 'MEMORY GB', 'MAX HOURS', 'READ ONLY', 'CREATED'],
           list.items.map((app) => [
             app.name,
             app.image,
@@ -23,6 +23,7 @@ export default class ListApps extends BaseCommand {
             formatNumber(app.defaults.cpu),
             formatNumber(app.defaults.memoryGb),
             app.defaults.maxHours === null ? 'none' : formatNumber(app.defaults.maxHours),
+            app.readOnly ? 'yes' : 'no',
             formatTimestamp(app.createdAt),
           ]),
         ),
