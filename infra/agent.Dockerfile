@@ -47,8 +47,9 @@ COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/agent/bin packages/agent/bin
 COPY --from=build /src/packages/agent/dist packages/agent/dist
 # The agent keeps a handle per task here, so after a restart it recovers its running containers
-# instead of orphaning them: keep this volume across upgrades.
-RUN mkdir -p /var/lib/tapit-agent
+# instead of orphaning them: keep this volume across upgrades. Mode 700: it holds task secrets, and
+# the agent refuses a state folder others can read (a new volume takes this mode).
+RUN mkdir -p -m 700 /var/lib/tapit-agent
 VOLUME /var/lib/tapit-agent
 # Root, deliberately: the agent drives the Docker socket, which is root on the host anyway, and
 # the socket's group id differs from host to host.

@@ -45,6 +45,16 @@ describe('tapit projects, stages, apps and releases', () => {
     expect(apps.items.find((a) => a.name === 'web')?.recordInput).toBe(false);
   });
 
+  it('creates an app whose tasks run with a read-only root filesystem (read_only=true)', async () => {
+    const created = await tapit('create', 'app', 'locked', 'image=busybox:1.36', 'read_only=true');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('Root filesystem: read-only (/tmp writable)');
+    expect((await tapit('list', 'apps')).stdout).toMatch(/^locked\s+busybox:1\.36\s+1\s+0\.25\s+0\.5\s+none\s+yes\s/m);
+    const apps = AppList.parse(JSON.parse((await tapit('list', 'apps', '--json')).stdout));
+    expect(apps.items.find((a) => a.name === 'locked')?.readOnly).toBe(true);
+    expect(apps.items.find((a) => a.name === 'web')?.readOnly).toBe(false);
+  });
+
   it('creates releases that become active (colon and space forms)', async () => {
     await tapit('create', 'app', 'api', 'image=busybox:1.36');
     const created = await tapit('create:release', 'image=busybox:1.37', '-a', 'api');
@@ -69,7 +79,7 @@ describe('tapit projects, stages, apps and releases', () => {
   it('rejects bad key=value input with exit 2, one line naming the key, and sends nothing', async () => {
     const unknown = await tapit('create', 'app', 'db', 'image=busybox:1.36', 'size=3');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours, record_input, constraint\n');
+    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours, record_input, constraint, read_only\n');
 
     const missing = await tapit('create', 'app', 'db');
     expect(missing.code).toBe(2);
@@ -78,6 +88,15 @@ describe('tapit projects, stages, apps and releases', () => {
     const bad = await tapit('create', 'app', 'db', 'image=busybox:1.36', 'cpu=lots');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('Error: Invalid value "lots" for cpu: must be a number of vCPUs from 0.01 to 64\n');
+
+    const readOnly = await tapit('create', 'app', 'db', 'image=busybox:1.36', 'read_only=maybe');
+    expect(readOnly.code).toBe(2);
+    expect(readOnly.stderr).toBe('Error: Invalid value "maybe" for read_only: must be true or false\n');
+
+    // An image reference the engine would redirect elsewhere (issue 8).
+    const hostile = await tapit('create', 'app', 'db', 'image=a/../../127.0.0.1:9/x');
+    expect(hostile.code).toBe(2);
+    expect(hostile.stderr).toMatch(/^Error: Invalid value "a\/\.\.\/\.\.\/127\.0\.0\.1:9\/x" for image: "\.\." is not a valid part of an image name.*\n$/);
 
     const apps = AppList.parse(JSON.parse((await tapit('list', 'apps', '--json')).stdout));
     expect(apps.items.map((a) => a.name)).not.toContain('db');

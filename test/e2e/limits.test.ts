@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CGROUP, limitsFrom, MIB, READ_LIMITS } from '../support/cgroup.js';
-import { dockerResult } from '../support/docker.js';
+import { TEST_IMAGE } from '../support/agent.js';
+import { buildImage, dockerResult, removeImages } from '../support/docker.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { appLines, idFrom, startSystem, type System } from '../support/system.js';
 
@@ -101,3 +103,26 @@ describe('stop reasons', () => {
     expect((await system.tapit('show', 'task', `task=${task.id}`)).stdout).toMatch(/^Stop code:\s+FAILED_TO_START: .+/m);
   });
 });
+
+describe('what a container may do (issue 8)', () => {
+  const volumeImage = `tapit-e2e/volume-${randomBytes(3).toString('hex')}:1`;
+  beforeAll(() => buildImage(volumeImage, TEST_IMAGE, ['VOLUME /data']), HOOK_TIMEOUT_MS);
+  afterAll(() => removeImages(volumeImage));
+
+  it('an app created with read_only=true runs tasks that cannot write / but can write /tmp', async () => {
+    const app = await system.tapit('create', 'app', 'locked', `image=${TEST_IMAGE}`, 'read_only=true');
+    expect(app.code, app.stderr).toBe(0);
+    const run = await system.tapit('create', 'task', 'touch /x 2>&1; touch /tmp/x && echo tmp-ok', '-a', 'locked', '--wait');
+    expect(run.code, `${run.stdout}\n${run.stderr}\n${why()}`).toBe(0);
+    expect(appLines(run.stdout)).toEqual(['touch: /x: Read-only file system', 'tmp-ok']);
+  });
+
+  it('an image VOLUME is within ephemeral_storage_gb: 80 MB into /data under 0.01 GB stops at the limit, and disk use says so', async () => {
+    const run = await system.tapitWithin(55_000, 'create', 'task', 'dd if=/dev/zero of=/data/big bs=1M count=80 2>&1 | head -1; sleep 2', `image=${volumeImage}`, 'ephemeral_storage_gb=0.01', '--wait');
+    const task = await system.task(idFrom(run.stdout));
+    expect(appLines(run.stdout), why()).toContain("dd: error writing '/data/big': No space left on device");
+    expect(task.usage.diskBytes).toBeGreaterThan(9 * MIB);
+    expect(task.usage.diskBytes).toBeLessThanOrEqual(11 * MIB);
+  });
+});
+
