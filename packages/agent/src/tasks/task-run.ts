@@ -389,7 +389,7 @@ export class TaskRun {
 
   onAck(seq: number): void {
     // `task.exited` goes out only once every line is acked, so an ack after it answers it.
-    if (this.exitSent && seq >= this.spool.lastSeq) return void this.forget(false);
+    if (this.exitSent && seq >= this.spool.lastSeq) return void this.forget(false).catch((error) => log('task.forget-error', { task: this.taskId, error: errorMessage(error) }));
     this.spool.ack(seq);
     this.flush();
   }
