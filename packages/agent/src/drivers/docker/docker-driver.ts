@@ -66,17 +66,22 @@ export class DockerDriver implements TaskDriver {
     await this.loadInfo();
     await this.clock.fresh();
     const digest = image.digest;
-    const ctx: ContainerContext = {
+    const ctx = (network: string): ContainerContext => ({
       agentName: this.options.agentName,
-      network: await this.networkFor(spec),
+      network,
       storageQuota: this.capabilities.storageQuota,
       pidsLimit: this.pids.pidsPerTask,
       volumes: image.volumes,
-    };
+    });
     let container: Docker.Container;
     try {
-      container = await this.create(spec, ctx);
+      // On `bridge`, the project's own network: tasks of other projects cannot reach it.
+      container =
+        this.options.network === SHARED_BRIDGE && spec.project
+          ? await this.networks.with(spec.project, (network) => this.create(spec, ctx(network)))
+          : await this.create(spec, ctx(this.options.network));
     } catch (error) {
+      if (error instanceof StartError) throw error;
       // The name is the task id: a conflict means an earlier attempt created it; carry on with it.
       if ((error as { statusCode?: number }).statusCode !== 409) throw new StartError(engineMessage(error));
       container = this.docker.getContainer(`tapit-${spec.taskId}`);
@@ -109,16 +114,6 @@ export class DockerDriver implements TaskDriver {
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);
-
-  /** On `bridge`, the project's own network (tasks of other projects cannot reach it). */
-  private async networkFor(spec: TaskSpec): Promise<string> {
-    if (this.options.network !== SHARED_BRIDGE || !spec.project) return this.options.network;
-    try {
-      return await this.networks.ensure(spec.project);
-    } catch (error) {
-      throw new StartError(`the project's network could not be set up: ${(error as Error).message}`);
-    }
-  }
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
     try {
