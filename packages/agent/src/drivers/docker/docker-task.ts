@@ -114,8 +114,11 @@ export class DockerTask implements DriverTask {
     // `size` is a real engine option the typings lack; SizeRw is the writable layer.
     const options = { size: true } as Docker.ContainerInspectOptions;
     const info = (await this.container.inspect(options)) as Docker.ContainerInspectInfo & { SizeRw?: number };
-    // Plus its tmpfs mounts (image VOLUMEs, a read-only task's /tmp): they hold written files too.
-    return typeof info.SizeRw === 'number' ? info.SizeRw + (this.sampler.tmpfsBytes ?? 0) : null;
+    if (typeof info.SizeRw !== 'number') return null;
+    // Plus its tmpfs mounts (image VOLUMEs, a read-only task's /tmp), read from the cgroup's
+    // samples: unknown (null), never understated, until one came.
+    if (!info.Mounts?.some((m) => m.Type === 'tmpfs')) return info.SizeRw;
+    return this.sampler.tmpfsBytes === null ? null : info.SizeRw + this.sampler.tmpfsBytes;
   }
 
   async destroy(): Promise<void> {
