@@ -41,7 +41,7 @@ export interface RunningAgent {
 
 /** A host bigger than the scheduler accepts offers what it accepts (a bigger hello would be refused). */
 export function boundedCapacity(capacity: Capacity): Capacity {
-  return { cpu: Math.min(capacity.cpu, AGENT_CAPACITY_LIMITS.cpu.max), memoryGb: Math.min(capacity.memoryGb, AGENT_CAPACITY_LIMITS.memoryGb.max) };
+  return { ...capacity, cpu: Math.min(capacity.cpu, AGENT_CAPACITY_LIMITS.cpu.max), memoryGb: Math.min(capacity.memoryGb, AGENT_CAPACITY_LIMITS.memoryGb.max) };
 }
 
 /** Wires driver, handle store, runner and connection; used by main() and by tests in-process. */

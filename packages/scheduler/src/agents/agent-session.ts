@@ -46,7 +46,8 @@ export class AgentSession {
 
   apply(settings: AgentSettings): void {
     this.drained = settings.drained;
-    this.capacity = { cpu: settings.capacityCpuSet ?? this.offered.cpu, memoryGb: settings.capacityMemoryGbSet ?? this.offered.memoryGb };
+    // An admin sets CPU and memory; the tasks the host's process ids allow (maxTasks) stay the agent's.
+    this.capacity = { ...this.offered, cpu: settings.capacityCpuSet ?? this.offered.cpu, memoryGb: settings.capacityMemoryGbSet ?? this.offered.memoryGb };
   }
 
   send(frame: SchedulerFrame): void {

@@ -112,7 +112,8 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect((await agent.next('task.assign')).task).toMatchObject({ taskId: plain.id, project: 'default', readOnly: false });
     // Never accepted: a reconnect gets both again, the same way.
     agent.close();
-    const again = await connect();
+    await agent.closed;
+    const again = await connect(agent.credential);
     await again.hello('alpha', { tasks: [] });
     const resent = [await again.next('task.assign'), await again.next('task.assign')].map((f) => f.task);
     expect(resent).toEqual(expect.arrayContaining([expect.objectContaining({ taskId: task.id, readOnly: true, project: 'default' }), expect.objectContaining({ taskId: plain.id, readOnly: false })]));
