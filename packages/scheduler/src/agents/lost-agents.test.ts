@@ -1,5 +1,6 @@
 import type { LogFollowEvent, Task } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readUntil } from '../testing/eventually.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
@@ -13,16 +14,6 @@ import { lostAfterSeconds } from './cut-off.js';
 const now = () => new Date().toISOString();
 const usage = { peakMemoryBytes: 1048576, cpuSeconds: 0.5, diskBytes: 4096 };
 const GRACE = { TAPIT_HEARTBEAT_INTERVAL_MS: '200', TAPIT_AGENT_LOST_GRACE_SECONDS: '1' };
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Reads a follow stream's events as they come. */
 function follow(url: string, taskId: string) {
@@ -78,7 +69,7 @@ describe('agents cut off past the grace period', () => {
     const follower = follow(scheduler.url, task.id);
     agent.socket.terminate(); // cut off: nothing more from it
 
-    const lost = await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    const lost = await readUntil(() => getTask(task.id), (t) => t.status === 'STOPPED', 15_000);
     expect(lost).toMatchObject({ stopCode: 'AGENT_LOST', exitCode: null });
     // Declared past the whole bound (grace, stop grace, a heartbeat interval, margin), and says so.
     const silence = Number(/not heard from for (\d+) s$/.exec(lost.stopReason ?? '')?.[1]);
@@ -86,7 +77,7 @@ describe('agents cut off past the grace period', () => {
     expect(await logTexts(task.id)).toContain('system:Waiting up to 60 s for agent cut to return with the rest of the log and the exit code');
 
     // The follower saw the status change but stays: the log is not complete.
-    await eventually(async () => follower.events, (events) => events.some((e) => e.type === 'status' && e.status === 'STOPPED'));
+    await readUntil(async () => follower.events, (events) => events.some((e) => e.type === 'status' && e.status === 'STOPPED'), 15_000);
     await new Promise((r) => setTimeout(r, 700));
     expect(follower.ended).toBe(false);
     expect((await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.complete).toBe(false);
@@ -123,9 +114,9 @@ describe('agents cut off past the grace period', () => {
     const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'sleep 1000' })).body as Task;
     await agent.next('task.assign');
     agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
-    await eventually(() => getTask(task.id), (t) => t.status === 'RUNNING');
+    await readUntil(() => getTask(task.id), (t) => t.status === 'RUNNING', 15_000);
     agent.socket.terminate();
-    await eventually(() => getTask(task.id), (t) => t.status === 'STOPPED');
+    await readUntil(() => getTask(task.id), (t) => t.status === 'STOPPED', 15_000);
     const follower = follow(scheduler.url, task.id);
     await new Promise((r) => setTimeout(r, 700));
     expect(follower.ended).toBe(false);
@@ -141,7 +132,7 @@ describe('agents cut off past the grace period', () => {
     await agent.hello('mute');
     const heard = Date.now();
     agent.socket.pause(); // no pongs, no frames: closed after three intervals
-    const agents = await eventually(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline');
+    const agents = await readUntil(async () => (await scheduler.call('GET', '/v1/agents')).body.items, (items) => items[0].status === 'offline', 15_000);
     // Closed about three seconds later; last seen when it was last heard (within a ping interval).
     expect(Date.parse(agents[0].lastSeenAt) - heard).toBeLessThan(2000);
     agent.socket.terminate();
