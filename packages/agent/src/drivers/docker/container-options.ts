@@ -11,7 +11,7 @@ export const LABEL_PROJECT = 'tapit.project';
 /*
  * Capabilities: all dropped, these added back (Docker's default set also has MKNOD, NET_RAW,
  * SETFCAP, SETPCAP, SYS_CHROOT, AUDIT_WRITE and FSETID). Each is what images starting as root
- * commonly need; docs/security-containers.md says why each one.
+ * commonly need; docs/security.md (Containers) says why each one.
  */
 export const KEPT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] as const;
 /** Where a read-only task can still write. */
