@@ -51,6 +51,22 @@ describe('agent identity on the connection', () => {
     expect(s.hellos[1]!.credential).toBe(credential);
   });
 
+  it('joined, but its welcome was lost and the join token is now used up: it comes in with its own credential', async () => {
+    // Options the test changes while the agent runs (the fake reads them at each connection).
+    const options: FakeSchedulerOptions = { heartbeatIntervalMs: 500, loseWelcome: true };
+    scheduler = new FakeScheduler(options);
+    agents.push(await startAgent(agentConfig(await scheduler.listen(), runId)));
+    const s = scheduler;
+    await waitFor('the join hello', () => s.hellos.length === 1);
+    const credential = s.hellos[0]!.credential!;
+    // The scheduler bound the credential and counted the token's one use: the token is refused now.
+    options.loseWelcome = false;
+    options.unauthorized = (auth) => auth === 'Bearer test-token';
+    await waitFor('welcomed with its credential', () => s.hellos.length === 2, 20_000);
+    expect(s.authHeaders.at(-1)).toBe(`Bearer ${credential}`);
+    expect(s.hellos[1]!.credential).toBeUndefined();
+  });
+
   it('refused its name, keeps trying with backoff instead of exiting', async () => {
     const { s } = await start({ refuse: 'NAME_IN_USE' });
     await waitFor('retries', () => s.connections >= 3, 20_000);

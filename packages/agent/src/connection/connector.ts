@@ -55,7 +55,7 @@ export class Connector {
         hello: () => this.options.hello(joining ? credentials.credential : undefined),
         onWelcome: () => {
           this.backoff.reset();
-          if (joining) credentials.markRegistered();
+          credentials.markRegistered();
         },
       });
       const { refused, rejectedStatus } = await this.session.run();
@@ -79,7 +79,11 @@ export class Connector {
         }
         log('connection.credential-unknown', { name: this.options.name, hint: 'set TAPIT_AGENT_TOKEN to a join token to join again' });
       }
-      join = !credentials.registered;
+      // A join refused at the upgrade: the token may be used up by this agent's own join whose
+      // welcome was lost (the scheduler bound the credential then): try the credential next.
+      const joinRefused = joining && rejectedStatus === 401;
+      if (joinRefused) log('connection.join-refused', { name: this.options.name, next: 'trying its own credential' });
+      join = joinRefused ? false : !credentials.registered;
       const delay = this.redialNow ? 0 : this.backoff.next();
       this.redialNow = false;
       log('connection.retry', { inMs: delay });
