@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { AgentRow, Database } from '../db/schema.js';
 import type { AgentAuth } from './agent-auth.js';
 import type { AgentSettings } from './agent-session.js';
-import { useJoinToken } from './join-tokens.js';
+import { isJoinTokenSecret, useJoinToken } from './join-tokens.js';
 import { markAgentOnline, ON_AGENT_STATUSES } from './repository.js';
 
 type Hello = Extract<AgentFrame, { type: 'hello' }>;
@@ -23,6 +23,8 @@ export interface AdmissionContext {
    * last_seen_at says nothing (the scheduler may have been down), so no name is re-bound.
    */
   listenedLongEnough: boolean;
+  /** The scheduler's TAPIT_AGENT_JOIN_TOKEN, which no credential may equal. */
+  environmentJoinToken: string | undefined;
 }
 
 export type Admission =
@@ -113,6 +115,9 @@ async function decide(trx: Kysely<Database>, row: AgentRow, auth: AgentAuth, hel
     if (row.credential_hash !== auth.credentialHash) throw new Refusal('UNAUTHORIZED', `agent ${name}'s credential is no longer valid`);
     return { bound: 'kept' };
   }
+  if (await isJoinTokenSecret(trx, hello.credential!, context.environmentJoinToken)) {
+    throw new Refusal('UNAUTHORIZED', 'a join token cannot be an agent credential: the agent makes its own, a random secret kept in its state folder');
+  }
   const credentialHash = hashToken(hello.credential!);
   // The agent's own credential on a join connection: its welcome was lost after the bind.
   if (row.credential_hash === credentialHash) return { bound: 'kept' };
@@ -126,6 +131,7 @@ async function decide(trx: Kysely<Database>, row: AgentRow, auth: AgentAuth, hel
     if (!fresh && (context.connectedHere || (row.status === 'online' && heardWithin(3 * context.heartbeatIntervalMs)))) {
       throw new Refusal('NAME_IN_USE', `agent ${name} is connected: another agent holds this name (give this one a name of its own with TAPIT_AGENT_NAME)`);
     }
+    if (!fresh) await requireHoldsItsTasks(trx, name, hello);
     await useJoin();
     // An agent from before credentials keeps its tasks; a new name owns none placed before now.
     return { bound: 'new', bind: { credentialHash, since: fresh ? now : null, joinedWith: auth.joinToken } };
@@ -149,4 +155,28 @@ async function decide(trx: Kysely<Database>, row: AgentRow, auth: AgentAuth, hel
   }
   await useJoin();
   return { bound: 'rebound', bind: { credentialHash, since: now, joinedWith: auth.joinToken } };
+}
+
+/**
+ * An agent from before credentials has nothing to prove who it is but its tasks: the upgraded
+ * agent holds every task it started or accepted (its state folder lists them), while another
+ * host with the join token knows none of their ids. Without this, any join-token holder could
+ * take over such a name during an upgrade, with its running tasks and consoles.
+ */
+async function requireHoldsItsTasks(trx: Kysely<Database>, name: string, hello: Hello): Promise<void> {
+  const held = new Set(hello.tasks.map((t) => t.taskId));
+  const started = await trx
+    .selectFrom('tasks')
+    .select('id')
+    .where('agent_name', '=', name)
+    .where('status', 'in', [...ON_AGENT_STATUSES])
+    .where((eb) => eb.or([eb('accepted_at', 'is not', null), eb('status', 'in', ['RUNNING', 'STOPPING'])]))
+    .execute();
+  const missing = started.filter((t) => !held.has(t.id)).length;
+  if (missing > 0) {
+    throw new Refusal(
+      'NAME_IN_USE',
+      `agent ${name} is from before agent credentials and runs ${missing} task(s) this agent does not hold: only that agent may take the name back (or an admin frees it: tapit delete agent ${name})`,
+    );
+  }
 }

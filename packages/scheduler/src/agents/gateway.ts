@@ -245,6 +245,7 @@ export class AgentGateway {
       connectedHere: this.sessions.has(hello.agentName),
       notReadyReason: notReadyReasonOf(hello.readiness),
       listenedLongEnough: Date.now() - this.startedAt >= this.deps.agentLostGraceSeconds * 1000,
+      environmentJoinToken: this.deps.joinToken,
     });
     if (!admission.admitted) {
       this.deps.log(`agent ${hello.agentName} refused (${admission.code}): ${admission.message}`);
@@ -342,10 +343,10 @@ export class AgentGateway {
         return;
       }
       case 'task.accepted':
-        await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where('agent_name', '=', session.name).execute();
+        await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session)).execute();
         return;
       case 'task.status': {
-        if (await applyStatusReport(db, session.name, frame)) signals.taskChanged(frame.taskId);
+        if (await applyStatusReport(db, session, frame)) signals.taskChanged(frame.taskId);
         return;
       }
       case 'task.log': {
@@ -364,7 +365,7 @@ export class AgentGateway {
         return;
       }
       case 'task.exited': {
-        const stopped = await applyExitReport(db, session.name, frame);
+        const stopped = await applyExitReport(db, session, frame);
         session.release(frame.taskId);
         const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
         // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.

@@ -245,6 +245,27 @@ describe.each(DATABASE_KINDS)('agent identity on %s', (kind) => {
     expect(newcomer.pending().filter((f) => f.type === 'task.log.ack')).toEqual([]);
   });
 
+  if (kind === 'postgres') {
+    it('gives the name of an agent from before credentials only to the agent holding every task it started', async () => {
+      const { agent: old, task } = await agentRunning('legacy');
+      old.close();
+      await offline('legacy');
+      // As the upgrade leaves it: an agents row with no credential bound, a task running on it.
+      await database.db.updateTable('agents').set({ credential_hash: null, bound_at: null }).where('name', '=', 'legacy').execute();
+      // Another host with the join token knows no task of it: refused, and the task runs on.
+      const intruder = await connect();
+      intruder.send({ type: 'hello', protocolVersion: 1, agentName: 'legacy', agentVersion: 'x', capacity: small, tasks: [], credential: intruder.credential });
+      expect((await intruder.next('refused')).code).toBe('NAME_IN_USE');
+      expect((await getTask(task.id)).status).toBe('RUNNING');
+      // The upgraded agent, holding its task, gets its name and its task back.
+      const upgraded = await connect();
+      const welcome = await upgraded.hello('legacy', { capacity: small, tasks: [{ taskId: task.id, lastSeq: 0, state: 'running' }] });
+      expect(welcome.drop).toEqual([]);
+      expect(welcome.acks).toEqual([{ taskId: task.id, seq: 0 }]);
+      expect((await getTask(task.id)).status).toBe('RUNNING');
+    });
+  }
+
   it('lets a new credential take the name of an agent silent past the lost grace with no task left [own settings]', async () => {
     await boot({ TAPIT_AGENT_LOST_GRACE_SECONDS: '1', TAPIT_HEARTBEAT_INTERVAL_MS: '200' });
     const { agent: real, task } = await agentRunning('alpha');
@@ -254,6 +275,13 @@ describe.each(DATABASE_KINDS)('agent identity on %s', (kind) => {
     expect((await replacement.hello('alpha', { capacity: small })).agentName).toBe('alpha');
     // The old credential no longer gets in.
     expect(await upgradeStatus(scheduler.url, real.credential)).toBe(401);
+    // Nor does the newcomer speak for the old agent's task, whose late report is still awaited.
+    const lost = await getTask(task.id);
+    replacement.send({ type: 'task.exited', taskId: task.id, stopCode: 'EXITED', exitCode: 0, reason: null, usage, startedAt: now(), finishedAt: now(), lastSeq: 0 });
+    await replacement.next('task.log.ack');
+    expect(await getTask(task.id)).toEqual(lost);
+    const lines = (await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.lines as { text: string }[];
+    expect(lines.filter((l) => l.text.startsWith('Late report'))).toEqual([]);
   });
 
   it('revokes an agent: disconnected at once, its tasks AGENT_LOST, its credential and name refused until it is deleted', async () => {
@@ -270,6 +298,19 @@ describe.each(DATABASE_KINDS)('agent identity on %s', (kind) => {
     expect((await scheduler.call('POST', '/v1/agents/alpha/revoke')).status).toBe(409);
     expect((await scheduler.call('DELETE', '/v1/agents/alpha')).status).toBe(204);
     expect((await (await connect()).hello('alpha', { capacity: small })).agentName).toBe('alpha');
+  });
+
+  it('refuses a join token as the credential a join registers: the token would then open that agent', async () => {
+    const token = (await scheduler.call('POST', '/v1/join-tokens', { name: 'rack' })).body.token as string;
+    const sneaky = await connect(token, token);
+    sneaky.send({ type: 'hello', protocolVersion: 1, agentName: 'sneaky', agentVersion: 'x', capacity: small, tasks: [], credential: token });
+    expect((await sneaky.next('refused')).code).toBe('UNAUTHORIZED');
+    expect((await sneaky.closed).code).toBe(AgentCloseCode.unauthorized);
+    // The token is still a join token, and admits an agent with a credential of its own.
+    const real = await connect(token);
+    expect((await real.hello('real', { capacity: small })).agentName).toBe('real');
+    const dialBack = await upgradeStatus(scheduler.url, token, '/v1/agents/consoles/0123456789abcdef0123456789abcdef');
+    expect(dialBack).toBe(401);
   });
 
   it('admits with a join token only as many agents as its uses, and not once expired or revoked', async () => {

@@ -72,6 +72,17 @@ export async function findJoinToken(db: Kysely<Database>, secret: string, enviro
 }
 
 /**
+ * Whether `secret` is a join token, in any state (used up, expired and revoked ones too), or the
+ * environment's: such a secret may never become an agent's credential, or presenting the join
+ * token would open that agent's connections and console dial-backs.
+ */
+export async function isJoinTokenSecret(db: Kysely<Database>, secret: string, environmentToken: string | undefined): Promise<boolean> {
+  if (environmentToken !== undefined && timingSafeEqual(digest(secret), digest(environmentToken))) return true;
+  const row = await db.selectFrom('join_tokens').select('name').where('token_hash', '=', hashToken(secret)).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
  * Counts one agent admitted by the join token, in the caller's transaction; false when it can no
  * longer admit one (used up, expired or revoked since the upgrade was checked).
  */

@@ -4,6 +4,7 @@ import type { Database, TaskRow } from '../db/schema.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
+import { ownedBy, type TaskOwner } from './ownership.js';
 
 type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
 type ExitFrame = Extract<AgentFrame, { type: 'task.exited' }>;
@@ -21,15 +22,16 @@ async function eventTime(trx: Transaction<Database>, taskId: string, reported: s
 
 /**
  * What an agent reports about a task, applied only while the task is still placed on that
- * agent: a report from an agent the task was taken from (lost, re-placed) changes nothing.
+ * agent itself (ownership.ts): a report from an agent the task was taken from (lost, re-placed),
+ * or from a newcomer that took over the name, changes nothing.
  */
-export async function applyStatusReport(db: Kysely<Database>, agentName: string, frame: StatusFrame): Promise<TaskRow | undefined> {
+export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, frame: StatusFrame): Promise<TaskRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const task = await trx
       .selectFrom('tasks')
       .selectAll()
       .where('id', '=', frame.taskId)
-      .where('agent_name', '=', agentName)
+      .where(ownedBy(owner))
       .forUpdate()
       .executeTakeFirst();
     if (!task || task.status === 'STOPPED') return undefined;
@@ -52,16 +54,16 @@ export async function applyStatusReport(db: Kysely<Database>, agentName: string,
  * ended (lost, or timed out past the slack) while it waits for the agent's late report keeps that
  * final state and records what the agent saw: the real exit code and usage, and a [system] line.
  */
-export async function applyExitReport(db: Kysely<Database>, agentName: string, frame: ExitFrame): Promise<TaskRow | undefined> {
+export async function applyExitReport(db: Kysely<Database>, owner: TaskOwner, frame: ExitFrame): Promise<TaskRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const found = await trx
       .selectFrom('tasks')
       .select(['id', 'status', 'late_report_until', 'created_at'])
       .where('id', '=', frame.taskId)
-      .where('agent_name', '=', agentName)
+      .where(ownedBy(owner))
       .forUpdate()
       .executeTakeFirst();
-    if (found?.status === 'STOPPED' && found.late_report_until !== null) return recordLateReport(trx, agentName, frame);
+    if (found?.status === 'STOPPED' && found.late_report_until !== null) return recordLateReport(trx, owner.name, frame);
     if (!found || !(ACTIVE_TASK_STATUSES as readonly string[]).includes(found.status)) return undefined;
     const at = await eventTime(trx, frame.taskId, frame.finishedAt);
     const startedAt = frame.startedAt ? new Date(Math.min(Math.max(Date.parse(frame.startedAt), found.created_at.getTime()), at.getTime())) : undefined;
