@@ -52,18 +52,16 @@ describe('agent identity on the connection', () => {
   });
 
   it('joined, but its welcome was lost and the join token is now used up: it comes in with its own credential', async () => {
-    // Options the test changes while the agent runs (the fake reads them at each connection).
-    const options: FakeSchedulerOptions = { heartbeatIntervalMs: 500, loseWelcome: true };
-    scheduler = new FakeScheduler(options);
+    // The join's hello reaches the scheduler, which binds the credential and counts the token's
+    // one use; its welcome is lost. From then on the token is refused.
+    let joined = false;
+    const lostOnce = () => !joined && (joined = true);
+    scheduler = new FakeScheduler({ heartbeatIntervalMs: 500, loseWelcome: lostOnce, unauthorized: (auth) => joined && auth === 'Bearer test-token' });
     agents.push(await startAgent(agentConfig(await scheduler.listen(), runId)));
     const s = scheduler;
-    await waitFor('the join hello', () => s.hellos.length === 1);
-    const credential = s.hellos[0]!.credential!;
-    // The scheduler bound the credential and counted the token's one use: the token is refused now.
-    options.loseWelcome = false;
-    options.unauthorized = (auth) => auth === 'Bearer test-token';
     await waitFor('welcomed with its credential', () => s.hellos.length === 2, 20_000);
-    expect(s.authHeaders.at(-1)).toBe(`Bearer ${credential}`);
+    const credential = s.hellos[0]!.credential!;
+    expect(s.authHeaders).toEqual(['Bearer test-token', 'Bearer test-token', `Bearer ${credential}`]);
     expect(s.hellos[1]!.credential).toBeUndefined();
   });
 

@@ -16,8 +16,8 @@ export interface FakeSchedulerOptions {
   refuse?: Extract<SchedulerFrame, { type: 'refused' }>['code'];
   /** Answer the upgrade 401 when this says so of its Authorization header (a credential it does not know). */
   unauthorized?: (authorization: string | undefined) => boolean;
-  /** Take the hello and cut the connection without an answer: a welcome lost on the way. */
-  loseWelcome?: boolean;
+  /** Asked at each hello: take it and cut the connection without an answer (a welcome lost on the way). */
+  loseWelcome?: () => boolean;
 }
 
 /**
@@ -159,7 +159,7 @@ export class FakeScheduler {
     switch (frame.type) {
       case 'hello':
         this.hellos.push(frame);
-        if (this.options.loseWelcome) return void ws.terminate();
+        if (this.options.loseWelcome?.()) return void ws.terminate();
         if (this.options.refuse) {
           ws.send(JSON.stringify({ type: 'refused', code: this.options.refuse, message: 'refused by test' }));
           ws.close(4426);
