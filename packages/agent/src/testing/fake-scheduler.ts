@@ -217,6 +217,7 @@ export class FakeConsoleStream {
   readonly messages: string[] = [];
   readonly frames: ConsoleServerFrame[] = [];
   private readonly out: { 1: Buffer[]; 2: Buffer[] } = { 1: [], 2: [] };
+  private readonly size = { 1: 0, 2: 0 };
   closed = false;
 
   constructor(
@@ -229,7 +230,10 @@ export class FakeConsoleStream {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (isBinary) {
         const decoded = decodeConsoleData(bytes);
-        if (decoded && decoded.channel !== 0) this.out[decoded.channel].push(Buffer.from(decoded.data));
+        if (decoded && decoded.channel !== 0) {
+          this.out[decoded.channel].push(Buffer.from(decoded.data));
+          this.size[decoded.channel] += decoded.data.length;
+        }
         return;
       }
       this.messages.push(bytes.toString());
@@ -269,10 +273,42 @@ export class FakeConsoleStream {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** Waits until the output contains `text` (after `from` bytes). */
+  /**
+   * Waits until the output contains `text` (after `from` bytes). Each look reads only what came
+   * since the last one (and a little before, for a match across the two): joining and decoding
+   * all of a 30 MB burst every 50 ms would starve the agent running in this same process.
+   */
   until(text: string | RegExp, from = 0, timeoutMs = 15_000): Promise<string> {
     const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
-    return waitFor(`console output ${String(text)}`, () => (test(this.stdout.subarray(from).toString('utf8')) ? this.output : undefined), timeoutMs);
+    let checked = from;
+    return waitFor(
+      `console output ${String(text)}`,
+      () => {
+        const end = this.size[1];
+        const found = test(this.stdoutFrom(Math.max(from, checked - 4096)).toString('utf8'));
+        checked = end;
+        return found ? this.output : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The last `bytes` of standard output, copying only those. */
+  tail(bytes: number): Buffer {
+    return this.stdoutFrom(Math.max(0, this.size[1] - bytes));
+  }
+
+  /** Standard output from byte `start` on, copying only that part. */
+  private stdoutFrom(start: number): Buffer {
+    const chunks = this.out[1];
+    const parts: Buffer[] = [];
+    let offset = this.size[1];
+    for (let i = chunks.length - 1; i >= 0 && offset > start; i--) {
+      const chunk = chunks[i]!;
+      offset -= chunk.length;
+      parts.unshift(offset >= start ? chunk : chunk.subarray(start - offset));
+    }
+    return Buffer.concat(parts);
   }
 
   close(): Promise<void> {
