@@ -30,7 +30,7 @@ export function shmemBytes(stat: MemoryStat): number | null {
 export class UsageSampler {
   peakMemoryBytes: number | null = null;
   cpuSeconds: number | null = null;
-  /** Bytes in the container's tmpfs mounts (shared memory) at the last sample. */
+  /** Bytes in the container's tmpfs mounts (shared memory) at the last sample taken while it ran. */
   tmpfsBytes: number | null = null;
   private stream: NodeJS.ReadableStream | null = null;
   private stopped = false;
@@ -76,7 +76,9 @@ export class UsageSampler {
     const memory = Math.max(s.memory_stats?.max_usage ?? 0, s.memory_stats?.usage ?? 0);
     if (memory > 0) this.peakMemoryBytes = Math.max(this.peakMemoryBytes ?? 0, memory);
     const shmem = s.memory_stats?.stats ? shmemBytes(s.memory_stats.stats) : null;
-    if (shmem !== null) this.tmpfsBytes = shmem;
+    // The engine's last sample, as the container stops, reads an emptied cgroup: keep what the
+    // task held while it ran (a running container always uses some memory).
+    if (shmem !== null && memory > 0) this.tmpfsBytes = shmem;
     const cpuNs = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
     if (cpuNs > 0) this.cpuSeconds = Math.max(this.cpuSeconds ?? 0, cpuNs / 1e9);
   }
