@@ -17,3 +17,4 @@ export * from './agent/task-spec.js';
 export * from './agent/frames.js';
 export * from './pty/frames.js';
 export * from './api/consoles.js';
+export * from './api/schedules.js';

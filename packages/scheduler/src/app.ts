@@ -6,7 +6,8 @@ import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
 import { coerceError, isDatabaseUnavailable, isDataException } from './db/errors.js';
-import { ApiError, databaseUnavailable, RETRY_AFTER_SECONDS } from './http/api-error.js';
+import { ApiError, databaseUnavailable, fromDomainError, RETRY_AFTER_SECONDS } from './http/api-error.js';
+import { DomainError } from './domain/domain-error.js';
 import { closeIfBodyUnread } from './http/close-if-body-unread.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { requireToken } from './http/authenticate.js';
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
       thrown = databaseUnavailable(thrown);
       log(`${c.req.method} ${c.req.path}: 503 ${(thrown as ApiError).message}`);
     }
+    if (thrown instanceof DomainError) thrown = fromDomainError(thrown);
     if (thrown instanceof ApiError) {
       const field = thrown.field ? { field: thrown.field } : {};
       if (thrown.code === 'DATABASE_UNAVAILABLE') c.header('Retry-After', String(RETRY_AFTER_SECONDS));

@@ -315,6 +315,71 @@ export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat
 export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
+const scheduleId = '9c1b7e2a4d6f80135a7c9e1b3d5f7a9c';
+const createScheduleRequest = {
+  cron: '30 2 * * *',
+  timezone: 'Europe/Berlin',
+  concurrency: 'forbid',
+  missed: 'latest',
+  startingDeadlineSeconds: 3600,
+  retries: 2,
+  webhookUrl: 'https://alerts.example.com/tapit',
+  command: 'bin/rails db:cleanup',
+  memoryGb: 1,
+  initiatedBy: 'ops',
+} satisfies Example<'CreateScheduleRequest'>;
+const scheduleTaskTemplate = {
+  command: ['/bin/sh', '-c', 'bin/rails db:cleanup'],
+  entrypoint: null,
+  release: null,
+  image: null,
+  dockerTag: null,
+  cpu: null,
+  memoryGb: 1,
+  maxHours: null,
+  ephemeralStorageGb: null,
+  initiatedBy: 'ops',
+  constraints: {},
+} satisfies Example<'ScheduleTaskTemplate'>;
+const scheduleRunAttempt = { attempt: 1, taskId, status: 'STOPPED', stopCode: 'EXITED', exitCode: 0 } satisfies Example<'ScheduleRunAttempt'>;
+const scheduleRun = {
+  scheduledFor: '2021-03-17T01:30:00.000Z',
+  trigger: 'cron',
+  outcome: 'succeeded',
+  reason: null,
+  attempts: [scheduleRunAttempt],
+  nextAttemptAt: null,
+  createdAt,
+} satisfies Example<'ScheduleRun'>;
+const skippedRun = {
+  ...scheduleRun,
+  scheduledFor: '2021-03-16T01:30:00.000Z',
+  outcome: 'skipped',
+  reason: `task ${otherTaskId} was still running (concurrency=forbid)`,
+  attempts: [],
+} satisfies Example<'ScheduleRun'>;
+const schedule = {
+  id: scheduleId,
+  project: 'shop',
+  stage: 'production',
+  app: 'web',
+  cron: '30 2 * * *',
+  timezone: 'Europe/Berlin',
+  concurrency: 'forbid',
+  missed: 'latest',
+  startingDeadlineSeconds: 3600,
+  retries: 2,
+  task: scheduleTaskTemplate,
+  suspended: false,
+  failing: false,
+  nextRunAt: '2021-03-18T01:30:00.000Z',
+  lastRun: scheduleRun,
+  webhookUrl: 'https://alerts.example.com/tapit',
+  createdBy: 'ops-token',
+  createdAt,
+} satisfies Example<'Schedule'>;
+const upcomingRun = { local: '2021-03-18T02:30:00+01:00', utc: '2021-03-18T01:30:00.000Z' } satisfies Example<'UpcomingRun'>;
+
 export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
   // common
   TaskId: [taskId, otherTaskId],
@@ -358,6 +423,23 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
   Task: [task, provisioningTask],
   TaskList: [taskList, { items: [], nextCursor: null }],
+  ScheduleId: [scheduleId],
+  ConcurrencyPolicy: ['allow', 'forbid', 'replace'],
+  MissedRunPolicy: ['skip', 'latest'],
+  CronExpression: ['30 2 * * *', '*/5 * * * * *', '@hourly'],
+  TimeZoneName: ['UTC', 'Europe/Berlin', 'America/New_York'],
+  CreateScheduleRequest: [createScheduleRequest, { cron: '@daily', args: ['bin/cleanup', '--all'] }],
+  ScheduleRunOutcome: ['running', 'retrying', 'succeeded', 'stopped', 'failed', 'skipped'],
+  ScheduleRunTrigger: ['cron', 'manual'],
+  ScheduleRunAttempt: [scheduleRunAttempt, { attempt: 2, taskId: otherTaskId, status: 'RUNNING', stopCode: null, exitCode: null }],
+  ScheduleRun: [scheduleRun, skippedRun, { ...scheduleRun, trigger: 'manual', outcome: 'retrying', nextAttemptAt: finishedAt }],
+  ScheduleTaskTemplate: [scheduleTaskTemplate],
+  Schedule: [schedule, { ...schedule, suspended: true, failing: true, nextRunAt: null, lastRun: null, webhookUrl: null, startingDeadlineSeconds: null }],
+  CreatedSchedule: [{ ...schedule, webhookSecret: 'whsec_4f1c0a9e8b7d6c5b4a39281706f5e4d3' }, { ...schedule, webhookUrl: null, webhookSecret: null }],
+  UpcomingRun: [upcomingRun],
+  ScheduleDetail: [{ ...schedule, upcoming: [upcomingRun], runs: [scheduleRun, skippedRun] }],
+  ScheduleList: [{ items: [schedule], nextCursor: null }, { items: [], nextCursor: 'OWMxYjdl' }],
+  TriggeredRun: [{ scheduleId, scheduledFor: startedAt, taskId }],
   LogStream: ['stdout', 'stderr', 'system'],
   LogLine: [stdoutLine, systemLine],
   LogPage: [logPage, { lines: [], last: 0, complete: false }],

@@ -10,6 +10,7 @@ import * as consoleInputRecording from './migrations/0008-console-input-recordin
 import * as consoleSessionHolder from './migrations/0009-console-session-holder.js';
 import * as idempotencyKeys from './migrations/0010-idempotency-keys.js';
 import * as taskLateReport from './migrations/0011-task-late-report.js';
+import * as schedules from './migrations/0012-schedules.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-console-session-holder': consoleSessionHolder,
   '0010-idempotency-keys': idempotencyKeys,
   '0011-task-late-report': taskLateReport,
+  '0012-schedules': schedules,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

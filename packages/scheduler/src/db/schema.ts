@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ScheduleTaskTemplate } from '@tapit/protocol';
 
 /*
  * Table types for kysely. Columns are documented in the migrations, which are the source of
@@ -83,6 +84,9 @@ export interface TasksTable {
   assigned_at: Timestamp | null;
   accepted_at: Timestamp | null;
   late_report_until: Timestamp | null;
+  schedule_id: string | null;
+  scheduled_for: Timestamp | null;
+  schedule_attempt: number | null;
   constraints: JsonWithDefault<Record<string, string>>;
 }
 
@@ -195,6 +199,34 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+export interface SchedulesTable {
+  id: string;
+  app_id: number;
+  cron: string;
+  timezone: string;
+  concurrency: string;
+  missed: string;
+  starting_deadline_seconds: number | null;
+  retries: Generated<number>;
+  task: Json<ScheduleTaskTemplate>;
+  suspended: Generated<boolean>;
+  next_run_at: Timestamp;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ScheduleRunsTable {
+  schedule_id: string;
+  scheduled_for: Timestamp;
+  trigger: string;
+  outcome: string;
+  reason: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  created_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   stages: StagesTable;
@@ -210,6 +242,8 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   console_recording_chunks: ConsoleRecordingChunksTable;
   idempotency_keys: IdempotencyKeysTable;
+  schedules: SchedulesTable;
+  schedule_runs: ScheduleRunsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;
@@ -218,3 +252,5 @@ export type AppRow = Selectable<AppsTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type JoinTokenRow = Selectable<JoinTokensTable>;
+export type ScheduleRow = Selectable<SchedulesTable>;
+export type ScheduleRunRow = Selectable<ScheduleRunsTable>;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@tapit/protocol';
 import { describeDatabaseError } from '../db/errors.js';
+import type { DomainError } from '../domain/domain-error.js';
 
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -37,3 +38,6 @@ export const notFound = (what: string, field?: string) => new ApiError('NOT_FOUN
 /** The database cannot be reached: a retryable 503 that says why (`error` is the database's). */
 export const databaseUnavailable = (error: unknown) =>
   new ApiError('DATABASE_UNAVAILABLE', `the scheduler's database is unavailable (${describeDatabaseError(error)}); retry in ${RETRY_AFTER_SECONDS} s`);
+
+/** A domain error as the API answers it: same code, message and field. */
+export const fromDomainError = (error: DomainError) => new ApiError(error.code, error.message, error.field);
