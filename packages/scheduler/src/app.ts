@@ -5,9 +5,8 @@ import { joinTokenRoutes } from './agents/join-token-routes.js';
 import { appRoutes } from './apps/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
-import { coerceError, isDatabaseUnavailable, isDataException } from './db/errors.js';
-import { ApiError, databaseUnavailable, fromDomainError, RETRY_AFTER_SECONDS } from './http/api-error.js';
-import { DomainError } from './domain/domain-error.js';
+import { coerceError, isDataException } from './db/errors.js';
+import { RETRY_AFTER_SECONDS, toApiError } from './http/api-error.js';
 import { closeIfBodyUnread } from './http/close-if-body-unread.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { requireToken } from './http/authenticate.js';
@@ -61,25 +60,24 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
 
-  // Errors are thrown inside and converted here, once; never a stack trace to a client.
+  // Errors are thrown inside (DomainError, or ApiError for HTTP's own) and converted here, once;
+  // never a stack trace to a client.
   app.onError((caught, c) => {
-    let thrown: unknown = caught;
-    // The database went away under the request: retryable, and expected, so one line, no stack.
-    if (isDatabaseUnavailable(thrown)) {
-      thrown = databaseUnavailable(thrown);
-      log(`${c.req.method} ${c.req.path}: 503 ${(thrown as ApiError).message}`);
-    }
-    if (thrown instanceof DomainError) thrown = fromDomainError(thrown);
-    if (thrown instanceof ApiError) {
-      const field = thrown.field ? { field: thrown.field } : {};
-      if (thrown.code === 'DATABASE_UNAVAILABLE') c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-      return c.json({ error: { code: thrown.code, message: thrown.message, ...field } }, thrown.status as 400);
+    const answer = toApiError(caught);
+    if (answer) {
+      const field = answer.field ? { field: answer.field } : {};
+      if (answer.code === 'DATABASE_UNAVAILABLE') {
+        // The database went away under the request: retryable, and expected, so one line, no stack.
+        log(`${c.req.method} ${c.req.path}: 503 ${answer.message}`);
+        c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      }
+      return c.json({ error: { code: answer.code, message: answer.message, ...field } }, answer.status as 400);
     }
     // A value that passed validation but not the database (e.g. past a column's range).
-    if (isDataException(thrown)) {
-      return c.json({ error: { code: 'VALIDATION_FAILED', message: `a value is out of range or malformed: ${coerceError(thrown).message}` } }, 400);
+    if (isDataException(caught)) {
+      return c.json({ error: { code: 'VALIDATION_FAILED', message: `a value is out of range or malformed: ${coerceError(caught).message}` } }, 400);
     }
-    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(thrown).stack ?? String(thrown)}`);
+    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(caught).stack ?? String(caught)}`);
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; the scheduler log has the details' } }, 500);
   });
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { hashToken } from '../auth/tokens.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { AgentRow, Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import type { AgentAuth } from './agent-auth.js';
 import type { AgentSettings } from './agent-session.js';
 import { isJoinTokenSecret, useJoinToken } from './join-tokens.js';
@@ -64,7 +65,7 @@ export async function admitAgent(db: Kysely<Database>, auth: AgentAuth, hello: H
     return refusal(new Refusal('UNAUTHORIZED', `a join token admits an agent only with a credential of its own; agent version ${hello.agentVersion} sends none: upgrade it`));
   }
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const now = new Date();
       // Materialized first so that concurrent hellos for a new name queue on one row lock.
       const inserted = await trx

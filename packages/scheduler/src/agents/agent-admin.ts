@@ -1,7 +1,8 @@
 import type { UpdateAgentRequest } from '@tapit/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { ApiError, notFound } from '../http/api-error.js';
+import { inTransaction } from '../db/transaction.js';
+import { DomainError, notFound } from '../domain/domain-error.js';
 import { appendLogLines } from '../logs/repository.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
 import { ON_AGENT_STATUSES } from './repository.js';
@@ -26,12 +27,12 @@ export async function updateAgent(db: Kysely<Database>, name: string, change: Up
  * once: nothing it reports is believed any more. Returns their ids.
  */
 export async function revokeAgent(db: Kysely<Database>, name: string, by: string): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const result = await trx.updateTable('agents').set({ revoked_at: new Date() }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
     if (result.numUpdatedRows === 0n) {
       const exists = await trx.selectFrom('agents').select('name').where('name', '=', name).executeTakeFirst();
       if (!exists) throw notFound(`agent "${name}"`, 'name');
-      throw new ApiError('CONFLICT', `agent "${name}" is already revoked`, 'name');
+      throw new DomainError('CONFLICT', `agent "${name}" is already revoked`, 'name');
     }
     return endTasksOf(trx, name, `agent ${name} was revoked by ${by}`);
   });
@@ -42,11 +43,11 @@ export async function revokeAgent(db: Kysely<Database>, name: string, by: string
  * new agent. Tasks still placed on it are AGENT_LOST. Returns their ids.
  */
 export async function deleteAgent(db: Kysely<Database>, name: string, by: string): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await trx.selectFrom('agents').select(['status', 'revoked_at']).where('name', '=', name).forUpdate().executeTakeFirst();
     if (!row) throw notFound(`agent "${name}"`, 'name');
     if (row.status === 'online' && row.revoked_at === null) {
-      throw new ApiError('CONFLICT', `agent "${name}" is connected: stop it, or revoke it first (tapit revoke agent ${name})`, 'name');
+      throw new DomainError('CONFLICT', `agent "${name}" is connected: stop it, or revoke it first (tapit revoke agent ${name})`, 'name');
     }
     const ended = await endTasksOf(trx, name, `agent ${name} was deleted by ${by}`);
     await trx.deleteFrom('agents').where('name', '=', name).execute();

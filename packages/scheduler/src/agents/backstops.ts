@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
 import { lateReportWaitSeconds, lostAfterSeconds } from './cut-off.js';
@@ -44,7 +45,7 @@ export async function applyBackstops(
     : [];
   const ended: string[] = [];
   const end = async (id: string, stopCode: 'TIMED_OUT' | 'AGENT_LOST', reason: string) => {
-    const row = await db.transaction().execute(async (trx) => {
+    const row = await inTransaction(db, async (trx) => {
       const stopped = await transition(trx, id, {
         from: [...ON_AGENT_STATUSES],
         patch: {

@@ -11,7 +11,7 @@ import {
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Database } from '../db/schema.js';
-import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
+import { coerceError, describeDatabaseError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentLog } from '../logs/repository.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
@@ -22,7 +22,7 @@ import { stopWhenCutOff } from './cut-off.js';
 import { authenticateAgent, bearerOf, type AgentAuth } from './agent-auth.js';
 import { admitAgent } from './admission.js';
 import { ownedBy } from './ownership.js';
-import { databaseUnavailable } from '../http/api-error.js';
+import { toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { AuthFailures } from '../auth/auth-failures.js';
 import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
@@ -114,10 +114,9 @@ export class AgentGateway {
         (error) => {
           this.authenticating--;
           // The agent dials again with backoff: a database away for a while costs it only waiting.
-          if (isDatabaseUnavailable(error)) {
-            const refusal = databaseUnavailable(error);
-            return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
-          }
+          // A domain refusal is answered as the API answers it.
+          const refusal = toApiError(error);
+          if (refusal) return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
           this.deps.log(`agent upgrade: ${coerceError(error).message}`);
           refuseUpgrade(socket, 500, 'INTERNAL', 'internal error; the scheduler log has the details');
         },
@@ -289,12 +288,10 @@ export class AgentGateway {
       if (row.status === 'PENDING') {
         reassign.push(row); // the assignment never arrived: send it again
       } else {
-        await db.transaction().execute((trx) =>
-          transition(trx, row.id, {
-            from: ['RUNNING', 'STOPPING'],
-            patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'AGENT_LOST', stop_reason: `agent ${session.name} came back without this task`, finished_at: new Date() },
-          }),
-        );
+        await transition(db, row.id, {
+          from: ['RUNNING', 'STOPPING'],
+          patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'AGENT_LOST', stop_reason: `agent ${session.name} came back without this task`, finished_at: new Date() },
+        });
         session.release(row.id);
         this.deps.signals.taskChanged(row.id);
       }

@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import { hashToken } from '../auth/tokens.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Database, JoinTokenRow } from '../db/schema.js';
-import { ApiError, notFound } from '../http/api-error.js';
+import { DomainError, notFound } from '../domain/domain-error.js';
 
 /** How agents.joined_with names the join token of the scheduler's environment. */
 export const ENVIRONMENT_JOIN_TOKEN = 'TAPIT_AGENT_JOIN_TOKEN';
@@ -40,7 +40,7 @@ export async function createJoinToken(db: Kysely<Database>, body: CreateJoinToke
       .executeTakeFirstOrThrow();
     return { ...toView(row), token: secret };
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `a join token named "${name}" already exists`, 'name');
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `a join token named "${name}" already exists`, 'name');
     throw error;
   }
 }

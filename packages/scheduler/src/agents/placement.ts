@@ -5,7 +5,8 @@ import { transition } from '../tasks/lifecycle.js';
 import { taskSpecs } from '../tasks/task-spec.js';
 import type { AgentSession } from './agent-session.js';
 
-const BATCH = 200;
+/** Tasks claimed at most per pass; a full batch means there may be more. */
+export const PLACEMENT_BATCH = 200;
 
 /**
  * Places waiting tasks onto agents connected to this replica. Tasks are claimed with
@@ -21,6 +22,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
   let specs: TaskSpec[] = [];
+  // Its own transaction, never a caller's: the assignments go out only once the claim committed.
   await db.transaction().execute(async (trx) => {
     // Only tasks some local agent has room and the required labels for now, so tasks too big
     // for every agent, or requiring labels none carries, cannot fill the batch and starve the
@@ -31,7 +33,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       .where('status', '=', 'PROVISIONING')
       .where((eb) => eb.or(placeable(agents).map((a) => eb.and([eb('cpu', '<=', a.cpu), eb('memory_gb', '<=', a.memoryGb), sql<boolean>`constraints <@ ${a.labels}::jsonb`]))))
       .orderBy('created_at')
-      .limit(BATCH)
+      .limit(PLACEMENT_BATCH)
       .forUpdate()
       .skipLocked()
       .execute();

@@ -35,6 +35,7 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
     if (!session) continue;
     // A user's stop before the deadline stays a user's stop, also when it is sent again.
     const timedOut = task.past_deadline && task.stopped_by === null;
+    // Its own transaction, committed before the frame goes out (never a caller's).
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('tasks').set({ stop_sent_at: new Date() }).where('id', '=', task.id).execute();
       await transition(trx, task.id, {

@@ -1,6 +1,7 @@
 import { ACTIVE_TASK_STATUSES, type AgentFrame } from '@tapit/protocol';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
 import { describeStop, transition } from '../tasks/lifecycle.js';
@@ -26,7 +27,7 @@ async function eventTime(trx: Transaction<Database>, taskId: string, reported: s
  * or from a newcomer that took over the name, changes nothing.
  */
 export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, frame: StatusFrame): Promise<TaskRow | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const task = await trx
       .selectFrom('tasks')
       .selectAll()
@@ -55,7 +56,7 @@ export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, 
  * final state and records what the agent saw: the real exit code and usage, and a [system] line.
  */
 export async function applyExitReport(db: Kysely<Database>, owner: TaskOwner, frame: ExitFrame): Promise<TaskRow | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const found = await trx
       .selectFrom('tasks')
       .select(['id', 'status', 'late_report_until', 'created_at'])

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { AppRow, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
-import { ApiError, notFound } from '../http/api-error.js';
+import { DomainError, notFound } from '../domain/domain-error.js';
 
 export interface AppPath {
   project: string;
@@ -31,7 +31,7 @@ export async function createProject(db: Kysely<Database>, name: string): Promise
       await trx.insertInto('stages').values({ project: name, name: 'default' }).execute();
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `project "${name}" already exists`, 'name');
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `project "${name}" already exists`, 'name');
     throw error;
   }
   return (await listProjects(db, name))[0];
@@ -42,7 +42,7 @@ export async function createStage(db: Kysely<Database>, project: string, name: s
   try {
     await db.insertInto('stages').values({ project, name }).execute();
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `stage "${name}" already exists in project "${project}"`, 'name');
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `stage "${name}" already exists in project "${project}"`, 'name');
     throw error;
   }
   return (await listProjects(db, project))[0];
@@ -107,7 +107,7 @@ export async function createApp(db: Kysely<Database>, project: string, stage: st
     return toApp(row);
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new ApiError('CONFLICT', `app "${body.name}" already exists in ${project}/${stage}`, 'name');
+      throw new DomainError('CONFLICT', `app "${body.name}" already exists in ${project}/${stage}`, 'name');
     }
     throw error;
   }
@@ -154,7 +154,7 @@ export async function findRelease(db: Kysely<Database>, app: AppRow, number: num
     .where('app_id', '=', app.id)
     .where('number', '=', number)
     .executeTakeFirst();
-  if (!row) throw new ApiError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
+  if (!row) throw new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
   return row;
 }
 

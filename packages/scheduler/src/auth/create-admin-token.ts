@@ -2,7 +2,8 @@ import { Name } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/record.js';
 import type { Database } from '../db/schema.js';
-import { ApiError } from '../http/api-error.js';
+import { inTransaction } from '../db/transaction.js';
+import { DomainError } from '../domain/domain-error.js';
 import { createToken } from './tokens.js';
 
 /** A NAME the operator must change: one line, exit code 2. */
@@ -20,13 +21,13 @@ export async function createAdminToken(db: Kysely<Database>, name: string): Prom
   if (!checked.success) throw new AdminTokenNameError(`NAME "${name}": ${checked.error.issues[0]?.message}`);
   try {
     // The token and its audit row together, or neither.
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const created = await createToken(trx, { name, role: 'admin' }, 'tapit-scheduler create-admin-token');
       await recordAudit(trx, { actor: 'tapit-scheduler', action: 'token.create', targetType: 'token', targetId: name, details: { role: 'admin', via: 'create-admin-token' } });
       return created.token;
     });
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'CONFLICT') throw new AdminTokenNameError(`a token named "${name}" already exists: give another NAME`);
+    if (error instanceof DomainError && error.code === 'CONFLICT') throw new AdminTokenNameError(`a token named "${name}" already exists: give another NAME`);
     throw error;
   }
 }

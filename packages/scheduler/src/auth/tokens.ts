@@ -3,7 +3,7 @@ import type { CreateTokenRequest, Role, TokenView } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { Database, TokenRow } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { ApiError, notFound } from '../http/api-error.js';
+import { DomainError, notFound } from '../domain/domain-error.js';
 
 /** Who is calling: the token's name, role and project limit. */
 export interface Principal {
@@ -69,7 +69,7 @@ export async function createToken(db: Kysely<Database>, body: CreateTokenRequest
   // A token for a project that does not exist yet would start working once someone creates it.
   if (body.project !== undefined) {
     const project = await db.selectFrom('projects').select('name').where('name', '=', body.project).executeTakeFirst();
-    if (!project) throw new ApiError('NOT_FOUND', `project "${body.project}" not found: create it first (tapit create project ${body.project})`, 'project');
+    if (!project) throw new DomainError('NOT_FOUND', `project "${body.project}" not found: create it first (tapit create project ${body.project})`, 'project');
   }
   const secret = newSecret();
   try {
@@ -80,7 +80,7 @@ export async function createToken(db: Kysely<Database>, body: CreateTokenRequest
       .executeTakeFirstOrThrow();
     return { ...toView(row), token: secret };
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ApiError('CONFLICT', `a token named "${body.name}" already exists`, 'name');
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', `a token named "${body.name}" already exists`, 'name');
     throw error;
   }
 }

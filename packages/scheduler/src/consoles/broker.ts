@@ -12,16 +12,16 @@ import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
 import { boundText, recordAudit } from '../audit/record.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from '../auth/auth-failures.js';
-import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
+import { coerceError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
-import { ApiError, databaseUnavailable } from '../http/api-error.js';
+import { ApiError, toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
-import { findTask } from '../tasks/repository.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 import { ConsoleRecorder } from './recorder.js';
 import { relayConsole } from './relay.js';
-import { closeConsoleSession, insertConsoleSession } from './repository.js';
+import { findConsoleTarget } from './console-target.js';
+import { closeConsoleSession, endConsoleSession, openConsoleSession } from './repository.js';
 
 const AGENT_DIAL_BACK_MS = 15_000;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -86,8 +86,9 @@ export class ConsoleBroker {
       }
       open = await this.checkOpen(request, principal, taskRef, mode, source);
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : isDatabaseUnavailable(error) ? databaseUnavailable(error) : new ApiError('INTERNAL', 'internal error');
-      if (!(error instanceof ApiError)) this.deps.log(`console upgrade: ${apiError.code === 'DATABASE_UNAVAILABLE' ? apiError.message : coerceError(error).message}`);
+      const known = toApiError(error);
+      const apiError = known ?? new ApiError('INTERNAL', 'internal error');
+      if (!known || known.code === 'DATABASE_UNAVAILABLE') this.deps.log(`console upgrade: ${known ? known.message : coerceError(error).message}`);
       if (principal) {
         await recordAudit(this.deps.db, {
           actor: principal.name,
@@ -124,14 +125,7 @@ export class ConsoleBroker {
       if (!checked.success) throw new ApiError('VALIDATION_FAILED', `command: ${describeIssues(checked.error)}`, 'command');
       command = checked.data;
     }
-    const task = await findTask(this.deps.db, taskRef, principal.project);
-    if (mode === 'attach' && task.kind !== 'interactive') {
-      throw new ApiError('CONFLICT', `task ${task.id} is a background task with no console: run a command in it with \`tapit task:attach ${task.id.slice(0, 12)} -- CMD\``);
-    }
-    if (task.status !== 'RUNNING') throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: only a RUNNING task has a console`);
-    if (!this.deps.gateway.sessions.has(task.agent_name ?? '')) {
-      throw new ApiError('CONFLICT', `agent ${task.agent_name} of task ${task.id} is not connected to this scheduler replica`);
-    }
+    const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode, (agent) => this.deps.gateway.sessions.has(agent));
     return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source };
   }
 
@@ -153,28 +147,8 @@ export class ConsoleBroker {
     const sessionId = randomBytes(16).toString('hex');
     const app = await db.selectFrom('apps').select('record_input').where('id', '=', open.task.app_id).executeTakeFirst();
     const inputRecorded = app?.record_input ?? false;
-    await insertConsoleSession(db, {
-      id: sessionId,
-      taskId: open.task.id,
-      mode: open.mode,
-      command: open.command,
-      tty: open.tty,
-      cols: open.cols,
-      rows: open.rows,
-      openedBy: open.principal.name,
-      source: open.source,
-      schedulerId: this.deps.schedulerId,
-      inputRecorded,
-    });
-    await recordAudit(db, {
-      actor: open.principal.name,
-      action: open.mode === 'exec' ? 'console.exec' : 'console.attach',
-      targetType: 'task',
-      targetId: open.task.id,
-      project: open.task.project,
-      source: open.source,
-      details: { session: sessionId, command: open.command, tty: open.tty },
-    });
+    const session = { id: sessionId, taskId: open.task.id, mode: open.mode, openedBy: open.principal.name, source: open.source, project: open.task.project };
+    await openConsoleSession(db, { ...session, command: open.command, tty: open.tty, cols: open.cols, rows: open.rows, schedulerId: this.deps.schedulerId, inputRecorded });
     const agentSocket = new Promise<WebSocket | undefined>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(sessionId);
@@ -214,18 +188,8 @@ export class ConsoleBroker {
     client.resume();
     const end = await ended;
     await recorder.close();
-    // A session that ends while the database is away is closed once it answers.
-    await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, end));
-    const audit = {
-      actor: open.principal.name,
-      action: open.mode === 'exec' ? 'console.exec.end' : end.reason === 'exited' ? 'console.end' : 'console.detach',
-      targetType: 'task',
-      targetId: open.task.id,
-      project: open.task.project,
-      source: open.source,
-      details: { session: sessionId, reason: end.reason, exitCode: end.exitCode },
-    };
-    await retryWhileUnavailable(() => recordAudit(db, audit)).catch(() => {});
+    // A session that ends while the database is away is closed, with its audit row, once it answers.
+    await retryWhileUnavailable(() => endConsoleSession(db, session, end));
   }
 
   /**
@@ -238,9 +202,9 @@ export class ConsoleBroker {
     try {
       agent = secret === undefined ? undefined : await agentOfCredential(this.deps.db, secret);
     } catch (error) {
-      const refusal = isDatabaseUnavailable(error) ? databaseUnavailable(error) : new ApiError('INTERNAL', 'internal error');
+      const refusal = toApiError(error) ?? new ApiError('INTERNAL', 'internal error');
       if (refusal.code === 'INTERNAL') this.deps.log(`console dial-back: ${coerceError(error).message}`);
-      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
+      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
     }
     if (agent === undefined) {
       this.failures.failed(request.socket.remoteAddress, secret === undefined ? 'missing token' : 'invalid token', 'a console dial-back');

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { recordAudit } from '../audit/record.js';
-import { notFound } from '../http/api-error.js';
+import { inTransaction } from '../db/transaction.js';
+import { notFound } from '../domain/domain-error.js';
 
 export interface NewConsoleSession {
   id: string;
@@ -16,6 +17,22 @@ export interface NewConsoleSession {
   /** The replica relaying it. */
   schedulerId: string;
   inputRecorded: boolean;
+}
+
+/** Stores a new session and its `console.attach` / `console.exec` audit row, together. */
+export async function openConsoleSession(db: Kysely<Database>, s: NewConsoleSession & { project: string }): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await insertConsoleSession(trx, s);
+    await recordAudit(trx, {
+      actor: s.openedBy,
+      action: s.mode === 'exec' ? 'console.exec' : 'console.attach',
+      targetType: 'task',
+      targetId: s.taskId,
+      project: s.project,
+      source: s.source,
+      details: { session: s.id, command: s.command, tty: s.tty },
+    });
+  });
 }
 
 export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSession): Promise<void> {
@@ -46,6 +63,35 @@ export async function closeConsoleSession(db: Kysely<Database>, id: string, end:
     .execute();
 }
 
+/** A session as its end is audited. */
+export interface EndedConsoleSession {
+  id: string;
+  taskId: string;
+  mode: 'attach' | 'exec';
+  openedBy: string;
+  source: string | null;
+  project: string;
+}
+
+/**
+ * Closes a session and records its end in the audit trail in one transaction: `console.exec.end`,
+ * `console.end` (the program exited) or `console.detach` (the client or the relay went).
+ */
+export async function endConsoleSession(db: Kysely<Database>, session: EndedConsoleSession, end: { reason: string; exitCode: number | null }): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await closeConsoleSession(trx, session.id, end);
+    await recordAudit(trx, {
+      actor: session.openedBy,
+      action: session.mode === 'exec' ? 'console.exec.end' : end.reason === 'exited' ? 'console.end' : 'console.detach',
+      targetType: 'task',
+      targetId: session.taskId,
+      project: session.project,
+      source: session.source,
+      details: { session: session.id, reason: end.reason, exitCode: end.exitCode },
+    });
+  });
+}
+
 /** Why a session a replica held when it died was closed, and the marker that ends its recording. */
 export const HOLDER_GONE_REASON = 'scheduler gone';
 const HOLDER_GONE_MARKER = 'recording ends here: the scheduler relaying this session stopped';
@@ -66,7 +112,7 @@ export async function closeAbandonedConsoleSessions(db: Kysely<Database>, schedu
     .where('console_sessions.closed_at', 'is', null)
     .execute();
   for (const session of open) {
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
       const last = await trx.selectFrom('console_recording_chunks').select(['seq', 'events']).where('session_id', '=', session.id).orderBy('seq', 'desc').limit(1).executeTakeFirst();
       const lastLine = last?.events.trimEnd().split('\n').pop();
       const at = lastLine ? (JSON.parse(lastLine) as [number])[0] : 0;
@@ -74,16 +120,8 @@ export async function closeAbandonedConsoleSessions(db: Kysely<Database>, schedu
         .insertInto('console_recording_chunks')
         .values({ session_id: session.id, seq: (last?.seq ?? 0) + 1, events: `${JSON.stringify([at, 'm', HOLDER_GONE_MARKER])}\n` })
         .execute();
-      await trx.updateTable('console_sessions').set({ closed_at: new Date(), end_reason: HOLDER_GONE_REASON }).where('id', '=', session.id).execute();
-      await recordAudit(trx, {
-        actor: session.opened_by,
-        action: session.mode === 'exec' ? 'console.exec.end' : 'console.detach',
-        targetType: 'task',
-        targetId: session.task_id,
-        project: session.project,
-        source: session.source,
-        details: { session: session.id, reason: HOLDER_GONE_REASON, exitCode: null },
-      });
+      const ended = { id: session.id, taskId: session.task_id, mode: session.mode as 'attach' | 'exec', openedBy: session.opened_by, source: session.source, project: session.project };
+      await endConsoleSession(trx, ended, { reason: HOLDER_GONE_REASON, exitCode: null });
     });
   }
   return open.map((s) => s.id);

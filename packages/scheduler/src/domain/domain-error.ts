@@ -16,3 +16,6 @@ export class DomainError extends Error {
     super(message);
   }
 }
+
+/** `thing "x" not found`, naming the field that referred to it. */
+export const notFound = (what: string, field?: string) => new DomainError('NOT_FOUND', `${what} not found`, field);

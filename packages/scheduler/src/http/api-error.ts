@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@tapit/protocol';
-import { describeDatabaseError } from '../db/errors.js';
-import type { DomainError } from '../domain/domain-error.js';
+import { describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
+import { DomainError } from '../domain/domain-error.js';
 
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
@@ -20,7 +20,11 @@ const STATUS: Record<ErrorCode, number> = {
 /** What a 503 DATABASE_UNAVAILABLE asks the client to wait (its `Retry-After`, in seconds). */
 export const RETRY_AFTER_SECONDS = 2;
 
-/** The one exception type of the API; `onError` turns it into `{ error: { code, message } }`. */
+/**
+ * The exception type of what is HTTP's own (authentication, rate limits, body size, malformed
+ * requests, the database away); the domain throws DomainError. Either becomes
+ * `{ error: { code, message, field } }` at the edges (`toApiError`).
+ */
 export class ApiError extends Error {
   readonly status: number;
   constructor(
@@ -33,11 +37,21 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, field?: string) => new ApiError('NOT_FOUND', `${what} not found`, field);
-
 /** The database cannot be reached: a retryable 503 that says why (`error` is the database's). */
 export const databaseUnavailable = (error: unknown) =>
   new ApiError('DATABASE_UNAVAILABLE', `the scheduler's database is unavailable (${describeDatabaseError(error)}); retry in ${RETRY_AFTER_SECONDS} s`);
 
 /** A domain error as the API answers it: same code, message and field. */
 export const fromDomainError = (error: DomainError) => new ApiError(error.code, error.message, error.field);
+
+/**
+ * What an edge (the HTTP app, a websocket upgrade) answers for a thrown value: an ApiError as it
+ * is, a DomainError with its code, message and field, the database being away as a retryable 503;
+ * undefined for anything else, an internal error the edge logs and answers without details.
+ */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof DomainError) return fromDomainError(error);
+  if (isDatabaseUnavailable(error)) return databaseUnavailable(error);
+  return undefined;
+}

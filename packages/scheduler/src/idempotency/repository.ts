@@ -15,6 +15,8 @@ export interface KeyClaim {
  * with `findKey`). An expired row is taken over. The unique index makes a second request with
  * the same key wait here until the first one's transaction ends: after its commit this returns
  * null, after its rollback the key is taken — so one key makes one resource, across replicas.
+ * A `Transaction`, not any database: a key claimed outside the create's transaction would commit
+ * without its resource.
  */
 export async function claimKey(trx: Transaction<Database>, claim: KeyClaim): Promise<number | null> {
   const result = await sql<{ id: number }>`

@@ -1,7 +1,8 @@
 import type { LogLine, LogStream } from '@tapit/protocol';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { storableText } from '../db/errors.js';
+import { inTransaction } from '../db/transaction.js';
 import { ownedBy } from '../agents/ownership.js';
 
 export interface NewLogLine {
@@ -16,29 +17,31 @@ export interface NewLogLine {
  * locks until commit: writers of one task take turns, so positions commit in order and a
  * follower reading "after N" can never skip a line that commits later.
  */
-export async function appendLogLines(trx: Transaction<Database>, taskId: string, lines: NewLogLine[]): Promise<void> {
+export async function appendLogLines(db: Kysely<Database>, taskId: string, lines: NewLogLine[]): Promise<void> {
   if (lines.length === 0) return;
-  const { log_count } = await trx
-    .updateTable('tasks')
-    .set((eb) => ({ log_count: eb('log_count', '+', lines.length) }))
-    .where('id', '=', taskId)
-    .returning('log_count')
-    .executeTakeFirstOrThrow();
-  const first = log_count - lines.length + 1;
-  await trx
-    .insertInto('task_log_lines')
-    .values(
-      lines.map((line, i) => ({
-        task_id: taskId,
-        position: first + i,
-        seq: line.seq,
-        stream: line.stream,
-        // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
-        text: storableText(line.text),
-        logged_at: line.at,
-      })),
-    )
-    .execute();
+  await inTransaction(db, async (trx) => {
+    const { log_count } = await trx
+      .updateTable('tasks')
+      .set((eb) => ({ log_count: eb('log_count', '+', lines.length) }))
+      .where('id', '=', taskId)
+      .returning('log_count')
+      .executeTakeFirstOrThrow();
+    const first = log_count - lines.length + 1;
+    await trx
+      .insertInto('task_log_lines')
+      .values(
+        lines.map((line, i) => ({
+          task_id: taskId,
+          position: first + i,
+          seq: line.seq,
+          stream: line.stream,
+          // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
+          text: storableText(line.text),
+          logged_at: line.at,
+        })),
+      )
+      .execute();
+  });
 }
 
 /**
@@ -55,7 +58,7 @@ export async function storeAgentLog(
   /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
   placedSince: Date | null = null,
 ): Promise<number | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const task = await trx
       .selectFrom('tasks')
       .select('last_agent_seq')

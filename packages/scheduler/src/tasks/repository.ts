@@ -12,10 +12,10 @@ import { inTransaction } from '../db/transaction.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { findRelease } from '../apps/repository.js';
-import { ApiError, notFound } from '../http/api-error.js';
+import { DomainError, notFound } from '../domain/domain-error.js';
 import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-references.js';
 import { withTag } from './image-ref.js';
-import { describeStop, transition } from './lifecycle.js';
+import { beginTask, describeStop, transition } from './lifecycle.js';
 import type { TaskWithApp } from './task-view.js';
 import { appendLogLines } from '../logs/repository.js';
 
@@ -27,18 +27,21 @@ async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreat
     return { release: null, image: body.dockerTag ? withTag(body.image, body.dockerTag) : body.image };
   }
   const number = body.release ?? app.active_release;
-  if (number === null) throw new ApiError('CONFLICT', `app "${app.name}" has no release yet: create one first`, 'release');
+  if (number === null) throw new DomainError('CONFLICT', `app "${app.name}" has no release yet: create one first`, 'release');
   const release = await findRelease(db, app, number);
   const image = body.dockerTag ? withTag(release.image, body.dockerTag) : release.image;
   // A release stored before references were checked may not be one Docker accepts.
   const problem = imageRefProblem(image);
   if (problem) {
-    throw new ApiError('VALIDATION_FAILED', `the image of release ${release.number}, ${JSON.stringify(image.slice(0, 300))}, is not a valid image reference (${problem}); create a release with a valid image`, 'release');
+    throw new DomainError('VALIDATION_FAILED', `the image of release ${release.number}, ${JSON.stringify(image.slice(0, 300))}, is not a valid image reference (${problem}); create a release with a valid image`, 'release');
   }
   return { release: release.number, image };
 }
 
-/** Stores a new task as PROVISIONING, with its resources resolved from the app's defaults; in the caller's transaction when given one. */
+/**
+ * Stores a new task, born PROVISIONING through the lifecycle (`beginTask`), with its resources
+ * resolved from the app's defaults; in the caller's transaction when given one.
+ */
 export async function createTask(
   db: Kysely<Database>,
   app: AppRow,
@@ -48,56 +51,46 @@ export async function createTask(
   const interactive = body.kind === 'interactive';
   const constraints = { ...app.constraints, ...body.constraints };
   if (Object.keys(constraints).length > MAX_LABELS) {
-    throw new ApiError('VALIDATION_FAILED', `constraints: the app's and the task's together must be at most ${MAX_LABELS} labels`, 'constraints');
+    throw new DomainError('VALIDATION_FAILED', `constraints: the app's and the task's together must be at most ${MAX_LABELS} labels`, 'constraints');
   }
-  const id = newTaskId();
-  await inTransaction(db, async (trx) => {
+  return inTransaction(db, async (trx) => {
     const { release, image } = await resolveImage(trx, app, body);
-    await trx
-      .insertInto('tasks')
-      .values({
-        id,
-        app_id: app.id,
-        release,
-        image,
-        image_digest: null,
-        command: JSON.stringify(body.command !== undefined ? ['/bin/sh', '-c', body.command] : body.args),
-        entrypoint: JSON.stringify(body.entrypoint ?? null),
-        env: JSON.stringify({}),
-        kind: body.kind,
-        cpu: body.cpu ?? app.default_cpu,
-        memory_gb: body.memoryGb ?? app.default_memory_gb,
-        max_hours: body.maxHours ?? app.default_max_hours ?? (interactive ? DEFAULT_INTERACTIVE_MAX_HOURS : null),
-        ephemeral_storage_gb: body.ephemeralStorageGb ?? null,
-        initiated_by: body.initiatedBy ?? null,
-        created_by: createdBy,
-        status: 'PROVISIONING',
-        desired_status: 'RUNNING',
-        stop_code: null,
-        stop_reason: null,
-        stopped_by: null,
-        exit_code: null,
-        agent_name: null,
-        stop_sent_at: null,
-        peak_memory_bytes: null,
-        cpu_seconds: null,
-        disk_bytes: null,
-        started_at: null,
-        finished_at: null,
-        terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
-        terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
-        assigned_at: null,
-        accepted_at: null,
-        // The app's required labels, with the task's own added (or replacing the app's value).
-        constraints: JSON.stringify(constraints),
-      })
-      .execute();
-    await trx.insertInto('task_events').values({ task_id: id, status: 'PROVISIONING', desired_status: 'RUNNING', message: null }).execute();
-    await appendLogLines(trx, id, [
-      { seq: null, stream: 'system', text: 'Task status is PROVISIONING, desired status is RUNNING', at: new Date() },
-    ]);
+    const task = await beginTask(trx, {
+      id: newTaskId(),
+      app_id: app.id,
+      release,
+      image,
+      image_digest: null,
+      command: JSON.stringify(body.command !== undefined ? ['/bin/sh', '-c', body.command] : body.args),
+      entrypoint: JSON.stringify(body.entrypoint ?? null),
+      env: JSON.stringify({}),
+      kind: body.kind,
+      cpu: body.cpu ?? app.default_cpu,
+      memory_gb: body.memoryGb ?? app.default_memory_gb,
+      max_hours: body.maxHours ?? app.default_max_hours ?? (interactive ? DEFAULT_INTERACTIVE_MAX_HOURS : null),
+      ephemeral_storage_gb: body.ephemeralStorageGb ?? null,
+      initiated_by: body.initiatedBy ?? null,
+      created_by: createdBy,
+      stop_code: null,
+      stop_reason: null,
+      stopped_by: null,
+      exit_code: null,
+      agent_name: null,
+      stop_sent_at: null,
+      peak_memory_bytes: null,
+      cpu_seconds: null,
+      disk_bytes: null,
+      started_at: null,
+      finished_at: null,
+      terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
+      terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
+      assigned_at: null,
+      accepted_at: null,
+      // The app's required labels, with the task's own added (or replacing the app's value).
+      constraints: JSON.stringify(constraints),
+    });
+    return task.id;
   });
-  return id;
 }
 
 function selectTasks(db: Kysely<Database>) {
@@ -111,7 +104,7 @@ function selectTasks(db: Kysely<Database>) {
 /** A task by full id or unique prefix, limited to one project when the token is. */
 export async function findTask(db: Kysely<Database>, idOrPrefix: string, project: string | null): Promise<TaskWithApp> {
   // Never echoed: the reference may be anything a stranger sent.
-  if (!isTaskReference(idOrPrefix)) throw new ApiError('VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
+  if (!isTaskReference(idOrPrefix)) throw new DomainError('VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
   let query = selectTasks(db);
   // A prefix as a range of the primary key (LIKE would scan the table under most collations).
   query =
@@ -121,7 +114,7 @@ export async function findTask(db: Kysely<Database>, idOrPrefix: string, project
   if (project) query = query.where('apps.project', '=', project);
   const rows = await query.limit(2).execute();
   if (rows.length === 0) throw notFound(`task "${idOrPrefix}"`, 'task');
-  if (rows.length > 1) throw new ApiError('AMBIGUOUS_ID', `task id prefix "${idOrPrefix}" matches more than one task: give more characters`, 'task');
+  if (rows.length > 1) throw new DomainError('AMBIGUOUS_ID', `task id prefix "${idOrPrefix}" matches more than one task: give more characters`, 'task');
   return rows[0];
 }
 
@@ -139,7 +132,7 @@ const encodeCursor = (row: { id: string }) => Buffer.from(row.id).toString('base
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f]{32}$/.test(id)) throw new ApiError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
   return id;
 }
 
@@ -157,7 +150,7 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promi
     let cursorTask = db.selectFrom('tasks as c').innerJoin('apps as ca', 'ca.id', 'c.app_id').select('c.id').where('c.id', '=', id);
     if (filter.project) cursorTask = cursorTask.where('ca.project', '=', filter.project);
     if (!(await cursorTask.executeTakeFirst())) {
-      throw new ApiError('VALIDATION_FAILED', 'cursor does not point at a task of this listing (deleted since?): list again without it', 'cursor');
+      throw new DomainError('VALIDATION_FAILED', 'cursor does not point at a task of this listing (deleted since?): list again without it', 'cursor');
     }
     // A row-value comparison against the cursor task's own (created_at, id): exact to the
     // microsecond, and an index range on tasks_created_idx however deep the page.
@@ -173,7 +166,7 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promi
  * desired status STOPPED, and the replica holding its agent sends the stop.
  */
 export async function requestStop(db: Kysely<Database>, taskId: string, by: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const stoppedNow = await transition(trx, taskId, {
       from: ['PROVISIONING'],
       patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, finished_at: new Date() },
@@ -202,6 +195,6 @@ export async function requestStop(db: Kysely<Database>, taskId: string, by: stri
 export async function deleteTask(db: Kysely<Database>, task: TaskWithApp): Promise<void> {
   const deleted = await db.deleteFrom('tasks').where('id', '=', task.id).where('status', '=', 'STOPPED').executeTakeFirst();
   if (deleted.numDeletedRows === 0n) {
-    throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: stop it and wait until it is STOPPED before deleting it`, 'task');
+    throw new DomainError('CONFLICT', `task ${task.id} is ${task.status}: stop it and wait until it is STOPPED before deleting it`, 'task');
   }
 }

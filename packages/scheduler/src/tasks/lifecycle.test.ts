@@ -1,0 +1,74 @@
+import { CreateTaskRequest } from '@tapit/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findApp } from '../apps/repository.js';
+import type { AppRow } from '../db/schema.js';
+import { APP_PATH, createTestApp } from '../testing/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { beginTask, transition, type NewTask } from './lifecycle.js';
+import { createTask } from './repository.js';
+
+// Every status a task takes, its first included, leaves the same trace: the row, a task event
+// and the [system] line, written together.
+
+describe('task lifecycle', () => {
+  let database: TestDatabase;
+  let app: AppRow;
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    const { call } = await createTestApp(database);
+    await call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+    app = await findApp(database.db, { project: 'default', stage: 'default', app: 'web' });
+  });
+  afterAll(() => database.drop());
+
+  const trace = async (id: string) => ({
+    events: (await database.db.selectFrom('task_events').select(['status', 'desired_status', 'message']).where('task_id', '=', id).orderBy('id').execute()).map((e) => [e.status, e.desired_status, e.message]),
+    lines: (await database.db.selectFrom('task_log_lines').select(['stream', 'text']).where('task_id', '=', id).orderBy('position').execute()).map((l) => `${l.stream}:${l.text}`),
+  });
+  // Columns that may be null are left out: the insert stores null.
+  const values = (id: string): NewTask => ({
+    id,
+    app_id: app.id,
+    image: 'web:1',
+    command: JSON.stringify(['true']),
+    entrypoint: JSON.stringify(null),
+    env: JSON.stringify({}),
+    kind: 'background',
+    cpu: 0.25,
+    memory_gb: 0.5,
+    created_by: 'test',
+  });
+
+  it('a task created through the API is born through the lifecycle, as its later statuses are recorded', async () => {
+    const id = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'true' }), 'test');
+    await transition(database.db, id, { from: ['PROVISIONING'], patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED' } });
+    expect(await trace(id)).toEqual({
+      events: [
+        ['PROVISIONING', 'RUNNING', null],
+        ['STOPPED', 'STOPPED', null],
+      ],
+      lines: ['system:Task status is PROVISIONING, desired status is RUNNING', 'system:Task status is STOPPED, desired status is STOPPED'],
+    });
+  });
+
+  it('beginTask keeps a message with the first event and as its own line', async () => {
+    const row = await beginTask(database.db, values('1'.repeat(32)), { message: 'Created by schedule s1 for its 02:30 slot' });
+    expect(row).toMatchObject({ status: 'PROVISIONING', desired_status: 'RUNNING' });
+    expect(await trace(row.id)).toEqual({
+      events: [['PROVISIONING', 'RUNNING', 'Created by schedule s1 for its 02:30 slot']],
+      lines: ['system:Task status is PROVISIONING, desired status is RUNNING', 'system:Created by schedule s1 for its 02:30 slot'],
+    });
+  });
+
+  it('beginTask in a caller transaction that rolls back leaves no row, event or line', async () => {
+    const id = '2'.repeat(32);
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await beginTask(trx, values(id));
+        throw new Error('the caller changed its mind');
+      }),
+    ).rejects.toThrow('the caller changed its mind');
+    expect(await database.db.selectFrom('tasks').select('id').where('id', '=', id).execute()).toEqual([]);
+    expect(await trace(id)).toEqual({ events: [], lines: [] });
+  });
+});
