@@ -2,6 +2,7 @@ import { CreateJoinTokenRequest, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import { requireAdminOfAllProjects } from '../auth/permissions.js';
+import { inTransaction } from '../db/transaction.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
@@ -37,8 +38,10 @@ export function joinTokenRoutes(deps: AppDeps) {
   routes.delete('/join-tokens/:name', async (c) => {
     const principal = requireAdminOfAllProjects(c.get('principal'));
     const name = parseParam(c, 'name', Name);
-    await revokeJoinToken(db, name);
-    await recordAudit(db, { actor: principal.name, action: 'join-token.revoke', targetType: 'join-token', targetId: name, source: clientAddress(c) });
+    await inTransaction(db, async (trx) => {
+      await revokeJoinToken(trx, name);
+      await recordAudit(trx, { actor: principal.name, action: 'join-token.revoke', targetType: 'join-token', targetId: name, source: clientAddress(c) });
+    });
     return c.body(null, 204);
   });
 

@@ -2,6 +2,7 @@ import { Name, UpdateAgentRequest } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { recordAudit } from '../audit/record.js';
 import { requireAdminOfAllProjects } from '../auth/permissions.js';
+import { inTransaction } from '../db/transaction.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { deleteAgent, revokeAgent, updateAgent } from './agent-admin.js';
@@ -25,8 +26,10 @@ export function agentRoutes(deps: AppDeps) {
     const principal = requireAdminOfAllProjects(c.get('principal'));
     const name = parseParam(c, 'name', Name);
     const body = await parseBody(c, UpdateAgentRequest);
-    await updateAgent(db, name, body);
-    await recordAudit(db, { actor: principal.name, action: 'agent.update', targetType: 'agent', targetId: name, source: clientAddress(c), details: body });
+    await inTransaction(db, async (trx) => {
+      await updateAgent(trx, name, body);
+      await recordAudit(trx, { actor: principal.name, action: 'agent.update', targetType: 'agent', targetId: name, source: clientAddress(c), details: body });
+    });
     await changed(name);
     deps.signals.workAvailable();
     return c.json((await listAgents(db)).find((a) => a.name === name));
@@ -36,8 +39,11 @@ export function agentRoutes(deps: AppDeps) {
   const shutOut = (action: 'revoke' | 'delete', apply: typeof revokeAgent) => async (c: Context<HonoEnv>) => {
     const principal = requireAdminOfAllProjects(c.get('principal'));
     const name = parseParam(c, 'name', Name);
-    const ended = await apply(db, name, principal.name);
-    await recordAudit(db, { actor: principal.name, action: `agent.${action}`, targetType: 'agent', targetId: name, source: clientAddress(c), details: { tasksLost: ended.length } });
+    const ended = await inTransaction(db, async (trx) => {
+      const lost = await apply(trx, name, principal.name);
+      await recordAudit(trx, { actor: principal.name, action: `agent.${action}`, targetType: 'agent', targetId: name, source: clientAddress(c), details: { tasksLost: lost.length } });
+      return lost;
+    });
     await changed(name, ended);
     return c.body(null, 204);
   };

@@ -2,6 +2,7 @@ import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateSta
 import { Hono, type Context } from 'hono';
 import { requireAllProjects, requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
+import { inTransaction } from '../db/transaction.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
@@ -73,8 +74,11 @@ export function appRoutes(deps: AppDeps) {
     requireRole(principal, 'member');
     const app = await findApp(db, path);
     const body = await parseBody(c, UpdateAppRequest);
-    const updated = await updateApp(db, app, body);
-    await recordAudit(db, { actor: principal.name, action: 'app.update', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: body });
+    const updated = await inTransaction(db, async (trx) => {
+      const result = await updateApp(trx, app, body);
+      await recordAudit(trx, { actor: principal.name, action: 'app.update', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: body });
+      return result;
+    });
     return c.json(updated);
   });
 

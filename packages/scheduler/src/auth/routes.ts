@@ -1,6 +1,7 @@
 import { CreateTokenRequest, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
+import { inTransaction } from '../db/transaction.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
@@ -36,9 +37,12 @@ export function authRoutes(deps: AppDeps) {
     requireRole(principal, 'admin');
     requireAllProjects(principal);
     const name = parseParam(c, 'name', Name);
-    await revokeToken(db, name);
+    await inTransaction(db, async (trx) => {
+      await revokeToken(trx, name);
+      await recordAudit(trx, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });
+    });
+    // After the commit: a revocation that rolled back must not end the token's streams.
     deps.tokenWatch.revoked(name);
-    await recordAudit(db, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });
     return c.body(null, 204);
   });
 

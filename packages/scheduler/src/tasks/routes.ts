@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
 import { findApp } from '../apps/repository.js';
-import { ApiError } from '../http/api-error.js';
+import { inTransaction } from '../db/transaction.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
@@ -42,9 +42,7 @@ export function taskRoutes(deps: AppDeps) {
   routes.get('/tasks', async (c) => {
     const principal = c.get('principal');
     const query = parseQuery(c, ListTasksQuery);
-    if (principal.project && query.project && query.project !== principal.project) {
-      throw new ApiError('NOT_FOUND', `project "${query.project}" not found`);
-    }
+    if (query.project) requireProject(principal, query.project);
     const { rows, nextCursor } = await listTasks(db, { ...query, project: principal.project ?? query.project });
     return c.json({ items: rows.map(toTask), nextCursor });
   });
@@ -58,10 +56,12 @@ export function taskRoutes(deps: AppDeps) {
     const principal = c.get('principal');
     requireRole(principal, 'member');
     const task = await findTask(db, c.req.param('id'), principal.project);
-    await requestStop(db, task.id, principal.name);
+    await inTransaction(db, async (trx) => {
+      await requestStop(trx, task.id, principal.name);
+      await recordAudit(trx, { actor: principal.name, action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+    });
     signals.workAvailable();
     signals.taskChanged(task.id);
-    await recordAudit(db, { actor: principal.name, action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
     return c.json(toTask(await findTask(db, task.id, null)), 202);
   });
 
@@ -69,8 +69,10 @@ export function taskRoutes(deps: AppDeps) {
     const principal = c.get('principal');
     requireRole(principal, 'member');
     const task = await findTask(db, c.req.param('id'), principal.project);
-    await deleteTask(db, task);
-    await recordAudit(db, { actor: principal.name, action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+    await inTransaction(db, async (trx) => {
+      await deleteTask(trx, task);
+      await recordAudit(trx, { actor: principal.name, action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+    });
     return c.body(null, 204);
   });
 
