@@ -2,19 +2,17 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
-import { applyBackstops } from './backstops.js';
+import { CONTROL_PASSES, type ControlPass, type PassContext } from './control-passes.js';
 import type { AgentGateway } from './gateway.js';
-import { placeWaitingTasks } from './placement.js';
-import { resendUnansweredAssignments } from './reassign.js';
-import { sendStops } from './stops.js';
 
 /**
- * Passes failing this long mean the database was out: heartbeats could not be written
- * meanwhile, so agents get a new grace period. Shorter failures (a deadlock, one bad row) leave
- * it alone: a dead agent's tasks must still end.
+ * Runs failing this long for want of the database mean it was out: heartbeats could not be
+ * written meanwhile, so agents get a new grace period. Shorter outages (a failover's blip) and
+ * other failures (a deadlock, one bad row, a bug in one pass) leave it alone: a dead agent's
+ * tasks must still end.
  */
 const OUTAGE_MS = 1000;
-/** A pass stuck this long before its backstops is a database that stopped answering. */
+/** A run that took this long so far is a database that stopped answering (a hang, not a refusal). */
 const STALL_MS = 5000;
 
 export interface ControlLoopDeps {
@@ -26,11 +24,16 @@ export interface ControlLoopDeps {
   heartbeatIntervalMs: number;
   deadlineSlackSeconds: number;
   log: (line: string) => void;
+  /** What each run does, in order (CONTROL_PASSES unless a test gives its own). */
+  passes?: readonly ControlPass[];
 }
 
 /**
- * This replica's work: place waiting tasks, send stops, end what agents cannot. Runs on a
- * timer and at once when something local signals work; never two passes at a time.
+ * This replica's work, as independent passes (control-passes.ts): place waiting tasks, send
+ * stops, end what agents cannot, and so on. Runs on a timer and at once when something local
+ * signals work; never two runs at a time. A pass that fails is logged and the others run all the
+ * same; the database being unavailable ends the run (every pass needs it) and is logged once per
+ * outage.
  */
 export class ControlLoop {
   private running = false;
@@ -38,14 +41,18 @@ export class ControlLoop {
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private stopped = false;
+  private readonly passes: readonly ControlPass[];
   /** Since when this replica could hear agents: its start, or the end of a database outage. */
   private listeningSince = Date.now();
-  /** When the current run of failed passes began. */
+  /** When the current run of runs that found the database unavailable began. */
   private failingSince: number | null = null;
-  /** Whether that run is the database being unreachable (logged once, not every pass). */
+  /** Whether that outage was logged (once, not every run). */
   private unreachable = false;
+  /** The last failure logged per pass, so a pass failing the same way every poll is one line. */
+  private readonly passFailures = new Map<string, string>();
 
   constructor(private readonly deps: ControlLoopDeps) {
+    this.passes = deps.passes ?? CONTROL_PASSES;
     this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass());
   }
 
@@ -59,39 +66,70 @@ export class ControlLoop {
     tick();
   }
 
+  /** Runs every pass once, and again at once while one asks for it (or work was signalled meanwhile). */
   async pass(): Promise<void> {
     if (this.running) {
       this.again = true;
       return;
     }
     this.running = true;
-    if (this.failingSince !== null && Date.now() - this.failingSince >= OUTAGE_MS) this.listeningSince = Date.now();
     try {
       do {
         this.again = false;
-        const started = Date.now();
-        const { db, gateway, signals } = this.deps;
-        const placed = await placeWaitingTasks(db, gateway.sessions.values());
-        const stopping = await sendStops(db, gateway.sessions);
-        if (Date.now() - started >= STALL_MS) this.listeningSince = Date.now(); // a hung database
-        const ended = await applyBackstops(db, { ...this.deps, listeningSince: this.listeningSince });
-        await resendUnansweredAssignments(db, gateway.sessions);
-        for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
-        // A full batch may mean more waiting tasks.
-        if (placed.length >= 200) this.again = true;
+        if (this.failingSince !== null && Date.now() - this.failingSince >= OUTAGE_MS) this.listeningSince = Date.now();
+        // After a failure the next tick tries again: a pass failing at once is not run in a tight loop.
+        if (!(await this.runPasses())) break;
       } while (this.again && !this.stopped);
-      if (this.unreachable) this.deps.log(`control loop: the database answers again after ${((Date.now() - this.failingSince!) / 1000).toFixed(1)} s`);
-      this.failingSince = null;
-      this.unreachable = false;
-    } catch (error) {
-      this.failingSince ??= Date.now();
-      // Each pass is tried again on the next tick: an outage is one line, not four a second.
-      if (!isDatabaseUnavailable(error)) this.deps.log(`control loop: ${coerceError(error).message}`);
-      else if (!this.unreachable) this.deps.log(`control loop: the database is unavailable (${describeDatabaseError(error)}); passes are retried until it answers`);
-      this.unreachable ||= isDatabaseUnavailable(error);
     } finally {
       this.running = false;
     }
+  }
+
+  /** One run of the passes; false if any failed. */
+  private async runPasses(): Promise<boolean> {
+    const { signals, log } = this.deps;
+    const started = Date.now();
+    let failed = false;
+    let unavailable: unknown;
+    const changed: string[] = [];
+    for (const pass of this.passes) {
+      if (this.stopped) break;
+      try {
+        const result = await pass.run(this.context());
+        changed.push(...(result?.changed ?? []));
+        if (result?.again) this.again = true;
+        if (this.passFailures.delete(pass.name)) log(`control loop: the ${pass.name} pass works again`);
+      } catch (error) {
+        failed = true;
+        if (isDatabaseUnavailable(error)) {
+          unavailable = error;
+          break;
+        }
+        const message = coerceError(error).message;
+        if (this.passFailures.get(pass.name) !== message) log(`control loop: the ${pass.name} pass failed: ${message}`);
+        this.passFailures.set(pass.name, message);
+      } finally {
+        // Heartbeats could not be written while the database hung: the passes after this one,
+        // and the next runs, judge no agent's silence before a whole grace period.
+        if (Date.now() - started >= STALL_MS) this.listeningSince = Date.now();
+      }
+    }
+    for (const id of changed) signals.taskChanged(id);
+    if (unavailable !== undefined) {
+      this.failingSince ??= Date.now();
+      if (!this.unreachable) log(`control loop: the database is unavailable (${describeDatabaseError(unavailable)}); passes are retried until it answers`);
+      this.unreachable = true;
+    } else {
+      if (this.unreachable) log(`control loop: the database answers again after ${((Date.now() - this.failingSince!) / 1000).toFixed(1)} s`);
+      this.failingSince = null;
+      this.unreachable = false;
+    }
+    return !failed;
+  }
+
+  private context(): PassContext {
+    const { db, gateway, agentLostGraceSeconds, heartbeatIntervalMs, deadlineSlackSeconds, log } = this.deps;
+    return { db, sessions: gateway.sessions, listeningSince: this.listeningSince, agentLostGraceSeconds, heartbeatIntervalMs, deadlineSlackSeconds, log };
   }
 
   stop(): void {

@@ -1,0 +1,57 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { AgentSession } from './agent-session.js';
+import { applyBackstops } from './backstops.js';
+import { placeWaitingTasks, PLACEMENT_BATCH } from './placement.js';
+import { resendUnansweredAssignments } from './reassign.js';
+import { sendStops } from './stops.js';
+
+/** What a pass of the control loop is given, fresh for each run. */
+export interface PassContext {
+  db: Kysely<Database>;
+  /** The agents connected to this replica, by name. */
+  sessions: Map<string, AgentSession>;
+  /**
+   * Since when this replica could hear agents: its start, or the end of a database outage or
+   * stall. Nothing may be judged on an agent's silence before a whole grace period of listening.
+   */
+  listeningSince: number;
+  agentLostGraceSeconds: number;
+  heartbeatIntervalMs: number;
+  deadlineSlackSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface PassResult {
+  /** Tasks this pass changed: their log followers are woken. */
+  changed?: readonly string[];
+  /** There is more to do at once (a full batch, tasks created for placement): run again now. */
+  again?: boolean;
+}
+
+/**
+ * One independent piece of the control loop's work. A pass that throws is logged and the next
+ * one runs all the same; only the database being unavailable ends the run (every pass needs it).
+ * A pass must be safe on every replica at once (guarded updates, `SKIP LOCKED` claims).
+ */
+export interface ControlPass {
+  name: string;
+  run(context: PassContext): Promise<PassResult | void>;
+}
+
+/**
+ * What every replica's control loop runs, in this order, on every poll and at once when work is
+ * signalled. A new kind of work is one more line here.
+ */
+export const CONTROL_PASSES: readonly ControlPass[] = [
+  {
+    name: 'placement',
+    run: async ({ db, sessions }) => {
+      const placed = await placeWaitingTasks(db, sessions.values());
+      return { changed: placed, again: placed.length >= PLACEMENT_BATCH };
+    },
+  },
+  { name: 'stops', run: async ({ db, sessions }) => ({ changed: await sendStops(db, sessions) }) },
+  { name: 'backstops', run: async (context) => ({ changed: await applyBackstops(context.db, context) }) },
+  { name: 'resend', run: ({ db, sessions }) => resendUnansweredAssignments(db, sessions) },
+];
