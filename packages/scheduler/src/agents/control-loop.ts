@@ -25,6 +25,8 @@ export interface ControlLoopDeps {
   agentLostGraceSeconds: number;
   heartbeatIntervalMs: number;
   deadlineSlackSeconds: number;
+  /** Schedules: firing, run outcomes, retries (schedules/schedule-engine.ts). */
+  schedules?: { pass(): Promise<void> };
   log: (line: string) => void;
 }
 
@@ -76,6 +78,7 @@ export class ControlLoop {
         if (Date.now() - started >= STALL_MS) this.listeningSince = Date.now(); // a hung database
         const ended = await applyBackstops(db, { ...this.deps, listeningSince: this.listeningSince });
         await resendUnansweredAssignments(db, gateway.sessions);
+        await this.deps.schedules?.pass();
         for (const id of [...placed, ...stopping, ...ended]) signals.taskChanged(id);
         // A full batch may mean more waiting tasks.
         if (placed.length >= 200) this.again = true;

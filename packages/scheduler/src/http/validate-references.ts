@@ -9,8 +9,12 @@ const CONSOLE_SESSION = /^[0-9a-f]{32}$/;
 
 export const isTaskReference = (ref: string) => TaskIdPrefix.safeParse(ref).success;
 
+/** What a schedule reference in a path must be (schedule ids look like task ids). */
+export const SCHEDULE_REFERENCE_RULE = 'must be 4 to 32 lowercase hex characters (a schedule id or a unique prefix of one)';
+export const isScheduleReference = isTaskReference;
+
 /**
- * Checks the task and session references of every route that takes one, before anything else
+ * Checks the task, schedule and session references of every route that takes one, before anything else
  * (the token included): a stranger's 15 KB path segment costs nothing and is never echoed back.
  */
 export function validateReferences(routes: Hono<HonoEnv>): void {
@@ -23,6 +27,17 @@ export function validateReferences(routes: Hono<HonoEnv>): void {
   });
   routes.use('/tasks/:id/*', async (c, next) => {
     checkTask(c.req.param('id'));
+    await next();
+  });
+  const checkSchedule = (ref: string) => {
+    if (!isScheduleReference(ref)) throw new ApiError('VALIDATION_FAILED', `schedule: ${SCHEDULE_REFERENCE_RULE}`, 'schedule');
+  };
+  routes.use('/schedules/:id', async (c, next) => {
+    checkSchedule(c.req.param('id'));
+    await next();
+  });
+  routes.use('/schedules/:id/*', async (c, next) => {
+    checkSchedule(c.req.param('id'));
     await next();
   });
   routes.use('/consoles/:session/*', async (c, next) => {
