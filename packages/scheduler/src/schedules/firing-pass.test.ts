@@ -5,7 +5,7 @@ import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testin
 import { firingSettings, leaveUnhandledSince, runsOf, tasksOf } from '../testing/schedules.js';
 import { fireDueSchedules } from './firing-pass.js';
 import { HISTORY_LIMIT } from './limits.js';
-import { databaseNow } from './repository.js';
+import { databaseNow, pruneRuns } from './repository.js';
 
 const SECOND = 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +50,10 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
     const id = await create({ cron: '*/1 * * * * *' }, 'broken');
     const now = await databaseNow(database.db);
     await leaveUnhandledSince(database.db, id, new Date(Math.floor(now.getTime() / SECOND) * SECOND - 150 * SECOND));
-    await fireDueSchedules(database.db, firingSettings({ missedAfterSeconds: 3600 }));
+    const { fired } = await fireDueSchedules(database.db, firingSettings({ missedAfterSeconds: 3600 }));
+    expect(fired).toEqual([id]);
+    expect((await runsOf(database.db, id)).length).toBeGreaterThanOrEqual(150);
+    await pruneRuns(database.db, fired);
     const runs = await runsOf(database.db, id);
     expect(runs).toHaveLength(HISTORY_LIMIT);
     for (const run of runs) {

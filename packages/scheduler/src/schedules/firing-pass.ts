@@ -2,7 +2,6 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
 import type { Database, ScheduleRow } from '../db/schema.js';
 import { parseCronSpec } from './cron-spec.js';
-import { pruneRuns } from './repository.js';
 import { settleRun } from './settle-run.js';
 import { planSlots } from './slot-plan.js';
 import { auditSkip, noEffects, startSlot, type FiringEffects } from './start-attempt.js';
@@ -19,6 +18,8 @@ export interface FiringSettings {
    */
   excluded: Set<string>;
   onScheduleError: (scheduleId: string, error: Error) => void;
+  /** True once the pass should end early (the scheduler is shutting down). */
+  stopping?: () => boolean;
 }
 
 /**
@@ -31,7 +32,7 @@ export interface FiringSettings {
 export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSettings): Promise<FiringEffects> {
   const effects = noEffects();
   const worker = async () => {
-    while (await fireNextDue(db, settings, effects));
+    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects)));
   };
   await Promise.all(Array.from({ length: Math.max(1, settings.workers) }, worker));
   return effects;
@@ -68,6 +69,7 @@ async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effec
   // Only what committed is signalled.
   effects.created.push(...own.created);
   effects.stopped.push(...own.stopped);
+  effects.fired.push(...own.fired);
   return picked !== null;
 }
 
@@ -87,5 +89,5 @@ async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow, n
     else if (await settleRun(trx, slot, { outcome: 'skipped', reason: step.reason, missed: true }, { fresh: true })) await auditSkip(trx, schedule, slot, step.reason);
   }
   await trx.updateTable('schedules').set({ next_run_at: plan.next }).where('id', '=', schedule.id).execute();
-  await pruneRuns(trx, schedule.id);
+  effects.fired.push(schedule.id);
 }

@@ -169,14 +169,24 @@ export async function deleteSchedule(trx: Transaction<Database>, id: string): Pr
   await trx.deleteFrom('schedules').where('id', '=', id).execute();
 }
 
-/** Keeps the newest HISTORY_LIMIT runs of a schedule; open runs (running, retrying) are never pruned. */
-export async function pruneRuns(trx: Transaction<Database>, scheduleId: string): Promise<void> {
-  await trx
+/**
+ * Keeps the newest HISTORY_LIMIT runs of each of these schedules; open runs (running, retrying)
+ * are never pruned. Off the firing path: the engine prunes what it fired every few seconds.
+ */
+export async function pruneRuns(db: Kysely<Database>, scheduleIds: string[]): Promise<void> {
+  if (scheduleIds.length === 0) return;
+  await db
     .deleteFrom('schedule_runs')
-    .where('schedule_id', '=', scheduleId)
+    .where('schedule_id', 'in', scheduleIds)
     .where('outcome', 'not in', ['running', 'retrying'])
     .where('scheduled_for', '<', (eb) =>
-      eb.selectFrom('schedule_runs').select('scheduled_for').where('schedule_id', '=', scheduleId).orderBy('scheduled_for', 'desc').offset(HISTORY_LIMIT - 1).limit(1),
+      eb
+        .selectFrom('schedule_runs as newer')
+        .select('newer.scheduled_for')
+        .whereRef('newer.schedule_id', '=', 'schedule_runs.schedule_id')
+        .orderBy('newer.scheduled_for', 'desc')
+        .offset(HISTORY_LIMIT - 1)
+        .limit(1),
     )
     .execute();
 }

@@ -124,7 +124,6 @@ export function scheduleRoutes(deps: AppDeps) {
       const slot = { scheduleId: schedule.id, scheduledFor, trigger: 'manual' as const };
       const taskId = await startSlot(trx, schedule, slot, effects, { refuseOnError: true });
       if (taskId === null) throw new DomainError('CONFLICT', `schedule ${schedule.id} already has a run at ${scheduledFor.toISOString()}: trigger it again`, 'schedule');
-      await pruneRuns(trx, schedule.id);
       await recordAudit(trx, {
         actor: principal.name,
         action: 'schedule.trigger',
@@ -138,6 +137,7 @@ export function scheduleRoutes(deps: AppDeps) {
     });
     // After the commit, so placement sees the task (on a replay a harmless nudge).
     signals.workAvailable();
+    await pruneRuns(db, [found.id]);
     return answer;
   });
 

@@ -4,6 +4,7 @@ import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db
 import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { fireDueSchedules } from './firing-pass.js';
+import { pruneRuns } from './repository.js';
 import { settleFinishedRuns, startDueRetries } from './run-outcomes.js';
 import type { FiringEffects } from './start-attempt.js';
 
@@ -16,6 +17,8 @@ const STILL_DUE_MAX_WAIT_MS = 200;
 const EXCLUDE_FAILED_MS = 2000;
 /** Firing transactions at once on Postgres (the embedded database runs one at a time anyway). */
 const POSTGRES_WORKERS = 4;
+/** How often the history of the schedules fired here is pruned to its limit. */
+const PRUNE_EVERY_MS = 5000;
 /** The same problem is logged at most this often. */
 const LOG_EVERY_MS = 60_000;
 
@@ -43,6 +46,9 @@ export class ScheduleEngine {
   private wakeUp: (() => void) | null = null;
   private sleepTimer: NodeJS.Timeout | undefined;
   private readonly excluded = new Set<string>();
+  /** Schedules fired here since their history was last pruned. */
+  private readonly toPrune = new Set<string>();
+  private prunedAt = 0;
   private readonly lastLogged = new Map<string, number>();
   private readonly unsubscribe: () => void;
   /** The database's clock minus this process's, as last measured. */
@@ -77,6 +83,12 @@ export class ScheduleEngine {
       await this.fireDue();
       await settleFinishedRuns(this.deps.db, this.deps.retryBackoffMs);
       this.announce(await startDueRetries(this.deps.db));
+      if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS && this.toPrune.size > 0) {
+        const ids = [...this.toPrune];
+        await pruneRuns(this.deps.db, ids);
+        for (const id of ids) this.toPrune.delete(id);
+        this.prunedAt = Date.now();
+      }
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
       this.logSometimes('pass', `schedules: ${coerceError(error).message}`);
@@ -97,6 +109,7 @@ export class ScheduleEngine {
             missedAfterSeconds: this.deps.missedAfterSeconds,
             workers: this.deps.dbKind === 'postgres' ? POSTGRES_WORKERS : 1,
             excluded: this.excluded,
+            stopping: () => this.stopped,
             onScheduleError: (id, error) => {
               setTimeout(() => this.excluded.delete(id), EXCLUDE_FAILED_MS).unref();
               this.logSometimes(`schedule:${id}`, `schedule ${id}: its due slots could not be handled (tried again in ${EXCLUDE_FAILED_MS / 1000} s): ${error.message}`);
@@ -114,6 +127,7 @@ export class ScheduleEngine {
   /** After a commit: placement starts new tasks now, stops go out now. */
   private announce(effects: FiringEffects): void {
     const { signals } = this.deps;
+    for (const id of effects.fired) this.toPrune.add(id);
     for (const id of [...effects.created, ...effects.stopped]) signals.taskChanged(id);
     if (effects.created.length > 0 || effects.stopped.length > 0) signals.workAvailable();
   }

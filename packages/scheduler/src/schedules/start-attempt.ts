@@ -11,13 +11,15 @@ import { settleRun, type Slot } from './settle-run.js';
 /** Who the audit trail names for what the scheduler does on a schedule's behalf. */
 export const SCHEDULER_ACTOR = 'scheduler';
 
-/** What a firing did to tasks, for the wake-ups sent after its commit. */
+/** What a firing did, for what follows its commit: wake-ups for tasks, pruning of the schedules' history. */
 export interface FiringEffects {
   created: string[];
   stopped: string[];
+  /** Schedules whose slots were handled. */
+  fired: string[];
 }
 
-export const noEffects = (): FiringEffects => ({ created: [], stopped: [] });
+export const noEffects = (): FiringEffects => ({ created: [], stopped: [], fired: [] });
 
 type FiringSchedule = Pick<ScheduleRow, 'id' | 'app_id' | 'concurrency' | 'task' | 'created_by' | 'timezone'>;
 
