@@ -35,13 +35,15 @@ const created = (method: string, path: string, body: unknown) => expectStatus(sc
 beforeAll(async () => {
   db = await createDatabase();
   scheduler = await startScheduler(FUZZ_SCHEDULER_ENV, { databaseUrl: db.url });
-  // Something of each kind to find: a second project, apps, tasks (one stopped), tokens.
+  // Something of each kind to find: a second project, apps, tasks (one stopped), schedules, tokens.
   await created('POST', '/v1/projects', { name: 'fuzz' });
   const ids: string[] = [];
   for (const project of ['default', 'fuzz']) {
     await created('POST', `/v1/projects/${project}/stages/default/apps`, { name: 'web', image: TEST_IMAGE });
     for (let i = 0; i < 3; i++) ids.push((await created('POST', `/v1/projects/${project}/stages/default/apps/web/tasks`, { command: `echo ${i}` })).id);
     await call('POST', `/v1/tasks/${ids[ids.length - 1]}/stop`);
+    // Schedule ids take the same {id} place as task ids.
+    for (const cron of ['@daily', '@hourly']) ids.push((await created('POST', `/v1/projects/${project}/stages/default/apps/web/schedules`, { cron, command: 'echo hi' })).id);
   }
   for (const [name, role, project] of [['fuzz-admin', 'admin'], ['fuzz-member', 'member', 'fuzz'], ['fuzz-viewer', 'viewer'], ['fuzz-victim', 'viewer']] as const) {
     secrets[name] = (await created('POST', '/v1/tokens', { name, role, ...(project ? { project } : {}) })).token;
@@ -100,6 +102,7 @@ describe('the HTTP API, fuzzed from its OpenAPI description', () => {
         seeds: {
           'POST /v1/projects/{project}/stages/{stage}/apps/{app}/tasks': [{ command: 'echo hi' }, { args: ['true'], cpu: 0.5, memoryGb: 0.25 }, { command: 'sh', kind: 'interactive', terminal: { cols: 80, rows: 24 } }, { args: ['x'], release: 1 }],
           'POST /v1/projects/{project}/stages/{stage}/apps/{app}/releases': [{ image: TEST_IMAGE }, { image: 'registry.example:5000/team/web@sha256:' + 'a'.repeat(64) }],
+          'POST /v1/projects/{project}/stages/{stage}/apps/{app}/schedules': [{ cron: '@daily', command: 'echo hi' }, { cron: '30 2 * * 1-5', timezone: 'Europe/Berlin', args: ['true'], concurrency: 'forbid', missed: 'latest', startingDeadlineSeconds: 600, retries: 2 }],
           'POST /v1/projects/{project}/stages/{stage}/apps': [{ name: 'api', image: TEST_IMAGE }, { name: 'worker', image: 'busybox:1.36', cpu: 1, memoryGb: 2, maxHours: null }],
         },
         // DELETE /v1/tokens/{name} of the fuzzer's own tokens would leave it nothing but 401s.

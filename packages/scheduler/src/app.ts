@@ -15,6 +15,7 @@ import { buildOpenApi } from './http/openapi.js';
 import { logRoutes } from './logs/routes.js';
 import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
+import { scheduleRoutes } from './schedules/routes.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', authRoutes(deps));
   v1.route('/', appRoutes(deps));
   v1.route('/', taskRoutes(deps));
+  v1.route('/', scheduleRoutes(deps));
   v1.route('/', logRoutes(deps));
   v1.route('/', agentRoutes(deps));
   v1.route('/', joinTokenRoutes(deps));

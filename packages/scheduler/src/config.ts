@@ -45,6 +45,13 @@ export const SchedulerConfig = z.object({
   /** Agent websocket connections one replica holds at most; more are refused with 503. */
   TAPIT_MAX_AGENT_CONNECTIONS: positiveInt.default(1000),
   /**
+   * A cron slot not fired within this many seconds of its time was missed (no scheduler ran, or
+   * none reached the database): it is handled by its schedule's missed-run policy.
+   */
+  TAPIT_SCHEDULE_MISSED_AFTER_SECONDS: positiveInt.default(30),
+  /** A schedule's first retry waits this long after the failed attempt; each next one twice as long, at most 10 minutes. */
+  TAPIT_SCHEDULE_RETRY_BACKOFF_MS: positiveInt.default(10_000),
+  /**
    * Names this replica (agents connected to it, console sessions it relays): unique among the
    * running replicas, and the same across its restarts. Unset: see replicaId().
    */

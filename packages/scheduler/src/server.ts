@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { AGENT_WEBSOCKET_PATH, AgentGateway } from './agents/gateway.js';
 import { ControlLoop } from './agents/control-loop.js';
+import { CONTROL_PASSES } from './agents/control-passes.js';
+import { ScheduleEngine } from './schedules/schedule-engine.js';
 import { ConsoleBroker } from './consoles/broker.js';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
 import { refuseIfRateLimited, refuseUpgrade } from './http/refuse-upgrade.js';
@@ -73,6 +75,14 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     authFailures,
   });
   agentChanged = (name) => gateway.refresh(name);
+  const schedules = new ScheduleEngine({
+    db: database.db,
+    dbKind: database.kind,
+    signals,
+    missedAfterSeconds: config.TAPIT_SCHEDULE_MISSED_AFTER_SECONDS,
+    retryBackoffMs: config.TAPIT_SCHEDULE_RETRY_BACKOFF_MS,
+    log,
+  });
   const loop = new ControlLoop({
     db: database.db,
     gateway,
@@ -81,6 +91,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     deadlineSlackSeconds: config.TAPIT_DEADLINE_SLACK_SECONDS,
+    passes: [...CONTROL_PASSES, ...schedules.controlPasses()],
     log,
   });
 
@@ -138,6 +149,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
+  schedules.start();
   tokenWatch.start();
   const keyCleanup = startIdempotencyKeyCleanup(database.db, log);
 
@@ -148,6 +160,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     port,
     async close() {
       loop.stop();
+      await schedules.stop();
       tokenWatch.stop();
       await keyCleanup.stop();
       authFailures.close();

@@ -28,6 +28,8 @@ const task: Task = Task.parse({
   createdAt: '2021-03-17T09:58:30Z',
   startedAt: '2021-03-17T09:58:34Z',
   finishedAt: '2021-03-17T10:01:39Z',
+  scheduleId: null,
+  scheduledFor: null,
 });
 
 describe('task output', () => {

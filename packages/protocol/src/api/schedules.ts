@@ -169,6 +169,16 @@ export type ScheduleDetail = z.infer<typeof ScheduleDetail>;
 export const ScheduleList = z.object({ items: z.array(Schedule), nextCursor: z.string().nullable() });
 export type ScheduleList = z.infer<typeof ScheduleList>;
 
+/** `GET /v1/schedules`: newest first, filtered by project, stage and app, in keyset pages. */
+export const ListSchedulesQuery = z.strictObject({
+  project: Name.optional(),
+  stage: Name.optional(),
+  app: Name.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export type ListSchedulesQuery = z.input<typeof ListSchedulesQuery>;
+
 /** `trigger schedule`: the slot it created and its first task. */
 export const TriggeredRun = z.object({ scheduleId: ScheduleId, scheduledFor: Timestamp, taskId: TaskId });
 export type TriggeredRun = z.infer<typeof TriggeredRun>;

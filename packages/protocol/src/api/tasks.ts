@@ -86,6 +86,10 @@ export const Task = z.object({
   createdAt: Timestamp,
   startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),
+  /** The schedule whose slot created the task (null for a task created otherwise; kept after the schedule is deleted). */
+  scheduleId: TaskId.nullable(),
+  /** That slot: its cron time, or the instant of a manual trigger. */
+  scheduledFor: Timestamp.nullable(),
 });
 export type Task = z.infer<typeof Task>;
 

@@ -12,8 +12,8 @@ type Exports = typeof protocol;
 /** Names of the exported zod schemas. */
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
-export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery'];
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery', 'ListSchedulesQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -118,6 +118,8 @@ export const task = {
   createdAt,
   startedAt,
   finishedAt,
+  scheduleId: null,
+  scheduledFor: null,
 } satisfies Example<'Task'>;
 export const provisioningTask = {
   ...task,
@@ -421,7 +423,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   DockerTag: ['latest', '1.4.3', '_build-7.x'],
   TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
   CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
-  Task: [task, provisioningTask],
+  Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }],
   TaskList: [taskList, { items: [], nextCursor: null }],
   ScheduleId: [scheduleId],
   ConcurrencyPolicy: ['allow', 'forbid', 'replace'],

@@ -17,7 +17,7 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
   if (sessions.size === 0) return [];
   const due = await db
     .selectFrom('tasks')
-    .select(['id', 'agent_name', 'max_hours', 'stopped_by'])
+    .select(['id', 'agent_name', 'max_hours', 'stopped_by', 'stop_reason'])
     .select(sql<boolean>`coalesce(started_at + max_hours * interval '1 hour' < now(), false)`.as('past_deadline'))
     .where('agent_name', 'in', [...sessions.keys()])
     .where('status', 'in', [...ON_AGENT_STATUSES])
@@ -48,7 +48,8 @@ export async function sendStops(db: Kysely<Database>, sessions: Map<string, Agen
       type: 'task.stop',
       taskId: task.id,
       stopCode: timedOut ? 'TIMED_OUT' : 'USER_STOPPED',
-      reason: timedOut ? `exceeded max_hours=${task.max_hours}` : `stopped by ${task.stopped_by ?? 'a user'}`,
+      // The stop's own reason when it has one (a schedule's concurrency=replace names the run replacing it).
+      reason: timedOut ? `exceeded max_hours=${task.max_hours}` : (task.stop_reason ?? `stopped by ${task.stopped_by ?? 'a user'}`),
       graceSeconds: STOP_GRACE_SECONDS,
     });
     sent.push(task.id);

@@ -225,6 +225,7 @@ export interface ScheduleRunsTable {
   next_attempt_at: Timestamp | null;
   created_at: CreatedAt;
   finished_at: Timestamp | null;
+  missed: Generated<boolean>;
 }
 
 export interface Database {

@@ -59,7 +59,7 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on creates, on %s', (kind) => {
     expect(await taskCount('together')).toBe(1);
   });
 
-  it('covers every create: projects, stages, apps, releases, tokens and join tokens', async () => {
+  it('covers every create: projects, stages, apps, releases, tokens, join tokens, schedules and their triggers', async () => {
     const creates: [string, unknown][] = [
       ['/v1/projects', { name: 'idem' }],
       ['/v1/projects/idem/stages', { name: 'prod' }],
@@ -67,6 +67,7 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on creates, on %s', (kind) => {
       ['/v1/projects/idem/stages/prod/apps/api/releases', { image: 'api:2' }],
       ['/v1/tokens', { name: 'idem-ci', role: 'viewer', project: 'idem' }],
       ['/v1/join-tokens', { name: 'idem-rack' }],
+      ['/v1/projects/idem/stages/prod/apps/api/schedules', { cron: '@daily', command: 'true' }],
     ];
     for (const [path, body] of creates) {
       const k = key();
@@ -80,13 +81,23 @@ describe.each(DATABASE_KINDS)('Idempotency-Key on creates, on %s', (kind) => {
     const token = (await call('GET', '/v1/tokens')).body.items.filter((t: { name: string }) => t.name === 'idem-ci');
     expect(token).toHaveLength(1);
     expect((await call('GET', '/v1/join-tokens')).body.items.filter((t: { name: string }) => t.name === 'idem-rack')).toHaveLength(1);
+    expect((await call('GET', '/v1/schedules?app=api')).body.items).toHaveLength(1);
+    // A schedule's trigger creates a run: repeated with its key, it runs once.
+    const schedule = (await call('GET', '/v1/schedules?app=api')).body.items[0].id as string;
+    const k = key();
+    const triggered = await call('POST', `/v1/schedules/${schedule}/trigger`, undefined, undefined, withKey(k));
+    expect(triggered.status).toBe(201);
+    const retriggered = await call('POST', `/v1/schedules/${schedule}/trigger`, undefined, undefined, withKey(k));
+    expect(retriggered.status).toBe(200);
+    expect(retriggered.body).toEqual(triggered.body);
+    expect((await call('GET', `/v1/schedules/${schedule}`)).body.runs).toHaveLength(1);
 
     // Every create the API describes takes the header, and is one of those tried above (or tasks):
     // a new create route must answer through createOnce and be added here.
     const openapi = (await call('GET', '/v1/openapi.json')).body as { paths: Record<string, Record<string, { parameters?: { name: string }[]; responses: Record<string, unknown> }>> };
     const described = Object.entries(openapi.paths).filter(([, ops]) => ops.post?.responses['201']);
     for (const [path, ops] of described) expect(ops.post!.parameters?.map((p) => p.name), path).toContain('Idempotency-Key');
-    const tried = [...creates.map(([path]) => path), tasks].map((path) => path.replace(/\/v1\/projects\/[^/]+/, '/v1/projects/{project}').replace(/stages\/[^/]+/, 'stages/{stage}').replace(/apps\/[^/]+/, 'apps/{app}'));
+    const tried = [...creates.map(([path]) => path), tasks, '/v1/schedules/{id}/trigger'].map((path) => path.replace(/\/v1\/projects\/[^/]+/, '/v1/projects/{project}').replace(/stages\/[^/]+/, 'stages/{stage}').replace(/apps\/[^/]+/, 'apps/{app}'));
     expect(described.map(([path]) => path).sort()).toEqual([...new Set(tried)].sort());
   });
 

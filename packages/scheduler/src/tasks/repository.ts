@@ -38,21 +38,36 @@ async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreat
   return { release: release.number, image };
 }
 
+/** The labels a task's agent must carry: the app's, with the task's own added (or replacing the app's value). */
+export function taskConstraints(app: AppRow, own: Record<string, string> | undefined): Record<string, string> {
+  const constraints = { ...app.constraints, ...own };
+  if (Object.keys(constraints).length > MAX_LABELS) {
+    throw new DomainError('VALIDATION_FAILED', `constraints: the app's and the task's together must be at most ${MAX_LABELS} labels`, 'constraints');
+  }
+  return constraints;
+}
+
+/** The slot of a schedule a task runs, and which attempt at it (1 for the first). */
+export interface ScheduleLink {
+  scheduleId: string;
+  scheduledFor: Date;
+  attempt: number;
+}
+
 /**
  * Stores a new task, born PROVISIONING through the lifecycle (`beginTask`), with its resources
- * resolved from the app's defaults; in the caller's transaction when given one.
+ * resolved from the app's defaults; in the caller's transaction when given one. `link` ties it to
+ * the schedule slot that created it.
  */
 export async function createTask(
   db: Kysely<Database>,
   app: AppRow,
   body: ParsedCreateTask,
   createdBy: string,
+  link?: ScheduleLink,
 ): Promise<string> {
   const interactive = body.kind === 'interactive';
-  const constraints = { ...app.constraints, ...body.constraints };
-  if (Object.keys(constraints).length > MAX_LABELS) {
-    throw new DomainError('VALIDATION_FAILED', `constraints: the app's and the task's together must be at most ${MAX_LABELS} labels`, 'constraints');
-  }
+  const constraints = taskConstraints(app, body.constraints);
   return inTransaction(db, async (trx) => {
     const { release, image } = await resolveImage(trx, app, body);
     const task = await beginTask(trx, {
@@ -86,6 +101,9 @@ export async function createTask(
       terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
       assigned_at: null,
       accepted_at: null,
+      schedule_id: link?.scheduleId ?? null,
+      scheduled_for: link?.scheduledFor ?? null,
+      schedule_attempt: link?.attempt ?? null,
       // The app's required labels, with the task's own added (or replacing the app's value).
       constraints: JSON.stringify(constraints),
     });
@@ -163,13 +181,14 @@ export async function listTasks(db: Kysely<Database>, filter: TaskFilter): Promi
 
 /**
  * Asks a task to stop. A task still waiting for an agent stops at once; one on an agent gets
- * desired status STOPPED, and the replica holding its agent sends the stop.
+ * desired status STOPPED, and the replica holding its agent sends the stop (with `reason`, which
+ * the agent reports back as the stop reason). In the caller's transaction when given one.
  */
-export async function requestStop(db: Kysely<Database>, taskId: string, by: string): Promise<void> {
+export async function requestStop(db: Kysely<Database>, taskId: string, by: string, reason: string | null = null): Promise<void> {
   await inTransaction(db, async (trx) => {
     const stoppedNow = await transition(trx, taskId, {
       from: ['PROVISIONING'],
-      patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, finished_at: new Date() },
+      patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, stop_reason: reason, finished_at: new Date() },
     });
     if (stoppedNow) {
       await appendLogLines(trx, taskId, [{ seq: null, stream: 'system', text: describeStop(stoppedNow), at: new Date() }]);
@@ -185,7 +204,7 @@ export async function requestStop(db: Kysely<Database>, taskId: string, by: stri
       .executeTakeFirst()
       .then((found) =>
         found
-          ? transition(trx, taskId, { patch: { desired_status: 'STOPPED', stopped_by: by }, from: ACTIVE_TASK_STATUSES })
+          ? transition(trx, taskId, { patch: { desired_status: 'STOPPED', stopped_by: by, stop_reason: reason }, from: ACTIVE_TASK_STATUSES })
           : undefined,
       );
   });

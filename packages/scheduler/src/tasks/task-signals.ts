@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * In-process wake-ups: "task X changed" (for log followers) and "there may be work" (for the
- * placement loop). Other replicas' changes are picked up by polling; these only cut latency.
+ * In-process wake-ups: "task X changed" (for log followers), "there may be work" (for the
+ * placement loop) and "schedules changed" (for the firing timer). Other replicas' changes are
+ * picked up by polling; these only cut latency.
  */
 export class TaskSignals {
   private readonly emitter = new EventEmitter();
@@ -27,5 +28,15 @@ export class TaskSignals {
   onWorkAvailable(listener: () => void): () => void {
     this.emitter.on('work', listener);
     return () => this.emitter.off('work', listener);
+  }
+
+  /** A schedule was created or resumed here: the firing timer reads the next due time again. */
+  schedulesChanged(): void {
+    this.emitter.emit('schedules');
+  }
+
+  onSchedulesChanged(listener: () => void): () => void {
+    this.emitter.on('schedules', listener);
+    return () => this.emitter.off('schedules', listener);
   }
 }

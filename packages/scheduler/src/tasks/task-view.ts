@@ -38,5 +38,7 @@ export function toTask(row: TaskWithApp): Task {
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
+    scheduleId: row.schedule_id,
+    scheduledFor: iso(row.scheduled_for),
   };
 }

@@ -1,0 +1,97 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
+import type { Database, ScheduleRow } from '../db/schema.js';
+import { parseCronSpec } from './cron-spec.js';
+import { settleRun } from './settle-run.js';
+import { planSlots } from './slot-plan.js';
+import { auditSkip, noEffects, startSlot, type FiringEffects } from './start-attempt.js';
+import type { MissedRunPolicy } from '@tapit/protocol';
+
+export interface FiringSettings {
+  /** TAPIT_SCHEDULE_MISSED_AFTER_SECONDS. */
+  missedAfterSeconds: number;
+  /** Transactions this replica runs at once (each handles one schedule). */
+  workers: number;
+  /**
+   * Schedules left alone for now: one whose slots could not be handled is added (and told to
+   * onScheduleError); its owner takes it out again after a while, so it cannot hold up the others.
+   */
+  excluded: Set<string>;
+  onScheduleError: (scheduleId: string, error: Error) => void;
+  /** True once the pass should end early (the scheduler is shutting down). */
+  stopping?: () => boolean;
+}
+
+/**
+ * Fires every due schedule, exactly once across replicas: each worker takes the most overdue
+ * schedule `FOR UPDATE SKIP LOCKED` (another replica's worker takes the next one) and, in that one
+ * transaction, handles every slot from its next_run_at up to the database's now: each slot's row
+ * (unique per schedule and slot), its task, its audit event, and the schedule's next_run_at. A
+ * schedule that fails is left for the next pass and does not hold up the others.
+ */
+export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSettings): Promise<FiringEffects> {
+  const effects = noEffects();
+  // Most passes find nothing due: one plain query says so, without a transaction per worker.
+  let due = db.selectFrom('schedules').select('id').where('suspended', '=', false).where('next_run_at', '<=', sql<Date>`now()`);
+  if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
+  if (!(await due.limit(1).executeTakeFirst())) return effects;
+  const worker = async () => {
+    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects)));
+  };
+  await Promise.all(Array.from({ length: Math.max(1, settings.workers) }, worker));
+  return effects;
+}
+
+/** Handles one due schedule; false when none is left (to this worker). */
+async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effects: FiringEffects): Promise<boolean> {
+  let picked: string | null = null;
+  const own = noEffects();
+  try {
+    await db.transaction().execute(async (trx) => {
+      let due = trx
+        .selectFrom('schedules')
+        .selectAll()
+        .select(sql<Date>`date_trunc('milliseconds', now())`.as('db_now'))
+        .where('suspended', '=', false)
+        .where('next_run_at', '<=', sql<Date>`now()`)
+        .orderBy('next_run_at')
+        .limit(1)
+        .forUpdate()
+        .skipLocked();
+      if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
+      const schedule = await due.executeTakeFirst();
+      if (!schedule) return;
+      picked = schedule.id;
+      await fireSchedule(trx, schedule, schedule.db_now, settings, own);
+    });
+  } catch (error) {
+    if (picked === null || isDatabaseUnavailable(error)) throw error;
+    settings.excluded.add(picked);
+    settings.onScheduleError(picked, coerceError(error));
+    return true;
+  }
+  // Only what committed is signalled.
+  effects.created.push(...own.created);
+  effects.stopped.push(...own.stopped);
+  effects.fired.push(...own.fired);
+  return picked !== null;
+}
+
+/** Every slot of one locked, due schedule up to `now`, by its policies; then its next_run_at. */
+async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow, now: Date, settings: FiringSettings, effects: FiringEffects): Promise<void> {
+  const spec = parseCronSpec(schedule.cron, schedule.timezone);
+  const plan = await planSlots(spec, {
+    from: schedule.next_run_at,
+    now,
+    missedAfterSeconds: settings.missedAfterSeconds,
+    missed: schedule.missed as MissedRunPolicy,
+    startingDeadlineSeconds: schedule.starting_deadline_seconds,
+  });
+  for (const step of plan.steps) {
+    const slot = { scheduleId: schedule.id, scheduledFor: step.at, trigger: 'cron' as const };
+    if (step.action === 'fire') await startSlot(trx, schedule, slot, effects);
+    else if (await settleRun(trx, slot, { outcome: 'skipped', reason: step.reason, missed: true }, { fresh: true })) await auditSkip(trx, schedule, slot, step.reason);
+  }
+  await trx.updateTable('schedules').set({ next_run_at: plan.next }).where('id', '=', schedule.id).execute();
+  effects.fired.push(schedule.id);
+}
