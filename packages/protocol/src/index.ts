@@ -18,3 +18,4 @@ export * from './agent/frames.js';
 export * from './pty/frames.js';
 export * from './api/consoles.js';
 export * from './api/schedules.js';
+export * from './api/webhooks.js';

@@ -2,6 +2,7 @@ import { homedir, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { AllowedNetworks, DEFAULT_ALLOWED_NETWORKS } from './alerts/allowed-networks.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
@@ -56,6 +57,23 @@ export const SchedulerConfig = z.object({
    * running replicas, and the same across its restarts. Unset: see replicaId().
    */
   TAPIT_SCHEDULER_ID: z.string().min(1).optional(),
+  /** The wait after a webhook delivery's first failed attempt; it doubles after each further one, up to an hour. */
+  TAPIT_WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
+  /** A delivery is retried for this long after it was stored, then given up (`failed`). */
+  TAPIT_WEBHOOK_RETRY_FOR_SECONDS: positiveInt.default(24 * 3600),
+  /** One attempt, answer included, must end within this. */
+  TAPIT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
+  TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default(DEFAULT_ALLOWED_NETWORKS)
+    .superRefine((value, ctx) => {
+      try {
+        new AllowedNetworks(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
 }).refine((c) => c.TAPIT_HEADERS_TIMEOUT_MS <= c.TAPIT_REQUEST_TIMEOUT_MS, {
   path: ['TAPIT_HEADERS_TIMEOUT_MS'],
   message: 'must not be more than TAPIT_REQUEST_TIMEOUT_MS',

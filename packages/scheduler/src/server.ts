@@ -21,6 +21,8 @@ import { describeDatabaseError } from './db/errors.js';
 import { DatabaseProbe } from './db/health.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startIdempotencyKeyCleanup } from './idempotency/cleanup.js';
+import { AllowedNetworks } from './alerts/allowed-networks.js';
+import { startWebhookSender, WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { SCHEDULER_VERSION } from './version.js';
 
@@ -152,6 +154,18 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   schedules.start();
   tokenWatch.start();
   const keyCleanup = startIdempotencyKeyCleanup(database.db, log);
+  const webhooks = startWebhookSender(
+    new WebhookSender({
+      db: database.db,
+      timeoutMs: config.TAPIT_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: config.TAPIT_WEBHOOK_RETRY_BASE_MS,
+      retryForSeconds: config.TAPIT_WEBHOOK_RETRY_FOR_SECONDS,
+      networks: new AllowedNetworks(config.TAPIT_WEBHOOK_ALLOWED_NETWORKS),
+      version: SCHEDULER_VERSION,
+      log,
+    }),
+    config.TAPIT_POLL_INTERVAL_MS,
+  );
 
   const port = (server.address() as AddressInfo).port;
   const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
@@ -163,6 +177,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       await schedules.stop();
       tokenWatch.stop();
       await keyCleanup.stop();
+      await webhooks.stop();
       authFailures.close();
       connections.close();
       consoles.close();

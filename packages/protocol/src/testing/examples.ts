@@ -12,8 +12,8 @@ type Exports = typeof protocol;
 /** Names of the exported zod schemas. */
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
-export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery', 'ListSchedulesQuery'];
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -380,6 +380,59 @@ const schedule = {
   createdBy: 'ops-token',
   createdAt,
 } satisfies Example<'Schedule'>;
+const failedAttempt = { attempt: 1, taskId, status: 'STOPPED', stopCode: 'EXITED', exitCode: 3 } satisfies Example<'ScheduleRunAttempt'>;
+const deliveryId = '5e0c2b8a9d1f4e3b7a6c5d4e3f2a1b0c';
+/** What a receiver gets for a run whose last attempt exited 3. */
+export const alertBody = {
+  event: 'run.failed',
+  deliveryId,
+  schedule: { id: scheduleId, project: 'shop', stage: 'production', app: 'web', cron: '30 2 * * *', timezone: 'Europe/Berlin' },
+  scheduledFor: '2021-03-17T01:30:00.000Z',
+  trigger: 'cron',
+  outcome: 'failed',
+  reason: 'the task exited with code 3',
+  attempts: [failedAttempt],
+  hint: `tapit show task task=${taskId}`,
+  at: finishedAt,
+} satisfies Example<'AlertBody'>;
+const skippedAlertBody = {
+  ...alertBody,
+  event: 'run.skipped',
+  outcome: 'skipped',
+  reason: 'missed: no scheduler was running at its time (missed=skip)',
+  attempts: [],
+  hint: `tapit show schedule schedule=${scheduleId} -p shop -s production`,
+} satisfies Example<'AlertBody'>;
+const webhook = { url: 'https://alerts.example.com/tapit', setBy: 'ops-token', setAt: createdAt } satisfies Example<'Webhook'>;
+const deliveryAttempt = { attempt: 1, at: finishedAt, statusCode: 500, error: 'the receiver answered 500' } satisfies Example<'DeliveryAttempt'>;
+const delivery = {
+  id: deliveryId,
+  scheduleId,
+  event: 'run.failed',
+  scheduledFor: alertBody.scheduledFor,
+  url: 'https://alerts.example.com/tapit',
+  status: 'delivered',
+  attempts: 2,
+  nextAttemptAt: null,
+  lastStatusCode: 200,
+  lastError: null,
+  lastResponse: 'ok',
+  history: [deliveryAttempt, { attempt: 2, at: finishedAt, statusCode: 200, error: null }],
+  body: JSON.stringify(alertBody),
+  createdAt: finishedAt,
+  deliveredAt: finishedAt,
+} satisfies Example<'Delivery'>;
+const pendingDelivery = {
+  ...delivery,
+  status: 'pending',
+  attempts: 1,
+  nextAttemptAt: finishedAt,
+  lastStatusCode: null,
+  lastError: 'connect ECONNREFUSED 203.0.113.7:443',
+  lastResponse: null,
+  history: [{ attempt: 1, at: finishedAt, statusCode: null, error: 'connect ECONNREFUSED 203.0.113.7:443' }],
+  deliveredAt: null,
+} satisfies Example<'Delivery'>;
 const upcomingRun = { local: '2021-03-18T02:30:00+01:00', utc: '2021-03-18T01:30:00.000Z' } satisfies Example<'UpcomingRun'>;
 
 export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
@@ -442,6 +495,16 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ScheduleDetail: [{ ...schedule, upcoming: [upcomingRun], runs: [scheduleRun, skippedRun] }],
   ScheduleList: [{ items: [schedule], nextCursor: null }, { items: [], nextCursor: 'OWMxYjdl' }],
   TriggeredRun: [{ scheduleId, scheduledFor: startedAt, taskId }],
+  WebhookUrl: ['https://alerts.example.com/tapit', 'http://127.0.0.1:9000/hook?token=abc'],
+  AlertEvent: ['run.failed', 'run.skipped', 'run.recovered'],
+  AlertBody: [alertBody, skippedAlertBody, { ...alertBody, event: 'run.recovered', outcome: 'succeeded', reason: null, attempts: [scheduleRunAttempt] }],
+  SetWebhookRequest: [{ url: 'https://alerts.example.com/tapit' }],
+  Webhook: [webhook],
+  CreatedWebhook: [{ ...webhook, secret: 'whsec_4f1c0a9e8b7d6c5b4a39281706f5e4d34f1c0a9e8b7d6c5b4a39281706f5e4d3' }],
+  DeliveryStatus: ['pending', 'delivered', 'failed'],
+  DeliveryAttempt: [deliveryAttempt, { attempt: 3, at: finishedAt, statusCode: null, error: 'no answer within 10 s' }],
+  Delivery: [delivery, pendingDelivery, { ...pendingDelivery, status: 'failed', nextAttemptAt: null }],
+  DeliveryList: [{ items: [delivery, pendingDelivery], nextCursor: null }, { items: [], nextCursor: 'NWUwYzJiOGE' }],
   LogStream: ['stdout', 'stderr', 'system'],
   LogLine: [stdoutLine, systemLine],
   LogPage: [logPage, { lines: [], last: 0, complete: false }],

@@ -228,6 +228,43 @@ export interface ScheduleRunsTable {
   missed: Generated<boolean>;
 }
 
+export interface WebhooksTable {
+  id: Generated<number>;
+  schedule_id: string | null;
+  app_id: number | null;
+  url: string;
+  secret: string;
+  set_by: string;
+  set_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** One attempt of a delivery, as `webhook_deliveries.attempt_log` keeps it. */
+export interface DeliveryAttemptEntry {
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  error: string | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  schedule_id: string;
+  scheduled_for: Timestamp;
+  event: string;
+  body: string;
+  url: string;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  sending_since: Timestamp | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  attempt_log: JsonWithDefault<DeliveryAttemptEntry[]>;
+  created_at: CreatedAt;
+  delivered_at: Timestamp | null;
+}
+
 export interface Database {
   projects: ProjectsTable;
   stages: StagesTable;
@@ -245,6 +282,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   schedules: SchedulesTable;
   schedule_runs: ScheduleRunsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;
@@ -255,3 +294,5 @@ export type TokenRow = Selectable<TokensTable>;
 export type JoinTokenRow = Selectable<JoinTokensTable>;
 export type ScheduleRow = Selectable<SchedulesTable>;
 export type ScheduleRunRow = Selectable<ScheduleRunsTable>;
+export type WebhookRow = Selectable<WebhooksTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
