@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     expect(config.TAPIT_HOST).toBe('127.0.0.1');
     expect(config.TAPIT_PORT).toBe(7700);
     expect(config.TAPIT_DATA_DIR).toContain('tapit');
+    // Webhooks: 10 s doubling for a day, 10 s per attempt, public addresses only.
+    expect(config).toMatchObject({ TAPIT_WEBHOOK_RETRY_BASE_MS: 10_000, TAPIT_WEBHOOK_RETRY_FOR_SECONDS: 86_400, TAPIT_WEBHOOK_TIMEOUT_MS: 10_000, TAPIT_WEBHOOK_ALLOWED_NETWORKS: 'external' });
   });
 
   it('reads every variable', () => {
@@ -26,6 +28,8 @@ describe('loadConfig', () => {
     ['TAPIT_PORT', '70000', 'TAPIT_PORT: must be a port from 0 to 65535'],
     ['TAPIT_DATABASE_URL', 'mysql://x', 'TAPIT_DATABASE_URL: must be a postgres:// or postgresql:// URL'],
     ['TAPIT_BOOTSTRAP_TOKEN', 'short', 'TAPIT_BOOTSTRAP_TOKEN: must be at least 16 characters'],
+    ['TAPIT_WEBHOOK_ALLOWED_NETWORKS', 'internet', 'TAPIT_WEBHOOK_ALLOWED_NETWORKS: "internet" is not external, loopback, private, * or a CIDR such as 10.1.0.0/16'],
+    ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -401,7 +401,7 @@ const skippedAlertBody = {
   outcome: 'skipped',
   reason: 'missed: no scheduler was running at its time (missed=skip)',
   attempts: [],
-  hint: `tapit show schedule schedule=${scheduleId} -p shop -s production`,
+  hint: `tapit show schedule schedule=${scheduleId}`,
 } satisfies Example<'AlertBody'>;
 const webhook = { url: 'https://alerts.example.com/tapit', setBy: 'ops-token', setAt: createdAt } satisfies Example<'Webhook'>;
 const deliveryAttempt = { attempt: 1, at: finishedAt, statusCode: 500, error: 'the receiver answered 500' } satisfies Example<'DeliveryAttempt'>;

@@ -2,7 +2,7 @@ import * as P from '@tapit/protocol';
 import { z } from 'zod';
 
 interface Operation {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   body?: z.ZodType;
@@ -59,6 +59,13 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/join-tokens', summary: 'List join tokens', response: P.JoinTokenList },
   { method: 'post', path: '/v1/join-tokens', summary: 'Create a join token', body: P.CreateJoinTokenRequest, response: P.CreatedJoinToken, status: 201 },
   { method: 'delete', path: '/v1/join-tokens/{name}', summary: 'Revoke a join token', status: 204 },
+  { method: 'get', path: '/v1/schedules/{id}/deliveries', summary: "A schedule's alert deliveries, newest first", query: P.ListDeliveriesQuery, response: P.DeliveryList },
+  { method: 'get', path: '/v1/schedules/{id}/webhook', summary: "A schedule's own webhook (never its secret)", response: P.Webhook },
+  { method: 'put', path: '/v1/schedules/{id}/webhook', summary: "Set or replace a schedule's webhook: a new secret, shown only here", body: P.SetWebhookRequest, response: P.CreatedWebhook },
+  { method: 'delete', path: '/v1/schedules/{id}/webhook', summary: "Remove a schedule's webhook (its app's then applies)", status: 204 },
+  { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/webhook', summary: "An app's default webhook (never its secret)", response: P.Webhook },
+  { method: 'put', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/webhook', summary: "Set or replace an app's default webhook: a new secret, shown only here", body: P.SetWebhookRequest, response: P.CreatedWebhook },
+  { method: 'delete', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/webhook', summary: "Remove an app's default webhook", status: 204 },
   { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },
   { method: 'delete', path: '/v1/tokens/{name}', summary: 'Revoke a token', status: 204 },
