@@ -16,6 +16,7 @@ import DrainAgent from './commands/drain/agent.js';
 import ListAgents from './commands/list/agents.js';
 import ListApps from './commands/list/apps.js';
 import ListConsoles from './commands/list/consoles.js';
+import ListDeliveries from './commands/list/deliveries.js';
 import ListJoinTokens from './commands/list/join-tokens.js';
 import ListReleases from './commands/list/releases.js';
 import ListTasks from './commands/list/tasks.js';
@@ -25,14 +26,17 @@ import RevokeAgent from './commands/revoke/agent.js';
 import RevokeJoinToken from './commands/revoke/join-token.js';
 import RevokeToken from './commands/revoke/token.js';
 import Run from './commands/run.js';
+import SetWebhook from './commands/set/webhook.js';
 import ShowLogs from './commands/show/logs.js';
 import ShowRecording from './commands/show/recording.js';
 import ShowTask from './commands/show/task.js';
+import ShowWebhook from './commands/show/webhook.js';
 import TaskIndex from './commands/task/index.js';
 import TaskAttach from './commands/task/attach.js';
 import TaskRun from './commands/task/run.js';
 import TaskStop from './commands/task/stop.js';
 import UndrainAgent from './commands/undrain/agent.js';
+import UnsetWebhook from './commands/unset/webhook.js';
 import UpdateAgent from './commands/update/agent.js';
 import UpdateApp from './commands/update/app.js';
 
@@ -50,6 +54,7 @@ export const COMMANDS = {
   'list:agents': ListAgents,
   'list:apps': ListApps,
   'list:consoles': ListConsoles,
+  'list:deliveries': ListDeliveries,
   'list:join-tokens': ListJoinTokens,
   'list:releases': ListReleases,
   'list:tasks': ListTasks,
@@ -59,14 +64,17 @@ export const COMMANDS = {
   'revoke:join-token': RevokeJoinToken,
   'revoke:token': RevokeToken,
   'run': Run,
+  'set:webhook': SetWebhook,
   'show:logs': ShowLogs,
   'show:recording': ShowRecording,
   'show:task': ShowTask,
+  'show:webhook': ShowWebhook,
   'task': TaskIndex,
   'task:attach': TaskAttach,
   'task:run': TaskRun,
   'task:stop': TaskStop,
   'undrain:agent': UndrainAgent,
+  'unset:webhook': UnsetWebhook,
   'update:agent': UpdateAgent,
   'update:app': UpdateApp,
 };

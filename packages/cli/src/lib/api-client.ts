@@ -104,6 +104,11 @@ export class ApiClient {
     return this.json('PATCH', path, schema, body);
   }
 
+  /** Sets or replaces a resource (a webhook); sending it again sets it again. */
+  put<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    return this.json('PUT', path, schema, body);
+  }
+
   /** A POST answered with no body (204), such as revoking an agent. */
   async postNoContent(path: string): Promise<void> {
     await (await this.send('POST', path)).text();

@@ -10,6 +10,9 @@ import { listDeliveries } from './deliveries.js';
 import { findScheduleOwner } from './schedule-lookup.js';
 import { findWebhook, removeWebhook, setWebhook, webhookOrigin, type WebhookOwner } from './webhooks.js';
 
+const noWebhook = (targetType: string) =>
+  new DomainError('NOT_FOUND', targetType === 'schedule' ? "this schedule has no webhook of its own (its app's applies, if any)" : 'this app has no webhook', 'webhook');
+
 /** Alerts: a schedule's deliveries, and the webhooks of schedules and apps (docs/schedules.md, "Alerts"). */
 export function alertRoutes(deps: AppDeps) {
   const { db } = deps;
@@ -39,7 +42,7 @@ export function alertRoutes(deps: AppDeps) {
     routes.get(path, async (c) => {
       const { owner, targetType } = await webhookOf(c);
       const webhook = await findWebhook(db, owner);
-      if (!webhook) throw new DomainError('NOT_FOUND', `this ${targetType} has no webhook of its own`, 'webhook');
+      if (!webhook) throw noWebhook(targetType);
       return c.json(webhook);
     });
 
@@ -63,7 +66,7 @@ export function alertRoutes(deps: AppDeps) {
       requireRole(principal, 'member');
       const { owner, targetType, targetId, project } = await webhookOf(c);
       await db.transaction().execute(async (trx) => {
-        if (!(await removeWebhook(trx, owner))) throw new DomainError('NOT_FOUND', `this ${targetType} has no webhook of its own`, 'webhook');
+        if (!(await removeWebhook(trx, owner))) throw noWebhook(targetType);
         await recordAudit(trx, { actor: principal.name, action: 'webhook.remove', targetType, targetId, project, source: clientAddress(c) });
       });
       return c.body(null, 204);
