@@ -3,7 +3,7 @@ import type { Database, DeliveryAttemptEntry } from '../db/schema.js';
 import type { PostOutcome } from './webhook-post.js';
 import { webhookTargets } from './webhooks.js';
 
-/** Attempts kept in `attempt_log` per delivery (24 h of retries at the default backoff is about 33). */
+/** Attempts kept in `attempt_log` per delivery (24 h of retries at the default backoff is 32). */
 export const ATTEMPTS_LOGGED = 50;
 /** The longest wait between two attempts. */
 export const MAX_RETRY_DELAY_MS = 3600_000;
