@@ -7,57 +7,68 @@ import { webhookTargets } from './webhooks.js';
 /** Deliveries kept per schedule, newest first; older ones are deleted as new ones come (docs/schedules.md). */
 export const DELIVERIES_KEPT_PER_SCHEDULE = 100;
 
-export interface SettledRun {
+export interface ScheduleAlert {
   scheduleId: string;
   /** The slot (schedule_runs.scheduled_for). */
   scheduledFor: Date;
+  event: AlertEvent;
 }
 
 /**
- * The one call the schedules engine makes, in the transaction that changed a run's outcome:
- * if the outcome calls for an alert (failed, skipped, or the first success after failures) and a
- * webhook applies (the schedule's own, else its app's), the delivery is stored in that same
- * transaction, before anything is sent: it commits with the outcome or not at all, and a
- * restarted scheduler still sends it. Returns the delivery's id, or null when no alert is due.
- * Calling it again for the same outcome stores nothing more.
+ * The alert a run's new outcome calls for: failed → run.failed; skipped (by a policy or missed)
+ * → run.skipped; succeeded while the schedule was failing (its previous decisive run failed or
+ * was missed) → run.recovered. Anything else (retrying, stopped by a user, a success after
+ * successes) alerts nobody.
  */
-export async function enqueueScheduleAlert(trx: Kysely<Database>, run: SettledRun): Promise<string | null> {
+export function alertEventFor(change: { outcome: string; wasFailing: boolean }): AlertEvent | null {
+  if (change.outcome === 'failed') return 'run.failed';
+  if (change.outcome === 'skipped') return 'run.skipped';
+  if (change.outcome === 'succeeded' && change.wasFailing) return 'run.recovered';
+  return null;
+}
+
+/**
+ * Stores an alert for a settled run, in the caller's transaction (the one that changed the run's
+ * outcome), when a webhook applies: the schedule's own, else its app's. The delivery commits with
+ * the outcome or not at all, and is sent only after, by any replica, restarted or not. Returns
+ * the delivery's id, or null when no webhook applies; the same event for the same slot is stored
+ * once.
+ */
+export async function enqueueScheduleAlert(trx: Kysely<Database>, alert: ScheduleAlert): Promise<string | null> {
   const row = await trx
     .selectFrom('schedule_runs as r')
     .innerJoin('schedules as s', 's.id', 'r.schedule_id')
     .innerJoin('apps as a', 'a.id', 's.app_id')
     .select(['r.trigger', 'r.outcome', 'r.reason', 'r.finished_at', 's.cron', 's.timezone', 'a.project', 'a.stage', 'a.name as app'])
-    .where('r.schedule_id', '=', run.scheduleId)
-    .where('r.scheduled_for', '=', run.scheduledFor)
+    .where('r.schedule_id', '=', alert.scheduleId)
+    .where('r.scheduled_for', '=', alert.scheduledFor)
     .executeTakeFirst();
   if (!row) return null;
-  const event = await eventFor(trx, run, row.outcome);
-  if (event === null) return null;
-  const target = (await webhookTargets(trx, [run.scheduleId])).get(run.scheduleId);
+  const target = (await webhookTargets(trx, [alert.scheduleId])).get(alert.scheduleId);
   if (!target) return null;
 
-  const attempts = await slotAttempts(trx, run);
+  const attempts = await slotAttempts(trx, alert);
   const id = newTaskId();
   const at = row.finished_at ?? (await sql<{ now: Date }>`SELECT now() AS now`.execute(trx)).rows[0].now;
   const body: AlertBody = {
-    event,
+    event: alert.event,
     deliveryId: id,
-    schedule: { id: run.scheduleId, project: row.project, stage: row.stage, app: row.app, cron: row.cron, timezone: row.timezone },
-    scheduledFor: run.scheduledFor.toISOString(),
+    schedule: { id: alert.scheduleId, project: row.project, stage: row.stage, app: row.app, cron: row.cron, timezone: row.timezone },
+    scheduledFor: alert.scheduledFor.toISOString(),
     trigger: row.trigger as ScheduleRunTrigger,
     outcome: row.outcome as ScheduleRunOutcome,
     reason: row.reason ?? describeLastAttempt(attempts),
     attempts,
-    hint: attempts.length > 0 ? `tapit show task task=${attempts[attempts.length - 1].taskId}` : `tapit show schedule schedule=${run.scheduleId}`,
+    hint: attempts.length > 0 ? `tapit show task task=${attempts[attempts.length - 1].taskId}` : `tapit show schedule schedule=${alert.scheduleId}`,
     at: new Date(at).toISOString(),
   };
   const inserted = await trx
     .insertInto('webhook_deliveries')
     .values({
       id,
-      schedule_id: run.scheduleId,
-      scheduled_for: run.scheduledFor,
-      event,
+      schedule_id: alert.scheduleId,
+      scheduled_for: alert.scheduledFor,
+      event: alert.event,
       body: JSON.stringify(body),
       url: target.url,
       next_attempt_at: sql<Date>`now()`,
@@ -66,34 +77,12 @@ export async function enqueueScheduleAlert(trx: Kysely<Database>, run: SettledRu
     .returning('id')
     .executeTakeFirst();
   if (!inserted) return null;
-  await pruneDeliveries(trx, run.scheduleId);
+  await pruneDeliveries(trx, alert.scheduleId);
   return inserted.id;
 }
 
-/**
- * failed → run.failed; skipped → run.skipped; succeeded → run.recovered when the schedule's
- * previous settled run (by when it settled; runs a user stopped do not count either way) failed
- * or was skipped. Anything else (running, retrying, stopped) alerts nobody.
- */
-async function eventFor(trx: Kysely<Database>, run: SettledRun, outcome: string): Promise<AlertEvent | null> {
-  if (outcome === 'failed') return 'run.failed';
-  if (outcome === 'skipped') return 'run.skipped';
-  if (outcome !== 'succeeded') return null;
-  const previous = await trx
-    .selectFrom('schedule_runs')
-    .select('outcome')
-    .where('schedule_id', '=', run.scheduleId)
-    .where('scheduled_for', '!=', run.scheduledFor)
-    .where('outcome', 'in', ['succeeded', 'failed', 'skipped'])
-    .orderBy(sql`coalesce(finished_at, created_at)`, 'desc')
-    .orderBy('scheduled_for', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return previous && previous.outcome !== 'succeeded' ? 'run.recovered' : null;
-}
-
 /** The slot's tasks, first attempt first. */
-async function slotAttempts(trx: Kysely<Database>, run: SettledRun): Promise<ScheduleRunAttempt[]> {
+async function slotAttempts(trx: Kysely<Database>, run: { scheduleId: string; scheduledFor: Date }): Promise<ScheduleRunAttempt[]> {
   const tasks = await trx
     .selectFrom('tasks')
     .select(['id', 'schedule_attempt', 'status', 'stop_code', 'exit_code'])

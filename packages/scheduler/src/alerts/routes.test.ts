@@ -25,7 +25,7 @@ describe.each(DATABASE_KINDS)('alert API on %s', (kind) => {
       await call('PUT', `/v1/schedules/${schedules[project]}/webhook`, { url: `https://${project}.example.com/hook` });
       const scheduledFor = new Date('2030-01-01T00:00:00Z');
       await settleRun(database.db, { scheduleId: schedules[project], scheduledFor, outcome: 'skipped', reason: 'missed' });
-      await enqueueScheduleAlert(database.db, { scheduleId: schedules[project], scheduledFor });
+      await enqueueScheduleAlert(database.db, { scheduleId: schedules[project], scheduledFor, event: 'run.skipped' });
     }
     for (const [name, role, project] of [['shop-viewer', 'viewer', 'shop'], ['shop-member', 'member', 'shop'], ['all-viewer', 'viewer', undefined]] as const) {
       tokens[name] = (await call('POST', '/v1/tokens', { name, role, ...(project ? { project } : {}) })).body.token;

@@ -8,7 +8,7 @@ import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testin
 import { startWebhookReceiver, type ReceiverAnswer } from '../testing/webhook-receiver.js';
 import { AllowedNetworks } from './allowed-networks.js';
 import { claimDueDeliveries } from './delivery-queue.js';
-import { enqueueScheduleAlert } from './enqueue-alert.js';
+import { alertEventFor, enqueueScheduleAlert } from './enqueue-alert.js';
 import { WebhookSender } from './webhook-sender.js';
 
 /** The receiver's check, as docs/schedules.md ("Alerts") gives it to users: copied, not imported. */
@@ -56,7 +56,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   const failedRun = async (scheduleId: string) => {
     const scheduledFor = nextSlot();
     await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'failed', attempts: [{ taskId: await task(), stopCode: 'EXITED', exitCode: 3 }] });
-    return { scheduleId, scheduledFor };
+    return { scheduleId, scheduledFor, event: 'run.failed' as const };
   };
 
   beforeAll(async () => {
@@ -275,28 +275,20 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     expect((await deliveries(scheduleId))[0]).toMatchObject({ status: 'failed', lastError: 'no webhook applies to the schedule any more (removed)' });
   });
 
-  it('alerts skipped slots, and the first success after failures only', async () => {
-    const target = await receiver();
-    const { scheduleId } = await scheduleWithWebhook(target.url);
-    const alert = async (outcome: 'succeeded' | 'failed' | 'skipped' | 'stopped' | 'running', reason: string | null = null) => {
-      const scheduledFor = nextSlot();
-      const attempts = outcome === 'skipped' ? [] : [{ taskId: await task(), stopCode: outcome === 'stopped' ? 'USER_STOPPED' : 'EXITED', exitCode: outcome === 'succeeded' ? 0 : 1 }];
-      await settleRun(database.db, { scheduleId, scheduledFor, outcome, reason, attempts });
-      const id = await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor });
-      return id === null ? null : JSON.parse((await database.db.selectFrom('webhook_deliveries').select('body').where('id', '=', id).executeTakeFirstOrThrow()).body);
-    };
-    expect(await alert('succeeded')).toBeNull();
-    expect(await alert('running')).toBeNull();
-    const skipped = await alert('skipped', 'missed: no scheduler was running at its time (missed=skip)');
-    expect(skipped).toMatchObject({ event: 'run.skipped', outcome: 'skipped', reason: 'missed: no scheduler was running at its time (missed=skip)', attempts: [] });
-    expect(skipped.hint).toBe(`tapit show schedule schedule=${scheduleId}`);
-    // A run a user stopped neither fails nor recovers.
-    expect(await alert('stopped')).toBeNull();
-    expect(await alert('succeeded')).toMatchObject({ event: 'run.recovered', outcome: 'succeeded', attempts: [{ exitCode: 0 }] });
-    expect(await alert('succeeded')).toBeNull();
-    expect(await alert('failed')).toMatchObject({ event: 'run.failed' });
-    expect(await alert('failed')).toMatchObject({ event: 'run.failed' });
-    expect(await alert('succeeded')).toMatchObject({ event: 'run.recovered' });
+  it('alerts failed and skipped slots, and a success only while the schedule was failing', async () => {
+    expect(alertEventFor({ outcome: 'failed', wasFailing: false })).toBe('run.failed');
+    expect(alertEventFor({ outcome: 'failed', wasFailing: true })).toBe('run.failed');
+    expect(alertEventFor({ outcome: 'skipped', wasFailing: false })).toBe('run.skipped');
+    expect(alertEventFor({ outcome: 'succeeded', wasFailing: true })).toBe('run.recovered');
+    for (const outcome of ['succeeded', 'retrying', 'stopped', 'running']) expect(alertEventFor({ outcome, wasFailing: false })).toBeNull();
+    expect(alertEventFor({ outcome: 'stopped', wasFailing: true })).toBeNull();
+
+    const { scheduleId } = await scheduleWithWebhook('http://127.0.0.1:9/x');
+    const scheduledFor = nextSlot();
+    await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'skipped', reason: 'missed: no scheduler was running at its time (missed=skip)' });
+    const id = await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor, event: 'run.skipped' });
+    const body = AlertBody.parse(JSON.parse((await database.db.selectFrom('webhook_deliveries').select('body').where('id', '=', id!).executeTakeFirstOrThrow()).body));
+    expect(body).toMatchObject({ event: 'run.skipped', outcome: 'skipped', reason: 'missed: no scheduler was running at its time (missed=skip)', attempts: [], hint: `tapit show schedule schedule=${scheduleId}` });
   });
 
   it('stores nothing without a webhook, and nothing twice for one outcome', async () => {
@@ -327,7 +319,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     for (let i = 0; i < 103; i++) {
       const scheduledFor = nextSlot();
       await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'skipped', reason: 'missed' });
-      await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor });
+      await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor, event: 'run.skipped' });
       slots.push(scheduledFor.toISOString());
     }
     const seen: string[] = [];
