@@ -7,6 +7,7 @@ import { AlertBody, CreatedSchedule, DeliveryList, TriggeredRun } from '@tapit/p
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE } from '../support/agent.js';
 import { api } from '../support/fuzz/api.js';
+import { readUntil } from '../support/read-until.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startSystem, type System } from '../support/system.js';
 import { startWebhookReceiver, verifyTapitSignature } from '../support/webhook-receiver.js';
@@ -25,15 +26,7 @@ afterAll(async () => {
 
 const call = (method: string, path: string, body?: unknown) => api(system.scheduler, method, path, body);
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)?.slice(0, 2000)}\n${system.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const until = <T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean) => readUntil(what, read, ok, { context: () => system.output() });
 
 /** The alerts the receiver got for a schedule, parsed, each checked against its signature. */
 function alertsOf(scheduleId: string, secret: string): AlertBody[] {

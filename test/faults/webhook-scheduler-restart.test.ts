@@ -6,6 +6,7 @@
 import { AlertBody, CreatedSchedule, DeliveryList } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/fuzz/api.js';
+import { readUntil } from '../support/read-until.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { freePort } from '../support/scheduler.js';
 import { startSystem, type System } from '../support/system.js';
@@ -25,15 +26,7 @@ afterAll(async () => {
 
 const call = (method: string, path: string, body?: unknown) => api(system.scheduler, method, path, body);
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)?.slice(0, 2000)}\n${system.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const until = <T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean) => readUntil(what, read, ok, { context: () => system.output() });
 
 describe('a webhook receiver down while the scheduler restarts', () => {
   it('gets every alert stored before the kill -9, once it is up, each signed, each attempt recorded', async () => {
