@@ -1,7 +1,9 @@
 /*
  * Alerts end to end: schedules fire tasks on a real agent, their outcomes reach a real receiver
  * on 127.0.0.1 as signed JSON: a failed run, a slot skipped by concurrency=forbid, and the first
- * success after the failure.
+ * success after the failure. Then a fault: an alert stored while its receiver is down survives
+ * the scheduler being killed (-9) and is sent by the scheduler started again, once the receiver
+ * is up, with every attempt recorded.
  */
 import { AlertBody, CreatedSchedule, DeliveryList, TriggeredRun } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,18 +11,21 @@ import { TEST_IMAGE } from '../support/agent.js';
 import { api } from '../support/fuzz/api.js';
 import { readUntil } from '../support/read-until.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
+import { freePort } from '../support/scheduler.js';
 import { startSystem, type System } from '../support/system.js';
 import { startWebhookReceiver, verifyTapitSignature } from '../support/webhook-receiver.js';
 
 let system: System;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const receivers: Awaited<ReturnType<typeof startWebhookReceiver>>[] = [];
 
 beforeAll(async () => {
   system = await startSystem({ schedulerEnv: { TAPIT_WEBHOOK_ALLOWED_NETWORKS: 'loopback', TAPIT_WEBHOOK_RETRY_BASE_MS: '200' } });
   receiver = await startWebhookReceiver();
+  receivers.push(receiver);
 }, HOOK_TIMEOUT_MS);
 afterAll(async () => {
-  await receiver?.close();
+  await Promise.all(receivers.map((r) => r.close()));
   await system?.stop();
 }, HOOK_TIMEOUT_MS);
 
@@ -94,24 +99,75 @@ describe('alerts of schedules that run on an agent', () => {
 
   it('a receiver answering 500, then 200: the alert is sent again and both attempts are shown by the CLI', async () => {
     const flaky = await startWebhookReceiver({ statuses: [500, 200] });
-    try {
-      const schedule = await createSchedule('web', { cron: '0 4 * * *', command: 'exit 3', webhookUrl: flaky.url });
-      await call('POST', `/v1/schedules/${schedule.id}/trigger`);
-      const [delivery] = await until('delivered after a 500', async () => DeliveryList.parse((await call('GET', `/v1/schedules/${schedule.id}/deliveries`)).body).items, (d) => d[0]?.status === 'delivered');
-      expect(flaky.received).toHaveLength(2);
-      expect(flaky.received[1]!.body).toBe(flaky.received[0]!.body);
-      expect(delivery!.history).toMatchObject([
-        { attempt: 1, statusCode: 500, error: 'the receiver answered 500' },
-        { attempt: 2, statusCode: 200, error: null },
-      ]);
-      const listed = await system.tapit('list', 'deliveries', `schedule=${schedule.id}`);
-      expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.stdout).toMatch(new RegExp(`^${delivery!.id.slice(0, 12)}\\s+run\\.failed\\s+\\S+ \\S+\\s+delivered\\s+1\\s+\\S+ \\S+\\s+500\\s+the receiver answered 500$`, 'm'));
-      expect(listed.stdout).toMatch(/^\s+2\s+\S+ \S+\s+200$/m);
-      const json = DeliveryList.parse(JSON.parse((await system.tapit('list', 'deliveries', schedule.id, '--json')).stdout));
-      expect(json.items[0]).toMatchObject({ id: delivery!.id, attempts: 2, status: 'delivered' });
-    } finally {
-      await flaky.close();
+    receivers.push(flaky);
+    const schedule = await createSchedule('web', { cron: '0 4 * * *', command: 'exit 3', webhookUrl: flaky.url });
+    await call('POST', `/v1/schedules/${schedule.id}/trigger`);
+    const [delivery] = await until('delivered after a 500', async () => DeliveryList.parse((await call('GET', `/v1/schedules/${schedule.id}/deliveries`)).body).items, (d) => d[0]?.status === 'delivered');
+    expect(flaky.received).toHaveLength(2);
+    expect(flaky.received[1]!.body).toBe(flaky.received[0]!.body);
+    expect(delivery!.history).toMatchObject([
+      { attempt: 1, statusCode: 500, error: 'the receiver answered 500' },
+      { attempt: 2, statusCode: 200, error: null },
+    ]);
+    const listed = await system.tapit('list', 'deliveries', `schedule=${schedule.id}`);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${delivery!.id.slice(0, 12)}\\s+run\\.failed\\s+\\S+ \\S+\\s+delivered\\s+1\\s+\\S+ \\S+\\s+500\\s+the receiver answered 500$`, 'm'));
+    expect(listed.stdout).toMatch(/^\s+2\s+\S+ \S+\s+200$/m);
+    const json = DeliveryList.parse(JSON.parse((await system.tapit('list', 'deliveries', schedule.id, '--json')).stdout));
+    expect(json.items[0]).toMatchObject({ id: delivery!.id, attempts: 2, status: 'delivered' });
+  });
+});
+
+describe('a webhook receiver down while the scheduler restarts', () => {
+  it('gets every alert stored before the kill -9, once it is up, each signed, each attempt recorded', async () => {
+    const port = await freePort();
+    // Every second a slot; with concurrency=forbid the first one's task runs on, so every later
+    // slot is skipped: a run.skipped alert each, to a receiver that is not listening yet.
+    const created = await call('POST', '/v1/projects/default/stages/default/apps/web/schedules', {
+      cron: '* * * * * *',
+      concurrency: 'forbid',
+      command: 'sleep 120',
+      webhookUrl: `http://127.0.0.1:${port}/hook`,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const schedule = CreatedSchedule.parse(created.body);
+    const secret = schedule.webhookSecret!;
+    expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+    const deliveries = async () => DeliveryList.parse((await call('GET', `/v1/schedules/${schedule.id}/deliveries?limit=100`)).body).items;
+    await until('two refused attempts of a skipped slot\'s alert', deliveries, (items) => items.some((d) => d.attempts >= 2));
+    expect((await call('POST', `/v1/schedules/${schedule.id}/suspend`)).status).toBe(200);
+
+    await system.restartScheduler(0, 'SIGKILL');
+    const stored = await deliveries();
+    expect(stored.length).toBeGreaterThanOrEqual(1);
+    expect(stored.every((d) => d.status === 'pending' && d.event === 'run.skipped')).toBe(true);
+    expect(stored.find((d) => d.attempts >= 2)!.history[0]!.error).toMatch(/ECONNREFUSED/);
+
+    const late = await startWebhookReceiver({ port });
+    receivers.push(late);
+    const settled = await until('every stored alert delivered', deliveries, (items) => items.filter((d) => stored.some((s) => s.id === d.id)).every((d) => d.status === 'delivered'));
+    for (const delivery of settled.filter((d) => stored.some((s) => s.id === d.id))) {
+      // At least once: each arrived, and what arrived is exactly what was stored before the kill.
+      const arrived = late.received.filter((r) => r.headers['tapit-delivery'] === delivery.id);
+      expect(arrived.length, delivery.id).toBeGreaterThanOrEqual(1);
+      for (const request of arrived) {
+        expect(request.body).toBe(delivery.body);
+        expect(request.headers['tapit-event']).toBe('run.skipped');
+        expect(verifyTapitSignature(secret, request.body, String(request.headers['tapit-signature']))).toBe(true);
+      }
+      const body = AlertBody.parse(JSON.parse(arrived[0]!.body));
+      expect(body).toMatchObject({ event: 'run.skipped', deliveryId: delivery.id, outcome: 'skipped', schedule: { id: schedule.id, app: 'web' } });
+      expect(body.reason).toContain('concurrency=forbid');
+      // The refused attempts before the restart, then the one that landed.
+      expect(delivery.history.at(-1)).toMatchObject({ statusCode: 200, error: null });
+      expect(delivery.history.slice(0, -1).every((a) => a.statusCode === null)).toBe(true);
+      expect(delivery.lastResponse).toBe('received');
     }
+
+    // The CLI shows them delivered, the refused attempts under each.
+    const listed = await system.tapit('list', 'deliveries', `schedule=${schedule.id}`);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${stored[0]!.id.slice(0, 12)}\\s+run\\.skipped\\s+\\S+ \\S+\\s+delivered\\s+1\\s+\\S+ \\S+\\s+-\\s+connect ECONNREFUSED`, 'm'));
+    expect(listed.stdout).toMatch(/^\s+\d+\s+\S+ \S+\s+200$/m);
   });
 });
