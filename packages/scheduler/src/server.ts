@@ -22,7 +22,7 @@ import { DatabaseProbe } from './db/health.js';
 import { migrateToLatest } from './db/migrate.js';
 import { startIdempotencyKeyCleanup } from './idempotency/cleanup.js';
 import { AllowedNetworks } from './alerts/allowed-networks.js';
-import { startWebhookSender, WebhookSender } from './alerts/webhook-sender.js';
+import { WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { SCHEDULER_VERSION } from './version.js';
 
@@ -85,6 +85,16 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     retryBackoffMs: config.TAPIT_SCHEDULE_RETRY_BACKOFF_MS,
     log,
   });
+  // Alerts are sent by every replica, as one more pass of its control loop.
+  const webhooks = new WebhookSender({
+    db: database.db,
+    timeoutMs: config.TAPIT_WEBHOOK_TIMEOUT_MS,
+    retryBaseMs: config.TAPIT_WEBHOOK_RETRY_BASE_MS,
+    retryForSeconds: config.TAPIT_WEBHOOK_RETRY_FOR_SECONDS,
+    networks: new AllowedNetworks(config.TAPIT_WEBHOOK_ALLOWED_NETWORKS),
+    version: SCHEDULER_VERSION,
+    log,
+  });
   const loop = new ControlLoop({
     db: database.db,
     gateway,
@@ -93,7 +103,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     deadlineSlackSeconds: config.TAPIT_DEADLINE_SLACK_SECONDS,
-    passes: [...CONTROL_PASSES, ...schedules.controlPasses()],
+    passes: [...CONTROL_PASSES, ...schedules.controlPasses(), webhooks.controlPass()],
     log,
   });
 
@@ -154,18 +164,6 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   schedules.start();
   tokenWatch.start();
   const keyCleanup = startIdempotencyKeyCleanup(database.db, log);
-  const webhooks = startWebhookSender(
-    new WebhookSender({
-      db: database.db,
-      timeoutMs: config.TAPIT_WEBHOOK_TIMEOUT_MS,
-      retryBaseMs: config.TAPIT_WEBHOOK_RETRY_BASE_MS,
-      retryForSeconds: config.TAPIT_WEBHOOK_RETRY_FOR_SECONDS,
-      networks: new AllowedNetworks(config.TAPIT_WEBHOOK_ALLOWED_NETWORKS),
-      version: SCHEDULER_VERSION,
-      log,
-    }),
-    config.TAPIT_POLL_INTERVAL_MS,
-  );
 
   const port = (server.address() as AddressInfo).port;
   const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
@@ -177,7 +175,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       await schedules.stop();
       tokenWatch.stop();
       await keyCleanup.stop();
-      await webhooks.stop();
+      // The attempts out end within their timeout and record how they went.
+      await webhooks.close();
       authFailures.close();
       connections.close();
       consoles.close();

@@ -1,5 +1,6 @@
 import { WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
+import type { ControlPass } from '../agents/control-passes.js';
 import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import type { AllowedNetworks } from './allowed-networks.js';
@@ -23,13 +24,12 @@ export interface WebhookSenderOptions extends RetryPolicy {
 
 /**
  * Sends due alert deliveries. `pass()` only claims and starts attempts (it never waits for a
- * receiver), so it can run as one pass of a loop beside others; each attempt records its own
- * outcome when it ends. Every replica runs one: claims never overlap.
+ * receiver), so it runs as one pass of the control loop without holding up placement; each
+ * attempt records its own outcome when it ends. Every replica runs one: claims never overlap.
  */
 export class WebhookSender {
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
-  private unreachable = false;
 
   constructor(private readonly options: WebhookSenderOptions) {}
 
@@ -63,17 +63,9 @@ export class WebhookSender {
     }
   }
 
-  /** A pass for a timer: failures are logged (a database outage once) and tried again next time. */
-  async passLogged(): Promise<void> {
-    try {
-      await this.pass();
-      if (this.unreachable) this.options.log('webhook deliveries: the database answers again');
-      this.unreachable = false;
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) this.options.log(`webhook deliveries: ${coerceError(error).message}`);
-      else if (!this.unreachable) this.options.log(`webhook deliveries: the database is unavailable (${describeDatabaseError(error)}); retried until it answers`);
-      this.unreachable ||= isDatabaseUnavailable(error);
-    }
+  /** The control loop's pass: claims and starts what is due, never waiting for a receiver. */
+  controlPass(): ControlPass {
+    return { name: 'webhooks', run: () => this.pass() };
   }
 
   /** Claims nothing more and waits for the attempts out (each ends within its timeout). */
@@ -81,25 +73,4 @@ export class WebhookSender {
     this.closed = true;
     await Promise.all([...this.inFlight]);
   }
-}
-
-/** Runs `sender.pass()` every `intervalMs` until stopped (until the control loop takes it as a pass of its own). */
-export function startWebhookSender(sender: WebhookSender, intervalMs: number): { stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = sender.passLogged().finally(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-      await sender.close();
-    },
-  };
 }
