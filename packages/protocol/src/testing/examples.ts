@@ -390,7 +390,7 @@ export const alertBody = {
   scheduledFor: '2021-03-17T01:30:00.000Z',
   trigger: 'cron',
   outcome: 'failed',
-  reason: 'the task exited with code 3',
+  reason: `task ${taskId} (attempt 1) ended EXITED (exit code 3)`,
   attempts: [failedAttempt],
   hint: `tapit show task task=${taskId}`,
   at: finishedAt,
@@ -399,7 +399,7 @@ const skippedAlertBody = {
   ...alertBody,
   event: 'run.skipped',
   outcome: 'skipped',
-  reason: 'missed: no scheduler was running at its time (missed=skip)',
+  reason: 'missed: not fired within 30 s of its time (no scheduler was running, or none could reach the database) (missed=skip)',
   attempts: [],
   hint: `tapit show schedule schedule=${scheduleId}`,
 } satisfies Example<'AlertBody'>;

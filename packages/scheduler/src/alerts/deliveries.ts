@@ -1,6 +1,7 @@
 import type { AlertEvent, Delivery, DeliveryStatus } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database, WebhookDeliveryRow } from '../db/schema.js';
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { DomainError } from '../domain/domain-error.js';
 
 export function toDelivery(row: WebhookDeliveryRow): Delivery {
@@ -23,15 +24,6 @@ export function toDelivery(row: WebhookDeliveryRow): Delivery {
   };
 }
 
-/** A page ends at a delivery; the next starts after it (its id is enough to find its place). */
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f]{32}$/.test(id)) throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
-  return id;
-}
-
 /** A schedule's deliveries, newest first, keyset-paginated on (created_at, id). */
 export async function listDeliveries(db: Kysely<Database>, scheduleId: string, page: { limit: number; cursor?: string }): Promise<{ items: Delivery[]; nextCursor: string | null }> {
   let query = db.selectFrom('webhook_deliveries').selectAll().where('schedule_id', '=', scheduleId);
@@ -44,5 +36,5 @@ export async function listDeliveries(db: Kysely<Database>, scheduleId: string, p
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const items = rows.slice(0, page.limit);
-  return { items: items.map(toDelivery), nextCursor: rows.length > page.limit ? encodeCursor(items[items.length - 1].id) : null };
+  return { items: items.map(toDelivery), nextCursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]) : null };
 }

@@ -1,7 +1,8 @@
-import type { AlertBody, AlertEvent, ScheduleRunAttempt, ScheduleRunOutcome, ScheduleRunTrigger, StopCode, TaskStatus } from '@tapit/protocol';
+import type { AlertBody, AlertEvent, ScheduleRunOutcome, ScheduleRunTrigger } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import { newTaskId } from '../db/random-id.js';
 import type { Database } from '../db/schema.js';
+import { slotAttempts } from '../schedules/slot-attempts.js';
 import { webhookTargets } from './webhooks.js';
 
 /** Deliveries kept per schedule, newest first; older ones are deleted as new ones come (docs/schedules.md). */
@@ -39,7 +40,8 @@ export async function enqueueScheduleAlert(trx: Kysely<Database>, alert: Schedul
     .selectFrom('schedule_runs as r')
     .innerJoin('schedules as s', 's.id', 'r.schedule_id')
     .innerJoin('apps as a', 'a.id', 's.app_id')
-    .select(['r.trigger', 'r.outcome', 'r.reason', 'r.finished_at', 's.cron', 's.timezone', 'a.project', 'a.stage', 'a.name as app'])
+    .selectAll('r')
+    .select(['s.cron', 's.timezone', 'a.project', 'a.stage', 'a.name as app'])
     .where('r.schedule_id', '=', alert.scheduleId)
     .where('r.scheduled_for', '=', alert.scheduledFor)
     .executeTakeFirst();
@@ -47,7 +49,7 @@ export async function enqueueScheduleAlert(trx: Kysely<Database>, alert: Schedul
   const target = (await webhookTargets(trx, [alert.scheduleId])).get(alert.scheduleId);
   if (!target) return null;
 
-  const attempts = await slotAttempts(trx, alert);
+  const attempts = await slotAttempts(trx, row);
   const id = newTaskId();
   const at = row.finished_at ?? (await sql<{ now: Date }>`SELECT now() AS now`.execute(trx)).rows[0].now;
   const body: AlertBody = {
@@ -57,7 +59,7 @@ export async function enqueueScheduleAlert(trx: Kysely<Database>, alert: Schedul
     scheduledFor: alert.scheduledFor.toISOString(),
     trigger: row.trigger as ScheduleRunTrigger,
     outcome: row.outcome as ScheduleRunOutcome,
-    reason: row.reason ?? describeLastAttempt(attempts),
+    reason: row.reason,
     attempts,
     hint: attempts.length > 0 ? `tapit show task task=${attempts[attempts.length - 1].taskId}` : `tapit show schedule schedule=${alert.scheduleId}`,
     at: new Date(at).toISOString(),
@@ -79,33 +81,6 @@ export async function enqueueScheduleAlert(trx: Kysely<Database>, alert: Schedul
   if (!inserted) return null;
   await pruneDeliveries(trx, alert.scheduleId);
   return inserted.id;
-}
-
-/** The slot's tasks, first attempt first. */
-async function slotAttempts(trx: Kysely<Database>, run: { scheduleId: string; scheduledFor: Date }): Promise<ScheduleRunAttempt[]> {
-  const tasks = await trx
-    .selectFrom('tasks')
-    .select(['id', 'schedule_attempt', 'status', 'stop_code', 'exit_code'])
-    .where('schedule_id', '=', run.scheduleId)
-    .where('scheduled_for', '=', run.scheduledFor)
-    .orderBy('schedule_attempt')
-    .execute();
-  return tasks.map((t, index) => ({
-    attempt: t.schedule_attempt ?? index + 1,
-    taskId: t.id,
-    status: t.status as TaskStatus,
-    stopCode: t.stop_code as StopCode | null,
-    exitCode: t.exit_code,
-  }));
-}
-
-/** A reason in words when the engine gave none: how the last attempt ended. */
-function describeLastAttempt(attempts: ScheduleRunAttempt[]): string | null {
-  const last = attempts[attempts.length - 1];
-  if (!last?.stopCode) return null;
-  const tries = attempts.length > 1 ? ` (after ${attempts.length} attempts)` : '';
-  if (last.stopCode === 'EXITED') return `the task exited with code ${last.exitCode ?? 'unknown'}${tries}`;
-  return `the task ended ${last.stopCode}${tries}`;
 }
 
 /** Keeps the newest DELIVERIES_KEPT_PER_SCHEDULE of the schedule's deliveries, whatever their status. */

@@ -1,9 +1,8 @@
 import { CreatedWebhook, DeliveryList, Webhook } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertSchedule, settleRun } from '../testing/schedule-fixtures.js';
+import { settleRun } from '../schedules/settle-run.js';
 import { createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
-import { enqueueScheduleAlert } from './enqueue-alert.js';
 
 const appPath = (project: string, app = 'web') => `/v1/projects/${project}/stages/default/apps/${app}`;
 
@@ -20,12 +19,10 @@ describe.each(DATABASE_KINDS)('alert API on %s', (kind) => {
     for (const project of ['shop', 'blog'] as const) {
       await call('POST', '/v1/projects', { name: project });
       await call('POST', `/v1/projects/${project}/stages/default/apps`, { name: 'web', image: 'busybox' });
-      const app = await database.db.selectFrom('apps').select('id').where('project', '=', project).executeTakeFirstOrThrow();
-      schedules[project] = await insertSchedule(database.db, app.id);
-      await call('PUT', `/v1/schedules/${schedules[project]}/webhook`, { url: `https://${project}.example.com/hook` });
-      const scheduledFor = new Date('2030-01-01T00:00:00Z');
-      await settleRun(database.db, { scheduleId: schedules[project], scheduledFor, outcome: 'skipped', reason: 'missed' });
-      await enqueueScheduleAlert(database.db, { scheduleId: schedules[project], scheduledFor, event: 'run.skipped' });
+      const created = await call('POST', `${appPath(project)}/schedules`, { cron: '@yearly', command: 'true', webhookUrl: `https://${project}.example.com/hook` });
+      schedules[project] = created.body.id;
+      const slot = { scheduleId: schedules[project], scheduledFor: new Date('2030-01-01T00:00:00Z'), trigger: 'cron' as const };
+      await database.db.transaction().execute((trx) => settleRun(trx, slot, { outcome: 'skipped', reason: 'missed', missed: true }, { fresh: true }));
     }
     for (const [name, role, project] of [['shop-viewer', 'viewer', 'shop'], ['shop-member', 'member', 'shop'], ['all-viewer', 'viewer', undefined]] as const) {
       tokens[name] = (await call('POST', '/v1/tokens', { name, role, ...(project ? { project } : {}) })).body.token;

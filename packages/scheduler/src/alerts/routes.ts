@@ -1,13 +1,13 @@
-import { ListDeliveriesQuery, Name, SetWebhookRequest, TaskIdPrefix } from '@tapit/protocol';
+import { ListDeliveriesQuery, Name, SetWebhookRequest } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
 import { findApp } from '../apps/repository.js';
+import { findSchedule } from '../schedules/repository.js';
 import { DomainError } from '../domain/domain-error.js';
 import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { listDeliveries } from './deliveries.js';
-import { findScheduleOwner } from './schedule-lookup.js';
 import { findWebhook, removeWebhook, setWebhook, webhookOrigin, type WebhookOwner } from './webhooks.js';
 
 const noWebhook = (targetType: string) =>
@@ -18,7 +18,7 @@ export function alertRoutes(deps: AppDeps) {
   const { db } = deps;
   const routes = new Hono<HonoEnv>();
 
-  const scheduleOf = (c: Context<HonoEnv>) => findScheduleOwner(db, parseParam(c, 'id', TaskIdPrefix), c.get('principal').project);
+  const scheduleOf = (c: Context<HonoEnv>) => findSchedule(db, c.req.param('id') ?? '', c.get('principal').project);
 
   /** The owner, the audit target and the project of a webhook route. */
   const webhookOf = async (c: Context<HonoEnv>): Promise<{ owner: WebhookOwner; targetType: string; targetId: string; project: string }> => {

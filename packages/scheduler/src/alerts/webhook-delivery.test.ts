@@ -1,8 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AlertBody, DeliveryList } from '@tapit/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { settleFinishedRuns } from '../schedules/run-outcomes.js';
+import { settleRun } from '../schedules/settle-run.js';
 import { eventually } from '../testing/eventually.js';
-import { settleRun, insertSchedule } from '../testing/schedule-fixtures.js';
+import { endTask } from '../testing/schedules.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { startWebhookReceiver, type ReceiverAnswer } from '../testing/webhook-receiver.js';
@@ -24,12 +26,11 @@ function verifyTapitSignature(secret: string, rawBody: string, header: string, t
 describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   let database: TestDatabase;
   let call: Awaited<ReturnType<typeof createTestApp>>['call'];
-  let appId: number;
   const receivers: Awaited<ReturnType<typeof startWebhookReceiver>>[] = [];
   const logged: string[] = [];
-  let slotSeconds = 0;
-  /** A slot of its own for every run of the file. */
-  const nextSlot = () => new Date(Date.UTC(2030, 0, 1) + ++slotSeconds * 60_000);
+  let slotMinutes = 0;
+  /** A slot of its own for every skipped run of the file. */
+  const nextSlot = () => new Date(Date.UTC(2030, 0, 1) + ++slotMinutes * 60_000);
 
   const sender = (overrides: Partial<ConstructorParameters<typeof WebhookSender>[0]> = {}) =>
     new WebhookSender({ db: database.db, timeoutMs: 2000, retryBaseMs: 50, retryForSeconds: 3600, networks: new AllowedNetworks('loopback'), version: 'test', log: (line) => logged.push(line), ...overrides });
@@ -40,30 +41,40 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     return started;
   };
 
-  /** A task of the app that the run's slot will claim as its attempt. */
-  const task = async () => (await call('POST', `${APP_PATH}/web/tasks`, { command: 'exit 3', kind: 'background' })).body.id as string;
-
   const deliveries = async (scheduleId: string) => DeliveryList.parse((await call('GET', `/v1/schedules/${scheduleId}/deliveries`)).body).items;
 
-  /** A schedule with its own webhook at `url`; returns its id and the secret shown once. */
+  /** A schedule (that never fires on its own during the test) created through the API. */
+  const createSchedule = async (webhookUrl?: string) => {
+    const created = await call('POST', `${APP_PATH}/web/schedules`, { cron: '@yearly', command: 'exit 3', ...(webhookUrl ? { webhookUrl } : {}) });
+    expect(created.status).toBe(201);
+    return { scheduleId: created.body.id as string, secret: created.body.webhookSecret as string | null };
+  };
   const scheduleWithWebhook = async (url: string) => {
-    const scheduleId = await insertSchedule(database.db, appId);
-    const set = await call('PUT', `/v1/schedules/${scheduleId}/webhook`, { url });
-    expect(set.status).toBe(200);
-    return { scheduleId, secret: set.body.secret as string };
+    const { scheduleId, secret } = await createSchedule(url);
+    return { scheduleId, secret: secret! };
   };
 
-  const failedRun = async (scheduleId: string) => {
+  /** A run through the engine: triggered, its task ended as given, settled (which stores the alert). */
+  const run = async (scheduleId: string, stopCode: 'EXITED' | 'USER_STOPPED' = 'EXITED', exitCode: number | null = 3) => {
+    const triggered = await call('POST', `/v1/schedules/${scheduleId}/trigger`);
+    expect(triggered.status).toBe(201);
+    await endTask(database.db, triggered.body.taskId, stopCode, exitCode);
+    await settleFinishedRuns(database.db, 1000);
+    return { scheduleId, scheduledFor: new Date(triggered.body.scheduledFor), taskId: triggered.body.taskId as string, event: 'run.failed' as const };
+  };
+  const failedRun = (scheduleId: string) => run(scheduleId);
+
+  /** A slot the engine records as skipped (missed), as the firing pass does. */
+  const skippedRun = async (scheduleId: string, reason = 'missed: not fired within 30 s of its time (missed=skip)') => {
     const scheduledFor = nextSlot();
-    await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'failed', attempts: [{ taskId: await task(), stopCode: 'EXITED', exitCode: 3 }] });
-    return { scheduleId, scheduledFor, event: 'run.failed' as const };
+    await database.db.transaction().execute((trx) => settleRun(trx, { scheduleId, scheduledFor, trigger: 'cron' }, { outcome: 'skipped', reason, missed: true }, { fresh: true }));
+    return { scheduleId, scheduledFor, event: 'run.skipped' as const };
   };
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     ({ call } = await createTestApp(database));
     await call('POST', APP_PATH, { name: 'web', image: 'busybox' });
-    appId = (await database.db.selectFrom('apps').select('id').where('name', '=', 'web').executeTakeFirstOrThrow()).id;
   });
   afterEach(async () => {
     await Promise.all(receivers.splice(0).map((r) => r.close()));
@@ -74,8 +85,10 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     const target = await receiver();
     const { scheduleId, secret } = await scheduleWithWebhook(target.url);
     const run = await failedRun(scheduleId);
-    const id = await enqueueScheduleAlert(database.db, run);
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    // Settling the run stored the alert, in the engine's transaction.
+    const [stored] = await deliveries(scheduleId);
+    expect(stored).toMatchObject({ event: 'run.failed', status: 'pending', attempts: 0, scheduledFor: run.scheduledFor.toISOString() });
+    const id = stored!.id;
 
     const sending = sender();
     await eventually(async () => (await sending.pass(), target.received.length === 1), 'the receiver got the delivery');
@@ -93,13 +106,13 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     expect(body).toMatchObject({
       event: 'run.failed',
       deliveryId: id,
-      schedule: { id: scheduleId, project: 'default', stage: 'default', app: 'web', cron: '*/5 * * * *', timezone: 'UTC' },
+      schedule: { id: scheduleId, project: 'default', stage: 'default', app: 'web', cron: '@yearly', timezone: 'UTC' },
       scheduledFor: run.scheduledFor.toISOString(),
       outcome: 'failed',
-      reason: 'the task exited with code 3',
-      attempts: [{ attempt: 1, stopCode: 'EXITED', exitCode: 3 }],
+      reason: `task ${run.taskId} (attempt 1) ended EXITED (exit code 3)`,
+      attempts: [{ attempt: 1, taskId: run.taskId, stopCode: 'EXITED', exitCode: 3 }],
+      hint: `tapit show task task=${run.taskId}`,
     });
-    expect(body.hint).toBe(`tapit show task task=${body.attempts[0].taskId}`);
     await eventually(async () => (await deliveries(scheduleId))[0]?.status === 'delivered', 'the delivery is recorded as delivered');
     expect((await deliveries(scheduleId))[0]).toMatchObject({ id, attempts: 1, lastStatusCode: 200, lastError: null, lastResponse: 'ok', body: request.body, nextAttemptAt: null });
   });
@@ -107,7 +120,8 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('retries a receiver answering 500, then records both attempts once it answers 200', async () => {
     const target = await receiver([{ status: 500, body: 'database is down' }, { status: 200, body: 'thanks' }]);
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    const id = await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
+    const id = (await deliveries(scheduleId))[0]!.id;
 
     const sending = sender();
     await eventually(async () => (await sending.pass(), (await deliveries(scheduleId))[0]?.status === 'delivered'), 'delivered on the second attempt');
@@ -129,7 +143,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     const url = gone.url;
     await gone.close();
     const { scheduleId } = await scheduleWithWebhook(url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender();
     await eventually(async () => (await sending.pass(), ((await deliveries(scheduleId))[0]?.attempts ?? 0) >= 2), 'two refused attempts');
     const [refused] = await deliveries(scheduleId);
@@ -148,7 +162,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     const elsewhere = await receiver();
     const target = await receiver([{ status: 302, headers: { location: elsewhere.url } }]);
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender();
     await eventually(async () => (await sending.pass(), ((await deliveries(scheduleId))[0]?.attempts ?? 0) >= 1 && (await deliveries(scheduleId))[0].history.length >= 1), 'one attempt recorded');
     await sending.close();
@@ -161,7 +175,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('gives up after the retry window: failed, with every attempt recorded', async () => {
     const target = await receiver([{ status: 503 }]);
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender({ retryBaseMs: 100, retryForSeconds: 1 });
     await eventually(async () => (await sending.pass(), (await deliveries(scheduleId))[0]?.status === 'failed'), 'given up');
     await sending.close();
@@ -178,7 +192,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('ends an attempt the receiver never answers at the timeout', async () => {
     const target = await receiver(['hang']);
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender({ timeoutMs: 300 });
     await eventually(async () => (await sending.pass(), ((await deliveries(scheduleId))[0]?.history.length ?? 0) >= 1), 'the attempt timed out');
     await sending.close();
@@ -188,7 +202,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('refuses addresses outside TAPIT_WEBHOOK_ALLOWED_NETWORKS, recording why', async () => {
     const target = await receiver();
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender({ networks: new AllowedNetworks('external') });
     await eventually(async () => (await sending.pass(), ((await deliveries(scheduleId))[0]?.history.length ?? 0) >= 1), 'the attempt was refused');
     await sending.close();
@@ -206,7 +220,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('keeps the body and delivery id, and reads only 1024 characters of an answer', async () => {
     const target = await receiver([{ status: 500, body: 'x'.repeat(100_000) }]);
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     const sending = sender({ retryBaseMs: 60_000 });
     await eventually(async () => (await sending.pass(), ((await deliveries(scheduleId))[0]?.history.length ?? 0) >= 1), 'one attempt');
     await sending.close();
@@ -218,8 +232,9 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     await database.db.updateTable('webhook_deliveries').set({ status: 'failed' }).where('status', '=', 'pending').execute();
     const target = await receiver();
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    const ids = [];
-    for (let i = 0; i < 12; i++) ids.push(await enqueueScheduleAlert(database.db, await failedRun(scheduleId)));
+    for (let i = 0; i < 12; i++) await skippedRun(scheduleId);
+    const ids = (await deliveries(scheduleId)).map((d) => d.id);
+    expect(ids).toHaveLength(12);
     const [a, b] = await Promise.all([claimDueDeliveries(database.db, { limit: 8, leaseMs: 30_000 }), claimDueDeliveries(database.db, { limit: 8, leaseMs: 30_000 })]);
     const claimed = [...a, ...b].map((d) => d.id);
     expect(new Set(claimed).size).toBe(claimed.length);
@@ -231,7 +246,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('tries again after the lease when the sender died mid-attempt, noting the lost attempt', async () => {
     const target = await receiver();
     const { scheduleId } = await scheduleWithWebhook(target.url);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     // A replica claims the attempt and dies before it records anything.
     const [lost] = await claimDueDeliveries(database.db, { limit: 1, leaseMs: 200 });
     expect(lost.attempt).toBe(1);
@@ -250,8 +265,8 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     const appHook = await receiver();
     const set = await call('PUT', `${APP_PATH}/web/webhook`, { url: appHook.url });
     expect(set.status).toBe(200);
-    const scheduleId = await insertSchedule(database.db, appId);
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    const { scheduleId } = await createSchedule();
+    await failedRun(scheduleId);
     const sending = sender();
     await eventually(async () => (await sending.pass(), appHook.received.length === 1), "the app's webhook got it");
     expect(verifyTapitSignature(set.body.secret, appHook.received[0].body, String(appHook.received[0].headers['tapit-signature']))).toBe(true);
@@ -259,7 +274,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
     // The schedule's own webhook wins over the app's.
     const own = await receiver();
     const ownSet = await call('PUT', `/v1/schedules/${scheduleId}/webhook`, { url: own.url });
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     await eventually(async () => (await sending.pass(), own.received.length === 1), "the schedule's own webhook got it");
     await sending.close();
     expect(appHook.received).toHaveLength(1);
@@ -269,44 +284,69 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
 
   it('gives up a pending delivery whose webhook was removed', async () => {
     const { scheduleId } = await scheduleWithWebhook('http://127.0.0.1:9/nowhere');
-    await enqueueScheduleAlert(database.db, await failedRun(scheduleId));
+    await failedRun(scheduleId);
     expect((await call('DELETE', `/v1/schedules/${scheduleId}/webhook`)).status).toBe(204);
     await sender().pass();
     expect((await deliveries(scheduleId))[0]).toMatchObject({ status: 'failed', lastError: 'no webhook applies to the schedule any more (removed)' });
   });
 
-  it('alerts failed and skipped slots, and a success only while the schedule was failing', async () => {
-    expect(alertEventFor({ outcome: 'failed', wasFailing: false })).toBe('run.failed');
-    expect(alertEventFor({ outcome: 'failed', wasFailing: true })).toBe('run.failed');
-    expect(alertEventFor({ outcome: 'skipped', wasFailing: false })).toBe('run.skipped');
-    expect(alertEventFor({ outcome: 'succeeded', wasFailing: true })).toBe('run.recovered');
-    for (const outcome of ['succeeded', 'retrying', 'stopped', 'running']) expect(alertEventFor({ outcome, wasFailing: false })).toBeNull();
+  it('alerts a failed run, a skipped slot, and the first success after failures, as the engine settles them', async () => {
+    expect(alertEventFor({ outcome: 'retrying', wasFailing: true })).toBeNull();
     expect(alertEventFor({ outcome: 'stopped', wasFailing: true })).toBeNull();
-
     const { scheduleId } = await scheduleWithWebhook('http://127.0.0.1:9/x');
+    const events = async () => (await deliveries(scheduleId)).map((d) => d.event).reverse();
+    const body = async () => AlertBody.parse(JSON.parse((await deliveries(scheduleId))[0]!.body));
+
+    await run(scheduleId, 'EXITED', 0);
+    expect(await events()).toEqual([]);
+    const failed = await failedRun(scheduleId);
+    expect(await events()).toEqual(['run.failed']);
+    expect(await body()).toMatchObject({
+      event: 'run.failed',
+      trigger: 'manual',
+      outcome: 'failed',
+      reason: `task ${failed.taskId} (attempt 1) ended EXITED (exit code 3)`,
+      attempts: [{ attempt: 1, taskId: failed.taskId, status: 'STOPPED', stopCode: 'EXITED', exitCode: 3 }],
+      hint: `tapit show task task=${failed.taskId}`,
+    });
+    // A run a user stopped neither fails nor recovers.
+    await run(scheduleId, 'USER_STOPPED', null);
+    expect(await events()).toEqual(['run.failed']);
+    const recovered = await run(scheduleId, 'EXITED', 0);
+    expect(await events()).toEqual(['run.failed', 'run.recovered']);
+    expect(await body()).toMatchObject({ event: 'run.recovered', outcome: 'succeeded', reason: null, attempts: [{ taskId: recovered.taskId, exitCode: 0 }] });
+    await run(scheduleId, 'EXITED', 0);
+    expect(await events()).toEqual(['run.failed', 'run.recovered']);
+
+    // A missed slot is a failure to recover from; one skipped by concurrency=forbid is not.
+    const missed = await skippedRun(scheduleId);
+    expect(await body()).toMatchObject({ event: 'run.skipped', outcome: 'skipped', scheduledFor: missed.scheduledFor.toISOString(), reason: expect.stringMatching(/^missed: /), attempts: [], hint: `tapit show schedule schedule=${scheduleId}` });
+    await run(scheduleId, 'EXITED', 0);
+    expect(await events()).toEqual(['run.failed', 'run.recovered', 'run.skipped', 'run.recovered']);
     const scheduledFor = nextSlot();
-    await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'skipped', reason: 'missed: no scheduler was running at its time (missed=skip)' });
-    const id = await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor, event: 'run.skipped' });
-    const body = AlertBody.parse(JSON.parse((await database.db.selectFrom('webhook_deliveries').select('body').where('id', '=', id!).executeTakeFirstOrThrow()).body));
-    expect(body).toMatchObject({ event: 'run.skipped', outcome: 'skipped', reason: 'missed: no scheduler was running at its time (missed=skip)', attempts: [], hint: `tapit show schedule schedule=${scheduleId}` });
+    const reason = 'task 0000000000000000000000000000002a was still running (concurrency=forbid)';
+    await database.db.transaction().execute((trx) => settleRun(trx, { scheduleId, scheduledFor, trigger: 'cron' }, { outcome: 'skipped', reason }, { fresh: true }));
+    expect(await body()).toMatchObject({ event: 'run.skipped', reason });
+    await run(scheduleId, 'EXITED', 0);
+    expect(await events()).toEqual(['run.failed', 'run.recovered', 'run.skipped', 'run.recovered', 'run.skipped']);
   });
 
   it('stores nothing without a webhook, and nothing twice for one outcome', async () => {
-    const scheduleId = await insertSchedule(database.db, appId);
-    const run = await failedRun(scheduleId);
-    expect(await enqueueScheduleAlert(database.db, run)).toBeNull();
+    const { scheduleId } = await createSchedule();
+    const failed = await failedRun(scheduleId);
+    expect(await deliveries(scheduleId)).toHaveLength(0);
     await call('PUT', `/v1/schedules/${scheduleId}/webhook`, { url: 'http://127.0.0.1:9/x' });
-    expect(await enqueueScheduleAlert(database.db, run)).not.toBeNull();
-    expect(await enqueueScheduleAlert(database.db, run)).toBeNull();
+    expect(await enqueueScheduleAlert(database.db, failed)).toMatch(/^[0-9a-f]{32}$/);
+    expect(await enqueueScheduleAlert(database.db, failed)).toBeNull();
     expect(await deliveries(scheduleId)).toHaveLength(1);
   });
 
-  it('stores the delivery in the caller’s transaction: rolled back with it', async () => {
+  it('stores the delivery in the transaction that settles the run: rolled back with it', async () => {
     const { scheduleId } = await scheduleWithWebhook('http://127.0.0.1:9/x');
-    const run = await failedRun(scheduleId);
     await expect(
       database.db.transaction().execute(async (trx) => {
-        expect(await enqueueScheduleAlert(trx, run)).not.toBeNull();
+        await settleRun(trx, { scheduleId, scheduledFor: nextSlot(), trigger: 'cron' }, { outcome: 'skipped', reason: 'missed', missed: true }, { fresh: true });
+        expect(await trx.selectFrom('webhook_deliveries').select('id').where('schedule_id', '=', scheduleId).execute()).toHaveLength(1);
         throw new Error('the outcome change failed');
       }),
     ).rejects.toThrow('the outcome change failed');
@@ -316,12 +356,7 @@ describe.each(DATABASE_KINDS)('webhook deliveries on %s', (kind) => {
   it('keeps the newest 100 deliveries of a schedule, paged newest first', async () => {
     const { scheduleId } = await scheduleWithWebhook('http://127.0.0.1:9/x');
     const slots: string[] = [];
-    for (let i = 0; i < 103; i++) {
-      const scheduledFor = nextSlot();
-      await settleRun(database.db, { scheduleId, scheduledFor, outcome: 'skipped', reason: 'missed' });
-      await enqueueScheduleAlert(database.db, { scheduleId, scheduledFor, event: 'run.skipped' });
-      slots.push(scheduledFor.toISOString());
-    }
+    for (let i = 0; i < 103; i++) slots.push((await skippedRun(scheduleId, 'missed')).scheduledFor.toISOString());
     const seen: string[] = [];
     let cursor: string | null = null;
     do {

@@ -1,11 +1,13 @@
 import type { ScheduleRunTrigger } from '@tapit/protocol';
 import type { Transaction } from 'kysely';
+import { alertEventFor, enqueueScheduleAlert } from '../alerts/enqueue-alert.js';
+import { setWebhook } from '../alerts/webhooks.js';
 import type { Database } from '../db/schema.js';
 
 /*
- * Where alerts (issue 10, item 6: webhooks) plug into schedules. Both run in the transaction of
- * the change they follow, so a delivery stored here commits with it (at least once, surviving a
- * restart). Until alerts exist they store and send nothing.
+ * Where alerts (alerts/, docs/schedules.md "Alerts") plug into schedules. Both run in the
+ * transaction of the change they follow, so a delivery stored here commits with it (at least
+ * once, surviving a restart).
  */
 
 /** A schedule's webhook as given at its creation: what the answer shows, and the secret, shown this once. */
@@ -15,8 +17,10 @@ export interface ScheduleWebhook {
 }
 
 /** Stores the webhook of a schedule being created (`url` as the request gave it, undefined if none). */
-export async function configureScheduleWebhook(_trx: Transaction<Database>, _scheduleId: string, _url: string | undefined): Promise<ScheduleWebhook> {
-  return { webhookUrl: null, webhookSecret: null };
+export async function configureScheduleWebhook(trx: Transaction<Database>, scheduleId: string, url: string | undefined, setBy: string): Promise<ScheduleWebhook> {
+  if (url === undefined) return { webhookUrl: null, webhookSecret: null };
+  const webhook = await setWebhook(trx, { scheduleId }, url, setBy);
+  return { webhookUrl: webhook.url, webhookSecret: webhook.secret };
 }
 
 /** A slot's outcome as it changed: what an alert would tell. */
@@ -34,5 +38,8 @@ export interface RunOutcomeChange {
   wasFailing: boolean;
 }
 
-/** Called by settleRun for every outcome change (failed, skipped or missed, first success after failures…). */
-export async function alertOnRunOutcome(_trx: Transaction<Database>, _change: RunOutcomeChange): Promise<void> {}
+/** Called by settleRun for every outcome change: stores the alert it calls for, if a webhook applies. */
+export async function alertOnRunOutcome(trx: Transaction<Database>, change: RunOutcomeChange): Promise<void> {
+  const event = alertEventFor(change);
+  if (event !== null) await enqueueScheduleAlert(trx, { scheduleId: change.scheduleId, scheduledFor: change.scheduledFor, event });
+}

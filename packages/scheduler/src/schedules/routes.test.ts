@@ -45,9 +45,9 @@ describe.each(DATABASE_KINDS)('schedules API on %s', (kind) => {
       failing: false,
       lastRun: null,
       createdBy: 'bootstrap',
-      // Webhooks are stored by the alerts work; until then none is kept or shown.
-      webhookUrl: null,
-      webhookSecret: null,
+      // The webhook's secret is in this answer only.
+      webhookUrl: 'https://alerts.example.com/tapit',
+      webhookSecret: expect.stringMatching(/^whsec_[0-9a-f]{64}$/),
       task: { command: ['/bin/sh', '-c', 'bin/cleanup'], memoryGb: 1, cpu: null, release: null, image: null, initiatedBy: 'ops', constraints: {} },
     });
     expect(created.body.id).toMatch(/^[0-9a-f]{32}$/);
@@ -63,6 +63,12 @@ describe.each(DATABASE_KINDS)('schedules API on %s', (kind) => {
     // 02:30 in Berlin, with the zone's offset of that day.
     for (const run of shown.body.upcoming) expect(run.local).toMatch(/T02:30:00\+0[12]:00$/);
     expect(shown.body).not.toHaveProperty('webhookSecret');
+    expect(shown.body.webhookUrl).toBe('https://alerts.example.com/tapit');
+    expect(shown.text).not.toContain(created.body.webhookSecret);
+    expect((await call('GET', '/v1/schedules')).text).not.toContain(created.body.webhookSecret);
+    const audit = await database.db.selectFrom('audit_events').select('details').where('target_id', '=', created.body.id).executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({ webhook: 'https://alerts.example.com' });
+    expect(JSON.stringify(audit)).not.toContain(created.body.webhookSecret);
   });
 
   it('refuses a bad expression, zone or field with 400 naming it, and stores nothing', async () => {

@@ -11,6 +11,7 @@ import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { configureScheduleWebhook } from './alert-hooks.js';
+import { webhookOrigin } from '../alerts/webhooks.js';
 import { parseCronSpec } from './cron-spec.js';
 import {
   createSchedule,
@@ -42,7 +43,7 @@ export function scheduleRoutes(deps: AppDeps) {
     const app = await findApp(db, path);
     const answer = await createOnce(c, db, async (trx): Promise<CreatedSchedule> => {
       const id = await createSchedule(trx, app, body, spec, principal.name);
-      const webhook = await configureScheduleWebhook(trx, id, body.webhookUrl);
+      const webhook = await configureScheduleWebhook(trx, id, body.webhookUrl, principal.name);
       await recordAudit(trx, {
         actor: principal.name,
         action: 'schedule.create',
@@ -50,7 +51,8 @@ export function scheduleRoutes(deps: AppDeps) {
         targetId: id,
         project: path.project,
         source: clientAddress(c),
-        details: { app: path.app, cron: spec.expression, timezone: spec.timezone },
+        // A webhook by its origin only: a path or query may hold the receiver's token; never the secret.
+        details: { app: path.app, cron: spec.expression, timezone: spec.timezone, webhook: body.webhookUrl === undefined ? null : webhookOrigin(body.webhookUrl) },
       });
       const [schedule] = await toSchedules(trx, [await findSchedule(trx, id, null)]);
       return { ...schedule!, ...webhook };

@@ -4,35 +4,10 @@ import type { Database, ScheduleRunRow } from '../db/schema.js';
 import { formatInZone, nextSlots, parseCronSpec } from './cron-spec.js';
 import type { ScheduleWithApp } from './repository.js';
 import { failingSchedules } from './settle-run.js';
+import { attemptsOf, slotKey } from './slot-attempts.js';
+import { webhookUrlsOf } from '../alerts/webhooks.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const slotKey = (scheduleId: string, at: Date) => `${scheduleId}|${at.getTime()}`;
-
-/** The tasks of these slots, by slot, first attempt first. */
-async function attemptsOf(db: Kysely<Database>, runs: ScheduleRunRow[]): Promise<Map<string, ScheduleRunAttempt[]>> {
-  const bySlot = new Map<string, ScheduleRunAttempt[]>();
-  if (runs.length === 0) return bySlot;
-  const rows = await db
-    .selectFrom('tasks')
-    .select(['id', 'schedule_id', 'scheduled_for', 'schedule_attempt', 'status', 'stop_code', 'exit_code'])
-    .where('schedule_id', 'in', [...new Set(runs.map((run) => run.schedule_id))])
-    .where('scheduled_for', 'in', [...new Set(runs.map((run) => run.scheduled_for.getTime()))].map((ms) => new Date(ms)))
-    .orderBy('schedule_attempt')
-    .execute();
-  for (const row of rows) {
-    const key = slotKey(row.schedule_id!, row.scheduled_for!);
-    const list = bySlot.get(key) ?? [];
-    list.push({
-      attempt: row.schedule_attempt ?? 1,
-      taskId: row.id,
-      status: row.status as ScheduleRunAttempt['status'],
-      stopCode: row.stop_code as ScheduleRunAttempt['stopCode'],
-      exitCode: row.exit_code,
-    });
-    bySlot.set(key, list);
-  }
-  return bySlot;
-}
 
 function toScheduleRun(row: ScheduleRunRow, attempts: Map<string, ScheduleRunAttempt[]>): ScheduleRun {
   return {
@@ -46,7 +21,7 @@ function toScheduleRun(row: ScheduleRunRow, attempts: Map<string, ScheduleRunAtt
   };
 }
 
-function toSchedule(row: ScheduleWithApp, lastRun: ScheduleRun | null, failing: boolean): Schedule {
+function toSchedule(row: ScheduleWithApp, lastRun: ScheduleRun | null, failing: boolean, webhookUrl: string | null): Schedule {
   return {
     id: row.id,
     project: row.project,
@@ -63,8 +38,7 @@ function toSchedule(row: ScheduleWithApp, lastRun: ScheduleRun | null, failing: 
     failing,
     nextRunAt: row.suspended ? null : row.next_run_at.toISOString(),
     lastRun,
-    // Stored and shown by the alerts work (alert-hooks.ts).
-    webhookUrl: null,
+    webhookUrl,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
   };
@@ -84,8 +58,9 @@ export async function toSchedules(db: Kysely<Database>, rows: ScheduleWithApp[])
     .execute();
   const attempts = await attemptsOf(db, lastRuns);
   const failing = await failingSchedules(db, ids);
+  const webhooks = await webhookUrlsOf(db, ids);
   const last = new Map(lastRuns.map((run) => [run.schedule_id, toScheduleRun(run, attempts)]));
-  return rows.map((row) => toSchedule(row, last.get(row.id) ?? null, failing.has(row.id)));
+  return rows.map((row) => toSchedule(row, last.get(row.id) ?? null, failing.has(row.id), webhooks.get(row.id) ?? null));
 }
 
 /** How many upcoming slots a detail shows. */
