@@ -44,6 +44,9 @@ beforeAll(async () => {
     await call('POST', `/v1/tasks/${ids[ids.length - 1]}/stop`);
     // Schedule ids take the same {id} place as task ids.
     for (const cron of ['@daily', '@hourly']) ids.push((await created('POST', `/v1/projects/${project}/stages/default/apps/web/schedules`, { cron, command: 'echo hi' })).id);
+    // Webhooks to find (and replace, and remove): the app's and one schedule's own.
+    await call('PUT', `/v1/projects/${project}/stages/default/apps/web/webhook`, { url: 'https://alerts.example.invalid/tapit' });
+    await call('PUT', `/v1/schedules/${ids[ids.length - 1]}/webhook`, { url: 'https://alerts.example.invalid/nightly?token=x' });
   }
   for (const [name, role, project] of [['fuzz-admin', 'admin'], ['fuzz-member', 'member', 'fuzz'], ['fuzz-viewer', 'viewer'], ['fuzz-victim', 'viewer']] as const) {
     secrets[name] = (await created('POST', '/v1/tokens', { name, role, ...(project ? { project } : {}) })).token;
@@ -103,6 +106,8 @@ describe('the HTTP API, fuzzed from its OpenAPI description', () => {
           'POST /v1/projects/{project}/stages/{stage}/apps/{app}/tasks': [{ command: 'echo hi' }, { args: ['true'], cpu: 0.5, memoryGb: 0.25 }, { command: 'sh', kind: 'interactive', terminal: { cols: 80, rows: 24 } }, { args: ['x'], release: 1 }],
           'POST /v1/projects/{project}/stages/{stage}/apps/{app}/releases': [{ image: TEST_IMAGE }, { image: 'registry.example:5000/team/web@sha256:' + 'a'.repeat(64) }],
           'POST /v1/projects/{project}/stages/{stage}/apps/{app}/schedules': [{ cron: '@daily', command: 'echo hi' }, { cron: '30 2 * * 1-5', timezone: 'Europe/Berlin', args: ['true'], concurrency: 'forbid', missed: 'latest', startingDeadlineSeconds: 600, retries: 2 }],
+          'PUT /v1/schedules/{id}/webhook': [{ url: 'https://alerts.example.invalid/tapit' }, { url: 'http://127.0.0.1:9/hook' }],
+          'PUT /v1/projects/{project}/stages/{stage}/apps/{app}/webhook': [{ url: 'https://alerts.example.invalid/app' }],
           'POST /v1/projects/{project}/stages/{stage}/apps': [{ name: 'api', image: TEST_IMAGE }, { name: 'worker', image: 'busybox:1.36', cpu: 1, memoryGb: 2, maxHours: null }],
         },
         // DELETE /v1/tokens/{name} of the fuzzer's own tokens would leave it nothing but 401s.
