@@ -20,8 +20,8 @@ export default class TriggerSchedule extends BaseCommand {
   async run(): Promise<TriggeredRun> {
     const { argv, flags } = await this.parse(TriggerSchedule);
     const client = await this.api();
-    // Not sent again on a lost answer: unlike a create, a trigger has no key to answer it once.
-    const run = await client.post(schedulePath(parseScheduleArg(argv as string[]), '/trigger'), {}, TriggeredRun);
+    // A trigger creates a task: sent like a create, so a retry after a lost answer runs it once.
+    const run = await client.create(schedulePath(parseScheduleArg(argv as string[]), '/trigger'), {}, TriggeredRun);
     this.log(`Triggered schedule ${run.scheduleId}: slot ${formatUtc(run.scheduledFor)}`);
     if (flags.wait) {
       this.exitWith(await attachToTask(client, await client.get(taskPath(run.taskId), Task)));
