@@ -39,7 +39,7 @@ const failed: ScheduleRun = {
   scheduledFor: '2021-03-17T01:30:00.000Z',
   trigger: 'cron',
   outcome: 'failed',
-  reason: 'exited 3 after 2 attempts',
+  reason: 'task 0e4fd1a2b3c4… (attempt 2 of 2) ended OOM_KILLED (exit code 137)',
   attempts: [
     { attempt: 1, taskId: '55a9b03b765446ecb954ccedfc9ea25b', status: 'STOPPED', stopCode: 'EXITED', exitCode: 3 },
     { attempt: 2, taskId: '0e4fd1a2b3c4d5e6f708192a3b4c5d6e', status: 'STOPPED', stopCode: 'OOM_KILLED', exitCode: 137 },
@@ -119,13 +119,13 @@ describe('schedule output', () => {
     expect(lines[1]).toMatch(/^ {2}SLOT \(UTC\)\s+TRIGGER\s+OUTCOME\s+ATTEMPT\s+TASK\s+RESULT\s+REASON$/);
     expect(lines[2]).toMatch(/^ {2}2021-03-17 01:40:00\s+manual\s+retrying \(next attempt 2021-03-17 01:41:00 UTC\)\s+1\s+55a9b03b7654\s+STOPPED \(EXITED 3\)$/);
     expect(lines[3]).toMatch(/^ {2}2021-03-17 01:35:00\s+cron\s+skipped\s+-\s+-\s+-\s+task 55a9b03b7654 was still running \(concurrency=forbid\)$/);
-    expect(lines[4]).toMatch(/^ {2}2021-03-17 01:30:00\s+cron\s+failed\s+1\s+55a9b03b7654\s+STOPPED \(EXITED 3\)\s+exited 3 after 2 attempts$/);
+    expect(lines[4]).toMatch(/^ {2}2021-03-17 01:30:00\s+cron\s+failed\s+1\s+55a9b03b7654\s+STOPPED \(EXITED 3\)\s+task 0e4fd1a2b3c4… \(attempt 2 of 2\) ended OOM_KILLED \(exit code 137\)$/);
     expect(lines[5]).toMatch(/^ {23}\s+2\s+0e4fd1a2b3c4\s+STOPPED \(OOM_KILLED 137\)$/);
     expect(runHistory([])).toBe('Recent runs: none yet');
   });
 
   it('reads the protocol example of a schedule detail', () => {
     const detail = ScheduleDetail.parse({ ...schedule, upcoming: [], runs: [failed] });
-    expect(runHistory(detail.runs)).toContain('exited 3 after 2 attempts');
+    expect(runHistory(detail.runs)).toContain('(attempt 2 of 2) ended OOM_KILLED');
   });
 });

@@ -49,7 +49,7 @@ export function scheduleDetails(schedule: Schedule, bin = 'tapit'): string {
     ['Starting deadline', schedule.startingDeadlineSeconds === null ? 'none' : `${schedule.startingDeadlineSeconds}s`],
     ['Retries', String(schedule.retries)],
     ['Suspended', schedule.suspended ? `yes: no slot fires until ${bin} resume schedule schedule=${schedule.id}` : 'no'],
-    ['Failing', schedule.failing ? 'FAILING: its last run failed or was skipped, with no success since' : 'no'],
+    ['Failing', schedule.failing ? 'FAILING: its last decisive run failed or was missed, with no success since' : 'no'],
     ['Next run', formatUtc(schedule.nextRunAt)],
     ['Last run', schedule.lastRun === null ? 'none yet' : `${formatUtc(schedule.lastRun.scheduledFor)}, ${formatOutcome(schedule.lastRun)}`],
     ['Webhook', schedule.webhookUrl ?? '-'],
