@@ -102,6 +102,21 @@ describe('tapit create schedule', () => {
     expect(plain.task).toMatchObject({ image: 'tapit-test/busybox:latest', release: null, cpu: null, memoryGb: null });
   });
 
+  it('prints the webhook signing secret once, with a line saying it will not be shown again', async () => {
+    const created = await tapit('create', 'schedule', 'true', 'cron=@daily', 'webhook=http://127.0.0.1:9/tapit-hook');
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const secret = /will not be shown again[^\n]*\n(\S+)\n/.exec(created.stdout)?.[1] ?? '';
+    expect(secret).toMatch(/^\S{16,}$/);
+    const id = /^ID:\s+([0-9a-f]{32})$/m.exec(created.stdout)?.[1] ?? '';
+    const stored = await detail(id);
+    expect(stored.webhookUrl).toBe('http://127.0.0.1:9/tapit-hook');
+    expect((await tapit('show', 'schedule', id)).stdout).toMatch(/^Webhook:\s+http:\/\/127.0.0.1:9\/tapit-hook$/m);
+    // No later answer carries it.
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(JSON.stringify(await allSchedules())).not.toContain(secret);
+  });
+
   it('refuses every bad key and value with exit 2 and one line naming it, creating nothing', async () => {
     const before = (await allSchedules()).length;
     const cases: [string[], RegExp][] = [
