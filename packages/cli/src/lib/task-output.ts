@@ -1,5 +1,4 @@
-import { formatLogLine, ScheduleId, Task, Timestamp, type LogLine } from '@tapit/protocol';
-import type { z } from 'zod';
+import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
 import { details, formatBytes, formatDuration, formatNumber, formatTimestamp, formatUtc, shellJoin, table, truncate } from './output.js';
 
 /** Ids are 32 hex characters; 12 are unique in practice and accepted back as a prefix. */
@@ -46,20 +45,13 @@ export function taskTable(tasks: readonly Task[], now: Date = new Date()): strin
   );
 }
 
-/**
- * A task as `show task` reads it: with the schedule and slot it came from, if any.
- * TODO(schedcli): drop once the protocol's Task carries these fields (the schedules work).
- */
-export const ShownTask = Task.extend({ scheduleId: ScheduleId.nullable().optional(), scheduledFor: Timestamp.nullable().optional() });
-export type ShownTask = z.infer<typeof ShownTask>;
-
 /** `9c1b… (slot 2021-03-17 01:30:00 UTC)`: the schedule a task came from. */
-function formatSchedule(scheduleId: string, scheduledFor: string | null | undefined): string {
+function formatSchedule(scheduleId: string, scheduledFor: string | null): string {
   return scheduledFor ? `${scheduleId} (slot ${formatUtc(scheduledFor)})` : scheduleId;
 }
 
 /** Everything `show task` prints, one `Key: value` per line. */
-export function taskDetails(task: ShownTask, now: Date = new Date()): string {
+export function taskDetails(task: Task, now: Date = new Date()): string {
   const { resources, usage } = task;
   const stop = task.stopCode === null ? '-' : `${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}${task.stoppedBy ? ` (by ${task.stoppedBy})` : ''}`;
   const image = task.imageDigest ? `${task.image} (${task.imageDigest})` : task.image;

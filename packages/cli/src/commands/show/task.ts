@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core';
-import { LogPage } from '@tapit/protocol';
+import { LogPage, Task } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
-import { logTail, ShownTask, taskDetails } from '../../lib/task-output.js';
+import { logTail, taskDetails } from '../../lib/task-output.js';
 
 const LOG_PAGE = 1000;
 
@@ -13,10 +13,10 @@ export default class ShowTask extends BaseCommand {
   static enableJsonFlag = true;
   static args = { task: Args.string({ description: 'task=ID (an id or a unique prefix).' }) };
 
-  async run(): Promise<ShownTask> {
+  async run(): Promise<Task> {
     const { argv } = await this.parse(ShowTask);
     const client = await this.api();
-    const task = await client.get(taskPath(parseTaskArg(argv as string[])), ShownTask);
+    const task = await client.get(taskPath(parseTaskArg(argv as string[])), Task);
     this.log(taskDetails(task));
     if (!this.jsonEnabled()) {
       // The API pages logs from the start, so the tail is only known when the log fits one page.
