@@ -27,7 +27,7 @@ const tasksJson = async (...args: string[]) => TaskList.parse(JSON.parse((await 
 
 describe('tapit create task, list tasks, show task, delete task', () => {
   it('creates a background task with resources and prints its id and status', async () => {
-    const created = await tapit('create', 'task', 'echo hello && exit 3', 'memory=1.5', 'cpu=0.5', 'max_hours=2', 'initiated_by=deploy-bot', 'ephemeral_storage_gb=4');
+    const created = await tapit('create', 'task', 'echo hello && exit 3', 'memory=1.5', 'cpu=0.5', 'max_hours=2', 'initiated_by=deploy-bot', 'ephemeral_storage_gb=4', 'release=1');
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const id = idFrom(created.stdout);
@@ -42,7 +42,7 @@ describe('tapit create task, list tasks, show task, delete task', () => {
     }
 
     const json = Task.parse(JSON.parse((await tapit('show', 'task', `task=${id}`, '--json')).stdout));
-    expect(json).toMatchObject({ id, command: ['/bin/sh', '-c', 'echo hello && exit 3'], initiatedBy: 'deploy-bot', kind: 'background' });
+    expect(json).toMatchObject({ id, command: ['/bin/sh', '-c', 'echo hello && exit 3'], initiatedBy: 'deploy-bot', kind: 'background', release: 1 });
     expect(json.resources).toEqual({ cpu: 0.5, memoryGb: 1.5, maxHours: 2, ephemeralStorageGb: 4 });
   });
 
@@ -92,7 +92,7 @@ describe('tapit create task, list tasks, show task, delete task', () => {
   it('rejects bad input with exit 2 and a line naming the key, without creating a task', async () => {
     const before = (await tasksJson()).items.length;
     const cases: [string[], RegExp][] = [
-      [['create', 'task', 'echo', 'foo=1'], /^Error: Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, max_hours, initiated_by, ephemeral_storage_gb, constraint\n$/],
+      [['create', 'task', 'echo', 'foo=1'], /^Error: Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, release, max_hours, initiated_by, ephemeral_storage_gb, constraint\n$/],
       [['create', 'task', 'echo', 'memory=lots'], /^Error: Invalid value "lots" for memory: must be a number of GB from 0.004 to 1024\n$/],
       [['create', 'task', 'echo', 'cpu=-1'], /^Error: Invalid value "-1" for cpu: must be at least 0.01 vCPUs\n$/],
       [['create', 'task', 'echo', 'docker_tag=no tags'], /^Error: Invalid value "no tags" for docker_tag: /],

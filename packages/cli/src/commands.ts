@@ -7,10 +7,12 @@ import CreateApp from './commands/create/app.js';
 import CreateJoinToken from './commands/create/join-token.js';
 import CreateProject from './commands/create/project.js';
 import CreateRelease from './commands/create/release.js';
+import CreateSchedule from './commands/create/schedule.js';
 import CreateStage from './commands/create/stage.js';
 import CreateTask from './commands/create/task.js';
 import CreateToken from './commands/create/token.js';
 import DeleteAgent from './commands/delete/agent.js';
+import DeleteSchedule from './commands/delete/schedule.js';
 import DeleteTask from './commands/delete/task.js';
 import DrainAgent from './commands/drain/agent.js';
 import ListAgents from './commands/list/agents.js';
@@ -19,22 +21,27 @@ import ListConsoles from './commands/list/consoles.js';
 import ListDeliveries from './commands/list/deliveries.js';
 import ListJoinTokens from './commands/list/join-tokens.js';
 import ListReleases from './commands/list/releases.js';
+import ListSchedules from './commands/list/schedules.js';
 import ListTasks from './commands/list/tasks.js';
 import ListTokens from './commands/list/tokens.js';
 import Login from './commands/login.js';
 import RevokeAgent from './commands/revoke/agent.js';
 import RevokeJoinToken from './commands/revoke/join-token.js';
 import RevokeToken from './commands/revoke/token.js';
+import ResumeSchedule from './commands/resume/schedule.js';
 import Run from './commands/run.js';
 import SetWebhook from './commands/set/webhook.js';
 import ShowLogs from './commands/show/logs.js';
 import ShowRecording from './commands/show/recording.js';
+import ShowSchedule from './commands/show/schedule.js';
 import ShowTask from './commands/show/task.js';
 import ShowWebhook from './commands/show/webhook.js';
 import TaskIndex from './commands/task/index.js';
 import TaskAttach from './commands/task/attach.js';
 import TaskRun from './commands/task/run.js';
 import TaskStop from './commands/task/stop.js';
+import SuspendSchedule from './commands/suspend/schedule.js';
+import TriggerSchedule from './commands/trigger/schedule.js';
 import UndrainAgent from './commands/undrain/agent.js';
 import UnsetWebhook from './commands/unset/webhook.js';
 import UpdateAgent from './commands/update/agent.js';
@@ -45,10 +52,12 @@ export const COMMANDS = {
   'create:join-token': CreateJoinToken,
   'create:project': CreateProject,
   'create:release': CreateRelease,
+  'create:schedule': CreateSchedule,
   'create:stage': CreateStage,
   'create:task': CreateTask,
   'create:token': CreateToken,
   'delete:agent': DeleteAgent,
+  'delete:schedule': DeleteSchedule,
   'delete:task': DeleteTask,
   'drain:agent': DrainAgent,
   'list:agents': ListAgents,
@@ -57,22 +66,27 @@ export const COMMANDS = {
   'list:deliveries': ListDeliveries,
   'list:join-tokens': ListJoinTokens,
   'list:releases': ListReleases,
+  'list:schedules': ListSchedules,
   'list:tasks': ListTasks,
   'list:tokens': ListTokens,
   'login': Login,
   'revoke:agent': RevokeAgent,
   'revoke:join-token': RevokeJoinToken,
   'revoke:token': RevokeToken,
+  'resume:schedule': ResumeSchedule,
   'run': Run,
   'set:webhook': SetWebhook,
   'show:logs': ShowLogs,
   'show:recording': ShowRecording,
+  'show:schedule': ShowSchedule,
   'show:task': ShowTask,
   'show:webhook': ShowWebhook,
   'task': TaskIndex,
   'task:attach': TaskAttach,
   'task:run': TaskRun,
   'task:stop': TaskStop,
+  'suspend:schedule': SuspendSchedule,
+  'trigger:schedule': TriggerSchedule,
   'undrain:agent': UndrainAgent,
   'unset:webhook': UnsetWebhook,
   'update:agent': UpdateAgent,

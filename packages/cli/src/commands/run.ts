@@ -9,7 +9,7 @@ import { RUN_TASK_KEYS } from '../lib/task-keys.js';
 export default class Run extends BaseCommand {
   static summary = 'Open an interactive console (bash, rails console, python…) in a new container of the app.';
   static description =
-    `The command is a shell line (run with /bin/sh -c) in a TTY, as the image's user with its entrypoint. Your terminal is connected to it: every key (Ctrl-C too) goes to the remote program, and the CLI exits with its exit code. ${DETACH_KEYS_LABEL} detaches and leaves the console running; tapit task:attach ID reattaches and replays the recent screen. Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE max_hours=H (default 24) ephemeral_storage_gb=GB.`;
+    `The command is a shell line (run with /bin/sh -c) in a TTY, as the image's user with its entrypoint. Your terminal is connected to it: every key (Ctrl-C too) goes to the remote program, and the CLI exits with its exit code. ${DETACH_KEYS_LABEL} detaches and leaves the console running; tapit task:attach ID reattaches and replays the recent screen. Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H (default 24) ephemeral_storage_gb=GB.`;
   static examples = ["<%= config.bin %> run 'bash' -a web", "<%= config.bin %> run 'rails console' memory=2.0 -a web", "<%= config.bin %> run 'sh' image=busybox -a web"];
   static strict = false;
   static args = { command: Args.string({ description: 'The shell command, quoted; then key=value options.' }) };

@@ -41,7 +41,7 @@ describe('parseKeyValues', () => {
   it('rejects an unknown key with one line naming the allowed keys', () => {
     const error = failure(() => parseKeyValues(['echo', 'foo=1'], CREATE_TASK_KEYS));
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, max_hours, initiated_by, ephemeral_storage_gb, constraint');
+    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, release, max_hours, initiated_by, ephemeral_storage_gb, constraint');
     expect(error.message).not.toContain('\n');
   });
 

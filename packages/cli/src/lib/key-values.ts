@@ -13,6 +13,11 @@ export interface KeyDef {
   nullable?: boolean;
   /** The word that means null, when not `none` (e.g. `cpu=auto`: what the agent offers). */
   nullWord?: string;
+  /**
+   * What the key takes, said when its value is refused, where the schema's own message is generic
+   * (`expected number`): `allowed values are allow, forbid, replace`.
+   */
+  allowed?: string;
 }
 
 export interface KeyValueSpec {
@@ -84,7 +89,17 @@ export function parseRequest<S extends z.ZodType>(
   extra: Record<string, unknown> = {},
 ): z.output<S> {
   const { body, typed } = parseKeyValues(args, spec);
-  return validateRequest(schema, { ...extra, ...body }, (field) => labelFor(field, spec, typed));
+  return validateKeyValues(schema, { ...extra, ...body }, spec, typed);
+}
+
+/** Validates a body parsed from `spec`: a refused field is named by its key and what was typed. */
+export function validateKeyValues<S extends z.ZodType>(schema: S, body: unknown, spec: KeyValueSpec, typed: Record<string, string>): z.output<S> {
+  return validateRequest(
+    schema,
+    body,
+    (field) => labelFor(field, spec, typed),
+    (field) => Object.values(spec.keys).find((def) => def.field === field)?.allowed,
+  );
 }
 
 /**
@@ -99,8 +114,7 @@ export function parseNamedRequest<N extends z.ZodType, S extends z.ZodType>(
 ): { name: z.output<N>; request: z.output<S> } {
   const { body, typed } = parseKeyValues(args, spec);
   const { [spec.positional.field]: name, ...rest } = body;
-  const label = (field: string) => labelFor(field, spec, typed);
-  return { name: validateRequest(nameSchema, name, () => label(spec.positional.field)), request: validateRequest(schema, rest, label) };
+  return { name: validateRequest(nameSchema, name, () => labelFor(spec.positional.field, spec, typed)), request: validateKeyValues(schema, rest, spec, typed) };
 }
 
 /**

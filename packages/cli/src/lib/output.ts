@@ -14,6 +14,11 @@ export function formatTimestamp(iso: string | null): string {
   return iso === null ? '-' : iso.slice(0, 19).replace('T', ' ');
 }
 
+/** `2021-03-17 01:30:00 UTC`: for times shown beside another zone's (a schedule's slots). */
+export function formatUtc(iso: string | null): string {
+  return iso === null ? '-' : `${formatTimestamp(iso)} UTC`;
+}
+
 /** `0.4s`, `12s`, `3m 05s`, `2h 07m`: precise when short, compact when long. */
 export function formatDuration(ms: number | null): string {
   if (ms === null) return '-';

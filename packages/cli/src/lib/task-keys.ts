@@ -1,6 +1,9 @@
 import type { KeyValueSpec } from './key-values.js';
 
-/** The `key=value`s of `tapit create task` (and of `tapit run`), as the tapit docs name them. */
+/**
+ * The `key=value`s of `tapit create task` (and of `tapit run` and `tapit create schedule`), as the
+ * tapit docs name them.
+ */
 export const CREATE_TASK_KEYS: KeyValueSpec = {
   positional: { field: 'command', name: 'command', required: true },
   keys: {
@@ -8,6 +11,7 @@ export const CREATE_TASK_KEYS: KeyValueSpec = {
     cpu: { field: 'cpu', type: 'number' },
     docker_tag: { field: 'dockerTag', type: 'string' },
     image: { field: 'image', type: 'string' },
+    release: { field: 'release', type: 'number', allowed: 'must be a release number (1, 2, …; tapit list releases shows them)' },
     max_hours: { field: 'maxHours', type: 'number' },
     initiated_by: { field: 'initiatedBy', type: 'string' },
     ephemeral_storage_gb: { field: 'ephemeralStorageGb', type: 'number' },

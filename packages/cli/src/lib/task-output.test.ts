@@ -89,6 +89,15 @@ describe('task output', () => {
   });
 });
 
+describe('a task from a schedule', () => {
+  it('names its schedule and slot, and says nothing of schedules otherwise', () => {
+    const scheduleId = '9c1b7e2a4d6f80135a7c9e1b3d5f7a9c';
+    expect(taskDetails({ ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' })).toMatch(/^Schedule:\s+9c1b7e2a4d6f80135a7c9e1b3d5f7a9c \(slot 2021-03-17 01:30:00 UTC\)$/m);
+    expect(taskDetails({ ...task, scheduleId, scheduledFor: null })).toMatch(/^Schedule:\s+9c1b7e2a4d6f80135a7c9e1b3d5f7a9c$/m);
+    expect(taskDetails(task)).not.toMatch(/^Schedule:/m);
+  });
+});
+
 describe('logTail', () => {
   const lines = Array.from({ length: 25 }, (_, i) => ({ position: i + 1, stream: 'stdout' as const, text: `line ${i + 1}`, at: '2021-03-17T09:58:34Z' }));
 

@@ -1,5 +1,5 @@
 import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
-import { details, formatBytes, formatDuration, formatNumber, formatTimestamp, shellJoin, table, truncate } from './output.js';
+import { details, formatBytes, formatDuration, formatNumber, formatTimestamp, formatUtc, shellJoin, table, truncate } from './output.js';
 
 /** Ids are 32 hex characters; 12 are unique in practice and accepted back as a prefix. */
 export function shortId(id: string): string {
@@ -45,6 +45,11 @@ export function taskTable(tasks: readonly Task[], now: Date = new Date()): strin
   );
 }
 
+/** `9c1b… (slot 2021-03-17 01:30:00 UTC)`: the schedule a task came from. */
+function formatSchedule(scheduleId: string, scheduledFor: string | null): string {
+  return scheduledFor ? `${scheduleId} (slot ${formatUtc(scheduledFor)})` : scheduleId;
+}
+
 /** Everything `show task` prints, one `Key: value` per line. */
 export function taskDetails(task: Task, now: Date = new Date()): string {
   const { resources, usage } = task;
@@ -63,6 +68,7 @@ export function taskDetails(task: Task, now: Date = new Date()): string {
     ['Image', image],
     ['Agent', task.agent ?? '-'],
     ['Created', `${formatTimestamp(task.createdAt)} by ${task.createdBy}${task.initiatedBy ? ` (initiated by ${task.initiatedBy})` : ''}`],
+    ...(task.scheduleId ? [['Schedule', formatSchedule(task.scheduleId, task.scheduledFor)] as const] : []),
     ['Started', formatTimestamp(task.startedAt)],
     ['Finished', formatTimestamp(task.finishedAt)],
     ['Duration', formatDuration(taskDurationMs(task, now))],

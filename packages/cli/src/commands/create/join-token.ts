@@ -2,9 +2,8 @@ import { Args } from '@oclif/core';
 import { CreatedJoinToken, CreateJoinTokenRequest } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseDurationSeconds } from '../../lib/durations.js';
-import { labelFor, parseKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
+import { parseKeyValues, validateKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
 import { formatTimestamp } from '../../lib/output.js';
-import { validateRequest } from '../../lib/validate.js';
 
 const KEYS: KeyValueSpec = {
   positional: { field: 'name', name: 'join token name', required: false },
@@ -27,7 +26,7 @@ export default class CreateJoinToken extends BaseCommand {
     const { argv } = await this.parse(CreateJoinToken);
     const { body, typed } = parseKeyValues(argv as string[], KEYS);
     if (typeof body.expiresInSeconds === 'string') body.expiresInSeconds = parseDurationSeconds(body.expiresInSeconds, 'expires');
-    const request = validateRequest(CreateJoinTokenRequest, body, (field) => labelFor(field, KEYS, typed));
+    const request = validateKeyValues(CreateJoinTokenRequest, body, KEYS, typed);
     const created = await (await this.api()).create('/v1/join-tokens', request, CreatedJoinToken);
     const admits = created.uses === null ? 'any number of agents' : `${created.uses} agent${created.uses === 1 ? '' : 's'}`;
     this.log(`Created join token ${created.name}: admits ${admits} until ${formatTimestamp(created.expiresAt)} UTC.`);
