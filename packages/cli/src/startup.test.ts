@@ -82,5 +82,6 @@ describe('bin/tapit.js', () => {
     } finally {
       await server.close();
     }
-  });
+    // The hang this catches lasts forever; two CLI starts on a starved 2-core machine took over 5 s.
+  }, 20_000);
 });
