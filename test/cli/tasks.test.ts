@@ -116,6 +116,10 @@ describe('tapit create task, list tasks, show task, delete task', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/^Error: .*"nope".*not found; apps in default\/default: web\n$/);
     }
+    // A missing release of an app that exists is not a missing app: no list of apps.
+    const release = await tapit('create', 'task', 'echo', 'release=9');
+    expect(release.code).toBe(2);
+    expect(release.stderr).toBe('Error: release 9 of app "web" not found\n');
   });
 
   it('runs SetOps style: scope flags first, units converted, argv kept in order', async () => {
