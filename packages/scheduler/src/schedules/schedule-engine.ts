@@ -36,9 +36,9 @@ export interface ScheduleEngineDeps {
  * Fires schedules and follows their runs. Firing runs on a precise timer armed at the earliest
  * next_run_at (the database's time, translated with the measured offset between its clock and
  * this process's), so a slot is fired milliseconds after its time rather than a poll interval
- * later; `pass()` is also a pass of the control loop (firing whatever the timer did not, settling
- * runs whose task stopped, starting due retries). Every replica runs it: the row locks share the
- * work out.
+ * later; its work is also two passes of the control loop (`controlPasses()`: firing whatever the
+ * timer did not; settling runs whose task stopped, starting due retries). Every replica runs it:
+ * the row locks share the work out.
  */
 export class ScheduleEngine {
   private stopped = false;
@@ -81,7 +81,15 @@ export class ScheduleEngine {
    */
   controlPasses(): ControlPass[] {
     return [
-      { name: 'schedule firing', run: () => this.fireDue() },
+      // A firing under way (a long catch-up) is not waited for: it looks once more when done,
+      // and the loop's other passes (placement) go on meanwhile.
+      {
+        name: 'schedule firing',
+        run: async () => {
+          if (this.firing) this.fireAgain = true;
+          else await this.fireDue();
+        },
+      },
       { name: 'schedule runs', run: () => this.followRuns() },
     ];
   }
