@@ -2,7 +2,6 @@ import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/record.js';
 import type { Database, ScheduleRow } from '../db/schema.js';
 import { DomainError } from '../domain/domain-error.js';
-import { ApiError } from '../http/api-error.js';
 import { createTask, requestStop } from '../tasks/repository.js';
 import { formatInZone } from './cron-spec.js';
 import { taskRequestOf } from './repository.js';
@@ -154,6 +153,6 @@ export async function auditSkip(trx: Transaction<Database>, schedule: FiringSche
 }
 
 /** A task refused for what it asks (no release, an invalid image): the slot's failure, not the pass's. */
-function isRefusal(error: unknown): error is DomainError | ApiError {
-  return error instanceof DomainError || (error instanceof ApiError && error.status < 500);
+function isRefusal(error: unknown): error is DomainError {
+  return error instanceof DomainError;
 }
