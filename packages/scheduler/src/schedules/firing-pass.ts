@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
 import type { Database, ScheduleRow } from '../db/schema.js';
-import { parseCronSpec } from './cron-spec.js';
+import { storedCronSpec } from './cron-spec-cache.js';
 import { settleRun } from './settle-run.js';
 import { planSlots } from './slot-plan.js';
 import { auditSkip, noEffects, startSlot, type FiringEffects } from './start-attempt.js';
@@ -79,7 +79,7 @@ async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effec
 
 /** Every slot of one locked, due schedule up to `now`, by its policies; then its next_run_at. */
 async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow, now: Date, settings: FiringSettings, effects: FiringEffects): Promise<void> {
-  const spec = parseCronSpec(schedule.cron, schedule.timezone);
+  const spec = storedCronSpec(schedule.cron, schedule.timezone);
   const plan = await planSlots(spec, {
     from: schedule.next_run_at,
     now,
