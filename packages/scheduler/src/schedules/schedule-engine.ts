@@ -18,6 +18,12 @@ const STILL_DUE_MAX_WAIT_MS = 200;
 const EXCLUDE_FAILED_MS = 2000;
 /** Firing transactions at once on Postgres (the embedded database runs one at a time anyway). */
 const POSTGRES_WORKERS = 4;
+/**
+ * The runs pass reads every open run with its task, a waiting one's too (thousands while agents
+ * are busy or away): it runs at most this often, not on every wake-up of the control loop, so
+ * that reading does not take the database from firing.
+ */
+const FOLLOW_RUNS_EVERY_MS = 1000;
 /** How often the history of the schedules fired here is pruned to its limit. */
 const PRUNE_EVERY_MS = 5000;
 /** The same problem is logged at most this often. */
@@ -30,6 +36,8 @@ export interface ScheduleEngineDeps {
   missedAfterSeconds: number;
   retryBackoffMs: number;
   log: (line: string) => void;
+  /** FOLLOW_RUNS_EVERY_MS, for tests. */
+  followRunsEveryMs?: number;
 }
 
 /**
@@ -50,6 +58,8 @@ export class ScheduleEngine {
   /** Schedules fired here since their history was last pruned. */
   private readonly toPrune = new Set<string>();
   private prunedAt = 0;
+  /** When the control loop's runs pass last ran. */
+  private followedAt = 0;
   private readonly lastLogged = new Map<string, number>();
   private readonly unsubscribe: () => void;
   /** The database's clock minus this process's, as last measured. */
@@ -90,7 +100,14 @@ export class ScheduleEngine {
           else await this.fireDue();
         },
       },
-      { name: 'schedule runs', run: () => this.followRuns() },
+      {
+        name: 'schedule runs',
+        run: async () => {
+          if (Date.now() - this.followedAt < (this.deps.followRunsEveryMs ?? FOLLOW_RUNS_EVERY_MS)) return;
+          this.followedAt = Date.now();
+          await this.followRuns();
+        },
+      },
     ];
   }
 
