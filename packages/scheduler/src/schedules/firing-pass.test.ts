@@ -93,6 +93,27 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
     for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
   });
 
+  it('lets the process answer others between batches: the embedded database never waits on I/O, so a long pass would hold the event loop to its end', async () => {
+    await call('POST', APP_PATH, { name: 'busy', image: 'busy:1' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3 * FIRING_BATCH; i++) ids.push(await create({ cron: '*/1 * * * * *' }, 'busy'));
+    const now = await databaseNow(database.db);
+    for (const id of ids) await leaveUnhandledSince(database.db, id, new Date(Math.floor(now.getTime() / SECOND) * SECOND - 2 * SECOND));
+    // Counts the turns of the event loop (each one polls I/O: requests, websockets) during the pass.
+    let turns = 0;
+    let probing = true;
+    const probe = () => {
+      if (!probing) return;
+      turns++;
+      setImmediate(probe);
+    };
+    setImmediate(probe);
+    await fireDueSchedules(database.db, firingSettings());
+    probing = false;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
+  });
+
   describe('after the scheduler was stopped across slots (next_run_at left behind)', () => {
     // A yearly schedule left unhandled since 2019: every slot since is hours past any tolerance.
     const since = new Date('2019-01-01T00:00:00Z');

@@ -37,7 +37,11 @@ export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSet
   if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
   if (!(await due.limit(1).executeTakeFirst())) return effects;
   const worker = async () => {
-    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects)));
+    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects))) {
+      // The embedded database answers without waiting on I/O: without a turn of the event loop
+      // between batches, a long pass would hold the API and the agents' websockets to its end.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, settings.workers) }, worker));
   return effects;
