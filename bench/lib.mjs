@@ -82,3 +82,23 @@ export function printRow(label, tapit, docker) {
   const f = (x) => `${x.toFixed(0).padStart(6)} ms`;
   console.log(`${label.padEnd(28)} tapit median ${f(t.median)} p90 ${f(t.p90)} p99 ${f(t.p99)} | docker median ${f(d.median)} p90 ${f(d.p90)} p99 ${f(d.p99)} | ratio ${(t.median / d.median).toFixed(2)} (n=${t.n})`);
 }
+
+/**
+ * A scheduler alone (no agent) from the built binary, on a random port: its embedded database in
+ * a fresh folder unless `env` sets TAPIT_DATABASE_URL (an empty value unsets one inherited from
+ * the shell). BENCH_SCHEDULER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles it;
+ * BENCH_SCHEDULER_BIN runs another build (a copy of packages/scheduler inside the repository).
+ */
+export async function startScheduler(env = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tapit-bench-'));
+  const token = env.TAPIT_BOOTSTRAP_TOKEN ?? `bench-${randomBytes(12).toString('hex')}`;
+  const port = String(20000 + Math.floor(Math.random() * 20000));
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = join(dir, 'scheduler');
+  const nodeArgs = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const scheduler = startProcess(process.execPath, [...nodeArgs, process.env.BENCH_SCHEDULER_BIN ?? BIN('tapit-scheduler')], { TAPIT_DATA_DIR: dataDir, TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: token, ...env });
+  // The embedded database's first start runs initdb: slow on a busy machine.
+  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 120_000, () => scheduler.output());
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  return { url, token, headers, dataDir, output: scheduler.output, stop: scheduler.stop };
+}

@@ -3,7 +3,7 @@ import { openDatabase } from '../db/client.js';
 import { createTestApp, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { firingSettings, leaveUnhandledSince, runsOf, tasksOf } from '../testing/schedules.js';
-import { fireDueSchedules } from './firing-pass.js';
+import { fireDueSchedules, FIRING_BATCH } from './firing-pass.js';
 import { HISTORY_LIMIT } from './limits.js';
 import { databaseNow, pruneRuns } from './repository.js';
 
@@ -64,6 +64,54 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
     const schedule = await database.db.selectFrom('schedules').select('next_run_at').where('id', '=', id).executeTakeFirstOrThrow();
     expect(schedule.next_run_at.getTime()).toBeGreaterThan(now.getTime());
     expect((await call('GET', `/v1/schedules/${id}`)).body).toMatchObject({ failing: true, lastRun: { outcome: 'failed' } });
+  });
+
+  it('takes due schedules a batch at a time; one that cannot be handled is left alone, the others of its batch fire all the same', async () => {
+    await call('POST', APP_PATH, { name: 'batched', image: 'batched:1' });
+    const ids: string[] = [];
+    for (let i = 0; i < FIRING_BATCH + 5; i++) ids.push(await create({ cron: '*/1 * * * * *' }, 'batched'));
+    const bad = ids[3]!;
+    // A stored expression that no longer parses: handling this schedule throws.
+    await database.db.updateTable('schedules').set({ cron: 'not a cron' }).where('id', '=', bad).execute();
+    const now = await databaseNow(database.db);
+    const from = new Date(Math.floor(now.getTime() / SECOND) * SECOND - 3 * SECOND);
+    for (const id of ids) await leaveUnhandledSince(database.db, id, from);
+    const errors: string[] = [];
+    const settings = firingSettings({ onScheduleError: (id) => errors.push(id) });
+    const { fired } = await fireDueSchedules(database.db, settings);
+    expect(errors).toEqual([bad]);
+    expect([...settings.excluded]).toEqual([bad]);
+    expect(await runsOf(database.db, bad)).toEqual([]);
+    for (const id of ids.filter((other) => other !== bad)) {
+      expect(fired).toContain(id);
+      const runs = await runsOf(database.db, id);
+      expect(runs.length).toBeGreaterThanOrEqual(4);
+      runs.forEach((run, i) => expect(run.scheduled_for.getTime()).toBe(from.getTime() + i * SECOND));
+      const tasks = await tasksOf(database.db, id);
+      expect(tasks.map((t) => [t.scheduled_for!.getTime(), t.schedule_attempt])).toEqual(runs.map((r) => [r.scheduled_for.getTime(), 1]));
+    }
+    for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
+  });
+
+  it('lets the process answer others between batches: the embedded database never waits on I/O, so a long pass would hold the event loop to its end', async () => {
+    await call('POST', APP_PATH, { name: 'busy', image: 'busy:1' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3 * FIRING_BATCH; i++) ids.push(await create({ cron: '*/1 * * * * *' }, 'busy'));
+    const now = await databaseNow(database.db);
+    for (const id of ids) await leaveUnhandledSince(database.db, id, new Date(Math.floor(now.getTime() / SECOND) * SECOND - 2 * SECOND));
+    // Counts the turns of the event loop (each one polls I/O: requests, websockets) during the pass.
+    let turns = 0;
+    let probing = true;
+    const probe = () => {
+      if (!probing) return;
+      turns++;
+      setImmediate(probe);
+    };
+    setImmediate(probe);
+    await fireDueSchedules(database.db, firingSettings());
+    probing = false;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
   });
 
   describe('after the scheduler was stopped across slots (next_run_at left behind)', () => {
@@ -176,7 +224,8 @@ describe('firing from two connections at once (two replicas on one Postgres)', (
 
   it('fires every slot exactly once: one row and one task per slot, none missing', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 8; i++) ids.push((await call('POST', `${APP_PATH}/race/schedules`, { cron: '*/1 * * * * *', command: 'true' })).body.id);
+    // More than a worker takes in one batch: the workers of both replicas race for them.
+    for (let i = 0; i < 2 * FIRING_BATCH + 5; i++) ids.push((await call('POST', `${APP_PATH}/race/schedules`, { cron: '*/1 * * * * *', command: 'true' })).body.id);
     const now = await databaseNow(database.db);
     const from = new Date(Math.floor(now.getTime() / SECOND) * SECOND - 20 * SECOND);
     for (const id of ids) await leaveUnhandledSince(database.db, id, from);

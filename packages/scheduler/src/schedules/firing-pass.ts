@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { coerceError, isDatabaseUnavailable } from '../db/errors.js';
-import type { Database, ScheduleRow } from '../db/schema.js';
-import { parseCronSpec } from './cron-spec.js';
+import type { AppRow, Database, ScheduleRow } from '../db/schema.js';
+import { storedCronSpec } from './cron-spec-cache.js';
 import { settleRun } from './settle-run.js';
 import { planSlots } from './slot-plan.js';
 import { auditSkip, noEffects, startSlot, type FiringEffects } from './start-attempt.js';
@@ -10,7 +10,7 @@ import type { MissedRunPolicy } from '@tapit/protocol';
 export interface FiringSettings {
   /** TAPIT_SCHEDULE_MISSED_AFTER_SECONDS. */
   missedAfterSeconds: number;
-  /** Transactions this replica runs at once (each handles one schedule). */
+  /** Transactions this replica runs at once (each handles up to FIRING_BATCH schedules). */
   workers: number;
   /**
    * Schedules left alone for now: one whose slots could not be handled is added (and told to
@@ -24,10 +24,11 @@ export interface FiringSettings {
 
 /**
  * Fires every due schedule, exactly once across replicas: each worker takes the most overdue
- * schedule `FOR UPDATE SKIP LOCKED` (another replica's worker takes the next one) and, in that one
- * transaction, handles every slot from its next_run_at up to the database's now: each slot's row
- * (unique per schedule and slot), its task, its audit event, and the schedule's next_run_at. A
- * schedule that fails is left for the next pass and does not hold up the others.
+ * schedules `FOR UPDATE SKIP LOCKED` (a few at a time; another replica's worker takes the next
+ * ones) and, in that one transaction, handles every slot of each from its next_run_at up to the
+ * database's now: each slot's row (unique per schedule and slot), its task, its audit event, and
+ * the schedule's next_run_at. A schedule that fails is left for the next pass and does not hold
+ * up the others.
  */
 export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSettings): Promise<FiringEffects> {
   const effects = noEffects();
@@ -36,15 +37,32 @@ export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSet
   if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
   if (!(await due.limit(1).executeTakeFirst())) return effects;
   const worker = async () => {
-    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects)));
+    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects))) {
+      // The embedded database answers without waiting on I/O: without a turn of the event loop
+      // between batches, a long pass would hold the API and the agents' websockets to its end.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, settings.workers) }, worker));
   return effects;
 }
 
-/** Handles one due schedule; false when none is left (to this worker). */
+/**
+ * Due schedules one firing transaction takes. A transaction per schedule costs three statements
+ * of its own (begin, the claim, commit) beside the firing's few; a batch shares them, and still
+ * holds its row locks for a few firings' time only, so the other workers and replicas take the
+ * next batch meanwhile.
+ */
+export const FIRING_BATCH = 10;
+
+/**
+ * Handles a batch of due schedules, most overdue first; false when none is left (to this worker).
+ * A schedule that fails rolls its batch back: it is left alone for a while, and the others, still
+ * due, are taken again at once.
+ */
 async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effects: FiringEffects): Promise<boolean> {
-  let picked: string | null = null;
+  let picked = 0;
+  let handling: string | null = null;
   const own = noEffects();
   try {
     await db.transaction().execute(async (trx) => {
@@ -55,31 +73,38 @@ async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effec
         .where('suspended', '=', false)
         .where('next_run_at', '<=', sql<Date>`now()`)
         .orderBy('next_run_at')
-        .limit(1)
+        .limit(FIRING_BATCH)
         .forUpdate()
         .skipLocked();
       if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
-      const schedule = await due.executeTakeFirst();
-      if (!schedule) return;
-      picked = schedule.id;
-      await fireSchedule(trx, schedule, schedule.db_now, settings, own);
+      const schedules = await due.execute();
+      picked = schedules.length;
+      if (picked === 0) return;
+      // Each app once for the batch, not once per slot.
+      const appIds = [...new Set(schedules.map((s) => s.app_id))];
+      const apps = new Map((await trx.selectFrom('apps').selectAll().where('id', 'in', appIds).execute()).map((app) => [app.id, app]));
+      for (const schedule of schedules) {
+        handling = schedule.id;
+        await fireSchedule(trx, { ...schedule, app: apps.get(schedule.app_id) }, schedule.db_now, settings, own);
+      }
+      handling = null;
     });
   } catch (error) {
-    if (picked === null || isDatabaseUnavailable(error)) throw error;
-    settings.excluded.add(picked);
-    settings.onScheduleError(picked, coerceError(error));
+    if (handling === null || isDatabaseUnavailable(error)) throw error;
+    settings.excluded.add(handling);
+    settings.onScheduleError(handling, coerceError(error));
     return true;
   }
   // Only what committed is signalled.
   effects.created.push(...own.created);
   effects.stopped.push(...own.stopped);
   effects.fired.push(...own.fired);
-  return picked !== null;
+  return picked > 0;
 }
 
 /** Every slot of one locked, due schedule up to `now`, by its policies; then its next_run_at. */
-async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow, now: Date, settings: FiringSettings, effects: FiringEffects): Promise<void> {
-  const spec = parseCronSpec(schedule.cron, schedule.timezone);
+async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow & { app?: AppRow }, now: Date, settings: FiringSettings, effects: FiringEffects): Promise<void> {
+  const spec = storedCronSpec(schedule.cron, schedule.timezone);
   const plan = await planSlots(spec, {
     from: schedule.next_run_at,
     now,

@@ -13,6 +13,7 @@ import { createOnce } from '../idempotency/create-once.js';
 import { configureScheduleWebhook } from './alert-hooks.js';
 import { webhookOrigin } from '../alerts/webhooks.js';
 import { parseCronSpec } from './cron-spec.js';
+import { storedCronSpec } from './cron-spec-cache.js';
 import {
   createSchedule,
   databaseNow,
@@ -106,7 +107,7 @@ export function scheduleRoutes(deps: AppDeps) {
   });
 
   routes.post('/schedules/:id/resume', async (c) => {
-    const schedule = await change(c, 'schedule.resume', (trx, s) => resumeSchedule(trx, s.id, parseCronSpec(s.cron, s.timezone)));
+    const schedule = await change(c, 'schedule.resume', (trx, s) => resumeSchedule(trx, s.id, storedCronSpec(s.cron, s.timezone)));
     signals.schedulesChanged();
     return c.json((await toSchedules(db, [await findSchedule(db, schedule.id, null)]))[0]);
   });

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readUntil } from '../testing/eventually.js';
-import { runsOf, tasksOf } from '../testing/schedules.js';
-import { APP_PATH } from '../testing/test-app.js';
+import type { PassContext } from '../agents/control-passes.js';
+import { TaskSignals } from '../tasks/task-signals.js';
+import { endTask, runsOf, tasksOf } from '../testing/schedules.js';
+import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { startTestScheduler } from '../testing/test-scheduler.js';
+import { ScheduleEngine } from './schedule-engine.js';
 
 describe('the firing timer of a running scheduler', () => {
   let database: TestDatabase;
@@ -34,5 +37,50 @@ describe('the firing timer of a running scheduler', () => {
     const before = (await runsOf(database.db, id)).length;
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await runsOf(database.db, id)).toHaveLength(before);
+  });
+});
+
+describe('the runs pass of the control loop', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('embedded');
+  });
+  afterAll(() => database.drop());
+
+  it('reads the open runs at most once an interval, however often the loop wakes, so waiting tasks do not take the database from firing', async () => {
+    const { call } = await createTestApp(database);
+    await call('POST', APP_PATH, { name: 'waiting', image: 'waiting:1' });
+    const id = (await call('POST', `${APP_PATH}/waiting/schedules`, { cron: '@yearly', command: 'true' })).body.id as string;
+    const engine = new ScheduleEngine({
+      db: database.db,
+      dbKind: database.kind,
+      signals: new TaskSignals(),
+      missedAfterSeconds: 30,
+      retryBackoffMs: 10_000,
+      log: () => {},
+      followRunsEveryMs: 3_600_000,
+    });
+    const runsPass = engine.controlPasses().find((pass) => pass.name === 'schedule runs')!;
+    const context = {} as PassContext;
+    const outcomeOf = async (taskId: string) => {
+      const task = (await tasksOf(database.db, id)).find((t) => t.id === taskId)!;
+      return (await runsOf(database.db, id)).find((r) => r.scheduled_for.getTime() === task.scheduled_for!.getTime())!.outcome;
+    };
+
+    const first = (await call('POST', `/v1/schedules/${id}/trigger`)).body.taskId as string;
+    await endTask(database.db, first, 'EXITED', 0);
+    await runsPass.run(context);
+    expect(await outcomeOf(first)).toBe('succeeded');
+
+    // Woken again within the interval: the pass does not read the runs.
+    const second = (await call('POST', `/v1/schedules/${id}/trigger`)).body.taskId as string;
+    await endTask(database.db, second, 'EXITED', 0);
+    await runsPass.run(context);
+    await runsPass.run(context);
+    expect(await outcomeOf(second)).toBe('running');
+    // What the pass would have done, done directly: the run was there to settle.
+    await engine.followRuns();
+    expect(await outcomeOf(second)).toBe('succeeded');
   });
 });

@@ -18,6 +18,12 @@ const STILL_DUE_MAX_WAIT_MS = 200;
 const EXCLUDE_FAILED_MS = 2000;
 /** Firing transactions at once on Postgres (the embedded database runs one at a time anyway). */
 const POSTGRES_WORKERS = 4;
+/**
+ * The runs pass reads every open run with its task, a waiting one's too (thousands while agents
+ * are busy or away): it runs at most this often, not on every wake-up of the control loop, so
+ * that reading does not take the database from firing.
+ */
+const FOLLOW_RUNS_EVERY_MS = 1000;
 /** How often the history of the schedules fired here is pruned to its limit. */
 const PRUNE_EVERY_MS = 5000;
 /** The same problem is logged at most this often. */
@@ -30,15 +36,17 @@ export interface ScheduleEngineDeps {
   missedAfterSeconds: number;
   retryBackoffMs: number;
   log: (line: string) => void;
+  /** FOLLOW_RUNS_EVERY_MS, for tests. */
+  followRunsEveryMs?: number;
 }
 
 /**
  * Fires schedules and follows their runs. Firing runs on a precise timer armed at the earliest
  * next_run_at (the database's time, translated with the measured offset between its clock and
  * this process's), so a slot is fired milliseconds after its time rather than a poll interval
- * later; `pass()` is also a pass of the control loop (firing whatever the timer did not, settling
- * runs whose task stopped, starting due retries). Every replica runs it: the row locks share the
- * work out.
+ * later; its work is also two passes of the control loop (`controlPasses()`: firing whatever the
+ * timer did not; settling runs whose task stopped, starting due retries). Every replica runs it:
+ * the row locks share the work out.
  */
 export class ScheduleEngine {
   private stopped = false;
@@ -50,6 +58,8 @@ export class ScheduleEngine {
   /** Schedules fired here since their history was last pruned. */
   private readonly toPrune = new Set<string>();
   private prunedAt = 0;
+  /** When the control loop's runs pass last ran. */
+  private followedAt = 0;
   private readonly lastLogged = new Map<string, number>();
   private readonly unsubscribe: () => void;
   /** The database's clock minus this process's, as last measured. */
@@ -81,8 +91,23 @@ export class ScheduleEngine {
    */
   controlPasses(): ControlPass[] {
     return [
-      { name: 'schedule firing', run: () => this.fireDue() },
-      { name: 'schedule runs', run: () => this.followRuns() },
+      // A firing under way (a long catch-up) is not waited for: it looks once more when done,
+      // and the loop's other passes (placement) go on meanwhile.
+      {
+        name: 'schedule firing',
+        run: async () => {
+          if (this.firing) this.fireAgain = true;
+          else await this.fireDue();
+        },
+      },
+      {
+        name: 'schedule runs',
+        run: async () => {
+          if (Date.now() - this.followedAt < (this.deps.followRunsEveryMs ?? FOLLOW_RUNS_EVERY_MS)) return;
+          this.followedAt = Date.now();
+          await this.followRuns();
+        },
+      },
     ];
   }
 

@@ -1,7 +1,8 @@
 import type { Schedule, ScheduleDetail, ScheduleRun, ScheduleRunAttempt } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { Database, ScheduleRunRow } from '../db/schema.js';
-import { formatInZone, nextSlots, parseCronSpec } from './cron-spec.js';
+import { formatInZone, nextSlots } from './cron-spec.js';
+import { storedCronSpec } from './cron-spec-cache.js';
 import type { ScheduleWithApp } from './repository.js';
 import { failingSchedules } from './settle-run.js';
 import { attemptsOf, slotKey } from './slot-attempts.js';
@@ -71,7 +72,7 @@ export async function toScheduleDetail(db: Kysely<Database>, row: ScheduleWithAp
   const runs = await db.selectFrom('schedule_runs').selectAll().where('schedule_id', '=', row.id).orderBy('scheduled_for', 'desc').execute();
   const attempts = await attemptsOf(db, runs);
   const [schedule] = await toSchedules(db, [row]);
-  const spec = parseCronSpec(row.cron, row.timezone);
+  const spec = storedCronSpec(row.cron, row.timezone);
   // next_run_at is the first slot not handled yet: it and the ones after it.
   const upcoming = row.suspended ? [] : nextSlots(spec, new Date(row.next_run_at.getTime() - 1), UPCOMING);
   return {

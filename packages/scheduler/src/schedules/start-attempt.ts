@@ -1,8 +1,7 @@
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/record.js';
-import type { Database, ScheduleRow } from '../db/schema.js';
+import type { AppRow, Database, ScheduleRow } from '../db/schema.js';
 import { DomainError } from '../domain/domain-error.js';
-import { ApiError } from '../http/api-error.js';
 import { createTask, requestStop } from '../tasks/repository.js';
 import { formatInZone } from './cron-spec.js';
 import { taskRequestOf } from './repository.js';
@@ -21,7 +20,14 @@ export interface FiringEffects {
 
 export const noEffects = (): FiringEffects => ({ created: [], stopped: [], fired: [] });
 
-type FiringSchedule = Pick<ScheduleRow, 'id' | 'app_id' | 'concurrency' | 'task' | 'created_by' | 'timezone'>;
+type FiringSchedule = Pick<ScheduleRow, 'id' | 'app_id' | 'concurrency' | 'task' | 'created_by' | 'timezone'> & {
+  /** The schedule's app, when the caller has read it already in this transaction (a firing batch reads each app once). */
+  app?: AppRow;
+};
+
+/** The schedule's app: as the caller read it, else read now. */
+const appOf = (trx: Transaction<Database>, schedule: FiringSchedule): Promise<AppRow> =>
+  schedule.app ? Promise.resolve(schedule.app) : trx.selectFrom('apps').selectAll().where('id', '=', schedule.app_id).executeTakeFirstOrThrow();
 
 /**
  * Starts one slot in the caller's transaction: by the concurrency policy (a cron slot only; a
@@ -89,7 +95,7 @@ export async function startRetry(trx: Transaction<Database>, schedule: FiringSch
 
 /** The schedule's task for attempt `attempt` of the slot, and its audit event. */
 async function createAttemptTask(trx: Transaction<Database>, schedule: FiringSchedule, slot: Slot, attempt: number): Promise<string> {
-  const app = await trx.selectFrom('apps').selectAll().where('id', '=', schedule.app_id).executeTakeFirstOrThrow();
+  const app = await appOf(trx, schedule);
   const link = { scheduleId: schedule.id, scheduledFor: slot.scheduledFor, attempt };
   const taskId = await createTask(trx, app, taskRequestOf(schedule.task), schedule.created_by, link);
   await recordAudit(trx, {
@@ -142,7 +148,7 @@ async function replaceEarlierRuns(trx: Transaction<Database>, schedule: FiringSc
 
 /** The audit event of a slot recorded as skipped. */
 export async function auditSkip(trx: Transaction<Database>, schedule: FiringSchedule, slot: Slot, reason: string): Promise<void> {
-  const app = await trx.selectFrom('apps').select('project').where('id', '=', schedule.app_id).executeTakeFirstOrThrow();
+  const app = await appOf(trx, schedule);
   await recordAudit(trx, {
     actor: SCHEDULER_ACTOR,
     action: 'schedule.skip',
@@ -154,6 +160,6 @@ export async function auditSkip(trx: Transaction<Database>, schedule: FiringSche
 }
 
 /** A task refused for what it asks (no release, an invalid image): the slot's failure, not the pass's. */
-function isRefusal(error: unknown): error is DomainError | ApiError {
-  return error instanceof DomainError || (error instanceof ApiError && error.status < 500);
+function isRefusal(error: unknown): error is DomainError {
+  return error instanceof DomainError;
 }

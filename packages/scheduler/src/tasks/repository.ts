@@ -11,6 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import { inTransaction } from '../db/transaction.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { findRelease } from '../apps/repository.js';
 import { DomainError, notFound } from '../domain/domain-error.js';
 import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-references.js';
@@ -143,15 +144,6 @@ export interface TaskFilter {
   status?: TaskStatus[];
   limit: number;
   cursor?: string;
-}
-
-/** A page ends at a task; the next page starts after it (the id is enough to find its place). */
-const encodeCursor = (row: { id: string }) => Buffer.from(row.id).toString('base64url');
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f]{32}$/.test(id)) throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned', 'cursor');
-  return id;
 }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay fast at any depth. */
