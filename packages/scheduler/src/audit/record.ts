@@ -16,16 +16,24 @@ export const boundText = (text: string, max = 200) => (text.length <= max ? text
 
 /** Who did what to which thing, when, from where. */
 export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  await recordAudits(db, [entry]);
+}
+
+/** Several audit events in one statement (a firing batch records one per slot it starts). */
+export async function recordAudits(db: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   await db
     .insertInto('audit_events')
-    .values({
-      actor: entry.actor,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      project: entry.project ?? null,
-      source: entry.source ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
+    .values(
+      entries.map((entry) => ({
+        actor: entry.actor,
+        action: entry.action,
+        target_type: entry.targetType,
+        target_id: entry.targetId,
+        project: entry.project ?? null,
+        source: entry.source ?? null,
+        details: JSON.stringify(entry.details ?? {}),
+      })),
+    )
     .execute();
 }

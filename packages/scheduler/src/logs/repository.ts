@@ -18,27 +18,44 @@ export interface NewLogLine {
  * follower reading "after N" can never skip a line that commits later.
  */
 export async function appendLogLines(db: Kysely<Database>, taskId: string, lines: NewLogLine[]): Promise<void> {
-  if (lines.length === 0) return;
+  await appendLogLinesOfTasks(db, [{ taskId, lines }]);
+}
+
+/**
+ * `appendLogLines` for several tasks (new tasks' first lines, a firing batch's): one counter
+ * update per distinct number of lines and one insert for them all, however many tasks.
+ */
+export async function appendLogLinesOfTasks(db: Kysely<Database>, logs: { taskId: string; lines: NewLogLine[] }[]): Promise<void> {
+  const nonEmpty = logs.filter((log) => log.lines.length > 0);
+  if (nonEmpty.length === 0) return;
   await inTransaction(db, async (trx) => {
-    const { log_count } = await trx
-      .updateTable('tasks')
-      .set((eb) => ({ log_count: eb('log_count', '+', lines.length) }))
-      .where('id', '=', taskId)
-      .returning('log_count')
-      .executeTakeFirstOrThrow();
-    const first = log_count - lines.length + 1;
+    const counts = new Map<string, number>();
+    for (const n of new Set(nonEmpty.map((log) => log.lines.length))) {
+      const ids = nonEmpty.filter((log) => log.lines.length === n).map((log) => log.taskId);
+      const updated = await trx
+        .updateTable('tasks')
+        .set((eb) => ({ log_count: eb('log_count', '+', n) }))
+        .where('id', 'in', ids)
+        .returning(['id', 'log_count'])
+        .execute();
+      if (updated.length !== ids.length) throw new Error(`appending log lines: ${ids.length - updated.length} of the tasks do not exist`);
+      for (const row of updated) counts.set(row.id, row.log_count);
+    }
     await trx
       .insertInto('task_log_lines')
       .values(
-        lines.map((line, i) => ({
-          task_id: taskId,
-          position: first + i,
-          seq: line.seq,
-          stream: line.stream,
-          // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
-          text: storableText(line.text),
-          logged_at: line.at,
-        })),
+        nonEmpty.flatMap(({ taskId, lines }) => {
+          const first = counts.get(taskId)! - lines.length + 1;
+          return lines.map((line, i) => ({
+            task_id: taskId,
+            position: first + i,
+            seq: line.seq,
+            stream: line.stream,
+            // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
+            text: storableText(line.text),
+            logged_at: line.at,
+          }));
+        }),
       )
       .execute();
   });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/client.js';
 import { createTestApp, APP_PATH } from '../testing/test-app.js';
@@ -91,6 +92,63 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
       expect(tasks.map((t) => [t.scheduled_for!.getTime(), t.schedule_attempt])).toEqual(runs.map((r) => [r.scheduled_for.getTime(), 1]));
     }
     for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
+  });
+
+  it('starts the slots of a batch together: the statements of a batch do not grow with its schedules', async () => {
+    await call('POST', APP_PATH, { name: 'counted', image: 'counted:1' });
+    const now = await databaseNow(database.db);
+    const from = new Date(Math.floor(now.getTime() / SECOND) * SECOND - SECOND);
+    // Statements a pass runs when `count` schedules each have a slot or more due.
+    const statementsFor = async (count: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) ids.push(await create({ cron: '*/1 * * * * *' }, 'counted'));
+      for (const id of ids) await leaveUnhandledSince(database.db, id, from);
+      let statements = 0;
+      const counting = database.db.withPlugin({
+        transformQuery: (args) => {
+          statements++;
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      });
+      // Only these: earlier tests' schedules may be due too.
+      const others = await database.db.selectFrom('schedules').select('id').where('id', 'not in', ids).execute();
+      const { created } = await fireDueSchedules(counting, firingSettings({ excluded: new Set(others.map((o) => o.id)) }));
+      expect(created.length).toBeGreaterThanOrEqual(count);
+      for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
+      return statements;
+    };
+    expect(await statementsFor(FIRING_BATCH)).toBe(await statementsFor(2));
+  });
+
+  it('a failure shared by a batch (a task the database refuses) leaves only its schedule alone; the others fire', async () => {
+    await call('POST', APP_PATH, { name: 'refused', image: 'refused:1' });
+    const ids: string[] = [];
+    for (let i = 0; i < FIRING_BATCH; i++) ids.push(await create({ cron: '*/1 * * * * *', command: i === 4 ? 'echo refused-by-trigger' : 'true' }, 'refused'));
+    const bad = ids[4]!;
+    await sql`
+      CREATE FUNCTION refuse_task() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'task refused for this test'; END $$
+    `.execute(database.db);
+    await sql`CREATE TRIGGER refuse_task BEFORE INSERT ON tasks FOR EACH ROW WHEN (NEW.command::text LIKE '%refused-by-trigger%') EXECUTE FUNCTION refuse_task()`.execute(database.db);
+    try {
+      const now = await databaseNow(database.db);
+      for (const id of ids) await leaveUnhandledSince(database.db, id, new Date(Math.floor(now.getTime() / SECOND) * SECOND - 2 * SECOND));
+      const errors: string[] = [];
+      const settings = firingSettings({ onScheduleError: (id, error) => errors.push(`${id} ${error.message}`) });
+      const { fired } = await fireDueSchedules(database.db, settings);
+      expect(errors).toEqual([expect.stringMatching(new RegExp(`^${bad} .*task refused for this test`))]);
+      expect([...settings.excluded]).toEqual([bad]);
+      expect(await runsOf(database.db, bad)).toEqual([]);
+      for (const id of ids.filter((other) => other !== bad)) {
+        expect(fired).toContain(id);
+        expect((await tasksOf(database.db, id)).length).toBeGreaterThanOrEqual(2);
+      }
+    } finally {
+      await sql`DROP TRIGGER refuse_task ON tasks`.execute(database.db);
+      await sql`DROP FUNCTION refuse_task`.execute(database.db);
+      for (const id of ids) await call('DELETE', `/v1/schedules/${id}`);
+    }
   });
 
   it('lets the process answer others between batches: the embedded database never waits on I/O, so a long pass would hold the event loop to its end', async () => {

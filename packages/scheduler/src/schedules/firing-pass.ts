@@ -4,7 +4,7 @@ import type { AppRow, Database, ScheduleRow } from '../db/schema.js';
 import { storedCronSpec } from './cron-spec-cache.js';
 import { settleRun } from './settle-run.js';
 import { planSlots } from './slot-plan.js';
-import { auditSkip, noEffects, startSlot, type FiringEffects } from './start-attempt.js';
+import { auditSkip, noEffects, startSlot, startSlots, type FiringEffects, type SlotStart } from './start-attempt.js';
 import type { MissedRunPolicy } from '@tapit/protocol';
 
 export interface FiringSettings {
@@ -37,7 +37,11 @@ export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSet
   if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
   if (!(await due.limit(1).executeTakeFirst())) return effects;
   const worker = async () => {
-    while (!settings.stopping?.() && (await fireNextDue(db, settings, effects))) {
+    let size = FIRING_BATCH;
+    while (!settings.stopping?.()) {
+      const batch = await fireNextDue(db, settings, effects, size);
+      if (batch === 'none left') break;
+      if (batch === 'one at a time') size = 1;
       // The embedded database answers without waiting on I/O: without a turn of the event loop
       // between batches, a long pass would hold the API and the agents' websockets to its end.
       await new Promise((resolve) => setImmediate(resolve));
@@ -49,19 +53,22 @@ export async function fireDueSchedules(db: Kysely<Database>, settings: FiringSet
 
 /**
  * Due schedules one firing transaction takes. A transaction per schedule costs three statements
- * of its own (begin, the claim, commit) beside the firing's few; a batch shares them, and still
- * holds its row locks for a few firings' time only, so the other workers and replicas take the
- * next batch meanwhile.
+ * of its own (begin, the claim, commit) beside the firing's few; a batch shares them and starts
+ * its slots together (`startSlots`: a statement per table for all), and still holds its row locks
+ * for a short while only, so the other workers and replicas take the next batch meanwhile.
  */
 export const FIRING_BATCH = 10;
 
+type Batch = 'none left' | 'done' | 'one at a time';
+
 /**
- * Handles a batch of due schedules, most overdue first; false when none is left (to this worker).
- * A schedule that fails rolls its batch back: it is left alone for a while, and the others, still
- * due, are taken again at once.
+ * Handles a batch of due schedules, most overdue first. A schedule that fails rolls its batch
+ * back: it is left alone for a while, and the others, still due, are taken again at once. When
+ * what failed is shared by the batch (its slots are started together), the worker goes on one
+ * schedule at a time, so the next failure names its schedule.
  */
-async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effects: FiringEffects): Promise<boolean> {
-  let picked = 0;
+async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effects: FiringEffects, size: number): Promise<Batch> {
+  let picked: string[] = [];
   let handling: string | null = null;
   const own = noEffects();
   try {
@@ -73,37 +80,64 @@ async function fireNextDue(db: Kysely<Database>, settings: FiringSettings, effec
         .where('suspended', '=', false)
         .where('next_run_at', '<=', sql<Date>`now()`)
         .orderBy('next_run_at')
-        .limit(FIRING_BATCH)
+        .limit(size)
         .forUpdate()
         .skipLocked();
       if (settings.excluded.size > 0) due = due.where('id', 'not in', [...settings.excluded]);
       const schedules = await due.execute();
-      picked = schedules.length;
-      if (picked === 0) return;
+      picked = schedules.map((s) => s.id);
+      if (picked.length === 0) return;
       // Each app once for the batch, not once per slot.
       const appIds = [...new Set(schedules.map((s) => s.app_id))];
       const apps = new Map((await trx.selectFrom('apps').selectAll().where('id', 'in', appIds).execute()).map((app) => [app.id, app]));
+      const starts: SlotStart[] = [];
+      const nextRuns: [string, Date][] = [];
       for (const schedule of schedules) {
         handling = schedule.id;
-        await fireSchedule(trx, { ...schedule, app: apps.get(schedule.app_id) }, schedule.db_now, settings, own);
+        nextRuns.push([schedule.id, await fireSchedule(trx, { ...schedule, app: apps.get(schedule.app_id) }, schedule.db_now, settings, own, starts)]);
       }
       handling = null;
+      await startSlots(trx, starts, own);
+      await setNextRuns(trx, nextRuns);
     });
   } catch (error) {
-    if (handling === null || isDatabaseUnavailable(error)) throw error;
-    settings.excluded.add(handling);
-    settings.onScheduleError(handling, coerceError(error));
-    return true;
+    if (isDatabaseUnavailable(error)) throw error;
+    const culprit = handling ?? (picked.length === 1 ? picked[0]! : null);
+    if (culprit === null) {
+      if (picked.length === 0) throw error;
+      return 'one at a time';
+    }
+    settings.excluded.add(culprit);
+    settings.onScheduleError(culprit, coerceError(error));
+    return 'done';
   }
   // Only what committed is signalled.
   effects.created.push(...own.created);
   effects.stopped.push(...own.stopped);
   effects.fired.push(...own.fired);
-  return picked > 0;
+  return picked.length > 0 ? 'done' : 'none left';
 }
 
-/** Every slot of one locked, due schedule up to `now`, by its policies; then its next_run_at. */
-async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow & { app?: AppRow }, now: Date, settings: FiringSettings, effects: FiringEffects): Promise<void> {
+/** The batch's schedules' next_run_at, in one statement. */
+async function setNextRuns(trx: Transaction<Database>, nextRuns: [string, Date][]): Promise<void> {
+  if (nextRuns.length === 0) return;
+  const values = sql.join(nextRuns.map(([id, next]) => sql`(${id}, ${next.toISOString()}::timestamptz)`));
+  await sql`UPDATE schedules SET next_run_at = v.next FROM (VALUES ${values}) AS v(id, next) WHERE schedules.id = v.id`.execute(trx);
+}
+
+/**
+ * Every slot of one locked, due schedule up to `now`, by its policies. Slots of an `allow`
+ * schedule are added to `starts`, for the batch to start together; the others, whose policy looks
+ * at the schedule's running tasks, start here. Returns the schedule's next next_run_at.
+ */
+async function fireSchedule(
+  trx: Transaction<Database>,
+  schedule: ScheduleRow & { app?: AppRow },
+  now: Date,
+  settings: FiringSettings,
+  effects: FiringEffects,
+  starts: SlotStart[],
+): Promise<Date> {
   const spec = storedCronSpec(schedule.cron, schedule.timezone);
   const plan = await planSlots(spec, {
     from: schedule.next_run_at,
@@ -114,9 +148,10 @@ async function fireSchedule(trx: Transaction<Database>, schedule: ScheduleRow & 
   });
   for (const step of plan.steps) {
     const slot = { scheduleId: schedule.id, scheduledFor: step.at, trigger: 'cron' as const };
-    if (step.action === 'fire') await startSlot(trx, schedule, slot, effects);
+    if (step.action === 'fire' && schedule.concurrency === 'allow') starts.push({ schedule, slot });
+    else if (step.action === 'fire') await startSlot(trx, schedule, slot, effects);
     else if (await settleRun(trx, slot, { outcome: 'skipped', reason: step.reason, missed: true }, { fresh: true })) await auditSkip(trx, schedule, slot, step.reason);
   }
-  await trx.updateTable('schedules').set({ next_run_at: plan.next }).where('id', '=', schedule.id).execute();
   effects.fired.push(schedule.id);
+  return plan.next;
 }

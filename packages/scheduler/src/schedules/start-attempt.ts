@@ -1,8 +1,10 @@
 import type { Transaction } from 'kysely';
-import { recordAudit } from '../audit/record.js';
+import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.js';
+import { findRelease } from '../apps/repository.js';
 import type { AppRow, Database, ScheduleRow } from '../db/schema.js';
 import { DomainError } from '../domain/domain-error.js';
-import { createTask, requestStop } from '../tasks/repository.js';
+import { beginTasks, type NewTask } from '../tasks/lifecycle.js';
+import { prepareTask, requestStop, type ReleaseLookup } from '../tasks/repository.js';
 import { formatInZone } from './cron-spec.js';
 import { taskRequestOf } from './repository.js';
 import { settleRun, type Slot } from './settle-run.js';
@@ -31,10 +33,8 @@ const appOf = (trx: Transaction<Database>, schedule: FiringSchedule): Promise<Ap
 
 /**
  * Starts one slot in the caller's transaction: by the concurrency policy (a cron slot only; a
- * manual trigger runs whatever it says), its row, its first task linked to it, and the audit
- * event. A task that cannot be created (no release, a stored image Docker refuses) leaves the
- * slot `failed` with the reason, or with `refuseOnError` (a trigger) throws it. Returns the
- * task's id, or null when the slot did not run (skipped, failed, or another replica's already).
+ * manual trigger runs whatever it says), then as `startSlots` does. Returns the task's id, or null
+ * when the slot did not run (skipped, failed, or another replica's already).
  */
 export async function startSlot(
   trx: Transaction<Database>,
@@ -52,61 +52,109 @@ export async function startSlot(
     }
     if (schedule.concurrency === 'replace') await replaceEarlierRuns(trx, schedule, slot, active, effects);
   }
-  // The slot's row is its claim: one per (schedule, slot) whoever fires it.
+  return (await startSlots(trx, [{ schedule, slot }], effects, options))[0]!;
+}
+
+/** A slot to start, of a schedule whose concurrency policy lets it start. */
+export interface SlotStart {
+  schedule: FiringSchedule;
+  slot: Slot;
+}
+
+/**
+ * Starts slots whose policies are settled, in the caller's transaction, with a few statements
+ * whatever their number (a firing batch starts all of its `allow` slots together): each slot's
+ * row, which is its claim (one per schedule and slot, whoever fires it), its first task linked to
+ * it, and the audit event. A task that cannot be created (no release, a stored image Docker
+ * refuses) leaves its slot `failed` with the reason, or with `refuseOnError` (a trigger) throws
+ * it. Returns, per start, the task's id or null when the slot did not run.
+ */
+export async function startSlots(trx: Transaction<Database>, starts: SlotStart[], effects: FiringEffects, options: { refuseOnError?: boolean } = {}): Promise<(string | null)[]> {
+  if (starts.length === 0) return [];
   const claimed = await trx
     .insertInto('schedule_runs')
-    .values({ schedule_id: schedule.id, scheduled_for: slot.scheduledFor, trigger: slot.trigger, outcome: 'running', attempts: 1 })
+    .values(starts.map(({ slot }) => ({ schedule_id: slot.scheduleId, scheduled_for: slot.scheduledFor, trigger: slot.trigger, outcome: 'running', attempts: 1 })))
     .onConflict((oc) => oc.columns(['schedule_id', 'scheduled_for']).doNothing())
-    .returning('attempts')
-    .executeTakeFirst();
-  if (!claimed) return null;
-  try {
-    const taskId = await createAttemptTask(trx, schedule, slot, 1);
-    effects.created.push(taskId);
-    return taskId;
-  } catch (error) {
-    if (!isRefusal(error) || options.refuseOnError) throw error;
-    await settleRun(trx, slot, { outcome: 'failed', reason: `could not create its task: ${error.message}` }, { fresh: false });
-    return null;
+    .returning(['schedule_id', 'scheduled_for'])
+    .execute();
+  const claimedKeys = new Set(claimed.map((row) => slotKey(row.schedule_id, row.scheduled_for)));
+  const attempts = starts.filter(({ slot }) => claimedKeys.has(slotKey(slot.scheduleId, slot.scheduledFor))).map((start) => ({ ...start, attempt: 1 }));
+  const results = await createAttemptTasks(trx, attempts);
+  const taskOf = new Map<string, string>();
+  for (const [i, result] of results.entries()) {
+    const { slot } = attempts[i]!;
+    if (typeof result === 'string') {
+      effects.created.push(result);
+      taskOf.set(slotKey(slot.scheduleId, slot.scheduledFor), result);
+    } else if (options.refuseOnError) {
+      throw result;
+    } else {
+      await settleRun(trx, slot, { outcome: 'failed', reason: `could not create its task: ${result.message}` }, { fresh: false });
+    }
   }
+  return starts.map(({ slot }) => taskOf.get(slotKey(slot.scheduleId, slot.scheduledFor)) ?? null);
 }
+
+const slotKey = (scheduleId: string, scheduledFor: Date) => `${scheduleId} ${scheduledFor.getTime()}`;
 
 /**
  * Starts the next attempt of a run waiting to retry: a new task linked to the same slot. One
  * that cannot be created ends the run `failed`. Returns the task's id, or null.
  */
 export async function startRetry(trx: Transaction<Database>, schedule: FiringSchedule, slot: Slot, attempt: number, effects: FiringEffects): Promise<string | null> {
-  try {
-    const taskId = await createAttemptTask(trx, schedule, slot, attempt);
-    await trx
-      .updateTable('schedule_runs')
-      .set({ outcome: 'running', attempts: attempt, next_attempt_at: null, reason: null })
-      .where('schedule_id', '=', slot.scheduleId)
-      .where('scheduled_for', '=', slot.scheduledFor)
-      .execute();
-    effects.created.push(taskId);
-    return taskId;
-  } catch (error) {
-    if (!isRefusal(error)) throw error;
-    await settleRun(trx, slot, { outcome: 'failed', reason: `attempt ${attempt}: could not create its task: ${error.message}` }, { fresh: false });
+  const [result] = await createAttemptTasks(trx, [{ schedule, slot, attempt }]);
+  if (result instanceof DomainError) {
+    await settleRun(trx, slot, { outcome: 'failed', reason: `attempt ${attempt}: could not create its task: ${result.message}` }, { fresh: false });
     return null;
   }
+  await trx
+    .updateTable('schedule_runs')
+    .set({ outcome: 'running', attempts: attempt, next_attempt_at: null, reason: null })
+    .where('schedule_id', '=', slot.scheduleId)
+    .where('scheduled_for', '=', slot.scheduledFor)
+    .execute();
+  effects.created.push(result!);
+  return result!;
 }
 
-/** The schedule's task for attempt `attempt` of the slot, and its audit event. */
-async function createAttemptTask(trx: Transaction<Database>, schedule: FiringSchedule, slot: Slot, attempt: number): Promise<string> {
-  const app = await appOf(trx, schedule);
-  const link = { scheduleId: schedule.id, scheduledFor: slot.scheduledFor, attempt };
-  const taskId = await createTask(trx, app, taskRequestOf(schedule.task), schedule.created_by, link);
-  await recordAudit(trx, {
-    actor: SCHEDULER_ACTOR,
-    action: 'schedule.fire',
-    targetType: 'schedule',
-    targetId: schedule.id,
-    project: app.project,
-    details: { scheduledFor: slot.scheduledFor.toISOString(), trigger: slot.trigger, attempt, taskId },
-  });
-  return taskId;
+/**
+ * The schedules' tasks for attempts of slots, and their audit events: one statement per table for
+ * all of them, each release read once. Per attempt, the task's id, or the DomainError that refused
+ * it (what it asks: the slot's failure, not the pass's).
+ */
+async function createAttemptTasks(trx: Transaction<Database>, attempts: (SlotStart & { attempt: number })[]): Promise<(string | DomainError)[]> {
+  const releases = new Map<string, ReturnType<ReleaseLookup>>();
+  const lookup: ReleaseLookup = (db, app, number) => {
+    const key = `${app.id} ${number}`;
+    if (!releases.has(key)) releases.set(key, findRelease(db, app, number));
+    return releases.get(key)!;
+  };
+  const results: (string | DomainError)[] = [];
+  const tasks: NewTask[] = [];
+  const audits: AuditEntry[] = [];
+  for (const { schedule, slot, attempt } of attempts) {
+    const app = await appOf(trx, schedule);
+    const link = { scheduleId: schedule.id, scheduledFor: slot.scheduledFor, attempt };
+    try {
+      const task = await prepareTask(trx, { app, body: taskRequestOf(schedule.task), createdBy: schedule.created_by, link }, lookup);
+      tasks.push(task);
+      results.push(task.id);
+      audits.push({
+        actor: SCHEDULER_ACTOR,
+        action: 'schedule.fire',
+        targetType: 'schedule',
+        targetId: schedule.id,
+        project: app.project,
+        details: { scheduledFor: slot.scheduledFor.toISOString(), trigger: slot.trigger, attempt, taskId: task.id },
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      results.push(error);
+    }
+  }
+  await beginTasks(trx, tasks);
+  await recordAudits(trx, audits);
+  return results;
 }
 
 /** The tasks of the schedule's open runs that have not stopped, oldest slot first. */
@@ -157,9 +205,4 @@ export async function auditSkip(trx: Transaction<Database>, schedule: FiringSche
     project: app.project,
     details: { scheduledFor: slot.scheduledFor.toISOString(), reason },
   });
-}
-
-/** A task refused for what it asks (no release, an invalid image): the slot's failure, not the pass's. */
-function isRefusal(error: unknown): error is DomainError {
-  return error instanceof DomainError;
 }

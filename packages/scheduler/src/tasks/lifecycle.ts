@@ -2,7 +2,7 @@ import type { TaskStatus } from '@tapit/protocol';
 import type { Insertable, Kysely, Transaction, UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLines } from '../logs/repository.js';
+import { appendLogLinesOfTasks } from '../logs/repository.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
 export type NewTask = Omit<Insertable<TasksTable>, 'status' | 'desired_status'>;
@@ -26,10 +26,26 @@ export interface Transition {
  * transaction when given one. Returns the row.
  */
 export async function beginTask(db: Kysely<Database>, values: NewTask, options: { message?: string; at?: Date } = {}): Promise<TaskRow> {
+  return (await beginTasks(db, [values], options))[0]!;
+}
+
+/**
+ * The birth of several tasks, as `beginTask`'s, with one statement per table for all of them (a
+ * firing batch starts one per slot). Returns the rows in the order of `values`.
+ */
+export async function beginTasks(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}): Promise<TaskRow[]> {
+  if (values.length === 0) return [];
   return inTransaction(db, async (trx) => {
-    const row = await trx.insertInto('tasks').values({ ...values, status: 'PROVISIONING', desired_status: 'RUNNING' }).returningAll().executeTakeFirstOrThrow();
-    await recordStatus(trx, row, options.message, options.at ?? new Date());
-    return row;
+    const inserted = await trx
+      .insertInto('tasks')
+      .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const })))
+      .returningAll()
+      .execute();
+    // RETURNING's order is not promised: back to the callers' order by id.
+    const byId = new Map(inserted.map((row) => [row.id, row]));
+    const rows = values.map((v) => byId.get(v.id)!);
+    await recordStatuses(trx, rows, options.message, options.at ?? new Date());
+    return rows;
   });
 }
 
@@ -53,13 +69,24 @@ export async function transition(db: Kysely<Database>, taskId: string, t: Transi
 
 /** What every status a task takes leaves behind, its first included: the event and the [system] line(s). */
 async function recordStatus(trx: Transaction<Database>, row: TaskRow, message: string | undefined, at: Date): Promise<void> {
+  await recordStatuses(trx, [row], message, at);
+}
+
+/** `recordStatus` of several tasks: their events in one statement. */
+async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], message: string | undefined, at: Date): Promise<void> {
   await trx
     .insertInto('task_events')
-    .values({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })
+    .values(rows.map((row) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
     .execute();
-  const lines = [{ seq: null, stream: 'system' as const, text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
-  if (message) lines.push({ seq: null, stream: 'system', text: message, at });
-  await appendLogLines(trx, row.id, lines);
+  const lines = (row: TaskRow) => {
+    const own = [{ seq: null, stream: 'system' as const, text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
+    if (message) own.push({ seq: null, stream: 'system', text: message, at });
+    return own;
+  };
+  await appendLogLinesOfTasks(
+    trx,
+    rows.map((row) => ({ taskId: row.id, lines: lines(row) })),
+  );
 }
 
 /** A human line for a stopped task: `Task stopped: EXITED (exit code 3)`. */

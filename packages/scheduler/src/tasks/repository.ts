@@ -16,20 +16,20 @@ import { findRelease } from '../apps/repository.js';
 import { DomainError, notFound } from '../domain/domain-error.js';
 import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-references.js';
 import { withTag } from './image-ref.js';
-import { beginTask, describeStop, transition } from './lifecycle.js';
+import { beginTasks, describeStop, transition, type NewTask } from './lifecycle.js';
 import type { TaskWithApp } from './task-view.js';
 import { appendLogLines } from '../logs/repository.js';
 
 type ParsedCreateTask = z.output<typeof CreateTaskRequest>;
 
 /** Picks the image: image= wins; else the release (or the active one), re-tagged by docker_tag=. */
-async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreateTask) {
+async function resolveImage(db: Kysely<Database>, app: AppRow, body: ParsedCreateTask, lookup: ReleaseLookup) {
   if (body.image) {
     return { release: null, image: body.dockerTag ? withTag(body.image, body.dockerTag) : body.image };
   }
   const number = body.release ?? app.active_release;
   if (number === null) throw new DomainError('CONFLICT', `app "${app.name}" has no release yet: create one first`, 'release');
-  const release = await findRelease(db, app, number);
+  const release = await lookup(db, app, number);
   const image = body.dockerTag ? withTag(release.image, body.dockerTag) : release.image;
   // A release stored before references were checked may not be one Docker accepts.
   const problem = imageRefProblem(image);
@@ -67,49 +67,70 @@ export async function createTask(
   createdBy: string,
   link?: ScheduleLink,
 ): Promise<string> {
+  return inTransaction(db, async (trx) => {
+    const [task] = await beginTasks(trx, [await prepareTask(trx, { app, body, createdBy, link })]);
+    return task!.id;
+  });
+}
+
+/** What a new task is asked to be, by whom, for which app (and schedule slot). */
+export interface TaskRequest {
+  app: AppRow;
+  body: ParsedCreateTask;
+  createdBy: string;
+  link?: ScheduleLink;
+}
+
+/** Finds a release of an app; a firing batch passes one that reads each release once. */
+export type ReleaseLookup = (db: Kysely<Database>, app: AppRow, number: number) => Promise<{ number: number; image: string }>;
+
+/**
+ * The row a new task will be stored as (not stored yet: `beginTasks` stores several at once), its
+ * image resolved and its resources from the app's defaults. Throws a DomainError for what it asks
+ * (no such release, an image Docker refuses, too many labels).
+ */
+export async function prepareTask(db: Kysely<Database>, request: TaskRequest, lookup: ReleaseLookup = findRelease): Promise<NewTask> {
+  const { app, body, createdBy, link } = request;
   const interactive = body.kind === 'interactive';
   const constraints = taskConstraints(app, body.constraints);
-  return inTransaction(db, async (trx) => {
-    const { release, image } = await resolveImage(trx, app, body);
-    const task = await beginTask(trx, {
-      id: newTaskId(),
-      app_id: app.id,
-      release,
-      image,
-      image_digest: null,
-      command: JSON.stringify(body.command !== undefined ? ['/bin/sh', '-c', body.command] : body.args),
-      entrypoint: JSON.stringify(body.entrypoint ?? null),
-      env: JSON.stringify({}),
-      kind: body.kind,
-      cpu: body.cpu ?? app.default_cpu,
-      memory_gb: body.memoryGb ?? app.default_memory_gb,
-      max_hours: body.maxHours ?? app.default_max_hours ?? (interactive ? DEFAULT_INTERACTIVE_MAX_HOURS : null),
-      ephemeral_storage_gb: body.ephemeralStorageGb ?? null,
-      initiated_by: body.initiatedBy ?? null,
-      created_by: createdBy,
-      stop_code: null,
-      stop_reason: null,
-      stopped_by: null,
-      exit_code: null,
-      agent_name: null,
-      stop_sent_at: null,
-      peak_memory_bytes: null,
-      cpu_seconds: null,
-      disk_bytes: null,
-      started_at: null,
-      finished_at: null,
-      terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
-      terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
-      assigned_at: null,
-      accepted_at: null,
-      schedule_id: link?.scheduleId ?? null,
-      scheduled_for: link?.scheduledFor ?? null,
-      schedule_attempt: link?.attempt ?? null,
-      // The app's required labels, with the task's own added (or replacing the app's value).
-      constraints: JSON.stringify(constraints),
-    });
-    return task.id;
-  });
+  const { release, image } = await resolveImage(db, app, body, lookup);
+  return {
+    id: newTaskId(),
+    app_id: app.id,
+    release,
+    image,
+    image_digest: null,
+    command: JSON.stringify(body.command !== undefined ? ['/bin/sh', '-c', body.command] : body.args),
+    entrypoint: JSON.stringify(body.entrypoint ?? null),
+    env: JSON.stringify({}),
+    kind: body.kind,
+    cpu: body.cpu ?? app.default_cpu,
+    memory_gb: body.memoryGb ?? app.default_memory_gb,
+    max_hours: body.maxHours ?? app.default_max_hours ?? (interactive ? DEFAULT_INTERACTIVE_MAX_HOURS : null),
+    ephemeral_storage_gb: body.ephemeralStorageGb ?? null,
+    initiated_by: body.initiatedBy ?? null,
+    created_by: createdBy,
+    stop_code: null,
+    stop_reason: null,
+    stopped_by: null,
+    exit_code: null,
+    agent_name: null,
+    stop_sent_at: null,
+    peak_memory_bytes: null,
+    cpu_seconds: null,
+    disk_bytes: null,
+    started_at: null,
+    finished_at: null,
+    terminal_cols: interactive ? (body.terminal?.cols ?? null) : null,
+    terminal_rows: interactive ? (body.terminal?.rows ?? null) : null,
+    assigned_at: null,
+    accepted_at: null,
+    schedule_id: link?.scheduleId ?? null,
+    scheduled_for: link?.scheduledFor ?? null,
+    schedule_attempt: link?.attempt ?? null,
+    // The app's required labels, with the task's own added (or replacing the app's value).
+    constraints: JSON.stringify(constraints),
+  };
 }
 
 function selectTasks(db: Kysely<Database>) {
