@@ -20,7 +20,10 @@ import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 const APP = '/v1/projects/default/stages/default/apps';
-const SCHEDULES = 10;
+/** Three firing batches' worth (the scheduler takes 10 due schedules at a time): all replicas' workers compete for them. */
+const SCHEDULES = 30;
+/** How long one hold of the audit table waits for the victim to be the one blocked in it. */
+const HOLD_MS = 3000;
 /** Firing before and after the kill: each phase spans many slots of every schedule. */
 const PHASE_MS = 15_000;
 
@@ -87,25 +90,35 @@ describe('three replicas firing, one killed with SIGKILL in the middle of a firi
     }
     await sleep(PHASE_MS);
 
-    // Hold every firing at its audit insert until the victim is inside one that wrote rows.
-    const locker = new pg.Client({ connectionString: database.url });
-    await locker.connect();
-    let inFlight: { pid: number; xid: string }[];
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE audit_events IN EXCLUSIVE MODE');
-      inFlight = await waitFor('the victim replica inside a firing', async () => {
-        const { rows } = await client.query<{ pid: number; xid: string }>(
-          `SELECT pid, backend_xid::text AS xid FROM pg_stat_activity
-            WHERE application_name = $1 AND backend_xid IS NOT NULL AND wait_event_type = 'Lock' AND query ILIKE '%insert into "audit_events"%'`,
-          [names[0]],
-        );
-        return rows.length > 0 ? rows : null;
-      });
-      await victim.kill();
-    } finally {
-      await locker.query('COMMIT').catch(() => {});
-      await locker.end();
+    // Hold every firing at its audit insert until the victim is inside one that wrote rows. Which
+    // replica takes which batch is a race: while the victim holds none, let go and hold again.
+    let inFlight: { pid: number; xid: string }[] | null = null;
+    for (let hold = 1; inFlight === null; hold++) {
+      const locker = new pg.Client({ connectionString: database.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE audit_events IN EXCLUSIVE MODE');
+        inFlight = await waitFor(
+          'the victim replica inside a firing',
+          async () => {
+            const { rows } = await client.query<{ pid: number; xid: string }>(
+              `SELECT pid, backend_xid::text AS xid FROM pg_stat_activity
+                WHERE application_name = $1 AND backend_xid IS NOT NULL AND wait_event_type = 'Lock' AND query ILIKE '%insert into "audit_events"%'`,
+              [names[0]],
+            );
+            return rows.length > 0 ? rows : null;
+          },
+          HOLD_MS,
+        ).catch((error: Error) => {
+          if (hold >= 10) throw error;
+          return null;
+        });
+        if (inFlight) await victim.kill();
+      } finally {
+        await locker.query('COMMIT').catch(() => {});
+        await locker.end();
+      }
     }
     const { rows: [{ killed_at: killedAt }] } = await client.query<{ killed_at: Date }>('SELECT now() AS killed_at');
 
