@@ -50,7 +50,7 @@ describe('agent → scheduler frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(AgentFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['heartbeat', 'hello', 'task.accepted', 'task.exited', 'task.log', 'task.status'],
+      ['heartbeat', 'hello', 'task.accepted', 'task.exited', 'task.log', 'task.log.chunk', 'task.status'],
     );
   });
 

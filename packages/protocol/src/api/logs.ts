@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from '../common/ids.js';
 import { TaskStatus } from '../common/status.js';
-
-/** stdout and stderr show as `[app]`, lifecycle lines as `[system]`. */
-export const LogStream = z.enum(['stdout', 'stderr', 'system']);
-export type LogStream = z.infer<typeof LogStream>;
+import { LogRun, LogStream } from './log-runs.js';
 
 export const LogLine = z.object({
   /** Position of the line in the task's log; strictly increasing, pass as `after` to page. */
@@ -35,13 +32,45 @@ export const LogQuery = z.strictObject({
   tail: z.coerce.number().int().min(1).max(10000).optional(),
 });
 
+/** The longest `tail` of a chunk page, in lines. */
+export const MAX_LOG_CHUNK_TAIL = 1_000_000;
+
+/**
+ * Consecutive lines of a task's log as they are stored: positions `first`, `first + 1`, … in
+ * the order of its runs' lines.
+ */
+export const LogChunk = z.object({
+  /** Position of the chunk's first line. */
+  first: z.number().int().positive(),
+  runs: z.array(LogRun).min(1),
+});
+export type LogChunk = z.infer<typeof LogChunk>;
+
+/** A page of `GET /v1/tasks/:id/logs/chunks`: whole chunks (the first one cut to start after `after`). */
+export const LogChunkPage = z.object({
+  chunks: z.array(LogChunk),
+  /** Position of the last line returned (or the `after` given); pass as `after` for more. */
+  last: z.number().int().nonnegative(),
+  /** As `LogPage.complete`: the task's log is complete and this page reached its end. */
+  complete: z.boolean(),
+});
+export type LogChunkPage = z.infer<typeof LogChunkPage>;
+
+export const LogChunkQuery = z.strictObject({
+  after: z.coerce.number().int().nonnegative().max(2147483647).default(0),
+  /** The last `tail` lines instead of the chunks after `after`. */
+  tail: z.coerce.number().int().min(1).max(MAX_LOG_CHUNK_TAIL).optional(),
+});
+
 /**
  * One line of a followed log (`GET /v1/tasks/:id/logs/follow`, newline-delimited JSON):
- * log lines as they are stored, then one `end` with the task's final state once its log is
+ * log lines as they are stored (chunks of them from `…/logs/chunks/follow`), then one `end` with the task's final state once its log is
  * complete (as `LogPage.complete`: a `status` STOPPED may come well before it).
  */
 export const LogFollowEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('line'), line: LogLine }),
+  /** Only from `GET /v1/tasks/:id/logs/chunks/follow`, which sends chunks instead of lines. */
+  z.object({ type: z.literal('chunk'), chunk: LogChunk }),
   z.object({ type: z.literal('status'), status: TaskStatus }),
   z.object({ type: z.literal('end'), status: TaskStatus, exitCode: z.number().int().nullable() }),
 ]);
