@@ -13,7 +13,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Database } from '../db/schema.js';
 import { coerceError, describeDatabaseError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
-import { storeAgentLog } from '../logs/repository.js';
+import { storeAgentChunk, storeAgentLog } from '../logs/repository.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { taskSpecs } from '../tasks/task-spec.js';
@@ -312,6 +312,7 @@ export class AgentGateway {
       drop,
       clock: { receivedAt, sentAt: new Date().toISOString() },
       stopWhenCutOff: stopWhenCutOff(this.deps.agentLostGraceSeconds),
+      logChunks: true,
     });
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
@@ -357,6 +358,16 @@ export class AgentGateway {
           session.since,
         );
         if (stored === undefined) return; // deleted task: nothing to keep
+        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
+        signals.taskChanged(frame.taskId);
+        return;
+      }
+      case 'task.log.chunk': {
+        const now = Date.now();
+        // As for task.log: a run from the future is a clock the agent could not correct. Times are kept in UTC.
+        const runs = frame.runs.map((run) => ({ ...run, at: new Date(Math.min(Date.parse(run.at), now)).toISOString() }));
+        const stored = await storeAgentChunk(db, session.name, frame.taskId, frame.seq, runs, session.since);
+        if (stored === undefined) return;
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);
         return;

@@ -1,15 +1,28 @@
-import { LogQuery, type LogFollowEvent } from '@tapit/protocol';
-import { Hono } from 'hono';
+import { LogChunkQuery, LogQuery, type LogFollowEvent } from '@tapit/protocol';
+import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { sql } from 'kysely';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { findTask } from '../tasks/repository.js';
-import { readLogLines } from './repository.js';
+import { chunkJson, readLogChunks, readLogLines, storedLineCount } from './repository.js';
 
 const FollowQuery = LogQuery.pick({ after: true });
+/** Lines a line follow reads at a time. */
 const BATCH = 5000;
+/**
+ * Text a chunk page or a chunk follow reads at a time (whole chunks: at least one). A page of
+ * 1 KiB lines holds about 4,000 of them, of short lines (`seq`) about 500,000.
+ */
+const CHUNK_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** What one read of a follow sends: NDJSON text, the position it reached, and whether it stopped at its bound. */
+interface FollowBatch {
+  text: string;
+  last: number;
+  more: boolean;
+}
 
 export function logRoutes(deps: AppDeps) {
   const { db, signals } = deps;
@@ -44,14 +57,43 @@ export function logRoutes(deps: AppDeps) {
     });
   });
 
-  /**
-   * Newline-delimited JSON: every line after `after`, status changes as they happen, and one
-   * `end` once the task's log is complete (STOPPED, and its agent's last lines are in or will not
-   * come: `readLogState`) and every stored line was sent. Woken by local changes, polling for
-   * changes made by other replicas.
-   */
-  routes.get('/tasks/:id/logs/follow', async (c) => {
+  /** The log as stored chunks, about CHUNK_PAGE_BYTES of text a page, sent on as the database holds them. */
+  routes.get('/tasks/:id/logs/chunks', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
+    const { after, tail } = parseQuery(c, LogChunkQuery);
+    const state = await readLogState(task.id);
+    const from = tail === undefined ? after : Math.max(after, (await storedLineCount(db, task.id)) - tail);
+    const { chunks, more } = await readLogChunks(db, task.id, from, tail === undefined ? { maxBytes: CHUNK_PAGE_BYTES } : { maxLines: tail });
+    const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : from;
+    const complete = state?.complete === true && (tail !== undefined || !more);
+    return c.body(`{"chunks":[${chunks.map(chunkJson).join(',')}],"last":${last},"complete":${complete}}`, 200, { 'content-type': 'application/json' });
+  });
+
+  routes.get('/tasks/:id/logs/follow', (c) =>
+    follow(c, async (taskId, after) => {
+      const lines = await readLogLines(db, taskId, after, BATCH);
+      const text = lines.map((line) => `${JSON.stringify({ type: 'line', line } satisfies LogFollowEvent)}\n`).join('');
+      return { text, last: lines.length > 0 ? lines[lines.length - 1].position : after, more: lines.length === BATCH };
+    }),
+  );
+
+  routes.get('/tasks/:id/logs/chunks/follow', (c) =>
+    follow(c, async (taskId, after) => {
+      const { chunks, more } = await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
+      const text = chunks.map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`).join('');
+      const end = chunks.at(-1);
+      return { text, last: end ? end.first + end.lines - 1 : after, more };
+    }),
+  );
+
+  /**
+   * Newline-delimited JSON: every line after `after` (read by `read`), status changes as they
+   * happen, and one `end` once the task's log is complete (STOPPED, and its agent's last lines
+   * are in or will not come: `readLogState`) and every stored line was sent. Woken by local
+   * changes, polling for changes made by other replicas.
+   */
+  async function follow(c: Context<HonoEnv>, read: (taskId: string, after: number) => Promise<FollowBatch>) {
+    const task = await findTask(db, c.req.param('id') ?? '', c.get('principal').project);
     let { after } = parseQuery(c, FollowQuery);
     c.header('content-type', 'application/x-ndjson');
     c.header('cache-control', 'no-store');
@@ -74,6 +116,13 @@ export function logRoutes(deps: AppDeps) {
         return out.write(text);
       };
       const send = (event: LogFollowEvent) => write(`${JSON.stringify(event)}\n`);
+      /** Sends what `read` found after `after`; true when it stopped at its bound. */
+      const sendBatch = async () => {
+        const batch = await read(task.id, after);
+        if (batch.text) await write(batch.text);
+        after = batch.last;
+        return batch.more;
+      };
       let lastStatus: string | undefined;
       const pause = (ms: number) =>
         new Promise<void>((resolve) => {
@@ -87,16 +136,10 @@ export function logRoutes(deps: AppDeps) {
         while (!aborted) {
           try {
             // Catch up in full batches first; the status is only needed once caught up.
-            const backlog = await readLogLines(db, task.id, after, BATCH);
-            for (const line of backlog) await send({ type: 'line', line });
-            if (backlog.length > 0) after = backlog[backlog.length - 1].position;
-            if (backlog.length === BATCH) continue;
+            if (await sendBatch()) continue;
             // Status, then lines: every line stored before the status was read is sent below.
             const state = await readLogState(task.id);
-            const lines = await readLogLines(db, task.id, after, BATCH);
-            for (const line of lines) await send({ type: 'line', line });
-            if (lines.length > 0) after = lines[lines.length - 1].position;
-            if (lines.length === BATCH) continue;
+            if (await sendBatch()) continue;
             if (!state) break; // deleted while followed
             if (state.status !== lastStatus) {
               lastStatus = state.status;
@@ -120,7 +163,7 @@ export function logRoutes(deps: AppDeps) {
         unwatch();
       }
     });
-  });
+  }
 
   return routes;
 }
