@@ -1,7 +1,8 @@
-import { formatLogLine, LogPage, Task, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { formatLogLine, LogChunkPage, Task, type LogChunk, type LogLine, type TaskStatus } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { followLog, type FollowEnd } from './follow.js';
 import { escapeControlCharacters, escapesFor } from './control-characters.js';
+import { chunkAfter, formatChunks } from './log-chunks.js';
 import { WaitingLine, writeAll } from './terminal.js';
 
 export interface Io {
@@ -13,22 +14,22 @@ export interface Io {
 
 export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
-const PAGE_SIZE = 10000;
-
-/** Reads the whole stored log, a page at a time, handing each page on as it arrives. */
-export async function readLog(client: ApiClient, taskId: string, onLines: (lines: LogLine[]) => void | Promise<void>): Promise<void> {
+/** Reads the whole stored log, a page of chunks at a time, handing each page on as it arrives. */
+export async function readLog(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>): Promise<void> {
   let after = 0;
   for (;;) {
-    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs`, LogPage, { after, limit: PAGE_SIZE });
-    await onLines(page.lines);
-    if (page.lines.length < PAGE_SIZE || page.last <= after) return;
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, { after });
+    // A page starts after `after`; cut anyway, so a line can never show twice.
+    const chunks = page.chunks.map((chunk) => chunkAfter(chunk, after)).filter((chunk): chunk is LogChunk => chunk !== null);
+    if (chunks.length > 0) await onChunks(chunks);
+    if (!page.more || page.last <= after) return;
     after = page.last;
   }
 }
 
 /** Prints the whole stored log without holding it in memory. */
 export function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
-  return readLog(client, taskId, (lines) => printLines(lines, io));
+  return readLog(client, taskId, (chunks) => printChunks(chunks, io));
 }
 
 /**
@@ -62,6 +63,12 @@ export async function followAndPrint(
           reconnecting = false;
           waiting.clear();
           await printLines(lines, io);
+          redraw();
+        },
+        onChunks: async (chunks) => {
+          reconnecting = false;
+          waiting.clear();
+          await printChunks(chunks, io);
           redraw();
         },
         onStatus: (next) => {
@@ -98,6 +105,11 @@ export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowE
     io.stderr.write('Task stopped without an exit code\n');
   }
   return end.exitCode ?? 1;
+}
+
+async function printChunks(chunks: readonly LogChunk[], io: Io): Promise<void> {
+  if (chunks.length === 0) return;
+  await writeAll(io.stdout, formatChunks(chunks, escapesFor(io.stdout, io.raw)));
 }
 
 async function printLines(lines: readonly LogLine[], io: Io): Promise<void> {

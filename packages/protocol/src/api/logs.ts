@@ -51,6 +51,8 @@ export const LogChunkPage = z.object({
   chunks: z.array(LogChunk),
   /** Position of the last line returned (or the `after` given); pass as `after` for more. */
   last: z.number().int().nonnegative(),
+  /** The page stopped at its size: more lines may follow `last` already. */
+  more: z.boolean(),
   /** As `LogPage.complete`: the task's log is complete and this page reached its end. */
   complete: z.boolean(),
 });
@@ -78,10 +80,14 @@ export type LogFollowEvent = z.infer<typeof LogFollowEvent>;
 
 /** `2021-03-17 09:58:34 [app] text`, in UTC. */
 export function formatLogLine(line: Pick<LogLine, 'stream' | 'text' | 'at'>): string {
+  return `${logLinePrefix(line.stream, line.at)}${line.text}`;
+}
+
+/** What comes before a line's text: `2021-03-17 09:58:34 [app] `, in UTC. */
+export function logLinePrefix(stream: LogStream, at: string): string {
   // A Timestamp may carry an offset (`+01:00`); shift it to UTC so every line reads alike.
-  const millis = Date.parse(line.at);
-  const utc = Number.isNaN(millis) ? line.at : new Date(millis).toISOString();
+  const millis = Date.parse(at);
+  const utc = Number.isNaN(millis) ? at : new Date(millis).toISOString();
   const when = utc.slice(0, 19).replace('T', ' ');
-  const source = line.stream === 'system' ? 'system' : 'app';
-  return `${when} [${source}] ${line.text}`;
+  return `${when} [${stream === 'system' ? 'system' : 'app'}] `;
 }

@@ -156,7 +156,7 @@ export const stdoutRun = { stream: 'stdout', at: startedAt, lines: 3, text: '1\n
 /** A line with a line break of its own is a run of one line. */
 export const systemRun = { stream: 'system', at: finishedAt, lines: 1, text: 'Task stopped: FAILED_TO_START - first\nsecond\n' } satisfies Example<'LogRun'>;
 export const logChunk = { first: 7, runs: [stdoutRun, { stream: 'stderr', at: startedAt, lines: 1, text: 'ünïcödé, "quotes" and \\ survive\n' }, systemRun] } satisfies Example<'LogChunk'>;
-export const logChunkPage = { chunks: [logChunk], last: 11, complete: true } satisfies Example<'LogChunkPage'>;
+export const logChunkPage = { chunks: [logChunk], last: 11, more: false, complete: true } satisfies Example<'LogChunkPage'>;
 
 export const agentView = {
   name: 'host-a',
@@ -516,7 +516,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   LogPage: [logPage, { lines: [], last: 0, complete: false }],
   LogRun: [stdoutRun, systemRun],
   LogChunk: [logChunk],
-  LogChunkPage: [logChunkPage, { chunks: [], last: 0, complete: false }],
+  LogChunkPage: [logChunkPage, { chunks: [], last: 0, more: false, complete: false }],
   LogFollowEvent: [
     { type: 'line', line: stdoutLine },
     { type: 'chunk', chunk: logChunk },

@@ -2,7 +2,7 @@ import { countLines, linesOfRun, sliceRuns, toRuns, type LogChunk, type LogLine,
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { ownedBy } from '../agents/ownership.js';
+import { ownedBy, type TaskOwner } from '../agents/ownership.js';
 import { decodeChunkBody, encodeChunk, type EncodedChunk } from './chunk-body.js';
 
 export interface NewLogLine {
@@ -125,26 +125,67 @@ export async function storeAgentChunk(
   /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
   placedSince: Date | null = null,
 ): Promise<number | undefined> {
-  // Encoded (deflated in the thread pool) while the transaction starts: nearly always all of it is new.
-  const encoded = encodeChunk(runs);
-  encoded.catch(() => undefined); // awaited below, or not needed when the task is gone
+  const owner = { name: agentName, since: placedSince };
+  // Deflated in the thread pool first: nearly always every line is new, and the chunk is stored
+  // by one statement.
+  const encoded = await encodeChunk(runs);
+  const next = await appendNextAgentChunk(db, owner, taskId, seq, encoded);
+  if (next !== null) return next;
   return inTransaction(db, async (trx) => {
-    const task = await trx
-      .selectFrom('tasks')
-      .select('last_agent_seq')
-      .where('id', '=', taskId)
-      .where(ownedBy({ name: agentName, since: placedSince }))
-      .forUpdate()
-      .executeTakeFirst();
+    const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).where(ownedBy(owner)).forUpdate().executeTakeFirst();
     if (!task) return undefined;
     const stored = task.last_agent_seq;
     const skip = stored + 1 - seq;
     if (skip < 0) return stored; // a gap: wait for the missing lines
-    if (skip >= countLines(runs)) return stored;
-    const chunk = skip === 0 ? await encoded : await encodeChunk(sliceRuns(runs, skip));
+    if (skip >= encoded.lines) return stored;
+    const chunk = skip === 0 ? encoded : await encodeChunk(sliceRuns(runs, skip));
     await appendChunk(trx, taskId, stored + 1, chunk);
     return stored + chunk.lines;
   });
+}
+
+/**
+ * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
+ * lines of a task of `owner`. The UPDATE locks the task row until the statement commits, so
+ * positions still commit in order. Null when the chunk is not exactly the next one (a re-send,
+ * a gap) or the task is not the owner's: storeAgentChunk then looks closer.
+ */
+async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, taskId: string, seq: number, chunk: EncodedChunk): Promise<number | null> {
+  const row = await db
+    .with('moved', (qb) =>
+      qb
+        .updateTable('tasks')
+        .set((eb) => ({
+          log_count: eb('log_count', '+', chunk.lines),
+          log_bytes: eb('log_bytes', '+', chunk.textBytes),
+          last_agent_seq: seq + chunk.lines - 1,
+        }))
+        .where('id', '=', taskId)
+        .where(ownedBy(owner))
+        .where('last_agent_seq', '=', seq - 1)
+        .returning('log_count'),
+    )
+    .insertInto('task_log_chunks')
+    .columns(['task_id', 'first_position', 'last_position', 'first_seq', 'streams', 'earliest_at', 'latest_at', 'text_bytes', 'encoding', 'body'])
+    .expression((eb) =>
+      eb
+        .selectFrom('moved')
+        .select([
+          sql<string>`${taskId}::text`.as('task_id'),
+          sql<number>`moved.log_count - ${chunk.lines - 1}::integer`.as('first_position'),
+          sql<number>`moved.log_count`.as('last_position'),
+          sql<number>`${seq}::integer`.as('first_seq'),
+          sql<number>`${chunk.streams}::smallint`.as('streams'),
+          sql<Date>`${chunk.earliestAt}::timestamptz`.as('earliest_at'),
+          sql<Date>`${chunk.latestAt}::timestamptz`.as('latest_at'),
+          sql<number>`${chunk.textBytes}::integer`.as('text_bytes'),
+          sql<number>`${chunk.encoding}::smallint`.as('encoding'),
+          sql<Buffer>`${chunk.body}::bytea`.as('body'),
+        ]),
+    )
+    .returning('last_position')
+    .executeTakeFirst();
+  return row ? seq + chunk.lines - 1 : null;
 }
 
 /** storeAgentChunk for lines one by one (`task.log`, as agents before chunks send them). */

@@ -66,7 +66,8 @@ export function logRoutes(deps: AppDeps) {
     const { chunks, more } = await readLogChunks(db, task.id, from, tail === undefined ? { maxBytes: CHUNK_PAGE_BYTES } : { maxLines: tail });
     const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : from;
     const complete = state?.complete === true && (tail !== undefined || !more);
-    return c.body(`{"chunks":[${chunks.map(chunkJson).join(',')}],"last":${last},"complete":${complete}}`, 200, { 'content-type': 'application/json' });
+    const page = `{"chunks":[${chunks.map(chunkJson).join(',')}],"last":${last},"more":${tail === undefined && more},"complete":${complete}}`;
+    return c.body(page, 200, { 'content-type': 'application/json' });
   });
 
   routes.get('/tasks/:id/logs/follow', (c) =>

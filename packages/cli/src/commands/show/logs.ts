@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { LogLine } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
+import { chunkLines } from '../../lib/log-chunks.js';
 import { exitCodeOf, followAndPrint, printLog, processIo, readLog } from '../../lib/logs.js';
 import { parseTaskArg } from '../../lib/task-arg.js';
 
@@ -23,7 +24,9 @@ export default class ShowLogs extends BaseCommand {
     const client = await this.api();
     if (this.jsonEnabled()) {
       const lines: LogLine[] = [];
-      await readLog(client, id, (page) => void lines.push(...page));
+      await readLog(client, id, (chunks) => {
+        for (const chunk of chunks) lines.push(...chunkLines(chunk));
+      });
       return { lines };
     }
     const io = { ...processIo(), raw: flags.raw };
