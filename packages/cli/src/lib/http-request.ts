@@ -74,8 +74,8 @@ export function failedOnReusedConnection(error: unknown): boolean {
 }
 
 async function readText(res: IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of res) text += chunk as string;
-  return text;
+  // Decoded once at the end: a page of log is megabytes, and a string grown a piece at a time costs its copies.
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -107,9 +107,10 @@ export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowE
   return end.exitCode ?? 1;
 }
 
+/** Prints chunks a few at a time (about 1 MiB of output a write), waiting whenever stdout is full. */
 async function printChunks(chunks: readonly LogChunk[], io: Io): Promise<void> {
-  if (chunks.length === 0) return;
-  await writeAll(io.stdout, formatChunks(chunks, escapesFor(io.stdout, io.raw)));
+  const escape = escapesFor(io.stdout, io.raw);
+  for (let i = 0; i < chunks.length; i += 4) await writeAll(io.stdout, formatChunks(chunks.slice(i, i + 4), escape));
 }
 
 async function printLines(lines: readonly LogLine[], io: Io): Promise<void> {

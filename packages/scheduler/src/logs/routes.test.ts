@@ -1,8 +1,8 @@
-import type { LogFollowEvent } from '@tapit/protocol';
+import { linesOfRun, type LogChunk, type LogFollowEvent } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, APP_PATH, ADMIN_TOKEN } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
-import { storeAgentLog } from './repository.js';
+import { storeAgentChunk, storeAgentLog } from './repository.js';
 
 describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
   let database: TestDatabase;
@@ -64,6 +64,70 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     const numbered = events.flatMap((e) => (e.type === 'line' && e.line.stream === 'stdout' ? [e.line.text] : []));
     expect(numbered).toEqual(Array.from({ length: 12000 }, (_, i) => `n${i + 1}`));
     expect(events.at(-1)).toMatchObject({ type: 'end', status: 'STOPPED' });
+  });
+
+  const chunkTexts = (chunks: LogChunk[]) => chunks.flatMap((c) => c.runs.flatMap((r) => linesOfRun(r)));
+  const followEvents = async (path: string) => {
+    const response = await harness.app.request(path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return (await response.text()).trim().split('\n').map((l) => JSON.parse(l) as LogFollowEvent);
+  };
+
+  it('pages chunks by size (about 4 MiB of text a page, saying whether there is more) and gives a tail', async () => {
+    const id = await newTask();
+    const long = 'x'.repeat(1023);
+    for (let chunk = 0; chunk < 5; chunk++) {
+      const lines = Array.from({ length: 1024 }, (_, i) => `${chunk * 1024 + i + 1} ${long}`);
+      await storeAgentChunk(database.db, 'a1', id, chunk * 1024 + 1, [{ stream: 'stdout', at: new Date().toISOString(), lines: 1024, text: lines.map((l) => `${l}\n`).join('') }]);
+    }
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    const first = (await harness.call('GET', `/v1/tasks/${id}/logs/chunks`)).body;
+    expect(first).toMatchObject({ more: true, complete: false });
+    const second = (await harness.call('GET', `/v1/tasks/${id}/logs/chunks?after=${first.last}`)).body;
+    expect(second).toMatchObject({ more: false, complete: true });
+    const numbered = chunkTexts([...first.chunks, ...second.chunks]).filter((t) => t.endsWith(long)).map((t) => Number(t.split(' ')[0]));
+    expect(numbered).toEqual(Array.from({ length: 5120 }, (_, i) => i + 1));
+    const tail = (await harness.call('GET', `/v1/tasks/${id}/logs/chunks?tail=3`)).body;
+    expect(chunkTexts(tail.chunks)).toEqual(['5120 ' + long, 'Task status is STOPPED, desired status is STOPPED', 'Task stopped: USER_STOPPED by bootstrap']);
+    expect(tail.chunks[0].first).toBe(tail.last - 2);
+    const cut = (await harness.call('GET', `/v1/tasks/${id}/logs/chunks?after=1025`)).body;
+    expect(cut.chunks[0].first).toBe(1026);
+    expect(chunkTexts(cut.chunks)[0]).toBe('1025 ' + long);
+    expect((await harness.call('GET', `/v1/tasks/${id}/logs/chunks?tail=0`)).body.error.field).toBe('tail');
+  });
+
+  it('follows a log as chunks, every line once, then ends with its state', async () => {
+    const id = await newTask();
+    await storeAgentChunk(database.db, 'a1', id, 1, [{ stream: 'stdout', at: new Date().toISOString(), lines: 3, text: 'a\nb\nc\n' }]);
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    const events = await followEvents(`/v1/tasks/${id}/logs/chunks/follow?after=2`);
+    expect(chunkTexts(events.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : [])))).toEqual(['b', 'c', 'Task status is STOPPED, desired status is STOPPED', 'Task stopped: USER_STOPPED by bootstrap']);
+    expect(events.find((e) => e.type === 'chunk')).toMatchObject({ chunk: { first: 3 } });
+    expect(events.at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: null });
+  });
+
+  it('serves a log stored one row per line (before migration 0014) on every log endpoint', async () => {
+    const id = await newTask();
+    await database.db.deleteFrom('task_log_chunks').where('task_id', '=', id).execute();
+    const at = new Date('2024-05-01T10:00:00.000Z');
+    const rows = [
+      { stream: 'system', text: 'Task status is PROVISIONING, desired status is RUNNING' },
+      { stream: 'stdout', text: 'migrating' },
+      { stream: 'stderr', text: 'warning: two\nlines' },
+      { stream: 'system', text: 'Task status is STOPPED, desired status is STOPPED' },
+    ];
+    await database.db.insertInto('task_log_lines').values(rows.map((r, i) => ({ task_id: id, position: i + 1, seq: r.stream === 'system' ? null : i, ...r, logged_at: at }))).execute();
+    await database.db.updateTable('tasks').set({ log_count: 4, last_agent_seq: 2, status: 'STOPPED', desired_status: 'STOPPED' }).where('id', '=', id).execute();
+    const page = (await harness.call('GET', `/v1/tasks/${id}/logs`)).body;
+    expect(page).toEqual({ lines: rows.map((r, i) => ({ position: i + 1, ...r, at: at.toISOString() })), last: 4, complete: true });
+    expect((await harness.call('GET', `/v1/tasks/${id}/logs?tail=2`)).body.lines.map((l: { position: number }) => l.position)).toEqual([3, 4]);
+    const chunks = (await harness.call('GET', `/v1/tasks/${id}/logs/chunks`)).body;
+    expect(chunks).toMatchObject({ last: 4, more: false, complete: true });
+    expect(chunkTexts(chunks.chunks)).toEqual(rows.map((r) => r.text));
+    const lineEvents = await followEvents(`/v1/tasks/${id}/logs/follow`);
+    expect(lineEvents.flatMap((e) => (e.type === 'line' ? [e.line.text] : []))).toEqual(rows.map((r) => r.text));
+    const chunkEvents = await followEvents(`/v1/tasks/${id}/logs/chunks/follow?after=1`);
+    expect(chunkTexts(chunkEvents.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : [])))).toEqual(rows.slice(1).map((r) => r.text));
+    expect(chunkEvents.at(-1)).toMatchObject({ type: 'end' });
   });
 
   it('ends a follow when its token is revoked, and refuses the token afterwards', async () => {
