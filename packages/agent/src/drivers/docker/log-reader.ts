@@ -91,6 +91,16 @@ export function timeKey(ts: string): string | null {
   return `${seconds}.${String(nanos % 1_000_000_000n).padStart(9, '0')}`;
 }
 
+/** Length of the longest start of `bytes` that ends with a whole UTF-8 character. */
+function wholeCharacters(bytes: Buffer): number {
+  let start = bytes.length - 1;
+  // Back over at most three continuation bytes to where the last character starts.
+  while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start--;
+  const lead = bytes[start]!;
+  const size = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return start + size <= bytes.length ? bytes.length : start;
+}
+
 /** What one push read: runs of output, and the cursor just after them. */
 export interface ReaderOutput {
   runs: OutputRun[];
@@ -204,9 +214,16 @@ export class DockerLogReader {
     pending.push(body);
     let size = 0;
     for (const piece of pending) size += piece.length;
-    if (complete || size >= MAX_LINE_BYTES) {
+    if (complete) {
       this.partial[stream] = [];
       this.line(stream, ms, Buffer.concat(pending, size));
+    } else if (size >= MAX_LINE_BYTES) {
+      // Long enough to go before its end: up to its last whole character (Docker cuts a long
+      // line every 16 KiB, inside a character or not); the rest waits for what follows.
+      const joined = Buffer.concat(pending, size);
+      const whole = wholeCharacters(joined);
+      this.partial[stream] = whole < joined.length ? [joined.subarray(whole)] : [];
+      this.line(stream, ms, joined.subarray(0, whole));
     }
   }
 
