@@ -117,15 +117,19 @@ export class LogSpool {
       while (rest) {
         let piece: LogRun = rest;
         rest = null;
+        let last = false;
         if (piece.lines > 1 && chars + piece.text.length > CHUNK_CHARS) {
-          const fit = linesWithin(piece.text, CHUNK_CHARS - chars);
-          if (fit < piece.lines) {
-            [piece, rest] = [sliceRuns([piece], 0, Math.max(fit, 1))[0]!, sliceRuns([piece], Math.max(fit, 1))[0]!];
+          const fit = Math.max(linesWithin(piece.text, CHUNK_CHARS - chars), current.length === 0 ? 1 : 0);
+          if (fit === 0) {
+            close();
+            rest = piece;
+            continue;
           }
+          if (fit < piece.lines) [piece, rest, last] = [sliceRuns([piece], 0, fit)[0]!, sliceRuns([piece], fit)[0]!, true];
         }
         current.push(piece);
         chars += piece.text.length;
-        if (chars >= CHUNK_CHARS || current.length >= MAX_CHUNK_RUNS) close();
+        if (last || chars >= CHUNK_CHARS || current.length >= MAX_CHUNK_RUNS) close();
       }
     }
     close();
@@ -179,13 +183,13 @@ export class LogSpool {
     for (const chunk of this.chunks) {
       const end = chunk.seq + chunk.lines - 1;
       if (end <= from) continue;
-      const size = chunk.runs.reduce((sum, run) => sum + run.text.length, 0);
-      if (out && (chars + size > maxChars || out.runs.length + chunk.runs.length > MAX_CHUNK_RUNS)) {
+      const skip = Math.max(0, from + 1 - chunk.seq);
+      const runs = skip > 0 ? sliceRuns(chunk.runs, skip) : chunk.runs;
+      const size = runs.reduce((sum, run) => sum + run.text.length, 0);
+      if (out && (chars + size > maxChars || out.runs.length + runs.length > MAX_CHUNK_RUNS)) {
         out.full = true;
         break;
       }
-      const skip = Math.max(0, from + 1 - chunk.seq);
-      const runs = skip > 0 ? sliceRuns(chunk.runs, skip) : chunk.runs;
       if (!out) out = { seq: chunk.seq + skip, lines: chunk.lines - skip, runs: [...runs] };
       else {
         out.lines += chunk.lines;
