@@ -122,6 +122,15 @@ describe('DockerLogReader', () => {
     expect(pieces.every((p) => Buffer.byteLength(p) <= 64 * 1024 && !p.includes('\uFFFD'))).toBe(true);
   });
 
+  it('adds no empty line when a long line ends right where a 64 KiB piece did', () => {
+    const reader = new DockerLogReader(null);
+    const piece = 'x'.repeat(16 * 1024);
+    const texts = [];
+    for (let i = 0; i < 4; i++) texts.push(...reader.push(frame(1, T1, piece)).lines.map((l) => l.text));
+    texts.push(...reader.push(Buffer.concat([frame(1, T2, '\n'), frame(1, T3, '\n')])).lines.map((l) => l.text));
+    expect(texts).toEqual([piece.repeat(4), '']); // the line, then the empty line printed after it
+  });
+
   it('formats `since` with nanoseconds', () => {
     expect(toSinceParam(T2)).toBe('1714557600.000000002');
     expect(toSinceParam('2024-05-01T12:00:00.5+02:00')).toBe('1714557600.500000000');

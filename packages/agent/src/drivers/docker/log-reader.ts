@@ -128,6 +128,8 @@ export class DockerLogReader {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly position: Partial<Record<Stream, Position>> = {};
   private readonly partial: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
+  /** Pieces of the stream's current line went out already (its end may bring nothing more). */
+  private readonly continued: Record<Stream, boolean> = { stdout: false, stderr: false };
   private open: OpenRun | null = null;
   private runs: OutputRun[] = [];
   /** The last second read (`YYYY-MM-DDTHH:MM:SS`) and its epoch milliseconds. */
@@ -210,20 +212,28 @@ export class DockerLogReader {
     const complete = body.length > 0 && body[body.length - 1] === 0x0a;
     if (complete) body = body.subarray(0, body.length - 1);
     const pending = this.partial[stream];
-    if (complete && pending.length === 0) return this.line(stream, ms, body);
+    if (complete && pending.length === 0) {
+      // The end of a line whose pieces went already adds no line of its own when nothing is left.
+      if (this.continued[stream] && body.length === 0) return void (this.continued[stream] = false);
+      this.continued[stream] = false;
+      return this.line(stream, ms, body);
+    }
     pending.push(body);
     let size = 0;
     for (const piece of pending) size += piece.length;
     if (complete) {
       this.partial[stream] = [];
+      this.continued[stream] = false;
       this.line(stream, ms, Buffer.concat(pending, size));
     } else if (size >= MAX_LINE_BYTES) {
-      // Long enough to go before its end: up to its last whole character (Docker cuts a long
-      // line every 16 KiB, inside a character or not); the rest waits for what follows.
+      // Long enough for a piece of 64 KiB to go before the line's end, cut before a character
+      // (Docker cuts a long line every 16 KiB, inside a character or not); the rest waits.
       const joined = Buffer.concat(pending, size);
-      const whole = wholeCharacters(joined);
-      this.partial[stream] = whole < joined.length ? [joined.subarray(whole)] : [];
-      this.line(stream, ms, joined.subarray(0, whole));
+      let cut = Math.min(wholeCharacters(joined), MAX_LINE_BYTES);
+      while (cut > 0 && cut < joined.length && (joined[cut]! & 0xc0) === 0x80) cut--;
+      this.partial[stream] = cut < joined.length ? [joined.subarray(cut)] : [];
+      this.continued[stream] = true;
+      this.add(stream, ms, joined.subarray(0, cut));
     }
   }
 
