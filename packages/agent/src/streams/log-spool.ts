@@ -216,8 +216,12 @@ export class LogSpool {
     this.chunks.splice(0, drop);
     this.ackedInFile += drop;
     if (this.overflowAt !== null && this.memBytes < this.memoryBytes / 2) this.refill();
-    // Rewriting is only possible while memory holds every unacked chunk.
-    const worth = this.ackedInFile >= COMPACT_AFTER || this.ackedCharsInFile >= COMPACT_AFTER_CHARS || (this.chunks.length === 0 && this.ackedInFile > 0);
+    // Rewriting is only possible while memory holds every unacked chunk, and worth it once the
+    // file holds more acked than unacked (each rewrite copies what is left).
+    const unacked = this.memBytes / 2;
+    const worth =
+      (this.chunks.length === 0 && this.ackedInFile > 0) ||
+      ((this.ackedInFile >= COMPACT_AFTER || this.ackedCharsInFile >= COMPACT_AFTER_CHARS) && this.ackedCharsInFile >= unacked);
     if (this.overflowAt === null && worth) this.compact();
   }
 

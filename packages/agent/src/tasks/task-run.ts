@@ -38,11 +38,13 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
  */
 const OUTPUT_BATCH_MS = 5;
 /**
- * Log frames sent ahead of their acks. Past it, lines wait for an ack and leave together in
- * the next frame (a full chunk goes at once): when the scheduler is slower than the task, its
- * frames grow and it stores fewer, bigger chunks instead of falling behind on many small ones.
+ * Log frames sent ahead of their acks. Past two, lines wait for an ack and leave together in
+ * the next frame, unless they fill one: when the scheduler is slower than the task, its frames
+ * grow and it stores fewer, bigger chunks instead of falling behind on many small ones. Past
+ * eight (2 MiB of full frames), everything waits: what the scheduler holds unread stays bounded.
  */
-const MAX_FRAMES_IN_FLIGHT = 2;
+const FRAMES_IN_FLIGHT = 2;
+const FULL_FRAMES_IN_FLIGHT = 8;
 
 /**
  * One task on this agent, from assignment (or recovery) until the scheduler has its whole log
@@ -425,7 +427,8 @@ export class TaskRun {
         return;
       }
       const { clock } = this.deps;
-      const waiting = this.inFlight.length >= MAX_FRAMES_IN_FLIGHT;
+      if (this.inFlight.length >= FULL_FRAMES_IN_FLIGHT) break;
+      const waiting = this.inFlight.length >= FRAMES_IN_FLIGHT;
       if (outbox.logChunks) {
         const chunk = this.spool.chunkAfter(this.sentSeq);
         if (!chunk || (waiting && !chunk.full)) break;

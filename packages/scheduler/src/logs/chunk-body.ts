@@ -28,6 +28,8 @@ export interface EncodedChunk {
   textBytes: number;
   encoding: number;
   body: Buffer;
+  /** The runs' JSON, as stored (`body` before compression). */
+  json: string;
 }
 
 /**
@@ -62,7 +64,8 @@ export async function encodeChunk(runs: readonly LogRun[]): Promise<EncodedChunk
     if (at < earliest) earliest = at;
     if (at > latest) latest = at;
   }
-  const json = Buffer.from(JSON.stringify(stored));
+  const text = JSON.stringify(stored);
+  const json = Buffer.from(text);
   const compressed = json.length >= DEFLATE_FROM_BYTES;
   return {
     lines,
@@ -72,6 +75,7 @@ export async function encodeChunk(runs: readonly LogRun[]): Promise<EncodedChunk
     textBytes,
     encoding: compressed ? ENCODING_DEFLATE : ENCODING_JSON,
     body: compressed ? await deflate(json, { level: DEFLATE_LEVEL }) : json,
+    json: text,
   };
 }
 

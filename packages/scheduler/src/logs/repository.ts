@@ -91,12 +91,12 @@ function chunkRow(taskId: string, lastPosition: number, firstSeq: number | null,
     latest_at: chunk.latestAt,
     text_bytes: chunk.textBytes,
     encoding: chunk.encoding,
-    body: chunk.body,
+    body: bodyParameter(chunk.body),
   };
 }
 
-/** Stores a chunk at the task's next positions; agent lines also move the task's `last_agent_seq`. */
-async function appendChunk(trx: Transaction<Database>, taskId: string, firstSeq: number | null, chunk: EncodedChunk): Promise<void> {
+/** Stores a chunk at the task's next positions (returns the first); agent lines also move the task's `last_agent_seq`. */
+async function appendChunk(trx: Transaction<Database>, taskId: string, firstSeq: number | null, chunk: EncodedChunk): Promise<number> {
   const { log_count } = await trx
     .updateTable('tasks')
     .set((eb) => ({
@@ -108,6 +108,7 @@ async function appendChunk(trx: Transaction<Database>, taskId: string, firstSeq:
     .returning('log_count')
     .executeTakeFirstOrThrow();
   await trx.insertInto('task_log_chunks').values(chunkRow(taskId, log_count, firstSeq, chunk)).execute();
+  return log_count - chunk.lines + 1;
 }
 
 /**
@@ -124,31 +125,42 @@ export async function storeAgentChunk(
   runs: readonly LogRun[],
   /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
   placedSince: Date | null = null,
+  options: {
+    /** encodeChunk(runs), started already. */
+    encoding?: Promise<EncodedChunk>;
+    /** Told of the chunk stored, once committed. */
+    onStored?: (chunk: StoredChunk) => void;
+  } = {},
 ): Promise<number | undefined> {
   const owner = { name: agentName, since: placedSince };
   // Deflated in the thread pool first: nearly always every line is new, and the chunk is stored
   // by one statement.
-  const encoded = await encodeChunk(runs);
-  const next = await appendNextAgentChunk(db, owner, taskId, seq, encoded);
-  if (next !== null) return next;
-  return inTransaction(db, async (trx) => {
+  const encoded = await (options.encoding ?? encodeChunk(runs));
+  const first = await appendNextAgentChunk(db, owner, taskId, seq, encoded);
+  if (first !== null) {
+    options.onStored?.({ first, lines: encoded.lines, runs: encoded.json });
+    return seq + encoded.lines - 1;
+  }
+  const stored = await inTransaction(db, async (trx) => {
     const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).where(ownedBy(owner)).forUpdate().executeTakeFirst();
     if (!task) return undefined;
-    const stored = task.last_agent_seq;
-    const skip = stored + 1 - seq;
-    if (skip < 0) return stored; // a gap: wait for the missing lines
-    if (skip >= encoded.lines) return stored;
+    const last = task.last_agent_seq;
+    const skip = last + 1 - seq;
+    if (skip < 0 || skip >= encoded.lines) return { last }; // a gap (wait for the missing lines), or nothing new
     const chunk = skip === 0 ? encoded : await encodeChunk(sliceRuns(runs, skip));
-    await appendChunk(trx, taskId, stored + 1, chunk);
-    return stored + chunk.lines;
+    const position = await appendChunk(trx, taskId, last + 1, chunk);
+    return { last: last + chunk.lines, added: { first: position, lines: chunk.lines, runs: chunk.json } };
   });
+  if (stored?.added) options.onStored?.(stored.added);
+  return stored?.last;
 }
 
 /**
  * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
  * lines of a task of `owner`. The UPDATE locks the task row until the statement commits, so
- * positions still commit in order. Null when the chunk is not exactly the next one (a re-send,
- * a gap) or the task is not the owner's: storeAgentChunk then looks closer.
+ * positions still commit in order. Returns the chunk's first position; null when the chunk is
+ * not exactly the next one (a re-send, a gap) or the task is not the owner's: storeAgentChunk
+ * then looks closer.
  */
 async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, taskId: string, seq: number, chunk: EncodedChunk): Promise<number | null> {
   const row = await db
@@ -180,13 +192,21 @@ async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, task
           sql<Date>`${chunk.latestAt}::timestamptz`.as('latest_at'),
           sql<number>`${chunk.textBytes}::integer`.as('text_bytes'),
           sql<number>`${chunk.encoding}::smallint`.as('encoding'),
-          sql<Buffer>`${chunk.body}::bytea`.as('body'),
+          bodyParameter(chunk.body).as('body'),
         ]),
     )
     .returning('last_position')
     .executeTakeFirst();
-  return row ? seq + chunk.lines - 1 : null;
+  return row ? row.last_position - chunk.lines + 1 : null;
 }
+
+/*
+ * Bodies cross to the database as hex text, decoded and encoded there: PGlite turns a bytea
+ * parameter or column into hex and back a byte at a time in JavaScript (seconds per hundred MB),
+ * where Buffer's hex and Postgres' decode()/encode() take milliseconds.
+ */
+const bodyParameter = (body: Buffer) => sql<Buffer>`decode(${body.toString('hex')}::text, 'hex')`;
+const bodyColumn = sql<string>`encode(body, 'hex')`.as('body_hex');
 
 /** storeAgentChunk for lines one by one (`task.log`, as agents before chunks send them). */
 export function storeAgentLog(
@@ -258,17 +278,27 @@ export async function readLogChunks(db: Kysely<Database>, taskId: string, after:
   for (;;) {
     const rows = await db
       .selectFrom('task_log_chunks')
-      .select(['first_position', 'last_position', 'text_bytes', 'encoding', 'body'])
+      .select(['first_position', 'last_position', 'text_bytes', 'encoding', bodyColumn])
       .where('task_id', '=', taskId)
       .where('last_position', '>=', next)
       .orderBy('last_position')
       .limit(CHUNK_ROWS)
       .execute();
-    for (const row of rows) {
+    // Each body is inflated in the thread pool while the one before it is handled.
+    const decode = (row: (typeof rows)[number] | undefined) => {
+      if (!row) return null;
+      const body = decodeChunkBody(row.encoding, Buffer.from(row.body_hex, 'hex'));
+      body.catch(() => undefined); // not awaited if this read stops first
+      return body;
+    };
+    let decoding = decode(rows[0]);
+    for (const [i, row] of rows.entries()) {
+      const body = decoding!;
+      decoding = decode(rows[i + 1]);
       if (row.first_position > next) await fromLineRows(row.first_position - 1);
       if (full()) return { chunks: out, more: true };
       next = Math.max(next, row.first_position);
-      let chunk: StoredChunk = { first: row.first_position, lines: row.last_position - row.first_position + 1, runs: await decodeChunkBody(row.encoding, row.body) };
+      let chunk: StoredChunk = { first: row.first_position, lines: row.last_position - row.first_position + 1, runs: await body };
       const skip = next - chunk.first;
       const room = maxLines - lines;
       if (skip > 0 || chunk.lines - skip > room) {

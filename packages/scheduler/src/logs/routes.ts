@@ -80,7 +80,9 @@ export function logRoutes(deps: AppDeps) {
 
   routes.get('/tasks/:id/logs/chunks/follow', (c) =>
     follow(c, async (taskId, after) => {
-      const { chunks, more } = await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
+      // What this replica just stored, if it goes on from here; else the database.
+      const recent = deps.recentChunks?.from(taskId, after + 1, CHUNK_PAGE_BYTES) ?? [];
+      const { chunks, more } = recent.length > 0 ? { chunks: recent, more: recent.reduce((n, chunk) => n + chunk.runs.length, 0) >= CHUNK_PAGE_BYTES } : await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
       const text = chunks.map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`).join('');
       const end = chunks.at(-1);
       return { text, last: end ? end.first + end.lines - 1 : after, more };
