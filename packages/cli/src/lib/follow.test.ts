@@ -1,5 +1,4 @@
-import type { LogChunk, LogFollowEvent, LogLine } from '@tapit/protocol';
-import { chunkLines } from './log-chunks.js';
+import { linesOfChunk, type LogChunk, type LogFollowEvent, type LogLine } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
 import { fakeServer } from '../testing/fake-server.js';
@@ -71,7 +70,7 @@ describe('followLog', () => {
     const seen: LogChunk[] = [];
     const end = await followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: () => undefined, onChunks: (chunks) => void seen.push(...chunks) }, { retryDelayMs: 10 });
     expect(end).toEqual({ status: 'STOPPED', exitCode: 0 });
-    expect(seen.flatMap(chunkLines).map((l) => [l.position, l.text])).toEqual([
+    expect(seen.flatMap(linesOfChunk).map((l) => [l.position, l.text])).toEqual([
       [1, 'a'],
       [2, 'b'],
       [3, 'c'],

@@ -1,6 +1,6 @@
-import { LogFollowEvent, type LogChunk, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { LogFollowEvent, linesOfChunk, type LogChunk, type LogLine, type TaskStatus } from '@tapit/protocol';
 import { ApiError, type ApiClient } from './api-client.js';
-import { chunkAfter, chunkLines, lastPosition } from './log-chunks.js';
+import { chunkAfter, lastPosition } from './log-chunks.js';
 import { ndjsonBatches } from './ndjson.js';
 
 export interface FollowHandlers {
@@ -50,7 +50,7 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
         let lines: LogLine[] = [];
         let chunks: LogChunk[] = [];
         const hand = async () => {
-          if (chunks.length > 0) await (handlers.onChunks ? handlers.onChunks(chunks) : handlers.onLines(chunks.flatMap(chunkLines)));
+          if (chunks.length > 0) await (handlers.onChunks ? handlers.onChunks(chunks) : handlers.onLines(chunks.flatMap(linesOfChunk)));
           if (lines.length > 0) await handlers.onLines(lines);
           lines = [];
           chunks = [];

@@ -1,7 +1,7 @@
-import { formatLogLine, type LogChunk } from '@tapit/protocol';
+import { formatLogLine, linesOfChunk, type LogChunk } from '@tapit/protocol';
 import { describe, expect, it } from 'vitest';
 import { escapeControlCharacters } from './control-characters.js';
-import { chunkAfter, chunkLines, formatChunks, lastPosition } from './log-chunks.js';
+import { chunkAfter, formatChunks, lastPosition } from './log-chunks.js';
 
 const at = '2021-03-17T09:58:34.120Z';
 const chunks: LogChunk[] = [
@@ -17,7 +17,7 @@ const chunks: LogChunk[] = [
 
 describe('formatChunks', () => {
   it('prints each line as formatLogLine does, raw or escaped', () => {
-    const lines = chunks.flatMap(chunkLines);
+    const lines = chunks.flatMap(linesOfChunk);
     expect(lines.map((l) => l.position)).toEqual([4, 5, 6, 7, 8, 9]);
     expect(formatChunks(chunks, false)).toBe(lines.map((l) => `${formatLogLine(l)}\n`).join(''));
     expect(formatChunks(chunks, true)).toBe(lines.map((l) => `${formatLogLine({ ...l, text: escapeControlCharacters(l.text) })}\n`).join(''));
@@ -28,7 +28,7 @@ describe('formatChunks', () => {
 describe('chunkAfter', () => {
   it('drops the lines at or before a position', () => {
     expect(chunkAfter(chunks[0]!, 3)).toBe(chunks[0]);
-    expect(chunkLines(chunkAfter(chunks[0]!, 5)!).map((l) => [l.position, l.text])).toEqual([
+    expect(linesOfChunk(chunkAfter(chunks[0]!, 5)!).map((l) => [l.position, l.text])).toEqual([
       [6, '\u001b[31mred'],
       [7, 'stopped:\nreason'],
     ]);

@@ -1,4 +1,4 @@
-import { logLinePrefix, sliceRuns, countLines, linesOfRun, type LogChunk, type LogLine, type LogRun } from '@tapit/protocol';
+import { logLinePrefix, sliceRuns, countLines, type LogChunk, type LogRun } from '@tapit/protocol';
 import { escapeControlCharacters } from './control-characters.js';
 
 /** Position of a chunk's last line. */
@@ -11,14 +11,6 @@ export function chunkAfter(chunk: LogChunk, after: number): LogChunk | null {
   if (chunk.first > after) return chunk;
   const runs = sliceRuns(chunk.runs, after + 1 - chunk.first);
   return runs.length > 0 ? { first: after + 1, runs } : null;
-}
-
-/** A chunk's lines, each with its position (for `--json`). */
-export function chunkLines(chunk: LogChunk): LogLine[] {
-  const lines: LogLine[] = [];
-  let position = chunk.first;
-  for (const run of chunk.runs) for (const text of linesOfRun(run)) lines.push({ position: position++, stream: run.stream, text, at: run.at });
-  return lines;
 }
 
 /**

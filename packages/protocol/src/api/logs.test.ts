@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { logPage, stdoutLine, systemLine } from '../testing/examples.js';
 import { overTheWire, rejectedFields, without } from '../testing/wire.js';
-import { LogFollowEvent, LogLine, LogPage, LogQuery, formatLogLine } from './logs.js';
+import { LogFollowEvent, LogLine, LogPage, LogQuery, formatLogLine, linesOfChunk } from './logs.js';
+import { logChunk } from '../testing/examples.js';
 
 describe('LogLine and LogPage', () => {
   it('cross the wire unchanged', () => {
@@ -81,5 +82,17 @@ describe('formatLogLine', () => {
   it('keeps the text as it is, empty or with spaces', () => {
     expect(formatLogLine({ stream: 'stdout', text: '', at: '2021-03-17T09:58:34Z' })).toBe('2021-03-17 09:58:34 [app] ');
     expect(formatLogLine({ stream: 'stdout', text: '  indented', at: '2021-03-17T09:58:34Z' })).toBe('2021-03-17 09:58:34 [app]   indented');
+  });
+});
+
+describe('linesOfChunk', () => {
+  it('numbers a chunk\'s lines from its first position, a line with a line break of its own whole', () => {
+    expect(linesOfChunk(logChunk).map((l) => [l.position, l.stream, l.text])).toEqual([
+      [7, 'stdout', '1'],
+      [8, 'stdout', '2'],
+      [9, 'stdout', '3'],
+      [10, 'stderr', 'ünïcödé, "quotes" and \\ survive'],
+      [11, 'system', 'Task stopped: FAILED_TO_START - first\nsecond'],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from '../common/ids.js';
 import { TaskStatus } from '../common/status.js';
-import { LogRun, LogStream } from './log-runs.js';
+import { linesOfRun, LogRun, LogStream } from './log-runs.js';
 
 export const LogLine = z.object({
   /** Position of the line in the task's log; strictly increasing, pass as `after` to page. */
@@ -45,6 +45,14 @@ export const LogChunk = z.object({
   runs: z.array(LogRun).min(1),
 });
 export type LogChunk = z.infer<typeof LogChunk>;
+
+/** A chunk's lines, each with its position. */
+export function linesOfChunk(chunk: LogChunk): LogLine[] {
+  const lines: LogLine[] = [];
+  let position = chunk.first;
+  for (const run of chunk.runs) for (const text of linesOfRun(run)) lines.push({ position: position++, stream: run.stream, text, at: run.at });
+  return lines;
+}
 
 /** A page of `GET /v1/tasks/:id/logs/chunks`: whole chunks (the first one cut to start after `after`). */
 export const LogChunkPage = z.object({

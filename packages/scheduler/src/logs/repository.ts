@@ -1,4 +1,4 @@
-import { countLines, linesOfRun, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
+import { countLines, linesOfChunk, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
@@ -29,16 +29,6 @@ export function chunkJson(chunk: StoredChunk): string {
 
 export function parseChunk(chunk: StoredChunk): LogChunk {
   return { first: chunk.first, runs: JSON.parse(chunk.runs) as LogRun[] };
-}
-
-/** A LogChunk's lines, each with its position. */
-export function chunkLines(chunk: LogChunk): LogLine[] {
-  const lines: LogLine[] = [];
-  let position = chunk.first;
-  for (const run of chunk.runs) {
-    for (const text of linesOfRun(run)) lines.push({ position: position++, stream: run.stream, text, at: run.at });
-  }
-  return lines;
 }
 
 /**
@@ -344,5 +334,5 @@ export async function readLogLines(
 ): Promise<LogLine[]> {
   const from = fromEnd ? Math.max(after, (await storedLineCount(db, taskId)) - limit) : after;
   const { chunks } = await readLogChunks(db, taskId, from, { maxLines: limit });
-  return chunks.flatMap((chunk) => chunkLines(parseChunk(chunk)));
+  return chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
 }

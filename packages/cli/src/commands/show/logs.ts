@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import type { LogLine } from '@tapit/protocol';
+import { linesOfChunk, type LogLine } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
-import { chunkLines } from '../../lib/log-chunks.js';
 import { exitCodeOf, followAndPrint, printLog, processIo, readLog } from '../../lib/logs.js';
 import { parseTaskArg } from '../../lib/task-arg.js';
 
@@ -25,7 +24,7 @@ export default class ShowLogs extends BaseCommand {
     if (this.jsonEnabled()) {
       const lines: LogLine[] = [];
       await readLog(client, id, (chunks) => {
-        for (const chunk of chunks) lines.push(...chunkLines(chunk));
+        for (const chunk of chunks) lines.push(...linesOfChunk(chunk));
       });
       return { lines };
     }
