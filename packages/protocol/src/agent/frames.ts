@@ -105,7 +105,8 @@ export const MAX_CHUNK_RUNS = 4096;
 export const TaskLogChunk = z.object({
   type: z.literal('task.log.chunk'),
   taskId: TaskId,
-  seq: z.number().int().positive(),
+  /** Positions and seqs are stored as 32-bit integers. */
+  seq: z.number().int().positive().max(2147483647),
   runs: z.array(LogRun).min(1).max(MAX_CHUNK_RUNS),
 });
 

@@ -21,7 +21,8 @@ export const LogRun = z
     lines: z.number().int().positive(),
     text: z.string().max(MAX_LOG_RUN_CHARS),
   })
-  .refine((run) => run.text.endsWith('\n') && (run.lines === 1 || countNewlines(run.text) === run.lines), {
+  // (Only once `lines` is a count: a bad one is blamed alone.)
+  .refine((run) => !(Number.isInteger(run.lines) && run.lines > 0) || (run.text.endsWith('\n') && (run.lines === 1 || countNewlines(run.text) === run.lines)), {
     message: 'must hold `lines` lines, each followed by \\n (a line with a \\n of its own is a run of one line)',
     path: ['text'],
   });
