@@ -1,6 +1,7 @@
 import { CreateTaskRequest } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp } from '../apps/repository.js';
+import { readLogLines } from '../logs/repository.js';
 import type { AppRow } from '../db/schema.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
@@ -23,7 +24,7 @@ describe('task lifecycle', () => {
 
   const trace = async (id: string) => ({
     events: (await database.db.selectFrom('task_events').select(['status', 'desired_status', 'message']).where('task_id', '=', id).orderBy('id').execute()).map((e) => [e.status, e.desired_status, e.message]),
-    lines: (await database.db.selectFrom('task_log_lines').select(['stream', 'text']).where('task_id', '=', id).orderBy('position').execute()).map((l) => `${l.stream}:${l.text}`),
+    lines: (await readLogLines(database.db, id, 0, 1000)).map((l) => `${l.stream}:${l.text}`),
   });
   // Columns that may be null are left out: the insert stores null.
   const values = (id: string): NewTask => ({
