@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
-import { appendLogLines, parseChunk, readLogChunks, readLogLines, storeAgentChunk, type StoredChunk } from './repository.js';
+import { appendLogLines, parseChunk, readLogChunks, readLogLines, storeAgentChunk, storeAgentLog, type StoredChunk } from './repository.js';
 
 describe.each(DATABASE_KINDS)('task log storage on %s', (kind) => {
   let database: TestDatabase;
@@ -41,6 +41,15 @@ describe.each(DATABASE_KINDS)('task log storage on %s', (kind) => {
     expect(lines.filter((l) => l.text === '3' || l.text === '4').map((l) => l.stream)).toEqual(['stdout', 'stderr']);
     const task = await database.db.selectFrom('tasks').select(['log_count', 'last_agent_seq']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(task).toEqual({ log_count: 8, last_agent_seq: 7 });
+  });
+
+  it('refuses as a gap, without a database error, lines whose seq is past what a 32-bit integer holds (task.log does not bound it)', async () => {
+    const id = await newTask();
+    expect(await storeAgentChunk(database.db, 'a1', id, 1, [run(['1'])])).toBe(1);
+    expect(await storeAgentLog(database.db, 'a1', id, 8117350123389511, [{ stream: 'stdout', text: 'far', at: new Date(at) }])).toBe(1);
+    expect(await storeAgentLog(database.db, 'a1', id, 2147483647, [{ stream: 'stdout', text: 'far', at: new Date(at) }])).toBe(1);
+    expect(await storeAgentLog(database.db, 'a1', id, 2, [{ stream: 'stdout', text: '2', at: new Date(at) }])).toBe(2);
+    expect(await agentTexts(id)).toEqual(['1', '2']);
   });
 
   it('puts [system] lines written in a transaction between the chunks they came between', async () => {

@@ -126,7 +126,9 @@ export async function storeAgentChunk(
   // Deflated in the thread pool first: nearly always every line is new, and the chunk is stored
   // by one statement.
   const encoded = await (options.encoding ?? encodeChunk(runs));
-  const first = await appendNextAgentChunk(db, owner, taskId, seq, encoded);
+  // Seqs are stored as 32-bit integers: a chunk past them (task.log does not bound seq) is a gap.
+  const fits = seq + encoded.lines - 1 <= MAX_INT32;
+  const first = fits ? await appendNextAgentChunk(db, owner, taskId, seq, encoded) : null;
   if (first !== null) {
     options.onStored?.({ first, lines: encoded.lines, runs: encoded.json });
     return seq + encoded.lines - 1;
@@ -136,7 +138,7 @@ export async function storeAgentChunk(
     if (!task) return undefined;
     const last = task.last_agent_seq;
     const skip = last + 1 - seq;
-    if (skip < 0 || skip >= encoded.lines) return { last }; // a gap (wait for the missing lines), or nothing new
+    if (skip < 0 || skip >= encoded.lines || !fits) return { last }; // a gap (wait for the missing lines), or nothing new
     const chunk = skip === 0 ? encoded : await encodeChunk(sliceRuns(runs, skip));
     const position = await appendChunk(trx, taskId, last + 1, chunk);
     return { last: last + chunk.lines, added: { first: position, lines: chunk.lines, runs: chunk.json } };
@@ -144,6 +146,9 @@ export async function storeAgentChunk(
   if (stored?.added) options.onStored?.(stored.added);
   return stored?.last;
 }
+
+/** The largest seq and position stored (integer columns). */
+const MAX_INT32 = 2147483647;
 
 /**
  * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
@@ -256,7 +261,7 @@ export async function readLogChunks(db: Kysely<Database>, taskId: string, after:
         .select(['position', 'stream', 'text', 'logged_at'])
         .where('task_id', '=', taskId)
         .where('position', '>=', next)
-        .where('position', '<=', Math.min(to, 2147483647))
+        .where('position', '<=', Math.min(to, MAX_INT32))
         .orderBy('position')
         .limit(Math.min(LINE_ROWS, maxLines - lines))
         .execute();
