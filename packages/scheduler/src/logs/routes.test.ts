@@ -1,8 +1,12 @@
 import { linesOfRun, type LogChunk, type LogFollowEvent } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import { TokenWatch } from '../auth/token-watch.js';
+import { TaskSignals } from '../tasks/task-signals.js';
 import { createTestApp, APP_PATH, ADMIN_TOKEN } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
-import { storeAgentChunk, storeAgentLog } from './repository.js';
+import { RecentChunks } from './recent-chunks.js';
+import { appendLogLines, storeAgentChunk, storeAgentLog } from './repository.js';
 
 describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
   let database: TestDatabase;
@@ -193,5 +197,71 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
       'Task stopped: USER_STOPPED by bootstrap',
     ]);
     expect(events.at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: null });
+  });
+});
+
+// On Postgres only: the test stores lines while one of the follow's reads holds its answer, which
+// needs a second connection (PGlite has one).
+describe('a chunk follow on postgres', () => {
+  let database: TestDatabase;
+  let harness: Awaited<ReturnType<typeof createTestApp>>;
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    harness = await createTestApp(database);
+    await harness.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+  });
+  afterAll(() => database.drop());
+  const chunkTexts = (chunks: LogChunk[]) => chunks.flatMap((c) => c.runs.flatMap((r) => linesOfRun(r)));
+
+  it('ends a chunk follow only after every line stored before the end, when the last chunk it sends is one kept in memory', async () => {
+    const id = (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
+    await database.db.updateTable('tasks').set({ agent_name: 'a1' }).where('id', '=', id).execute();
+    await storeAgentChunk(database.db, 'a1', id, 1, [{ stream: 'stdout', at: new Date().toISOString(), lines: 1, text: 'first\n' }]);
+    const recent = new RecentChunks();
+    // Runs `between` once, as the follow's next read of task_log_chunks answers: the agent's last
+    // chunk (kept in memory, as the gateway keeps it) and the exit's [system] line are stored
+    // after that read and before the follow reads the status.
+    let between: (() => Promise<void>) | undefined;
+    const chunkReads = new Set<string>();
+    const db = database.db.withPlugin({
+      transformQuery: (args) => {
+        if (args.node.kind === 'SelectQueryNode' && JSON.stringify(args.node.from).includes('"task_log_chunks"')) chunkReads.add(args.queryId.queryId);
+        return args.node;
+      },
+      transformResult: async (args) => {
+        const run = chunkReads.has(args.queryId.queryId) ? between : undefined;
+        if (run) {
+          between = undefined;
+          await run();
+        }
+        return args.result;
+      },
+    });
+    const signals = new TaskSignals();
+    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, followPollMs: 2_000, recentChunks: recent });
+    const response = await app.request(`/v1/tasks/${id}/logs/chunks/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('"type":"status"')) text += decoder.decode((await reader.read()).value, { stream: true });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the follow waits for a change
+    between = async () => {
+      const onStored = (chunk: Parameters<RecentChunks['remember']>[1]) => recent.remember(id, chunk);
+      await storeAgentChunk(database.db, 'a1', id, 2, [{ stream: 'stdout', at: new Date().toISOString(), lines: 1, text: 'last\n' }], null, { onStored });
+      await database.db.transaction().execute(async (trx) => {
+        await appendLogLines(trx, id, [{ seq: null, stream: 'system', text: 'Task stopped: EXITED (exit code 0)', at: new Date() }]);
+        await trx.updateTable('tasks').set({ status: 'STOPPED', desired_status: 'STOPPED', exit_code: 0 }).where('id', '=', id).execute();
+      });
+    };
+    signals.taskChanged(id);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const events = text.trim().split('\n').map((l) => JSON.parse(l) as LogFollowEvent);
+    expect(between).toBeUndefined();
+    expect(chunkTexts(events.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : []))).slice(1)).toEqual(['first', 'last', 'Task stopped: EXITED (exit code 0)']);
+    expect(events.at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: 0 });
   });
 });

@@ -79,9 +79,11 @@ export function logRoutes(deps: AppDeps) {
   );
 
   routes.get('/tasks/:id/logs/chunks/follow', (c) =>
-    follow(c, async (taskId, after) => {
-      // What this replica just stored, if it goes on from here; else the database.
-      const recent = deps.recentChunks?.from(taskId, after + 1, CHUNK_PAGE_BYTES) ?? [];
+    follow(c, async (taskId, after, afterStatus) => {
+      // What this replica just stored, if it goes on from here; else the database. Not after
+      // the status: what is kept here may end before a [system] line stored since, and only
+      // the database has every line stored before the status was read.
+      const recent = afterStatus ? [] : (deps.recentChunks?.from(taskId, after + 1, CHUNK_PAGE_BYTES) ?? []);
       const { chunks, more } = recent.length > 0 ? { chunks: recent, more: recent.reduce((n, chunk) => n + chunk.runs.length, 0) >= CHUNK_PAGE_BYTES } : await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
       const text = chunks.map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`).join('');
       const end = chunks.at(-1);
@@ -95,7 +97,7 @@ export function logRoutes(deps: AppDeps) {
    * are in or will not come: `readLogState`) and every stored line was sent. Woken by local
    * changes, polling for changes made by other replicas.
    */
-  async function follow(c: Context<HonoEnv>, read: (taskId: string, after: number) => Promise<FollowBatch>) {
+  async function follow(c: Context<HonoEnv>, read: (taskId: string, after: number, afterStatus: boolean) => Promise<FollowBatch>) {
     const task = await findTask(db, c.req.param('id') ?? '', c.get('principal').project);
     let { after } = parseQuery(c, FollowQuery);
     c.header('content-type', 'application/x-ndjson');
@@ -120,8 +122,8 @@ export function logRoutes(deps: AppDeps) {
       };
       const send = (event: LogFollowEvent) => write(`${JSON.stringify(event)}\n`);
       /** Sends what `read` found after `after`; true when it stopped at its bound. */
-      const sendBatch = async () => {
-        const batch = await read(task.id, after);
+      const sendBatch = async (afterStatus: boolean) => {
+        const batch = await read(task.id, after, afterStatus);
         if (batch.text) await write(batch.text);
         after = batch.last;
         return batch.more;
@@ -139,10 +141,10 @@ export function logRoutes(deps: AppDeps) {
         while (!aborted) {
           try {
             // Catch up in full batches first; the status is only needed once caught up.
-            if (await sendBatch()) continue;
+            if (await sendBatch(false)) continue;
             // Status, then lines: every line stored before the status was read is sent below.
             const state = await readLogState(task.id);
-            if (await sendBatch()) continue;
+            if (await sendBatch(true)) continue;
             if (!state) break; // deleted while followed
             if (state.status !== lastStatus) {
               lastStatus = state.status;
