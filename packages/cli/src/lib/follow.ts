@@ -1,4 +1,4 @@
-import { LogFollowEvent, linesOfChunk, type LogChunk, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { LogFollowEvent, linesOfChunk, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
 import { ApiError, type ApiClient } from './api-client.js';
 import { chunkAfter, lastPosition } from './log-chunks.js';
 import { ndjsonBatches } from './ndjson.js';
@@ -21,6 +21,8 @@ export interface FollowEnd {
 export interface FollowOptions {
   /** Position of the last line already shown; 0 for the whole log. */
   after?: number;
+  /** Only the lines of a stream, or stamped since a time (`show logs --stream`, `--since`). */
+  filter?: LogFilter;
   signal?: AbortSignal;
   /** How long the scheduler may stay unreachable before giving up. */
   giveUpAfterMs?: number;
@@ -42,7 +44,7 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
   for (;;) {
     let reason = 'the stream ended before the task did';
     try {
-      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks/follow`, { after }, signal);
+      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks/follow`, { after, ...options.filter }, signal);
       connected = true;
       failingSince = null;
       delay = retryDelayMs;

@@ -25,6 +25,16 @@ describe('formatChunks', () => {
   });
 });
 
+describe('formatChunks with a format', () => {
+  it('--no-timestamps: the stream only before each line', () => {
+    expect(formatChunks(chunks, false, { timestamps: false })).toBe('[app] one\n[app] \ttwo\n[app] \u001b[31mred\n[system] stopped:\nreason\n[app] \n[app] last\r\n');
+  });
+
+  it('--raw: the output as the task printed it, without [system] lines', () => {
+    expect(formatChunks(chunks, false, { plain: true })).toBe('one\n\ttwo\n\u001b[31mred\n\nlast\r\n');
+  });
+});
+
 describe('chunkAfter', () => {
   it('drops the lines at or before a position', () => {
     expect(chunkAfter(chunks[0]!, 3)).toBe(chunks[0]);

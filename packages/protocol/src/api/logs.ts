@@ -66,11 +66,26 @@ export const LogChunkPage = z.object({
 });
 export type LogChunkPage = z.infer<typeof LogChunkPage>;
 
+/**
+ * Which lines of a log to send (`…/logs/chunks` and `…/logs/chunks/follow`): only those of one
+ * stream, only those stamped at or after a time. Lines left out keep their positions: a chunk
+ * sent is cut into the stretches of lines kept, each with its own `first`.
+ */
+export const LogFilterQuery = z.strictObject({
+  stream: LogStream.optional(),
+  since: Timestamp.optional(),
+});
+export type LogFilter = z.infer<typeof LogFilterQuery>;
+
 export const LogChunkQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().max(2147483647).default(0),
-  /** The last `tail` lines instead of the chunks after `after`. */
+  /** The last `tail` lines (of those the filters keep) instead of the chunks after `after`. */
   tail: z.coerce.number().int().min(1).max(MAX_LOG_CHUNK_TAIL).optional(),
+  ...LogFilterQuery.shape,
 });
+
+/** The query of `…/logs/chunks/follow`: lines after `after`, filtered. */
+export const LogChunkFollowQuery = LogChunkQuery.pick({ after: true, stream: true, since: true });
 
 /**
  * One line of a followed log (`GET /v1/tasks/:id/logs/follow`, newline-delimited JSON):
@@ -98,4 +113,33 @@ export function logLinePrefix(stream: LogStream, at: string): string {
   const utc = Number.isNaN(millis) ? at : new Date(millis).toISOString();
   const when = utc.slice(0, 19).replace('T', ' ');
   return `${when} [${stream === 'system' ? 'system' : 'app'}] `;
+}
+
+/**
+ * The chunk's lines the filter keeps, as chunks of consecutive positions (none if it keeps
+ * none; the chunk itself if it keeps all). A run is kept or left whole: its lines share a
+ * stream and a time.
+ */
+export function filterChunk(chunk: LogChunk, filter: LogFilter): LogChunk[] {
+  const since = filter.since === undefined ? -Infinity : Date.parse(filter.since);
+  const keep = (run: LogRun) => (filter.stream === undefined || run.stream === filter.stream) && Date.parse(run.at) >= since;
+  if (chunk.runs.every(keep)) return [chunk];
+  const out: LogChunk[] = [];
+  let position = chunk.first;
+  let current: LogChunk | null = null;
+  for (const run of chunk.runs) {
+    if (keep(run)) {
+      if (!current) out.push((current = { first: position, runs: [] }));
+      current.runs.push(run);
+    } else {
+      current = null;
+    }
+    position += run.lines;
+  }
+  return out;
+}
+
+/** Whether a filter leaves any line out. */
+export function filters(filter: LogFilter): boolean {
+  return filter.stream !== undefined || filter.since !== undefined;
 }

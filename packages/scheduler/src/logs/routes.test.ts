@@ -1,4 +1,4 @@
-import { linesOfRun, type LogChunk, type LogFollowEvent } from '@tapit/protocol';
+import { linesOfChunk, linesOfRun, type LogChunk, type LogFollowEvent } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.js';
 import { TokenWatch } from '../auth/token-watch.js';
@@ -107,6 +107,43 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect(chunkTexts(events.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : [])))).toEqual(['b', 'c', 'Task status is STOPPED, desired status is STOPPED', 'Task stopped: USER_STOPPED by bootstrap']);
     expect(events.find((e) => e.type === 'chunk')).toMatchObject({ chunk: { first: 3 } });
     expect(events.at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: null });
+  });
+
+  it('filters chunk pages, tails and follows by stream and time, each line at its position', async () => {
+    const id = await newTask();
+    const run = (stream: 'stdout' | 'stderr', at: string, texts: string[]) => ({ stream, at, lines: texts.length, text: texts.map((t) => `${t}\n`).join('') });
+    await storeAgentChunk(database.db, 'a1', id, 1, [
+      run('stdout', '2020-01-01T17:00:00.000Z', ['out1', 'out2']),
+      run('stderr', '2020-01-01T17:00:01.000Z', ['err1']),
+      run('stdout', '2020-01-01T17:00:02.000Z', ['out3']),
+    ]);
+    await storeAgentChunk(database.db, 'a1', id, 5, [run('stderr', '2020-01-01T17:00:03.000Z', ['err2', 'err3']), run('stdout', '2020-01-01T17:00:04.000Z', ['out4'])]);
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    const positioned = (chunks: LogChunk[]) => chunks.flatMap(linesOfChunk).map((l) => `${l.position}:${l.text}`);
+    const page = async (query: string) => (await harness.call('GET', `/v1/tasks/${id}/logs/chunks?${query}`)).body;
+    // Position 1 is the creation's [system] line: the agent's lines start at 2.
+    expect(positioned((await page('stream=stderr')).chunks)).toEqual(['4:err1', '6:err2', '7:err3']);
+    expect(await page('stream=stderr')).toMatchObject({ more: false, complete: true });
+    expect(positioned((await page('since=2020-01-01T17:00:02Z&stream=stdout')).chunks)).toEqual(['5:out3', '8:out4']);
+    // Lines are kept by their own time, wherever they are: the [system] lines are stamped now.
+    expect(positioned((await page('since=2020-01-01T18:00:03%2B01:00')).chunks)).toEqual([
+      '1:Task status is PROVISIONING, desired status is RUNNING',
+      '6:err2',
+      '7:err3',
+      '8:out4',
+      '9:Task status is STOPPED, desired status is STOPPED',
+      '10:Task stopped: USER_STOPPED by bootstrap',
+    ]);
+    expect(positioned((await page('tail=2&stream=stdout')).chunks)).toEqual(['5:out3', '8:out4']);
+    expect(positioned((await page('tail=2&stream=stderr')).chunks)).toEqual(['6:err2', '7:err3']);
+    expect(positioned((await page('tail=1&stream=system')).chunks)).toEqual(['10:Task stopped: USER_STOPPED by bootstrap']);
+    const followed = await followEvents(`/v1/tasks/${id}/logs/chunks/follow?stream=stdout&after=2`);
+    expect(positioned(followed.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : [])))).toEqual(['3:out2', '5:out3', '8:out4']);
+    expect(followed.at(-1)).toMatchObject({ type: 'end' });
+    const refused = await harness.call('GET', `/v1/tasks/${id}/logs/chunks?stream=app`);
+    expect([refused.status, refused.body.error.field]).toEqual([400, 'stream']);
+    const badTime = await harness.call('GET', `/v1/tasks/${id}/logs/chunks/follow?since=10m`);
+    expect([badTime.status, badTime.body.error.field]).toEqual([400, 'since']);
   });
 
   it('serves a log stored one row per line (before migration 0014) on every log endpoint', async () => {

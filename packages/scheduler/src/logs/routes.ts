@@ -1,12 +1,13 @@
-import { LogChunkQuery, LogQuery, type LogFollowEvent } from '@tapit/protocol';
+import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, sliceRuns, type LogFilter, type LogFollowEvent } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { sql } from 'kysely';
+import type { z } from 'zod';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { findTask } from '../tasks/repository.js';
-import { chunkJson, readLogChunks, readLogLines, storedLineCount } from './repository.js';
+import { chunkJson, parseChunk, readLogChunks, readLogLines, storedLineCount, type StoredChunk } from './repository.js';
 
 const FollowQuery = LogQuery.pick({ after: true });
 /** Lines a line follow reads at a time. */
@@ -60,8 +61,21 @@ export function logRoutes(deps: AppDeps) {
   /** The log as stored chunks, about CHUNK_PAGE_BYTES of text a page, sent on as the database holds them. */
   routes.get('/tasks/:id/logs/chunks', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
-    const { after, tail } = parseQuery(c, LogChunkQuery);
+    const { after, tail, ...filter } = parseQuery(c, LogChunkQuery);
     const state = await readLogState(task.id);
+    if (filters(filter)) {
+      // Which lines the filter keeps is known only once read: pages as without one (a page may
+      // keep nothing and still say `more`), and a tail read to the end, keeping its last lines.
+      if (tail !== undefined) {
+        const kept = await filteredTail(task.id, after, tail, filter);
+        const page = `{"chunks":[${kept.chunks.map(chunkJson).join(',')}],"last":${kept.last},"more":false,"complete":${state?.complete === true}}`;
+        return c.body(page, 200, { 'content-type': 'application/json' });
+      }
+      const { chunks, more } = await readLogChunks(db, task.id, after, { maxBytes: CHUNK_PAGE_BYTES });
+      const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : after;
+      const page = `{"chunks":[${filterStored(chunks, filter).map(chunkJson).join(',')}],"last":${last},"more":${more},"complete":${state?.complete === true && !more}}`;
+      return c.body(page, 200, { 'content-type': 'application/json' });
+    }
     const from = tail === undefined ? after : Math.max(after, (await storedLineCount(db, task.id)) - tail);
     const { chunks, more } = await readLogChunks(db, task.id, from, tail === undefined ? { maxBytes: CHUNK_PAGE_BYTES } : { maxLines: tail });
     const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : from;
@@ -71,7 +85,7 @@ export function logRoutes(deps: AppDeps) {
   });
 
   routes.get('/tasks/:id/logs/follow', (c) =>
-    follow(c, async (taskId, after) => {
+    follow(c, FollowQuery, () => async (taskId, after) => {
       const lines = await readLogLines(db, taskId, after, BATCH);
       const text = lines.map((line) => `${JSON.stringify({ type: 'line', line } satisfies LogFollowEvent)}\n`).join('');
       return { text, last: lines.length > 0 ? lines[lines.length - 1].position : after, more: lines.length === BATCH };
@@ -79,13 +93,15 @@ export function logRoutes(deps: AppDeps) {
   );
 
   routes.get('/tasks/:id/logs/chunks/follow', (c) =>
-    follow(c, async (taskId, after, afterStatus) => {
+    follow(c, LogChunkFollowQuery, ({ after: _, ...filter }) => async (taskId, after, afterStatus) => {
       // What this replica just stored, if it goes on from here; else the database. Not after
       // the status: what is kept here may end before a [system] line stored since, and only
       // the database has every line stored before the status was read.
       const recent = afterStatus ? [] : (deps.recentChunks?.from(taskId, after + 1, CHUNK_PAGE_BYTES) ?? []);
       const { chunks, more } = recent.length > 0 ? { chunks: recent, more: recent.reduce((n, chunk) => n + chunk.runs.length, 0) >= CHUNK_PAGE_BYTES } : await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
-      const text = chunks.map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`).join('');
+      const text = filterStored(chunks, filter)
+        .map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`)
+        .join('');
       const end = chunks.at(-1);
       return { text, last: end ? end.first + end.lines - 1 : after, more };
     }),
@@ -97,9 +113,15 @@ export function logRoutes(deps: AppDeps) {
    * are in or will not come: `readLogState`) and every stored line was sent. Woken by local
    * changes, polling for changes made by other replicas.
    */
-  async function follow(c: Context<HonoEnv>, read: (taskId: string, after: number, afterStatus: boolean) => Promise<FollowBatch>) {
+  async function follow<Q extends { after: number }>(
+    c: Context<HonoEnv>,
+    schema: z.ZodType<Q>,
+    reader: (query: Q) => (taskId: string, after: number, afterStatus: boolean) => Promise<FollowBatch>,
+  ) {
     const task = await findTask(db, c.req.param('id') ?? '', c.get('principal').project);
-    let { after } = parseQuery(c, FollowQuery);
+    const query = parseQuery(c, schema);
+    const read = reader(query);
+    let { after } = query;
     c.header('content-type', 'application/x-ndjson');
     c.header('cache-control', 'no-store');
     return stream(c, async (out) => {
@@ -170,5 +192,42 @@ export function logRoutes(deps: AppDeps) {
     });
   }
 
+  /** The last `tail` lines after `after` that the filter keeps, and the position the read reached. */
+  async function filteredTail(taskId: string, after: number, tail: number, filter: LogFilter): Promise<{ chunks: StoredChunk[]; last: number }> {
+    const kept: { chunk: StoredChunk; lines: number }[] = [];
+    let lines = 0;
+    let last = after;
+    for (;;) {
+      const { chunks, more } = await readLogChunks(db, taskId, last, { maxBytes: CHUNK_PAGE_BYTES });
+      for (const chunk of filterStored(chunks, filter)) {
+        kept.push({ chunk, lines: chunk.lines });
+        lines += chunk.lines;
+        // Only the last `tail` lines are held, whatever the log's length.
+        while (lines - kept[0]!.lines >= tail) lines -= kept.shift()!.lines;
+      }
+      const end = chunks.at(-1);
+      if (end) last = end.first + end.lines - 1;
+      if (!more || !end) break;
+    }
+    const chunks = kept.map((k) => k.chunk);
+    if (lines > tail) {
+      const cut = lines - tail;
+      const runs = sliceRuns(parseChunk(chunks[0]!).runs, cut);
+      chunks[0] = { first: chunks[0]!.first + cut, lines: kept[0]!.lines - cut, runs: JSON.stringify(runs) };
+    }
+    return { chunks, last };
+  }
+
   return routes;
+}
+
+/** The lines of stored chunks a filter keeps, as chunks (parsed only when something is left out). */
+function filterStored(chunks: StoredChunk[], filter: LogFilter): StoredChunk[] {
+  if (!filters(filter)) return chunks;
+  return chunks.flatMap((stored) =>
+    filterChunk(parseChunk(stored), filter).map((chunk) => {
+      const lines = chunk.runs.reduce((n, run) => n + run.lines, 0);
+      return lines === stored.lines ? stored : { first: chunk.first, lines, runs: JSON.stringify(chunk.runs) };
+    }),
+  );
 }
