@@ -24,9 +24,11 @@ export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.st
 
 /** Reads the whole stored log, a page of chunks at a time, handing each page on as it arrives. */
 export async function readLog(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>, selection: LogSelection = {}): Promise<number> {
+  const { tail, ...filter } = selection;
   let after = 0;
   for (;;) {
-    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, { after, ...selection });
+    // The tail places the first page; the pages after it go on from there to the end.
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, after === 0 ? { after, tail, ...filter } : { after, ...filter });
     // A page starts after `after`; cut anyway, so a line can never show twice.
     const chunks = page.chunks.map((chunk) => chunkAfter(chunk, after)).filter((chunk): chunk is LogChunk => chunk !== null);
     if (chunks.length > 0) await onChunks(chunks);

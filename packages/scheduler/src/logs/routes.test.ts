@@ -97,6 +97,19 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect(cut.chunks[0].first).toBe(1026);
     expect(chunkTexts(cut.chunks)[0]).toBe('1025 ' + long);
     expect((await harness.call('GET', `/v1/tasks/${id}/logs/chunks?tail=0`)).body.error.field).toBe('tail');
+
+    // A tail longer than a page is paged too (a viewer's `--tail 1000000` of long lines must not
+    // build one answer of the whole log): the first page starts where the tail does, and the
+    // pages after it, asked for without the tail, go on to the end.
+    for (const filter of ['', '&stream=stdout']) {
+      const pages = [(await harness.call('GET', `/v1/tasks/${id}/logs/chunks?tail=5000${filter}`)).body];
+      expect(pages[0]).toMatchObject({ more: true });
+      expect(JSON.stringify(pages[0]).length).toBeLessThan(5 * 1024 * 1024);
+      while (pages.at(-1).more) pages.push((await harness.call('GET', `/v1/tasks/${id}/logs/chunks?after=${pages.at(-1).last}${filter}`)).body);
+      const tailed = chunkTexts(pages.flatMap((page) => page.chunks)).filter((t) => t.endsWith(long)).map((t) => Number(t.split(' ')[0]));
+      const wanted = filter === '' ? 4998 : 5000; // without a filter, the two [system] lines at the end are of the 5000
+      expect(tailed).toEqual(Array.from({ length: wanted }, (_, i) => 5120 - wanted + i + 1));
+    }
   });
 
   it('follows a log as chunks, every line once, then ends with its state', async () => {

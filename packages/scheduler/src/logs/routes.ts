@@ -1,4 +1,4 @@
-import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, sliceRuns, type LogFilter, type LogFollowEvent } from '@tapit/protocol';
+import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogFilter, type LogFollowEvent } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { sql } from 'kysely';
@@ -63,24 +63,14 @@ export function logRoutes(deps: AppDeps) {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
     const { after, tail, ...filter } = parseQuery(c, LogChunkQuery);
     const state = await readLogState(task.id);
-    if (filters(filter)) {
-      // Which lines the filter keeps is known only once read: pages as without one (a page may
-      // keep nothing and still say `more`), and a tail read to the end, keeping its last lines.
-      if (tail !== undefined) {
-        const kept = await filteredTail(task.id, after, tail, filter);
-        const page = `{"chunks":[${kept.chunks.map(chunkJson).join(',')}],"last":${kept.last},"more":false,"complete":${state?.complete === true}}`;
-        return c.body(page, 200, { 'content-type': 'application/json' });
-      }
-      const { chunks, more } = await readLogChunks(db, task.id, after, { maxBytes: CHUNK_PAGE_BYTES });
-      const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : after;
-      const page = `{"chunks":[${filterStored(chunks, filter).map(chunkJson).join(',')}],"last":${last},"more":${more},"complete":${state?.complete === true && !more}}`;
-      return c.body(page, 200, { 'content-type': 'application/json' });
-    }
-    const from = tail === undefined ? after : Math.max(after, (await storedLineCount(db, task.id)) - tail);
-    const { chunks, more } = await readLogChunks(db, task.id, from, tail === undefined ? { maxBytes: CHUNK_PAGE_BYTES } : { maxLines: tail });
+    // A tail only says where the first page starts: every page is bounded in bytes, and the
+    // client asks for the next ones (without the tail) from where the last one ended.
+    let from = after;
+    if (tail !== undefined) from = filters(filter) ? await filteredTailStart(task.id, after, tail, filter) : Math.max(after, (await storedLineCount(db, task.id)) - tail);
+    const { chunks, more } = await readLogChunks(db, task.id, from, { maxBytes: CHUNK_PAGE_BYTES });
     const last = chunks.length > 0 ? chunks[chunks.length - 1]!.first + chunks[chunks.length - 1]!.lines - 1 : from;
-    const complete = state?.complete === true && (tail !== undefined || !more);
-    const page = `{"chunks":[${chunks.map(chunkJson).join(',')}],"last":${last},"more":${tail === undefined && more},"complete":${complete}}`;
+    // With a filter, a page may keep nothing and still say `more`.
+    const page = `{"chunks":[${filterStored(chunks, filter).map(chunkJson).join(',')}],"last":${last},"more":${more},"complete":${state?.complete === true && !more}}`;
     return c.body(page, 200, { 'content-type': 'application/json' });
   });
 
@@ -192,30 +182,34 @@ export function logRoutes(deps: AppDeps) {
     });
   }
 
-  /** The last `tail` lines after `after` that the filter keeps, and the position the read reached. */
-  async function filteredTail(taskId: string, after: number, tail: number, filter: LogFilter): Promise<{ chunks: StoredChunk[]; last: number }> {
-    const kept: { chunk: StoredChunk; lines: number }[] = [];
+  /**
+   * Where the last `tail` lines after `after` that the filter keeps start: the position just
+   * before the first of them (the end of the log when it keeps none). Which lines the filter
+   * keeps is known only once read: the log is read to its end a page at a time, holding only
+   * the positions of the kept runs that are still within the tail.
+   */
+  async function filteredTailStart(taskId: string, after: number, tail: number, filter: LogFilter): Promise<number> {
+    const kept: { first: number; lines: number }[] = [];
+    let head = 0; // kept[head…] are still within the tail
     let lines = 0;
     let last = after;
     for (;;) {
       const { chunks, more } = await readLogChunks(db, taskId, last, { maxBytes: CHUNK_PAGE_BYTES });
-      for (const chunk of filterStored(chunks, filter)) {
-        kept.push({ chunk, lines: chunk.lines });
-        lines += chunk.lines;
-        // Only the last `tail` lines are held, whatever the log's length.
-        while (lines - kept[0]!.lines >= tail) lines -= kept.shift()!.lines;
+      for (const segment of filterStored(chunks, filter)) {
+        kept.push({ first: segment.first, lines: segment.lines });
+        lines += segment.lines;
+        while (lines - kept[head]!.lines >= tail) lines -= kept[head++]!.lines;
+        if (head > 1024) {
+          kept.splice(0, head);
+          head = 0;
+        }
       }
       const end = chunks.at(-1);
       if (end) last = end.first + end.lines - 1;
       if (!more || !end) break;
     }
-    const chunks = kept.map((k) => k.chunk);
-    if (lines > tail) {
-      const cut = lines - tail;
-      const runs = sliceRuns(parseChunk(chunks[0]!).runs, cut);
-      chunks[0] = { first: chunks[0]!.first + cut, lines: kept[0]!.lines - cut, runs: JSON.stringify(runs) };
-    }
-    return { chunks, last };
+    if (head >= kept.length) return last;
+    return kept[head]!.first + Math.max(0, lines - tail) - 1;
   }
 
   return routes;
