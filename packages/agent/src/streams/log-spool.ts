@@ -157,6 +157,8 @@ export class LogSpool {
     const from = Math.max(seq, this.ackedSeq);
     let bytes = 0;
     for (const chunk of this.chunks) {
+      // Chunks wholly before `from` are not split into lines: a lagging scheduler asks again and again.
+      if (chunk.seq + chunk.lines - 1 <= from) continue;
       let n = chunk.seq;
       for (const run of chunk.runs) {
         for (const text of linesOfRun(run)) {
