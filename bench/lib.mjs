@@ -19,23 +19,46 @@ export function startProcess(command, args, env) {
   return { child, output: () => output, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
 }
 
-/** Scheduler (embedded unless TAPIT_DATABASE_URL is set) + one agent, on a random port. */
-export async function startTapit() {
+/**
+ * Scheduler (embedded unless TAPIT_DATABASE_URL is set) + one agent, on a random port.
+ * `schedulerEnv` and `agentEnv` add to their environments (e.g. NODE_OPTIONS for profiles).
+ * `restartScheduler(between)` stops the scheduler, runs `between`, and starts it again on the
+ * same database and port; the agent reconnects by itself.
+ */
+export async function startTapit({ schedulerEnv = {}, agentEnv = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tapit-bench-'));
   const admin = `bench-${randomBytes(12).toString('hex')}`;
   const join_ = `join-${randomBytes(12).toString('hex')}`;
   const port = String(20000 + Math.floor(Math.random() * 20000));
   const url = `http://127.0.0.1:${port}`;
-  const scheduler = startProcess(process.execPath, [BIN('tapit-scheduler')], {
-    TAPIT_DATA_DIR: join(dir, 'scheduler'), TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: admin, TAPIT_AGENT_JOIN_TOKEN: join_,
-  });
-  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 30_000, () => scheduler.output());
-  const agent = startProcess(process.execPath, [BIN('tapit-agent')], {
-    TAPIT_SCHEDULER_URL: url, TAPIT_AGENT_TOKEN: join_, TAPIT_AGENT_NAME: 'bench', TAPIT_AGENT_STATE_DIR: join(dir, 'agent'), TAPIT_AGENT_NETWORK: 'none',
-  });
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  await waitFor(async () => (await (await fetch(`${url}/v1/agents`, { headers })).json()).items.some((a) => a.status === 'online'), 30_000, () => agent.output());
-  return { url, token: admin, headers, dir, stop: async () => { await agent.stop(); await scheduler.stop(); } };
+  const startScheduler = async () => {
+    const scheduler = startProcess(process.execPath, [BIN('tapit-scheduler')], {
+      TAPIT_DATA_DIR: join(dir, 'scheduler'), TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: admin, TAPIT_AGENT_JOIN_TOKEN: join_, ...schedulerEnv,
+    });
+    // The embedded database's first start runs initdb: slow on a busy machine.
+    await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 120_000, () => scheduler.output());
+    return scheduler;
+  };
+  const agentOnline = (agent) => waitFor(async () => (await (await fetch(`${url}/v1/agents`, { headers })).json()).items.some((a) => a.status === 'online'), 60_000, () => agent.output());
+  let scheduler = await startScheduler();
+  const agent = startProcess(process.execPath, [BIN('tapit-agent')], {
+    TAPIT_SCHEDULER_URL: url, TAPIT_AGENT_TOKEN: join_, TAPIT_AGENT_NAME: 'bench', TAPIT_AGENT_STATE_DIR: join(dir, 'agent'), TAPIT_AGENT_NETWORK: 'none', ...agentEnv,
+  });
+  await agentOnline(agent);
+  return {
+    url,
+    token: admin,
+    headers,
+    dir,
+    async restartScheduler(between = async () => {}) {
+      await scheduler.stop();
+      await between();
+      scheduler = await startScheduler();
+      await agentOnline(agent);
+    },
+    stop: async () => { await agent.stop(); await scheduler.stop(); },
+  };
 }
 
 export async function waitFor(check, timeoutMs, describe) {

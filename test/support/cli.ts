@@ -48,19 +48,22 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
       }
     }
   };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
+  // Decoded as a stream: a character cut between two reads of the pipe stays whole.
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    stdout += chunk;
     check();
   });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+  child.stderr?.on('data', (chunk: string) => {
+    stderr += chunk;
     check();
   });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const result = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tapit ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`tapit ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout.slice(-4000)}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);

@@ -24,6 +24,7 @@ import { startIdempotencyKeyCleanup } from './idempotency/cleanup.js';
 import { AllowedNetworks } from './alerts/allowed-networks.js';
 import { WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
+import { RecentChunks } from './logs/recent-chunks.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 export interface RunningScheduler {
@@ -55,6 +56,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   if (abandoned.length > 0) log(`closed ${abandoned.length} console session(s) ${schedulerId} held when it stopped: ${abandoned.join(', ')}`);
 
   const signals = new TaskSignals();
+  const recentChunks = new RecentChunks();
   const tokenWatch = new TokenWatch(database.db);
   const probe = new DatabaseProbe(database.db);
   // One count of failed logins per address for the API and every websocket upgrade.
@@ -62,7 +64,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
   let agentChanged = (_name: string): Promise<void> => Promise.resolve();
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name) },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks },
     log,
   );
   const gateway = new AgentGateway({
@@ -75,6 +77,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     maxConnections: config.TAPIT_MAX_AGENT_CONNECTIONS,
     log,
     authFailures,
+    recentChunks,
   });
   agentChanged = (name) => gateway.refresh(name);
   const schedules = new ScheduleEngine({

@@ -174,7 +174,8 @@ export class Session {
       });
       this.options.onWelcome();
       const ws = this.ws!;
-      if (!this.presenceOnly) this.options.runner.attach({ send: (f) => this.send(f), bufferedAmount: () => ws.bufferedAmount }, frame);
+      const outbox = { send: (f: AgentFrame) => this.send(f), bufferedAmount: () => ws.bufferedAmount, logChunks: frame.logChunks === true };
+      if (!this.presenceOnly) this.options.runner.attach(outbox, frame);
       this.timers.push(setInterval(() => this.heartbeat(), frame.heartbeatIntervalMs));
       return;
     }

@@ -235,7 +235,7 @@ describe('exec', () => {
     scheduler.autoAck = false; // the finished task stays held until its exit is acked
     const task = spec(runId, { script: 'echo done' });
     scheduler.assign(task);
-    await waitFor('exit', () => scheduler.of('task.log', task.taskId).length > 0 && new Docker().getContainer(`tapit-${task.taskId}`).inspect().then((i) => !i.State.Running));
+    await waitFor('exit', () => scheduler.lines(task.taskId).length > 0 && new Docker().getContainer(`tapit-${task.taskId}`).inspect().then((i) => !i.State.Running));
     await sleep(500);
     const s = await scheduler.openConsole(task.taskId, { mode: 'exec', command: ['true'], tty: false });
     await waitFor('error', () => s.frame('error'));

@@ -1,4 +1,4 @@
-import type { Capacity, LogStream, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
+import type { Capacity, LogRun, LogStream, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
 
 /*
  * The contract between the task runner and a way of running containers (Nomad's driver plugin,
@@ -21,6 +21,13 @@ export interface OutputLine {
   text: string;
   at: string;
 }
+
+/**
+ * Output as the task log carries it: lines of one stream and one millisecond together, each
+ * followed by `\n` in `text` (LogRun). A program's line holds no `\n`; one longer than 64 KiB
+ * comes in pieces of at most 64 KiB, each a line.
+ */
+export type OutputRun = LogRun & { stream: Exclude<LogStream, 'system'> };
 
 /** How a task ended, as the driver saw it; the runner decides the stop code. */
 export interface TaskEnd {
@@ -116,9 +123,9 @@ export interface DriverTask {
   startedAt(): Promise<string | null>;
   /**
    * Reads output from `from` (null: the very first byte) until the task has ended and its output
-   * is drained. `onLines` is called in order with the cursor just after those lines.
+   * is drained. `onOutput` is called in order with the cursor just after that output.
    */
-  streamOutput(from: OutputCursor | null, onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void>;
+  streamOutput(from: OutputCursor | null, onOutput: (runs: OutputRun[], cursor: OutputCursor) => void): Promise<void>;
   /** A cursor that starts output at `time`, for when the saved one was lost. */
   cursorAt?(time: string): OutputCursor;
   /** Resolves once the task has ended. */

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_AGENT_FRAME_BYTES } from '@tapit/protocol';
-import { LogSpool, MAX_LINE_BYTES, splitLine } from './log-spool.js';
+import { linesOfRun, type LogRun } from '@tapit/protocol';
+import { CHUNK_CHARS, LogSpool, MAX_LINE_BYTES, splitLine } from './log-spool.js';
 
 const id = 'a'.repeat(32);
 const at = '2024-01-01T00:00:00.000Z';
@@ -107,5 +108,54 @@ describe('LogSpool', () => {
     const spool = LogSpool.open(mkdtempSync(join(tmpdir(), 'spool-')), id);
     spool.append([line('x'.repeat(3 * MAX_LINE_BYTES + 1))]);
     expect(spool.lastSeq).toBe(4);
+  });
+
+  const run = (texts: string[], stream: LogRun['stream'] = 'stdout'): LogRun => ({ stream, at, lines: texts.length, text: texts.map((t) => `${t}\n`).join('') });
+  const texts = (runs: LogRun[]) => runs.flatMap((r) => linesOfRun(r));
+
+  it('keeps runs in chunks of about 256 KiB, cut between lines, and hands them out joined up to that size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const spool = LogSpool.open(dir, id);
+    const numbers = Array.from({ length: 100000 }, (_, i) => String(i + 1)); // 588,895 characters
+    spool.appendRuns([run(numbers.slice(0, 50000)), run(numbers.slice(50000), 'stderr')], { ts: 't1', n: 1 });
+    expect(spool.lastSeq).toBe(100000);
+    const records = readFileSync(join(dir, `${id}.log.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.length).toBe(3);
+    for (const record of records) expect(record.runs.reduce((n: number, r: LogRun) => n + r.text.length, 0)).toBeLessThanOrEqual(CHUNK_CHARS + 7);
+    expect(records.map((r) => r.cursor)).toEqual([undefined, undefined, { ts: 't1', n: 1 }]);
+    const first = spool.chunkAfter(0)!;
+    expect(first).toMatchObject({ seq: 1, full: true });
+    expect(texts(first.runs)).toEqual(numbers.slice(0, first.lines));
+    // From the middle of a chunk; the next one would pass the size, so it comes next time.
+    const middle = spool.chunkAfter(40000)!;
+    expect(middle).toMatchObject({ seq: 40001, full: true });
+    expect(texts(middle.runs)).toEqual(numbers.slice(40000, 40000 + middle.lines));
+    const next = spool.chunkAfter(40000 + middle.lines)!;
+    expect(texts(next.runs)).toEqual(numbers.slice(40000 + middle.lines, 40000 + middle.lines + next.lines));
+    expect(next.runs.map((r) => r.stream)).toEqual(['stdout', 'stderr']);
+    spool.ack(99990);
+    expect(spool.chunkAfter(0)).toMatchObject({ seq: 99991, lines: 10 });
+    expect(spool.chunkAfter(0)!.full).toBeUndefined();
+  });
+
+  it('comes back from disk with its chunks, also after lines an agent before chunks spooled one per record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const path = join(dir, `${id}.log.jsonl`);
+    // What an agent before chunks left: one record per line.
+    appendFileSync(path, [{ seq: 1, stream: 'stdout', text: 'old a', at, more: 1 }, { seq: 2, stream: 'stderr', text: 'old b', at, cursor: { ts: 't0', n: 1 } }].map((r) => JSON.stringify(r) + '\n').join(''));
+    const spool = LogSpool.open(dir, id);
+    expect(spool.lastSeq).toBe(2);
+    spool.appendRuns([run(['new c', 'new d'])], { ts: 't1', n: 2 });
+    spool.close();
+    const again = LogSpool.open(dir, id);
+    expect(again.lastSeq).toBe(4);
+    expect(again.cursor).toEqual({ ts: 't1', n: 2 });
+    expect(again.after(0).map((l) => [l.seq, l.stream, l.text])).toEqual([
+      [1, 'stdout', 'old a'],
+      [2, 'stderr', 'old b'],
+      [3, 'stdout', 'new c'],
+      [4, 'stdout', 'new d'],
+    ]);
+    expect(texts(again.chunkAfter(1)!.runs)).toEqual(['old b', 'new c', 'new d']);
   });
 });

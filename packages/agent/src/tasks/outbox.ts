@@ -5,4 +5,6 @@ export interface Outbox {
   send(frame: AgentFrame): void;
   /** Bytes queued in the socket, to stop reading the spool into memory when the link is slow. */
   bufferedAmount(): number;
+  /** The scheduler takes `task.log.chunk` (its welcome said `logChunks`); else lines go as `task.log`. */
+  readonly logChunks: boolean;
 }

@@ -2,10 +2,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
-import { StartError, type DriverTask, type OutputCursor, type OutputLine, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import { StartError, type DriverTask, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
-import { LogSpool } from '../streams/log-spool.js';
+import { CHUNK_CHARS, LogSpool } from '../streams/log-spool.js';
 import type { HandleStore, TaskRecord } from './handle-store.js';
 import { msLeftOf, setLongTimeout, storageLimitBytes } from './limits.js';
 import type { Outbox } from './outbox.js';
@@ -32,6 +32,19 @@ export interface TaskRunDeps {
 
 /** Backpressure: stop reading the spool into the socket above this many queued bytes. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/**
+ * Output is gathered this long (from its first line) before it is spooled and sent, unless a
+ * chunk's worth comes sooner: a quiet task's line leaves within it, a fast one's in big chunks.
+ */
+const OUTPUT_BATCH_MS = 5;
+/**
+ * Log frames sent ahead of their acks. Past two, lines wait for an ack and leave together in
+ * the next frame, unless they fill one: when the scheduler is slower than the task, its frames
+ * grow and it stores fewer, bigger chunks instead of falling behind on many small ones. Past
+ * eight (2 MiB of full frames), everything waits: what the scheduler holds unread stays bounded.
+ */
+const FRAMES_IN_FLIGHT = 2;
+const FULL_FRAMES_IN_FLIGHT = 8;
 
 /**
  * One task on this agent, from assignment (or recovery) until the scheduler has its whole log
@@ -43,6 +56,8 @@ export class TaskRun {
   private hub: ConsoleHub | null = null;
   private outbox: Outbox | null = null;
   private sentSeq = 0;
+  /** Last seq of each log frame sent and not acknowledged yet, oldest first. */
+  private inFlight: number[] = [];
   private exitSent = false;
   private status: 'PENDING' | 'RUNNING' | 'STOPPING' = 'PENDING';
   private statusAt = new Date().toISOString();
@@ -227,30 +242,34 @@ export class TaskRun {
   }
 
   private pump(task: DriverTask): Promise<void> {
-    // Output arrives a message at a time when it is fast: gather a turn's worth, then one write
-    // (lines and their cursor together) and one send.
-    let lines: OutputLine[] = [];
+    // Output arrives a message at a time when it is fast: gather a chunk's worth, or what came
+    // within OUTPUT_BATCH_MS, then one write (lines and their cursor together) and one send.
+    let runs: OutputRun[] = [];
+    let chars = 0;
     let cursor: OutputCursor | null = null;
-    let scheduled: NodeJS.Immediate | null = null;
+    let timer: NodeJS.Timeout | null = null;
     const commit = () => {
-      scheduled = null;
+      if (timer) clearTimeout(timer);
+      timer = null;
       if (this.closed || cursor === null) return;
-      this.spool.append(lines, cursor);
-      lines = [];
+      this.spool.appendRuns(runs, cursor);
+      runs = [];
+      chars = 0;
       cursor = null;
       this.flush();
     };
     return task
       .streamOutput(this.spool.cursor as OutputCursor | null, (more, after) => {
-        for (const line of more) lines.push(line);
+        for (const run of more) {
+          runs.push(run);
+          chars += run.text.length;
+        }
         cursor = after;
-        scheduled ??= setImmediate(commit);
+        if (chars >= CHUNK_CHARS) commit();
+        else timer ??= setTimeout(commit, OUTPUT_BATCH_MS);
       })
       .catch((error) => log('task.output-error', { task: this.taskId, error: errorMessage(error) }))
-      .finally(() => {
-        if (scheduled) clearImmediate(scheduled);
-        commit();
-      });
+      .finally(commit);
   }
 
   private baseReady: (() => void) | null = null;
@@ -379,6 +398,7 @@ export class TaskRun {
     }
     if (ack !== undefined) this.spool.ack(ack);
     this.sentSeq = this.spool.ackedSeq;
+    this.inFlight = [];
     if (resendStatus && this.record.state !== 'exited') outbox.send(this.statusFrame(this.status, this.statusAt));
     this.flush();
   }
@@ -390,11 +410,14 @@ export class TaskRun {
   onAck(seq: number): void {
     // `task.exited` goes out only once every line is acked, so an ack after it answers it.
     if (this.exitSent && seq >= this.spool.lastSeq) return void this.forget(false).catch((error) => log('task.forget-error', { task: this.taskId, error: errorMessage(error) }));
+    // Acks answer frames in order: this one answers the oldest in flight, and any it covers.
+    this.inFlight.shift();
+    while (this.inFlight.length > 0 && this.inFlight[0]! <= seq) this.inFlight.shift();
     this.spool.ack(seq);
     this.flush();
   }
 
-  /** Sends what the scheduler lacks: log lines from the last sent, then the exit. */
+  /** Sends what the scheduler lacks: log lines (in chunks) from the last sent, then the exit. */
   flush(): void {
     const outbox = this.outbox;
     if (!outbox || this.forgetting) return;
@@ -403,11 +426,22 @@ export class TaskRun {
         this.flushTimer ??= setTimeout(() => ((this.flushTimer = null), this.flush()), 50);
         return;
       }
-      const lines = this.spool.after(this.sentSeq);
-      if (lines.length === 0) break;
       const { clock } = this.deps;
-      outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at: clock.toScheduler(at) })) });
-      this.sentSeq = lines[lines.length - 1]!.seq;
+      if (this.inFlight.length >= FULL_FRAMES_IN_FLIGHT) break;
+      const waiting = this.inFlight.length >= FRAMES_IN_FLIGHT;
+      if (outbox.logChunks) {
+        const chunk = this.spool.chunkAfter(this.sentSeq);
+        if (!chunk || (waiting && !chunk.full)) break;
+        outbox.send({ type: 'task.log.chunk', taskId: this.taskId, seq: chunk.seq, runs: chunk.runs.map((run) => ({ ...run, at: clock.toScheduler(run.at) })) });
+        this.sentSeq = chunk.seq + chunk.lines - 1;
+      } else {
+        // A scheduler from before chunks: a JSON object per line.
+        const lines = this.spool.after(this.sentSeq);
+        if (lines.length === 0 || (waiting && lines.length < 1000)) break;
+        outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at: clock.toScheduler(at) })) });
+        this.sentSeq = lines[lines.length - 1]!.seq;
+      }
+      this.inFlight.push(this.sentSeq);
     }
     const exit = this.record.exit;
     if (this.record.state === 'exited' && exit && !this.exitSent && this.spool.ackedSeq >= this.spool.lastSeq) {

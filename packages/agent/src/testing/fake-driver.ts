@@ -1,5 +1,5 @@
 import type { Capacity, TaskSpec } from '@tapit/protocol';
-import type { AdoptableTask, DriverTask, EngineHealth, OutputCursor, OutputLine, StartHooks, TaskDriver, TaskEnd, TaskHandle } from '../drivers/driver.js';
+import type { AdoptableTask, DriverTask, EngineHealth, OutputCursor, OutputRun, StartHooks, TaskDriver, TaskEnd, TaskHandle } from '../drivers/driver.js';
 import { EngineState } from '../drivers/engine-state.js';
 
 /**
@@ -43,7 +43,7 @@ export class FakeTask implements DriverTask {
     return this.started;
   }
 
-  async streamOutput(_from: OutputCursor | null, _onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void> {
+  async streamOutput(_from: OutputCursor | null, _onOutput: (runs: OutputRun[], cursor: OutputCursor) => void): Promise<void> {
     await this.ended;
   }
 

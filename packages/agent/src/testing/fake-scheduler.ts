@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
-import { AgentFrame, ConsoleServerFrame, decodeConsoleData, encodeConsoleData, type ConsoleClientFrame, type ConsoleOpen, type LogEntry, type SchedulerFrame, type TaskSpec } from '@tapit/protocol';
+import { AgentFrame, ConsoleServerFrame, decodeConsoleData, encodeConsoleData, linesOfRun, type ConsoleClientFrame, type ConsoleOpen, type LogEntry, type SchedulerFrame, type TaskSpec } from '@tapit/protocol';
 
 type Frame<T extends AgentFrame['type']> = Extract<AgentFrame, { type: T }>;
 
@@ -18,11 +18,14 @@ export interface FakeSchedulerOptions {
   unauthorized?: (authorization: string | undefined) => boolean;
   /** Asked at each hello: take it and cut the connection without an answer (a welcome lost on the way). */
   loseWelcome?: () => boolean;
+  /** Say `logChunks` in the welcome, as schedulers that take `task.log.chunk` do (default true). */
+  logChunks?: boolean;
 }
 
 /**
  * A scheduler for tests: a real websocket server on 127.0.0.1 speaking the protocol frames. It
- * stores log lines by seq the way the real one must (duplicates dropped), and records the rest.
+ * stores log lines (`task.log`, or `task.log.chunk` unless `logChunks: false`) by seq the way the
+ * real one must (duplicates dropped), and records the rest.
  */
 export class FakeScheduler {
   readonly frames: AgentFrame[] = [];
@@ -173,13 +176,17 @@ export class FakeScheduler {
             heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 1000,
             acks: frame.tasks.filter((t) => !this.unknown.has(t.taskId)).map((t) => ({ taskId: t.taskId, seq: this.storedSeq(t.taskId) })),
             drop: frame.tasks.filter((t) => this.drop.has(t.taskId) || this.unknown.has(t.taskId)).map((t) => t.taskId),
+            ...(this.options.logChunks === false ? {} : { logChunks: true }),
           }),
         );
         return;
-      case 'task.log': {
+      case 'task.log':
+      case 'task.log.chunk': {
+        if (frame.type === 'task.log.chunk' && this.options.logChunks === false) throw new Error('agent sent task.log.chunk to a scheduler that did not say logChunks');
         const lines = this.logs.get(frame.taskId) ?? new Map<number, LogEntry>();
         this.logs.set(frame.taskId, lines);
-        frame.lines.forEach((line, i) => {
+        const entries = frame.type === 'task.log' ? frame.lines : frame.runs.flatMap((run) => linesOfRun(run).map((text) => ({ stream: run.stream, text, at: run.at })));
+        entries.forEach((line, i) => {
           const seq = frame.seq + i;
           const stored = lines.get(seq);
           if (stored && (stored.text !== line.text || stored.stream !== line.stream)) this.conflicts.push(`${frame.taskId}#${seq}: ${stored.text} vs ${line.text}`);

@@ -52,6 +52,23 @@ describe('ApiClient', () => {
     expect(error.message).toMatch(/^unexpected answer from GET \/v1\/whoami: role/);
   });
 
+  it('sends a GET again on a new connection when the kept-alive one it reused was closed', async () => {
+    const served = new WeakSet<object>();
+    const server = await fakeServer((req, res) => {
+      // As a scheduler whose keep-alive ran out while the client was busy: the reused connection is gone.
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ name: 'admin', role: 'admin', project: null }));
+    });
+    close = server.close;
+    const client = new ApiClient(server.url, 't');
+    await client.get('/v1/whoami', WhoAmI);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the connection goes back to the pool
+    expect(await client.get('/v1/whoami', WhoAmI)).toEqual({ name: 'admin', role: 'admin', project: null });
+    expect(server.requests).toHaveLength(3);
+  });
+
   it('names the URL it could not reach', async () => {
     const server = await fakeServer(() => undefined);
     const url = server.url;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
-import { sendRequest, type HttpAnswer } from './http-request.js';
+import { failedOnReusedConnection, sendRequest, type HttpAnswer } from './http-request.js';
 import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, reachedScheduler, retryAfterMs } from './retry.js';
 import { explainTlsFailure } from './tls-trust.js';
 
@@ -148,7 +148,13 @@ export class ApiClient {
   private async send(method: string, path: string, body?: unknown, query?: Query, signal?: AbortSignal, accept = 'application/json'): Promise<HttpAnswer> {
     let response: HttpAnswer;
     try {
-      response = await this.request(method, path, body, query, signal, accept);
+      response = await this.request(method, path, body, query, signal, accept).catch((error: unknown) => {
+        // The scheduler closed a kept-alive connection (idle for TAPIT_KEEP_ALIVE_TIMEOUT_MS while
+        // this process was busy, e.g. printing a long page of log) just as it was reused: a GET
+        // goes again on a new one.
+        if (method !== 'GET' || !failedOnReusedConnection(error)) throw error;
+        return this.request(method, path, body, query, signal, accept);
+      });
     } catch (error) {
       if (signal?.aborted) throw error;
       throw unreachable(this.baseUrl, error);

@@ -1,4 +1,4 @@
-import type { LogFollowEvent, LogLine } from '@tapit/protocol';
+import { linesOfChunk, type LogChunk, type LogFollowEvent, type LogLine } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
 import { fakeServer } from '../testing/fake-server.js';
@@ -45,6 +45,37 @@ describe('followLog', () => {
     expect(seen.map((l) => l.position)).toEqual([1, 2, 3]);
     expect(statuses).toEqual(['RUNNING']);
     expect(reconnects).toHaveLength(1);
+    expect(server.requests.map((u) => u.searchParams.get('after'))).toEqual(['0', '2']);
+  });
+
+  it('follows chunks, and after a reconnect keeps only the lines it has not had', async () => {
+    const chunk = (first: number, texts: string[]): LogFollowEvent => ({
+      type: 'chunk',
+      chunk: { first, runs: [{ stream: 'stdout', at: '2021-03-17T09:58:34Z', lines: texts.length, text: texts.map((t) => `${t}\n`).join('') }] },
+    });
+    let connections = 0;
+    const server = await fakeServer((_req, res, url) => {
+      connections += 1;
+      res.setHeader('content-type', 'application/x-ndjson');
+      if (connections === 1) {
+        res.write(ndjson([chunk(1, ['a', 'b'])]));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      expect(url.pathname).toBe('/v1/tasks/abcd/logs/chunks/follow');
+      // Sent again from before the position asked for: the client drops what it has.
+      res.end(ndjson([chunk(2, ['b', 'c', 'd']), { type: 'end', status: 'STOPPED', exitCode: 0 }]));
+    });
+    close = server.close;
+    const seen: LogChunk[] = [];
+    const end = await followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: () => undefined, onChunks: (chunks) => void seen.push(...chunks) }, { retryDelayMs: 10 });
+    expect(end).toEqual({ status: 'STOPPED', exitCode: 0 });
+    expect(seen.flatMap(linesOfChunk).map((l) => [l.position, l.text])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+    ]);
     expect(server.requests.map((u) => u.searchParams.get('after'))).toEqual(['0', '2']);
   });
 

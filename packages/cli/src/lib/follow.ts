@@ -1,10 +1,13 @@
-import { LogFollowEvent, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { LogFollowEvent, linesOfChunk, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
 import { ApiError, type ApiClient } from './api-client.js';
+import { chunkAfter, lastPosition } from './log-chunks.js';
 import { ndjsonBatches } from './ndjson.js';
 
 export interface FollowHandlers {
   /** Lines in log order, a batch at a time; awaited, so a slow terminal slows the reading. */
   onLines(lines: LogLine[]): void | Promise<void>;
+  /** Chunks in log order, a batch at a time, if taken as they come (else as lines, to onLines); awaited. */
+  onChunks?(chunks: LogChunk[]): void | Promise<void>;
   onStatus?(status: TaskStatus): void;
   /** The stream dropped and is being reopened from the last line seen. */
   onReconnect?(reason: string): void;
@@ -18,6 +21,8 @@ export interface FollowEnd {
 export interface FollowOptions {
   /** Position of the last line already shown; 0 for the whole log. */
   after?: number;
+  /** Only the lines of a stream, or stamped since a time (`show logs --stream`, `--since`). */
+  filter?: LogFilter;
   signal?: AbortSignal;
   /** How long the scheduler may stay unreachable before giving up. */
   giveUpAfterMs?: number;
@@ -26,8 +31,9 @@ export interface FollowOptions {
 }
 
 /**
- * Follows a task's log until its `end` event. If the stream drops (scheduler restart, proxy
- * timeout, network blip) it reopens from the last position seen, so no line is lost or repeated.
+ * Follows a task's log (as chunks: `…/logs/chunks/follow`) until its `end` event. If the stream
+ * drops (scheduler restart, proxy timeout, network blip) it reopens from the last position seen,
+ * so no line is lost or repeated.
  */
 export async function followLog(client: ApiClient, taskId: string, handlers: FollowHandlers, options: FollowOptions = {}): Promise<FollowEnd> {
   const { signal, giveUpAfterMs = 120_000, retryDelayMs = 250 } = options;
@@ -38,28 +44,44 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
   for (;;) {
     let reason = 'the stream ended before the task did';
     try {
-      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/follow`, { after }, signal);
+      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks/follow`, { after, ...options.filter }, signal);
       connected = true;
       failingSince = null;
       delay = retryDelayMs;
       for await (const texts of ndjsonBatches(response.body)) {
         let lines: LogLine[] = [];
+        let chunks: LogChunk[] = [];
+        const hand = async () => {
+          if (chunks.length > 0) await (handlers.onChunks ? handlers.onChunks(chunks) : handlers.onLines(chunks.flatMap(linesOfChunk)));
+          if (lines.length > 0) await handlers.onLines(lines);
+          lines = [];
+          chunks = [];
+        };
         for (const text of texts) {
           const event = parseEvent(text);
+          // After a reconnect the server may resend what we have; positions make that harmless.
           if (event.type === 'line') {
-            // After a reconnect the server may resend what we have; positions make that harmless.
             if (event.line.position > after) {
+              if (chunks.length > 0) await hand();
               lines.push(event.line);
               after = event.line.position;
             }
             continue;
           }
-          if (lines.length > 0) await handlers.onLines(lines);
-          lines = [];
+          if (event.type === 'chunk') {
+            const fresh = chunkAfter(event.chunk, after);
+            if (fresh) {
+              if (lines.length > 0) await hand();
+              chunks.push(fresh);
+              after = lastPosition(fresh);
+            }
+            continue;
+          }
+          await hand();
           if (event.type === 'end') return { status: event.status, exitCode: event.exitCode };
           handlers.onStatus?.(event.status);
         }
-        if (lines.length > 0) await handlers.onLines(lines);
+        await hand();
       }
     } catch (error) {
       if (signal?.aborted) throw error;

@@ -60,14 +60,22 @@ export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAns
       socket.once('connect', () => clearTimeout(timer));
       req.once('close', () => clearTimeout(timer));
     });
-    req.on('error', reject);
+    // Node's advice for a kept-alive connection the server closed as it was reused: say so, and
+    // the caller may send an idempotent request again.
+    req.on('error', (error) => reject(req.reusedSocket ? Object.assign(error, { reusedSocket: true }) : error));
     req.end(init.body);
   });
 }
 
+/** The request failed on a kept-alive connection that was gone before it answered anything. */
+export function failedOnReusedConnection(error: unknown): boolean {
+  const { reusedSocket, code } = (error ?? {}) as { reusedSocket?: boolean; code?: string };
+  return reusedSocket === true && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
 async function readText(res: IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
-  let text = '';
-  for await (const chunk of res) text += chunk as string;
-  return text;
+  // Decoded once at the end: a page of log is megabytes, and a string grown a piece at a time costs its copies.
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,7 +1,8 @@
-import { formatLogLine, LogPage, Task, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { LogChunkPage, Task, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { followLog, type FollowEnd } from './follow.js';
 import { escapeControlCharacters, escapesFor } from './control-characters.js';
+import { chunkAfter, formatChunks, type LogFormat } from './log-chunks.js';
 import { WaitingLine, writeAll } from './terminal.js';
 
 export interface Io {
@@ -9,26 +10,36 @@ export interface Io {
   stderr: NodeJS.WriteStream;
   /** Task output with its control characters even on a terminal (`--raw`); escaped there otherwise. */
   raw?: boolean;
+  /** How lines are printed: with or without times, or the output alone (`--raw`). */
+  format?: LogFormat;
+}
+
+/** Which lines to read: `show logs --tail`, `--stream`, `--since`. */
+export interface LogSelection extends LogFilter {
+  /** The last this many lines (of those the filter keeps). */
+  tail?: number;
 }
 
 export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
-const PAGE_SIZE = 10000;
-
-/** Reads the whole stored log, a page at a time, handing each page on as it arrives. */
-export async function readLog(client: ApiClient, taskId: string, onLines: (lines: LogLine[]) => void | Promise<void>): Promise<void> {
+/** Reads the whole stored log, a page of chunks at a time, handing each page on as it arrives. */
+export async function readLog(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>, selection: LogSelection = {}): Promise<number> {
+  const { tail, ...filter } = selection;
   let after = 0;
   for (;;) {
-    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs`, LogPage, { after, limit: PAGE_SIZE });
-    await onLines(page.lines);
-    if (page.lines.length < PAGE_SIZE || page.last <= after) return;
+    // The tail places the first page; the pages after it go on from there to the end.
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, after === 0 ? { after, tail, ...filter } : { after, ...filter });
+    // A page starts after `after`; cut anyway, so a line can never show twice.
+    const chunks = page.chunks.map((chunk) => chunkAfter(chunk, after)).filter((chunk): chunk is LogChunk => chunk !== null);
+    if (chunks.length > 0) await onChunks(chunks);
+    if (!page.more || page.last <= after) return page.last;
     after = page.last;
   }
 }
 
-/** Prints the whole stored log without holding it in memory. */
-export function printLog(client: ApiClient, taskId: string, io: Io = processIo()): Promise<void> {
-  return readLog(client, taskId, (lines) => printLines(lines, io));
+/** Prints the stored log (the lines selected) without holding it in memory; returns the position it read to. */
+export function printLog(client: ApiClient, taskId: string, io: Io = processIo(), selection: LogSelection = {}): Promise<number> {
+  return readLog(client, taskId, (chunks) => printChunks(chunks, io), selection);
 }
 
 /**
@@ -43,6 +54,8 @@ export async function followAndPrint(
   signal?: AbortSignal,
   io: Io = processIo(),
   onStatus?: (status: TaskStatus) => void,
+  /** Where to start (after a printed tail) and which lines to take. */
+  from: { after?: number; filter?: LogFilter } = {},
 ): Promise<FollowEnd> {
   const waiting = new WaitingLine(io.stderr);
   let status = initialStatus;
@@ -64,6 +77,12 @@ export async function followAndPrint(
           await printLines(lines, io);
           redraw();
         },
+        onChunks: async (chunks) => {
+          reconnecting = false;
+          waiting.clear();
+          await printChunks(chunks, io);
+          redraw();
+        },
         onStatus: (next) => {
           status = next;
           redraw();
@@ -76,7 +95,7 @@ export async function followAndPrint(
           io.stderr.write(`Lost the log stream (${reason}); reconnecting…\n`);
         },
       },
-      { signal },
+      { signal, ...from },
     );
   } finally {
     waiting.clear();
@@ -100,10 +119,16 @@ export async function exitCodeOf(client: ApiClient, taskId: string, end: FollowE
   return end.exitCode ?? 1;
 }
 
+/** Prints chunks a few at a time (about 1 MiB of output a write), waiting whenever stdout is full. */
+async function printChunks(chunks: readonly LogChunk[], io: Io): Promise<void> {
+  const escape = escapesFor(io.stdout, io.raw);
+  for (let i = 0; i < chunks.length; i += 4) await writeAll(io.stdout, formatChunks(chunks.slice(i, i + 4), escape, io.format));
+}
+
+/** Lines (from a scheduler before chunks), each printed as a chunk of one line. */
 async function printLines(lines: readonly LogLine[], io: Io): Promise<void> {
   if (lines.length === 0) return;
   const escape = escapesFor(io.stdout, io.raw);
-  let text = '';
-  for (const line of lines) text += `${formatLogLine(escape ? { ...line, text: escapeControlCharacters(line.text) } : line)}\n`;
-  await writeAll(io.stdout, text);
+  const chunks = lines.map((line) => ({ first: line.position, runs: [{ stream: line.stream, at: line.at, lines: 1, text: `${line.text}\n` }] }));
+  await writeAll(io.stdout, formatChunks(chunks, escape, io.format));
 }

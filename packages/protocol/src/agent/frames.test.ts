@@ -11,6 +11,7 @@ import {
   TaskAssign,
   TaskExited,
   TaskLog,
+  TaskLogChunk,
   TaskLogAck,
   TaskStatusChanged,
   TaskStop,
@@ -29,6 +30,7 @@ import {
   taskAssign,
   taskExited,
   taskLog,
+  taskLogChunk,
   taskLogAck,
   taskStatusChanged,
   taskStop,
@@ -50,7 +52,7 @@ describe('agent → scheduler frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(AgentFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['heartbeat', 'hello', 'task.accepted', 'task.exited', 'task.log', 'task.status'],
+      ['heartbeat', 'hello', 'task.accepted', 'task.exited', 'task.log', 'task.log.chunk', 'task.status'],
     );
   });
 
@@ -172,6 +174,32 @@ describe('agent → scheduler frames', () => {
       ['taskId', { ...taskLog, taskId: tooShort }],
     ])('is refused with %s to blame', (field, frame) => {
       expect(rejectedFields(TaskLog, frame)).toEqual([field]);
+      expect(rejectedFields(AgentFrame, frame)).toEqual([field]);
+    });
+  });
+
+  describe('task.log.chunk', () => {
+    const run = taskLogChunk.runs[0]!;
+
+    it('keeps text byte for byte, its line breaks included', () => {
+      const text = 'tab\tquote" backslash\\ \u001b[31mred\u001b[0m 🚀\n\n';
+      const frame = { ...taskLogChunk, runs: [{ ...run, lines: 2, text }] };
+      expect(overTheWire(TaskLogChunk, frame).runs[0]!.text).toBe(text);
+    });
+
+    it.each([
+      ['seq', { ...taskLogChunk, seq: 0 }],
+      ['seq', { ...taskLogChunk, seq: 2 ** 31 }],
+      ['runs', { ...taskLogChunk, runs: [] }],
+      ['runs', { ...taskLogChunk, runs: Array(4097).fill(run) }],
+      ['runs.0.stream', { ...taskLogChunk, runs: [{ ...run, stream: 'app' }] }],
+      ['runs.0.lines', { ...taskLogChunk, runs: [{ ...run, lines: 0 }] }],
+      ['runs.0.text', { ...taskLogChunk, runs: [{ ...run, lines: 2 }] }],
+      ['runs.0.text', { ...taskLogChunk, runs: [{ ...run, text: '1\n2\n3' }] }],
+      ['runs.0.at', { ...taskLogChunk, runs: [without(run, 'at')] }],
+      ['taskId', { ...taskLogChunk, taskId: tooShort }],
+    ])('is refused with %s to blame', (field, frame) => {
+      expect(rejectedFields(TaskLogChunk, frame)).toEqual([field]);
       expect(rejectedFields(AgentFrame, frame)).toEqual([field]);
     });
   });

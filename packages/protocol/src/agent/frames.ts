@@ -3,7 +3,7 @@ import { Name, TaskId, Timestamp } from '../common/ids.js';
 import { Capacity, ResourceUsage } from '../common/resources.js';
 import { ExitCode, StopCode } from '../common/status.js';
 import { Labels } from '../common/labels.js';
-import { LogStream } from '../api/logs.js';
+import { LogRun, LogStream } from '../api/log-runs.js';
 import { TaskSpec } from './task-spec.js';
 import { ConsoleOpen } from '../pty/frames.js';
 
@@ -94,6 +94,22 @@ export const TaskLog = z.object({
   lines: z.array(LogEntry).min(1).max(10000),
 });
 
+/** Most runs in one `task.log.chunk` (its frame then stays under MAX_AGENT_FRAME_BYTES). */
+export const MAX_CHUNK_RUNS = 4096;
+
+/**
+ * Lines `seq`, `seq + 1`, … of a task's log, in order, as runs: what `task.log` carries with a
+ * JSON object per line. Sent only to a scheduler whose `welcome` says `logChunks`. Re-sent
+ * chunks are dropped by seq, line by line.
+ */
+export const TaskLogChunk = z.object({
+  type: z.literal('task.log.chunk'),
+  taskId: TaskId,
+  /** Positions and seqs are stored as 32-bit integers. */
+  seq: z.number().int().positive().max(2147483647),
+  runs: z.array(LogRun).min(1).max(MAX_CHUNK_RUNS),
+});
+
 export const TaskExited = z.object({
   type: z.literal('task.exited'),
   taskId: TaskId,
@@ -113,6 +129,7 @@ export const AgentFrame = z.discriminatedUnion('type', [
   TaskAccepted,
   TaskStatusChanged,
   TaskLog,
+  TaskLogChunk,
   TaskExited,
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
@@ -149,6 +166,8 @@ export const Welcome = z.object({
   clock: ClockReading.optional(),
   /** When to stop tasks on losing the scheduler (optional: added within version 1). */
   stopWhenCutOff: StopWhenCutOff.optional(),
+  /** The scheduler takes `task.log.chunk` (optional: added within version 1); else `task.log` only. */
+  logChunks: z.boolean().optional(),
 });
 
 /** Answers each `heartbeat` of an agent that asked for it (`hello.heartbeatAcks`): the scheduler's clock. */
@@ -185,8 +204,10 @@ export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
 /**
  * The largest frame either side sends on the agent websocket. The biggest legitimate one is a log
  * chunk: the agent fills one with at most 512 Ki characters of text plus one line of at most 64
- * KiB, and JSON escaping makes a character at most 6 bytes (a control character as \u0000), so
- * a chunk stays under 3.5 MiB. A bigger frame closes the connection (websocket code 1009).
+ * KiB (`task.log`), or 256 Ki characters plus one line in at most MAX_CHUNK_RUNS runs
+ * (`task.log.chunk`), and JSON escaping makes a character at most 6 bytes (a control character
+ * as \u0000), so a chunk stays under 3.5 MiB. A bigger frame closes the connection (websocket
+ * code 1009).
  */
 export const MAX_AGENT_FRAME_BYTES = 4 * 1024 * 1024;
 

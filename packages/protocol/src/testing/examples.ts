@@ -12,8 +12,8 @@ type Exports = typeof protocol;
 /** Names of the exported zod schemas. */
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
-export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery'];
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'LogChunkQuery' | 'LogChunkFollowQuery' | 'LogFilterQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -152,6 +152,11 @@ export const systemLine = {
   at: finishedAt,
 } satisfies Example<'LogLine'>;
 export const logPage = { lines: [stdoutLine, systemLine], last: 8, complete: true } satisfies Example<'LogPage'>;
+export const stdoutRun = { stream: 'stdout', at: startedAt, lines: 3, text: '1\n2\n3\n' } satisfies Example<'LogRun'>;
+/** A line with a line break of its own is a run of one line. */
+export const systemRun = { stream: 'system', at: finishedAt, lines: 1, text: 'Task stopped: FAILED_TO_START - first\nsecond\n' } satisfies Example<'LogRun'>;
+export const logChunk = { first: 7, runs: [stdoutRun, { stream: 'stderr', at: startedAt, lines: 1, text: 'ünïcödé, "quotes" and \\ survive\n' }, systemRun] } satisfies Example<'LogChunk'>;
+export const logChunkPage = { chunks: [logChunk], last: 11, more: false, complete: true } satisfies Example<'LogChunkPage'>;
 
 export const agentView = {
   name: 'host-a',
@@ -243,6 +248,7 @@ export const taskLog = {
     { stream: 'system', text: '', at: finishedAt },
   ],
 } satisfies Example<'TaskLog'>;
+export const taskLogChunk = { type: 'task.log.chunk', taskId, seq: 43, runs: [stdoutRun, { stream: 'system', at: finishedAt, lines: 1, text: '\n' }] } satisfies Example<'TaskLogChunk'>;
 export const taskExited = {
   type: 'task.exited',
   taskId,
@@ -313,7 +319,7 @@ export const consoleSession = {
   inputRecorded: false,
 } satisfies Example<'ConsoleSession'>;
 
-export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskExited, taskFailedToStart] as const;
+export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskLogChunk, taskExited, taskFailedToStart] as const;
 export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
@@ -508,8 +514,12 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   LogStream: ['stdout', 'stderr', 'system'],
   LogLine: [stdoutLine, systemLine],
   LogPage: [logPage, { lines: [], last: 0, complete: false }],
+  LogRun: [stdoutRun, systemRun],
+  LogChunk: [logChunk],
+  LogChunkPage: [logChunkPage, { chunks: [], last: 0, more: false, complete: false }],
   LogFollowEvent: [
     { type: 'line', line: stdoutLine },
+    { type: 'chunk', chunk: logChunk },
     { type: 'status', status: 'STOPPING' },
     { type: 'end', status: 'STOPPED', exitCode: 0 },
     { type: 'end', status: 'STOPPED', exitCode: null },
@@ -540,9 +550,10 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskStatusChanged: [taskStatusChanged, taskPending],
   LogEntry: taskLog.lines,
   TaskLog: [taskLog],
+  TaskLogChunk: [taskLogChunk],
   TaskExited: [taskExited, taskFailedToStart],
   AgentFrame: agentFrames,
-  Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome],
+  Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome, { ...clockWelcome, logChunks: true }],
   ClockReading: [clockReading],
   StopWhenCutOff: [stopWhenCutOff, { afterSeconds: 2, stopGraceSeconds: 0 }],
   HeartbeatAck: [heartbeatAck],

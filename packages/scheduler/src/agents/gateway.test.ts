@@ -157,6 +157,35 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect((await logTexts(task.id)).filter((l) => !l.startsWith('system:'))).toEqual(['stdout:before', 'stdout:during', 'stderr:after']);
   });
 
+  it('says it takes log chunks; stores a chunk re-sent over what it has from its first new line, and refuses a gap', async () => {
+    const first = await connect();
+    const welcome = await first.hello('alpha');
+    expect(welcome.logChunks).toBe(true);
+    const task = await createTask();
+    await first.next('task.assign');
+    first.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    const run = (texts: string[], stream: 'stdout' | 'stderr' = 'stdout') => ({ stream, at: now(), lines: texts.length, text: texts.map((t) => `${t}\n`).join('') });
+    first.send({ type: 'task.log.chunk', taskId: task.id, seq: 1, runs: [run(['1', '2', '3'])] });
+    expect((await first.next('task.log.ack')).seq).toBe(3);
+    first.close();
+    await first.closed;
+    // Back after the ack was lost: lines 2 to 6 again, across two runs; only 4 to 6 are new.
+    const second = await connect(first.credential);
+    await second.hello('alpha', { tasks: [{ taskId: task.id, lastSeq: 6, state: 'running' }] });
+    second.send({ type: 'task.log.chunk', taskId: task.id, seq: 2, runs: [run(['2', '3', '4']), run(['5', '6'], 'stderr')] });
+    expect((await second.next('task.log.ack')).seq).toBe(6);
+    second.send({ type: 'task.log.chunk', taskId: task.id, seq: 9, runs: [run(['9'])] });
+    expect((await second.next('task.log.ack')).seq).toBe(6); // lines 7 and 8 never came: not stored
+    second.send({ type: 'task.log.chunk', taskId: task.id, seq: 7, runs: [run(['7', '8'])] });
+    expect((await second.next('task.log.ack')).seq).toBe(8);
+    expect((await logTexts(task.id)).filter((l) => !l.startsWith('system:'))).toEqual(['stdout:1', 'stdout:2', 'stdout:3', 'stdout:4', 'stderr:5', 'stderr:6', 'stdout:7', 'stdout:8']);
+    // Runs whose line count and text disagree are a bad frame, refused before anything is stored.
+    second.send({ type: 'task.log.chunk', taskId: task.id, seq: 9, runs: [{ stream: 'stdout', at: now(), lines: 3, text: '9\n' }] });
+    expect((await second.next('refused')).code).toBe('BAD_FRAME');
+    expect((await second.closed).code).toBe(AgentCloseCode.badFrame);
+    expect(((await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.lines as unknown[]).length).toBe(11);
+  });
+
   it('re-sends an assignment the agent never received, and ends a running task the agent no longer has', async () => {
     const first = await connect();
     await first.hello('alpha', { capacity: { cpu: 1, memoryGb: 1 } });

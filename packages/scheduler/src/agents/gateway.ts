@@ -7,13 +7,16 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   describeIssues,
+  type LogRun,
 } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Database } from '../db/schema.js';
 import { coerceError, describeDatabaseError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
-import { storeAgentLog } from '../logs/repository.js';
+import { storeAgentChunk, storeAgentLog, type StoredChunk } from '../logs/repository.js';
+import type { RecentChunks } from '../logs/recent-chunks.js';
+import { encodeChunk, type EncodedChunk } from '../logs/chunk-body.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { taskSpecs } from '../tasks/task-spec.js';
@@ -31,6 +34,18 @@ import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
+
+type PreparedChunk = { runs: LogRun[]; encoded: Promise<EncodedChunk> };
+
+/** A log chunk's runs as stored, and their encoding under way. */
+function prepareChunk(frame: Extract<AgentFrame, { type: 'task.log.chunk' }>): PreparedChunk {
+  const now = Date.now();
+  // As for task.log: a run from the future is a clock the agent could not correct. Times are kept in UTC.
+  const runs = frame.runs.map((run) => ({ ...run, at: new Date(Math.min(Date.parse(run.at), now)).toISOString() }));
+  const encoded = encodeChunk(runs);
+  encoded.catch(() => undefined); // awaited when stored; not, when the connection ends first
+  return { runs, encoded };
+}
 const HELLO_TIMEOUT_MS = 10_000;
 /**
  * Connections authenticated but without a hello yet, and upgrades whose token is being looked
@@ -54,6 +69,8 @@ export interface GatewayDeps {
   log: (line: string) => void;
   /** Failed authentications per address, logged and slowed with the API's. */
   authFailures?: AuthFailures;
+  /** Log chunks stored here last, for this replica's followers. */
+  recentChunks?: RecentChunks;
 }
 
 /**
@@ -148,9 +165,13 @@ export class AgentGateway {
       if (session) session.lastHeardAt = lastHeard;
       // NTP's server receive time: the agent reads the scheduler's clock from the answer.
       const receivedAt = new Date(lastHeard).toISOString();
+      // Read as it arrives, while earlier frames are stored; acted on in order below. A log
+      // chunk's compression starts now too, in the thread pool.
+      const read = this.read(data);
+      const prepared = 'frame' in read && read.frame.type === 'task.log.chunk' ? prepareChunk(read.frame) : undefined;
       queue = queue.then(async () => {
-        const frame = this.parse(ws, data);
-        if (!frame) return;
+        if ('refusal' in read) return this.refuse(ws, 'BAD_FRAME', read.refusal, AgentCloseCode.badFrame);
+        const { frame } = read;
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
@@ -159,7 +180,7 @@ export class AgentGateway {
           return;
         }
         const current = session;
-        await this.untilStored(ws, frame, () => this.dispatch(current, frame, receivedAt));
+        await this.untilStored(ws, frame, () => this.dispatch(current, frame, receivedAt, prepared));
       }).catch((error) => {
         // Not the database being away (a bug, a bad row): the agent reconnects and re-sends
         // from its spool what was not acknowledged.
@@ -205,20 +226,16 @@ export class AgentGateway {
     return result;
   }
 
-  private parse(ws: WebSocket, data: RawData): Frame | undefined {
+  /** A frame as it came: parsed, or why it is refused. */
+  private read(data: RawData): { frame: Frame } | { refusal: string } {
     let json: unknown;
     try {
       json = JSON.parse(data.toString());
     } catch {
-      this.refuse(ws, 'BAD_FRAME', 'frame is not JSON', AgentCloseCode.badFrame);
-      return undefined;
+      return { refusal: 'frame is not JSON' };
     }
     const result = AgentFrame.safeParse(json);
-    if (!result.success) {
-      this.refuse(ws, 'BAD_FRAME', describeIssues(result.error), AgentCloseCode.badFrame);
-      return undefined;
-    }
-    return result.data;
+    return result.success ? { frame: result.data } : { refusal: describeIssues(result.error) };
   }
 
   private refuse(ws: WebSocket, code: 'BAD_FRAME' | 'UNSUPPORTED_PROTOCOL_VERSION' | 'NAME_IN_USE' | 'UNAUTHORIZED', message: string, closeCode: number): void {
@@ -312,6 +329,7 @@ export class AgentGateway {
       drop,
       clock: { receivedAt, sentAt: new Date().toISOString() },
       stopWhenCutOff: stopWhenCutOff(this.deps.agentLostGraceSeconds),
+      logChunks: true,
     });
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
@@ -323,7 +341,7 @@ export class AgentGateway {
     return session;
   }
 
-  private async dispatch(session: AgentSession, frame: Frame, receivedAt: string): Promise<void> {
+  private async dispatch(session: AgentSession, frame: Frame, receivedAt: string, prepared?: PreparedChunk): Promise<void> {
     const { db, signals } = this.deps;
     switch (frame.type) {
       case 'hello':
@@ -357,6 +375,15 @@ export class AgentGateway {
           session.since,
         );
         if (stored === undefined) return; // deleted task: nothing to keep
+        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
+        signals.taskChanged(frame.taskId);
+        return;
+      }
+      case 'task.log.chunk': {
+        const { runs, encoded } = prepared ?? prepareChunk(frame);
+        const onStored = (chunk: StoredChunk) => this.deps.recentChunks?.remember(frame.taskId, chunk);
+        const stored = await storeAgentChunk(db, session.name, frame.taskId, frame.seq, runs, session.since, { encoding: encoded, onStored });
+        if (stored === undefined) return;
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);
         return;

@@ -12,6 +12,7 @@ import * as idempotencyKeys from './migrations/0010-idempotency-keys.js';
 import * as taskLateReport from './migrations/0011-task-late-report.js';
 import * as schedules from './migrations/0012-schedules.js';
 import * as scheduleRunsMissed from './migrations/0013-schedule-runs-missed.js';
+import * as taskLogChunks from './migrations/0014-task-log-chunks.js';
 import * as webhooks from './migrations/0015-webhooks.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-task-late-report': taskLateReport,
   '0012-schedules': schedules,
   '0013-schedule-runs-missed': scheduleRunsMissed,
+  '0014-task-log-chunks': taskLogChunks,
   '0015-webhooks': webhooks,
 };
 

@@ -76,6 +76,7 @@ export interface TasksTable {
   disk_bytes: number | null;
   log_count: Generated<number>;
   last_agent_seq: Generated<number>;
+  log_bytes: Generated<number>;
   created_at: CreatedAt;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
@@ -90,6 +91,7 @@ export interface TasksTable {
   constraints: JsonWithDefault<Record<string, string>>;
 }
 
+/** A task's log as stored before migration 0014, one row per line: read, no longer written. */
 export interface TaskLogLinesTable {
   task_id: string;
   position: number;
@@ -97,6 +99,19 @@ export interface TaskLogLinesTable {
   stream: string;
   text: string;
   logged_at: Timestamp;
+}
+
+export interface TaskLogChunksTable {
+  task_id: string;
+  first_position: number;
+  last_position: number;
+  first_seq: number | null;
+  streams: number;
+  earliest_at: Timestamp;
+  latest_at: Timestamp;
+  text_bytes: number;
+  encoding: number;
+  body: Buffer;
 }
 
 export interface TaskEventsTable {
@@ -272,6 +287,7 @@ export interface Database {
   releases: ReleasesTable;
   tasks: TasksTable;
   task_log_lines: TaskLogLinesTable;
+  task_log_chunks: TaskLogChunksTable;
   task_events: TaskEventsTable;
   agents: AgentsTable;
   tokens: TokensTable;

@@ -6,6 +6,7 @@ import type { Principal } from '../auth/tokens.js';
 import type { DatabaseKind } from '../db/client.js';
 import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
+import type { RecentChunks } from '../logs/recent-chunks.js';
 
 /** What the HTTP app needs from the outside world; tests pass their own. */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   authFailures?: AuthFailures;
   /** An agent was revoked, deleted or changed: this replica's gateway acts on it now (others within a second). */
   agentChanged?: (name: string) => Promise<void>;
+  /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
+  recentChunks?: RecentChunks;
 }
 
 export type HonoEnv = { Variables: { principal: Principal } };

@@ -1,9 +1,9 @@
-import type { LogLine, LogStream } from '@tapit/protocol';
-import type { Kysely } from 'kysely';
+import { countLines, linesOfChunk, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { storableText } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
-import { ownedBy } from '../agents/ownership.js';
+import { ownedBy, type TaskOwner } from '../agents/ownership.js';
+import { decodeChunkBody, encodeChunk, type EncodedChunk } from './chunk-body.js';
 
 export interface NewLogLine {
   seq: number | null;
@@ -13,87 +13,320 @@ export interface NewLogLine {
 }
 
 /**
- * Appends lines to a task's log. Positions come from the task row's counter, which the UPDATE
- * locks until commit: writers of one task take turns, so positions commit in order and a
- * follower reading "after N" can never skip a line that commits later.
+ * A stored chunk as readers hand it on: the JSON of its runs (LogRun[]), parsed only where it
+ * must be cut, so a page or a follow sends what the database holds without building a line.
+ */
+export interface StoredChunk {
+  first: number;
+  lines: number;
+  runs: string;
+}
+
+/** `{"first":N,"runs":[…]}`: a LogChunk's JSON, from its stored runs. */
+export function chunkJson(chunk: StoredChunk): string {
+  return `{"first":${chunk.first},"runs":${chunk.runs}}`;
+}
+
+export function parseChunk(chunk: StoredChunk): LogChunk {
+  return { first: chunk.first, runs: JSON.parse(chunk.runs) as LogRun[] };
+}
+
+/**
+ * Appends lines to a task's log (one chunk). Positions come from the task row's counter, which
+ * the UPDATE locks until commit: writers of one task take turns, so positions commit in order
+ * and a follower reading "after N" can never skip a line that commits later.
  */
 export async function appendLogLines(db: Kysely<Database>, taskId: string, lines: NewLogLine[]): Promise<void> {
   await appendLogLinesOfTasks(db, [{ taskId, lines }]);
 }
 
 /**
- * `appendLogLines` for several tasks (new tasks' first lines, a firing batch's): one counter
- * update per distinct number of lines and one insert for them all, however many tasks.
+ * `appendLogLines` for several tasks (new tasks' first lines, a firing batch's), a chunk each:
+ * one counter update and one insert for them all, however many tasks (each task once).
  */
 export async function appendLogLinesOfTasks(db: Kysely<Database>, logs: { taskId: string; lines: NewLogLine[] }[]): Promise<void> {
   const nonEmpty = logs.filter((log) => log.lines.length > 0);
   if (nonEmpty.length === 0) return;
+  const chunks = await Promise.all(nonEmpty.map(({ lines }) => encodeChunk(toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() }))))));
   await inTransaction(db, async (trx) => {
-    const counts = new Map<string, number>();
-    for (const n of new Set(nonEmpty.map((log) => log.lines.length))) {
-      const ids = nonEmpty.filter((log) => log.lines.length === n).map((log) => log.taskId);
-      const updated = await trx
-        .updateTable('tasks')
-        .set((eb) => ({ log_count: eb('log_count', '+', n) }))
-        .where('id', 'in', ids)
-        .returning(['id', 'log_count'])
-        .execute();
-      if (updated.length !== ids.length) throw new Error(`appending log lines: ${ids.length - updated.length} of the tasks do not exist`);
-      for (const row of updated) counts.set(row.id, row.log_count);
+    // Agent lines move last_agent_seq too: those go one task at a time.
+    if (nonEmpty.length === 1 || nonEmpty.some((log) => log.lines[0]!.seq !== null)) {
+      for (const [i, log] of nonEmpty.entries()) await appendChunk(trx, log.taskId, log.lines[0]!.seq, chunks[i]!);
+      return;
     }
+    const moves = sql.join(nonEmpty.map((log, i) => sql`(${log.taskId}::text, ${chunks[i]!.lines}::integer, ${chunks[i]!.textBytes}::bigint)`));
+    const { rows } = await sql<{ id: string; log_count: number }>`
+      UPDATE tasks SET log_count = tasks.log_count + v.lines, log_bytes = tasks.log_bytes + v.bytes
+      FROM (VALUES ${moves}) AS v (id, lines, bytes)
+      WHERE tasks.id = v.id
+      RETURNING tasks.id, tasks.log_count`.execute(trx);
+    if (rows.length !== nonEmpty.length) throw new Error(`appending log lines: ${nonEmpty.length - rows.length} of the tasks do not exist`);
+    const counts = new Map(rows.map((row) => [row.id, row.log_count]));
     await trx
-      .insertInto('task_log_lines')
-      .values(
-        nonEmpty.flatMap(({ taskId, lines }) => {
-          const first = counts.get(taskId)! - lines.length + 1;
-          return lines.map((line, i) => ({
-            task_id: taskId,
-            position: first + i,
-            seq: line.seq,
-            stream: line.stream,
-            // Program output may hold NUL bytes; refusing the chunk would stall the agent's log forever.
-            text: storableText(line.text),
-            logged_at: line.at,
-          }));
-        }),
-      )
+      .insertInto('task_log_chunks')
+      .values(nonEmpty.map((log, i) => chunkRow(log.taskId, counts.get(log.taskId)!, null, chunks[i]!)))
       .execute();
   });
 }
 
+/** The task_log_chunks row of a chunk whose last line is at `lastPosition`. */
+function chunkRow(taskId: string, lastPosition: number, firstSeq: number | null, chunk: EncodedChunk) {
+  return {
+    task_id: taskId,
+    first_position: lastPosition - chunk.lines + 1,
+    last_position: lastPosition,
+    first_seq: firstSeq,
+    streams: chunk.streams,
+    earliest_at: chunk.earliestAt,
+    latest_at: chunk.latestAt,
+    text_bytes: chunk.textBytes,
+    encoding: chunk.encoding,
+    body: bodyParameter(chunk.body),
+  };
+}
+
+/** Stores a chunk at the task's next positions (returns the first); agent lines also move the task's `last_agent_seq`. */
+async function appendChunk(trx: Transaction<Database>, taskId: string, firstSeq: number | null, chunk: EncodedChunk): Promise<number> {
+  const { log_count } = await trx
+    .updateTable('tasks')
+    .set((eb) => ({
+      log_count: eb('log_count', '+', chunk.lines),
+      log_bytes: eb('log_bytes', '+', chunk.textBytes),
+      ...(firstSeq === null ? {} : { last_agent_seq: firstSeq + chunk.lines - 1 }),
+    }))
+    .where('id', '=', taskId)
+    .returning('log_count')
+    .executeTakeFirstOrThrow();
+  await trx.insertInto('task_log_chunks').values(chunkRow(taskId, log_count, firstSeq, chunk)).execute();
+  return log_count - chunk.lines + 1;
+}
+
 /**
- * Stores a chunk of agent lines starting at `seq`, from the agent the task is placed on only: lines already stored (a re-send after a
- * reconnect) are dropped, and a chunk that would leave a gap is refused, so the answer — the
- * highest contiguous seq stored — tells the agent exactly where to resume.
+ * Stores agent lines `seq`, `seq + 1`, … (as runs), from the agent the task is placed on only:
+ * lines already stored (a re-send after a reconnect, whole or overlapping) are dropped, and a
+ * chunk that would leave a gap is refused, so the answer — the highest contiguous seq stored —
+ * tells the agent exactly where to resume.
  */
-export async function storeAgentLog(
+export async function storeAgentChunk(
+  db: Kysely<Database>,
+  agentName: string,
+  taskId: string,
+  seq: number,
+  runs: readonly LogRun[],
+  /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
+  placedSince: Date | null = null,
+  options: {
+    /** encodeChunk(runs), started already. */
+    encoding?: Promise<EncodedChunk>;
+    /** Told of the chunk stored, once committed. */
+    onStored?: (chunk: StoredChunk) => void;
+  } = {},
+): Promise<number | undefined> {
+  const owner = { name: agentName, since: placedSince };
+  // Deflated in the thread pool first: nearly always every line is new, and the chunk is stored
+  // by one statement.
+  const encoded = await (options.encoding ?? encodeChunk(runs));
+  // Seqs are stored as 32-bit integers: a chunk past them (task.log does not bound seq) is a gap.
+  const fits = seq + encoded.lines - 1 <= MAX_INT32;
+  const first = fits ? await appendNextAgentChunk(db, owner, taskId, seq, encoded) : null;
+  if (first !== null) {
+    options.onStored?.({ first, lines: encoded.lines, runs: encoded.json });
+    return seq + encoded.lines - 1;
+  }
+  const stored = await inTransaction(db, async (trx) => {
+    const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).where(ownedBy(owner)).forUpdate().executeTakeFirst();
+    if (!task) return undefined;
+    const last = task.last_agent_seq;
+    const skip = last + 1 - seq;
+    if (skip < 0 || skip >= encoded.lines || !fits) return { last }; // a gap (wait for the missing lines), or nothing new
+    const chunk = skip === 0 ? encoded : await encodeChunk(sliceRuns(runs, skip));
+    const position = await appendChunk(trx, taskId, last + 1, chunk);
+    return { last: last + chunk.lines, added: { first: position, lines: chunk.lines, runs: chunk.json } };
+  });
+  if (stored?.added) options.onStored?.(stored.added);
+  return stored?.last;
+}
+
+/** The largest seq and position stored (integer columns). */
+const MAX_INT32 = 2147483647;
+
+/**
+ * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
+ * lines of a task of `owner`. The UPDATE locks the task row until the statement commits, so
+ * positions still commit in order. Returns the chunk's first position; null when the chunk is
+ * not exactly the next one (a re-send, a gap) or the task is not the owner's: storeAgentChunk
+ * then looks closer.
+ */
+async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, taskId: string, seq: number, chunk: EncodedChunk): Promise<number | null> {
+  const row = await db
+    .with('moved', (qb) =>
+      qb
+        .updateTable('tasks')
+        .set((eb) => ({
+          log_count: eb('log_count', '+', chunk.lines),
+          log_bytes: eb('log_bytes', '+', chunk.textBytes),
+          last_agent_seq: seq + chunk.lines - 1,
+        }))
+        .where('id', '=', taskId)
+        .where(ownedBy(owner))
+        .where('last_agent_seq', '=', seq - 1)
+        .returning('log_count'),
+    )
+    .insertInto('task_log_chunks')
+    .columns(['task_id', 'first_position', 'last_position', 'first_seq', 'streams', 'earliest_at', 'latest_at', 'text_bytes', 'encoding', 'body'])
+    .expression((eb) =>
+      eb
+        .selectFrom('moved')
+        .select([
+          sql<string>`${taskId}::text`.as('task_id'),
+          sql<number>`moved.log_count - ${chunk.lines - 1}::integer`.as('first_position'),
+          sql<number>`moved.log_count`.as('last_position'),
+          sql<number>`${seq}::integer`.as('first_seq'),
+          sql<number>`${chunk.streams}::smallint`.as('streams'),
+          sql<Date>`${chunk.earliestAt}::timestamptz`.as('earliest_at'),
+          sql<Date>`${chunk.latestAt}::timestamptz`.as('latest_at'),
+          sql<number>`${chunk.textBytes}::integer`.as('text_bytes'),
+          sql<number>`${chunk.encoding}::smallint`.as('encoding'),
+          bodyParameter(chunk.body).as('body'),
+        ]),
+    )
+    .returning('last_position')
+    .executeTakeFirst();
+  return row ? row.last_position - chunk.lines + 1 : null;
+}
+
+/*
+ * Bodies cross to the database as hex text, decoded and encoded there: PGlite turns a bytea
+ * parameter or column into hex and back a byte at a time in JavaScript (seconds per hundred MB),
+ * where Buffer's hex and Postgres' decode()/encode() take milliseconds.
+ */
+const bodyParameter = (body: Buffer) => sql<Buffer>`decode(${body.toString('hex')}::text, 'hex')`;
+const bodyColumn = sql<string>`encode(body, 'hex')`.as('body_hex');
+
+/** storeAgentChunk for lines one by one (`task.log`, as agents before chunks send them). */
+export function storeAgentLog(
   db: Kysely<Database>,
   agentName: string,
   taskId: string,
   seq: number,
   lines: Omit<NewLogLine, 'seq'>[],
-  /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
   placedSince: Date | null = null,
 ): Promise<number | undefined> {
-  return inTransaction(db, async (trx) => {
-    const task = await trx
-      .selectFrom('tasks')
-      .select('last_agent_seq')
-      .where('id', '=', taskId)
-      .where(ownedBy({ name: agentName, since: placedSince }))
-      .forUpdate()
-      .executeTakeFirst();
-    if (!task) return undefined;
-    const stored = task.last_agent_seq;
-    const skip = stored + 1 - seq;
-    if (skip < 0) return stored; // a gap: wait for the missing lines
-    const fresh = lines.slice(skip).map((line, i) => ({ ...line, seq: stored + 1 + i }));
-    if (fresh.length === 0) return stored;
-    await appendLogLines(trx, taskId, fresh);
-    const last = stored + fresh.length;
-    await trx.updateTable('tasks').set({ last_agent_seq: last }).where('id', '=', taskId).execute();
-    return last;
-  });
+  const runs = toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() })));
+  return storeAgentChunk(db, agentName, taskId, seq, runs, placedSince);
+}
+
+/** Chunk rows read at a time: up to 4 MiB of text. */
+const CHUNK_ROWS = 16;
+/** Lines of the per-line layout read at a time. */
+const LINE_ROWS = 5000;
+
+export interface ChunkRead {
+  chunks: StoredChunk[];
+  /** Stopped at `maxLines` or `maxBytes`: there may be more. */
+  more: boolean;
+}
+
+export interface ChunkReadOptions {
+  /** Stop once this many lines are read (the last chunk is cut to fit). */
+  maxLines?: number;
+  /** Stop once about this many bytes of text are read (whole chunks: at least one). */
+  maxBytes?: number;
+}
+
+/**
+ * The task's log after position `after` as chunks, oldest first: whole stored chunks, the first
+ * cut to start at `after + 1`. Lines stored before migration 0014 (`task_log_lines`, one row per
+ * line) fill the positions no chunk holds, so either layout reads the same.
+ */
+export async function readLogChunks(db: Kysely<Database>, taskId: string, after: number, options: ChunkReadOptions = {}): Promise<ChunkRead> {
+  const maxLines = options.maxLines ?? Infinity;
+  const maxBytes = options.maxBytes ?? Infinity;
+  const out: StoredChunk[] = [];
+  let next = after + 1;
+  let lines = 0;
+  let bytes = 0;
+  const full = () => lines >= maxLines || bytes >= maxBytes;
+  const take = (chunk: StoredChunk, textBytes: number) => {
+    out.push(chunk);
+    lines += chunk.lines;
+    bytes += textBytes;
+    next = chunk.first + chunk.lines;
+  };
+  /** Lines of the per-line layout from `next` up to `to`, as chunks. */
+  const fromLineRows = async (to: number) => {
+    while (!full() && next <= to) {
+      const rows = await db
+        .selectFrom('task_log_lines')
+        .select(['position', 'stream', 'text', 'logged_at'])
+        .where('task_id', '=', taskId)
+        .where('position', '>=', next)
+        .where('position', '<=', Math.min(to, MAX_INT32))
+        .orderBy('position')
+        .limit(Math.min(LINE_ROWS, maxLines - lines))
+        .execute();
+      if (rows.length === 0) return;
+      for (const chunk of lineRowsAsChunks(rows)) take(chunk, chunk.runs.length);
+      if (rows.length < LINE_ROWS) return;
+    }
+  };
+  for (;;) {
+    const rows = await db
+      .selectFrom('task_log_chunks')
+      .select(['first_position', 'last_position', 'text_bytes', 'encoding', bodyColumn])
+      .where('task_id', '=', taskId)
+      .where('last_position', '>=', next)
+      .orderBy('last_position')
+      .limit(CHUNK_ROWS)
+      .execute();
+    // Each body is inflated in the thread pool while the one before it is handled.
+    const decode = (row: (typeof rows)[number] | undefined) => {
+      if (!row) return null;
+      const body = decodeChunkBody(row.encoding, Buffer.from(row.body_hex, 'hex'));
+      body.catch(() => undefined); // not awaited if this read stops first
+      return body;
+    };
+    let decoding = decode(rows[0]);
+    for (const [i, row] of rows.entries()) {
+      const body = decoding!;
+      decoding = decode(rows[i + 1]);
+      if (row.first_position > next) await fromLineRows(row.first_position - 1);
+      if (full()) return { chunks: out, more: true };
+      next = Math.max(next, row.first_position);
+      let chunk: StoredChunk = { first: row.first_position, lines: row.last_position - row.first_position + 1, runs: await body };
+      const skip = next - chunk.first;
+      const room = maxLines - lines;
+      if (skip > 0 || chunk.lines - skip > room) {
+        const runs = sliceRuns(JSON.parse(chunk.runs) as LogRun[], skip, room);
+        chunk = { first: next, lines: countLines(runs), runs: JSON.stringify(runs) };
+      }
+      take(chunk, row.text_bytes);
+      if (full()) return { chunks: out, more: true };
+    }
+    if (rows.length < CHUNK_ROWS) break;
+  }
+  await fromLineRows(Infinity);
+  return { chunks: out, more: full() };
+}
+
+/** Rows of the per-line layout as chunks: one per run of consecutive positions. */
+function lineRowsAsChunks(rows: { position: number; stream: string; text: string; logged_at: Date }[]): StoredChunk[] {
+  const chunks: StoredChunk[] = [];
+  let start = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i < rows.length && rows[i]!.position === rows[i - 1]!.position + 1) continue;
+    const part = rows.slice(start, i);
+    const runs = toRuns(part.map((r) => ({ stream: r.stream as LogStream, text: r.text, at: r.logged_at.toISOString() })));
+    chunks.push({ first: part[0]!.position, lines: part.length, runs: JSON.stringify(runs) });
+    start = i;
+  }
+  return chunks;
+}
+
+/** How many lines the task's log holds (positions 1 to this). */
+export async function storedLineCount(db: Kysely<Database>, taskId: string): Promise<number> {
+  const row = await db.selectFrom('tasks').select('log_count').where('id', '=', taskId).executeTakeFirst();
+  return row?.log_count ?? 0;
 }
 
 /** Lines after position `after`, oldest first; with `fromEnd`, the last `limit` of them. */
@@ -104,19 +337,7 @@ export async function readLogLines(
   limit: number,
   fromEnd = false,
 ): Promise<LogLine[]> {
-  const rows = await db
-    .selectFrom('task_log_lines')
-    .select(['position', 'stream', 'text', 'logged_at'])
-    .where('task_id', '=', taskId)
-    .where('position', '>', after)
-    .orderBy('position', fromEnd ? 'desc' : 'asc')
-    .limit(limit)
-    .execute();
-  if (fromEnd) rows.reverse();
-  return rows.map((r) => ({
-    position: r.position,
-    stream: r.stream as LogStream,
-    text: r.text,
-    at: r.logged_at.toISOString(),
-  }));
+  const from = fromEnd ? Math.max(after, (await storedLineCount(db, taskId)) - limit) : after;
+  const { chunks } = await readLogChunks(db, taskId, from, { maxLines: limit });
+  return chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
 }

@@ -1,10 +1,11 @@
 import { CreateTaskRequest } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp } from '../apps/repository.js';
+import { readLogLines } from '../logs/repository.js';
 import type { AppRow } from '../db/schema.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
-import { beginTask, transition, type NewTask } from './lifecycle.js';
+import { beginTask, beginTasks, transition, type NewTask } from './lifecycle.js';
 import { createTask } from './repository.js';
 
 // Every status a task takes, its first included, leaves the same trace: the row, a task event
@@ -23,7 +24,7 @@ describe('task lifecycle', () => {
 
   const trace = async (id: string) => ({
     events: (await database.db.selectFrom('task_events').select(['status', 'desired_status', 'message']).where('task_id', '=', id).orderBy('id').execute()).map((e) => [e.status, e.desired_status, e.message]),
-    lines: (await database.db.selectFrom('task_log_lines').select(['stream', 'text']).where('task_id', '=', id).orderBy('position').execute()).map((l) => `${l.stream}:${l.text}`),
+    lines: (await readLogLines(database.db, id, 0, 1000)).map((l) => `${l.stream}:${l.text}`),
   });
   // Columns that may be null are left out: the insert stores null.
   const values = (id: string): NewTask => ({
@@ -58,6 +59,20 @@ describe('task lifecycle', () => {
       events: [['PROVISIONING', 'RUNNING', 'Created by schedule s1 for its 02:30 slot']],
       lines: ['system:Task status is PROVISIONING, desired status is RUNNING', 'system:Created by schedule s1 for its 02:30 slot'],
     });
+  });
+
+  it('beginTasks writes each task its own first lines, at positions 1 and 2 of its log, with its byte count', async () => {
+    const rows = await beginTasks(database.db, [values('3'.repeat(32)), values('4'.repeat(32)), values('5'.repeat(32))], { message: 'Created by schedule s2' });
+    for (const row of rows) {
+      expect(await trace(row.id)).toEqual({
+        events: [['PROVISIONING', 'RUNNING', 'Created by schedule s2']],
+        lines: ['system:Task status is PROVISIONING, desired status is RUNNING', 'system:Created by schedule s2'],
+      });
+      expect((await readLogLines(database.db, row.id, 0, 10)).map((line) => line.position)).toEqual([1, 2]);
+    }
+    const counters = await database.db.selectFrom('tasks').select(['log_count', 'log_bytes']).where('id', 'in', rows.map((row) => row.id)).execute();
+    const bytes = Buffer.byteLength('Task status is PROVISIONING, desired status is RUNNING\nCreated by schedule s2\n');
+    expect(counters).toEqual(rows.map(() => ({ log_count: 2, log_bytes: bytes })));
   });
 
   it('beginTask in a caller transaction that rolls back leaves no row, event or line', async () => {

@@ -193,9 +193,12 @@ describe.each(DATABASE_KINDS)('tasks API on %s', (kind) => {
     expect(early.status).toBe(409);
     expect(early.body.error.message).toContain('PROVISIONING');
     await call('POST', `/v1/tasks/${id}/stop`);
+    const stored = () => database.db.selectFrom('task_log_chunks').select('last_position').where('task_id', '=', id).execute();
+    expect((await stored()).length).toBeGreaterThan(0); // its [system] lines
     expect((await call('DELETE', `/v1/tasks/${id}`)).status).toBe(204);
     expect((await call('GET', `/v1/tasks/${id}`)).status).toBe(404);
+    const chunks = await stored();
     const lines = await database.db.selectFrom('task_log_lines').select('position').where('task_id', '=', id).execute();
-    expect(lines).toEqual([]);
+    expect([chunks, lines]).toEqual([[], []]);
   });
 });

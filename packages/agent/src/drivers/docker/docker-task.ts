@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { DriverTask, EngineHealth, ExecOptions, ExecProcess, OutputCursor, OutputLine, TaskEnd, TaskHandle, Terminal } from '../driver.js';
+import type { DriverTask, EngineHealth, ExecOptions, ExecProcess, OutputCursor, OutputRun, TaskEnd, TaskHandle, Terminal } from '../driver.js';
 import { DockerExec } from './docker-exec.js';
 import { asDockerCursor, cursorAt, DockerLogReader, sinceParam } from './log-reader.js';
 import type { EngineClock } from './engine-clock.js';
@@ -42,7 +42,7 @@ export class DockerTask implements DriverTask {
     return DockerExec.start(this.container, options);
   }
 
-  async streamOutput(from: OutputCursor | null, onLines: (lines: OutputLine[], cursor: OutputCursor) => void): Promise<void> {
+  async streamOutput(from: OutputCursor | null, onOutput: (runs: OutputRun[], cursor: OutputCursor) => void): Promise<void> {
     // A TTY container's log is raw screen bytes, not the multiplexed stream the reader parses;
     // its output reaches users through the terminal, not the task log.
     if ((await this.inspectSteadily())?.Config.Tty) return;
@@ -51,10 +51,10 @@ export class DockerTask implements DriverTask {
       await this.clock.fresh();
       const reader = new DockerLogReader(cursor, this.clock.toAgentMs);
       const emit = (chunk: Buffer) => {
-        const { lines, cursor: after } = reader.push(chunk);
-        if (after && (lines.length > 0 || JSON.stringify(after) !== JSON.stringify(cursor))) {
+        const { runs, cursor: after } = reader.push(chunk);
+        if (after && (runs.length > 0 || JSON.stringify(after) !== JSON.stringify(cursor))) {
           cursor = after;
-          onLines(lines, after as unknown as OutputCursor);
+          onOutput(runs, after as unknown as OutputCursor);
         }
       };
       const since = sinceParam(cursor);
@@ -66,17 +66,38 @@ export class DockerTask implements DriverTask {
         if (running) {
           const stream = (await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream;
           await new Promise<void>((resolve, reject) => {
-            // A throwing consumer (e.g. a full disk under the spool) fails this read, not the agent.
-            stream.on('data', (chunk: Buffer) => {
+            // The engine sends a message at a time (one HTTP chunk per line when it follows):
+            // what one read of the socket brought is parsed together, in the next turn.
+            let pending: Buffer[] = [];
+            let scheduled: NodeJS.Immediate | null = null;
+            const drain = () => {
+              scheduled = null;
+              if (pending.length === 0) return;
+              const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+              pending = [];
               try {
-                emit(chunk);
+                emit(bytes);
               } catch (error) {
+                // A throwing consumer (e.g. a full disk under the spool) fails this read, not the agent.
                 (stream as NodeJS.ReadableStream & { destroy(error?: Error): void }).destroy(error as Error);
               }
+            };
+            stream.on('data', (chunk: Buffer) => {
+              pending.push(chunk);
+              scheduled ??= setImmediate(drain);
             });
-            stream.on('end', resolve);
-            stream.on('close', resolve);
-            stream.on('error', reject);
+            const done = () => {
+              if (scheduled) clearImmediate(scheduled);
+              drain();
+              resolve();
+            };
+            stream.on('end', done);
+            stream.on('close', done);
+            stream.on('error', (error) => {
+              if (scheduled) clearImmediate(scheduled);
+              drain();
+              reject(error);
+            });
           });
         } else {
           emit((await this.container.logs({ ...options, follow: false })) as Buffer);

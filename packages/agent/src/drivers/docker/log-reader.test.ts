@@ -91,6 +91,46 @@ describe('DockerLogReader', () => {
     expect(resumed.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T2, 'b\n')])).lines.map((l) => l.text)).toEqual(['b']);
   });
 
+  it('gathers lines of one stream and one millisecond in a run, each followed by \\n', () => {
+    const reader = new DockerLogReader(null, 1000);
+    const ms = (n: number) => `2024-05-01T10:00:00.${String(n).padStart(3, '0')}123Z`;
+    const out = reader.push(Buffer.concat([frame(1, ms(1), 'a\n'), frame(1, ms(1), 'b\r\n'), frame(2, ms(1), 'e\n'), frame(1, ms(1), 'c\n'), frame(1, ms(2), '\n'), frame(1, '2024-05-01T10:00:00Z', 'd\n')]));
+    expect(out.runs).toEqual([
+      { stream: 'stdout', at: '2024-05-01T10:00:01.001Z', lines: 2, text: 'a\nb\n' },
+      { stream: 'stderr', at: '2024-05-01T10:00:01.001Z', lines: 1, text: 'e\n' },
+      { stream: 'stdout', at: '2024-05-01T10:00:01.001Z', lines: 1, text: 'c\n' },
+      { stream: 'stdout', at: '2024-05-01T10:00:01.002Z', lines: 1, text: '\n' },
+    ]);
+    // A timestamp before the stream's cursor was consumed already (only a resumed read sends it).
+    expect(out.cursor).toEqual({ stdout: { ts: ms(2), n: 1 }, stderr: { ts: ms(1), n: 1 } });
+  });
+
+  it('cuts a line longer than 64 KiB into pieces of at most 64 KiB, never inside a character', () => {
+    const reader = new DockerLogReader(null);
+    const line = '€'.repeat(30000); // 90,000 bytes, sent as Docker does: 16 KiB messages, cut inside characters
+    const bytes = Buffer.from(`${line}\n`);
+    const pieces = [];
+    for (let at = 0; at < bytes.length; at += 16 * 1024) {
+      const payload = Buffer.concat([Buffer.from(`${T1} `), bytes.subarray(at, at + 16 * 1024)]);
+      const header = Buffer.alloc(8);
+      header[0] = 1;
+      header.writeUInt32BE(payload.length, 4);
+      pieces.push(...reader.push(Buffer.concat([header, payload])).lines.map((l) => l.text));
+    }
+    expect(pieces.join('')).toBe(line);
+    expect(pieces.length).toBe(2);
+    expect(pieces.every((p) => Buffer.byteLength(p) <= 64 * 1024 && !p.includes('\uFFFD'))).toBe(true);
+  });
+
+  it('adds no empty line when a long line ends right where a 64 KiB piece did', () => {
+    const reader = new DockerLogReader(null);
+    const piece = 'x'.repeat(16 * 1024);
+    const texts = [];
+    for (let i = 0; i < 4; i++) texts.push(...reader.push(frame(1, T1, piece)).lines.map((l) => l.text));
+    texts.push(...reader.push(Buffer.concat([frame(1, T2, '\n'), frame(1, T3, '\n')])).lines.map((l) => l.text));
+    expect(texts).toEqual([piece.repeat(4), '']); // the line, then the empty line printed after it
+  });
+
   it('formats `since` with nanoseconds', () => {
     expect(toSinceParam(T2)).toBe('1714557600.000000002');
     expect(toSinceParam('2024-05-01T12:00:00.5+02:00')).toBe('1714557600.500000000');
