@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     // Logs are kept until their task is deleted unless a retention is set.
     expect(config.TAPIT_LOG_RETENTION_DAYS).toBeUndefined();
     expect(loadConfig({ TAPIT_LOG_RETENTION_DAYS: '0.5' }).TAPIT_LOG_RETENTION_DAYS).toBe(0.5);
+    // A task's log holds at most 1 GiB of output.
+    expect(config.TAPIT_LOG_MAX_BYTES_PER_TASK).toBe(1024 ** 3);
   });
 
   it('reads every variable', () => {
@@ -34,6 +36,7 @@ describe('loadConfig', () => {
     ['TAPIT_WEBHOOK_ALLOWED_NETWORKS', 'internet', 'TAPIT_WEBHOOK_ALLOWED_NETWORKS: "internet" is not external, loopback, private, * or a CIDR such as 10.1.0.0/16'],
     ['TAPIT_LOG_RETENTION_DAYS', '0', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
     ['TAPIT_LOG_RETENTION_DAYS', 'forever', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
+    ['TAPIT_LOG_MAX_BYTES_PER_TASK', '100', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
     ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

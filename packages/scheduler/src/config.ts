@@ -73,6 +73,11 @@ export const SchedulerConfig = z.object({
     .positive(`must be a number of days above 0, at most ${MAX_LOG_RETENTION_DAYS}`)
     .max(MAX_LOG_RETENTION_DAYS, `must be at most ${MAX_LOG_RETENTION_DAYS} days`)
     .optional(),
+  /**
+   * Bytes of output a task's log holds at most (1 GiB); past them its agent's lines are dropped,
+   * counted and said in [system] lines, never silently.
+   */
+  TAPIT_LOG_MAX_BYTES_PER_TASK: z.coerce.number().int().min(1024, 'must be a whole number of bytes, at least 1024').default(1024 ** 3),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
   TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
     .string()

@@ -79,6 +79,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     log,
     authFailures,
     recentChunks,
+    logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
   });
   agentChanged = (name) => gateway.refresh(name);
   const schedules = new ScheduleEngine({

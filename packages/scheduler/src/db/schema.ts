@@ -92,6 +92,8 @@ export interface TasksTable {
   constraints: JsonWithDefault<Record<string, string>>;
   log_expired_at: Timestamp | null;
   log_purged_at: Timestamp | null;
+  log_dropped_bytes: Generated<number>;
+  log_dropped_lines: Generated<number>;
 }
 
 /** A task's log as stored before migration 0014, one row per line: read, no longer written. */
