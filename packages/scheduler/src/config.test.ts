@@ -10,6 +10,11 @@ describe('loadConfig', () => {
     expect(config.TAPIT_DATA_DIR).toContain('tapit');
     // Webhooks: 10 s doubling for a day, 10 s per attempt, public addresses only.
     expect(config).toMatchObject({ TAPIT_WEBHOOK_RETRY_BASE_MS: 10_000, TAPIT_WEBHOOK_RETRY_FOR_SECONDS: 86_400, TAPIT_WEBHOOK_TIMEOUT_MS: 10_000, TAPIT_WEBHOOK_ALLOWED_NETWORKS: 'external' });
+    // Logs are kept until their task is deleted unless a retention is set.
+    expect(config.TAPIT_LOG_RETENTION_DAYS).toBeUndefined();
+    expect(loadConfig({ TAPIT_LOG_RETENTION_DAYS: '0.5' }).TAPIT_LOG_RETENTION_DAYS).toBe(0.5);
+    // A task's log holds at most 1 GiB of output.
+    expect(config.TAPIT_LOG_MAX_BYTES_PER_TASK).toBe(1024 ** 3);
   });
 
   it('reads every variable', () => {
@@ -29,6 +34,9 @@ describe('loadConfig', () => {
     ['TAPIT_DATABASE_URL', 'mysql://x', 'TAPIT_DATABASE_URL: must be a postgres:// or postgresql:// URL'],
     ['TAPIT_BOOTSTRAP_TOKEN', 'short', 'TAPIT_BOOTSTRAP_TOKEN: must be at least 16 characters'],
     ['TAPIT_WEBHOOK_ALLOWED_NETWORKS', 'internet', 'TAPIT_WEBHOOK_ALLOWED_NETWORKS: "internet" is not external, loopback, private, * or a CIDR such as 10.1.0.0/16'],
+    ['TAPIT_LOG_RETENTION_DAYS', '0', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
+    ['TAPIT_LOG_RETENTION_DAYS', 'forever', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
+    ['TAPIT_LOG_MAX_BYTES_PER_TASK', '100', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
     ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

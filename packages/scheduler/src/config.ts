@@ -1,6 +1,7 @@
 import { homedir, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { MAX_LOG_RETENTION_DAYS } from '@tapit/protocol';
 import { z } from 'zod';
 import { AllowedNetworks, DEFAULT_ALLOWED_NETWORKS } from './alerts/allowed-networks.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
@@ -63,6 +64,20 @@ export const SchedulerConfig = z.object({
   TAPIT_WEBHOOK_RETRY_FOR_SECONDS: positiveInt.default(24 * 3600),
   /** One attempt, answer included, must end within this. */
   TAPIT_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * Days a task's log is kept after the task finished, then deleted (the task, its events and
+   * the audit stay); decimals allowed. Unset: kept until the task is deleted. Apps may say otherwise.
+   */
+  TAPIT_LOG_RETENTION_DAYS: z.coerce
+    .number({ error: `must be a number of days above 0, at most ${MAX_LOG_RETENTION_DAYS}` })
+    .positive(`must be a number of days above 0, at most ${MAX_LOG_RETENTION_DAYS}`)
+    .max(MAX_LOG_RETENTION_DAYS, `must be at most ${MAX_LOG_RETENTION_DAYS} days`)
+    .optional(),
+  /**
+   * Bytes of output a task's log holds at most (1 GiB); past them its agent's lines are dropped,
+   * counted and said in [system] lines, never silently.
+   */
+  TAPIT_LOG_MAX_BYTES_PER_TASK: z.coerce.number().int().min(1024, 'must be a whole number of bytes, at least 1024').default(1024 ** 3),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
   TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
     .string()

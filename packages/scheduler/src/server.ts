@@ -25,6 +25,7 @@ import { AllowedNetworks } from './alerts/allowed-networks.js';
 import { WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { RecentChunks } from './logs/recent-chunks.js';
+import { LogRetention } from './logs/log-retention.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 export interface RunningScheduler {
@@ -78,6 +79,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     log,
     authFailures,
     recentChunks,
+    logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
   });
   agentChanged = (name) => gateway.refresh(name);
   const schedules = new ScheduleEngine({
@@ -106,7 +108,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     deadlineSlackSeconds: config.TAPIT_DEADLINE_SLACK_SECONDS,
-    passes: [...CONTROL_PASSES, ...schedules.controlPasses(), webhooks.controlPass()],
+    // Expired logs are deleted a small batch per run, so the other passes are never held up.
+    passes: [...CONTROL_PASSES, ...schedules.controlPasses(), webhooks.controlPass(), new LogRetention({ defaultDays: config.TAPIT_LOG_RETENTION_DAYS ?? null }).controlPass()],
     log,
   });
 

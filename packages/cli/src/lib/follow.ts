@@ -16,6 +16,8 @@ export interface FollowHandlers {
 export interface FollowEnd {
   status: TaskStatus;
   exitCode: number | null;
+  /** The log expired (log retention deleted it) at this time: the lines seen may stop short. */
+  logExpiredAt?: string;
 }
 
 export interface FollowOptions {
@@ -78,7 +80,7 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
             continue;
           }
           await hand();
-          if (event.type === 'end') return { status: event.status, exitCode: event.exitCode };
+          if (event.type === 'end') return { status: event.status, exitCode: event.exitCode, ...(event.logExpiredAt ? { logExpiredAt: event.logExpiredAt } : {}) };
           handlers.onStatus?.(event.status);
         }
         await hand();

@@ -22,8 +22,28 @@ export interface LogSelection extends LogFilter {
 
 export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr });
 
+/** How far a read of the log went: the position it reached, and when the log expired if it had. */
+export interface LogRead {
+  last: number;
+  expiredAt?: string;
+}
+
+/** Why a log is gone: `log retention deleted it at 2026-11-30 18:00:00 UTC (…)`. */
+export function logExpiry(expiredAt: string): string {
+  const when = new Date(expiredAt).toISOString().slice(0, 19).replace('T', ' ');
+  return `log retention deleted it at ${when} UTC (the task finished longer ago than its app or the scheduler keeps logs)`;
+}
+
+/**
+ * One line saying the log is gone (the task stays). Said instead of an empty log, on stderr, so
+ * `--raw > file` still holds only what the task printed.
+ */
+export function expiredLogLine(taskId: string, expiredAt: string): string {
+  return `The log of task ${taskId} expired: ${logExpiry(expiredAt)}\n`;
+}
+
 /** Reads the whole stored log, a page of chunks at a time, handing each page on as it arrives. */
-export async function readLog(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>, selection: LogSelection = {}): Promise<number> {
+export async function readLog(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>, selection: LogSelection = {}): Promise<LogRead> {
   const { tail, ...filter } = selection;
   let after = 0;
   for (;;) {
@@ -32,14 +52,20 @@ export async function readLog(client: ApiClient, taskId: string, onChunks: (chun
     // A page starts after `after`; cut anyway, so a line can never show twice.
     const chunks = page.chunks.map((chunk) => chunkAfter(chunk, after)).filter((chunk): chunk is LogChunk => chunk !== null);
     if (chunks.length > 0) await onChunks(chunks);
-    if (!page.more || page.last <= after) return page.last;
+    if (page.expiredAt) return { last: page.last, expiredAt: page.expiredAt };
+    if (!page.more || page.last <= after) return { last: page.last };
     after = page.last;
   }
 }
 
-/** Prints the stored log (the lines selected) without holding it in memory; returns the position it read to. */
-export function printLog(client: ApiClient, taskId: string, io: Io = processIo(), selection: LogSelection = {}): Promise<number> {
-  return readLog(client, taskId, (chunks) => printChunks(chunks, io), selection);
+/**
+ * Prints the stored log (the lines selected) without holding it in memory, or the line saying it
+ * expired; returns the position it read to.
+ */
+export async function printLog(client: ApiClient, taskId: string, io: Io = processIo(), selection: LogSelection = {}): Promise<number> {
+  const read = await readLog(client, taskId, (chunks) => printChunks(chunks, io), selection);
+  if (read.expiredAt) io.stderr.write(expiredLogLine(taskId, read.expiredAt));
+  return read.last;
 }
 
 /**
@@ -96,7 +122,10 @@ export async function followAndPrint(
         },
       },
       { signal, ...from },
-    );
+    ).then((end) => {
+      if (end.logExpiredAt) io.stderr.write(expiredLogLine(taskId, end.logExpiredAt));
+      return end;
+    });
   } finally {
     waiting.clear();
   }

@@ -13,6 +13,18 @@ export type Project = z.infer<typeof Project>;
 export const CreateStageRequest = z.strictObject({ name: Name });
 export type CreateStageRequest = z.infer<typeof CreateStageRequest>;
 
+/** The longest a log may be kept by retention, in days (100 years: as good as forever). */
+export const MAX_LOG_RETENTION_DAYS = 36500;
+
+/**
+ * Days a task's log is kept after the task finished, then deleted (the task itself stays);
+ * decimals allowed (0.5 = 12 hours).
+ */
+export const LogRetentionDays = z
+  .number({ error: `must be a number of days above 0, at most ${MAX_LOG_RETENTION_DAYS}` })
+  .positive(`must be a number of days above 0, at most ${MAX_LOG_RETENTION_DAYS}`)
+  .max(MAX_LOG_RETENTION_DAYS, `must be at most ${MAX_LOG_RETENTION_DAYS} days`);
+
 export const CreateAppRequest = z.strictObject({
   name: Name,
   image: ImageRef,
@@ -28,6 +40,8 @@ export const CreateAppRequest = z.strictObject({
   constraints: Labels.optional(),
   /** Tasks run with a read-only root filesystem (a small /tmp stays writable); default false. */
   readOnly: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Days its tasks' logs are kept after they finish; null or absent: the scheduler's `TAPIT_LOG_RETENTION_DAYS`. */
+  logRetentionDays: LogRetentionDays.nullable().optional(),
 });
 export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
 
@@ -45,16 +59,20 @@ export const App = z.object({
   recordInput: z.boolean(),
   /** Labels an agent must carry to run the app's tasks; each task may add its own. */
   constraints: Labels,
+  /** Days its tasks' logs are kept after they finish; null: as the scheduler's `TAPIT_LOG_RETENTION_DAYS` says (unset there: forever). */
+  logRetentionDays: LogRetentionDays.nullable(),
   createdAt: Timestamp,
 });
 export type App = z.infer<typeof App>;
 
-/** `tapit update app NAME constraint=…`: what is given replaces what the app had. */
+/** `tapit update app NAME constraint=… log_retention_days=…`: what is given replaces what the app had. */
 export const UpdateAppRequest = z
   .strictObject({
     constraints: Labels.optional(),
+    /** null: back to the scheduler's `TAPIT_LOG_RETENTION_DAYS`. */
+    logRetentionDays: LogRetentionDays.nullable().optional(),
   })
-  .refine((r) => r.constraints !== undefined, { message: 'give constraints', path: ['constraints'] });
+  .refine((r) => r.constraints !== undefined || r.logRetentionDays !== undefined, { message: 'give constraints or logRetentionDays', path: ['constraints'] });
 export type UpdateAppRequest = z.infer<typeof UpdateAppRequest>;
 
 export const CreateReleaseRequest = z.strictObject({ image: ImageRef });

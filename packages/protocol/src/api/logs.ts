@@ -22,6 +22,11 @@ export const LogPage = z.object({
    * with no more lines, the log is complete.
    */
   complete: z.boolean(),
+  /**
+   * Set when the log expired: retention deleted it at this time (the task finished longer ago
+   * than its app's or the scheduler's log retention); then no lines are returned, ever again.
+   */
+  expiredAt: Timestamp.optional(),
 });
 export type LogPage = z.infer<typeof LogPage>;
 
@@ -63,6 +68,8 @@ export const LogChunkPage = z.object({
   more: z.boolean(),
   /** As `LogPage.complete`: the task's log is complete and this page reached its end. */
   complete: z.boolean(),
+  /** As `LogPage.expiredAt`: the log was deleted by retention then; no chunks are returned. */
+  expiredAt: Timestamp.optional(),
 });
 export type LogChunkPage = z.infer<typeof LogChunkPage>;
 
@@ -97,7 +104,13 @@ export const LogFollowEvent = z.discriminatedUnion('type', [
   /** Only from `GET /v1/tasks/:id/logs/chunks/follow`, which sends chunks instead of lines. */
   z.object({ type: z.literal('chunk'), chunk: LogChunk }),
   z.object({ type: z.literal('status'), status: TaskStatus }),
-  z.object({ type: z.literal('end'), status: TaskStatus, exitCode: z.number().int().nullable() }),
+  z.object({
+    type: z.literal('end'),
+    status: TaskStatus,
+    exitCode: z.number().int().nullable(),
+    /** As `LogPage.expiredAt`: the log was deleted by retention then (the lines sent may stop short of its end). */
+    logExpiredAt: Timestamp.optional(),
+  }),
 ]);
 export type LogFollowEvent = z.infer<typeof LogFollowEvent>;
 

@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, notFound } from '../domain/domain-error.js';
 import { appendLogLines } from '../logs/repository.js';
-import { describeStop, transition } from '../tasks/lifecycle.js';
+import { stopLines, transition } from '../tasks/lifecycle.js';
 import { ON_AGENT_STATUSES } from './repository.js';
 
 /** An admin's capacity and drain for an agent; its session picks them up (session-watch.ts). */
@@ -64,7 +64,7 @@ async function endTasksOf(trx: Transaction<Database>, name: string, reason: stri
       patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'AGENT_LOST', stop_reason: reason, finished_at: new Date() },
     });
     if (!row) continue;
-    await appendLogLines(trx, id, [{ seq: null, stream: 'system', text: describeStop(row), at: new Date() }]);
+    await appendLogLines(trx, id, stopLines(row, new Date()));
     ended.push(id);
   }
   return ended;

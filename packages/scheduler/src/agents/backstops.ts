@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
-import { describeStop, transition } from '../tasks/lifecycle.js';
+import { stopLines, transition } from '../tasks/lifecycle.js';
 import { lateReportWaitSeconds, lostAfterSeconds } from './cut-off.js';
 import { ON_AGENT_STATUSES } from './repository.js';
 
@@ -60,7 +60,7 @@ export async function applyBackstops(
       if (stopped) {
         const waiting = `Waiting up to ${waitSeconds} s for agent ${stopped.agent_name} to return with the rest of the log and the exit code`;
         await appendLogLines(trx, id, [
-          { seq: null, stream: 'system', text: describeStop(stopped), at: new Date() },
+          ...stopLines(stopped, new Date()),
           { seq: null, stream: 'system', text: waiting, at: new Date() },
         ]);
       }

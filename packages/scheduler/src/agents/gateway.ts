@@ -71,6 +71,8 @@ export interface GatewayDeps {
   authFailures?: AuthFailures;
   /** Log chunks stored here last, for this replica's followers. */
   recentChunks?: RecentChunks;
+  /** TAPIT_LOG_MAX_BYTES_PER_TASK: a task's output past it is dropped (and acknowledged). */
+  logMaxBytesPerTask?: number;
 }
 
 /**
@@ -373,6 +375,7 @@ export class AgentGateway {
           // A line from the future is a clock the agent could not correct: it is stored as now.
           frame.lines.map((l) => ({ stream: l.stream, text: l.text, at: new Date(Math.min(Date.parse(l.at), Date.now())) })),
           session.since,
+          { maxBytes: this.deps.logMaxBytesPerTask },
         );
         if (stored === undefined) return; // deleted task: nothing to keep
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
@@ -382,7 +385,7 @@ export class AgentGateway {
       case 'task.log.chunk': {
         const { runs, encoded } = prepared ?? prepareChunk(frame);
         const onStored = (chunk: StoredChunk) => this.deps.recentChunks?.remember(frame.taskId, chunk);
-        const stored = await storeAgentChunk(db, session.name, frame.taskId, frame.seq, runs, session.since, { encoding: encoded, onStored });
+        const stored = await storeAgentChunk(db, session.name, frame.taskId, frame.seq, runs, session.since, { encoding: encoded, onStored, maxBytes: this.deps.logMaxBytesPerTask });
         if (stored === undefined) return;
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);

@@ -4,7 +4,7 @@ import type { Database, TaskRow } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
-import { describeStop, transition } from '../tasks/lifecycle.js';
+import { stopLines, transition } from '../tasks/lifecycle.js';
 import { ownedBy, type TaskOwner } from './ownership.js';
 
 type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
@@ -84,7 +84,7 @@ export async function applyExitReport(db: Kysely<Database>, owner: TaskOwner, fr
         disk_bytes: frame.usage.diskBytes,
       },
     });
-    if (stopped) await appendLogLines(trx, stopped.id, [{ seq: null, stream: 'system', text: describeStop(stopped), at }]);
+    if (stopped) await appendLogLines(trx, stopped.id, stopLines(stopped, at));
     return stopped;
   });
 }

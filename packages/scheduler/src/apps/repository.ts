@@ -75,6 +75,7 @@ export function toApp(row: AppRow): App {
     activeRelease: row.active_release,
     recordInput: row.record_input,
     constraints: row.constraints,
+    logRetentionDays: row.log_retention_days,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -98,6 +99,7 @@ export async function createApp(db: Kysely<Database>, project: string, stage: st
           active_release: 1,
           record_input: body.recordInput ?? false,
           constraints: JSON.stringify(body.constraints ?? {}),
+          log_retention_days: body.logRetentionDays ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -174,11 +176,14 @@ export async function createRelease(db: Kysely<Database>, app: AppRow, image: st
   });
 }
 
-/** `tapit update app`: replaces what is given (today the labels its tasks require). */
+/** `tapit update app`: replaces what is given (the labels its tasks require, its log retention). */
 export async function updateApp(db: Kysely<Database>, app: AppRow, body: UpdateAppRequest): Promise<App> {
   const row = await db
     .updateTable('apps')
-    .set({ ...(body.constraints !== undefined ? { constraints: JSON.stringify(body.constraints) } : {}) })
+    .set({
+      ...(body.constraints !== undefined ? { constraints: JSON.stringify(body.constraints) } : {}),
+      ...(body.logRetentionDays !== undefined ? { log_retention_days: body.logRetentionDays } : {}),
+    })
     .where('id', '=', app.id)
     .returningAll()
     .executeTakeFirstOrThrow();

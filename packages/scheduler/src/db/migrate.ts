@@ -14,6 +14,7 @@ import * as schedules from './migrations/0012-schedules.js';
 import * as scheduleRunsMissed from './migrations/0013-schedule-runs-missed.js';
 import * as taskLogChunks from './migrations/0014-task-log-chunks.js';
 import * as webhooks from './migrations/0015-webhooks.js';
+import * as logRetention from './migrations/0016-log-retention.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-schedule-runs-missed': scheduleRunsMissed,
   '0014-task-log-chunks': taskLogChunks,
   '0015-webhooks': webhooks,
+  '0016-log-retention': logRetention,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -36,6 +36,7 @@ export interface AppsTable {
   record_input: Generated<boolean>;
   constraints: JsonWithDefault<Record<string, string>>;
   read_only: Generated<boolean>;
+  log_retention_days: number | null;
   created_at: CreatedAt;
 }
 
@@ -89,6 +90,10 @@ export interface TasksTable {
   scheduled_for: Timestamp | null;
   schedule_attempt: number | null;
   constraints: JsonWithDefault<Record<string, string>>;
+  log_expired_at: Timestamp | null;
+  log_purged_at: Timestamp | null;
+  log_dropped_bytes: Generated<number>;
+  log_dropped_lines: Generated<number>;
 }
 
 /** A task's log as stored before migration 0014, one row per line: read, no longer written. */

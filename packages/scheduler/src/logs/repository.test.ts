@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+import { applyExitReport } from '../agents/task-reports.js';
 import { appendLogLines, parseChunk, readLogChunks, readLogLines, storeAgentChunk, storeAgentLog, type StoredChunk } from './repository.js';
 
 describe.each(DATABASE_KINDS)('task log storage on %s', (kind) => {
@@ -50,6 +51,38 @@ describe.each(DATABASE_KINDS)('task log storage on %s', (kind) => {
     expect(await storeAgentLog(database.db, 'a1', id, 2147483647, [{ stream: 'stdout', text: 'far', at: new Date(at) }])).toBe(1);
     expect(await storeAgentLog(database.db, 'a1', id, 2, [{ stream: 'stdout', text: '2', at: new Date(at) }])).toBe(2);
     expect(await agentTexts(id)).toEqual(['1', '2']);
+  });
+
+  it('drops, counts and acknowledges agent lines past the per-task limit, says so in a [system] line in their place, and the total at the stop', async () => {
+    const id = await newTask();
+    await database.db.updateTable('tasks').set({ status: 'RUNNING' }).where('id', '=', id).execute();
+    const base = Number((await database.db.selectFrom('tasks').select('log_bytes').where('id', '=', id).executeTakeFirstOrThrow()).log_bytes);
+    // Room for 22 more bytes: four lines of 5 (with their line breaks); `eeee` does not fit.
+    const maxBytes = base + 22;
+    expect(await storeAgentChunk(database.db, 'a1', id, 1, [run(['aaaa', 'bbbb']), run(['cccc', 'dddd', 'eeee'], 'stderr')], null, { maxBytes })).toBe(5);
+    // `f` would fit in what is left, but output stops where it was first cut: dropped too.
+    expect(await storeAgentLog(database.db, 'a1', id, 6, [{ stream: 'stdout', text: 'f', at: new Date(at) }], null, { maxBytes })).toBe(6);
+    expect(await storeAgentChunk(database.db, 'a1', id, 5, [run(['eeee', 'f'])], null, { maxBytes })).toBe(6); // a re-send: nothing new
+    expect(await storeAgentChunk(database.db, 'a1', id, 9, [run(['i'])], null, { maxBytes })).toBe(6); // a gap is still a gap
+    expect(await storeAgentChunk(database.db, 'a1', id, 7, [run(['gg', 'hh'])], null, { maxBytes })).toBe(8);
+    expect(await agentTexts(id)).toEqual(['aaaa', 'bbbb', 'cccc', 'dddd']);
+    const row = await database.db.selectFrom('tasks').select(['last_agent_seq', 'log_dropped_bytes', 'log_dropped_lines']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect({ ...row, log_dropped_bytes: Number(row.log_dropped_bytes) }).toEqual({ last_agent_seq: 8, log_dropped_bytes: 5 + 2 + 6, log_dropped_lines: 4 });
+    await applyExitReport(database.db, { name: 'a1', since: null }, { type: 'task.exited', taskId: id, stopCode: 'EXITED', exitCode: 0, reason: null, usage: { peakMemoryBytes: null, cpuSeconds: null, diskBytes: null }, startedAt: null, finishedAt: new Date().toISOString(), lastSeq: 8 });
+    const lines = (await readLogLines(database.db, id, 0, 100)).map((l) => `${l.stream} ${l.text}`);
+    const cut = lines.indexOf('stderr dddd');
+    expect(lines[cut + 1]).toMatch(/^system Log limit reached: the task's log holds at most \d+ bytes \(TAPIT_LOG_MAX_BYTES_PER_TASK\); its further output is dropped, 5 bytes \(1 lines\) so far, and counted when it stops$/);
+    expect(lines.filter((l) => l.startsWith('system Log limit'))).toHaveLength(2);
+    expect(lines.at(-2)).toBe('system Task stopped: EXITED (exit code 0)');
+    expect(lines.at(-1)).toBe("system Log limit: 13 bytes (4 lines) of the task's output were dropped, not stored (TAPIT_LOG_MAX_BYTES_PER_TASK)");
+  });
+
+  it('stores a task under its limit by the one-statement path, whole', async () => {
+    const id = await newTask();
+    expect(await storeAgentChunk(database.db, 'a1', id, 1, [run(['1', '2', '3'])], null, { maxBytes: 1024 ** 3 })).toBe(3);
+    expect(await agentTexts(id)).toEqual(['1', '2', '3']);
+    const row = await database.db.selectFrom('tasks').select('log_dropped_lines').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.log_dropped_lines).toBe(0);
   });
 
   it('puts [system] lines written in a transaction between the chunks they came between', async () => {

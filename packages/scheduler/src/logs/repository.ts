@@ -1,9 +1,9 @@
-import { countLines, linesOfChunk, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
+import { countLines, linesOfChunk, linesOfRun, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { ownedBy, type TaskOwner } from '../agents/ownership.js';
-import { decodeChunkBody, encodeChunk, type EncodedChunk } from './chunk-body.js';
+import { decodeChunkBody, encodeChunk, storableLogText, type EncodedChunk } from './chunk-body.js';
 
 export interface NewLogLine {
   seq: number | null;
@@ -115,33 +115,44 @@ export async function storeAgentChunk(
   runs: readonly LogRun[],
   /** Tasks placed on the name before then were an earlier agent's (agents.bound_at). */
   placedSince: Date | null = null,
-  options: {
-    /** encodeChunk(runs), started already. */
-    encoding?: Promise<EncodedChunk>;
-    /** Told of the chunk stored, once committed. */
-    onStored?: (chunk: StoredChunk) => void;
-  } = {},
+  options: StoreOptions = {},
 ): Promise<number | undefined> {
   const owner = { name: agentName, since: placedSince };
+  const { maxBytes } = options;
   // Deflated in the thread pool first: nearly always every line is new, and the chunk is stored
   // by one statement.
   const encoded = await (options.encoding ?? encodeChunk(runs));
   // Seqs are stored as 32-bit integers: a chunk past them (task.log does not bound seq) is a gap.
   const fits = seq + encoded.lines - 1 <= MAX_INT32;
-  const first = fits ? await appendNextAgentChunk(db, owner, taskId, seq, encoded) : null;
+  const first = fits ? await appendNextAgentChunk(db, owner, taskId, seq, encoded, maxBytes) : null;
   if (first !== null) {
     options.onStored?.({ first, lines: encoded.lines, runs: encoded.json });
     return seq + encoded.lines - 1;
   }
   const stored = await inTransaction(db, async (trx) => {
-    const task = await trx.selectFrom('tasks').select('last_agent_seq').where('id', '=', taskId).where(ownedBy(owner)).forUpdate().executeTakeFirst();
+    const task = await trx
+      .selectFrom('tasks')
+      .select(['last_agent_seq', 'log_bytes', 'log_dropped_lines'])
+      .where('id', '=', taskId)
+      .where(ownedBy(owner))
+      .forUpdate()
+      .executeTakeFirst();
     if (!task) return undefined;
     const last = task.last_agent_seq;
     const skip = last + 1 - seq;
     if (skip < 0 || skip >= encoded.lines || !fits) return { last }; // a gap (wait for the missing lines), or nothing new
-    const chunk = skip === 0 ? encoded : await encodeChunk(sliceRuns(runs, skip));
-    const position = await appendChunk(trx, taskId, last + 1, chunk);
-    return { last: last + chunk.lines, added: { first: position, lines: chunk.lines, runs: chunk.json } };
+    const fresh = encoded.lines - skip;
+    // Past the task's limit, lines are dropped — from the first that does not fit on, never a
+    // line here and there — and acknowledged all the same, so the agent's spool moves on.
+    const keep = maxBytes === undefined ? fresh : task.log_dropped_lines > 0 ? 0 : linesWithin(sliceRuns(runs, skip), maxBytes - Number(task.log_bytes));
+    let added: StoredChunk | undefined;
+    if (keep > 0) {
+      const chunk = skip === 0 && keep === fresh ? encoded : await encodeChunk(sliceRuns(runs, skip, keep));
+      const position = await appendChunk(trx, taskId, last + 1, chunk);
+      added = { first: position, lines: chunk.lines, runs: chunk.json };
+    }
+    if (keep < fresh) await dropAgentLines(trx, taskId, last + fresh, sliceRuns(runs, skip + keep), task.log_dropped_lines === 0, maxBytes!);
+    return { last: last + fresh, added };
   });
   if (stored?.added) options.onStored?.(stored.added);
   return stored?.last;
@@ -150,6 +161,58 @@ export async function storeAgentChunk(
 /** The largest seq and position stored (integer columns). */
 const MAX_INT32 = 2147483647;
 
+export interface StoreOptions {
+  /** encodeChunk(runs), started already. */
+  encoding?: Promise<EncodedChunk>;
+  /** Told of the chunk stored, once committed. */
+  onStored?: (chunk: StoredChunk) => void;
+  /** TAPIT_LOG_MAX_BYTES_PER_TASK: output past this many bytes of the task's log is dropped. */
+  maxBytes?: number;
+}
+
+/** How many of the runs' first lines fit in `room` bytes of output (each line with its line break). */
+function linesWithin(runs: readonly LogRun[], room: number): number {
+  let lines = 0;
+  for (const run of runs) {
+    for (const text of linesOfRun(run)) {
+      room -= Buffer.byteLength(storableLogText(text)) + 1;
+      if (room < 0) return lines;
+      lines++;
+    }
+  }
+  return lines;
+}
+
+/**
+ * Drops agent lines past the task's log limit: counted on the task and acknowledged (its
+ * `last_agent_seq` moves to `lastSeq`), never stored. The first drop says so in a [system] line;
+ * the total is said when the task stops (`stopLines`).
+ */
+async function dropAgentLines(trx: Transaction<Database>, taskId: string, lastSeq: number, runs: readonly LogRun[], first: boolean, maxBytes: number): Promise<void> {
+  const lines = countLines(runs);
+  const bytes = runs.reduce((n, run) => n + Buffer.byteLength(storableLogText(run.text)), 0);
+  await trx
+    .updateTable('tasks')
+    .set((eb) => ({
+      last_agent_seq: lastSeq,
+      log_dropped_bytes: eb('log_dropped_bytes', '+', bytes),
+      log_dropped_lines: eb('log_dropped_lines', '+', lines),
+    }))
+    .where('id', '=', taskId)
+    .execute();
+  if (!first) return;
+  const text = `Log limit reached: the task's log holds at most ${formatBytes(maxBytes)} (TAPIT_LOG_MAX_BYTES_PER_TASK); its further output is dropped, ${bytes} bytes (${lines} lines) so far, and counted when it stops`;
+  await appendLogLines(trx, taskId, [{ seq: null, stream: 'system', text, at: new Date() }]);
+}
+
+/** `1 GiB`, `512 KiB`, `1000 bytes`: a byte count as set, in its largest whole binary unit. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
 /**
  * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
  * lines of a task of `owner`. The UPDATE locks the task row until the statement commits, so
@@ -157,10 +220,10 @@ const MAX_INT32 = 2147483647;
  * not exactly the next one (a re-send, a gap) or the task is not the owner's: storeAgentChunk
  * then looks closer.
  */
-async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, taskId: string, seq: number, chunk: EncodedChunk): Promise<number | null> {
+async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, taskId: string, seq: number, chunk: EncodedChunk, maxBytes: number | undefined): Promise<number | null> {
   const row = await db
-    .with('moved', (qb) =>
-      qb
+    .with('moved', (qb) => {
+      const update = qb
         .updateTable('tasks')
         .set((eb) => ({
           log_count: eb('log_count', '+', chunk.lines),
@@ -169,9 +232,11 @@ async function appendNextAgentChunk(db: Kysely<Database>, owner: TaskOwner, task
         }))
         .where('id', '=', taskId)
         .where(ownedBy(owner))
-        .where('last_agent_seq', '=', seq - 1)
-        .returning('log_count'),
-    )
+        .where('last_agent_seq', '=', seq - 1);
+      // A chunk that would take the log past its limit is for storeAgentChunk to cut.
+      const bounded = maxBytes === undefined ? update : update.where('log_dropped_lines', '=', 0).where(sql<number>`log_bytes + ${chunk.textBytes}::bigint`, '<=', maxBytes);
+      return bounded.returning('log_count');
+    })
     .insertInto('task_log_chunks')
     .columns(['task_id', 'first_position', 'last_position', 'first_seq', 'streams', 'earliest_at', 'latest_at', 'text_bytes', 'encoding', 'body'])
     .expression((eb) =>
@@ -211,9 +276,10 @@ export function storeAgentLog(
   seq: number,
   lines: Omit<NewLogLine, 'seq'>[],
   placedSince: Date | null = null,
+  options: Pick<StoreOptions, 'maxBytes'> = {},
 ): Promise<number | undefined> {
   const runs = toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() })));
-  return storeAgentChunk(db, agentName, taskId, seq, runs, placedSince);
+  return storeAgentChunk(db, agentName, taskId, seq, runs, placedSince, options);
 }
 
 /** Chunk rows read at a time: up to 4 MiB of text. */

@@ -1,4 +1,4 @@
-import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogFilter, type LogFollowEvent } from '@tapit/protocol';
+import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogChunkPage, type LogFilter, type LogFollowEvent, type LogPage } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { sql } from 'kysely';
@@ -40,7 +40,7 @@ export function logRoutes(deps: AppDeps) {
   const readLogState = (taskId: string) =>
     db
       .selectFrom('tasks')
-      .select(['status', 'exit_code'])
+      .select(['status', 'exit_code', 'log_expired_at'])
       .select(sql<boolean>`status = 'STOPPED' AND (late_report_until IS NULL OR late_report_until <= now())`.as('complete'))
       .where('id', '=', taskId)
       .executeTakeFirst();
@@ -50,6 +50,8 @@ export function logRoutes(deps: AppDeps) {
     const { after, limit, tail } = parseQuery(c, LogQuery);
     // Status first: lines stored before it are then all in the read below.
     const state = await readLogState(task.id);
+    // An expired log is being deleted (or is gone): none of it is shown, the page says why.
+    if (state?.log_expired_at) return c.json({ lines: [], last: after, complete: true, expiredAt: state.log_expired_at.toISOString() } satisfies LogPage);
     const lines = await readLogLines(db, task.id, after, tail ?? limit, tail !== undefined);
     return c.json({
       lines,
@@ -63,6 +65,7 @@ export function logRoutes(deps: AppDeps) {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
     const { after, tail, ...filter } = parseQuery(c, LogChunkQuery);
     const state = await readLogState(task.id);
+    if (state?.log_expired_at) return c.json({ chunks: [], last: after, more: false, complete: true, expiredAt: state.log_expired_at.toISOString() } satisfies LogChunkPage);
     // A tail only says where the first page starts: every page is bounded in bytes, and the
     // client asks for the next ones (without the tail) from where the last one ended.
     let from = after;
@@ -141,6 +144,11 @@ export function logRoutes(deps: AppDeps) {
         return batch.more;
       };
       let lastStatus: string | undefined;
+      /** The end of an expired log: its status, and `end` saying when it expired. */
+      const endExpired = async (state: { status: string; exit_code: number | null; log_expired_at: Date }) => {
+        if (state.status !== lastStatus) await send({ type: 'status', status: state.status as never });
+        await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code, logExpiredAt: state.log_expired_at.toISOString() });
+      };
       const pause = (ms: number) =>
         new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, ms);
@@ -150,6 +158,12 @@ export function logRoutes(deps: AppDeps) {
           };
         }).finally(() => (wake = undefined));
       try {
+        // Nothing of an expired log is sent: what is left of it is being deleted.
+        const before = await readLogState(task.id);
+        if (before?.log_expired_at) {
+          await endExpired({ ...before, log_expired_at: before.log_expired_at });
+          aborted = true;
+        }
         while (!aborted) {
           try {
             // Catch up in full batches first; the status is only needed once caught up.
@@ -158,6 +172,10 @@ export function logRoutes(deps: AppDeps) {
             const state = await readLogState(task.id);
             if (await sendBatch(true)) continue;
             if (!state) break; // deleted while followed
+            if (state.log_expired_at) {
+              await endExpired({ ...state, log_expired_at: state.log_expired_at });
+              break;
+            }
             if (state.status !== lastStatus) {
               lastStatus = state.status;
               await send({ type: 'status', status: state.status as never });

@@ -2,7 +2,7 @@ import type { TaskStatus } from '@tapit/protocol';
 import type { Insertable, Kysely, Transaction, UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLinesOfTasks } from '../logs/repository.js';
+import { appendLogLinesOfTasks, type NewLogLine } from '../logs/repository.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
 export type NewTask = Omit<Insertable<TasksTable>, 'status' | 'desired_status'>;
@@ -87,6 +87,20 @@ async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], messa
     trx,
     rows.map((row) => ({ taskId: row.id, lines: lines(row) })),
   );
+}
+
+/**
+ * The [system] lines of a stop: `describeStop`, then, when output was dropped past the task's
+ * log limit, how much in all (the last line, so the count is the last thing `show logs` says).
+ */
+export function stopLines(row: Pick<TaskRow, 'stop_code' | 'exit_code' | 'stop_reason' | 'stopped_by' | 'log_dropped_bytes' | 'log_dropped_lines'>, at: Date): NewLogLine[] {
+  const lines: NewLogLine[] = [{ seq: null, stream: 'system', text: describeStop(row), at }];
+  const dropped = Number(row.log_dropped_lines);
+  if (dropped > 0) {
+    const text = `Log limit: ${Number(row.log_dropped_bytes)} bytes (${dropped} lines) of the task's output were dropped, not stored (TAPIT_LOG_MAX_BYTES_PER_TASK)`;
+    lines.push({ seq: null, stream: 'system', text, at });
+  }
+  return lines;
 }
 
 /** A human line for a stopped task: `Task stopped: EXITED (exit code 3)`. */

@@ -16,7 +16,7 @@ import { findRelease } from '../apps/repository.js';
 import { DomainError, notFound } from '../domain/domain-error.js';
 import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-references.js';
 import { withTag } from './image-ref.js';
-import { beginTasks, describeStop, transition, type NewTask } from './lifecycle.js';
+import { beginTasks, stopLines, transition, type NewTask } from './lifecycle.js';
 import type { TaskWithApp } from './task-view.js';
 import { appendLogLines } from '../logs/repository.js';
 
@@ -204,7 +204,7 @@ export async function requestStop(db: Kysely<Database>, taskId: string, by: stri
       patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, stop_reason: reason, finished_at: new Date() },
     });
     if (stoppedNow) {
-      await appendLogLines(trx, taskId, [{ seq: null, stream: 'system', text: describeStop(stoppedNow), at: new Date() }]);
+      await appendLogLines(trx, taskId, stopLines(stoppedNow, new Date()));
       return;
     }
     await trx

@@ -8,7 +8,7 @@ import { parseTaskArg } from '../../lib/task-arg.js';
 export default class ShowLogs extends BaseCommand {
   static summary = "Print a task's log; --follow streams it until the task ends.";
   static description =
-    "Lines are `2021-03-17 09:58:34 [app] text` (UTC). With --follow the CLI exits with the task's exit code, like an attached run. --tail, --since and --stream choose the lines (with --follow, those before it goes on). On a terminal, control characters in the output (escape sequences, carriage returns) are shown as \\uXXXX so a task cannot rewrite your screen or clipboard; --raw prints the task's output alone (no times, no [app] or [system] lines) with its bytes as they are, so `> file` holds exactly what it printed. Output to a pipe or file keeps control characters too.";
+    "Lines are `2021-03-17 09:58:34 [app] text` (UTC). With --follow the CLI exits with the task's exit code, like an attached run. --tail, --since and --stream choose the lines (with --follow, those before it goes on). On a terminal, control characters in the output (escape sequences, carriage returns) are shown as \\uXXXX so a task cannot rewrite your screen or clipboard; --raw prints the task's output alone (no times, no [app] or [system] lines) with its bytes as they are, so `> file` holds exactly what it printed. Output to a pipe or file keeps control characters too. A log that log retention deleted (TAPIT_LOG_RETENTION_DAYS, an app's log_retention_days) prints one line saying so on stderr, and exits 0 (with --follow: the task's exit code); --json gives expiredAt.";
   static examples = [
     '<%= config.bin %> show logs task=55a9b03b',
     '<%= config.bin %> show logs task=55a9b03b --follow --tail 100',
@@ -27,7 +27,7 @@ export default class ShowLogs extends BaseCommand {
     raw: Flags.boolean({ summary: "The task's output alone, byte for byte: no times, no [app] prefixes, no [system] lines." }),
   };
 
-  async run(): Promise<{ lines: LogLine[] } | undefined> {
+  async run(): Promise<{ lines: LogLine[]; expiredAt?: string } | undefined> {
     const { argv, flags } = await this.parse(ShowLogs);
     const id = parseTaskArg(argv as string[]);
     const selection: LogSelection = {
@@ -38,7 +38,7 @@ export default class ShowLogs extends BaseCommand {
     const client = await this.api();
     if (this.jsonEnabled()) {
       const lines: LogLine[] = [];
-      await readLog(
+      const { expiredAt } = await readLog(
         client,
         id,
         (chunks) => {
@@ -46,7 +46,7 @@ export default class ShowLogs extends BaseCommand {
         },
         selection,
       );
-      return { lines };
+      return expiredAt ? { lines, expiredAt } : { lines };
     }
     const io = { ...processIo(), raw: flags.raw, format: { timestamps: flags.timestamps, plain: flags.raw } };
     if (!flags.follow) {

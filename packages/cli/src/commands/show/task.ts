@@ -3,6 +3,7 @@ import { LogPage, Task } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
 import { logTail, taskDetails } from '../../lib/task-output.js';
+import { logExpiry } from '../../lib/logs.js';
 
 const LOG_PAGE = 1000;
 
@@ -21,7 +22,7 @@ export default class ShowTask extends BaseCommand {
     if (!this.jsonEnabled()) {
       // The API pages logs from the start, so the tail is only known when the log fits one page.
       const page = await client.get(taskPath(task.id, '/logs'), LogPage, { after: 0, limit: LOG_PAGE });
-      this.log(`\n${logTail(page.lines, page.lines.length === LOG_PAGE, `${this.config.bin} show logs task=${task.id}`)}`);
+      this.log(`\n${page.expiredAt ? `Log: expired, ${logExpiry(page.expiredAt)}` : logTail(page.lines, page.lines.length === LOG_PAGE, `${this.config.bin} show logs task=${task.id}`)}`);
     }
     return task;
   }
