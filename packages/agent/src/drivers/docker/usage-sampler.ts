@@ -62,8 +62,7 @@ export class UsageSampler {
     (this.stream as unknown as { destroy?: () => void } | null)?.destroy?.();
   }
 
-  /** Takes one line of the engine's stats stream (a JSON sample). */
-  sample(line: string): void {
+  private sample(line: string): void {
     let s: {
       memory_stats?: { usage?: number; max_usage?: number; stats?: MemoryStat };
       cpu_stats?: { cpu_usage?: { total_usage?: number } };
@@ -78,9 +77,8 @@ export class UsageSampler {
     if (memory > 0) this.peakMemoryBytes = Math.max(this.peakMemoryBytes ?? 0, memory);
     const shmem = s.memory_stats?.stats ? shmemBytes(s.memory_stats.stats) : null;
     // The engine's last sample, as the container stops, reads an emptied cgroup: keep what the
-    // task held while it ran (a running container always uses some memory). Its current usage
-    // says so, not the peak: cgroup v1 keeps max_usage after the cgroup emptied.
-    if (shmem !== null && (s.memory_stats?.usage ?? 0) > 0) this.tmpfsBytes = shmem;
+    // task held while it ran (a running container always uses some memory).
+    if (shmem !== null && memory > 0) this.tmpfsBytes = shmem;
     const cpuNs = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
     if (cpuNs > 0) this.cpuSeconds = Math.max(this.cpuSeconds ?? 0, cpuNs / 1e9);
   }
