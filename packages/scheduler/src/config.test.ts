@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ TAPIT_LOG_RETENTION_DAYS: '0.5' }).TAPIT_LOG_RETENTION_DAYS).toBe(0.5);
     // A task's log holds at most 1 GiB of output.
     expect(config.TAPIT_LOG_MAX_BYTES_PER_TASK).toBe(1024 ** 3);
+    expect(config.TAPIT_CONSOLE_RECORDING_MAX_BYTES).toBe(64 * 1024 ** 2);
   });
 
   it('reads every variable', () => {
@@ -37,6 +38,9 @@ describe('loadConfig', () => {
     ['TAPIT_LOG_RETENTION_DAYS', '0', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
     ['TAPIT_LOG_RETENTION_DAYS', 'forever', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
     ['TAPIT_LOG_MAX_BYTES_PER_TASK', '100', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
+    ['TAPIT_LOG_MAX_BYTES_PER_TASK', '2048.5', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
+    ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', 'lots', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
+    ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', '1.5', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -9,6 +9,8 @@ import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 const token = z.string().min(16, 'must be at least 16 characters');
 const positiveInt = z.coerce.number().int().positive('must be a positive whole number');
+const BYTE_COUNT = 'must be a whole number of bytes, at least 1024';
+const byteCount = () => z.coerce.number({ error: BYTE_COUNT }).int(BYTE_COUNT).min(1024, BYTE_COUNT);
 
 /** Every setting of the scheduler, from the environment (PRODUCT.md, "Configuration"). */
 export const SchedulerConfig = z.object({
@@ -77,7 +79,9 @@ export const SchedulerConfig = z.object({
    * Bytes of output a task's log holds at most (1 GiB); past them its agent's lines are dropped,
    * counted and said in [system] lines, never silently.
    */
-  TAPIT_LOG_MAX_BYTES_PER_TASK: z.coerce.number().int().min(1024, 'must be a whole number of bytes, at least 1024').default(1024 ** 3),
+  TAPIT_LOG_MAX_BYTES_PER_TASK: byteCount().default(1024 ** 3),
+  /** Bytes of events a console or exec session's recording holds at most (64 MiB); the rest of the session is not recorded, and the recording says so. */
+  TAPIT_CONSOLE_RECORDING_MAX_BYTES: byteCount().default(64 * 1024 ** 2),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
   TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
     .string()

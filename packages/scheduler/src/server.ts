@@ -144,7 +144,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.

@@ -1,3 +1,4 @@
+import { ndjsonBatches } from './ndjson.js';
 import { writeAll } from './terminal.js';
 
 /** One event of an asciicast v2 file: `[seconds, code, data]`; code `o` output, `i` input, `r` resize. */
@@ -7,36 +8,36 @@ export interface CastEvent {
   data: string;
 }
 
-export interface Cast {
-  header: { version?: number; width?: number; height?: number; [key: string]: unknown };
-  events: CastEvent[];
+/**
+ * The events of an asciicast v2 file (a JSON header line, then one JSON array per event) as it
+ * arrives, one read in memory at a time. Lines that are not events are skipped: a recording cut
+ * short by a crash still plays up to where it ends.
+ */
+export async function* castEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<CastEvent> {
+  let header = true;
+  for await (const lines of ndjsonBatches(body)) {
+    for (const line of lines) {
+      if (header) header = false;
+      else {
+        const event = parseCastEvent(line);
+        if (event) yield event;
+      }
+    }
+  }
 }
 
-/**
- * Reads an asciicast v2 file (a JSON header line, then one JSON array per event). Lines that are
- * not events are skipped: a recording cut short by a crash still plays up to where it ends.
- */
-export function parseCast(text: string): Cast {
-  const lines = text.split('\n');
-  let header: Cast['header'] = {};
+/** One event line, or undefined for a line that is not one. */
+function parseCastEvent(line: string): CastEvent | undefined {
+  let event: unknown;
   try {
-    header = JSON.parse(lines[0] ?? '') as Cast['header'];
+    event = JSON.parse(line);
   } catch {
-    // No header: play the events anyway.
+    return undefined;
   }
-  const events: CastEvent[] = [];
-  for (const line of lines.slice(1)) {
-    let event: unknown;
-    try {
-      event = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (Array.isArray(event) && typeof event[0] === 'number' && typeof event[1] === 'string' && typeof event[2] === 'string') {
-      events.push({ time: event[0], code: event[1], data: event[2] });
-    }
+  if (Array.isArray(event) && typeof event[0] === 'number' && typeof event[1] === 'string' && typeof event[2] === 'string') {
+    return { time: event[0], code: event[1], data: event[2] };
   }
-  return { header, events };
+  return undefined;
 }
 
 export interface ReplayOptions {
@@ -53,10 +54,10 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Plays a recording's output to a terminal at its recorded pace. Input events are not shown
  * (the terminal's echo is already in the output, and a password typed without echo stays hidden).
  */
-export async function replayCast(cast: Cast, out: NodeJS.WritableStream, options: ReplayOptions): Promise<void> {
+export async function replayCast(events: Iterable<CastEvent> | AsyncIterable<CastEvent>, out: NodeJS.WritableStream, options: ReplayOptions): Promise<void> {
   const sleep = options.sleep ?? defaultSleep;
   let last = 0;
-  for (const event of cast.events) {
+  for await (const event of events) {
     if (event.code !== 'o') continue;
     const gap = Math.min(Math.max(0, event.time - last), options.idleLimit);
     last = event.time;

@@ -36,6 +36,8 @@ export interface ConsoleBrokerDeps {
   log: (line: string) => void;
   /** Failed authentications per address, shared with the API. */
   authFailures?: AuthFailures;
+  /** TAPIT_CONSOLE_RECORDING_MAX_BYTES: a recording holds at most this many bytes of events. */
+  recordingMaxBytes?: number;
 }
 
 interface OpenRequest {
@@ -183,7 +185,7 @@ export class ConsoleBroker {
       await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null }));
       return;
     }
-    const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded);
+    const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded, this.deps.recordingMaxBytes);
     const ended = relayConsole(client, agent, recorder, revoked);
     client.resume();
     const end = await ended;

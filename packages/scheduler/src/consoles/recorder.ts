@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { coerceError, isUniqueViolation } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
+import { formatBytes } from '../logs/repository.js';
 
 /**
  * How long an event may wait before it is written: what a scheduler killed mid-session loses
@@ -12,6 +13,8 @@ export const RECORDING_FLUSH_MS = 100;
 const FLUSH_BYTES = 64 * 1024;
 /** Held while the database is away; past this, the oldest waiting events give way to a marker. */
 const MAX_UNSTORED_BYTES = 8 * 1024 * 1024;
+/** TAPIT_CONSOLE_RECORDING_MAX_BYTES' default: a recording holds at most this many bytes of events. */
+export const DEFAULT_RECORDING_MAX_BYTES = 64 * 1024 * 1024;
 
 interface Chunk {
   seq: number;
@@ -24,7 +27,9 @@ interface Chunk {
  * RECORDING_FLUSH_MS after their first event. A chunk the database cannot take now (an outage)
  * is kept, in order, and written when it answers again. The header is made from the session row
  * when the recording is read. What the user types ("i") is kept only when the task's app opted
- * in: it holds passwords typed at hidden prompts.
+ * in: it holds passwords typed at hidden prompts. A recording holds at most `maxBytes` of events:
+ * past them the session goes on unrecorded, said by a marker where it was cut and one at its end
+ * counting what was left out (a program printing for hours would otherwise fill the database).
  */
 export class ConsoleRecorder {
   private readonly startedAt = performance.now();
@@ -38,12 +43,16 @@ export class ConsoleRecorder {
   private readonly unstored: Chunk[] = [];
   private unstoredBytes = 0;
   private draining: Promise<void> | null = null;
+  /** Bytes of events kept so far, and those left out once past the limit. */
+  private recordedBytes = 0;
+  private droppedBytes = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly sessionId: string,
     private readonly log: (line: string) => void,
     private readonly recordsInput = false,
+    private readonly maxBytes = DEFAULT_RECORDING_MAX_BYTES,
   ) {}
 
   recordOutput(bytes: Uint8Array): void {
@@ -64,9 +73,16 @@ export class ConsoleRecorder {
     return Math.round(performance.now() - this.startedAt) / 1000;
   }
 
-  private add(code: 'o' | 'i' | 'r', data: string): void {
+  private add(code: 'o' | 'i' | 'r' | 'm', data: string): void {
     if (data.length === 0) return;
     const line = `${JSON.stringify([this.now(), code, data])}\n`;
+    const bytes = Buffer.byteLength(line);
+    if (code !== 'm' && this.droppedBytes + this.recordedBytes + bytes > this.maxBytes) {
+      if (this.droppedBytes === 0) this.add('m', `recording limit reached: a recording holds at most ${formatBytes(this.maxBytes)} (TAPIT_CONSOLE_RECORDING_MAX_BYTES); the rest of the session is not recorded`);
+      this.droppedBytes += bytes;
+      return;
+    }
+    this.recordedBytes += bytes;
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
@@ -118,6 +134,7 @@ export class ConsoleRecorder {
 
   /** Writes what is left; the recording is complete once this resolves. */
   async close(): Promise<void> {
+    if (this.droppedBytes > 0) this.add('m', `recording limit: ${this.droppedBytes} bytes of the session's events were not recorded (TAPIT_CONSOLE_RECORDING_MAX_BYTES)`);
     this.flush();
     while (this.draining) await this.draining;
   }

@@ -144,8 +144,14 @@ export async function listConsoleSessions(db: Kysely<Database>, taskId: string) 
   }));
 }
 
-/** The session's recording as an asciicast v2 file: header line, then every event line. */
-export async function readRecording(db: Kysely<Database>, sessionId: string, project: string | null): Promise<string> {
+/** Chunks of a recording read at a time: at most about 1 MiB of events (a chunk holds ~64 KiB). */
+const RECORDING_PAGE_CHUNKS = 16;
+
+/**
+ * The session's recording as an asciicast v2 file: its header line, then its event lines read a
+ * page of chunks at a time, so sending a long recording holds one page in memory, not the file.
+ */
+export async function openRecording(db: Kysely<Database>, sessionId: string, project: string | null): Promise<{ header: string; events: () => AsyncGenerator<string> }> {
   let query = db
     .selectFrom('console_sessions')
     .innerJoin('tasks', 'tasks.id', 'console_sessions.task_id')
@@ -155,7 +161,6 @@ export async function readRecording(db: Kysely<Database>, sessionId: string, pro
   if (project) query = query.where('apps.project', '=', project);
   const session = await query.executeTakeFirst();
   if (!session) throw notFound(`console session "${sessionId}"`, 'session');
-  const chunks = await db.selectFrom('console_recording_chunks').select('events').where('session_id', '=', sessionId).orderBy('seq').execute();
   const header = {
     version: 2,
     width: session.cols,
@@ -163,5 +168,28 @@ export async function readRecording(db: Kysely<Database>, sessionId: string, pro
     timestamp: Math.floor(session.opened_at.getTime() / 1000),
     title: session.mode === 'exec' ? `exec ${(session.command ?? []).join(' ')} in task ${session.task_id}` : `console of task ${session.task_id}`,
   };
-  return `${JSON.stringify(header)}\n${chunks.map((c) => c.events).join('')}`;
+  async function* events() {
+    for (let after = 0; ; ) {
+      const page = await db
+        .selectFrom('console_recording_chunks')
+        .select(['seq', 'events'])
+        .where('session_id', '=', sessionId)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(RECORDING_PAGE_CHUNKS)
+        .execute();
+      if (page.length > 0) yield page.map((chunk) => chunk.events).join('');
+      if (page.length < RECORDING_PAGE_CHUNKS) return;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+  return { header: `${JSON.stringify(header)}\n`, events };
+}
+
+/** The whole recording as one string (for tests and small recordings; the API streams it). */
+export async function readRecording(db: Kysely<Database>, sessionId: string, project: string | null): Promise<string> {
+  const { header, events } = await openRecording(db, sessionId, project);
+  let cast = header;
+  for await (const page of events()) cast += page;
+  return cast;
 }

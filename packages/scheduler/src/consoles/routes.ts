@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
+import { stream } from 'hono/streaming';
 import { requireRole } from '../auth/permissions.js';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { findTask } from '../tasks/repository.js';
-import { listConsoleSessions, readRecording } from './repository.js';
+import { listConsoleSessions, openRecording } from './repository.js';
 
 /** Console and exec sessions of a task, and their recordings (asciicast v2). */
 export function consoleRoutes(deps: AppDeps) {
@@ -17,10 +18,17 @@ export function consoleRoutes(deps: AppDeps) {
   // A recording can hold what users typed: reading one takes a member, like opening a console.
   routes.get('/consoles/:session/recording', async (c) => {
     requireRole(c.get('principal'), 'member');
-    const cast = await readRecording(db, c.req.param('session'), c.get('principal').project);
+    const recording = await openRecording(db, c.req.param('session'), c.get('principal').project);
     c.header('content-type', 'application/x-asciicast');
     c.header('content-disposition', `attachment; filename="${c.req.param('session')}.cast"`);
-    return c.body(cast);
+    // A page of chunks at a time, each written once the client took the one before.
+    return stream(c, async (out) => {
+      await out.write(recording.header);
+      for await (const page of recording.events()) {
+        if (out.aborted) return;
+        await out.write(page);
+      }
+    });
   });
 
   return routes;

@@ -4,8 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
 import { UsageError } from '../../lib/errors.js';
-import { parseCast, replayCast } from '../../lib/recording.js';
-import { writeAll } from '../../lib/terminal.js';
+import { castEvents, replayCast } from '../../lib/recording.js';
 
 const SESSION_ARG: KeyValueSpec = {
   positional: { field: 'session', name: 'session', required: false },
@@ -42,9 +41,9 @@ export default class ShowRecording extends BaseCommand {
       process.stderr.write(`Saved the recording of session ${session} to ${flags.output}\n`);
       return;
     }
-    const text = await response.text();
-    if (flags.raw) return writeAll(process.stdout, text);
-    await replayCast(parseCast(text), process.stdout, { speed, idleLimit });
+    // Streamed as it arrives: a long recording is never held whole.
+    if (flags.raw) return pipeline(response.body, process.stdout, { end: false });
+    await replayCast(castEvents(response.body), process.stdout, { speed, idleLimit });
   }
 }
 
