@@ -43,5 +43,14 @@ describe('the per-task log limit', () => {
     for (let n = kept + 1; n <= LINES; n++) droppedBytes += String(n).length + 1;
     expect(texts.at(-1)).toBe(`Log limit: ${droppedBytes} bytes (${LINES - kept} lines) of the task's output were dropped, not stored (TAPIT_LOG_MAX_BYTES_PER_TASK)`);
     expect(texts.at(-2)).toBe('Task stopped: EXITED (exit code 0)');
+
+    // The task says what its log holds and what was dropped; show task prints its last lines.
+    const task = await system.task(id);
+    expect(task.log).toEqual({ lines: lines.length, bytes: expect.any(Number), droppedLines: LINES - kept, droppedBytes, expiredAt: null });
+    const details = await system.tapit('show', 'task', `task=${id}`);
+    expect(details.stdout).toMatch(new RegExp(`^Log size:\\s+${lines.length} lines, [\\d.]+ KiB; ${LINES - kept} lines \\([\\d.]+ KiB\\) dropped past the log limit$`, 'm'));
+    const tail = details.stdout.slice(details.stdout.indexOf('\nLog, last ') + 1).trimEnd().split('\n');
+    expect(tail[0]).toBe(`Log, last 20 of ${lines.length} lines (all: tapit show logs task=${id}):`);
+    expect(tail.slice(1).map((line) => LOG_LINE.exec(line.trim())?.[3])).toEqual(texts.slice(-20));
   });
 });

@@ -98,17 +98,25 @@ describe('a task from a schedule', () => {
   });
 });
 
+describe('taskDetails: the log', () => {
+  it('says what the log holds, and what the log limit dropped', () => {
+    const log = { lines: 1200, bytes: 3 * 1024 * 1024, droppedLines: 0, droppedBytes: 0, expiredAt: null };
+    expect(taskDetails({ ...task, log })).toMatch(/^Log size:\s+1200 lines, 3\.00 MiB$/m);
+    expect(taskDetails({ ...task, log: { ...log, droppedLines: 40, droppedBytes: 2048 } })).toMatch(/^Log size:\s+1200 lines, 3\.00 MiB; 40 lines \(2\.00 KiB\) dropped past the log limit$/m);
+    expect(taskDetails({ ...task, log: undefined })).toMatch(/^Log size:\s+-$/m);
+  });
+});
+
 describe('logTail', () => {
   const lines = Array.from({ length: 25 }, (_, i) => ({ position: i + 1, stream: 'stdout' as const, text: `line ${i + 1}`, at: '2021-03-17T09:58:34Z' }));
 
   it('shows a short log whole', () => {
-    expect(logTail(lines.slice(0, 2), false, 'tapit show logs task=x')).toBe('Log:\n  2021-03-17 09:58:34 [app] line 1\n  2021-03-17 09:58:34 [app] line 2');
-    expect(logTail([], false, 'x')).toBe('Log: (empty)');
+    expect(logTail(lines.slice(0, 2), 'tapit show logs task=x')).toBe('Log:\n  2021-03-17 09:58:34 [app] line 1\n  2021-03-17 09:58:34 [app] line 2');
+    expect(logTail([], 'x')).toBe('Log: (empty)');
   });
 
-  it('shows the last lines of a longer log and where to read the rest', () => {
-    const text = logTail(lines, false, 'tapit show logs task=x', 3).split('\n');
+  it('shows the last lines of a longer log, how many there are and where to read the rest', () => {
+    const text = logTail(lines.slice(-3), 'tapit show logs task=x').split('\n');
     expect(text).toEqual(['Log, last 3 of 25 lines (all: tapit show logs task=x):', '  2021-03-17 09:58:34 [app] line 23', '  2021-03-17 09:58:34 [app] line 24', '  2021-03-17 09:58:34 [app] line 25']);
-    expect(logTail(lines, true, 'tapit show logs task=x')).toBe('Log: too long to show here; read it with tapit show logs task=x');
   });
 });

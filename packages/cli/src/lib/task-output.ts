@@ -79,13 +79,25 @@ export function taskDetails(task: Task, now: Date = new Date()): string {
     ['Peak memory', formatBytes(usage.peakMemoryBytes)],
     ['CPU time', usage.cpuSeconds === null ? '-' : `${formatNumber(usage.cpuSeconds)}s`],
     ['Disk', formatBytes(usage.diskBytes)],
+    ['Log size', logSize(task.log)],
   ]);
 }
 
-/** The end of a task's log for `show task`: the last `count` lines, or where to read a long log. */
-export function logTail(lines: readonly LogLine[], truncated: boolean, fullCommand: string, count = 20): string {
-  if (truncated) return `Log: too long to show here; read it with ${fullCommand}`;
+/**
+ * The end of a task's log for `show task`: its last lines (read with `tail`), and where to read
+ * the rest when there is more. Positions count the log's lines, so the last one is their number.
+ */
+export function logTail(lines: readonly LogLine[], fullCommand: string): string {
   if (lines.length === 0) return 'Log: (empty)';
-  const heading = lines.length > count ? `Log, last ${count} of ${lines.length} lines (all: ${fullCommand}):` : 'Log:';
-  return [heading, ...lines.slice(-count).map((line) => `  ${formatLogLine(line)}`)].join('\n');
+  const total = lines[lines.length - 1]!.position;
+  const heading = total > lines.length ? `Log, last ${lines.length} of ${total} lines (all: ${fullCommand}):` : 'Log:';
+  return [heading, ...lines.map((line) => `  ${formatLogLine(line)}`)].join('\n');
+}
+
+/** What the task's log holds, and what its log limit dropped. */
+function logSize(log: Task['log']): string {
+  if (!log) return '-';
+  const held = `${log.lines} ${log.lines === 1 ? 'line' : 'lines'}, ${formatBytes(log.bytes)}`;
+  if (log.droppedLines === 0) return held;
+  return `${held}; ${log.droppedLines} lines (${formatBytes(log.droppedBytes)}) dropped past the log limit`;
 }

@@ -57,6 +57,18 @@ export const CreateTaskRequest = z
   });
 export type CreateTaskRequest = z.input<typeof CreateTaskRequest>;
 
+/** What a task's log holds: lines and bytes of output stored, what its log limit dropped, and when retention expired it. */
+export const TaskLogSize = z.object({
+  lines: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  /** Output past TAPIT_LOG_MAX_BYTES_PER_TASK, dropped and never stored. */
+  droppedLines: z.number().int().nonnegative(),
+  droppedBytes: z.number().int().nonnegative(),
+  /** When log retention expired the log (it is deleted, or being deleted); null while kept. */
+  expiredAt: Timestamp.nullable(),
+});
+export type TaskLogSize = z.infer<typeof TaskLogSize>;
+
 export const Task = z.object({
   id: TaskId,
   project: Name,
@@ -83,6 +95,8 @@ export const Task = z.object({
   /** Labels its agent must carry: the app's and the task's own. */
   constraints: Labels,
   usage: ResourceUsage,
+  /** Absent from schedulers before log chunks: a newer client still reads their tasks. */
+  log: TaskLogSize.optional(),
   createdAt: Timestamp,
   startedAt: Timestamp.nullable(),
   finishedAt: Timestamp.nullable(),

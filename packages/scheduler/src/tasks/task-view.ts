@@ -35,6 +35,14 @@ export function toTask(row: TaskWithApp): Task {
     agent: row.agent_name,
     constraints: row.constraints,
     usage: { peakMemoryBytes: row.peak_memory_bytes, cpuSeconds: row.cpu_seconds, diskBytes: row.disk_bytes },
+    // bigint columns come back from pg as strings.
+    log: {
+      lines: row.log_count,
+      bytes: Number(row.log_bytes),
+      droppedLines: Number(row.log_dropped_lines),
+      droppedBytes: Number(row.log_dropped_bytes),
+      expiredAt: iso(row.log_expired_at),
+    },
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),

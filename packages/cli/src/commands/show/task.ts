@@ -5,7 +5,8 @@ import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
 import { logTail, taskDetails } from '../../lib/task-output.js';
 import { logExpiry } from '../../lib/logs.js';
 
-const LOG_PAGE = 1000;
+/** Lines of the log's end shown. */
+const LOG_TAIL = 20;
 
 export default class ShowTask extends BaseCommand {
   static summary = 'Show a task: status, stop reason, exit code, timings, resources, usage and the end of its log.';
@@ -20,9 +21,8 @@ export default class ShowTask extends BaseCommand {
     const task = await client.get(taskPath(parseTaskArg(argv as string[])), Task);
     this.log(taskDetails(task));
     if (!this.jsonEnabled()) {
-      // The API pages logs from the start, so the tail is only known when the log fits one page.
-      const page = await client.get(taskPath(task.id, '/logs'), LogPage, { after: 0, limit: LOG_PAGE });
-      this.log(`\n${page.expiredAt ? `Log: expired, ${logExpiry(page.expiredAt)}` : logTail(page.lines, page.lines.length === LOG_PAGE, `${this.config.bin} show logs task=${task.id}`)}`);
+      const page = await client.get(taskPath(task.id, '/logs'), LogPage, { tail: LOG_TAIL });
+      this.log(`\n${page.expiredAt ? `Log: expired, ${logExpiry(page.expiredAt)}` : logTail(page.lines, `${this.config.bin} show logs task=${task.id}`)}`);
     }
     return task;
   }
