@@ -131,7 +131,8 @@ export class DockerTask implements DriverTask {
     }
   }
 
-  async diskUsageBytes(): Promise<number | null> {
+  /** The writable layer plus the tmpfs mounts: now, or as sampled last before `finishedAt` (the engine's clock, ms). */
+  async diskUsageBytes(finishedAt?: number): Promise<number | null> {
     // `size` is a real engine option the typings lack; SizeRw is the writable layer.
     const options = { size: true } as Docker.ContainerInspectOptions;
     const info = (await this.container.inspect(options)) as Docker.ContainerInspectInfo & { SizeRw?: number };
@@ -139,7 +140,8 @@ export class DockerTask implements DriverTask {
     // Plus its tmpfs mounts (image VOLUMEs, a read-only task's /tmp), read from the cgroup's
     // samples: unknown (null), never understated, until one came.
     if (!info.Mounts?.some((m) => m.Type === 'tmpfs')) return info.SizeRw;
-    return this.sampler.tmpfsBytes === null ? null : info.SizeRw + this.sampler.tmpfsBytes;
+    const tmpfs = finishedAt === undefined ? this.sampler.tmpfsBytes : this.sampler.tmpfsBytesBefore(finishedAt);
+    return tmpfs === null ? null : info.SizeRw + tmpfs;
   }
 
   async destroy(): Promise<void> {
@@ -266,7 +268,9 @@ export class DockerTask implements DriverTask {
         lostWithEngine,
       };
     }
-    const disk = await this.diskUsageBytes().catch(() => null);
+    // Unset, the engine says 0001-01-01 (a negative time): then the latest sample.
+    const finishedMs = Date.parse(info.State.FinishedAt);
+    const disk = await this.diskUsageBytes(finishedMs > 0 ? finishedMs : undefined).catch(() => null);
     const limit = info.HostConfig.Memory ?? 0;
     const peak = this.sampler.peakMemoryBytes;
     // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event;

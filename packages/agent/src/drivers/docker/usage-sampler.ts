@@ -22,6 +22,9 @@ export function shmemBytes(stat: MemoryStat): number | null {
   return Math.max(0, active + inactive - rss);
 }
 
+/** Samples kept for the end's report: the engine samples about every second, a container's end takes a few. */
+const KEPT_TMPFS_SAMPLES = 8;
+
 /*
  * Samples the stats API while a container runs: its cgroup (cgroup v1 or v2) disappears with the
  * container, so peak memory and CPU time must be read before the end. Values stay null when no
@@ -30,8 +33,10 @@ export function shmemBytes(stat: MemoryStat): number | null {
 export class UsageSampler {
   peakMemoryBytes: number | null = null;
   cpuSeconds: number | null = null;
-  /** Bytes in the container's tmpfs mounts (shared memory) at the last sample taken while it ran. */
+  /** Bytes in the container's tmpfs mounts (shared memory) at the latest sample. */
   tmpfsBytes: number | null = null;
+  /** The latest few of them, with when the engine read them (its clock, ms): the end's report picks one. */
+  private readonly tmpfsSamples: { readAt: number; bytes: number }[] = [];
   private stream: NodeJS.ReadableStream | null = null;
   private stopped = false;
 
@@ -62,8 +67,22 @@ export class UsageSampler {
     (this.stream as unknown as { destroy?: () => void } | null)?.destroy?.();
   }
 
-  private sample(line: string): void {
+  /**
+   * The tmpfs bytes of the last sample the engine read before `finishedAt` (its clock, ms), or
+   * null when none was. A sample read after the task's processes exited may see their mounts
+   * freed while the cgroup still holds pages: it would report a full tmpfs as empty.
+   */
+  tmpfsBytesBefore(finishedAt: number): number | null {
+    for (let i = this.tmpfsSamples.length - 1; i >= 0; i--) {
+      if (this.tmpfsSamples[i]!.readAt < finishedAt) return this.tmpfsSamples[i]!.bytes;
+    }
+    return null;
+  }
+
+  /** Takes one line of the engine's stats stream (a JSON sample). */
+  sample(line: string): void {
     let s: {
+      read?: string;
       memory_stats?: { usage?: number; max_usage?: number; stats?: MemoryStat };
       cpu_stats?: { cpu_usage?: { total_usage?: number } };
     };
@@ -78,7 +97,11 @@ export class UsageSampler {
     const shmem = s.memory_stats?.stats ? shmemBytes(s.memory_stats.stats) : null;
     // The engine's last sample, as the container stops, reads an emptied cgroup: keep what the
     // task held while it ran (a running container always uses some memory).
-    if (shmem !== null && memory > 0) this.tmpfsBytes = shmem;
+    if (shmem !== null && memory > 0) {
+      this.tmpfsBytes = shmem;
+      this.tmpfsSamples.push({ readAt: Date.parse(s.read ?? '') || Date.now(), bytes: shmem });
+      if (this.tmpfsSamples.length > KEPT_TMPFS_SAMPLES) this.tmpfsSamples.shift();
+    }
     const cpuNs = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
     if (cpuNs > 0) this.cpuSeconds = Math.max(this.cpuSeconds ?? 0, cpuNs / 1e9);
   }
