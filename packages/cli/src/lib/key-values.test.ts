@@ -82,6 +82,11 @@ describe('parseNamedRequest', () => {
     expect(failure(() => parseNamedRequest(Name, UpdateAgentRequest, ['Host A', 'cpu=2'], AGENT_KEYS)).message).toMatch(/^Invalid agent name "Host A": must be/);
     expect(failure(() => parseNamedRequest(Name, UpdateAgentRequest, ['host-a', 'cpu=1e6'], AGENT_KEYS)).message).toBe('Invalid value "1e6" for cpu: must be at most 1024 vCPUs');
   });
+
+  it('names the keys it takes when none was given, not the API fields', () => {
+    const keys = { ...AGENT_KEYS, keys: { ...AGENT_KEYS.keys, drained: { field: 'drained', type: 'boolean' } } } satisfies KeyValueSpec;
+    expect(failure(() => parseNamedRequest(Name, UpdateAgentRequest, ['host-a'], keys)).message).toBe('Nothing to change: give cpu=… or drained=…');
+  });
 });
 
 describe('parseRequest', () => {

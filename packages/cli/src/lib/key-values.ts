@@ -103,8 +103,8 @@ export function validateKeyValues<S extends z.ZodType>(schema: S, body: unknown,
 }
 
 /**
- * For `tapit update|… NOUN NAME key=…`: the bare word (the name) checked with `nameSchema`, the
- * keys with the request's own schema, each error naming what was typed.
+ * For `tapit update NOUN NAME key=…`: the bare word (the name) checked with `nameSchema`, the
+ * keys with the request's own schema, each error naming what was typed; at least one key.
  */
 export function parseNamedRequest<N extends z.ZodType, S extends z.ZodType>(
   nameSchema: N,
@@ -114,6 +114,10 @@ export function parseNamedRequest<N extends z.ZodType, S extends z.ZodType>(
 ): { name: z.output<N>; request: z.output<S> } {
   const { body, typed } = parseKeyValues(args, spec);
   const { [spec.positional.field]: name, ...rest } = body;
+  if (Object.keys(rest).length === 0) {
+    const keys = Object.keys(spec.keys).map((key) => `${key}=…`);
+    throw new UsageError(`Nothing to change: give ${keys.length > 1 ? `${keys.slice(0, -1).join(', ')} or ${keys.at(-1)}` : keys[0]}`);
+  }
   return { name: validateRequest(nameSchema, name, () => labelFor(spec.positional.field, spec, typed)), request: validateKeyValues(schema, rest, spec, typed) };
 }
 
