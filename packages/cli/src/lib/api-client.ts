@@ -186,6 +186,19 @@ async function errorFrom(response: HttpAnswer): Promise<ApiError> {
   return apiErrorFrom(response.status, response.statusText, response.url, text);
 }
 
+/**
+ * The scheduler has no such route: it is older than the client (its own 404 for an unknown path,
+ * not one about a task or app that does not exist).
+ */
+export function isMissingRoute(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404 && error.message.startsWith('no route for ');
+}
+
+/** What a scheduler too old for a request is told: `--stream needs a newer scheduler (…)`. */
+export function needsNewerScheduler(what: string): ApiError {
+  return new ApiError(`${what} needs a newer scheduler: this one has no log chunks (upgrade tapit-scheduler)`, null, 'BAD_RESPONSE');
+}
+
 /** An error answer (to a request, or a refused websocket upgrade) as the ApiError it describes. */
 export function apiErrorFrom(status: number, statusText: string, url: string, text: string): ApiError {
   const parsed = ApiErrorBody.safeParse(safeJson(text));

@@ -103,3 +103,33 @@ describe('followLog', () => {
     expect(controller.signal.aborted).toBe(true);
   });
 });
+
+describe('followLog from a scheduler older than log chunks', () => {
+  const older = () =>
+    fakeServer((_req, res, url) => {
+      if (url.pathname.endsWith('/chunks/follow')) {
+        res.statusCode = 404;
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for GET ${url.pathname}` } }));
+      }
+      res.setHeader('content-type', 'application/x-ndjson');
+      res.end(ndjson([line(1), line(2), { type: 'end', status: 'STOPPED', exitCode: 0 }]));
+    });
+
+  it('follows the line stream instead', async () => {
+    const server = await older();
+    close = server.close;
+    const seen: LogLine[] = [];
+    const end = await followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: (lines) => void seen.push(...lines) }, { retryDelayMs: 10 });
+    expect(end).toEqual({ status: 'STOPPED', exitCode: 0 });
+    expect(seen.map((l) => l.text)).toEqual(['line 1', 'line 2']);
+    expect(server.requests.map((u) => u.pathname)).toEqual(['/v1/tasks/abcd/logs/chunks/follow', '/v1/tasks/abcd/logs/follow']);
+  });
+
+  it('says a filter needs a newer scheduler', async () => {
+    const server = await older();
+    close = server.close;
+    const following = followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: () => {} }, { filter: { since: '2021-03-17T09:58:34Z' } });
+    await expect(following).rejects.toThrow('--since needs a newer scheduler');
+  });
+});

@@ -1,5 +1,5 @@
-import { LogFollowEvent, linesOfChunk, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
-import { ApiError, type ApiClient } from './api-client.js';
+import { filters, LogFollowEvent, linesOfChunk, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { ApiError, isMissingRoute, needsNewerScheduler, type ApiClient } from './api-client.js';
 import { chunkAfter, lastPosition } from './log-chunks.js';
 import { ndjsonBatches } from './ndjson.js';
 
@@ -43,10 +43,19 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
   let failingSince: number | null = null;
   let connected = false;
   let delay = retryDelayMs;
+  // A scheduler from before chunks has only the line follow, without filters.
+  let chunks = true;
   for (;;) {
     let reason = 'the stream ended before the task did';
     try {
-      const response = await client.stream(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks/follow`, { after, ...options.filter }, signal);
+      const path = `/v1/tasks/${encodeURIComponent(taskId)}/logs/${chunks ? 'chunks/follow' : 'follow'}`;
+      const response = await client.stream(path, chunks ? { after, ...options.filter } : { after }, signal).catch((error: unknown) => {
+        if (!chunks || !isMissingRoute(error)) throw error;
+        if (options.filter && filters(options.filter)) throw needsNewerScheduler(options.filter.stream !== undefined ? '--stream' : '--since');
+        chunks = false;
+        return null;
+      });
+      if (response === null) continue;
       connected = true;
       failingSince = null;
       delay = retryDelayMs;

@@ -1,9 +1,14 @@
-import { logLinePrefix, sliceRuns, countLines, type LogChunk, type LogRun } from '@tapit/protocol';
+import { logLinePrefix, sliceRuns, countLines, type LogChunk, type LogLine, type LogRun } from '@tapit/protocol';
 import { escapeControlCharacters } from './control-characters.js';
 
 /** Position of a chunk's last line. */
 export function lastPosition(chunk: LogChunk): number {
   return chunk.first + countLines(chunk.runs) - 1;
+}
+
+/** A line as a chunk of one (a scheduler from before chunks sends lines). */
+export function chunkOfLine(line: LogLine): LogChunk {
+  return { first: line.position, runs: [{ stream: line.stream, at: line.at, lines: 1, text: `${line.text}\n` }] };
 }
 
 /** The chunk without its lines at or before `after` (null if nothing is left). */

@@ -1,8 +1,8 @@
-import { LogChunkPage, Task, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
-import type { ApiClient } from './api-client.js';
+import { filters, LogChunkPage, LogPage, Task, type LogChunk, type LogFilter, type LogLine, type TaskStatus } from '@tapit/protocol';
+import { isMissingRoute, needsNewerScheduler, type ApiClient } from './api-client.js';
 import { followLog, type FollowEnd } from './follow.js';
 import { escapeControlCharacters, escapesFor } from './control-characters.js';
-import { chunkAfter, formatChunks, type LogFormat } from './log-chunks.js';
+import { chunkAfter, chunkOfLine, formatChunks, type LogFormat } from './log-chunks.js';
 import { WaitingLine, writeAll } from './terminal.js';
 
 export interface Io {
@@ -48,13 +48,38 @@ export async function readLog(client: ApiClient, taskId: string, onChunks: (chun
   let after = 0;
   for (;;) {
     // The tail places the first page; the pages after it go on from there to the end.
-    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, after === 0 ? { after, tail, ...filter } : { after, ...filter });
+    const query = after === 0 ? { after, tail, ...filter } : { after, ...filter };
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs/chunks`, LogChunkPage, query).catch((error: unknown) => {
+      if (after === 0 && isMissingRoute(error)) return null;
+      throw error;
+    });
+    if (page === null) return readLogLines(client, taskId, onChunks, selection);
     // A page starts after `after`; cut anyway, so a line can never show twice.
     const chunks = page.chunks.map((chunk) => chunkAfter(chunk, after)).filter((chunk): chunk is LogChunk => chunk !== null);
     if (chunks.length > 0) await onChunks(chunks);
     if (page.expiredAt) return { last: page.last, expiredAt: page.expiredAt };
     if (!page.more || page.last <= after) return { last: page.last };
     after = page.last;
+  }
+}
+
+/** The longest page and tail of a scheduler from before chunks. */
+const LINE_PAGE = 10_000;
+
+/** readLog from a scheduler from before chunks: pages of lines, no filters, a tail of at most LINE_PAGE. */
+async function readLogLines(client: ApiClient, taskId: string, onChunks: (chunks: LogChunk[]) => void | Promise<void>, selection: LogSelection): Promise<LogRead> {
+  const { tail, ...filter } = selection;
+  if (filters(filter)) throw needsNewerScheduler(filter.stream !== undefined ? '--stream' : '--since');
+  if (tail !== undefined && tail > LINE_PAGE) throw needsNewerScheduler(`--tail above ${LINE_PAGE}`);
+  let after = 0;
+  for (let tailed = tail !== undefined; ; tailed = false) {
+    // The tail places the first page, as with chunks; the pages after it go on to the end.
+    const page = await client.get(`/v1/tasks/${encodeURIComponent(taskId)}/logs`, LogPage, tailed ? { tail } : { after, limit: LINE_PAGE });
+    const lines = page.lines.filter((line) => line.position > after);
+    if (lines.length > 0) await onChunks(lines.map(chunkOfLine));
+    if (page.expiredAt) return { last: page.last, expiredAt: page.expiredAt };
+    after = Math.max(after, page.last);
+    if (!tailed && page.lines.length < LINE_PAGE) return { last: after };
   }
 }
 
