@@ -33,6 +33,19 @@ describe('task logs', () => {
     expect(logs.stdout).toMatch(/\[system\] Task stopped: EXITED \(exit code 0\)\n$/);
   });
 
+  it('a reader that stops reading slows only its own stream: create task --wait still prints every line once, in order', { timeout: 120_000 }, async () => {
+    const cli = system.startTapit(['create', 'task', 'seq 1 300000', '--wait'], 110_000);
+    await cli.waitFor(/\[app\] 1\n/);
+    // The terminal stops taking output (a paused pager, a slow ssh link): the CLI's writes back
+    // up into its follow, while the task prints the rest and ends.
+    cli.child.stdout!.pause();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    cli.child.stdout!.resume();
+    const run = await cli.result;
+    expect(run.code, `${run.stderr}\n${why()}`).toBe(0);
+    expect(firstWrong(appLines(run.stdout), 300_000, (i) => String(i + 1))).toBe(-1);
+  });
+
   it('a line longer than a chunk arrives whole, in pieces of 64 KiB', { timeout: 120_000 }, async () => {
     // 655,360 characters of ASCII, then 327,680 é (655,360 bytes): each longer than a chunk (256 KiB),
     // and a multiple of 64 KiB. (Docker's json-file log keeps a character it cuts at 16 KiB as U+FFFD:
