@@ -485,6 +485,10 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
   CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
   Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }],
+  TaskLogSize: [
+    { lines: 1200, bytes: 3_145_728, droppedLines: 0, droppedBytes: 0, expiredAt: null },
+    { lines: 40, bytes: 1_073_741_824, droppedLines: 9, droppedBytes: 4096, expiredAt: finishedAt },
+  ],
   TaskList: [taskList, { items: [], nextCursor: null }],
   ScheduleId: [scheduleId],
   ConcurrencyPolicy: ['allow', 'forbid', 'replace'],
