@@ -22,6 +22,8 @@ export interface AppDeps {
   followPollMs?: number;
   /** How long a log follow may stay silent before a blank keep-alive line. */
   followKeepAliveMs?: number;
+  /** Bytes a log follow's client may leave waiting before it catches up on reads of its own (follow-hub.ts). */
+  followBufferBytes?: number;
   /** Failed authentications per address, shared with the websocket upgrades (one is made if absent). */
   authFailures?: AuthFailures;
   /** An agent was revoked, deleted or changed: this replica's gateway acts on it now (others within a second). */
