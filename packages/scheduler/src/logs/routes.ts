@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
 import { findTask } from '../tasks/repository.js';
+import { StreamLimits } from '../http/stream-limits.js';
 import { DEFAULT_FOLLOW_BUFFER_BYTES, FollowHub, type FollowFormat } from './follow-hub.js';
 import { chunkJson, parseChunk, readLogChunks, readLogLines, readLogState, storedLineCount, type StoredChunk } from './repository.js';
 
@@ -44,6 +45,7 @@ export function logRoutes(deps: AppDeps) {
   // A quiet task's follow still sends a blank line this often: clients and proxies that drop
   // idle connections (the CLI after 300 s) keep it, and a dead one is noticed.
   const keepAliveMs = deps.followKeepAliveMs ?? 30_000;
+  const streamLimits = deps.streamLimits ?? new StreamLimits();
   const routes = new Hono<HonoEnv>();
 
   routes.get('/tasks/:id/logs', async (c) => {
@@ -94,25 +96,33 @@ export function logRoutes(deps: AppDeps) {
   /**
    * Newline-delimited JSON: every line after `after`, status changes as they happen, and one
    * `end` once the task's log is complete (STOPPED, and its agent's last lines are in or will
-   * not come: `readLogState`) and every stored line was sent (follow-hub.ts).
+   * not come: `readLogState`) and every stored line was sent (follow-hub.ts). A stream of the
+   * token's, counted against its cap and the replica's.
    */
   async function follow<Q extends { after: number }>(c: Context<HonoEnv>, schema: z.ZodType<Q>, formatOf: (query: Q) => FollowFormat) {
     const task = await findTask(db, c.req.param('id') ?? '', c.get('principal').project);
     const query = parseQuery(c, schema);
     const { name } = c.get('principal');
+    const release = streamLimits.acquire(name);
     c.header('content-type', 'application/x-ndjson');
     c.header('cache-control', 'no-store');
-    return stream(c, async (out) => {
-      const stop = new AbortController();
-      // A revoked token ends the stream; the follower's next request is refused.
-      const unwatch = deps.tokenWatch.watch(name, () => stop.abort());
-      out.onAbort(() => stop.abort());
-      try {
-        await hub.follow(task.id, query.after, formatOf(query), (bytes) => out.write(bytes), stop.signal);
-      } finally {
-        unwatch();
-      }
-    });
+    try {
+      return stream(c, async (out) => {
+        const stop = new AbortController();
+        // A revoked token ends the stream; the follower's next request is refused.
+        const unwatch = deps.tokenWatch.watch(name, () => stop.abort());
+        out.onAbort(() => stop.abort());
+        try {
+          await hub.follow(task.id, query.after, formatOf(query), (bytes) => out.write(bytes), stop.signal);
+        } finally {
+          unwatch();
+          release();
+        }
+      });
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**
