@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
         log(`${c.req.method} ${c.req.path}: 503 ${answer.message}`);
         c.header('Retry-After', String(RETRY_AFTER_SECONDS));
       }
+      if (answer.retryAfterSeconds !== undefined) c.header('Retry-After', String(answer.retryAfterSeconds));
       return c.json({ error: { code: answer.code, message: answer.message, ...field } }, answer.status as 400);
     }
     // A value that passed validation but not the database (e.g. past a column's range).

@@ -16,6 +16,8 @@ describe('loadConfig', () => {
     // A task's log holds at most 1 GiB of output.
     expect(config.TAPIT_LOG_MAX_BYTES_PER_TASK).toBe(1024 ** 3);
     expect(config.TAPIT_CONSOLE_RECORDING_MAX_BYTES).toBe(64 * 1024 ** 2);
+    // Long-lived streams (log follows, consoles, execs): 100 per token, 2048 in all.
+    expect(config).toMatchObject({ TAPIT_MAX_STREAMS_PER_TOKEN: 100, TAPIT_MAX_STREAMS: 2048 });
   });
 
   it('reads every variable', () => {
@@ -42,6 +44,10 @@ describe('loadConfig', () => {
     ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', 'lots', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', '1.5', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],
+    ['TAPIT_MAX_STREAMS', '0', 'TAPIT_MAX_STREAMS: must be a positive whole number'],
+    ['TAPIT_MAX_STREAMS', 'many', 'TAPIT_MAX_STREAMS: must be a positive whole number'],
+    ['TAPIT_MAX_STREAMS_PER_TOKEN', '-1', 'TAPIT_MAX_STREAMS_PER_TOKEN: must be a positive whole number'],
+    ['TAPIT_MAX_STREAMS_PER_TOKEN', '1.5', 'TAPIT_MAX_STREAMS_PER_TOKEN: must be a positive whole number'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

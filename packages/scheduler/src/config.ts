@@ -5,12 +5,16 @@ import { MAX_LOG_RETENTION_DAYS } from '@tapit/protocol';
 import { z } from 'zod';
 import { AllowedNetworks, DEFAULT_ALLOWED_NETWORKS } from './alerts/allowed-networks.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_TOKEN } from './http/stream-limits.js';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 const token = z.string().min(16, 'must be at least 16 characters');
 const positiveInt = z.coerce.number().int().positive('must be a positive whole number');
 const BYTE_COUNT = 'must be a whole number of bytes, at least 1024';
 const byteCount = () => z.coerce.number({ error: BYTE_COUNT }).int(BYTE_COUNT).min(1024, BYTE_COUNT);
+const POSITIVE_COUNT = 'must be a positive whole number';
+/** As positiveInt, and saying so for what is no number at all (`many`). */
+const count = () => z.coerce.number({ error: POSITIVE_COUNT }).int(POSITIVE_COUNT).positive(POSITIVE_COUNT);
 
 /** Every setting of the scheduler, from the environment (PRODUCT.md, "Configuration"). */
 export const SchedulerConfig = z.object({
@@ -46,6 +50,13 @@ export const SchedulerConfig = z.object({
   TAPIT_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   /** Invalid tokens one address may present in a burst; then one per 60/N s, else 429. */
   TAPIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+  /**
+   * Long-lived streams (log follows, console and exec sessions) one token may hold open at once on
+   * a replica; one more is refused with 429 TOO_MANY_STREAMS.
+   */
+  TAPIT_MAX_STREAMS_PER_TOKEN: count().default(DEFAULT_MAX_STREAMS_PER_TOKEN),
+  /** Such streams one replica serves at once, all tokens together; one more is refused with 429. */
+  TAPIT_MAX_STREAMS: count().default(DEFAULT_MAX_STREAMS),
   /** Agent websocket connections one replica holds at most; more are refused with 503. */
   TAPIT_MAX_AGENT_CONNECTIONS: positiveInt.default(1000),
   /**

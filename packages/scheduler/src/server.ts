@@ -9,6 +9,7 @@ import { ConsoleBroker } from './consoles/broker.js';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
 import { refuseIfRateLimited, refuseUpgrade } from './http/refuse-upgrade.js';
 import { ConnectionLimiter, serverOptions, warnIfDescriptorsShort, type ConnectionLimits } from './http/connection-limits.js';
+import { StreamLimits } from './http/stream-limits.js';
 import { isTaskReference, TASK_REFERENCE_RULE } from './http/validate-references.js';
 import { AuthFailures } from './auth/auth-failures.js';
 import { createApp } from './app.js';
@@ -62,10 +63,12 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const probe = new DatabaseProbe(database.db);
   // One count of failed logins per address for the API and every websocket upgrade.
   const authFailures = new AuthFailures({ perMinute: config.TAPIT_AUTH_FAILURES_PER_MINUTE, log });
+  // One count of open streams for the log follows and the console and exec sessions.
+  const streamLimits = new StreamLimits({ perToken: config.TAPIT_MAX_STREAMS_PER_TOKEN, total: config.TAPIT_MAX_STREAMS });
   // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
   let agentChanged = (_name: string): Promise<void> => Promise.resolve();
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits },
     log,
   );
   const gateway = new AgentGateway({
@@ -144,7 +147,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES });
+  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.

@@ -91,6 +91,38 @@ describe('followLog', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('refuses past the streams its token may hold at once, but retries it when reopening a dropped stream the scheduler may still count', async () => {
+    const busy = (res: import('node:http').ServerResponse) => {
+      res.statusCode = 429;
+      res.end(JSON.stringify({ error: { code: 'TOO_MANY_STREAMS', message: 'the token "ci" has 100 streams open (…TAPIT_MAX_STREAMS_PER_TOKEN=100)' } }));
+    };
+    const refused = await fakeServer((_req, res) => busy(res));
+    close = refused.close;
+    const error = await followLog(new ApiClient(refused.url, 't'), 'abcd', { onLines: () => undefined }).catch((e: unknown) => e);
+    expect((error as ApiError).code).toBe('TOO_MANY_STREAMS');
+    expect(refused.requests).toHaveLength(1);
+    await refused.close();
+
+    let connections = 0;
+    const server = await fakeServer((_req, res) => {
+      connections += 1;
+      if (connections === 2) return busy(res);
+      res.setHeader('content-type', 'application/x-ndjson');
+      if (connections === 1) {
+        res.write(ndjson([line(1)]));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      res.end(ndjson([line(2), { type: 'end', status: 'STOPPED', exitCode: 0 }]));
+    });
+    close = server.close;
+    const seen: number[] = [];
+    const end = await followLog(new ApiClient(server.url, 't'), 'abcd', { onLines: (lines) => void seen.push(...lines.map((l) => l.position)) }, { retryDelayMs: 10 });
+    expect(end).toEqual({ status: 'STOPPED', exitCode: 0 });
+    expect(seen).toEqual([1, 2]);
+    expect(server.requests).toHaveLength(3);
+  });
+
   it('stops when the signal aborts', async () => {
     const server = await fakeServer((_req, res) => {
       res.setHeader('content-type', 'application/x-ndjson');

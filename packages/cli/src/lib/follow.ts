@@ -96,8 +96,10 @@ export async function followLog(client: ApiClient, taskId: string, handlers: Fol
       }
     } catch (error) {
       if (signal?.aborted) throw error;
-      // A 4xx (task deleted, token revoked) will not get better by retrying.
-      if (error instanceof ApiError && error.status !== null && error.status < 500) throw error;
+      // A 4xx (task deleted, token revoked) will not get better by retrying, but for the stream
+      // this one replaces: the scheduler may not have seen it end yet, and still count it.
+      const replacing = connected && error instanceof ApiError && error.code === 'TOO_MANY_STREAMS';
+      if (error instanceof ApiError && error.status !== null && error.status < 500 && !replacing) throw error;
       if (error instanceof ApiError && error.code === 'BAD_RESPONSE') throw error;
       // Retrying only makes sense for a scheduler we have reached before (a wrong URL fails fast).
       if (!connected) throw error;

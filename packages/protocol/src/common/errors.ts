@@ -13,6 +13,12 @@ export const ErrorCode = z.enum([
   'IDEMPOTENCY_KEY_REUSED',
   /** 429: too many failed authentications or open connections from one address; see `Retry-After`. */
   'RATE_LIMITED',
+  /**
+   * 429: the token holds as many long-lived streams (log follows, console and exec sessions) as it
+   * may (TAPIT_MAX_STREAMS_PER_TOKEN), or the scheduler serves as many as it may (TAPIT_MAX_STREAMS,
+   * with `Retry-After`); the message names which.
+   */
+  'TOO_MANY_STREAMS',
   /** 503: the scheduler holds as many connections (TAPIT_MAX_CONNECTIONS) or agent connections as it is allowed to. */
   'SERVER_BUSY',
   'INTERNAL',

@@ -463,7 +463,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   LabelValue: ['eu', 'true', 'v1.2_b-3', 'A'],
   Labels: [{ region: 'eu', gpu: 'true' }, {}],
   ResourceUsage: [usage, unmeasuredUsage],
-  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'RATE_LIMITED', 'SERVER_BUSY', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
+  ErrorCode: ['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'AMBIGUOUS_ID', 'PAYLOAD_TOO_LARGE', 'IDEMPOTENCY_KEY_REUSED', 'RATE_LIMITED', 'TOO_MANY_STREAMS', 'SERVER_BUSY', 'INTERNAL', 'DATABASE_UNAVAILABLE'],
   ApiErrorBody: [validationError, notFoundError, databaseUnavailableError],
   // api
   Health: [health, { status: 'ok', version: '0.1.0', database: 'embedded' }],

@@ -1,32 +1,11 @@
-import { ConsoleChannel, ConsoleServerFrame, decodeConsoleData, encodeConsoleData, type Task } from '@tapit/protocol';
+import { ConsoleChannel, encodeConsoleData, type Task } from '@tapit/protocol';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsoleClient as openClient } from '../testing/console-client.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
-
-/** A websocket client that collects binary output and control frames. */
-function openClient(url: string, path: string, token = ADMIN_TOKEN) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  const output: Buffer[] = [];
-  const frames: ConsoleServerFrame[] = [];
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) output.push(Buffer.from(decodeConsoleData(new Uint8Array(data as Buffer))!.data));
-    else frames.push(ConsoleServerFrame.parse(JSON.parse(data.toString())));
-  });
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => reject(Object.assign(new Error(`refused ${res.statusCode}`), { status: res.statusCode, body })));
-    });
-    ws.once('error', reject);
-  });
-  const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
-  return { ws, output, frames, opened, closed, text: () => Buffer.concat(output).toString() };
-}
 
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;

@@ -17,6 +17,7 @@ import { retryWhileUnavailable } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
+import { StreamLimits } from '../http/stream-limits.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 import { ConsoleRecorder } from './recorder.js';
 import { relayConsole } from './relay.js';
@@ -38,6 +39,8 @@ export interface ConsoleBrokerDeps {
   authFailures?: AuthFailures;
   /** TAPIT_CONSOLE_RECORDING_MAX_BYTES: a recording holds at most this many bytes of events. */
   recordingMaxBytes?: number;
+  /** Open streams per token and in all, shared with the log follows. */
+  streamLimits?: StreamLimits;
 }
 
 interface OpenRequest {
@@ -49,6 +52,8 @@ interface OpenRequest {
   cols: number;
   rows: number;
   source: string | null;
+  /** Gives the session's stream slot back (any number of times). */
+  release: () => void;
 }
 
 /**
@@ -61,9 +66,11 @@ export class ConsoleBroker {
   /** Sessions waiting for their agent to dial back: which agent was asked, and where its socket goes. */
   private readonly waiting = new Map<string, { agent: string; deliver: (agent: WebSocket) => void }>();
   private readonly failures: AuthFailures;
+  private readonly streams: StreamLimits;
 
   constructor(private readonly deps: ConsoleBrokerDeps) {
     this.failures = deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log: deps.log });
+    this.streams = deps.streamLimits ?? new StreamLimits();
   }
 
   /**
@@ -101,8 +108,12 @@ export class ConsoleBroker {
           details: { code: apiError.code, message: boundText(apiError.message) },
         }).catch(() => {});
       }
-      return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field);
+      const retry: Record<string, string> = apiError.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(apiError.retryAfterSeconds) };
+      return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field, retry);
     }
+    // The slot is the socket's: given back when it closes, however the session ended (or if
+    // the handshake itself fails).
+    socket.once('close', open.release);
     this.clients.handleUpgrade(request, socket, head, (client) =>
       this.open(client, open).catch((error) => {
         this.deps.log(`console session of task ${open.task.id}: ${coerceError(error).message}`);
@@ -128,7 +139,9 @@ export class ConsoleBroker {
       command = checked.data;
     }
     const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode, (agent) => this.deps.gateway.sessions.has(agent));
-    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source };
+    // Last: a refusal for a reason of its own (role, project, task) says that reason.
+    const release = this.streams.acquire(principal.name);
+    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release };
   }
 
   private async open(client: WebSocket, open: OpenRequest): Promise<void> {
@@ -139,6 +152,7 @@ export class ConsoleBroker {
       await this.run(client, open, revocation.signal);
     } finally {
       unwatch();
+      open.release();
     }
   }
 

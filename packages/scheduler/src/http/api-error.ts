@@ -12,6 +12,7 @@ const STATUS: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   IDEMPOTENCY_KEY_REUSED: 422,
   RATE_LIMITED: 429,
+  TOO_MANY_STREAMS: 429,
   SERVER_BUSY: 503,
   INTERNAL: 500,
   DATABASE_UNAVAILABLE: 503,
@@ -27,13 +28,17 @@ export const RETRY_AFTER_SECONDS = 2;
  */
 export class ApiError extends Error {
   readonly status: number;
+  /** Sent as `Retry-After` (seconds): when trying again may succeed. */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    options: { retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.status = STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

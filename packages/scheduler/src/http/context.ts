@@ -7,6 +7,7 @@ import type { DatabaseKind } from '../db/client.js';
 import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
+import type { StreamLimits } from './stream-limits.js';
 
 /** What the HTTP app needs from the outside world; tests pass their own. */
 export interface AppDeps {
@@ -22,6 +23,10 @@ export interface AppDeps {
   followPollMs?: number;
   /** How long a log follow may stay silent before a blank keep-alive line. */
   followKeepAliveMs?: number;
+  /** Bytes a log follow's client may leave waiting before it catches up on reads of its own (follow-hub.ts). */
+  followBufferBytes?: number;
+  /** The replica's count of open streams, shared with its console upgrades (one with the default caps if absent). */
+  streamLimits?: StreamLimits;
   /** Failed authentications per address, shared with the websocket upgrades (one is made if absent). */
   authFailures?: AuthFailures;
   /** An agent was revoked, deleted or changed: this replica's gateway acts on it now (others within a second). */

@@ -389,6 +389,22 @@ function lineRowsAsChunks(rows: { position: number; stream: string; text: string
   return chunks;
 }
 
+/**
+ * The task's status and whether its log is complete: STOPPED, and not waiting for its agent's
+ * late report (a task the scheduler ended while its agent was cut off: see backstops.ts). With
+ * `log_count`, the last position committed when it was read: a reader that has every line up to
+ * it has every line stored before the status it read.
+ */
+export function readLogState(db: Kysely<Database>, taskId: string) {
+  return db
+    .selectFrom('tasks')
+    .select(['status', 'exit_code', 'log_expired_at', 'log_count'])
+    .select(sql<boolean>`status = 'STOPPED' AND (late_report_until IS NULL OR late_report_until <= now())`.as('complete'))
+    .where('id', '=', taskId)
+    .executeTakeFirst();
+}
+export type LogState = NonNullable<Awaited<ReturnType<typeof readLogState>>>;
+
 /** How many lines the task's log holds (positions 1 to this). */
 export async function storedLineCount(db: Kysely<Database>, taskId: string): Promise<number> {
   const row = await db.selectFrom('tasks').select('log_count').where('id', '=', taskId).executeTakeFirst();

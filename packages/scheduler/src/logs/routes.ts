@@ -1,13 +1,13 @@
-import { filterChunk, filters, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogChunkPage, type LogFilter, type LogFollowEvent, type LogPage } from '@tapit/protocol';
+import { filterChunk, filters, linesOfChunk, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogChunkPage, type LogFilter, type LogFollowEvent, type LogPage } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
-import { sql } from 'kysely';
 import type { z } from 'zod';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseQuery } from '../http/validate.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
 import { findTask } from '../tasks/repository.js';
-import { chunkJson, parseChunk, readLogChunks, readLogLines, storedLineCount, type StoredChunk } from './repository.js';
+import { StreamLimits } from '../http/stream-limits.js';
+import { DEFAULT_FOLLOW_BUFFER_BYTES, FollowHub, type FollowFormat } from './follow-hub.js';
+import { chunkJson, parseChunk, readLogChunks, readLogLines, readLogState, storedLineCount, type StoredChunk } from './repository.js';
 
 const FollowQuery = LogQuery.pick({ after: true });
 /** Lines a line follow reads at a time. */
@@ -18,12 +18,26 @@ const BATCH = 5000;
  */
 const CHUNK_PAGE_BYTES = 4 * 1024 * 1024;
 
-/** What one read of a follow sends: NDJSON text, the position it reached, and whether it stopped at its bound. */
-interface FollowBatch {
-  text: string;
-  last: number;
-  more: boolean;
-}
+/** `…/logs/follow`: a line event per line, read BATCH lines at a time when catching up. */
+const LINE_FORMAT: FollowFormat = {
+  key: 'lines',
+  page: { maxLines: BATCH },
+  text: (chunks) =>
+    chunks
+      .flatMap((chunk) => linesOfChunk(parseChunk(chunk)))
+      .map((line) => `${JSON.stringify({ type: 'line', line } satisfies LogFollowEvent)}\n`)
+      .join(''),
+};
+
+/** `…/logs/chunks/follow`: the chunks as stored, cut to what the filter keeps. */
+const chunkFormat = (filter: LogFilter): FollowFormat => ({
+  key: `chunks ${filter.stream ?? ''} ${filter.since ?? ''}`,
+  page: { maxBytes: CHUNK_PAGE_BYTES },
+  text: (chunks) =>
+    filterStored(chunks, filter)
+      .map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`)
+      .join(''),
+});
 
 export function logRoutes(deps: AppDeps) {
   const { db, signals } = deps;
@@ -31,25 +45,14 @@ export function logRoutes(deps: AppDeps) {
   // A quiet task's follow still sends a blank line this often: clients and proxies that drop
   // idle connections (the CLI after 300 s) keep it, and a dead one is noticed.
   const keepAliveMs = deps.followKeepAliveMs ?? 30_000;
+  const streamLimits = deps.streamLimits ?? new StreamLimits();
   const routes = new Hono<HonoEnv>();
-
-  /**
-   * The task's status and whether its log is complete: STOPPED, and not waiting for its agent's
-   * late report (a task the scheduler ended while its agent was cut off: see backstops.ts).
-   */
-  const readLogState = (taskId: string) =>
-    db
-      .selectFrom('tasks')
-      .select(['status', 'exit_code', 'log_expired_at'])
-      .select(sql<boolean>`status = 'STOPPED' AND (late_report_until IS NULL OR late_report_until <= now())`.as('complete'))
-      .where('id', '=', taskId)
-      .executeTakeFirst();
 
   routes.get('/tasks/:id/logs', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
     const { after, limit, tail } = parseQuery(c, LogQuery);
     // Status first: lines stored before it are then all in the read below.
-    const state = await readLogState(task.id);
+    const state = await readLogState(db, task.id);
     // An expired log is being deleted (or is gone): none of it is shown, the page says why.
     if (state?.log_expired_at) return c.json({ lines: [], last: after, complete: true, expiredAt: state.log_expired_at.toISOString() } satisfies LogPage);
     const lines = await readLogLines(db, task.id, after, tail ?? limit, tail !== undefined);
@@ -64,7 +67,7 @@ export function logRoutes(deps: AppDeps) {
   routes.get('/tasks/:id/logs/chunks', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
     const { after, tail, ...filter } = parseQuery(c, LogChunkQuery);
-    const state = await readLogState(task.id);
+    const state = await readLogState(db, task.id);
     if (state?.log_expired_at) return c.json({ chunks: [], last: after, more: false, complete: true, expiredAt: state.log_expired_at.toISOString() } satisfies LogChunkPage);
     // A tail only says where the first page starts: every page is bounded in bytes, and the
     // client asks for the next ones (without the tail) from where the last one ended.
@@ -77,127 +80,49 @@ export function logRoutes(deps: AppDeps) {
     return c.body(page, 200, { 'content-type': 'application/json' });
   });
 
-  routes.get('/tasks/:id/logs/follow', (c) =>
-    follow(c, FollowQuery, () => async (taskId, after) => {
-      const lines = await readLogLines(db, taskId, after, BATCH);
-      const text = lines.map((line) => `${JSON.stringify({ type: 'line', line } satisfies LogFollowEvent)}\n`).join('');
-      return { text, last: lines.length > 0 ? lines[lines.length - 1].position : after, more: lines.length === BATCH };
-    }),
-  );
+  const hub = new FollowHub({
+    db,
+    signals,
+    recentChunks: deps.recentChunks,
+    pollMs,
+    keepAliveMs,
+    bufferBytes: deps.followBufferBytes ?? DEFAULT_FOLLOW_BUFFER_BYTES,
+    pageBytes: CHUNK_PAGE_BYTES,
+  });
 
-  routes.get('/tasks/:id/logs/chunks/follow', (c) =>
-    follow(c, LogChunkFollowQuery, ({ after: _, ...filter }) => async (taskId, after, afterStatus) => {
-      // What this replica just stored, if it goes on from here; else the database. Not after
-      // the status: what is kept here may end before a [system] line stored since, and only
-      // the database has every line stored before the status was read.
-      const recent = afterStatus ? [] : (deps.recentChunks?.from(taskId, after + 1, CHUNK_PAGE_BYTES) ?? []);
-      const { chunks, more } = recent.length > 0 ? { chunks: recent, more: recent.reduce((n, chunk) => n + chunk.runs.length, 0) >= CHUNK_PAGE_BYTES } : await readLogChunks(db, taskId, after, { maxBytes: CHUNK_PAGE_BYTES });
-      const text = filterStored(chunks, filter)
-        .map((chunk) => `{"type":"chunk","chunk":${chunkJson(chunk)}}\n`)
-        .join('');
-      const end = chunks.at(-1);
-      return { text, last: end ? end.first + end.lines - 1 : after, more };
-    }),
-  );
+  routes.get('/tasks/:id/logs/follow', (c) => follow(c, FollowQuery, () => LINE_FORMAT));
+  routes.get('/tasks/:id/logs/chunks/follow', (c) => follow(c, LogChunkFollowQuery, ({ after: _, ...filter }) => chunkFormat(filter)));
 
   /**
-   * Newline-delimited JSON: every line after `after` (read by `read`), status changes as they
-   * happen, and one `end` once the task's log is complete (STOPPED, and its agent's last lines
-   * are in or will not come: `readLogState`) and every stored line was sent. Woken by local
-   * changes, polling for changes made by other replicas.
+   * Newline-delimited JSON: every line after `after`, status changes as they happen, and one
+   * `end` once the task's log is complete (STOPPED, and its agent's last lines are in or will
+   * not come: `readLogState`) and every stored line was sent (follow-hub.ts). A stream of the
+   * token's, counted against its cap and the replica's.
    */
-  async function follow<Q extends { after: number }>(
-    c: Context<HonoEnv>,
-    schema: z.ZodType<Q>,
-    reader: (query: Q) => (taskId: string, after: number, afterStatus: boolean) => Promise<FollowBatch>,
-  ) {
+  async function follow<Q extends { after: number }>(c: Context<HonoEnv>, schema: z.ZodType<Q>, formatOf: (query: Q) => FollowFormat) {
     const task = await findTask(db, c.req.param('id') ?? '', c.get('principal').project);
     const query = parseQuery(c, schema);
-    const read = reader(query);
-    let { after } = query;
+    const { name } = c.get('principal');
+    const release = streamLimits.acquire(name);
     c.header('content-type', 'application/x-ndjson');
     c.header('cache-control', 'no-store');
-    return stream(c, async (out) => {
-      let wake: (() => void) | undefined;
-      let aborted = false;
-      const unsubscribe = signals.onTaskChanged(task.id, () => wake?.());
-      // A revoked token ends the stream; the follower's next request is refused.
-      const unwatch = deps.tokenWatch.watch(c.get('principal').name, () => {
-        aborted = true;
-        wake?.();
-      });
-      out.onAbort(() => {
-        aborted = true;
-        wake?.();
-      });
-      let lastWrite = Date.now();
-      const write = (text: string) => {
-        lastWrite = Date.now();
-        return out.write(text);
-      };
-      const send = (event: LogFollowEvent) => write(`${JSON.stringify(event)}\n`);
-      /** Sends what `read` found after `after`; true when it stopped at its bound. */
-      const sendBatch = async (afterStatus: boolean) => {
-        const batch = await read(task.id, after, afterStatus);
-        if (batch.text) await write(batch.text);
-        after = batch.last;
-        return batch.more;
-      };
-      let lastStatus: string | undefined;
-      /** The end of an expired log: its status, and `end` saying when it expired. */
-      const endExpired = async (state: { status: string; exit_code: number | null; log_expired_at: Date }) => {
-        if (state.status !== lastStatus) await send({ type: 'status', status: state.status as never });
-        await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code, logExpiredAt: state.log_expired_at.toISOString() });
-      };
-      const pause = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        }).finally(() => (wake = undefined));
-      try {
-        // Nothing of an expired log is sent: what is left of it is being deleted.
-        const before = await readLogState(task.id);
-        if (before?.log_expired_at) {
-          await endExpired({ ...before, log_expired_at: before.log_expired_at });
-          aborted = true;
+    try {
+      return stream(c, async (out) => {
+        const stop = new AbortController();
+        // A revoked token ends the stream; the follower's next request is refused.
+        const unwatch = deps.tokenWatch.watch(name, () => stop.abort());
+        out.onAbort(() => stop.abort());
+        try {
+          await hub.follow(task.id, query.after, formatOf(query), (bytes) => out.write(bytes), stop.signal);
+        } finally {
+          unwatch();
+          release();
         }
-        while (!aborted) {
-          try {
-            // Catch up in full batches first; the status is only needed once caught up.
-            if (await sendBatch(false)) continue;
-            // Status, then lines: every line stored before the status was read is sent below.
-            const state = await readLogState(task.id);
-            if (await sendBatch(true)) continue;
-            if (!state) break; // deleted while followed
-            if (state.log_expired_at) {
-              await endExpired({ ...state, log_expired_at: state.log_expired_at });
-              break;
-            }
-            if (state.status !== lastStatus) {
-              lastStatus = state.status;
-              await send({ type: 'status', status: state.status as never });
-            }
-            if (state.complete) {
-              await send({ type: 'end', status: 'STOPPED', exitCode: state.exit_code });
-              break;
-            }
-          } catch (error) {
-            // The database is away: the follow holds its place (and its client, with keep-alive
-            // lines) and reads on once it answers, rather than ending early or with a 500.
-            if (!isDatabaseUnavailable(error)) throw error;
-          }
-          if (aborted) break; // the client left, or its token was revoked, while we read
-          if (Date.now() - lastWrite >= keepAliveMs) await write('\n');
-          await pause(pollMs);
-        }
-      } finally {
-        unsubscribe();
-        unwatch();
-      }
-    });
+      });
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**
