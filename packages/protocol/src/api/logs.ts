@@ -14,7 +14,11 @@ export type LogLine = z.infer<typeof LogLine>;
 
 export const LogPage = z.object({
   lines: z.array(LogLine),
-  /** Position of the last line returned (or the `after` given); pass as `after` for more. */
+  /**
+   * Position of the last line read (the last one returned, unless a filter left lines out after
+   * it; else the `after` given); pass as `after` for more. A page holds at most `limit` lines
+   * and about 4 MiB of text: a filtered page may hold none and still not be the end.
+   */
   last: z.number().int().nonnegative(),
   /**
    * Whether the task has finished and its agent's last lines are in (or will not come: a task
@@ -30,12 +34,27 @@ export const LogPage = z.object({
 });
 export type LogPage = z.infer<typeof LogPage>;
 
+/**
+ * Which lines of a log to send (every log page and follow): only those of one
+ * stream, only those stamped at or after a time. Lines left out keep their positions: a chunk
+ * sent is cut into the stretches of lines kept, each with its own `first`.
+ */
+export const LogFilterQuery = z.strictObject({
+  stream: LogStream.optional(),
+  since: Timestamp.optional(),
+});
+export type LogFilter = z.infer<typeof LogFilterQuery>;
+
 export const LogQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().max(2147483647).default(0),
   limit: z.coerce.number().int().min(1).max(10000).default(1000),
-  /** The last `tail` lines instead of the first ones after `after` (for `show task`). */
+  /** The last `tail` lines (of those the filters keep) instead of the first ones after `after` (for `show task`). */
   tail: z.coerce.number().int().min(1).max(10000).optional(),
+  ...LogFilterQuery.shape,
 });
+
+/** The query of `…/logs/follow`: lines after `after`, filtered. */
+export const LogFollowQuery = LogQuery.pick({ after: true, stream: true, since: true });
 
 /** The longest `tail` of a chunk page, in lines. */
 export const MAX_LOG_CHUNK_TAIL = 1_000_000;
@@ -72,17 +91,6 @@ export const LogChunkPage = z.object({
   expiredAt: Timestamp.optional(),
 });
 export type LogChunkPage = z.infer<typeof LogChunkPage>;
-
-/**
- * Which lines of a log to send (`…/logs/chunks` and `…/logs/chunks/follow`): only those of one
- * stream, only those stamped at or after a time. Lines left out keep their positions: a chunk
- * sent is cut into the stretches of lines kept, each with its own `first`.
- */
-export const LogFilterQuery = z.strictObject({
-  stream: LogStream.optional(),
-  since: Timestamp.optional(),
-});
-export type LogFilter = z.infer<typeof LogFilterQuery>;
 
 export const LogChunkQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().max(2147483647).default(0),

@@ -42,7 +42,7 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/tasks/{id}/stop', summary: 'Stop a task', response: P.Task, status: 202 },
   { method: 'delete', path: '/v1/tasks/{id}', summary: 'Delete a stopped task', status: 204 },
   { method: 'get', path: '/v1/tasks/{id}/logs', summary: 'A page of a task log', query: P.LogQuery, response: P.LogPage },
-  { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', query: P.LogQuery.pick({ after: true }), response: P.LogFollowEvent },
+  { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', query: P.LogFollowQuery, response: P.LogFollowEvent },
   { method: 'get', path: '/v1/tasks/{id}/logs/chunks', summary: 'A page of a task log as stored chunks', query: P.LogChunkQuery, response: P.LogChunkPage },
   { method: 'get', path: '/v1/tasks/{id}/logs/chunks/follow', summary: 'Follow a task log as chunks (NDJSON of LogFollowEvent: chunk, status, end)', query: P.LogChunkFollowQuery, response: P.LogFollowEvent },
   { method: 'get', path: '/v1/tasks/{id}/consoles', summary: 'Console and exec sessions of a task', response: P.ConsoleSessionList },

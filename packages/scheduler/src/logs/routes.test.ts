@@ -57,6 +57,28 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     expect(tail.body.lines.map((l: { text: string }) => l.text)).toEqual(['l7', 'l8', 'l9']);
   });
 
+  it('bounds a page of lines in bytes as well as in lines: pages of long lines add up to the log', async () => {
+    const id = await newTask();
+    // 200 lines of 64 KiB: 12.5 MiB, far past a page's bytes though within its 10,000 lines; sent
+    // as an agent sends them, 8 lines (512 KiB) a frame.
+    const long = Array.from({ length: 200 }, (_, i) => line(`${String(i).padStart(3, '0')}${'x'.repeat(64 * 1024 - 4)}`));
+    for (let i = 0; i < long.length; i += 8) await storeAgentLog(database.db, 'a1', id, i + 1, long.slice(i, i + 8));
+    await harness.call('POST', `/v1/tasks/${id}/stop`);
+    const seen: string[] = [];
+    let after = 0;
+    for (let pages = 1; ; pages++) {
+      const page = (await harness.call('GET', `/v1/tasks/${id}/logs?limit=10000&after=${after}`)).body;
+      expect(JSON.stringify(page).length).toBeLessThan(6 * 1024 * 1024);
+      seen.push(...page.lines.filter((l: { stream: string }) => l.stream === 'stdout').map((l: { text: string }) => l.text.slice(0, 3)));
+      after = page.last;
+      if (page.complete) {
+        expect(pages).toBeGreaterThan(2);
+        break;
+      }
+    }
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(3, '0')));
+  });
+
   it('follows a long backlog in order, every line once', async () => {
     const id = await newTask();
     for (let chunk = 0; chunk < 3; chunk++) {
@@ -153,6 +175,17 @@ describe.each(DATABASE_KINDS)('task logs on %s', (kind) => {
     const followed = await followEvents(`/v1/tasks/${id}/logs/chunks/follow?stream=stdout&after=2`);
     expect(positioned(followed.flatMap((e) => (e.type === 'chunk' ? [e.chunk] : [])))).toEqual(['3:out2', '5:out3', '8:out4']);
     expect(followed.at(-1)).toMatchObject({ type: 'end' });
+    // The line API takes the same filters: pages, tails and follows of lines.
+    const texts = async (query: string) => (await harness.call('GET', `/v1/tasks/${id}/logs?${query}`)).body.lines.map((l: { position: number; text: string }) => `${l.position}:${l.text}`);
+    expect(await texts('stream=stderr')).toEqual(['4:err1', '6:err2', '7:err3']);
+    expect(await texts('since=2020-01-01T17:00:02Z&stream=stdout')).toEqual(['5:out3', '8:out4']);
+    expect(await texts('tail=2&stream=stdout')).toEqual(['5:out3', '8:out4']);
+    expect(await texts('stream=stdout&limit=2')).toEqual(['2:out1', '3:out2']);
+    expect(await texts('stream=stdout&after=3')).toEqual(['5:out3', '8:out4']);
+    const lineFollow = await followEvents(`/v1/tasks/${id}/logs/follow?stream=stderr&after=4`);
+    expect(lineFollow.flatMap((e) => (e.type === 'line' ? [`${e.line.position}:${e.line.text}`] : []))).toEqual(['6:err2', '7:err3']);
+    expect(lineFollow.at(-1)).toMatchObject({ type: 'end' });
+    expect((await harness.call('GET', `/v1/tasks/${id}/logs/follow?stream=app`)).body.error.field).toBe('stream');
     const refused = await harness.call('GET', `/v1/tasks/${id}/logs/chunks?stream=app`);
     expect([refused.status, refused.body.error.field]).toEqual([400, 'stream']);
     const badTime = await harness.call('GET', `/v1/tasks/${id}/logs/chunks/follow?since=10m`);

@@ -1,4 +1,4 @@
-import { filterChunk, filters, linesOfChunk, LogChunkFollowQuery, LogChunkQuery, LogQuery, type LogChunkPage, type LogFilter, type LogFollowEvent, type LogPage } from '@tapit/protocol';
+import { filterChunk, filters, linesOfChunk, LogChunkFollowQuery, LogChunkQuery, LogFollowQuery, LogQuery, type LogChunkPage, type LogFilter, type LogFollowEvent, type LogLine, type LogPage } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import type { z } from 'zod';
@@ -7,9 +7,8 @@ import { parseQuery } from '../http/validate.js';
 import { findTask } from '../tasks/repository.js';
 import { StreamLimits } from '../http/stream-limits.js';
 import { DEFAULT_FOLLOW_BUFFER_BYTES, FollowHub, type FollowFormat } from './follow-hub.js';
-import { chunkJson, parseChunk, readLogChunks, readLogLines, readLogState, storedLineCount, type StoredChunk } from './repository.js';
+import { chunkJson, parseChunk, readLogChunks, readLogState, storedLineCount, type StoredChunk } from './repository.js';
 
-const FollowQuery = LogQuery.pick({ after: true });
 /** Lines a line follow reads at a time. */
 const BATCH = 5000;
 /**
@@ -18,16 +17,15 @@ const BATCH = 5000;
  */
 const CHUNK_PAGE_BYTES = 4 * 1024 * 1024;
 
-/** `…/logs/follow`: a line event per line, read BATCH lines at a time when catching up. */
-const LINE_FORMAT: FollowFormat = {
-  key: 'lines',
-  page: { maxLines: BATCH },
+/** `…/logs/follow`: a line event per line the filter keeps, read BATCH lines (at most a page's bytes) at a time when catching up. */
+const lineFormat = (filter: LogFilter): FollowFormat => ({
+  key: `lines ${filter.stream ?? ''} ${filter.since ?? ''}`,
+  page: { maxLines: BATCH, maxBytes: CHUNK_PAGE_BYTES },
   text: (chunks) =>
-    chunks
-      .flatMap((chunk) => linesOfChunk(parseChunk(chunk)))
+    linesOfStored(filterStored(chunks, filter))
       .map((line) => `${JSON.stringify({ type: 'line', line } satisfies LogFollowEvent)}\n`)
       .join(''),
-};
+});
 
 /** `…/logs/chunks/follow`: the chunks as stored, cut to what the filter keeps. */
 const chunkFormat = (filter: LogFilter): FollowFormat => ({
@@ -48,19 +46,34 @@ export function logRoutes(deps: AppDeps) {
   const streamLimits = deps.streamLimits ?? new StreamLimits();
   const routes = new Hono<HonoEnv>();
 
+  /**
+   * A page of lines: at most `limit` of those the filter keeps, from at most about
+   * CHUNK_PAGE_BYTES of text read (lines of 64 KiB fill it long before 10,000 of them).
+   */
   routes.get('/tasks/:id/logs', async (c) => {
     const task = await findTask(db, c.req.param('id'), c.get('principal').project);
-    const { after, limit, tail } = parseQuery(c, LogQuery);
+    const { after, limit, tail, ...filter } = parseQuery(c, LogQuery);
     // Status first: lines stored before it are then all in the read below.
     const state = await readLogState(db, task.id);
     // An expired log is being deleted (or is gone): none of it is shown, the page says why.
     if (state?.log_expired_at) return c.json({ lines: [], last: after, complete: true, expiredAt: state.log_expired_at.toISOString() } satisfies LogPage);
-    const lines = await readLogLines(db, task.id, after, tail ?? limit, tail !== undefined);
-    return c.json({
-      lines,
-      last: lines.length > 0 ? lines[lines.length - 1].position : after,
-      complete: state?.complete === true && (tail !== undefined || lines.length < limit),
-    });
+    const filtered = filters(filter);
+    let from = after;
+    if (tail !== undefined) from = filtered ? await filteredTailStart(task.id, after, tail, filter) : Math.max(after, (await storedLineCount(db, task.id)) - tail);
+    const count = tail ?? limit;
+    // Unfiltered, `count` lines read are the page; filtered, the lines kept are counted below.
+    const read = await readLogChunks(db, task.id, from, { maxLines: filtered ? Infinity : count, maxBytes: CHUNK_PAGE_BYTES });
+    const end = read.chunks.at(-1);
+    let last = end ? end.first + end.lines - 1 : from;
+    let more = read.more;
+    let lines = linesOfStored(filterStored(read.chunks, filter));
+    if (lines.length > count) {
+      lines = lines.slice(0, count);
+      last = lines[count - 1]!.position;
+      more = true;
+    }
+    const complete = state?.complete === true && !more && (tail !== undefined || filtered || lines.length < limit);
+    return c.json({ lines, last, complete } satisfies LogPage);
   });
 
   /** The log as stored chunks, about CHUNK_PAGE_BYTES of text a page, sent on as the database holds them. */
@@ -90,7 +103,7 @@ export function logRoutes(deps: AppDeps) {
     pageBytes: CHUNK_PAGE_BYTES,
   });
 
-  routes.get('/tasks/:id/logs/follow', (c) => follow(c, FollowQuery, () => LINE_FORMAT));
+  routes.get('/tasks/:id/logs/follow', (c) => follow(c, LogFollowQuery, ({ after: _, ...filter }) => lineFormat(filter)));
   routes.get('/tasks/:id/logs/chunks/follow', (c) => follow(c, LogChunkFollowQuery, ({ after: _, ...filter }) => chunkFormat(filter)));
 
   /**
@@ -156,6 +169,11 @@ export function logRoutes(deps: AppDeps) {
   }
 
   return routes;
+}
+
+/** Stored chunks as LogLines. */
+function linesOfStored(chunks: StoredChunk[]): LogLine[] {
+  return chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
 }
 
 /** The lines of stored chunks a filter keeps, as chunks (parsed only when something is left out). */
