@@ -23,7 +23,7 @@ import type { TaskWithApp } from '../tasks/task-view.js';
 import { ConsoleRecorder } from './recorder.js';
 import { relayConsole } from './relay.js';
 import { findConsoleTarget } from './console-target.js';
-import { closeConsoleSession, endConsoleSession, openConsoleSession } from './repository.js';
+import { endConsoleSession, openConsoleSession } from './repository.js';
 
 const AGENT_DIAL_BACK_MS = 15_000;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -202,7 +202,8 @@ export class ConsoleBroker {
       const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
       if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
       client.close(1011, 'no agent');
-      await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null }));
+      // Its attach or exec was audited: so is its end, as every session's.
+      await retryWhileUnavailable(() => endConsoleSession(db, session, { reason: `error: ${message}`, exitCode: null }));
       return;
     }
     const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded, this.deps.recordingMaxBytes);

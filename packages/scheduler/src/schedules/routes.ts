@@ -125,7 +125,8 @@ export function scheduleRoutes(deps: AppDeps) {
       if (!schedule) throw new DomainError('NOT_FOUND', `schedule "${found.id}" not found`, 'schedule');
       const scheduledFor = await databaseNow(trx);
       const slot = { scheduleId: schedule.id, scheduledFor, trigger: 'manual' as const };
-      const taskId = await startSlot(trx, schedule, slot, effects, { refuseOnError: true });
+      // One event for the one change: this request's `schedule.trigger`, not also a `schedule.fire`.
+      const taskId = await startSlot(trx, schedule, slot, effects, { refuseOnError: true, audit: false });
       if (taskId === null) throw new DomainError('CONFLICT', `schedule ${schedule.id} already has a run at ${scheduledFor.toISOString()}: trigger it again`, 'schedule');
       await recordAudit(trx, {
         ...requestAudit(c),
@@ -133,7 +134,7 @@ export function scheduleRoutes(deps: AppDeps) {
         targetType: 'schedule',
         targetId: schedule.id,
         project: found.project,
-        details: { scheduledFor: scheduledFor.toISOString(), taskId },
+        details: { scheduledFor: scheduledFor.toISOString(), trigger: 'manual', attempt: 1, taskId },
       });
       return { scheduleId: schedule.id, scheduledFor: scheduledFor.toISOString(), taskId };
     });
