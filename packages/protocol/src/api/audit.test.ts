@@ -32,6 +32,7 @@ describe('ListAuditQuery', () => {
     ['action', { action: '*' }],
     ['actor', { actor: '' }],
     ['target', { target: 'x'.repeat(201) }],
+    ['actor', { actor: 'a\u0000b' }],
     ['project', { project: 'Shop' }],
     ['cursor', { cursor: 'c'.repeat(201) }],
     ['app', { app: 'web' }],

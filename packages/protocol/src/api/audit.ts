@@ -89,7 +89,11 @@ export function auditActionsOf(filter: string): AuditAction[] {
 }
 
 /** Client text a filter matches exactly: at most what is stored. */
-const FilterText = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const FilterText = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
 
 export const ListAuditQuery = z.strictObject({
   /** Only events at or after this time (ISO 8601 with its zone). */

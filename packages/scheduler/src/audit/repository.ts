@@ -39,13 +39,19 @@ function visibleTo<Q extends AuditQuery>(query: Q, reader: Principal): Q {
   return visible as Q;
 }
 
+/**
+ * A time within what both databases store, and with the same answer: every event is after 1970,
+ * none in the year 9999 (a timestamp may say year 0000, or 10000 in UTC, which they refuse).
+ */
+const clampTime = (ms: number) => Math.min(Math.max(0, ms), Date.UTC(9999, 11, 31));
+
 /** Ends of the byte-ordered range of ids starting with `prefix` (hex: its last character plus one). */
 const prefixEnd = (prefix: string) => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
 /** A reader's audit events, newest first, keyset-paginated on (created_at, id). Reading records nothing. */
 export async function listAuditEvents(db: Kysely<Database>, reader: Principal, filter: AuditFilter): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
   let query = visibleTo(db.selectFrom('audit_events').selectAll(), reader);
-  if (filter.since !== undefined) query = query.where('created_at', '>=', new Date(filter.since));
+  if (filter.since !== undefined) query = query.where('created_at', '>=', new Date(clampTime(Date.parse(filter.since))));
   if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
   if (filter.action !== undefined) query = query.where('action', 'in', filter.action);
   if (filter.project !== undefined) query = query.where('project', '=', filter.project);

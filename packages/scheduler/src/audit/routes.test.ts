@@ -81,6 +81,9 @@ describe.each(DATABASE_KINDS)('the audit trail on %s', (kind) => {
     const stop = (await audit('?action=task.stop')).items[0]!;
     expect(actionsOf(await audit(`?since=${encodeURIComponent(stop.time)}`))).toEqual([`task.stop ${shopTask.id}`]);
     expect((await audit(`?since=${new Date(Date.now() + 60_000).toISOString()}`)).items).toEqual([]);
+    // The ends of what a timestamp may say.
+    expect((await audit(`?since=${encodeURIComponent('0000-01-01T00:00:00+14:00')}&action=task.stop`)).items).toHaveLength(1);
+    expect((await audit(`?since=${encodeURIComponent('9999-12-31T23:59:59-14:00')}`)).items).toEqual([]);
   });
 
   it('pages with a cursor through exactly the events of one long page', async () => {
