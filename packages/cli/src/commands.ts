@@ -16,6 +16,7 @@ import DeleteSchedule from './commands/delete/schedule.js';
 import DeleteTask from './commands/delete/task.js';
 import DrainAgent from './commands/drain/agent.js';
 import ListAgents from './commands/list/agents.js';
+import ListAudit from './commands/list/audit.js';
 import ListApps from './commands/list/apps.js';
 import ListConsoles from './commands/list/consoles.js';
 import ListDeliveries from './commands/list/deliveries.js';
@@ -61,6 +62,7 @@ export const COMMANDS = {
   'delete:task': DeleteTask,
   'drain:agent': DrainAgent,
   'list:agents': ListAgents,
+  'list:audit': ListAudit,
   'list:apps': ListApps,
   'list:consoles': ListConsoles,
   'list:deliveries': ListDeliveries,

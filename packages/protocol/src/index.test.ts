@@ -13,7 +13,7 @@ describe('@tapit/protocol exports', () => {
     const documented = ['Health', 'WhoAmI', 'ProjectList', 'CreateProjectRequest', 'Project', 'CreateStageRequest', 'AppList',
       'CreateAppRequest', 'App', 'ReleaseList', 'CreateReleaseRequest', 'Release', 'CreateTaskRequest', 'Task', 'TaskList',
       'LogPage', 'LogFollowEvent', 'AgentList', 'TokenList', 'CreateTokenRequest', 'CreatedToken', 'ApiErrorBody',
-      'AgentFrame', 'SchedulerFrame'];
+      'AgentFrame', 'SchedulerFrame', 'AuditEvent', 'AuditEventList', 'ListAuditQuery', 'AuditAction'];
     const names = exportedSchemas.map(([name]) => name);
     expect(names).toEqual(expect.arrayContaining(documented));
   });

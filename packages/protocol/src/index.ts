@@ -20,3 +20,4 @@ export * from './pty/frames.js';
 export * from './api/consoles.js';
 export * from './api/schedules.js';
 export * from './api/webhooks.js';
+export * from './api/audit.js';

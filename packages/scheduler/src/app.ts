@@ -4,6 +4,7 @@ import { agentRoutes } from './agents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
 import { joinTokenRoutes } from './agents/join-token-routes.js';
 import { appRoutes } from './apps/routes.js';
+import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
 import { coerceError, isDataException } from './db/errors.js';
@@ -12,6 +13,7 @@ import { closeIfBodyUnread } from './http/close-if-body-unread.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
+import { readInitiatedBy } from './http/initiated-by.js';
 import { buildOpenApi } from './http/openapi.js';
 import { logRoutes } from './logs/routes.js';
 import { validateReferences } from './http/validate-references.js';
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   // Before the token: a malformed reference costs no database lookup and is never echoed.
   validateReferences(v1);
   v1.use(requireToken(deps, deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log })));
+  v1.use(readInitiatedBy);
   // Behind the token like every /v1 route (docs/api.md): the route list is a map for an attacker.
   const openApi = buildOpenApi(deps.version);
   v1.get('/openapi.json', (c) => c.json(openApi));
@@ -60,6 +63,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', joinTokenRoutes(deps));
   v1.route('/', consoleRoutes(deps));
   v1.route('/', alertRoutes(deps));
+  v1.route('/', auditRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));

@@ -2,6 +2,7 @@ import { Project, WhoAmI } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
 import { fakeServer } from '../testing/fake-server.js';
+import { initiatedByOf } from './context.js';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -30,6 +31,20 @@ describe('ApiClient', () => {
     const who = await new ApiClient(`${server.url}/`, 'secret-token').get('/v1/whoami', WhoAmI);
     expect(who).toEqual({ name: 'admin', role: 'admin', project: null });
     expect(auth).toBe('Bearer secret-token');
+  });
+
+  it('sends who is behind the token (TAPIT_INITIATED_BY) percent-encoded, and nothing when unset', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = await fakeServer((req, res) => {
+      seen.push(req.headers['x-initiated-by'] as string | undefined);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ name: 'ci', role: 'member', project: null }));
+    });
+    close = server.close;
+    await new ApiClient(server.url, 't', { initiatedBy: initiatedByOf({ TAPIT_INITIATED_BY: ' Zoë Li 李 ' }) }).get('/v1/whoami', WhoAmI);
+    await new ApiClient(server.url, 't', { initiatedBy: initiatedByOf({}) }).get('/v1/whoami', WhoAmI);
+    expect(seen).toEqual(['Zo%C3%AB%20Li%20%E6%9D%8E', undefined]);
+    expect(() => initiatedByOf({ TAPIT_INITIATED_BY: 'x\u001b[2J' })).toThrow('Invalid TAPIT_INITIATED_BY: must not contain control characters');
   });
 
   it('turns an API error body into an ApiError with exit 2 for 4xx and 1 for 5xx', async () => {

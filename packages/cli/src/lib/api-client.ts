@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
+import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, INITIATED_BY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
 import { failedOnReusedConnection, sendRequest, type HttpAnswer } from './http-request.js';
 import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, reachedScheduler, retryAfterMs } from './retry.js';
@@ -35,6 +35,8 @@ export interface ClientOptions {
   onRetry?: (message: string) => void;
   /** First backoff delay of a retried create (tests shorten it). */
   retryBaseMs?: number;
+  /** Who is behind the token (TAPIT_INITIATED_BY): sent with every request for the audit trail. */
+  initiatedBy?: string;
 }
 
 /** A small client for the scheduler's `/v1` API; every answer is parsed by its schema. */
@@ -124,9 +126,12 @@ export class ApiClient {
     return this.send('GET', path, undefined, query, signal, accept);
   }
 
-  /** The header a websocket upgrade (console streams) presents, as every request does. */
-  get authorization(): string {
-    return `Bearer ${this.token}`;
+  /** What every request presents, websocket upgrades (console streams) included: the token, and who is behind it. */
+  get identityHeaders(): Record<string, string> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    // Percent-encoded: a header carries only Latin-1, a name may be anything.
+    if (this.options.initiatedBy) headers[INITIATED_BY_HEADER.toLowerCase()] = encodeURIComponent(this.options.initiatedBy);
+    return headers;
   }
 
   url(path: string, query?: Query): string {
@@ -165,7 +170,7 @@ export class ApiClient {
 
   /** One request as it went: any answer, or the network error thrown as it came. */
   private request(method: string, path: string, body: unknown, query: Query | undefined, signal: AbortSignal | undefined, accept: string, extra: Record<string, string> = {}): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept, ...extra };
+    const headers: Record<string, string> = { ...this.identityHeaders, accept, ...extra };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return sendRequest(this.url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, ca: this.options.ca });
   }

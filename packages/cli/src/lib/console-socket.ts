@@ -13,7 +13,7 @@ export function openConsoleSocket(client: ApiClient, path: string, query: Query)
   const url = client.url(path, query).replace(/^http/, 'ws');
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, {
-      headers: { authorization: client.authorization },
+      headers: client.identityHeaders,
       maxPayload: MAX_MESSAGE_BYTES,
       // Keystrokes are a few bytes: compressing them only adds latency.
       perMessageDeflate: false,

@@ -12,8 +12,8 @@ type Exports = typeof protocol;
 /** Names of the exported zod schemas. */
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
-export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'LogChunkQuery' | 'LogChunkFollowQuery' | 'LogFollowQuery' | 'LogFilterQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery'];
+export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'LogChunkQuery' | 'LogChunkFollowQuery' | 'LogFollowQuery' | 'LogFilterQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery' | 'ListAuditQuery';
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery', 'ListAuditQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -440,6 +440,31 @@ const pendingDelivery = {
   history: [{ attempt: 1, at: finishedAt, statusCode: null, error: 'connect ECONNREFUSED 203.0.113.7:443' }],
   deliveredAt: null,
 } satisfies Example<'Delivery'>;
+export const auditEvent = {
+  id: 4182,
+  time: createdAt,
+  actor: 'ci',
+  initiatedBy: 'jane@example.com',
+  action: 'task.create',
+  targetType: 'task',
+  targetId: taskId,
+  project: 'shop',
+  source: '203.0.113.9',
+  details: { app: 'web', kind: 'background' },
+} satisfies Example<'AuditEvent'>;
+/** An event of no project, by the scheduler's admin command: no client, no address. */
+export const adminAuditEvent = {
+  ...auditEvent,
+  id: 7,
+  actor: 'tapit-scheduler',
+  initiatedBy: null,
+  action: 'token.create',
+  targetType: 'token',
+  targetId: 'recovery',
+  project: null,
+  source: null,
+  details: { role: 'admin', via: 'create-admin-token' },
+} satisfies Example<'AuditEvent'>;
 const upcomingRun = { local: '2021-03-18T02:30:00+01:00', utc: '2021-03-18T01:30:00.000Z' } satisfies Example<'UpcomingRun'>;
 
 export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: readonly Example<K>[] } = {
@@ -517,6 +542,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   DeliveryAttempt: [deliveryAttempt, { attempt: 3, at: finishedAt, statusCode: null, error: 'no answer within 10 s' }],
   Delivery: [delivery, pendingDelivery, { ...pendingDelivery, status: 'failed', nextAttemptAt: null }],
   DeliveryList: [{ items: [delivery, pendingDelivery], nextCursor: null }, { items: [], nextCursor: 'NWUwYzJiOGE' }],
+  AuditAction: ['task.create', 'console.exec.end', 'join-token.revoke'],
+  AuditEvent: [auditEvent, adminAuditEvent],
+  AuditEventList: [{ items: [auditEvent, adminAuditEvent], nextCursor: 'NDE4Mg' }, { items: [], nextCursor: null }],
   LogStream: ['stdout', 'stderr', 'system'],
   LogLine: [stdoutLine, systemLine],
   LogPage: [logPage, { lines: [], last: 0, complete: false }, { lines: [], last: 0, complete: true, expiredAt: createdAt }],

@@ -1,9 +1,10 @@
 import { CreateJoinTokenRequest, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { requireAdminOfAllProjects } from '../auth/permissions.js';
 import { inTransaction } from '../db/transaction.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { createJoinToken, listJoinTokens, revokeJoinToken } from './join-tokens.js';
@@ -24,11 +25,10 @@ export function joinTokenRoutes(deps: AppDeps) {
     return createOnce(c, db, async (trx) => {
       const created = await createJoinToken(trx, body, principal.name);
       await recordAudit(trx, {
-        actor: principal.name,
+        ...requestAudit(c),
         action: 'join-token.create',
         targetType: 'join-token',
         targetId: created.name,
-        source: clientAddress(c),
         details: { uses: created.uses, expiresAt: created.expiresAt },
       });
       return created;
@@ -40,7 +40,7 @@ export function joinTokenRoutes(deps: AppDeps) {
     const name = parseParam(c, 'name', Name);
     await inTransaction(db, async (trx) => {
       await revokeJoinToken(trx, name);
-      await recordAudit(trx, { actor: principal.name, action: 'join-token.revoke', targetType: 'join-token', targetId: name, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'join-token.revoke', targetType: 'join-token', targetId: name });
     });
     return c.body(null, 204);
   });

@@ -1,9 +1,10 @@
 import { Name, UpdateAgentRequest } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { requireAdminOfAllProjects } from '../auth/permissions.js';
 import { inTransaction } from '../db/transaction.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { deleteAgent, revokeAgent, updateAgent } from './agent-admin.js';
 import { listAgents, listAgentsOfProject } from './repository.js';
@@ -28,7 +29,7 @@ export function agentRoutes(deps: AppDeps) {
     const body = await parseBody(c, UpdateAgentRequest);
     await inTransaction(db, async (trx) => {
       await updateAgent(trx, name, body);
-      await recordAudit(trx, { actor: principal.name, action: 'agent.update', targetType: 'agent', targetId: name, source: clientAddress(c), details: body });
+      await recordAudit(trx, { ...requestAudit(c), action: 'agent.update', targetType: 'agent', targetId: name, details: body });
     });
     await changed(name);
     deps.signals.workAvailable();
@@ -41,7 +42,7 @@ export function agentRoutes(deps: AppDeps) {
     const name = parseParam(c, 'name', Name);
     const ended = await inTransaction(db, async (trx) => {
       const lost = await apply(trx, name, principal.name);
-      await recordAudit(trx, { actor: principal.name, action: `agent.${action}`, targetType: 'agent', targetId: name, source: clientAddress(c), details: { tasksLost: lost.length } });
+      await recordAudit(trx, { ...requestAudit(c), action: `agent.${action}`, targetType: 'agent', targetId: name, details: { tasksLost: lost.length } });
       return lost;
     });
     await changed(name, ended);

@@ -2,10 +2,11 @@ import { ListDeliveriesQuery, Name, SetWebhookRequest } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { findApp } from '../apps/repository.js';
 import { findSchedule } from '../schedules/repository.js';
 import { DomainError } from '../domain/domain-error.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { listDeliveries } from './deliveries.js';
 import { findWebhook, removeWebhook, setWebhook, webhookOrigin, type WebhookOwner } from './webhooks.js';
@@ -55,7 +56,7 @@ export function alertRoutes(deps: AppDeps) {
         const replaced = (await findWebhook(trx, owner)) !== null;
         const webhook = await setWebhook(trx, owner, body.url, principal.name);
         // The origin only: a path or query may carry the receiver's token; the secret never.
-        await recordAudit(trx, { actor: principal.name, action: 'webhook.set', targetType, targetId, project, source: clientAddress(c), details: { url: webhookOrigin(body.url), replaced } });
+        await recordAudit(trx, { ...requestAudit(c), action: 'webhook.set', targetType, targetId, project, details: { url: webhookOrigin(body.url), replaced } });
         return webhook;
       });
       return c.json(created);
@@ -67,7 +68,7 @@ export function alertRoutes(deps: AppDeps) {
       const { owner, targetType, targetId, project } = await webhookOf(c);
       await db.transaction().execute(async (trx) => {
         if (!(await removeWebhook(trx, owner))) throw noWebhook(targetType);
-        await recordAudit(trx, { actor: principal.name, action: 'webhook.remove', targetType, targetId, project, source: clientAddress(c) });
+        await recordAudit(trx, { ...requestAudit(c), action: 'webhook.remove', targetType, targetId, project });
       });
       return c.body(null, 204);
     });

@@ -2,8 +2,9 @@ import { CreateAppRequest, CreateProjectRequest, CreateReleaseRequest, CreateSta
 import { Hono, type Context } from 'hono';
 import { requireAllProjects, requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { inTransaction } from '../db/transaction.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { createApp, createProject, createRelease, createStage, findApp, listApps, listProjects, listReleases, toApp, updateApp } from './repository.js';
@@ -22,7 +23,7 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateProjectRequest);
     return createOnce(c, db, async (trx) => {
       const project = await createProject(trx, body.name);
-      await recordAudit(trx, { actor: principal.name, action: 'project.create', targetType: 'project', targetId: body.name, project: body.name, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'project.create', targetType: 'project', targetId: body.name, project: body.name });
       return project;
     });
   });
@@ -35,7 +36,7 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateStageRequest);
     return createOnce(c, db, async (trx) => {
       const result = await createStage(trx, project, body.name);
-      await recordAudit(trx, { actor: principal.name, action: 'stage.create', targetType: 'stage', targetId: `${project}/${body.name}`, project, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'stage.create', targetType: 'stage', targetId: `${project}/${body.name}`, project });
       return result;
     });
   });
@@ -59,7 +60,7 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateAppRequest);
     return createOnce(c, db, async (trx) => {
       const app = await createApp(trx, project, stage, body);
-      await recordAudit(trx, { actor: principal.name, action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, source: clientAddress(c), details: { image: body.image, constraints: body.constraints ?? {} } });
+      await recordAudit(trx, { ...requestAudit(c), action: 'app.create', targetType: 'app', targetId: `${project}/${stage}/${body.name}`, project, details: { image: body.image, constraints: body.constraints ?? {} } });
       return app;
     });
   });
@@ -76,7 +77,7 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, UpdateAppRequest);
     const updated = await inTransaction(db, async (trx) => {
       const result = await updateApp(trx, app, body);
-      await recordAudit(trx, { actor: principal.name, action: 'app.update', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: body });
+      await recordAudit(trx, { ...requestAudit(c), action: 'app.update', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, details: body });
       return result;
     });
     return c.json(updated);
@@ -95,7 +96,7 @@ export function appRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateReleaseRequest);
     return createOnce(c, db, async (trx) => {
       const release = await createRelease(trx, app, body.image);
-      await recordAudit(trx, { actor: principal.name, action: 'release.create', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, source: clientAddress(c), details: { release: release.number, image: body.image } });
+      await recordAudit(trx, { ...requestAudit(c), action: 'release.create', targetType: 'app', targetId: `${path.project}/${path.stage}/${path.app}`, project: path.project, details: { release: release.number, image: body.image } });
       return release;
     });
   });

@@ -1,12 +1,15 @@
+import type { AuditAction } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 export interface AuditEntry {
   actor: string;
-  action: string;
+  action: AuditAction;
   targetType: string;
   targetId: string;
   project?: string | null;
+  /** Who the client said started it (X-Initiated-By, a task's initiatedBy). */
+  initiatedBy?: string | null;
   source?: string | null;
   details?: Record<string, unknown>;
 }
@@ -31,6 +34,7 @@ export async function recordAudits(db: Kysely<Database>, entries: AuditEntry[]):
         target_type: entry.targetType,
         target_id: entry.targetId,
         project: entry.project ?? null,
+        initiated_by: entry.initiatedBy ?? null,
         source: entry.source ?? null,
         details: JSON.stringify(entry.details ?? {}),
       })),

@@ -1,8 +1,9 @@
 import { CreateTokenRequest, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { inTransaction } from '../db/transaction.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { requireAllProjects, requireRole } from './permissions.js';
@@ -27,7 +28,7 @@ export function authRoutes(deps: AppDeps) {
     const body = await parseBody(c, CreateTokenRequest);
     return createOnce(c, db, async (trx) => {
       const created = await createToken(trx, body, principal.name);
-      await recordAudit(trx, { actor: principal.name, action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, source: clientAddress(c), details: { role: body.role } });
+      await recordAudit(trx, { ...requestAudit(c), action: 'token.create', targetType: 'token', targetId: body.name, project: body.project ?? null, details: { role: body.role } });
       return created;
     });
   });
@@ -39,7 +40,7 @@ export function authRoutes(deps: AppDeps) {
     const name = parseParam(c, 'name', Name);
     await inTransaction(db, async (trx) => {
       await revokeToken(trx, name);
-      await recordAudit(trx, { actor: principal.name, action: 'token.revoke', targetType: 'token', targetId: name, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'token.revoke', targetType: 'token', targetId: name });
     });
     // After the commit: a revocation that rolled back must not end the token's streams.
     deps.tokenWatch.revoked(name);

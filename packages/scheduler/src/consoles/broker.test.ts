@@ -1,7 +1,6 @@
 import { ConsoleChannel, encodeConsoleData, type Task } from '@tapit/protocol';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsoleClient as openClient } from '../testing/console-client.js';
+import { dialBack, openConsoleClient } from '../testing/console-client.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
 import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
@@ -44,20 +43,10 @@ describe('console sessions through the scheduler', () => {
   });
 
   /** Plays the agent's side of a session: takes console.open and dials back. */
-  async function agentDialsBack() {
-    const open = await agent.next('console.open');
-    const stream = new WebSocket(`${scheduler.url.replace(/^http/, 'ws')}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${agent.credential}` } });
-    const received: (Buffer | string)[] = [];
-    stream.on('message', (data, isBinary) => received.push(isBinary ? Buffer.from(data as Buffer) : data.toString()));
-    await new Promise((resolve, reject) => {
-      stream.once('open', resolve);
-      stream.once('error', reject);
-    });
-    return { open, stream, received };
-  }
+  const agentDialsBack = async () => dialBack(scheduler.url, agent.credential, await agent.next('console.open'));
 
   it('relays bytes both ways, unchanged, and the exit code; records the session', async () => {
-    const client = openClient(scheduler.url, `/v1/tasks/${consoleTask.id.slice(0, 10)}/console?cols=100&rows=30`);
+    const client = openConsoleClient(scheduler.url, `/v1/tasks/${consoleTask.id.slice(0, 10)}/console?cols=100&rows=30`);
     await client.opened;
     // Typed before the agent is there: must not be lost.
     client.ws.send(encodeConsoleData(ConsoleChannel.stdin, Buffer.from('early\r')));
@@ -99,7 +88,7 @@ describe('console sessions through the scheduler', () => {
 
   it('opens an exec with its command and pipes, and ends when the agent says it exited', async () => {
     const command = encodeURIComponent(JSON.stringify(['cat', '/etc/hostname']));
-    const client = openClient(scheduler.url, `/v1/tasks/${backgroundTask.id}/exec?tty=0&command=${command}`);
+    const client = openConsoleClient(scheduler.url, `/v1/tasks/${backgroundTask.id}/exec?tty=0&command=${command}`);
     await client.opened;
     const { open, stream } = await agentDialsBack();
     expect(open).toMatchObject({ mode: 'exec', command: ['cat', '/etc/hostname'], tty: false });
@@ -113,7 +102,7 @@ describe('console sessions through the scheduler', () => {
 
   it('refuses before the upgrade, with the reason, and audits it', async () => {
     const refused = async (path: string, token?: string) => {
-      const client = openClient(scheduler.url, path, token);
+      const client = openConsoleClient(scheduler.url, path, token);
       const error = await client.opened.then(() => undefined, (e: { status: number; body: string }) => e);
       expect(error, path).toBeDefined();
       return { status: error!.status, error: JSON.parse(error!.body).error };
@@ -142,7 +131,7 @@ describe('console sessions through the scheduler', () => {
   /** A console opened with a fresh member token, relayed to the agent's stream. */
   async function memberConsole(name: string) {
     const token = (await scheduler.call('POST', '/v1/tokens', { name, role: 'member' })).body.token as string;
-    const client = openClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`, token);
+    const client = openConsoleClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`, token);
     await client.opened;
     const { open, stream } = await agentDialsBack();
     stream.send(encodeConsoleData(ConsoleChannel.stdout, Buffer.from('$ ')));
@@ -172,7 +161,7 @@ describe('console sessions through the scheduler', () => {
   });
 
   it('tells the client when the agent never dials back', { timeout: 30_000 }, async () => {
-    const client = openClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`);
+    const client = openConsoleClient(scheduler.url, `/v1/tasks/${consoleTask.id}/console`);
     await client.opened;
     await agent.next('console.open');
     await client.closed;

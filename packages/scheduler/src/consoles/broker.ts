@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { OpenConsoleQuery, describeIssues } from '@tapit/protocol';
+import { INITIATED_BY_HEADER, OpenConsoleQuery, describeIssues } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -16,13 +16,14 @@ import { coerceError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, toApiError } from '../http/api-error.js';
+import { initiatedByOf } from '../http/initiated-by.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import { StreamLimits } from '../http/stream-limits.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 import { ConsoleRecorder } from './recorder.js';
 import { relayConsole } from './relay.js';
 import { findConsoleTarget } from './console-target.js';
-import { closeConsoleSession, endConsoleSession, openConsoleSession } from './repository.js';
+import { endConsoleSession, openConsoleSession } from './repository.js';
 
 const AGENT_DIAL_BACK_MS = 15_000;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -54,6 +55,8 @@ interface OpenRequest {
   source: string | null;
   /** Gives the session's stream slot back (any number of times). */
   release: () => void;
+  /** The upgrade's X-Initiated-By. */
+  initiatedBy: string | null;
 }
 
 /**
@@ -87,13 +90,15 @@ export class ConsoleBroker {
     }
     let open: OpenRequest;
     let principal: Principal | undefined;
+    let initiatedBy: string | null = null;
     try {
       principal = await authenticate(this.deps.db, presented);
       if (!principal) {
         this.failures.failed(source, 'invalid token', 'a console upgrade');
         return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
       }
-      open = await this.checkOpen(request, principal, taskRef, mode, source);
+      initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
+      open = await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy);
     } catch (error) {
       const known = toApiError(error);
       const apiError = known ?? new ApiError('INTERNAL', 'internal error');
@@ -101,6 +106,7 @@ export class ConsoleBroker {
       if (principal) {
         await recordAudit(this.deps.db, {
           actor: principal.name,
+          initiatedBy,
           action: `console.${mode}.refused`,
           targetType: 'task',
           targetId: taskRef,
@@ -122,7 +128,7 @@ export class ConsoleBroker {
     );
   }
 
-  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null): Promise<OpenRequest> {
+  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null): Promise<OpenRequest> {
     requireRole(principal, 'member');
     const query = OpenConsoleQuery.safeParse(Object.fromEntries(new URL(request.url ?? '/', 'http://x').searchParams));
     if (!query.success) throw new ApiError('VALIDATION_FAILED', describeIssues(query.error));
@@ -141,7 +147,7 @@ export class ConsoleBroker {
     const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode, (agent) => this.deps.gateway.sessions.has(agent));
     // Last: a refusal for a reason of its own (role, project, task) says that reason.
     const release = this.streams.acquire(principal.name);
-    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release };
+    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy };
   }
 
   private async open(client: WebSocket, open: OpenRequest): Promise<void> {
@@ -163,7 +169,7 @@ export class ConsoleBroker {
     const sessionId = randomBytes(16).toString('hex');
     const app = await db.selectFrom('apps').select('record_input').where('id', '=', open.task.app_id).executeTakeFirst();
     const inputRecorded = app?.record_input ?? false;
-    const session = { id: sessionId, taskId: open.task.id, mode: open.mode, openedBy: open.principal.name, source: open.source, project: open.task.project };
+    const session = { id: sessionId, taskId: open.task.id, mode: open.mode, openedBy: open.principal.name, initiatedBy: open.initiatedBy, source: open.source, project: open.task.project };
     await openConsoleSession(db, { ...session, command: open.command, tty: open.tty, cols: open.cols, rows: open.rows, schedulerId: this.deps.schedulerId, inputRecorded });
     const agentSocket = new Promise<WebSocket | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -196,7 +202,8 @@ export class ConsoleBroker {
       const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
       if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
       client.close(1011, 'no agent');
-      await retryWhileUnavailable(() => closeConsoleSession(db, sessionId, { reason: `error: ${message}`, exitCode: null }));
+      // Its attach or exec was audited: so is its end, as every session's.
+      await retryWhileUnavailable(() => endConsoleSession(db, session, { reason: `error: ${message}`, exitCode: null }));
       return;
     }
     const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded, this.deps.recordingMaxBytes);

@@ -13,6 +13,8 @@ export interface NewConsoleSession {
   cols: number;
   rows: number;
   openedBy: string;
+  /** The upgrade's X-Initiated-By. */
+  initiatedBy: string | null;
   source: string | null;
   /** The replica relaying it. */
   schedulerId: string;
@@ -25,6 +27,7 @@ export async function openConsoleSession(db: Kysely<Database>, s: NewConsoleSess
     await insertConsoleSession(trx, s);
     await recordAudit(trx, {
       actor: s.openedBy,
+      initiatedBy: s.initiatedBy,
       action: s.mode === 'exec' ? 'console.exec' : 'console.attach',
       targetType: 'task',
       targetId: s.taskId,
@@ -47,6 +50,7 @@ export async function insertConsoleSession(db: Kysely<Database>, s: NewConsoleSe
       cols: s.cols,
       rows: s.rows,
       opened_by: s.openedBy,
+      initiated_by: s.initiatedBy,
       source: s.source,
       scheduler_id: s.schedulerId,
       input_recorded: s.inputRecorded,
@@ -69,6 +73,7 @@ export interface EndedConsoleSession {
   taskId: string;
   mode: 'attach' | 'exec';
   openedBy: string;
+  initiatedBy: string | null;
   source: string | null;
   project: string;
 }
@@ -82,6 +87,7 @@ export async function endConsoleSession(db: Kysely<Database>, session: EndedCons
     await closeConsoleSession(trx, session.id, end);
     await recordAudit(trx, {
       actor: session.openedBy,
+      initiatedBy: session.initiatedBy,
       action: session.mode === 'exec' ? 'console.exec.end' : end.reason === 'exited' ? 'console.end' : 'console.detach',
       targetType: 'task',
       targetId: session.taskId,
@@ -107,7 +113,7 @@ export async function closeAbandonedConsoleSessions(db: Kysely<Database>, schedu
     .selectFrom('console_sessions')
     .innerJoin('tasks', 'tasks.id', 'console_sessions.task_id')
     .innerJoin('apps', 'apps.id', 'tasks.app_id')
-    .select(['console_sessions.id', 'console_sessions.task_id', 'console_sessions.mode', 'console_sessions.opened_by', 'console_sessions.source', 'apps.project'])
+    .select(['console_sessions.id', 'console_sessions.task_id', 'console_sessions.mode', 'console_sessions.opened_by', 'console_sessions.initiated_by', 'console_sessions.source', 'apps.project'])
     .where('console_sessions.scheduler_id', '=', schedulerId)
     .where('console_sessions.closed_at', 'is', null)
     .execute();
@@ -120,7 +126,15 @@ export async function closeAbandonedConsoleSessions(db: Kysely<Database>, schedu
         .insertInto('console_recording_chunks')
         .values({ session_id: session.id, seq: (last?.seq ?? 0) + 1, events: `${JSON.stringify([at, 'm', HOLDER_GONE_MARKER])}\n` })
         .execute();
-      const ended = { id: session.id, taskId: session.task_id, mode: session.mode as 'attach' | 'exec', openedBy: session.opened_by, source: session.source, project: session.project };
+      const ended = {
+        id: session.id,
+        taskId: session.task_id,
+        mode: session.mode as 'attach' | 'exec',
+        openedBy: session.opened_by,
+        initiatedBy: session.initiated_by,
+        source: session.source,
+        project: session.project,
+      };
       await endConsoleSession(trx, ended, { reason: HOLDER_GONE_REASON, exitCode: null });
     });
   }

@@ -15,6 +15,7 @@ import * as scheduleRunsMissed from './migrations/0013-schedule-runs-missed.js';
 import * as taskLogChunks from './migrations/0014-task-log-chunks.js';
 import * as webhooks from './migrations/0015-webhooks.js';
 import * as logRetention from './migrations/0016-log-retention.js';
+import * as auditTrail from './migrations/0017-audit-trail.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-task-log-chunks': taskLogChunks,
   '0015-webhooks': webhooks,
   '0016-log-retention': logRetention,
+  '0017-audit-trail': auditTrail,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -182,6 +182,8 @@ export interface AuditEventsTable {
   source: string | null;
   details: Json<Record<string, unknown>>;
   created_at: CreatedAt;
+  /** Who the client said started it (X-Initiated-By, a task's initiatedBy); null before migration 0017. */
+  initiated_by: string | null;
 }
 
 export interface ConsoleSessionsTable {
@@ -201,6 +203,8 @@ export interface ConsoleSessionsTable {
   /** The replica relaying the session (TAPIT_SCHEDULER_ID); null before migration 0009. */
   scheduler_id: string | null;
   input_recorded: Generated<boolean>;
+  /** The upgrade's X-Initiated-By, for the audit event of the session's end; null before migration 0017. */
+  initiated_by: string | null;
 }
 
 export interface ConsoleRecordingChunksTable {

@@ -35,7 +35,13 @@ export interface AppDeps {
   recentChunks?: RecentChunks;
 }
 
-export type HonoEnv = { Variables: { principal: Principal } };
+export type HonoEnv = {
+  Variables: {
+    principal: Principal;
+    /** The request's X-Initiated-By (http/initiated-by.ts), for its audit events. */
+    initiatedBy: string | null;
+  };
+};
 
 /** The client's address, when served by node (absent under app.request() in tests). */
 export function clientAddress(c: Context): string | null {

@@ -1,7 +1,7 @@
 import * as P from '@tapit/protocol';
 import { z } from 'zod';
 
-interface Operation {
+export interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
@@ -23,9 +23,14 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
   session: z.string().regex(/^[0-9a-f]{32}$/),
 };
 
-/** The API's operations, with the same zod schemas the handlers parse with. */
-const OPERATIONS: Operation[] = [
+/**
+ * The API's operations, with the same zod schemas the handlers parse with: every route the app
+ * serves (audit/every-change-audited.test.ts checks both ways, and that each change is audited).
+ */
+export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/healthz', summary: 'Ready once the database is', response: P.Health, noAuth: true },
+  { method: 'get', path: '/livez', summary: 'Live while the process serves, whatever its database does', response: P.Liveness, noAuth: true },
+  { method: 'get', path: '/v1/openapi.json', summary: 'This description of the API' },
   { method: 'get', path: '/v1/whoami', summary: 'The calling token', response: P.WhoAmI },
   { method: 'get', path: '/v1/projects', summary: 'List projects', response: P.ProjectList },
   { method: 'post', path: '/v1/projects', summary: 'Create a project', body: P.CreateProjectRequest, response: P.Project, status: 201 },
@@ -71,6 +76,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },
   { method: 'delete', path: '/v1/tokens/{name}', summary: 'Revoke a token', status: 204 },
+  { method: 'get', path: '/v1/audit', summary: 'The audit trail, newest first: the events this token may read (docs/security.md)', query: P.ListAuditQuery, response: P.AuditEventList },
 ];
 
 const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' });

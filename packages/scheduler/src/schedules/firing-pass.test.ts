@@ -25,7 +25,7 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
   afterAll(() => database.drop());
 
   it('fires each due slot once, from the database clock, with a linked task and audit event', async () => {
-    const id = await create({ cron: '*/1 * * * * *', concurrency: 'allow' });
+    const id = await create({ cron: '*/1 * * * * *', concurrency: 'allow', initiatedBy: 'nightly-ops' });
     const start = (await database.db.selectFrom('schedules').select('next_run_at').where('id', '=', id).executeTakeFirstOrThrow()).next_run_at;
     await sleep(2200);
     await fireDueSchedules(database.db, firingSettings());
@@ -40,8 +40,10 @@ describe.each(DATABASE_KINDS)('firing schedules on %s', (kind) => {
     expect(tasks.map((t) => [t.scheduled_for!.getTime(), t.schedule_attempt])).toEqual(runs.map((r) => [r.scheduled_for.getTime(), 1]));
     const schedule = await database.db.selectFrom('schedules').select('next_run_at').where('id', '=', id).executeTakeFirstOrThrow();
     expect(schedule.next_run_at.getTime()).toBe(runs.at(-1)!.scheduled_for.getTime() + SECOND);
-    const fired = await database.db.selectFrom('audit_events').select(['actor', 'details']).where('target_id', '=', id).where('action', '=', 'schedule.fire').execute();
+    const fired = await database.db.selectFrom('audit_events').select(['actor', 'initiated_by', 'details']).where('target_id', '=', id).where('action', '=', 'schedule.fire').execute();
     expect(fired.map((e) => (e.details as { taskId: string }).taskId).sort()).toEqual(tasks.map((t) => t.id).sort());
+    // By the scheduler, on behalf of whom the schedule names, as its tasks are.
+    expect(new Set(fired.map((e) => `${e.actor} ${e.initiated_by}`))).toEqual(new Set(['scheduler nightly-ops']));
     await call('DELETE', `/v1/schedules/${id}`);
   });
 

@@ -1,13 +1,14 @@
-import { CreateScheduleRequest, ListSchedulesQuery, Name, type CreatedSchedule, type TriggeredRun } from '@tapit/protocol';
+import { CreateScheduleRequest, ListSchedulesQuery, Name, type AuditAction, type CreatedSchedule, type TriggeredRun } from '@tapit/protocol';
 import { Hono, type Context } from 'hono';
 import type { Transaction } from 'kysely';
 import { findApp } from '../apps/repository.js';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError } from '../domain/domain-error.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { configureScheduleWebhook } from './alert-hooks.js';
@@ -46,12 +47,11 @@ export function scheduleRoutes(deps: AppDeps) {
       const id = await createSchedule(trx, app, body, spec, principal.name);
       const webhook = await configureScheduleWebhook(trx, id, body.webhookUrl, principal.name);
       await recordAudit(trx, {
-        actor: principal.name,
+        ...requestAudit(c),
         action: 'schedule.create',
         targetType: 'schedule',
         targetId: id,
         project: path.project,
-        source: clientAddress(c),
         // A webhook by its origin only: a path or query may hold the receiver's token; never the secret.
         details: { app: path.app, cron: spec.expression, timezone: spec.timezone, webhook: body.webhookUrl === undefined ? null : webhookOrigin(body.webhookUrl) },
       });
@@ -80,7 +80,7 @@ export function scheduleRoutes(deps: AppDeps) {
   /** A change by a member to one schedule of the token's projects, in one transaction with its audit event. */
   const change = async (
     c: Context<HonoEnv>,
-    action: string,
+    action: AuditAction,
     apply: (trx: Transaction<Database>, schedule: ScheduleWithApp) => Promise<boolean>,
   ): Promise<ScheduleWithApp> => {
     const principal = c.get('principal');
@@ -88,7 +88,7 @@ export function scheduleRoutes(deps: AppDeps) {
     const schedule = await findSchedule(db, c.req.param('id') ?? '', principal.project);
     await inTransaction(db, async (trx) => {
       if (!(await apply(trx, schedule))) return;
-      await recordAudit(trx, { actor: principal.name, action, targetType: 'schedule', targetId: schedule.id, project: schedule.project, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action, targetType: 'schedule', targetId: schedule.id, project: schedule.project });
     });
     return schedule;
   };
@@ -125,16 +125,16 @@ export function scheduleRoutes(deps: AppDeps) {
       if (!schedule) throw new DomainError('NOT_FOUND', `schedule "${found.id}" not found`, 'schedule');
       const scheduledFor = await databaseNow(trx);
       const slot = { scheduleId: schedule.id, scheduledFor, trigger: 'manual' as const };
-      const taskId = await startSlot(trx, schedule, slot, effects, { refuseOnError: true });
+      // One event for the one change: this request's `schedule.trigger`, not also a `schedule.fire`.
+      const taskId = await startSlot(trx, schedule, slot, effects, { refuseOnError: true, audit: false });
       if (taskId === null) throw new DomainError('CONFLICT', `schedule ${schedule.id} already has a run at ${scheduledFor.toISOString()}: trigger it again`, 'schedule');
       await recordAudit(trx, {
-        actor: principal.name,
+        ...requestAudit(c),
         action: 'schedule.trigger',
         targetType: 'schedule',
         targetId: schedule.id,
         project: found.project,
-        source: clientAddress(c),
-        details: { scheduledFor: scheduledFor.toISOString(), taskId },
+        details: { scheduledFor: scheduledFor.toISOString(), trigger: 'manual', attempt: 1, taskId },
       });
       return { scheduleId: schedule.id, scheduledFor: scheduledFor.toISOString(), taskId };
     });

@@ -41,7 +41,7 @@ export async function startSlot(
   schedule: FiringSchedule,
   slot: Slot,
   effects: FiringEffects,
-  options: { refuseOnError?: boolean } = {},
+  options: StartOptions = {},
 ): Promise<string | null> {
   if (slot.trigger === 'cron' && schedule.concurrency !== 'allow') {
     const active = await activeTasks(trx, schedule.id);
@@ -53,6 +53,16 @@ export async function startSlot(
     if (schedule.concurrency === 'replace') await replaceEarlierRuns(trx, schedule, slot, active, effects);
   }
   return (await startSlots(trx, [{ schedule, slot }], effects, options))[0]!;
+}
+
+export interface StartOptions {
+  /** A trigger: a task that cannot be created is thrown, not recorded as the slot's failure. */
+  refuseOnError?: boolean;
+  /**
+   * Whether the start is audited here (`schedule.fire`, by the scheduler); false when the caller
+   * audits it as its own change (a trigger's one `schedule.trigger` event).
+   */
+  audit?: boolean;
 }
 
 /** A slot to start, of a schedule whose concurrency policy lets it start. */
@@ -69,7 +79,7 @@ export interface SlotStart {
  * refuses) leaves its slot `failed` with the reason, or with `refuseOnError` (a trigger) throws
  * it. Returns, per start, the task's id or null when the slot did not run.
  */
-export async function startSlots(trx: Transaction<Database>, starts: SlotStart[], effects: FiringEffects, options: { refuseOnError?: boolean } = {}): Promise<(string | null)[]> {
+export async function startSlots(trx: Transaction<Database>, starts: SlotStart[], effects: FiringEffects, options: StartOptions = {}): Promise<(string | null)[]> {
   if (starts.length === 0) return [];
   const claimed = await trx
     .insertInto('schedule_runs')
@@ -79,7 +89,7 @@ export async function startSlots(trx: Transaction<Database>, starts: SlotStart[]
     .execute();
   const claimedKeys = new Set(claimed.map((row) => slotKey(row.schedule_id, row.scheduled_for)));
   const attempts = starts.filter(({ slot }) => claimedKeys.has(slotKey(slot.scheduleId, slot.scheduledFor))).map((start) => ({ ...start, attempt: 1 }));
-  const results = await createAttemptTasks(trx, attempts);
+  const results = await createAttemptTasks(trx, attempts, options.audit ?? true);
   const taskOf = new Map<string, string>();
   for (const [i, result] of results.entries()) {
     const { slot } = attempts[i]!;
@@ -122,7 +132,7 @@ export async function startRetry(trx: Transaction<Database>, schedule: FiringSch
  * all of them, each release read once. Per attempt, the task's id, or the DomainError that refused
  * it (what it asks: the slot's failure, not the pass's).
  */
-async function createAttemptTasks(trx: Transaction<Database>, attempts: (SlotStart & { attempt: number })[]): Promise<(string | DomainError)[]> {
+async function createAttemptTasks(trx: Transaction<Database>, attempts: (SlotStart & { attempt: number })[], audit = true): Promise<(string | DomainError)[]> {
   const releases = new Map<string, ReturnType<ReleaseLookup>>();
   const lookup: ReleaseLookup = (db, app, number) => {
     const key = `${app.id} ${number}`;
@@ -141,6 +151,8 @@ async function createAttemptTasks(trx: Transaction<Database>, attempts: (SlotSta
       results.push(task.id);
       audits.push({
         actor: SCHEDULER_ACTOR,
+        // As its task says: the schedule's initiatedBy.
+        initiatedBy: task.initiated_by,
         action: 'schedule.fire',
         targetType: 'schedule',
         targetId: schedule.id,
@@ -153,7 +165,7 @@ async function createAttemptTasks(trx: Transaction<Database>, attempts: (SlotSta
     }
   }
   await beginTasks(trx, tasks);
-  await recordAudits(trx, audits);
+  if (audit) await recordAudits(trx, audits);
   return results;
 }
 

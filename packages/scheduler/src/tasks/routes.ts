@@ -2,9 +2,10 @@ import { CreateTaskRequest, ListTasksQuery, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
+import { requestAudit } from '../audit/request-audit.js';
 import { findApp } from '../apps/repository.js';
 import { inTransaction } from '../db/transaction.js';
-import { clientAddress, type AppDeps, type HonoEnv } from '../http/context.js';
+import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
@@ -21,16 +22,18 @@ export function taskRoutes(deps: AppDeps) {
     requireRole(principal, 'member');
     const body = await parseBody(c, CreateTaskRequest);
     const app = await findApp(db, path);
+    // The task's own initiatedBy wins; without one, the client's X-Initiated-By is the task's too.
+    const initiatedBy = body.initiatedBy ?? c.get('initiatedBy') ?? undefined;
     const answer = await createOnce(c, db, async (trx) => {
-      const id = await createTask(trx, app, body, principal.name);
+      const id = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
       await recordAudit(trx, {
-        actor: principal.name,
+        ...requestAudit(c),
+        initiatedBy: initiatedBy ?? null,
         action: 'task.create',
         targetType: 'task',
         targetId: id,
         project: path.project,
-        source: clientAddress(c),
-        details: { app: path.app, kind: body.kind, initiatedBy: body.initiatedBy ?? null },
+        details: { app: path.app, kind: body.kind },
       });
       return toTask(await findTask(trx, id, null));
     });
@@ -58,7 +61,7 @@ export function taskRoutes(deps: AppDeps) {
     const task = await findTask(db, c.req.param('id'), principal.project);
     await inTransaction(db, async (trx) => {
       await requestStop(trx, task.id, principal.name);
-      await recordAudit(trx, { actor: principal.name, action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project });
     });
     signals.workAvailable();
     signals.taskChanged(task.id);
@@ -71,7 +74,7 @@ export function taskRoutes(deps: AppDeps) {
     const task = await findTask(db, c.req.param('id'), principal.project);
     await inTransaction(db, async (trx) => {
       await deleteTask(trx, task);
-      await recordAudit(trx, { actor: principal.name, action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project, source: clientAddress(c) });
+      await recordAudit(trx, { ...requestAudit(c), action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project });
     });
     return c.body(null, 204);
   });

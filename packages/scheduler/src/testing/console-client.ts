@@ -1,13 +1,15 @@
-import { ConsoleServerFrame, decodeConsoleData } from '@tapit/protocol';
+import { ConsoleServerFrame, decodeConsoleData, type SchedulerFrame } from '@tapit/protocol';
 import WebSocket from 'ws';
 import { ADMIN_TOKEN } from './test-app.js';
+
+const wsUrl = (url: string) => url.replace(/^http/, 'ws');
 
 /**
  * A console or exec websocket client that collects binary output and control frames; `opened`
  * rejects with the refusal's status and body when the upgrade is answered otherwise.
  */
-export function openConsoleClient(url: string, path: string, token = ADMIN_TOKEN) {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
+export function openConsoleClient(url: string, path: string, token = ADMIN_TOKEN, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(`${wsUrl(url)}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
   const output: Buffer[] = [];
   const frames: ConsoleServerFrame[] = [];
   ws.on('message', (data, isBinary) => {
@@ -25,4 +27,16 @@ export function openConsoleClient(url: string, path: string, token = ADMIN_TOKEN
   });
   const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
   return { ws, output, frames, opened, closed, text: () => Buffer.concat(output).toString() };
+}
+
+/** The agent's side of a session it was asked to open (`console.open`): dials back with its credential, collecting what it is sent. */
+export async function dialBack(url: string, credential: string, open: Extract<SchedulerFrame, { type: 'console.open' }>) {
+  const stream = new WebSocket(`${wsUrl(url)}/v1/agents/consoles/${open.sessionId}`, { headers: { authorization: `Bearer ${credential}` } });
+  const received: (Buffer | string)[] = [];
+  stream.on('message', (data, isBinary) => received.push(isBinary ? Buffer.from(data as Buffer) : data.toString()));
+  await new Promise((resolve, reject) => {
+    stream.once('open', resolve);
+    stream.once('error', reject);
+  });
+  return { open, stream, received };
 }
