@@ -3,7 +3,15 @@ import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { startTestScheduler } from '../testing/test-scheduler.js';
 import { RECORDING_FLUSH_MS, ConsoleRecorder } from './recorder.js';
-import { closeAbandonedConsoleSessions, HOLDER_GONE_REASON, insertConsoleSession, listConsoleSessions, readRecording } from './repository.js';
+import { closeAbandonedConsoleSessions, HOLDER_GONE_REASON, insertConsoleSession, listConsoleSessions, openRecording } from './repository.js';
+
+/** The whole recording as one string, as the API streams it. */
+async function readRecording(...args: Parameters<typeof openRecording>): Promise<string> {
+  const { header, events } = await openRecording(...args);
+  let cast = header;
+  for await (const page of events()) cast += page;
+  return cast;
+}
 
 describe('console sessions a replica left open when it died', () => {
   let database: TestDatabase;

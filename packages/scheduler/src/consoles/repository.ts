@@ -199,11 +199,3 @@ export async function openRecording(db: Kysely<Database>, sessionId: string, pro
   }
   return { header: `${JSON.stringify(header)}\n`, events };
 }
-
-/** The whole recording as one string (for tests and small recordings; the API streams it). */
-export async function readRecording(db: Kysely<Database>, sessionId: string, project: string | null): Promise<string> {
-  const { header, events } = await openRecording(db, sessionId, project);
-  let cast = header;
-  for await (const page of events()) cast += page;
-  return cast;
-}
