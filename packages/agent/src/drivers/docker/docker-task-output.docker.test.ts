@@ -44,4 +44,15 @@ describe('a container output read after its end', () => {
       await task.destroy();
     }
   });
+
+  it("keeps the last line of a program that ended without a line break", async () => {
+    const task = await driver.start(spec(runId, { script: "printf 'first\\nlast without a line break'; printf 'and on stderr' >&2" }), noHooks);
+    try {
+      await task.wait();
+      const { lines } = await readAll(task);
+      expect(lines.sort()).toEqual(['and on stderr', 'first', 'last without a line break']);
+    } finally {
+      await task.destroy();
+    }
+  });
 });

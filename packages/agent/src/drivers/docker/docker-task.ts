@@ -66,7 +66,11 @@ export class DockerTask implements DriverTask {
         const running = (await this.inspectOrNull())?.State.Running ?? false;
         const stream = running ? ((await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream) : await this.unfollowedLogs(options);
         await readInPieces(stream, emit);
-        if (!running) return;
+        if (!running) {
+          const end = reader.finish();
+          if (end.runs.length > 0) onOutput(end.runs, end.cursor as unknown as OutputCursor);
+          return;
+        }
       } catch (error) {
         if (isNotFound(error)) return;
         // The engine went away (its log file stays): read on from the cursor once it is back.
