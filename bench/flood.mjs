@@ -16,10 +16,11 @@
 //   TAPIT_DATABASE_URL=postgres://…/postgres  runs the scheduler on a fresh database made there
 //   BENCH_PROFILE_DIR=DIR                     writes --cpu-prof profiles of scheduler and agent
 //   BENCH_OUTPUT_DIR=DIR                      keeps what the scheduler and the agent printed
+//   BENCH_BIN_ROOT=DIR                        measures the binaries built in another checkout
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, openBenchDatabase, startTapit, summarise } from './lib.mjs';
+import { BIN, ROOT, dirBytes, openBenchDatabase, startTapit, summarise } from './lib.mjs';
 
 const FLOOD_SECONDS = Number(process.argv[2] ?? 30);
 const BASELINE_SECONDS = Number(process.argv[3] ?? 10);
@@ -35,15 +36,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** CLOCK_MONOTONIC in ms: the same clock as /proc/uptime here (no suspend on a server). */
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-
-function dirBytes(dir) {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
-  }
-  return total;
-}
 
 const database = await openBenchDatabase(ADMIN_URL);
 const tapit = await startTapit({

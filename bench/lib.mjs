@@ -2,14 +2,15 @@
 // commands, and summarise samples. Every figure is printed beside its bare-Docker baseline
 // measured in the same run (BENCHMARKS.md).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = (name) => join(ROOT, 'node_modules', '.bin', name);
+/** BENCH_BIN_ROOT: another built checkout whose binaries to measure (e.g. main, for a before/after). */
+export const BIN = (name) => join(process.env.BENCH_BIN_ROOT ?? ROOT, 'node_modules', '.bin', name);
 
 export function startProcess(command, args, env) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -158,4 +159,14 @@ export async function openBenchDatabase(adminUrl) {
       await admin.end();
     },
   };
+}
+
+/** Bytes of the files below `dir`, e.g. the embedded database's folder. */
+export function dirBytes(dir) {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
+  return total;
 }

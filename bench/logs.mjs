@@ -7,10 +7,10 @@
 //                                            (the URL of a role that may create databases)
 //   BENCH_PROFILE_DIR=DIR                     writes --cpu-prof profiles of scheduler, agent, CLI
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BIN, ROOT, openBenchDatabase, startTapit, summarise } from './lib.mjs';
+import { BIN, ROOT, dirBytes, openBenchDatabase, startTapit, summarise } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 3);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -93,15 +93,6 @@ function linesLost(file, workload, app) {
   }
   if (wrong > 0) console.log(`  ! ${file}: ${wrong} lines out of place or unexpected`);
   return workload.lines - expected + wrong;
-}
-
-function dirBytes(dir) {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
-  }
-  return total;
 }
 
 const LOG_TABLES = ['task_log_chunks', 'task_log_lines'];
