@@ -12,10 +12,9 @@
 // Usage: node bench/cron.mjs [seconds=60] [schedules=100] [both|embedded|postgres]
 // Postgres: a fresh database on TAPIT_BENCH_ADMIN_URL (default: the test cluster of
 // scripts/test-services.sh), dropped afterwards.
-import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { startScheduler, summarise, waitFor } from './lib.mjs';
+import { openBenchDatabase, startScheduler, summarise, waitFor } from './lib.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 60);
 const SCHEDULES = Number(process.argv[3] ?? 100);
@@ -153,27 +152,19 @@ function watchVisibility(url) {
 }
 
 async function postgres() {
-  const name = `tapit_bench_cron_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const database = await openBenchDatabase(ADMIN_URL);
   const replicas = [];
-  const client = new pg.Client({ connectionString: url.toString() });
   try {
-    replicas.push(await startScheduler({ TAPIT_DATABASE_URL: url.toString() }));
-    replicas.push(await startScheduler({ TAPIT_DATABASE_URL: url.toString(), TAPIT_BOOTSTRAP_TOKEN: replicas[0].token }));
-    const watch = watchVisibility(url.toString());
+    replicas.push(await startScheduler({ TAPIT_DATABASE_URL: database.url }));
+    replicas.push(await startScheduler({ TAPIT_DATABASE_URL: database.url, TAPIT_BOOTSTRAP_TOKEN: replicas[0].token }));
+    const watch = watchVisibility(database.url);
     const window = await runWindow(replicas);
     const visible = await watch.stop(window);
-    await client.connect();
-    return { ...(await figures(async (text, params) => (await client.query(text, params)).rows, window)), visible };
+    await database.connect();
+    return { ...(await figures(async (text, params) => (await database.pg.query(text, params)).rows, window)), visible };
   } finally {
-    await client.end().catch(() => {});
     await Promise.all(replicas.map((r) => r.stop()));
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await database.close();
   }
 }
 

@@ -2,14 +2,15 @@
 // commands, and summarise samples. Every figure is printed beside its bare-Docker baseline
 // measured in the same run (BENCHMARKS.md).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = (name) => join(ROOT, 'node_modules', '.bin', name);
+/** BENCH_BIN_ROOT: another built checkout whose binaries to measure (e.g. main, for a before/after). */
+export const BIN = (name) => join(process.env.BENCH_BIN_ROOT ?? ROOT, 'node_modules', '.bin', name);
 
 export function startProcess(command, args, env) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -21,11 +22,12 @@ export function startProcess(command, args, env) {
 
 /**
  * Scheduler (embedded unless TAPIT_DATABASE_URL is set) + one agent, on a random port.
- * `schedulerEnv` and `agentEnv` add to their environments (e.g. NODE_OPTIONS for profiles).
+ * `schedulerEnv` and `agentEnv` add to their environments; `schedulerNodeArgs` and `agentNodeArgs`
+ * go to node before the program (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
  * `restartScheduler(between)` stops the scheduler, runs `between`, and starts it again on the
  * same database and port; the agent reconnects by itself.
  */
-export async function startTapit({ schedulerEnv = {}, agentEnv = {} } = {}) {
+export async function startTapit({ schedulerEnv = {}, agentEnv = {}, schedulerNodeArgs = [], agentNodeArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tapit-bench-'));
   const admin = `bench-${randomBytes(12).toString('hex')}`;
   const join_ = `join-${randomBytes(12).toString('hex')}`;
@@ -33,7 +35,7 @@ export async function startTapit({ schedulerEnv = {}, agentEnv = {} } = {}) {
   const url = `http://127.0.0.1:${port}`;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const startScheduler = async () => {
-    const scheduler = startProcess(process.execPath, [BIN('tapit-scheduler')], {
+    const scheduler = startProcess(process.execPath, [...schedulerNodeArgs, BIN('tapit-scheduler')], {
       TAPIT_DATA_DIR: join(dir, 'scheduler'), TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: admin, TAPIT_AGENT_JOIN_TOKEN: join_, ...schedulerEnv,
     });
     // The embedded database's first start runs initdb: slow on a busy machine.
@@ -42,7 +44,7 @@ export async function startTapit({ schedulerEnv = {}, agentEnv = {} } = {}) {
   };
   const agentOnline = (agent) => waitFor(async () => (await (await fetch(`${url}/v1/agents`, { headers })).json()).items.some((a) => a.status === 'online'), 60_000, () => agent.output());
   let scheduler = await startScheduler();
-  const agent = startProcess(process.execPath, [BIN('tapit-agent')], {
+  const agent = startProcess(process.execPath, [...agentNodeArgs, BIN('tapit-agent')], {
     TAPIT_SCHEDULER_URL: url, TAPIT_AGENT_TOKEN: join_, TAPIT_AGENT_NAME: 'bench', TAPIT_AGENT_STATE_DIR: join(dir, 'agent'), TAPIT_AGENT_NETWORK: 'none', ...agentEnv,
   });
   await agentOnline(agent);
@@ -51,6 +53,9 @@ export async function startTapit({ schedulerEnv = {}, agentEnv = {} } = {}) {
     token: admin,
     headers,
     dir,
+    /** Everything the scheduler and the agent printed so far. */
+    schedulerOutput: () => scheduler.output(),
+    agentOutput: () => agent.output(),
     async restartScheduler(between = async () => {}) {
       await scheduler.stop();
       await between();
@@ -124,4 +129,44 @@ export async function startScheduler(env = {}) {
   await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 120_000, () => scheduler.output());
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   return { url, token, headers, dataDir, output: scheduler.output, stop: scheduler.stop };
+}
+
+/**
+ * The scheduler's database for a benchmark: embedded (no `adminUrl`), or a fresh Postgres
+ * database made through `adminUrl` (a role that may create databases) and dropped by `close()`.
+ * `connect()` opens a client of it (`pg`) for the benchmark's own queries.
+ */
+export async function openBenchDatabase(adminUrl) {
+  if (!adminUrl) return { kind: 'embedded', url: undefined, close: async () => {} };
+  const { default: pg } = await import(join(ROOT, 'node_modules/pg/lib/index.js'));
+  const name = `tapit_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    kind: 'postgres',
+    url: url.toString(),
+    pg: null,
+    async connect() {
+      this.pg = new pg.Client({ connectionString: url.toString() });
+      await this.pg.connect();
+    },
+    async close() {
+      await this.pg?.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Bytes of the files below `dir`, e.g. the embedded database's folder. */
+export function dirBytes(dir) {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
+  return total;
 }

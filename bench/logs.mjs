@@ -7,10 +7,10 @@
 //                                            (the URL of a role that may create databases)
 //   BENCH_PROFILE_DIR=DIR                     writes --cpu-prof profiles of scheduler, agent, CLI
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BIN, ROOT, startTapit, summarise } from './lib.mjs';
+import { BIN, ROOT, dirBytes, openBenchDatabase, startTapit, summarise } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 3);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -39,7 +39,8 @@ const WORKLOADS = [
   },
 ];
 
-const profileEnv = (who) => (PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILE_DIR, who)}` } : {});
+// Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+const profileArgs = (who) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, who)}`] : []);
 
 /** Runs a command with stdout to `file`; resolves with its wall time. Fails on a non-zero exit. */
 function timeToFile(command, args, file, env = {}) {
@@ -94,15 +95,6 @@ function linesLost(file, workload, app) {
   return workload.lines - expected + wrong;
 }
 
-function dirBytes(dir) {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
-  }
-  return total;
-}
-
 const LOG_TABLES = ['task_log_chunks', 'task_log_lines'];
 const sizeQuery = `SELECT ${LOG_TABLES.map((t) => `coalesce(pg_total_relation_size(to_regclass('${t}')), 0)`).join(' + ')} AS bytes`;
 
@@ -119,45 +111,21 @@ async function logTableBytes(database) {
   }
 }
 
-async function openDatabase() {
-  if (!ADMIN_URL) return { kind: 'embedded', url: undefined, close: async () => {} };
-  const { default: pg } = await import(join(ROOT, 'node_modules/pg/lib/index.js'));
-  const name = `tapit_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    kind: 'postgres',
-    url: url.toString(),
-    pg: null,
-    async connect() {
-      this.pg = new pg.Client({ connectionString: url.toString() });
-      await this.pg.connect();
-    },
-    async close() {
-      await this.pg?.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
-
-const database = await openDatabase();
+const database = await openBenchDatabase(ADMIN_URL);
 const tapit = await startTapit({
-  schedulerEnv: { ...(database.url ? { TAPIT_DATABASE_URL: database.url } : {}), ...profileEnv('scheduler') },
-  agentEnv: profileEnv('agent'),
+  schedulerEnv: database.url ? { TAPIT_DATABASE_URL: database.url } : {},
+  schedulerNodeArgs: profileArgs('scheduler'),
+  agentNodeArgs: profileArgs('agent'),
 });
 database.dataDir = join(tapit.dir, 'scheduler');
 if (database.connect) await database.connect();
-const cliEnv = () => ({ TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token, TAPIT_APP: 'bench', ...profileEnv('cli') });
+const cliEnv = () => ({ TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token, TAPIT_APP: 'bench' });
 const outDir = join(tapit.dir, 'out');
 mkdirSync(outDir);
 const results = [];
 try {
   await fetch(`${tapit.url}/v1/projects/default/stages/default/apps`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ name: 'bench', image: IMAGE }) });
-  const tapitRun = (cmd, file) => timeToFile(process.execPath, [BIN('tapit'), 'create', 'task', cmd, '--wait'], file, cliEnv());
+  const tapitRun = (cmd, file) => timeToFile(process.execPath, [...profileArgs('cli'), BIN('tapit'), 'create', 'task', cmd, '--wait'], file, cliEnv());
   const dockerRun = (cmd, file) => timeToFile('docker', ['run', '--rm', '--network', 'none', '--label', LABEL, IMAGE, 'sh', '-c', cmd], file);
   // Warm-up: image cache, JIT, connections.
   await tapitRun('echo warm', join(outDir, 'warm'));
@@ -219,7 +187,7 @@ try {
       const logsFile = join(outDir, `logs-${i}`);
       const pair = [
         async () => {
-          row.show.push(await timeToFile(process.execPath, [BIN('tapit'), 'show', 'logs', `task=${taskId}`], showFile, cliEnv()));
+          row.show.push(await timeToFile(process.execPath, [...profileArgs('cli'), BIN('tapit'), 'show', 'logs', `task=${taskId}`], showFile, cliEnv()));
           row.lost += linesLost(showFile, workload, true);
         },
         async () => {

@@ -99,6 +99,44 @@ describe('LogSpool', () => {
     expect(reloaded.after(300).map((l) => [l.seq, l.text])).toEqual([[301, 'after']]);
   });
 
+  it('compacts by copying the records of unacked lines as they were written, not by writing the window again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    const path = join(dir, `${id}.log.jsonl`);
+    const spool = LogSpool.open(dir, id);
+    for (let i = 1; i <= 600; i++) spool.append([line(`l${i}`)], { ts: `t${i}`, n: 1 });
+    const unacked = readFileSync(path, 'utf8').split('\n').filter((record) => record !== '' && JSON.parse(record).seq > 550);
+    expect(unacked).toHaveLength(50);
+    spool.ack(550); // acked records outnumber the rest: the file is rewritten without them
+    const [head, ...rest] = readFileSync(path, 'utf8').trim().split('\n');
+    expect(JSON.parse(head!)).toEqual({ head: { seq: 550, ack: 550, cursor: { ts: 't600', n: 1 } } });
+    expect(rest).toEqual(unacked);
+    // And it goes on from there, in memory and from disk.
+    spool.append([line('l601')], { ts: 't601', n: 1 });
+    spool.close();
+    const again = LogSpool.open(dir, id);
+    expect(again.cursor).toEqual({ ts: 't601', n: 1 });
+    expect(again.after(550).map((l) => l.text)).toEqual(Array.from({ length: 51 }, (_, i) => `l${551 + i}`));
+  });
+
+  it('reads unacked lines back from disk an eighth of its window at a time, and hands out every one in order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-'));
+    // Records of 100 characters cost 296 bytes of memory: the window holds 100 of them.
+    const spool = LogSpool.open(dir, id, 29_600);
+    for (let i = 1; i <= 400; i++) spool.append([line(`${i}`.padEnd(99, '.'))], { ts: `t${i}`, n: 1 });
+    const seen = spool.after(0, 60).map((l) => l.text);
+    expect(spool.after(0, 10_000)).toHaveLength(100);
+    spool.ack(60); // 40 left in memory, under half the window: some come back from disk
+    const inMemory = spool.after(60, 10_000).length;
+    expect(inMemory).toBeGreaterThan(40);
+    expect(inMemory).toBeLessThanOrEqual(40 + 13);
+    for (let guard = 0; guard < 1000 && spool.ackedSeq < spool.lastSeq; guard++) {
+      const next = spool.after(spool.ackedSeq, 10);
+      seen.push(...next.map((l) => l.text));
+      spool.ack(next.at(-1)?.seq ?? spool.ackedSeq);
+    }
+    expect(seen).toEqual(Array.from({ length: 400 }, (_, i) => `${i + 1}`.padEnd(99, '.')));
+  });
+
   it('splits a line longer than 64 KiB, never inside a character', () => {
     const text = 'é'.repeat(MAX_LINE_BYTES); // 2 bytes each
     const pieces = splitLine(text);

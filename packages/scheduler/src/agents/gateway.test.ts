@@ -186,6 +186,28 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect(((await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.lines as unknown[]).length).toBe(11);
   });
 
+  it("keeps each task's frames in order, but never holds one task's frames behind another's queue (a flood beside a quiet task)", async () => {
+    const agent = await connect();
+    await agent.hello('alpha');
+    const flood = await createTask();
+    const quiet = await createTask();
+    for (const task of [flood, quiet]) {
+      await agent.next('task.assign');
+      agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
+    }
+    // Twelve full chunks of a flood (as many as an agent sends ahead of their acks, and more),
+    // then one line of the quiet task: all on the wire before the first is stored.
+    const LINES = 1300;
+    const text = `${'0'.repeat(199)}\n`.repeat(LINES);
+    for (let i = 0; i < 12; i++) agent.send({ type: 'task.log.chunk', taskId: flood.id, seq: 1 + i * LINES, runs: [{ stream: 'stdout', at: now(), lines: LINES, text }] });
+    agent.send({ type: 'task.log.chunk', taskId: quiet.id, seq: 1, runs: [{ stream: 'stdout', at: now(), lines: 1, text: 'quiet\n' }] });
+    const acks: { taskId: string; seq: number }[] = [];
+    for (let i = 0; i < 13; i++) acks.push(await agent.next('task.log.ack', 60_000));
+    expect(acks.filter((ack) => ack.taskId === flood.id).map((ack) => ack.seq)).toEqual(Array.from({ length: 12 }, (_, i) => (i + 1) * LINES));
+    expect(acks.findIndex((ack) => ack.taskId === quiet.id)).toBeLessThan(acks.length - 1);
+    expect((await logTexts(quiet.id)).filter((l) => !l.startsWith('system:'))).toEqual(['stdout:quiet']);
+  });
+
   it('re-sends an assignment the agent never received, and ends a running task the agent no longer has', async () => {
     const first = await connect();
     await first.hello('alpha', { capacity: { cpu: 1, memoryGb: 1 } });

@@ -21,6 +21,7 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { taskSpecs } from '../tasks/task-spec.js';
 import { AgentSession } from './agent-session.js';
+import { FrameLanes } from './frame-lanes.js';
 import { stopWhenCutOff } from './cut-off.js';
 import { authenticateAgent, bearerOf, type AgentAuth } from './agent-auth.js';
 import { admitAgent } from './admission.js';
@@ -47,6 +48,37 @@ function prepareChunk(frame: Extract<AgentFrame, { type: 'task.log.chunk' }>): P
   return { runs, encoded };
 }
 const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * Bytes of an agent's frames the scheduler holds unhandled at most before it stops reading the
+ * connection: an agent sends at most eight full log frames (2 MiB) of a task ahead of their acks,
+ * so this is a dozen or more tasks flooding at once, and what a hostile agent can make it hold.
+ */
+const MAX_QUEUED_FRAME_BYTES = 32 * 1024 * 1024;
+
+/** The lane of a frame of a welcomed agent: its task's, or the agent's own (heartbeats). */
+function laneOf(frame: Frame): string | null {
+  if (frame.type === 'hello') return null;
+  return 'taskId' in frame ? `task:${frame.taskId}` : 'agent';
+}
+
+function byteLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, piece) => n + piece.length, 0) : data.byteLength;
+}
+
+type Pausable = { pause(): void; resume(): void };
+
+/** Reading a socket stopped while any of its reasons asks (frames queued, the database away). */
+function pausable(ws: WebSocket): Pausable {
+  let reasons = 0;
+  return {
+    pause: () => {
+      if (reasons++ === 0) ws.pause();
+    },
+    resume: () => {
+      if (--reasons === 0) ws.resume();
+    },
+  };
+}
 /**
  * Connections authenticated but without a hello yet, and upgrades whose token is being looked
  * up: a join-token holder (or a stranger) cannot pile them up; welcomed agents are not counted.
@@ -83,8 +115,8 @@ export class AgentGateway {
   readonly sessions = new Map<string, AgentSession>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
   private readonly timer: NodeJS.Timeout;
-  /** Connections whose frames wait for the database: not read, so not judged silent. */
-  private readonly held = new Set<WebSocket>();
+  /** Connections with frames waiting for the database (how many): not read, so not judged silent. */
+  private readonly held = new Map<WebSocket, number>();
   private heartbeatsFailing = false;
   private readonly watchTimer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
@@ -154,8 +186,21 @@ export class AgentGateway {
 
   private accept(ws: WebSocket, auth: AgentAuth, welcomed: () => void): void {
     let session: AgentSession | undefined;
-    // Frames are handled one at a time, in order: log chunks and exits must not overtake.
-    let queue: Promise<void> = Promise.resolve();
+    let helloReceived = false;
+    const reading = pausable(ws);
+    // A task's frames are handled one at a time, in order (log chunks and exits must not
+    // overtake), beside other tasks' frames: a flooding task holds back only its own.
+    const lanes = new FrameLanes({
+      maxBytes: MAX_QUEUED_FRAME_BYTES,
+      pause: reading.pause,
+      resume: reading.resume,
+      // Not the database being away (a bug, a bad row): the agent reconnects and re-sends
+      // from its spool what was not acknowledged.
+      onError: (error) => {
+        this.deps.log(`agent connection error: ${coerceError(error).message}`);
+        ws.close(1011, 'internal error');
+      },
+    });
     const helloTimer = setTimeout(() => ws.close(AgentCloseCode.badFrame, 'no hello'), HELLO_TIMEOUT_MS);
     let lastHeard = Date.now();
     ws.on('pong', () => {
@@ -171,24 +216,25 @@ export class AgentGateway {
       // chunk's compression starts now too, in the thread pool.
       const read = this.read(data);
       const prepared = 'frame' in read && read.frame.type === 'task.log.chunk' ? prepareChunk(read.frame) : undefined;
-      queue = queue.then(async () => {
+      const work = async () => {
         if ('refusal' in read) return this.refuse(ws, 'BAD_FRAME', read.refusal, AgentCloseCode.badFrame);
         const { frame } = read;
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
-          session = await this.untilStored(ws, frame, () => this.hello(ws, frame, auth, receivedAt));
+          session = await this.untilStored(ws, reading, frame, () => this.hello(ws, frame, auth, receivedAt));
           welcomed();
           return;
         }
         const current = session;
-        await this.untilStored(ws, frame, () => this.dispatch(current, frame, receivedAt, prepared));
-      }).catch((error) => {
-        // Not the database being away (a bug, a bad row): the agent reconnects and re-sends
-        // from its spool what was not acknowledged.
-        this.deps.log(`agent connection error: ${coerceError(error).message}`);
-        ws.close(1011, 'internal error');
-      });
+        await this.untilStored(ws, reading, frame, () => this.dispatch(current, frame, receivedAt, prepared));
+      };
+      // Up to the hello, and for a frame that is bad or names no task but the hello, the whole
+      // connection waits: the session exists before any frame is acted on.
+      const lane = helloReceived && 'frame' in read ? laneOf(read.frame) : null;
+      if ('frame' in read && read.frame.type === 'hello') helloReceived = true;
+      if (lane === null) lanes.barrier(byteLength(data), work);
+      else lanes.push(lane, byteLength(data), work);
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
@@ -198,7 +244,7 @@ export class AgentGateway {
         this.sessions.delete(session.name);
         this.deps.log(`agent ${session.name} disconnected`);
         const { name, lastHeardAt } = session;
-        queue = queue.then(() => markAgentOffline(this.deps.db, name, this.deps.schedulerId, Date.now() - lastHeardAt)).catch(() => {});
+        lanes.barrier(0, () => markAgentOffline(this.deps.db, name, this.deps.schedulerId, Date.now() - lastHeardAt).catch(() => {}));
       }
     });
     ws.on('error', () => ws.terminate());
@@ -211,21 +257,31 @@ export class AgentGateway {
    * work is safe to repeat: log chunks carry their seq (a stored line is not stored again),
    * reports are guarded on the task's status, the hello reconciles from what is stored.
    */
-  private async untilStored<T>(ws: WebSocket, frame: Frame, work: () => Promise<T>): Promise<T> {
-    const result = await retryWhileUnavailable(work, {
-      giveUp: () => ws.readyState !== ws.OPEN,
-      onWait: (error) => {
-        if (this.held.has(ws)) return;
-        this.held.add(ws);
-        ws.pause();
-        this.deps.log(`agent frames: the database is unavailable (${describeDatabaseError(error)}); ${frame.type} waits, and the agent's next frames with it`);
-      },
-    });
-    if (this.held.delete(ws)) {
-      ws.resume();
-      this.deps.log(`agent frames: the database answers again; ${frame.type} and what followed it are stored`);
+  private async untilStored<T>(ws: WebSocket, reading: Pausable, frame: Frame, work: () => Promise<T>): Promise<T> {
+    let waiting = false;
+    try {
+      return await retryWhileUnavailable(work, {
+        giveUp: () => ws.readyState !== ws.OPEN,
+        onWait: (error) => {
+          if (waiting) return;
+          waiting = true;
+          const held = (this.held.get(ws) ?? 0) + 1;
+          this.held.set(ws, held);
+          reading.pause();
+          if (held === 1) this.deps.log(`agent frames: the database is unavailable (${describeDatabaseError(error)}); ${frame.type} waits, and the agent's next frames with it`);
+        },
+      });
+    } finally {
+      if (waiting) {
+        const held = (this.held.get(ws) ?? 1) - 1;
+        if (held > 0) this.held.set(ws, held);
+        else {
+          this.held.delete(ws);
+          if (ws.readyState === ws.OPEN) this.deps.log(`agent frames: the database answers again; ${frame.type} and what followed it are stored`);
+        }
+        reading.resume();
+      }
     }
-    return result;
   }
 
   /** A frame as it came: parsed, or why it is refused. */

@@ -61,46 +61,14 @@ export class DockerTask implements DriverTask {
       const options = { stdout: true, stderr: true, timestamps: true, ...(since ? { since } : {}) };
       try {
         // Follow until the engine ends the stream; it also ends if the daemon restarts, so only a
-        // stopped container means the output is complete. The last pass reads without following.
+        // stopped container means the output is complete. The last pass reads without following,
+        // and as a stream too: what the agent had not caught up with may be hundreds of MB.
         const running = (await this.inspectOrNull())?.State.Running ?? false;
-        if (running) {
-          const stream = (await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream;
-          await new Promise<void>((resolve, reject) => {
-            // The engine sends a message at a time (one HTTP chunk per line when it follows):
-            // what one read of the socket brought is parsed together, in the next turn.
-            let pending: Buffer[] = [];
-            let scheduled: NodeJS.Immediate | null = null;
-            const drain = () => {
-              scheduled = null;
-              if (pending.length === 0) return;
-              const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-              pending = [];
-              try {
-                emit(bytes);
-              } catch (error) {
-                // A throwing consumer (e.g. a full disk under the spool) fails this read, not the agent.
-                (stream as NodeJS.ReadableStream & { destroy(error?: Error): void }).destroy(error as Error);
-              }
-            };
-            stream.on('data', (chunk: Buffer) => {
-              pending.push(chunk);
-              scheduled ??= setImmediate(drain);
-            });
-            const done = () => {
-              if (scheduled) clearImmediate(scheduled);
-              drain();
-              resolve();
-            };
-            stream.on('end', done);
-            stream.on('close', done);
-            stream.on('error', (error) => {
-              if (scheduled) clearImmediate(scheduled);
-              drain();
-              reject(error);
-            });
-          });
-        } else {
-          emit((await this.container.logs({ ...options, follow: false })) as Buffer);
+        const stream = running ? ((await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream) : await this.unfollowedLogs(options);
+        await readInPieces(stream, emit);
+        if (!running) {
+          const end = reader.finish();
+          if (end.runs.length > 0) onOutput(end.runs, end.cursor as unknown as OutputCursor);
           return;
         }
       } catch (error) {
@@ -109,6 +77,23 @@ export class DockerTask implements DriverTask {
         await this.engineBack();
       }
     }
+  }
+
+  /**
+   * `GET /containers/ID/logs` without following, as a stream: dockerode reads an unfollowed log
+   * into one buffer, and handing that on at once held the event loop for as long as it took.
+   */
+  private unfollowedLogs(options: Record<string, unknown>): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) => {
+      const request = {
+        path: `/containers/${this.handle.containerId}/logs?`,
+        method: 'GET',
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        options: { ...options, follow: false },
+      };
+      this.container.modem.dial(request, (error: unknown, stream: NodeJS.ReadableStream | undefined) => (error || !stream ? reject(error ?? new Error('no answer')) : resolve(stream)));
+    });
   }
 
   cursorAt(time: string): OutputCursor {
@@ -290,4 +275,45 @@ export class DockerTask implements DriverTask {
       lostWithEngine,
     };
   }
+}
+
+/**
+ * Hands a log stream's bytes on as they come: what one turn of the event loop read (the engine
+ * sends a message at a time, one HTTP chunk per line when it follows) is parsed together in the
+ * next turn, so a fast stream is parsed in pieces of a few socket reads and never all at once.
+ * Resolves at the stream's end; a throwing consumer (e.g. a full disk under the spool) fails
+ * this read, not the agent.
+ */
+function readInPieces(stream: NodeJS.ReadableStream, emit: (bytes: Buffer) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let scheduled: NodeJS.Immediate | null = null;
+    const drain = () => {
+      scheduled = null;
+      if (pending.length === 0) return;
+      const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      pending = [];
+      try {
+        emit(bytes);
+      } catch (error) {
+        (stream as NodeJS.ReadableStream & { destroy(error?: Error): void }).destroy(error as Error);
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      pending.push(chunk);
+      scheduled ??= setImmediate(drain);
+    });
+    const done = () => {
+      if (scheduled) clearImmediate(scheduled);
+      drain();
+      resolve();
+    };
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', (error) => {
+      if (scheduled) clearImmediate(scheduled);
+      drain();
+      reject(error);
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
+import { inspect } from 'node:util';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -69,5 +70,24 @@ describe('DockerEngineWatch', () => {
     const gone = new Promise<string | null>((resolve) => watch!.onChange(resolve));
     await engineDown();
     expect(await gone).toMatch(/^connect (ENOENT|ECONNREFUSED) /);
+  });
+});
+
+describe('withoutKeepAlive', () => {
+  it('gives the engine client an HTTP agent whose description stays short, however many streams it holds open', async () => {
+    // docker-modem passes every request's options, this agent among them, to util.inspect with
+    // showHidden and no depth limit, debugging or not: with its sockets and what they buffered
+    // (a log stream's), that took up to half a second per engine call under a flood.
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(64 * 1024));
+    });
+    await new Promise<void>((resolve) => server!.listen(socketPath, resolve));
+    const docker = withoutKeepAlive(new Docker({ socketPath }));
+    const streams = await Promise.all(Array.from({ length: 8 }, () => docker.getContainer('flood').logs({ follow: true, stdout: true })));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // their first bytes arrive, unread
+    const described = inspect((docker.modem as { agent?: unknown }).agent, { showHidden: true, depth: null });
+    for (const stream of streams) (stream as unknown as { destroy(): void }).destroy();
+    expect(described.length).toBeLessThan(200);
   });
 });

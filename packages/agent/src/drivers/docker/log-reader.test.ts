@@ -47,6 +47,25 @@ describe('DockerLogReader', () => {
     expect(resumed.push(frame(1, T2, 'lo\n')).lines.map((l) => l.text)).toEqual(['hello']);
   });
 
+  it('once the output is complete, gives a last line without a line break as a line of its own, on each stream', () => {
+    const reader = new DockerLogReader(null);
+    const out = reader.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T2, 'b'), frame(2, T3, 'c')]));
+    expect(out.lines.map((l) => l.text)).toEqual(['a']);
+    const end = reader.finish();
+    expect(end.lines.map((l) => [l.stream, l.text, l.at])).toEqual([
+      ['stdout', 'b', '2024-05-01T10:00:00.000Z'],
+      ['stderr', 'c', '2024-05-01T10:00:00.000Z'],
+    ]);
+    // Read again from there (an agent restarted at the end): nothing more, nothing twice.
+    expect(end.cursor).toEqual({ stdout: { ts: T2, n: 1 }, stderr: { ts: T3, n: 1 } });
+    const again = new DockerLogReader(end.cursor);
+    expect(again.push(Buffer.concat([frame(1, T1, 'a\n'), frame(1, T2, 'b'), frame(2, T3, 'c')])).lines).toEqual([]);
+    expect(again.finish().lines).toEqual([]);
+    // A line cut short that was saved in the cursor, read on after a restart with nothing new.
+    const saved = new DockerLogReader({ stdout: { ts: T2, n: 1 }, partial: { stdout: Buffer.from('half').toString('base64') } });
+    expect(saved.finish().lines.map((l) => l.text)).toEqual(['half']);
+  });
+
   // Docker stamps each stream in its own copier, then writes through one lock: a stderr line
   // stamped before the last stdout line can land after it in the file (the last line of
   // `echo a; echo b >&2; exit 3` went missing this way).

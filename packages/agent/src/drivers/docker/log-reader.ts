@@ -130,6 +130,8 @@ export class DockerLogReader {
   private readonly partial: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
   /** Pieces of the stream's current line went out already (its end may bring nothing more). */
   private readonly continued: Record<Stream, boolean> = { stdout: false, stderr: false };
+  /** When the last piece of each stream's unfinished line came (engine milliseconds). */
+  private readonly partialMs: Partial<Record<Stream, number>> = {};
   private open: OpenRun | null = null;
   private runs: OutputRun[] = [];
   /** The last second read (`YYYY-MM-DDTHH:MM:SS`) and its epoch milliseconds. */
@@ -162,6 +164,29 @@ export class DockerLogReader {
       if (type === 1 || type === 2) this.message(type === 1 ? 'stdout' : 'stderr', payload);
     }
     this.buffer = this.buffer.subarray(offset);
+    return this.take();
+  }
+
+  /**
+   * The container's output is complete: what is left of a line without a line break (a program
+   * that ended, or was killed, mid-line) is a line of its own, as Docker keeps it. Returns those
+   * lines, and the cursor after them.
+   */
+  finish(): ReaderOutput {
+    const ends = STREAMS.filter((s) => this.partial[s].length > 0)
+      .map((s) => ({ s, ms: this.partialMs[s] ?? (this.position[s] ? this.millisOf(this.position[s].key) : NaN) }))
+      .sort((a, b) => a.ms - b.ms);
+    for (const { s, ms } of ends) {
+      const rest = Buffer.concat(this.partial[s]);
+      this.partial[s] = [];
+      this.continued[s] = false;
+      if (rest.length > 0 && !Number.isNaN(ms)) this.line(s, ms, rest);
+    }
+    return this.take();
+  }
+
+  /** The runs read since the last call, and the cursor after them. */
+  private take(): ReaderOutput {
     this.closeRun();
     const runs = this.runs;
     this.runs = [];
@@ -219,6 +244,7 @@ export class DockerLogReader {
       return this.line(stream, ms, body);
     }
     pending.push(body);
+    this.partialMs[stream] = ms;
     let size = 0;
     for (const piece of pending) size += piece.length;
     if (complete) {
