@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AllowedNetworks, DEFAULT_ALLOWED_NETWORKS } from './alerts/allowed-networks.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_TOKEN } from './http/stream-limits.js';
+import { parseSecretKey, SECRET_KEY_RULE } from './secrets/secret-keys.js';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 const token = z.string().min(16, 'must be at least 16 characters');
@@ -27,6 +28,16 @@ export const SchedulerConfig = z.object({
   TAPIT_PORT: port.default(7700),
   TAPIT_BOOTSTRAP_TOKEN: token.optional(),
   TAPIT_AGENT_JOIN_TOKEN: token.optional(),
+  /**
+   * The key that seals stored secrets (app secrets, registry passwords). Unset: a key file made
+   * at first start in TAPIT_DATA_DIR. Replicas on one database need the same key.
+   */
+  TAPIT_SECRET_KEY: z.string().refine((text) => parseSecretKey(text) !== null, SECRET_KEY_RULE).optional(),
+  /** Earlier keys, comma-separated: what they sealed still opens, and is sealed again with the current key. */
+  TAPIT_SECRET_KEY_PREVIOUS: z
+    .string()
+    .refine((text) => text.split(',').every((key) => key.trim() === '' || parseSecretKey(key) !== null), `each comma-separated key ${SECRET_KEY_RULE}`)
+    .optional(),
   /** How often agents send heartbeats; three missed ones close the connection. */
   TAPIT_HEARTBEAT_INTERVAL_MS: positiveInt.default(5000),
   /**

@@ -1,6 +1,7 @@
 import { AdminTokenNameError, createAdminToken, defaultAdminTokenName } from './auth/create-admin-token.js';
 import { ConfigError, loadConfig, type SchedulerConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { SecretKeyError } from './secrets/secret-keys.js';
 import { DataDirError } from './db/data-dir.js';
 import { coerceError } from './db/errors.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     process.on('SIGINT', () => shutdown('SIGINT'));
   } catch (error) {
     // A folder or name the user must fix: one line, exit code 2.
-    if (error instanceof DataDirError || error instanceof AdminTokenNameError) {
+    if (error instanceof DataDirError || error instanceof AdminTokenNameError || error instanceof SecretKeyError) {
       process.stderr.write(`tapit-scheduler: ${error.message}\n`);
       process.exit(2);
     }

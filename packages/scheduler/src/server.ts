@@ -27,6 +27,7 @@ import { WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { RecentChunks } from './logs/recent-chunks.js';
 import { LogRetention } from './logs/log-retention.js';
+import { loadSecretBox } from './secrets/secret-keys.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 export interface RunningScheduler {
@@ -48,6 +49,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       log(`database connection lost: ${describeDatabaseError(error)}`);
     },
   });
+  // Beside the embedded database's files, made once and kept: it opens every secret stored.
+  const secrets = loadSecretBox({ key: config.TAPIT_SECRET_KEY, previous: config.TAPIT_SECRET_KEY_PREVIOUS, dataDir: config.TAPIT_DATA_DIR, log });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
@@ -68,7 +71,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
   let agentChanged = (_name: string): Promise<void> => Promise.resolve();
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets },
     log,
   );
   const gateway = new AgentGateway({

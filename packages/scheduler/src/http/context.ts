@@ -7,6 +7,7 @@ import type { DatabaseKind } from '../db/client.js';
 import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import type { StreamLimits } from './stream-limits.js';
 
 /** What the HTTP app needs from the outside world; tests pass their own. */
@@ -33,6 +34,8 @@ export interface AppDeps {
   agentChanged?: (name: string) => Promise<void>;
   /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
   recentChunks?: RecentChunks;
+  /** Seals and opens the secrets kept at rest (secrets/secret-box.ts). */
+  secrets: SecretBox;
 }
 
 export type HonoEnv = {

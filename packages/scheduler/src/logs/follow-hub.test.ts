@@ -1,5 +1,6 @@
 import { linesOfChunk, type LogFollowEvent } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomSecretBox } from '../testing/random-secret-box.js';
 import { createApp } from '../app.js';
 import { TokenWatch } from '../auth/token-watch.js';
 import { TaskSignals } from '../tasks/task-signals.js';
@@ -78,7 +79,7 @@ describe('followers of one task on postgres', () => {
       transformResult: async (args) => args.result,
     });
     const signals = new TaskSignals();
-    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, followPollMs: 60_000, ...options });
+    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, secrets: randomSecretBox(), followPollMs: 60_000, ...options });
     /**
      * Wakes the followers of a task until `done`: a follower reading when the wake came may have
      * missed it (and sleeps a poll interval), so it is sent again after 2 s without success.

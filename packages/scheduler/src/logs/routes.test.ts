@@ -1,5 +1,6 @@
 import { linesOfChunk, linesOfRun, type LogChunk, type LogFollowEvent } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomSecretBox } from '../testing/random-secret-box.js';
 import { createApp } from '../app.js';
 import { TokenWatch } from '../auth/token-watch.js';
 import { TaskSignals } from '../tasks/task-signals.js';
@@ -323,7 +324,7 @@ describe('a chunk follow on postgres', () => {
       },
     });
     const signals = new TaskSignals();
-    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, followPollMs: 2_000, recentChunks: recent });
+    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, secrets: randomSecretBox(), followPollMs: 2_000, recentChunks: recent });
     const response = await app.request(`/v1/tasks/${id}/logs/chunks/follow`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
