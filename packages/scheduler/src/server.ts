@@ -82,6 +82,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     heartbeatIntervalMs: config.TAPIT_HEARTBEAT_INTERVAL_MS,
     agentLostGraceSeconds: config.TAPIT_AGENT_LOST_GRACE_SECONDS,
     maxConnections: config.TAPIT_MAX_AGENT_CONNECTIONS,
+    secrets,
     log,
     authFailures,
     recentChunks,

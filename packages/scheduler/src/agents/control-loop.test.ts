@@ -1,6 +1,7 @@
 import { CreateTaskRequest, type Task } from '@tapit/protocol';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomSecretBox } from '../testing/random-secret-box.js';
 import { findApp } from '../apps/repository.js';
 import { createTask } from '../tasks/repository.js';
 import { TaskSignals } from '../tasks/task-signals.js';
@@ -65,7 +66,7 @@ describe('control loop passes', () => {
   /** A loop on the test database with `passes`, its gateway real but with no agent connected. */
   const loopWith = (passes: readonly ControlPass[], log: (line: string) => void) => {
     const signals = new TaskSignals();
-    const gateway = new AgentGateway({ db: database.db, signals, schedulerId: 'test', joinToken: undefined, heartbeatIntervalMs: 1000, agentLostGraceSeconds: 1, maxConnections: 10, log });
+    const gateway = new AgentGateway({ db: database.db, signals, schedulerId: 'test', joinToken: undefined, heartbeatIntervalMs: 1000, agentLostGraceSeconds: 1, maxConnections: 10, secrets: randomSecretBox(), log });
     cleanup.push(() => gateway.close());
     const loop = new ControlLoop({ db: database.db, gateway, signals, pollIntervalMs: 1000, agentLostGraceSeconds: 1, heartbeatIntervalMs: 1000, deadlineSlackSeconds: 0, log, passes });
     cleanup.push(() => loop.stop());

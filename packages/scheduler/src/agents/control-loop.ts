@@ -129,7 +129,7 @@ export class ControlLoop {
 
   private context(): PassContext {
     const { db, gateway, agentLostGraceSeconds, heartbeatIntervalMs, deadlineSlackSeconds, log } = this.deps;
-    return { db, sessions: gateway.sessions, listeningSince: this.listeningSince, agentLostGraceSeconds, heartbeatIntervalMs, deadlineSlackSeconds, log };
+    return { db, secrets: gateway.secrets, sessions: gateway.sessions, listeningSince: this.listeningSince, agentLostGraceSeconds, heartbeatIntervalMs, deadlineSlackSeconds, log };
   }
 
   stop(): void {

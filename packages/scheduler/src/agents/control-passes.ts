@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import type { AgentSession } from './agent-session.js';
 import { applyBackstops } from './backstops.js';
 import { placeWaitingTasks, PLACEMENT_BATCH } from './placement.js';
@@ -9,6 +10,8 @@ import { sendStops } from './stops.js';
 /** What a pass of the control loop is given, fresh for each run. */
 export interface PassContext {
   db: Kysely<Database>;
+  /** Opens the stored secrets an assignment carries. */
+  secrets: SecretBox;
   /** The agents connected to this replica, by name. */
   sessions: Map<string, AgentSession>;
   /**
@@ -46,12 +49,12 @@ export interface ControlPass {
 export const CONTROL_PASSES: readonly ControlPass[] = [
   {
     name: 'placement',
-    run: async ({ db, sessions }) => {
-      const placed = await placeWaitingTasks(db, sessions.values());
+    run: async ({ db, secrets, sessions }) => {
+      const placed = await placeWaitingTasks(db, secrets, sessions.values());
       return { changed: placed, again: placed.length >= PLACEMENT_BATCH };
     },
   },
   { name: 'stops', run: async ({ db, sessions }) => ({ changed: await sendStops(db, sessions) }) },
   { name: 'backstops', run: async (context) => ({ changed: await applyBackstops(context.db, context) }) },
-  { name: 'resend', run: ({ db, sessions }) => resendUnansweredAssignments(db, sessions) },
+  { name: 'resend', run: ({ db, secrets, sessions }) => resendUnansweredAssignments({ db, secrets }, sessions) },
 ];

@@ -19,7 +19,8 @@ import type { RecentChunks } from '../logs/recent-chunks.js';
 import { encodeChunk, type EncodedChunk } from '../logs/chunk-body.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
-import { taskSpecs } from '../tasks/task-spec.js';
+import { taskAssignments } from '../tasks/task-assignment.js';
+import type { SecretBox } from '../secrets/secret-box.js';
 import { AgentSession } from './agent-session.js';
 import { FrameLanes } from './frame-lanes.js';
 import { stopWhenCutOff } from './cut-off.js';
@@ -98,6 +99,8 @@ export interface GatewayDeps {
   agentLostGraceSeconds: number;
   /** Agent connections this replica holds at most (TAPIT_MAX_AGENT_CONNECTIONS). */
   maxConnections: number;
+  /** Opens the stored secrets an assignment carries. */
+  secrets: SecretBox;
   log: (line: string) => void;
   /** Failed authentications per address, logged and slowed with the API's. */
   authFailures?: AuthFailures;
@@ -113,6 +116,10 @@ export interface GatewayDeps {
  */
 export class AgentGateway {
   readonly sessions = new Map<string, AgentSession>();
+  /** The key the control loop's assignments open stored secrets with. */
+  get secrets(): SecretBox {
+    return this.deps.secrets;
+  }
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
   private readonly timer: NodeJS.Timeout;
   /** Connections with frames waiting for the database (how many): not read, so not judged silent. */
@@ -371,7 +378,7 @@ export class AgentGateway {
         this.deps.signals.taskChanged(row.id);
       }
     }
-    const resend = await taskSpecs(db, reassign);
+    const resend = await taskAssignments({ db, secrets: this.deps.secrets }, reassign);
     // The connection may have gone while the database was asked; its close found no session
     // yet. Kept, it would be listed online and handed tasks it never gets.
     if (ws.readyState !== ws.OPEN) {
@@ -392,7 +399,7 @@ export class AgentGateway {
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
     this.sessions.set(session.name, session);
-    for (const task of resend) session.send({ type: 'task.assign', task });
+    for (const frame of resend) session.send(frame);
     const notReady = session.notReadyReason === null ? '' : `, not ready: ${session.notReadyReason}`;
     this.deps.log(`agent ${session.name} connected (cpu ${session.capacity.cpu}, memory ${session.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady}${session.drained ? ', drained' : ''})`);
     this.deps.signals.workAvailable();

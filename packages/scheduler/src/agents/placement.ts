@@ -1,8 +1,9 @@
-import { satisfies, type TaskSpec } from '@tapit/protocol';
+import { satisfies } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { transition } from '../tasks/lifecycle.js';
-import { taskSpecs } from '../tasks/task-spec.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { taskAssignments, type TaskAssignFrame } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
 
 /** Tasks claimed at most per pass; a full batch means there may be more. */
@@ -15,13 +16,13 @@ export const PLACEMENT_BATCH = 200;
  * required labels (constraints) no local agent carries, is left for the next pass (or another
  * replica's agents). Returns the ids placed.
  */
-export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable<AgentSession>): Promise<string[]> {
+export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox, sessions: Iterable<AgentSession>): Promise<string[]> {
   // An agent that is not ready (its engine is away) offers no capacity; a drained one takes no new
   // task, nor one at its maxTasks.
   const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
-  let specs: TaskSpec[] = [];
+  let frames: TaskAssignFrame[] = [];
   // Its own transaction, never a caller's: the assignments go out only once the claim committed.
   await db.transaction().execute(async (trx) => {
     // Only tasks some local agent has room and the required labels for now, so tasks too big
@@ -50,13 +51,13 @@ export async function placeWaitingTasks(db: Kysely<Database>, sessions: Iterable
       session.hold(row.id, need);
       assigned.push({ session, row });
     }
-    specs = await taskSpecs(trx, assigned.map(({ row }) => row));
+    frames = await taskAssignments({ db: trx, secrets }, assigned.map(({ row }) => row));
   }).catch((error) => {
     // The claim rolled back: give the capacity back and let the next pass retry.
     for (const { session, row } of assigned.splice(0)) session.release(row.id);
     throw error;
   });
-  assigned.forEach(({ session }, i) => session.send({ type: 'task.assign', task: specs[i]! }));
+  assigned.forEach(({ session }, i) => session.send(frames[i]!));
   return assigned.map(({ row }) => row.id);
 }
 

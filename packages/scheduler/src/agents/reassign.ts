@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { taskSpecs } from '../tasks/task-spec.js';
+import { taskAssignments, type AssignmentSource } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
 
 /** How long an assignment may go unanswered before it is sent again. */
@@ -12,7 +12,7 @@ const UNANSWERED_SECONDS = 20;
  * another replica while this one still placed on its old session). An agent takes a repeated
  * assignment as the same task, so this never starts a second container.
  */
-export async function resendUnansweredAssignments(db: Kysely<Database>, sessions: Map<string, AgentSession>): Promise<void> {
+export async function resendUnansweredAssignments({ db, secrets }: AssignmentSource, sessions: Map<string, AgentSession>): Promise<void> {
   if (sessions.size === 0) return;
   const rows = await db
     .updateTable('tasks')
@@ -23,6 +23,6 @@ export async function resendUnansweredAssignments(db: Kysely<Database>, sessions
     .where(sql<boolean>`assigned_at < now() - ${UNANSWERED_SECONDS} * interval '1 second'`)
     .returningAll()
     .execute();
-  const specs = await taskSpecs(db, rows);
-  rows.forEach((row, i) => sessions.get(row.agent_name ?? '')?.send({ type: 'task.assign', task: specs[i]! }));
+  const frames = await taskAssignments({ db, secrets }, rows);
+  rows.forEach((row, i) => sessions.get(row.agent_name ?? '')?.send(frames[i]!));
 }
