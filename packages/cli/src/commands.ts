@@ -6,12 +6,14 @@
 import CreateApp from './commands/create/app.js';
 import CreateJoinToken from './commands/create/join-token.js';
 import CreateProject from './commands/create/project.js';
+import CreateRegistry from './commands/create/registry.js';
 import CreateRelease from './commands/create/release.js';
 import CreateSchedule from './commands/create/schedule.js';
 import CreateStage from './commands/create/stage.js';
 import CreateTask from './commands/create/task.js';
 import CreateToken from './commands/create/token.js';
 import DeleteAgent from './commands/delete/agent.js';
+import DeleteRegistry from './commands/delete/registry.js';
 import DeleteSchedule from './commands/delete/schedule.js';
 import DeleteTask from './commands/delete/task.js';
 import DrainAgent from './commands/drain/agent.js';
@@ -21,6 +23,7 @@ import ListApps from './commands/list/apps.js';
 import ListConsoles from './commands/list/consoles.js';
 import ListDeliveries from './commands/list/deliveries.js';
 import ListJoinTokens from './commands/list/join-tokens.js';
+import ListRegistries from './commands/list/registries.js';
 import ListReleases from './commands/list/releases.js';
 import ListSchedules from './commands/list/schedules.js';
 import ListTasks from './commands/list/tasks.js';
@@ -52,12 +55,14 @@ export const COMMANDS = {
   'create:app': CreateApp,
   'create:join-token': CreateJoinToken,
   'create:project': CreateProject,
+  'create:registry': CreateRegistry,
   'create:release': CreateRelease,
   'create:schedule': CreateSchedule,
   'create:stage': CreateStage,
   'create:task': CreateTask,
   'create:token': CreateToken,
   'delete:agent': DeleteAgent,
+  'delete:registry': DeleteRegistry,
   'delete:schedule': DeleteSchedule,
   'delete:task': DeleteTask,
   'drain:agent': DrainAgent,
@@ -67,6 +72,7 @@ export const COMMANDS = {
   'list:consoles': ListConsoles,
   'list:deliveries': ListDeliveries,
   'list:join-tokens': ListJoinTokens,
+  'list:registries': ListRegistries,
   'list:releases': ListReleases,
   'list:schedules': ListSchedules,
   'list:tasks': ListTasks,

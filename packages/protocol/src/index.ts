@@ -21,3 +21,4 @@ export * from './api/consoles.js';
 export * from './api/schedules.js';
 export * from './api/webhooks.js';
 export * from './api/audit.js';
+export * from './api/registries.js';

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { agentRoutes } from './agents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
+import { registryRoutes } from './registries/routes.js';
 import { joinTokenRoutes } from './agents/join-token-routes.js';
 import { appRoutes } from './apps/routes.js';
 import { auditRoutes } from './audit/routes.js';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', consoleRoutes(deps));
   v1.route('/', alertRoutes(deps));
   v1.route('/', auditRoutes(deps));
+  v1.route('/', registryRoutes(deps));
   app.route('/v1', v1);
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));

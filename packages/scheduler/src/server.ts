@@ -28,6 +28,7 @@ import { TaskSignals } from './tasks/task-signals.js';
 import { RecentChunks } from './logs/recent-chunks.js';
 import { LogRetention } from './logs/log-retention.js';
 import { loadSecretBox } from './secrets/secret-keys.js';
+import { resealRegistryPasswords } from './registries/repository.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 export interface RunningScheduler {
@@ -53,6 +54,10 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const secrets = loadSecretBox({ key: config.TAPIT_SECRET_KEY, previous: config.TAPIT_SECRET_KEY_PREVIOUS, dataDir: config.TAPIT_DATA_DIR, log });
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) log(`migrations applied: ${applied.join(', ')}`);
+  // After a key rotation: what a previous key sealed is sealed with the new one (a key this
+  // replica lacks stops its start here, saying which, rather than failing pulls later).
+  const resealed = await resealRegistryPasswords(database.db, secrets);
+  if (resealed > 0) log(`secret key ${secrets.currentKeyId}: ${resealed} registry password(s) sealed again with it`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: agents join with join tokens an admin creates (tapit create join-token)');
   const schedulerId = replicaId(config);

@@ -1,4 +1,4 @@
-import type { Capacity, LogRun, LogStream, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
+import type { Capacity, LogRun, LogStream, PullAuth, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
 
 /*
  * The contract between the task runner and a way of running containers (Nomad's driver plugin,
@@ -145,6 +145,14 @@ export interface StartHooks {
   onCreated(handle: TaskHandle, imageDigest: string | null): void;
 }
 
+/**
+ * What an assignment brought that the agent holds in memory only, never in its state folder:
+ * the credentials to pull the task's image from its project's registry.
+ */
+export interface MemoryOnly {
+  pullAuth?: PullAuth;
+}
+
 /** A start that failed for a reason the user should read (image not found, bad command). */
 export class StartError extends Error {}
 
@@ -163,7 +171,7 @@ export interface TaskDriver {
   /** How many tasks may run at once (e.g. so their PIDs limits fit the host); unlimited if absent. */
   maxTasks?(): number;
   /** Pulls, creates and starts; throws StartError with the engine's message when it cannot. */
-  start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask>;
+  start(spec: TaskSpec, hooks: StartHooks, memoryOnly?: MemoryOnly): Promise<DriverTask>;
   /**
    * Finds a task again from its handle; null if it no longer exists. A task the agent left
    * created but not started is started now; if that fails, StartError (the task's failure).

@@ -1,5 +1,5 @@
-import { TaskSpec, type HeldTask, type SchedulerFrame, type StopCode } from '@tapit/protocol';
-import { StartError, type DriverTask } from '../drivers/driver.js';
+import { PullAuth, TaskSpec, type HeldTask, type SchedulerFrame, type StopCode } from '@tapit/protocol';
+import { StartError, type DriverTask, type MemoryOnly } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import type { TaskRecord } from './handle-store.js';
 import type { Outbox } from './outbox.js';
@@ -122,7 +122,7 @@ export class TaskRunner {
   handle(frame: TaskFrame): void {
     switch (frame.type) {
       case 'task.assign':
-        return this.assign(frame.task);
+        return this.assign(frame.task, frame.pullAuth);
       case 'task.stop': {
         const run = this.runs.get(frame.taskId);
         if (run) run.requestStop(frame.stopCode, frame.reason, frame.graceSeconds);
@@ -134,9 +134,10 @@ export class TaskRunner {
     }
   }
 
-  private assign(raw: TaskSpec): void {
+  private assign(raw: TaskSpec, rawPullAuth: PullAuth | undefined): void {
     // Re-validated here too: the agent trusts no input (RELIABILITY.md).
     const spec = TaskSpec.parse(raw);
+    const pullAuth = PullAuth.optional().parse(rawPullAuth);
     const run = this.accept(spec.taskId, spec);
     if (!run) return;
     log('task.assigned', { task: spec.taskId, image: spec.image });
@@ -144,7 +145,7 @@ export class TaskRunner {
     const active = [...this.runs.values()].filter((r) => r !== run && r.state !== 'exited').length;
     // The scheduler places by the capacity's maxTasks; this holds even if it did not.
     if (max !== undefined && active >= max) return this.guard(run.failToStart(`this agent already runs ${active} tasks, its most at once (each holds a share of the host's process ids)`));
-    void this.launch(run, spec);
+    void this.launch(run, spec, { pullAuth });
   }
 
   /**
@@ -183,9 +184,9 @@ export class TaskRunner {
     return run;
   }
 
-  private async launch(run: TaskRun, spec: TaskSpec): Promise<void> {
+  private async launch(run: TaskRun, spec: TaskSpec, memoryOnly: MemoryOnly = {}): Promise<void> {
     try {
-      await run.start(spec);
+      await run.start(spec, memoryOnly);
     } catch (error) {
       log('task.error', { task: run.taskId, error: errorMessage(error) });
     }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
-import { StartError, type DriverTask, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
 import { CHUNK_CHARS, LogSpool } from '../streams/log-spool.js';
@@ -106,7 +106,7 @@ export class TaskRun {
   }
 
   /** A new assignment: pull, create, start, then watch. */
-  async start(spec: TaskSpec): Promise<void> {
+  async start(spec: TaskSpec, memoryOnly: MemoryOnly = {}): Promise<void> {
     this.setStatus('PENDING');
     if (spec.kind === 'interactive' && !this.deps.driver.capabilities.tty) {
       // Without a TTY a console would read end-of-input and exit at once, looking like success.
@@ -126,7 +126,7 @@ export class TaskRun {
         this.task = await this.deps.driver.start(spec, {
           onSystemLine: (text) => this.system(text),
           onCreated: (handle, imageDigest) => this.save({ handle, imageDigest }),
-        });
+        }, memoryOnly);
         if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
         break;
       } catch (error) {

@@ -52,5 +52,10 @@ export function appPath(scope: AppScope): string {
 }
 
 export function stagePath(scope: Scope): string {
-  return `/v1/projects/${encodeURIComponent(scope.project)}/stages/${encodeURIComponent(scope.stage)}`;
+  return `${projectPath(scope)}/stages/${encodeURIComponent(scope.stage)}`;
+}
+
+/** `/v1/projects/P` with P escaped. */
+export function projectPath(scope: Pick<Scope, 'project'>): string {
+  return `/v1/projects/${encodeURIComponent(scope.project)}`;
 }

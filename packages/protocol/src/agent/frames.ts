@@ -178,7 +178,14 @@ export const HeartbeatAck = z.object({
   clock: ClockReading,
 });
 
-export const TaskAssign = z.object({ type: z.literal('task.assign'), task: TaskSpec });
+/**
+ * Credentials to pull a task's image, from its project's registry settings: sent in the
+ * assignment to the one agent that pulls it, kept in its memory only (never in its state folder).
+ */
+export const PullAuth = z.object({ registry: z.string().max(255), username: z.string().max(256), password: z.string().max(4096) });
+export type PullAuth = z.infer<typeof PullAuth>;
+
+export const TaskAssign = z.object({ type: z.literal('task.assign'), task: TaskSpec, pullAuth: PullAuth.optional() });
 
 export const TaskStop = z.object({
   type: z.literal('task.stop'),

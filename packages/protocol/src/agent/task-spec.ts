@@ -5,6 +5,7 @@ import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 import { TerminalSize } from '../pty/frames.js';
 import { TaskText as Text } from '../api/tasks.js';
+import { PullPolicy } from '../api/registries.js';
 
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
 export const TaskSpec = z.object({
@@ -24,5 +25,7 @@ export const TaskSpec = z.object({
   project: Name.optional(),
   /** The app's `read_only`: the root filesystem is mounted read-only (a small /tmp stays writable). */
   readOnly: z.boolean().optional(),
+  /** The app's pull policy; absent (an older scheduler): `missing`. */
+  pullPolicy: PullPolicy.optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -3,6 +3,7 @@ import { Name, Timestamp } from '../common/ids.js';
 import { ImageRef } from '../common/image-ref.js';
 import { Cpu, MaxHours, MemoryGb } from '../common/resources.js';
 import { Labels } from '../common/labels.js';
+import { PullPolicy } from './registries.js';
 
 export const CreateProjectRequest = z.strictObject({ name: Name });
 export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;
@@ -42,6 +43,8 @@ export const CreateAppRequest = z.strictObject({
   readOnly: z.boolean({ error: 'must be true or false' }).optional(),
   /** Days its tasks' logs are kept after they finish; null or absent: the scheduler's `TAPIT_LOG_RETENTION_DAYS`. */
   logRetentionDays: LogRetentionDays.nullable().optional(),
+  /** When agents pull its tasks' images; default `missing`. */
+  pullPolicy: PullPolicy.optional(),
 });
 export type CreateAppRequest = z.infer<typeof CreateAppRequest>;
 
@@ -61,18 +64,24 @@ export const App = z.object({
   constraints: Labels,
   /** Days its tasks' logs are kept after they finish; null: as the scheduler's `TAPIT_LOG_RETENTION_DAYS` says (unset there: forever). */
   logRetentionDays: LogRetentionDays.nullable(),
+  /** When agents pull its tasks' images (PullPolicy). */
+  pullPolicy: PullPolicy,
   createdAt: Timestamp,
 });
 export type App = z.infer<typeof App>;
 
-/** `tapit update app NAME constraint=… log_retention_days=…`: what is given replaces what the app had. */
+/** `tapit update app NAME constraint=… log_retention_days=… pull_policy=…`: what is given replaces what the app had. */
 export const UpdateAppRequest = z
   .strictObject({
     constraints: Labels.optional(),
     /** null: back to the scheduler's `TAPIT_LOG_RETENTION_DAYS`. */
     logRetentionDays: LogRetentionDays.nullable().optional(),
+    pullPolicy: PullPolicy.optional(),
   })
-  .refine((r) => r.constraints !== undefined || r.logRetentionDays !== undefined, { message: 'give constraints or logRetentionDays', path: ['constraints'] });
+  .refine((r) => r.constraints !== undefined || r.logRetentionDays !== undefined || r.pullPolicy !== undefined, {
+    message: 'give constraints, logRetentionDays or pullPolicy',
+    path: ['constraints'],
+  });
 export type UpdateAppRequest = z.infer<typeof UpdateAppRequest>;
 
 export const CreateReleaseRequest = z.strictObject({ image: ImageRef });

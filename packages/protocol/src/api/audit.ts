@@ -22,6 +22,8 @@ export const AuditAction = z.enum([
   'schedule.fire',
   'schedule.skip',
   'webhook.set',
+  'registry.set',
+  'registry.delete',
   'webhook.remove',
   'token.create',
   'token.revoke',

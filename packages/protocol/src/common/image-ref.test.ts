@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DockerTag, ImageRef } from './image-ref.js';
+import { DockerTag, ImageRef, imageRegistry, registryHostProblem } from './image-ref.js';
 
 const sha256 = `sha256:${'a'.repeat(64)}`;
 
@@ -61,5 +61,26 @@ describe('DockerTag', () => {
   it('is what Docker accepts as a tag', () => {
     for (const tag of ['latest', '1.4.3', 'v2_rc-1', '_x', 'A'.repeat(128)]) expect(DockerTag.safeParse(tag).success).toBe(true);
     for (const tag of ['', '-x', '.x', 'a:b', 'a/b', 'a/../b', 'A'.repeat(129)]) expect(DockerTag.safeParse(tag).success).toBe(false);
+  });
+});
+
+describe('imageRegistry', () => {
+  it('names the registry Docker pulls an image from', () => {
+    expect(imageRegistry('busybox')).toBe('docker.io');
+    expect(imageRegistry('library/busybox:1.36')).toBe('docker.io');
+    expect(imageRegistry('acme/web')).toBe('docker.io');
+    expect(imageRegistry('ghcr.io/acme/web:1.4')).toBe('ghcr.io');
+    expect(imageRegistry('Registry.Local:5000/team/app@' + sha256)).toBe('registry.local:5000');
+    expect(imageRegistry('127.0.0.1:5000/demo')).toBe('127.0.0.1:5000');
+    expect(imageRegistry('localhost/demo')).toBe('localhost');
+    // A host alone is an image name, not a registry.
+    expect(imageRegistry('ghcr.io')).toBe('docker.io');
+  });
+});
+
+describe('registryHostProblem', () => {
+  it('takes host[:port] and refuses a URL or a path', () => {
+    for (const host of ['ghcr.io', 'docker.io', '127.0.0.1:5000', 'localhost', '[::1]:5000']) expect(registryHostProblem(host)).toBeNull();
+    for (const host of ['', 'https://ghcr.io', 'ghcr.io/acme', 'a b', 'ghcr.io:port']) expect(registryHostProblem(host)).toMatch(/must be a registry host/);
   });
 });

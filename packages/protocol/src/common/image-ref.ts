@@ -36,6 +36,23 @@ function isDomain(part: string): boolean {
   return IPV6_HOST.test(host) || host.split('.').every((label) => DNS_LABEL.test(label));
 }
 
+/** The registry an image is pulled from, as Docker names it: `host[:port]`, or `docker.io` for Docker Hub. */
+export function imageRegistry(ref: string): string {
+  const name = ref.split('@')[0]!;
+  const first = name.split('/')[0]!;
+  // As Docker reads it: a first part with a "." or ":", or `localhost`, is a registry.
+  if (name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') && isDomain(first)) return first.toLowerCase();
+  return 'docker.io';
+}
+
+/** Why `host` is not a registry host (`host[:port]`), or null if it is one. */
+export function registryHostProblem(host: string): string | null {
+  if (host.length === 0 || host.length > 255 || !isDomain(host) || host.includes('/')) {
+    return `must be a registry host, host[:port] as in an image name (e.g. ghcr.io, registry.local:5000 or docker.io), not ${shown(host)}`;
+  }
+  return null;
+}
+
 /** Why `tag` is not a Docker tag, or null if it is one. */
 export function dockerTagProblem(tag: string): string | null {
   return TAG.test(tag) ? null : `tag ${shown(tag)} must be 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`;

@@ -65,8 +65,11 @@ export const app = {
   recordInput: false,
   constraints: { region: 'eu' },
   logRetentionDays: null,
+  pullPolicy: 'missing',
   createdAt,
 } satisfies Example<'App'>;
+export const registry = { project: 'shop', host: 'ghcr.io', username: 'acme-ci', updatedBy: 'admin', createdAt, updatedAt: createdAt } satisfies Example<'Registry'>;
+export const pullAuth = { registry: 'ghcr.io', username: 'acme-ci', password: 'ghp_example' } satisfies Example<'PullAuth'>;
 export const updateAppRequest = { constraints: { region: 'eu', gpu: 'true' } } satisfies Example<'UpdateAppRequest'>;
 export const createReleaseRequest = { image: 'ghcr.io/acme/web:1.4.3' } satisfies Example<'CreateReleaseRequest'>;
 export const release = { number: 3, image: 'ghcr.io/acme/web:1.4.3', active: true, createdAt } satisfies Example<'Release'>;
@@ -498,10 +501,15 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   Project: [project],
   ProjectList: [{ items: [project] }, { items: [] }],
   CreateStageRequest: [createStageRequest],
-  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox', readOnly: true, logRetentionDays: 30 }, { name: 'admin-console', image: 'busybox', recordInput: true }],
+  CreateAppRequest: [createAppRequest, { name: 'worker', image: 'busybox', readOnly: true, logRetentionDays: 30, pullPolicy: 'always' }, { name: 'admin-console', image: 'busybox', recordInput: true }],
   App: [app, { ...app, name: 'worker', defaults: { cpu: 1, memoryGb: 2, maxHours: 12 }, activeRelease: null, constraints: {}, logRetentionDays: 30 }],
   LogRetentionDays: [30, 0.5, 36500],
-  UpdateAppRequest: [updateAppRequest, { constraints: {} }, { logRetentionDays: 0.5 }, { logRetentionDays: null }],
+  UpdateAppRequest: [updateAppRequest, { constraints: {} }, { logRetentionDays: 0.5 }, { logRetentionDays: null }, { pullPolicy: 'never' }],
+  PullPolicy: ['always', 'missing', 'never'],
+  RegistryHost: ['ghcr.io', '127.0.0.1:5000', 'docker.io'],
+  SetRegistryRequest: [{ username: 'acme-ci', password: 'ghp_example' }],
+  Registry: [registry],
+  RegistryList: [{ items: [registry] }, { items: [] }],
   AppList: [{ items: [app] }],
   CreateReleaseRequest: [createReleaseRequest],
   Release: [release, { ...release, number: 2, active: false }],
@@ -542,7 +550,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   DeliveryAttempt: [deliveryAttempt, { attempt: 3, at: finishedAt, statusCode: null, error: 'no answer within 10 s' }],
   Delivery: [delivery, pendingDelivery, { ...pendingDelivery, status: 'failed', nextAttemptAt: null }],
   DeliveryList: [{ items: [delivery, pendingDelivery], nextCursor: null }, { items: [], nextCursor: 'NWUwYzJiOGE' }],
-  AuditAction: ['task.create', 'console.exec.end', 'join-token.revoke'],
+  AuditAction: ['task.create', 'console.exec.end', 'join-token.revoke', 'registry.set'],
   AuditEvent: [auditEvent, adminAuditEvent],
   AuditEventList: [{ items: [auditEvent, adminAuditEvent], nextCursor: 'NDE4Mg' }, { items: [], nextCursor: null }],
   LogStream: ['stdout', 'stderr', 'system'],
@@ -592,7 +600,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ClockReading: [clockReading],
   StopWhenCutOff: [stopWhenCutOff, { afterSeconds: 2, stopGraceSeconds: 0 }],
   HeartbeatAck: [heartbeatAck],
-  TaskAssign: [taskAssign, { type: 'task.assign', task: interactiveTaskSpec }],
+  TaskAssign: [taskAssign, { type: 'task.assign', task: interactiveTaskSpec }, { type: 'task.assign', task: { ...taskSpec, pullPolicy: 'always' }, pullAuth }],
+  PullAuth: [pullAuth],
   TaskStop: [taskStop, { ...taskStop, stopCode: 'TIMED_OUT', reason: 'max_hours 1.5 reached', graceSeconds: 0 }],
   TaskLogAck: [taskLogAck, { ...taskLogAck, seq: 0 }],
   Refused: [refused],

@@ -76,6 +76,7 @@ export function toApp(row: AppRow): App {
     recordInput: row.record_input,
     constraints: row.constraints,
     logRetentionDays: row.log_retention_days,
+    pullPolicy: row.pull_policy,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -100,6 +101,7 @@ export async function createApp(db: Kysely<Database>, project: string, stage: st
           record_input: body.recordInput ?? false,
           constraints: JSON.stringify(body.constraints ?? {}),
           log_retention_days: body.logRetentionDays ?? null,
+          pull_policy: body.pullPolicy ?? 'missing',
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -176,13 +178,14 @@ export async function createRelease(db: Kysely<Database>, app: AppRow, image: st
   });
 }
 
-/** `tapit update app`: replaces what is given (the labels its tasks require, its log retention). */
+/** `tapit update app`: replaces what is given (the labels its tasks require, its log retention, its pull policy). */
 export async function updateApp(db: Kysely<Database>, app: AppRow, body: UpdateAppRequest): Promise<App> {
   const row = await db
     .updateTable('apps')
     .set({
       ...(body.constraints !== undefined ? { constraints: JSON.stringify(body.constraints) } : {}),
       ...(body.logRetentionDays !== undefined ? { log_retention_days: body.logRetentionDays } : {}),
+      ...(body.pullPolicy !== undefined ? { pull_policy: body.pullPolicy } : {}),
     })
     .where('id', '=', app.id)
     .returningAll()

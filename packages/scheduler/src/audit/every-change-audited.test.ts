@@ -132,6 +132,16 @@ describe('every change is audited once, every read never', () => {
       await made('PUT', `${APP_PATH}/web/webhook`, { url: 'https://alerts.example.com/web' });
       return { path: `${APP_PATH}/web/webhook`, status: 204, expected: expected('webhook.remove', 'app', 'default/default/web') };
     },
+    'PUT /v1/projects/{project}/registries/{host}': async () => ({
+      path: '/v1/projects/shop/registries/ghcr.io',
+      body: { username: 'ci', password: 'walked-secret' },
+      status: 200,
+      expected: expected('registry.set', 'registry', 'shop/ghcr.io', 'shop'),
+    }),
+    'DELETE /v1/projects/{project}/registries/{host}': async () => {
+      await made('PUT', '/v1/projects/default/registries/127.0.0.1:5000', { username: 'ci', password: 'gone' });
+      return { path: '/v1/projects/default/registries/127.0.0.1:5000', status: 204, expected: expected('registry.delete', 'registry', 'default/127.0.0.1:5000') };
+    },
     'POST /v1/tokens': async () => ({ path: '/v1/tokens', body: { name: 'walker', role: 'viewer', project: 'shop' }, status: 201, expected: expected('token.create', 'token', 'walker', 'shop') }),
     'DELETE /v1/tokens/{name}': async () => ({ path: '/v1/tokens/walker', status: 204, expected: expected('token.revoke', 'token', 'walker', null) }),
   };
@@ -143,6 +153,7 @@ describe('every change is audited once, every read never', () => {
     'GET /v1/openapi.json': () => '/v1/openapi.json',
     'GET /v1/whoami': () => '/v1/whoami',
     'GET /v1/projects': () => '/v1/projects',
+    'GET /v1/projects/{project}/registries': () => '/v1/projects/shop/registries',
     'GET /v1/projects/{project}/stages/{stage}/apps': () => '/v1/projects/shop/stages/default/apps',
     'GET /v1/projects/{project}/stages/{stage}/apps/{app}': () => `${SHOP}/cart`,
     'GET /v1/projects/{project}/stages/{stage}/apps/{app}/releases': () => `${SHOP}/cart/releases`,

@@ -37,6 +37,7 @@ export interface AppsTable {
   constraints: JsonWithDefault<Record<string, string>>;
   read_only: Generated<boolean>;
   log_retention_days: number | null;
+  pull_policy: Generated<'always' | 'missing' | 'never'>;
   created_at: CreatedAt;
 }
 
@@ -252,6 +253,16 @@ export interface ScheduleRunsTable {
   missed: Generated<boolean>;
 }
 
+export interface RegistriesTable {
+  project: string;
+  host: string;
+  username: string;
+  password_sealed: string;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface WebhooksTable {
   id: Generated<number>;
   schedule_id: string | null;
@@ -309,6 +320,7 @@ export interface Database {
   schedule_runs: ScheduleRunsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  registries: RegistriesTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

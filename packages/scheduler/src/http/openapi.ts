@@ -21,6 +21,7 @@ const PATH_PARAMETERS: Record<string, z.ZodType> = {
   name: P.Name,
   id: P.TaskIdPrefix,
   session: z.string().regex(/^[0-9a-f]{32}$/),
+  host: P.RegistryHost,
 };
 
 /**
@@ -76,6 +77,9 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/tokens', summary: 'List tokens', response: P.TokenList },
   { method: 'post', path: '/v1/tokens', summary: 'Create a token', body: P.CreateTokenRequest, response: P.CreatedToken, status: 201 },
   { method: 'delete', path: '/v1/tokens/{name}', summary: 'Revoke a token', status: 204 },
+  { method: 'get', path: '/v1/projects/{project}/registries', summary: "A project's private registries: host, username, who set them (never the password)", response: P.RegistryList },
+  { method: 'put', path: '/v1/projects/{project}/registries/{host}', summary: "Set or replace the project's credentials for a registry; its tasks' images from that host are pulled with them", body: P.SetRegistryRequest, response: P.Registry },
+  { method: 'delete', path: '/v1/projects/{project}/registries/{host}', summary: "Remove the project's credentials for a registry", status: 204 },
   { method: 'get', path: '/v1/audit', summary: 'The audit trail, newest first: the events this token may read (docs/security.md)', query: P.ListAuditQuery, response: P.AuditEventList },
 ];
 

@@ -12,8 +12,11 @@ export interface SecretKey {
   bytes: Buffer;
 }
 
+/** A key file or setting that cannot be used; the message says how to fix it (exit code 2). */
+export class SecretKeyError extends Error {}
+
 /** A sealed value this scheduler cannot open: its key is not among the ones it was given. */
-export class SecretKeyMissingError extends Error {}
+export class SecretKeyMissingError extends SecretKeyError {}
 
 /** The id of a key: not the key, and not a way to guess it (a hash of it, cut short). */
 export function secretKeyOf(bytes: Buffer): SecretKey {

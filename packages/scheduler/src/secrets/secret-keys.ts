@@ -1,7 +1,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { SECRET_KEY_BYTES, SecretBox, secretKeyOf } from './secret-box.js';
+import { SECRET_KEY_BYTES, SecretBox, SecretKeyError, secretKeyOf } from './secret-box.js';
+
+export { SecretKeyError };
 
 export const SECRET_KEY_RULE = `must be ${SECRET_KEY_BYTES} bytes in base64 (44 characters) or hex (64 characters), e.g. from \`openssl rand -base64 32\``;
 /** The key file made at first start when no TAPIT_SECRET_KEY is given. */
@@ -17,9 +19,6 @@ export function parseSecretKey(text: string): Buffer | null {
   }
   return null;
 }
-
-/** A key file or setting that cannot be used; the message says how to fix it (exit code 2). */
-export class SecretKeyError extends Error {}
 
 /**
  * The scheduler's keys: TAPIT_SECRET_KEY, else the key file in the data folder (made at first

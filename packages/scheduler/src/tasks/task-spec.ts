@@ -3,7 +3,7 @@ import type { TaskSpec } from '@tapit/protocol';
 import type { AppRow, Database, TaskRow } from '../db/schema.js';
 
 /** What a task's spec takes from its app. */
-export type SpecApp = Pick<AppRow, 'project' | 'read_only'>;
+export type SpecApp = Pick<AppRow, 'project' | 'read_only' | 'pull_policy'>;
 
 /** What an agent is sent to run a task row. */
 export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
@@ -26,6 +26,7 @@ export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
     // The project keeps its tasks on a network of their own; read_only is the app's option.
     project: app.project,
     readOnly: app.read_only,
+    pullPolicy: app.pull_policy,
   };
 }
 
@@ -33,7 +34,7 @@ export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
 export async function taskSpecs(db: Kysely<Database>, rows: TaskRow[]): Promise<TaskSpec[]> {
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((row) => row.app_id))];
-  const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only']).where('id', 'in', ids).execute();
+  const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only', 'pull_policy']).where('id', 'in', ids).execute();
   const byId = new Map(apps.map((app) => [app.id, app]));
   // Tasks keep their app (ON DELETE RESTRICT), so every row finds it.
   return rows.map((row) => toTaskSpec(row, byId.get(row.app_id)!));

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
-import { StartError, type AdoptableTask, type DriverTask, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
+import { StartError, type AdoptableTask, type DriverTask, type MemoryOnly, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
 import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
@@ -60,9 +60,9 @@ export class DockerDriver implements TaskDriver {
     return this.pids.maxTasks;
   }
 
-  async start(spec: TaskSpec, hooks: StartHooks): Promise<DriverTask> {
+  async start(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly = {}): Promise<DriverTask> {
     // The image reference is checked first of all, before the engine hears of the task.
-    const image = await ensureImage(this.docker, spec.image, hooks.onSystemLine);
+    const image = await ensureImage(this.docker, spec.image, hooks.onSystemLine, { policy: spec.pullPolicy ?? 'missing', auth: memoryOnly.pullAuth });
     await this.loadInfo();
     await this.clock.fresh();
     const digest = image.digest;

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { StartError } from '../driver.js';
-import { ensureImage } from './pull.js';
+import { ensureImage, repoDigestOf } from './pull.js';
 
 // A pull's progress stream misbehaving (garbage, errors after the end): the engine cannot be made
 // to do it on demand, so an engine of the test's own hands ensureImage such a stream.
@@ -37,5 +37,21 @@ describe('ensureImage', () => {
   it('reports the engine\'s own error line', async () => {
     const docker = engineWithPull((s) => s.end('{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}\n'));
     await expect(ensureImage(docker, 'busybox:1', () => undefined)).rejects.toThrow('pulling image busybox:1 failed: manifest unknown');
+  });
+});
+
+describe('repoDigestOf', () => {
+  const digests = ['ghcr.io/acme/web@sha256:aaa', '127.0.0.1:5000/web@sha256:bbb', 'busybox@sha256:ccc'];
+
+  it('takes the digest of the repository the image names, with or without its tag or digest', () => {
+    expect(repoDigestOf('127.0.0.1:5000/web:v1', digests)).toBe('127.0.0.1:5000/web@sha256:bbb');
+    expect(repoDigestOf('127.0.0.1:5000/web', digests)).toBe('127.0.0.1:5000/web@sha256:bbb');
+    expect(repoDigestOf('127.0.0.1:5000/web@sha256:bbb', digests)).toBe('127.0.0.1:5000/web@sha256:bbb');
+    expect(repoDigestOf('busybox:1.36', digests)).toBe('busybox@sha256:ccc');
+  });
+
+  it('falls back to the first, or none', () => {
+    expect(repoDigestOf('docker.io/library/busybox:1', digests)).toBe('ghcr.io/acme/web@sha256:aaa');
+    expect(repoDigestOf('busybox', [])).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { imageRefProblem } from '@tapit/protocol';
+import { imageRefProblem, type PullAuth, type PullPolicy } from '@tapit/protocol';
 import { StartError } from '../driver.js';
 
 /** The engine's own words for a failed call (dockerode wraps them in `(HTTP code …)`). */
@@ -32,27 +32,40 @@ export interface ImageFacts {
   volumes: string[];
 }
 
+/** How a task's image is pulled: the app's policy, and its project's credentials for the registry. */
+export interface PullOptions {
+  policy: PullPolicy;
+  auth?: PullAuth;
+}
+
 /**
- * Pulls `image` unless present; progress goes to `say`; failure is a StartError. The reference
- * is checked before the engine hears of it: the scheduler checked it too, but the agent trusts
- * no input (a path such as `a/../b` would reach another engine endpoint).
+ * Makes `image` present as `policy` says (`missing`: pulled unless there, `always`: pulled
+ * every time, `never`: must be there), pulling with `auth` when given; progress goes to `say`;
+ * failure is a StartError with the engine's (or the registry's) words. The reference is checked
+ * before the engine hears of it: the scheduler checked it too, but the agent trusts no input (a
+ * path such as `a/../b` would reach another engine endpoint).
  */
-export async function ensureImage(docker: Docker, image: string, say: (text: string) => void): Promise<ImageFacts> {
+export async function ensureImage(docker: Docker, image: string, say: (text: string) => void, options: PullOptions = { policy: 'missing' }): Promise<ImageFacts> {
   const problem = imageRefProblem(image);
   if (problem) throw new StartError(`image ${JSON.stringify(image.slice(0, 300))}: ${problem}`);
-  try {
-    return factsOf(await docker.getImage(image).inspect());
-  } catch (error) {
-    if (!isNotFound(error)) throw new StartError(engineMessage(error));
+  if (options.policy !== 'always') {
+    try {
+      return factsOf(image, await docker.getImage(image).inspect());
+    } catch (error) {
+      if (!isNotFound(error)) throw new StartError(engineMessage(error));
+    }
+    if (options.policy === 'never') throw new StartError(`image ${image} is not on this agent's Docker engine, and the app's pull policy is never`);
   }
-  say(`Pulling image ${image}`);
+  say(`Pulling image ${image}${options.auth ? ` (as ${options.auth.username} on ${options.auth.registry})` : ''}`);
   try {
-    const stream = (await docker.pull(image)) as NodeJS.ReadableStream;
+    // The credentials go to the engine for this pull only (X-Registry-Auth), never to disk.
+    const auth = options.auth ? { authconfig: { username: options.auth.username, password: options.auth.password, serveraddress: options.auth.registry } } : {};
+    const stream = (await docker.pull(image, auth)) as NodeJS.ReadableStream;
     await readProgress(stream, (event) => {
       // Per-layer byte counters would flood the log; keep the steps.
       if (event.status && !event.progressDetail?.current) say(event.id ? `${event.id}: ${event.status}` : event.status);
     });
-    return factsOf(await docker.getImage(image).inspect());
+    return factsOf(image, await docker.getImage(image).inspect());
   } catch (error) {
     throw new StartError(`pulling image ${image} failed: ${engineMessage(error)}`);
   }
@@ -101,6 +114,16 @@ function readProgress(stream: NodeJS.ReadableStream, onEvent: (event: PullEvent)
   });
 }
 
-function factsOf(info: Docker.ImageInspectInfo): ImageFacts {
-  return { digest: info.RepoDigests?.[0] ?? info.Id ?? null, volumes: Object.keys(info.Config?.Volumes ?? {}) };
+function factsOf(image: string, info: Docker.ImageInspectInfo): ImageFacts {
+  return { digest: repoDigestOf(image, info.RepoDigests ?? []) ?? info.Id ?? null, volumes: Object.keys(info.Config?.Volumes ?? {}) };
+}
+
+/**
+ * The repo digest of the repository `image` names: an image pulled from two registries (or
+ * under two names) has one per repository, and the task ran the one it named.
+ */
+export function repoDigestOf(image: string, repoDigests: string[]): string | null {
+  const name = image.split('@')[0]!.replace(/:[^/:]+$/, '');
+  // Docker Hub names come back short (`busybox@…`, `acme/web@…`), as they are written.
+  return repoDigests.find((digest) => digest.split('@')[0] === name) ?? repoDigests[0] ?? null;
 }
