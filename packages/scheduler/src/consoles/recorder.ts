@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { coerceError, isUniqueViolation } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
-import { formatBytes } from '../logs/repository.js';
+import { formatBytes } from '../format-bytes.js';
 
 /**
  * How long an event may wait before it is written: what a scheduler killed mid-session loses

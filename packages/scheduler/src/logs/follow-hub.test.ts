@@ -48,30 +48,40 @@ const received = (follow: Follow) =>
 
 const hasStatus = (follow: Follow) => follow.events.some((e) => e.type === 'status');
 
-describe('followers of one task on postgres', () => {
-  let database: TestDatabase;
-  let harness: Awaited<ReturnType<typeof createTestApp>>;
-
-  beforeAll(async () => {
-    database = await createTestDatabase('postgres');
-    harness = await createTestApp(database);
-    await harness.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
-  });
-  afterAll(() => database.drop());
-
-  /** A task whose lines agent a1 may send, RUNNING. */
-  const runningTask = async () => {
-    const id = (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
-    await database.db.updateTable('tasks').set({ agent_name: 'a1', status: 'RUNNING' }).where('id', '=', id).execute();
-    return id;
+/**
+ * A Postgres test database with app `web` for a describe block: `runningTask()` makes a task
+ * agent a1 runs, `store` adds its lines as a1 would, `stop` ends it.
+ */
+function runningTasksFixture() {
+  const fixture = {
+    database: undefined as unknown as TestDatabase,
+    harness: undefined as unknown as Awaited<ReturnType<typeof createTestApp>>,
+    runningTask: async () => {
+      const id = (await fixture.harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
+      await fixture.database.db.updateTable('tasks').set({ agent_name: 'a1', status: 'RUNNING' }).where('id', '=', id).execute();
+      return id;
+    },
+    store: (id: string, seq: number, texts: string[]) =>
+      storeAgentChunk(fixture.database.db, 'a1', id, seq, [{ stream: 'stdout', at: new Date().toISOString(), lines: texts.length, text: texts.map((t) => `${t}\n`).join('') }]),
+    stop: (id: string) => fixture.database.db.updateTable('tasks').set({ status: 'STOPPED', desired_status: 'STOPPED', exit_code: 0 }).where('id', '=', id).execute(),
   };
-  const store = (id: string, seq: number, texts: string[]) =>
-    storeAgentChunk(database.db, 'a1', id, seq, [{ stream: 'stdout', at: new Date().toISOString(), lines: texts.length, text: texts.map((t) => `${t}\n`).join('') }]);
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase('postgres');
+    fixture.harness = await createTestApp(fixture.database);
+    await fixture.harness.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+  });
+  afterAll(() => fixture.database.drop());
+  return fixture;
+}
+
+describe('followers of one task on postgres', () => {
+  const tasks = runningTasksFixture();
+  const { runningTask, store, stop } = tasks;
 
   /** An app whose every database statement is counted, woken only by its signals (no polling within a test). */
   const countingApp = (options: { followPollMs?: number; followBufferBytes?: number } = {}) => {
     const counter = { statements: 0 };
-    const db = database.db.withPlugin({
+    const db = tasks.database.db.withPlugin({
       transformQuery: (args) => {
         counter.statements++;
         return args.node;
@@ -79,7 +89,7 @@ describe('followers of one task on postgres', () => {
       transformResult: async (args) => args.result,
     });
     const signals = new TaskSignals();
-    const app = createApp({ db, dbKind: database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, secrets: randomSecretBox(), followPollMs: 60_000, ...options });
+    const app = createApp({ db, dbKind: tasks.database.kind, signals, tokenWatch: new TokenWatch(db), version: 'test', checkDatabase: async () => null, secrets: randomSecretBox(), followPollMs: 60_000, ...options });
     /**
      * Wakes the followers of a task until `done`: a follower reading when the wake came may have
      * missed it (and sleeps a poll interval), so it is sent again after 2 s without success.
@@ -111,7 +121,7 @@ describe('followers of one task on postgres', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const statements = counter.statements;
       // The stop (its own statements not counted) ends every follow, after every line.
-      await database.db.updateTable('tasks').set({ status: 'STOPPED', desired_status: 'STOPPED', exit_code: 0 }).where('id', '=', id).execute();
+      await stop(id);
       await wakeUntil(id, () => follows.every((f) => f.events.at(-1)?.type === 'end'), `${n} follows ended`);
       await Promise.all(follows.map((f) => f.done));
       for (const follow of follows) {
@@ -144,7 +154,7 @@ describe('followers of one task on postgres', () => {
       signals.taskChanged(id);
       await eventually(() => fast.every((f) => received(f).length === wanted.length), `round ${round} reached the fast follows`);
     }
-    await database.db.updateTable('tasks').set({ status: 'STOPPED', desired_status: 'STOPPED', exit_code: 0 }).where('id', '=', id).execute();
+    await stop(id);
     signals.taskChanged(id);
     await Promise.all(fast.map((f) => f.done));
     for (const follow of fast) {
@@ -160,24 +170,8 @@ describe('followers of one task on postgres', () => {
 });
 
 describe('FollowHub', () => {
-  let database: TestDatabase;
-  let harness: Awaited<ReturnType<typeof createTestApp>>;
-
-  beforeAll(async () => {
-    database = await createTestDatabase('postgres');
-    harness = await createTestApp(database);
-    await harness.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
-  });
-  afterAll(() => database.drop());
-
-  const runningTask = async () => {
-    const id = (await harness.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body.id as string;
-    await database.db.updateTable('tasks').set({ agent_name: 'a1', status: 'RUNNING' }).where('id', '=', id).execute();
-    return id;
-  };
-  const store = (id: string, seq: number, texts: string[]) =>
-    storeAgentChunk(database.db, 'a1', id, seq, [{ stream: 'stdout', at: new Date().toISOString(), lines: texts.length, text: texts.map((t) => `${t}\n`).join('') }]);
-  const stop = (id: string) => database.db.updateTable('tasks').set({ status: 'STOPPED', desired_status: 'STOPPED', exit_code: 0 }).where('id', '=', id).execute();
+  const tasks = runningTasksFixture();
+  const { runningTask, store, stop } = tasks;
 
   /** Chunk events, as `…/logs/chunks/follow` sends them, its own reads 8 KiB at a time. */
   const CHUNKS: FollowFormat = { key: 'chunks', page: { maxBytes: 8 * 1024 }, text: (chunks) => chunks.map((c) => `{"type":"chunk","chunk":${chunkJson(c)}}\n`).join('') };
@@ -203,7 +197,7 @@ describe('FollowHub', () => {
 
   it('gives a follow that joins ahead of the shared reader only the lines after its position, and ends every follow with its task', async () => {
     const signals = new TaskSignals();
-    const hub = hubOn(database.db, signals);
+    const hub = hubOn(tasks.database.db, signals);
     const id = await runningTask();
     const early = follow(hub, id);
     await eventually(() => early.events().some((e) => e.type === 'status'), 'first follow caught up');
@@ -226,7 +220,7 @@ describe('FollowHub', () => {
 
   it('keeps what waits for a client that takes nothing bounded; it catches up from the database once it reads', async () => {
     const signals = new TaskSignals();
-    const hub = hubOn(database.db, signals, { bufferBytes: 16 * 1024 });
+    const hub = hubOn(tasks.database.db, signals, { bufferBytes: 16 * 1024 });
     const id = await runningTask();
     const blocked = follow(hub, id);
     const reading = follow(hub, id);
@@ -261,7 +255,7 @@ describe('FollowHub', () => {
   it('holds its follows, with keep-alive lines, while the database is away, and reads on once it answers', async () => {
     const signals = new TaskSignals();
     let down = false;
-    const db = database.db.withPlugin({
+    const db = tasks.database.db.withPlugin({
       transformQuery: (args) => {
         if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED' });
         return args.node;
@@ -287,15 +281,15 @@ describe('FollowHub', () => {
 
   it('ends the follows of a task deleted while followed, without an end, and lets a follow go when it is stopped', async () => {
     const signals = new TaskSignals();
-    const hub = hubOn(database.db, signals);
+    const hub = hubOn(tasks.database.db, signals);
     const id = await runningTask();
     const [kept, left] = [follow(hub, id), follow(hub, id)];
     await eventually(() => [kept, left].every((f) => f.events().some((e) => e.type === 'status')), 'follows caught up');
     left.abort();
     await left.done;
-    await database.db.deleteFrom('task_log_chunks').where('task_id', '=', id).execute();
-    await database.db.deleteFrom('task_events').where('task_id', '=', id).execute();
-    await database.db.deleteFrom('tasks').where('id', '=', id).execute();
+    await tasks.database.db.deleteFrom('task_log_chunks').where('task_id', '=', id).execute();
+    await tasks.database.db.deleteFrom('task_events').where('task_id', '=', id).execute();
+    await tasks.database.db.deleteFrom('tasks').where('id', '=', id).execute();
     signals.taskChanged(id);
     await kept.done;
     expect(kept.events().some((e) => e.type === 'end')).toBe(false);

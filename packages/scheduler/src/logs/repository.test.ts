@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { applyExitReport } from '../agents/task-reports.js';
-import { appendLogLines, parseChunk, readLogChunks, readLogLines, storeAgentChunk, storeAgentLog, type StoredChunk } from './repository.js';
+import { readLogLines } from '../testing/log-lines.js';
+import { appendLogLines, parseChunk, readLogChunks, storeAgentChunk, storeAgentLog, type StoredChunk } from './repository.js';
 
 describe.each(DATABASE_KINDS)('task log storage on %s', (kind) => {
   let database: TestDatabase;

@@ -1,8 +1,9 @@
-import { countLines, linesOfChunk, linesOfRun, sliceRuns, toRuns, type LogChunk, type LogLine, type LogRun, type LogStream } from '@tapit/protocol';
+import { countLines, linesOfRun, sliceRuns, toRuns, type LogChunk, type LogRun, type LogStream } from '@tapit/protocol';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { ownedBy, type TaskOwner } from '../agents/ownership.js';
+import { formatBytes } from '../format-bytes.js';
 import { decodeChunkBody, encodeChunk, storableLogText, type EncodedChunk } from './chunk-body.js';
 
 export interface NewLogLine {
@@ -205,14 +206,6 @@ async function dropAgentLines(trx: Transaction<Database>, taskId: string, lastSe
   await appendLogLines(trx, taskId, [{ seq: null, stream: 'system', text, at: new Date() }]);
 }
 
-/** `1 GiB`, `512 KiB`, `1000 bytes`: a byte count as set, in its largest whole binary unit. */
-export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
-  }
-  return `${bytes} bytes`;
-}
-
 /**
  * appendChunk in one statement (no transaction of round trips) for the usual chunk: the next
  * lines of a task of `owner`. The UPDATE locks the task row until the statement commits, so
@@ -411,15 +404,3 @@ export async function storedLineCount(db: Kysely<Database>, taskId: string): Pro
   return row?.log_count ?? 0;
 }
 
-/** Lines after position `after`, oldest first; with `fromEnd`, the last `limit` of them. */
-export async function readLogLines(
-  db: Kysely<Database>,
-  taskId: string,
-  after: number,
-  limit: number,
-  fromEnd = false,
-): Promise<LogLine[]> {
-  const from = fromEnd ? Math.max(after, (await storedLineCount(db, taskId)) - limit) : after;
-  const { chunks } = await readLogChunks(db, taskId, from, { maxLines: limit });
-  return chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
-}

@@ -1,7 +1,7 @@
 import { CreateTaskRequest } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp } from '../apps/repository.js';
-import { readLogLines } from '../logs/repository.js';
+import { readLogLines } from '../testing/log-lines.js';
 import type { AppRow } from '../db/schema.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
