@@ -29,6 +29,7 @@ export const AuditAction = z.enum([
   'token.revoke',
   'join-token.create',
   'join-token.revoke',
+  'agent.join',
   'agent.update',
   'agent.revoke',
   'agent.delete',

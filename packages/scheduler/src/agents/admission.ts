@@ -4,6 +4,7 @@ import { hashToken } from '../auth/tokens.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { AgentRow, Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
+import { recordAudit } from '../audit/record.js';
 import type { AgentAuth } from './agent-auth.js';
 import type { AgentSettings } from './agent-session.js';
 import { isJoinTokenSecret, useJoinToken } from './join-tokens.js';
@@ -26,6 +27,8 @@ export interface AdmissionContext {
   listenedLongEnough: boolean;
   /** The scheduler's TAPIT_AGENT_JOIN_TOKEN, which no credential may equal. */
   environmentJoinToken: string | undefined;
+  /** The address the agent connected from, for the audit trail. */
+  source?: string | null;
 }
 
 export type Admission =
@@ -82,6 +85,16 @@ export async function admitAgent(db: Kysely<Database>, auth: AgentAuth, hello: H
           .set({ credential_hash: decision.bind.credentialHash, bound_at: decision.bind.since, joined_with: decision.bind.joinedWith })
           .where('name', '=', name)
           .execute();
+        // A join (a credential bound to the name) is a change an admin must be able to trace:
+        // which join token let which host in, from where. A return with its credential is not.
+        await recordAudit(trx, {
+          actor: decision.bind.joinedWith ?? 'agent',
+          action: 'agent.join',
+          targetType: 'agent',
+          targetId: name,
+          source: context.source ?? null,
+          details: { bound: decision.bound, version: hello.agentVersion, labels: hello.labels ?? {} },
+        });
       }
       await markAgentOnline(trx, { name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: context.schedulerId, notReadyReason: context.notReadyReason, labels: hello.labels });
       return {

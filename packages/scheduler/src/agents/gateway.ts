@@ -164,7 +164,7 @@ export class AgentGateway {
             if (counted) this.unwelcomed--;
             counted = false;
           };
-          this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, auth, welcomed));
+          this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, auth, welcomed, request.socket.remoteAddress ?? null));
           // An upgrade that fails (the client went away) never calls back: give its place back.
           if (socket.destroyed) welcomed();
           else socket.once('close', welcomed);
@@ -191,7 +191,7 @@ export class AgentGateway {
     await reviewSessions(this.deps.db, [...this.sessions.values()], this.deps.schedulerId, this.deps.log);
   }
 
-  private accept(ws: WebSocket, auth: AgentAuth, welcomed: () => void): void {
+  private accept(ws: WebSocket, auth: AgentAuth, welcomed: () => void, source: string | null): void {
     let session: AgentSession | undefined;
     let helloReceived = false;
     const reading = pausable(ws);
@@ -229,7 +229,7 @@ export class AgentGateway {
         if (!session) {
           if (frame.type !== 'hello') return this.refuse(ws, 'BAD_FRAME', 'the first frame must be hello', AgentCloseCode.badFrame);
           clearTimeout(helloTimer);
-          session = await this.untilStored(ws, reading, frame, () => this.hello(ws, frame, auth, receivedAt));
+          session = await this.untilStored(ws, reading, frame, () => this.hello(ws, frame, auth, receivedAt, source));
           welcomed();
           return;
         }
@@ -308,7 +308,7 @@ export class AgentGateway {
     ws.close(closeCode, code);
   }
 
-  private async hello(ws: WebSocket, hello: HelloFrame, auth: AgentAuth, receivedAt: string): Promise<AgentSession | undefined> {
+  private async hello(ws: WebSocket, hello: HelloFrame, auth: AgentAuth, receivedAt: string, source: string | null): Promise<AgentSession | undefined> {
     const { db } = this.deps;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocolVersion)) {
       this.refuse(
@@ -327,6 +327,7 @@ export class AgentGateway {
       notReadyReason: notReadyReasonOf(hello.readiness),
       listenedLongEnough: Date.now() - this.startedAt >= this.deps.agentLostGraceSeconds * 1000,
       environmentJoinToken: this.deps.joinToken,
+      source,
     });
     if (!admission.admitted) {
       this.deps.log(`agent ${hello.agentName} refused (${admission.code}): ${admission.message}`);

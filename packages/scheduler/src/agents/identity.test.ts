@@ -197,6 +197,10 @@ describe.each(DATABASE_KINDS)('agent identity on %s', (kind) => {
     // Back with its credential, without any join token.
     const back = await connect(first.credential);
     expect((await back.hello('alpha', { capacity: small, credential: null })).agentName).toBe('alpha');
+    // The join is in the audit trail once, with the join token as the actor and where it came
+    // from; coming back with its own credential is no change.
+    const joins = (await scheduler.call('GET', '/v1/audit?action=agent.join')).body.items;
+    expect(joins).toEqual([expect.objectContaining({ actor: 'TAPIT_AGENT_JOIN_TOKEN', action: 'agent.join', targetType: 'agent', targetId: 'alpha', project: null, source: '127.0.0.1', details: expect.objectContaining({ bound: 'new' }) })]);
     // The credential is alpha's only: it cannot be used under another name.
     const misuse = await connect(first.credential);
     misuse.send({ type: 'hello', protocolVersion: 1, agentName: 'beta', agentVersion: 'x', capacity: small, tasks: [] });
