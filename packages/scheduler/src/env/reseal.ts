@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { SecretBox } from '../secrets/secret-box.js';
+import { SecretKeyMissingError, type SecretBox } from '../secrets/secret-box.js';
 import { appEnvContext } from './app-env.js';
 import { taskEnvContext } from './task-env.js';
 
@@ -8,8 +8,9 @@ import { taskEnvContext } from './task-env.js';
  * After a key rotation: every stored secret a previous key sealed is sealed again with the
  * current one, so the previous key can be dropped from TAPIT_SECRET_KEY_PREVIOUS at the next
  * start. Each row is updated only if unchanged since read (replicas doing it at once, a var set
- * meanwhile). One that does not open is left as it is and counted, never fatal: the tasks that
- * need it fail to start saying why. Returns what it did, for one log line (names, never values).
+ * meanwhile). A key this replica lacks throws SecretKeyMissingError (the start is refused, naming
+ * the key, as for registry passwords); a damaged value is left as it is and named, never fatal:
+ * the tasks that need it fail to start saying why. Returns what it did, for the log (names, never values).
  */
 export async function resealSecrets(db: Kysely<Database>, secrets: SecretBox): Promise<{ resealed: number; unreadable: string[] }> {
   let resealed = 0;
@@ -22,6 +23,7 @@ export async function resealSecrets(db: Kysely<Database>, secrets: SecretBox): P
       const done = await db.updateTable('app_env_vars').set({ value }).where('app_id', '=', v.app_id).where('key', '=', v.key).where('value', '=', v.value).executeTakeFirst();
       resealed += Number(done.numUpdatedRows);
     } catch (error) {
+      if (error instanceof SecretKeyMissingError) throw error;
       unreadable.push(`app ${v.app_id} secret ${v.key} (${(error as Error).message})`);
     }
   }
@@ -33,6 +35,7 @@ export async function resealSecrets(db: Kysely<Database>, secrets: SecretBox): P
       const done = await db.updateTable('tasks').set({ env_sealed: value }).where('id', '=', task.id).where('env_sealed', '=', task.env_sealed).executeTakeFirst();
       resealed += Number(done.numUpdatedRows);
     } catch (error) {
+      if (error instanceof SecretKeyMissingError) throw error;
       unreadable.push(`task ${task.id} env vars (${(error as Error).message})`);
     }
   }

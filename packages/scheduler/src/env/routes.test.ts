@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox, secretKeyOf } from '../secrets/secret-box.js';
+import { SecretBox, SecretKeyMissingError, secretKeyOf } from '../secrets/secret-box.js';
 import { createTestApp, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { taskEnvs } from './task-env.js';
@@ -108,8 +108,10 @@ describe.each(DATABASE_KINDS)('app env vars on %s', (kind) => {
     const resealed = await database.db.selectFrom('tasks').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
     const [env] = await taskEnvs(database.db, newOnly, [resealed]);
     expect(env).toMatchObject({ env: { DATABASE_PASSWORD: SECRET, API_TOKEN: OVERRIDE } });
-    // The old key alone no longer opens them; a key it lacks is said by id, never a value.
+    // The old key alone no longer opens them: a replica lacking the new key (a rolling rotation)
+    // fails the task naming the var and the key id, never a value, and refuses to start.
     const [failed] = await taskEnvs(database.db, oldBox, [resealed]);
     expect(failed).toEqual({ failure: expect.stringContaining(`its app's secret DATABASE_PASSWORD cannot be read: a secret was sealed with key ${newKey.id}`) });
+    await expect(resealSecrets(database.db, oldBox)).rejects.toThrow(SecretKeyMissingError);
   });
 });
