@@ -1,5 +1,7 @@
-/** What a secret is replaced with in a task's log (as GitHub Actions shows it). */
-export const MASK = '••••';
+import { SECRET_MASK } from '@tapit/protocol';
+
+/** What a secret is replaced with in a task's log. */
+export const MASK = SECRET_MASK;
 /**
  * Values shorter than this are not masked: a short value (`1`, `yes`) is everywhere in ordinary
  * output, and masking it would hide the log, not the secret. It is also MASK's length, so a

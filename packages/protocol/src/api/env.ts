@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { Timestamp } from '../common/ids.js';
 import { TaskText } from '../common/text.js';
 
+/** How a secret's value is shown wherever it would be (`list env`, a task's masked log), as GitHub Actions does. */
+export const SECRET_MASK = '••••';
+
 /** The rule an env var's name follows, said whenever one is refused. */
 export const ENV_KEY_RULE = 'must be a POSIX environment variable name: a letter or _, then letters, digits or _, at most 255 characters (e.g. DATABASE_URL)';
 /** Longest value of one env var, in characters (a certificate or a JSON credential fits). */

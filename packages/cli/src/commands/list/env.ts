@@ -1,8 +1,7 @@
-import { EnvVarList } from '@tapit/protocol';
+import { EnvVarList, SECRET_MASK } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { appPath } from '../../lib/context.js';
 import { formatTimestamp, table } from '../../lib/output.js';
-import { MASK } from '../../lib/env-output.js';
 import { escapeControlCharacters } from '../../lib/control-characters.js';
 
 export default class ListEnv extends BaseCommand {
@@ -18,7 +17,7 @@ export default class ListEnv extends BaseCommand {
       this.log(
         table(
           ['KEY', 'VALUE', 'SET', 'BY'],
-          list.items.map((v) => [v.key, v.secret ? `${MASK} (secret)` : escapeControlCharacters(v.value ?? ''), formatTimestamp(v.setAt), v.setBy]),
+          list.items.map((v) => [v.key, v.secret ? `${SECRET_MASK} (secret)` : escapeControlCharacters(v.value ?? ''), formatTimestamp(v.setAt), v.setBy]),
         ),
       );
     return list;

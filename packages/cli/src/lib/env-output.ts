@@ -1,2 +1,0 @@
-/** How a secret's value is shown: never the value (the agent masks task logs the same way). */
-export const MASK = '••••';
