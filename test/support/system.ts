@@ -39,8 +39,11 @@ export interface System {
   killAgent(): Promise<void>;
   /** Starts the agent again with the same name and state folder. */
   restartAgent(): Promise<void>;
-  /** SIGTERM (or `signal`) to the scheduler, `downMs` of nothing, then it starts again on the same database, port and token. */
-  restartScheduler(downMs?: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /**
+   * SIGTERM (or `signal`) to the scheduler, `downMs` of nothing, then it starts again on the same
+   * database, port and token (with `env` over its settings, e.g. a rotated TAPIT_SECRET_KEY).
+   */
+  restartScheduler(downMs?: number, signal?: 'SIGTERM' | 'SIGKILL', env?: Record<string, string>): Promise<void>;
   /** Everything the scheduler and agent printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -149,12 +152,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async restartAgent() {
       agent = await startAgent(agentTarget(), joinToken, agentName, agentOptions);
     },
-    async restartScheduler(downMs = 0, signal = 'SIGTERM') {
+    async restartScheduler(downMs = 0, signal = 'SIGTERM', env = {}) {
       const old = scheduler!;
       await (signal === 'SIGKILL' ? old.kill() : old.stop());
       past += `--- scheduler before restart ---\n${old.output()}\n`;
       await new Promise((resolve) => setTimeout(resolve, downMs));
-      scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken, ...options.schedulerEnv }, { databaseUrl: db.url, port: old.port, token: old.token });
+      scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: joinToken, ...options.schedulerEnv, ...env }, { databaseUrl: db.url, port: old.port, token: old.token });
     },
     output,
     stop,

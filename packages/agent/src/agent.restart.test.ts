@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,35 @@ describe('agent restarts', () => {
     // The hellos after each restart held the task with its last seq: nothing was relaunched.
     expect(scheduler.hellos.slice(-10).every((h) => h.tasks.some((t) => t.taskId === task.taskId))).toBe(true);
     await waitFor('container removed after the ack', async () => (await containerIds(task.taskId)).length === 0, 20_000);
+    agent.kill('SIGTERM');
+    expect(await exited(agent)).toBe(0);
+  });
+
+  it("keeps a task's env out of its state folder and its own log, masks its secrets in the task log, and asks for them again after kill -9", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
+    const secret = 'sup3r-s3cret-value-42';
+    const task = spec(runId, {
+      script: 'echo "plain=$PLAIN secret=$SECRET"; i=0; while [ ! -e /tmp/go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo "after=$SECRET"; echo "$SECRET$SECRET"',
+      env: { PLAIN: 'visible', SECRET: secret },
+      secretKeys: ['SECRET'],
+    });
+    const onDisk = () => readdirSync(stateDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8')).join('\n');
+    let agent = await startConnected(stateDir);
+    scheduler.assign(task);
+    await waitFor('first line', () => scheduler.storedSeq(task.taskId) > 0 && scheduler.lines(task.taskId, 'stdout').length > 0);
+    expect(onDisk()).toContain(task.taskId);
+    expect(onDisk()).not.toContain(secret);
+    expect(onDisk()).not.toContain('visible');
+    await killHard(agent);
+    const requests = scheduler.of('task.env.request', task.taskId).length;
+    agent = await startConnected(stateDir);
+    await waitFor('env asked for again', () => scheduler.of('task.env.request', task.taskId).length > requests);
+    execFileSync('docker', ['exec', `tapit-${task.taskId}`, 'touch', '/tmp/go']);
+    const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
+    expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    expect(scheduler.lines(task.taskId, 'stdout')).toEqual(['plain=visible secret=••••', 'after=••••', '••••••••']);
+    expect(onDisk()).not.toContain(secret);
+    for (const child of children as (ChildProcess & { output: string[] })[]) expect(child.output.join('')).not.toContain(secret);
     agent.kill('SIGTERM');
     expect(await exited(agent)).toBe(0);
   });

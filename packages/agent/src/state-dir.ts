@@ -6,8 +6,8 @@ import { ConfigError } from './config.js';
 const SHARED = 0o077;
 
 /**
- * The state folder holds task specs (their environment, secrets included), logs and console
- * screens: only the agent's user may read it. Created 0700 if missing; an existing one that
+ * The state folder holds task specs (without their environment: that stays in memory), logs,
+ * console screens and the agent's credential: only the agent's user may read it. Created 0700 if missing; an existing one that
  * others can read or enter is refused, with the fix. Files left more open by earlier versions
  * are tightened to 0600 (the agent creates its own so).
  */

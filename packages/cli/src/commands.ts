@@ -20,6 +20,7 @@ import DrainAgent from './commands/drain/agent.js';
 import ListAgents from './commands/list/agents.js';
 import ListAudit from './commands/list/audit.js';
 import ListApps from './commands/list/apps.js';
+import ListEnv from './commands/list/env.js';
 import ListConsoles from './commands/list/consoles.js';
 import ListDeliveries from './commands/list/deliveries.js';
 import ListJoinTokens from './commands/list/join-tokens.js';
@@ -34,6 +35,7 @@ import RevokeJoinToken from './commands/revoke/join-token.js';
 import RevokeToken from './commands/revoke/token.js';
 import ResumeSchedule from './commands/resume/schedule.js';
 import Run from './commands/run.js';
+import SetEnv from './commands/set/env.js';
 import SetWebhook from './commands/set/webhook.js';
 import ShowLogs from './commands/show/logs.js';
 import ShowRecording from './commands/show/recording.js';
@@ -47,6 +49,7 @@ import TaskStop from './commands/task/stop.js';
 import SuspendSchedule from './commands/suspend/schedule.js';
 import TriggerSchedule from './commands/trigger/schedule.js';
 import UndrainAgent from './commands/undrain/agent.js';
+import UnsetEnv from './commands/unset/env.js';
 import UnsetWebhook from './commands/unset/webhook.js';
 import UpdateAgent from './commands/update/agent.js';
 import UpdateApp from './commands/update/app.js';
@@ -69,6 +72,7 @@ export const COMMANDS = {
   'list:agents': ListAgents,
   'list:audit': ListAudit,
   'list:apps': ListApps,
+  'list:env': ListEnv,
   'list:consoles': ListConsoles,
   'list:deliveries': ListDeliveries,
   'list:join-tokens': ListJoinTokens,
@@ -83,6 +87,7 @@ export const COMMANDS = {
   'revoke:token': RevokeToken,
   'resume:schedule': ResumeSchedule,
   'run': Run,
+  'set:env': SetEnv,
   'set:webhook': SetWebhook,
   'show:logs': ShowLogs,
   'show:recording': ShowRecording,
@@ -96,6 +101,7 @@ export const COMMANDS = {
   'suspend:schedule': SuspendSchedule,
   'trigger:schedule': TriggerSchedule,
   'undrain:agent': UndrainAgent,
+  'unset:env': UnsetEnv,
   'unset:webhook': UnsetWebhook,
   'update:agent': UpdateAgent,
   'update:app': UpdateApp,

@@ -7,6 +7,7 @@ export * from './common/errors.js';
 export * from './common/image-ref.js';
 export * from './api/apps.js';
 export * from './api/tasks.js';
+export * from './api/env.js';
 export * from './api/log-runs.js';
 export * from './api/logs.js';
 export * from './api/agents.js';

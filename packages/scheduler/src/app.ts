@@ -5,6 +5,7 @@ import { alertRoutes } from './alerts/routes.js';
 import { registryRoutes } from './registries/routes.js';
 import { joinTokenRoutes } from './agents/join-token-routes.js';
 import { appRoutes } from './apps/routes.js';
+import { envRoutes } from './env/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { consoleRoutes } from './consoles/routes.js';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.get('/openapi.json', (c) => c.json(openApi));
   v1.route('/', authRoutes(deps));
   v1.route('/', appRoutes(deps));
+  v1.route('/', envRoutes(deps));
   v1.route('/', taskRoutes(deps));
   v1.route('/', scheduleRoutes(deps));
   v1.route('/', logRoutes(deps));

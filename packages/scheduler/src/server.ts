@@ -29,6 +29,7 @@ import { RecentChunks } from './logs/recent-chunks.js';
 import { LogRetention } from './logs/log-retention.js';
 import { loadSecretBox } from './secrets/secret-keys.js';
 import { resealRegistryPasswords } from './registries/repository.js';
+import { resealSecrets } from './env/reseal.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 export interface RunningScheduler {
@@ -58,6 +59,11 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // replica lacks stops its start here, saying which, rather than failing pulls later).
   const resealed = await resealRegistryPasswords(database.db, secrets);
   if (resealed > 0) log(`secret key ${secrets.currentKeyId}: ${resealed} registry password(s) sealed again with it`);
+  // App secrets and tasks' own vars likewise (a damaged one is named, not fatal: only the tasks
+  // that need it fail to start, saying which var).
+  const envResealed = await resealSecrets(database.db, secrets);
+  if (envResealed.resealed > 0) log(`secrets: ${envResealed.resealed} sealed again with the current key ${secrets.currentKeyId}; a previous key no other value needs may now be dropped`);
+  for (const unreadable of envResealed.unreadable) log(`secrets: cannot open ${unreadable}; tasks that need it fail to start`);
   if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: agents join with join tokens an admin creates (tapit create join-token)');
   const schedulerId = replicaId(config);

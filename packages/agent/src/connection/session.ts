@@ -174,7 +174,7 @@ export class Session {
       });
       this.options.onWelcome();
       const ws = this.ws!;
-      const outbox = { send: (f: AgentFrame) => this.send(f), bufferedAmount: () => ws.bufferedAmount, logChunks: frame.logChunks === true };
+      const outbox = { send: (f: AgentFrame) => this.send(f), bufferedAmount: () => ws.bufferedAmount, logChunks: frame.logChunks === true, taskEnv: frame.taskEnv === true };
       if (!this.presenceOnly) this.options.runner.attach(outbox, frame);
       this.timers.push(setInterval(() => this.heartbeat(), frame.heartbeatIntervalMs));
       return;

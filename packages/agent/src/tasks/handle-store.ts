@@ -20,6 +20,11 @@ export const TaskRecord = z.object({
   taskId: TaskId,
   /** Null when the task was adopted by label after the state folder was lost. */
   spec: TaskSpec.nullable(),
+  /**
+   * The spec's env is not here (kept in memory only, secrets included): after a restart the
+   * agent asks the scheduler for it again (`task.env.request`). Absent in records from before.
+   */
+  envWithheld: z.boolean().optional(),
   limits: z.object({ maxHours: z.number().nullable(), ephemeralStorageGb: z.number().nullable() }),
   handle: z.looseObject({ driver: z.string(), version: z.number() }).nullable(),
   state: z.enum(['pending', 'running', 'exited']),

@@ -7,4 +7,6 @@ export interface Outbox {
   bufferedAmount(): number;
   /** The scheduler takes `task.log.chunk` (its welcome said `logChunks`); else lines go as `task.log`. */
   readonly logChunks: boolean;
+  /** The scheduler answers `task.env.request` (its welcome said `taskEnv`). */
+  readonly taskEnv?: boolean;
 }

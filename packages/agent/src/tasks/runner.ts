@@ -5,7 +5,7 @@ import type { TaskRecord } from './handle-store.js';
 import type { Outbox } from './outbox.js';
 import { TaskRun, type TaskRunDeps } from './task-run.js';
 
-type TaskFrame = Extract<SchedulerFrame, { type: 'task.assign' | 'task.stop' | 'task.log.ack' }>;
+type TaskFrame = Extract<SchedulerFrame, { type: 'task.assign' | 'task.stop' | 'task.log.ack' | 'task.env' }>;
 type Welcome = Extract<SchedulerFrame, { type: 'welcome' }>;
 
 /** What every task run gets, less the callback the runner supplies itself. */
@@ -39,7 +39,8 @@ export class TaskRunner {
     for (const record of this.loaded!) await this.recoverRun(this.runs.get(record.taskId)!, record);
     for (const owned of await this.options.driver.listOwned()) {
       if (this.runs.has(owned.taskId)) continue;
-      const record: TaskRecord = { version: 1, taskId: owned.taskId, spec: null, limits: owned.limits, handle: owned.handle, state: 'running', stop: null, exit: null };
+      // Its env (and so its secrets to mask) comes from the scheduler before its output is read.
+      const record: TaskRecord = { version: 1, taskId: owned.taskId, spec: null, envWithheld: true, limits: owned.limits, handle: owned.handle, state: 'running', stop: null, exit: null };
       let task: DriverTask | null;
       try {
         task = await this.options.driver.recover(owned.handle);
@@ -131,6 +132,8 @@ export class TaskRunner {
       }
       case 'task.log.ack':
         return this.runs.get(frame.taskId)?.onAck(frame.seq);
+      case 'task.env':
+        return this.runs.get(frame.taskId)?.provideEnv(frame.env, frame.secretKeys);
     }
   }
 
@@ -171,7 +174,9 @@ export class TaskRunner {
     const record: TaskRecord = {
       version: 1,
       taskId,
-      spec,
+      // Its env stays in memory (it holds the app's secrets): the state folder never has it.
+      spec: spec && { ...spec, env: {} },
+      envWithheld: spec !== null,
       limits: { maxHours: spec?.resources.maxHours ?? null, ephemeralStorageGb: spec?.resources.ephemeralStorageGb ?? null },
       handle: null,
       state: 'pending',
@@ -179,7 +184,7 @@ export class TaskRunner {
       exit: null,
     };
     this.options.store.save(record);
-    const run = this.add(record);
+    const run = this.add(record, false, spec ?? undefined);
     if (this.outbox) run.attach(this.outbox, 0, false);
     return run;
   }
@@ -192,8 +197,8 @@ export class TaskRunner {
     }
   }
 
-  private add(record: TaskRecord, awaitingBase = false): TaskRun {
-    const run = new TaskRun(record, { ...this.options, onForgotten: (id) => this.runs.delete(id) }, { awaitingBase });
+  private add(record: TaskRecord, awaitingBase = false, assigned?: TaskSpec): TaskRun {
+    const run = new TaskRun(record, { ...this.options, onForgotten: (id) => this.runs.delete(id) }, { awaitingBase, env: assigned && { env: assigned.env, secretKeys: assigned.secretKeys ?? [] } });
     this.runs.set(record.taskId, run);
     if (this.outbox && !awaitingBase) run.attach(this.outbox, undefined);
     return run;

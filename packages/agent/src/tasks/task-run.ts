@@ -6,6 +6,7 @@ import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type O
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
 import { CHUNK_CHARS, LogSpool } from '../streams/log-spool.js';
+import { SecretMask } from '../streams/secret-mask.js';
 import type { HandleStore, TaskRecord } from './handle-store.js';
 import { msLeftOf, setLongTimeout, storageLimitBytes } from './limits.js';
 import type { Outbox } from './outbox.js';
@@ -70,17 +71,36 @@ export class TaskRun {
   private awaitingBase: boolean;
   /** Ends the wait of a task held for its engine (a stop, or the task dropped). */
   private wakeHeld: (() => void) | null = null;
+  /** The task's env, in memory only (its record on disk never holds it); null until known. */
+  private env: Record<string, string> | null = null;
+  /** Its secret values, replaced in its output before the output is spooled. */
+  private mask = new SecretMask([]);
+  private envGiven: () => void = () => undefined;
+  /** Resolves once the env is known: the task starts, and its output is read, only then. */
+  private readonly envReady: Promise<void>;
 
   constructor(
     private record: TaskRecord,
     private readonly deps: TaskRunDeps,
-    options: { awaitingBase?: boolean } = {},
+    options: { awaitingBase?: boolean; env?: { env: Record<string, string>; secretKeys: string[] } } = {},
   ) {
     this.spool = LogSpool.open(deps.store.dir, record.taskId, deps.spoolMemoryBytes);
     this.awaitingBase = options.awaitingBase ?? false;
     // Created up front: the welcome that resolves it may come before watch() waits on it.
     this.base = this.awaitingBase ? new Promise((resolve) => (this.baseReady = resolve)) : Promise.resolve();
     if (record.state === 'running') this.status = record.stop ? 'STOPPING' : 'RUNNING';
+    this.envReady = new Promise((resolve) => (this.envGiven = resolve));
+    // A record from before env was withheld holds it; an exited task needs none.
+    if (options.env) this.provideEnv(options.env.env, options.env.secretKeys);
+    else if (record.envWithheld !== true || record.state === 'exited') this.provideEnv(record.spec?.env ?? {}, record.spec?.secretKeys ?? []);
+  }
+
+  /** The task's env, from its assignment or the scheduler's answer after a restart (kept in memory). */
+  provideEnv(env: Record<string, string>, secretKeys: readonly string[]): void {
+    if (this.env !== null) return;
+    this.env = env;
+    this.mask = new SecretMask(secretKeys.map((key) => env[key]).filter((value): value is string => value !== undefined));
+    this.envGiven();
   }
 
   get taskId(): string {
@@ -108,6 +128,9 @@ export class TaskRun {
   /** A new assignment: pull, create, start, then watch. */
   async start(spec: TaskSpec, memoryOnly: MemoryOnly = {}): Promise<void> {
     this.setStatus('PENDING');
+    await this.envReady;
+    if (this.forgetting || this.closed) return;
+    spec = { ...spec, env: this.env ?? {} };
     if (spec.kind === 'interactive' && !this.deps.driver.capabilities.tty) {
       // Without a TTY a console would read end-of-input and exit at once, looking like success.
       return this.failToStart(`this agent's ${this.deps.driver.name} driver cannot run interactive tasks yet (no TTY support)`);
@@ -209,7 +232,8 @@ export class TaskRun {
       if (this.closed) task.terminal.release();
       else this.hub = this.openConsole(task.terminal, screenFile, fresh ? startedAt : (this.record.consoleIdleSince ?? null), backlog ?? null);
     }
-    const output = this.hub ? Promise.resolve() : this.base.then(() => this.pump(task));
+    // Output is read only once its secrets are known, so none reaches the spool unmasked.
+    const output = this.hub ? Promise.resolve() : this.base.then(() => this.envReady).then(() => this.pump(task));
     const end = await task.wait();
     await output;
     if (this.hub && task.terminal) {
@@ -261,7 +285,7 @@ export class TaskRun {
     return task
       .streamOutput(this.spool.cursor as OutputCursor | null, (more, after) => {
         for (const run of more) {
-          runs.push(run);
+          runs.push(this.mask.empty ? run : { ...run, text: this.mask.apply(run.text) });
           chars += run.text.length;
         }
         cursor = after;
@@ -358,7 +382,7 @@ export class TaskRun {
   /** A lifecycle line in the task's own log. */
   system(text: string): void {
     if (this.closed) return;
-    const entry: LogEntry = { stream: 'system', text, at: new Date().toISOString() };
+    const entry: LogEntry = { stream: 'system', text: this.mask.apply(text), at: new Date().toISOString() };
     this.spool.append([entry]);
     this.flush();
   }
@@ -385,6 +409,11 @@ export class TaskRun {
   attach(outbox: Outbox, ack: number | undefined, resendStatus = true): void {
     this.outbox = outbox;
     this.exitSent = false;
+    // Back after a restart: the env was never written down; ask for it (a scheduler from before has none to give).
+    if (this.env === null) {
+      if (outbox.taskEnv) outbox.send({ type: 'task.env.request', taskId: this.taskId });
+      else this.provideEnv({}, []);
+    }
     if (this.awaitingBase) {
       this.awaitingBase = false;
       const base = ack ?? 0;
@@ -458,6 +487,7 @@ export class TaskRun {
     this.forgetting = true;
     this.closed = true; // whatever still arrives for this task (output, its end) is not wanted
     this.wakeHeld?.();
+    this.envGiven();
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {
@@ -479,6 +509,7 @@ export class TaskRun {
   close(): void {
     this.closed = true;
     this.wakeHeld?.();
+    this.envGiven();
     for (const t of this.timers) t.clear();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.outbox = null;

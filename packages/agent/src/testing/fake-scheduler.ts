@@ -102,8 +102,12 @@ export class FakeScheduler {
   }
 
   assign(task: TaskSpec): void {
+    this.envs.set(task.taskId, { env: task.env, secretKeys: task.secretKeys ?? [] });
     this.send({ type: 'task.assign', task });
   }
+
+  /** The env of each task assigned, given again on `task.env.request` as the scheduler does. */
+  readonly envs = new Map<string, { env: Record<string, string>; secretKeys: string[] }>();
 
   /** Highest seq stored with no gap below it. */
   storedSeq(taskId: string): number {
@@ -177,6 +181,7 @@ export class FakeScheduler {
             acks: frame.tasks.filter((t) => !this.unknown.has(t.taskId)).map((t) => ({ taskId: t.taskId, seq: this.storedSeq(t.taskId) })),
             drop: frame.tasks.filter((t) => this.drop.has(t.taskId) || this.unknown.has(t.taskId)).map((t) => t.taskId),
             ...(this.options.logChunks === false ? {} : { logChunks: true }),
+            taskEnv: true,
           }),
         );
         return;
@@ -194,6 +199,11 @@ export class FakeScheduler {
           else lines.set(seq, line);
         });
         if (this.autoAck) this.ack(frame.taskId);
+        return;
+      }
+      case 'task.env.request': {
+        const env = this.envs.get(frame.taskId) ?? { env: {}, secretKeys: [] };
+        ws.send(JSON.stringify({ type: 'task.env', taskId: frame.taskId, ...env }));
         return;
       }
       case 'task.exited':

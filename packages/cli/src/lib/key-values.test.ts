@@ -41,7 +41,7 @@ describe('parseKeyValues', () => {
   it('rejects an unknown key with one line naming the allowed keys', () => {
     const error = failure(() => parseKeyValues(['echo', 'foo=1'], CREATE_TASK_KEYS));
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, release, max_hours, initiated_by, ephemeral_storage_gb, constraint');
+    expect(error.message).toBe('Unknown key "foo": allowed keys are memory, cpu, docker_tag, image, release, max_hours, initiated_by, ephemeral_storage_gb, constraint, env');
     expect(error.message).not.toContain('\n');
   });
 
@@ -63,6 +63,16 @@ describe('parseKeyValues', () => {
     expect(failure(() => parseKeyValues(['x', 'constraint=region'], CREATE_TASK_KEYS)).message).toBe('Bad constraint=region: "region" must be KEY=VALUE, e.g. region=eu');
     expect(failure(() => parseKeyValues(['x', 'constraint=region=eu', 'constraint=region=us'], CREATE_TASK_KEYS)).message).toBe('constraint= gives region twice, as eu and us');
     expect(failure(() => parseKeyValues(['x', 'constraint=region=eu', 'constraint=none'], CREATE_TASK_KEYS)).message).toMatch(/cannot be combined/);
+  });
+
+  it('gathers repeated env=KEY=VALUE into one object, splitting at the first =, and names a bad name with the rule, never the value', () => {
+    const { body, typed } = parseKeyValues(['x', 'env=A=1', 'env=DATABASE_URL=postgres://u:p@h/db?x=y', 'env=EMPTY='], CREATE_TASK_KEYS);
+    expect(body.env).toEqual({ A: '1', DATABASE_URL: 'postgres://u:p@h/db?x=y', EMPTY: '' });
+    expect(typed.env).toBe('A DATABASE_URL EMPTY');
+    expect(failure(() => parseKeyValues(['x', 'env=1BAD=hidden-value'], CREATE_TASK_KEYS)).message).toBe('Bad env=: env var name "1BAD" must be a POSIX environment variable name: a letter or _, then letters, digits or _, at most 255 characters (e.g. DATABASE_URL)');
+    expect(failure(() => parseKeyValues(['x', 'env=NOVALUE'], CREATE_TASK_KEYS)).message).toBe('Bad env="NOVALUE": give KEY=VALUE, e.g. RAILS_ENV=production');
+    expect(failure(() => parseKeyValues(['x', 'env=A=1', 'env=A=2'], CREATE_TASK_KEYS)).message).toBe('env= gives A twice');
+    expect(failure(() => parseKeyValues(['x', 'env=1BAD=hidden-value'], CREATE_TASK_KEYS)).message).not.toContain('hidden-value');
   });
 
   it('sends null for none on nullable keys only', () => {

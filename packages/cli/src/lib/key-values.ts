@@ -1,4 +1,4 @@
-import { parseLabels, type Labels } from '@tapit/protocol';
+import { ENV_KEY_RULE, EnvKey, parseLabels, type Labels } from '@tapit/protocol';
 import type { z } from 'zod';
 import { UsageError } from './errors.js';
 import { validateRequest } from './validate.js';
@@ -6,8 +6,11 @@ import { validateRequest } from './validate.js';
 /** One `key=value` a command accepts, and the request field it fills. */
 export interface KeyDef {
   field: string;
-  /** `labels`: `key=K=V`, repeatable, gathered into one object (`constraint=region=eu constraint=gpu=true`). */
-  type: 'string' | 'number' | 'boolean' | 'labels';
+  /**
+   * `labels`: `key=K=V`, repeatable, gathered into one object (`constraint=region=eu constraint=gpu=true`).
+   * `env`: `env=K=V`, repeatable, gathered the same way; the value may hold any text (`=` too).
+   */
+  type: 'string' | 'number' | 'boolean' | 'labels' | 'env';
   required?: boolean;
   /** `key=none` sends null (e.g. `max_hours=none`: no time limit). */
   nullable?: boolean;
@@ -50,6 +53,15 @@ export function parseKeyValues(args: readonly string[], spec: KeyValueSpec): Par
     const def = match ? spec.keys[match[1]] : undefined;
     if (match && def) {
       const [, key, value] = match;
+      if (def.type === 'env') {
+        // Only the name is quoted back: a value may be a secret.
+        const [name, assigned] = parseEnvAssignment(value, `${key}=`);
+        typed[key] = key in typed ? `${typed[key]} ${name}` : name;
+        const vars = (body[def.field] ?? {}) as Record<string, string>;
+        if (name in vars) throw new UsageError(`${key}= gives ${name} twice`);
+        body[def.field] = { ...vars, [name]: assigned };
+        continue;
+      }
       if (def.type === 'labels') {
         typed[key] = key in typed ? `${typed[key]} ${value}` : value;
         body[def.field] = addLabel(body[def.field] as Labels | undefined, key, value);
@@ -130,6 +142,18 @@ export function labelFor(field: string, spec: KeyValueSpec, typed: Record<string
   const key = Object.keys(spec.keys).find((k) => spec.keys[k].field === field);
   if (key === undefined) return field;
   return key in typed ? `value ${JSON.stringify(typed[key])} for ${key}` : key;
+}
+
+/**
+ * `KEY=VALUE` of an env var into its name and value (split at the first `=`); the name is checked
+ * here, so a bad one is named with the rule before anything is sent. `what` names the flag or key.
+ */
+export function parseEnvAssignment(text: string, what: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new UsageError(`Bad ${what}${JSON.stringify(text.slice(0, 100))}: give KEY=VALUE, e.g. RAILS_ENV=production`);
+  const name = text.slice(0, at);
+  if (!EnvKey.safeParse(name).success) throw new UsageError(`Bad ${what}: env var name ${JSON.stringify(name.slice(0, 100))} ${ENV_KEY_RULE}`);
+  return [name, text.slice(at + 1)];
 }
 
 /** One `K=V` of a repeatable labels key into the labels gathered so far; `none` alone means no labels. */

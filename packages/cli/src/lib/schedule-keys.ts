@@ -25,6 +25,7 @@ export const CREATE_SCHEDULE_KEYS: KeyValueSpec = {
     },
     retries: { field: 'retries', type: 'number', allowed: `must be a whole number from 0 to ${MAX_SCHEDULE_RETRIES}` },
     webhook: { field: 'webhookUrl', type: 'string' },
-    ...CREATE_TASK_KEYS.keys,
+    // A schedule's tasks get their app's env; per-run env= overrides are not kept on schedules.
+    ...Object.fromEntries(Object.entries(CREATE_TASK_KEYS.keys).filter(([key]) => key !== 'env')),
   },
 };

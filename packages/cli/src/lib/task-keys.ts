@@ -16,6 +16,7 @@ export const CREATE_TASK_KEYS: KeyValueSpec = {
     initiated_by: { field: 'initiatedBy', type: 'string' },
     ephemeral_storage_gb: { field: 'ephemeralStorageGb', type: 'number' },
     constraint: { field: 'constraints', type: 'labels' },
+    env: { field: 'env', type: 'env' },
   },
 };
 

@@ -66,6 +66,8 @@ export function taskDetails(task: Task, now: Date = new Date()): string {
     ['Command', formatCommand(task.command)],
     ['Entrypoint', task.entrypoint === null ? '(image default)' : shellJoin(task.entrypoint)],
     ['Image', image],
+    // Names only: the task's own vars are secrets; its app's are listed by `tapit list env`.
+    ...(task.envKeys && task.envKeys.length > 0 ? [['Env (own)', `${task.envKeys.join(', ')} (values hidden)`] as const] : []),
     ['Agent', task.agent ?? '-'],
     ['Created', `${formatTimestamp(task.createdAt)} by ${task.createdBy}${task.initiatedBy ? ` (initiated by ${task.initiatedBy})` : ''}`],
     ...(task.scheduleId ? [['Schedule', formatSchedule(task.scheduleId, task.scheduledFor)] as const] : []),

@@ -52,7 +52,7 @@ describe('agent → scheduler frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(AgentFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['heartbeat', 'hello', 'task.accepted', 'task.exited', 'task.log', 'task.log.chunk', 'task.status'],
+      ['heartbeat', 'hello', 'task.accepted', 'task.env.request', 'task.exited', 'task.log', 'task.log.chunk', 'task.status'],
     );
   });
 
@@ -237,7 +237,7 @@ describe('scheduler → agent frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(SchedulerFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['console.open', 'heartbeat.ack', 'refused', 'task.assign', 'task.log.ack', 'task.stop', 'welcome'],
+      ['console.open', 'heartbeat.ack', 'refused', 'task.assign', 'task.env', 'task.log.ack', 'task.stop', 'welcome'],
     );
   });
 

@@ -123,6 +123,13 @@ export const TaskExited = z.object({
   lastSeq: z.number().int().nonnegative(),
 });
 
+/**
+ * After a restart the agent holds a task's spec without its env (never written to its state
+ * folder): it asks for it again, once per connection, before the task starts or its output is
+ * read. Only to a scheduler whose `welcome` says `taskEnv`.
+ */
+export const TaskEnvRequest = z.object({ type: z.literal('task.env.request'), taskId: TaskId });
+
 export const AgentFrame = z.discriminatedUnion('type', [
   Hello,
   Heartbeat,
@@ -131,6 +138,7 @@ export const AgentFrame = z.discriminatedUnion('type', [
   TaskLog,
   TaskLogChunk,
   TaskExited,
+  TaskEnvRequest,
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
 
@@ -168,6 +176,8 @@ export const Welcome = z.object({
   stopWhenCutOff: StopWhenCutOff.optional(),
   /** The scheduler takes `task.log.chunk` (optional: added within version 1); else `task.log` only. */
   logChunks: z.boolean().optional(),
+  /** The scheduler answers `task.env.request` (optional: added within version 1). */
+  taskEnv: z.boolean().optional(),
 });
 
 /** Answers each `heartbeat` of an agent that asked for it (`hello.heartbeatAcks`): the scheduler's clock. */
@@ -195,6 +205,12 @@ export const TaskStop = z.object({
   graceSeconds: z.number().int().nonnegative(),
 });
 
+/**
+ * The answer to `task.env.request`, sent only to the agent the task is placed on: the task's env
+ * as `task.assign` carries it, kept by the agent in memory only.
+ */
+export const TaskEnv = z.object({ type: z.literal('task.env'), taskId: TaskId, env: TaskSpec.shape.env, secretKeys: z.array(z.string().max(255)).max(1000) });
+
 /** All lines up to `seq` are stored; the agent may drop them from its spool. */
 export const TaskLogAck = z.object({ type: z.literal('task.log.ack'), taskId: TaskId, seq: z.number().int().nonnegative() });
 
@@ -205,7 +221,7 @@ export const Refused = z.object({
   message: z.string(),
 });
 
-export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, Refused, ConsoleOpen]);
+export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, TaskEnv, Refused, ConsoleOpen]);
 export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
 
 /**

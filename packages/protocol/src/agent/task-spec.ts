@@ -14,6 +14,11 @@ export const TaskSpec = z.object({
   command: z.array(Text),
   entrypoint: z.array(Text).nullable(),
   env: z.record(Text, Text),
+  /**
+   * The names in `env` whose values are secrets: the agent masks them in the task's log and never
+   * writes `env` to its state folder (it asks for it again with `task.env.request` after a restart).
+   */
+  secretKeys: z.array(Text).max(1000).optional(),
   kind: TaskKind,
   resources: TaskResources,
   /** When the task first started running, if it already did (a re-sent assignment). */

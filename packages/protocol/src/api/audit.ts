@@ -11,6 +11,7 @@ export const AuditAction = z.enum([
   'app.create',
   'app.update',
   'release.create',
+  'env.update',
   'task.create',
   'task.stop',
   'task.delete',

@@ -5,15 +5,10 @@ import { DesiredStatus, StopCode, TaskKind, TaskStatus } from '../common/status.
 import { DockerTag, ImageRef } from '../common/image-ref.js';
 import { TerminalSize } from '../pty/frames.js';
 import { Labels } from '../common/labels.js';
+import { TaskText } from '../common/text.js';
+import { TaskEnvOverrides } from './env.js';
 
-/** A lone UTF-16 surrogate cannot be stored as JSON text (or sent as UTF-8). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Text a task carries to a container: no NUL (Docker and the kernel cut there), well formed. */
-export const TaskText = z
-  .string()
-  .refine((s) => !s.includes('\0'), 'must not contain NUL bytes')
-  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode');
+export { TaskText };
 
 const Argument = TaskText.max(65536, 'must be at most 65536 characters');
 
@@ -46,6 +41,8 @@ export const CreateTaskRequest = z
     terminal: TerminalSize.optional(),
     /** Labels its agent must carry, besides the app's (a key given here replaces the app's value). */
     constraints: Labels.optional(),
+    /** Env vars of this task alone, over its app's (`env=KEY=VALUE`): secrets, never shown back. */
+    env: TaskEnvOverrides.optional(),
   })
   .refine((r) => (r.command === undefined) !== (r.args === undefined), {
     message: 'give exactly one of command (a shell command line) or args (an argument vector)',
@@ -94,6 +91,8 @@ export const Task = z.object({
   agent: z.string().nullable(),
   /** Labels its agent must carry: the app's and the task's own. */
   constraints: Labels,
+  /** The names of the task's own env vars (their values are never shown back); absent from older schedulers. */
+  envKeys: z.array(z.string()).optional(),
   usage: ResourceUsage,
   /** Absent from schedulers before log chunks: a newer client still reads their tasks. */
   log: TaskLogSize.optional(),

@@ -193,6 +193,9 @@ export const adminTokenView = { name: 'admin', role: 'admin', project: null, cre
 export const createdToken = { ...tokenView, token: 'tapit_3Zq8mV1xJ0cL7uQ2' } satisfies Example<'CreatedToken'>;
 export const whoAmI = { name: 'ci', role: 'member', project: 'shop' } satisfies Example<'WhoAmI'>;
 
+export const envVar = { key: 'RAILS_ENV', secret: false, value: 'production', setAt: createdAt, setBy: 'ci' } satisfies Example<'EnvVar'>;
+export const secretEnvVar = { key: 'DATABASE_URL', secret: true, value: null, setAt: startedAt, setBy: 'admin' } satisfies Example<'EnvVar'>;
+
 // --- agent websocket frames ---------------------------------------------------------------------
 
 export const taskSpec = {
@@ -201,6 +204,7 @@ export const taskSpec = {
   command: ['/bin/sh', '-c', 'bin/rails db:migrate'],
   entrypoint: null,
   env: { RAILS_ENV: 'production', DATABASE_URL: 'postgres://db/shop' },
+  secretKeys: ['DATABASE_URL'],
   kind: 'background',
   resources,
   startedAt: null,
@@ -323,8 +327,11 @@ export const consoleSession = {
   inputRecorded: false,
 } satisfies Example<'ConsoleSession'>;
 
-export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskLogChunk, taskExited, taskFailedToStart] as const;
-export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, refused, consoleOpen, consoleExec] as const;
+export const taskEnvRequest = { type: 'task.env.request', taskId } satisfies Example<'TaskEnvRequest'>;
+export const taskEnv = { type: 'task.env', taskId, env: taskSpec.env, secretKeys: ['DATABASE_URL'] } satisfies Example<'TaskEnv'>;
+
+export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskLogChunk, taskExited, taskFailedToStart, taskEnvRequest] as const;
+export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, taskEnv, refused, consoleOpen, consoleExec] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
 const scheduleId = '9c1b7e2a4d6f80135a7c9e1b3d5f7a9c';
@@ -516,8 +523,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ReleaseList: [{ items: [release] }],
   DockerTag: ['latest', '1.4.3', '_build-7.x'],
   TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
-  CreateTaskRequest: [createShellTask, createExecTask, createImageTask],
-  Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }],
+  CreateTaskRequest: [createShellTask, createExecTask, createImageTask, { ...createShellTask, env: { RAILS_ENV: 'staging', API_TOKEN: 'a-token' } }],
+  Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }, { ...task, envKeys: ['API_TOKEN'] }],
   TaskLogSize: [
     { lines: 1200, bytes: 3_145_728, droppedLines: 0, droppedBytes: 0, expiredAt: null },
     { lines: 40, bytes: 1_073_741_824, droppedLines: 9, droppedBytes: 4096, expiredAt: finishedAt },
@@ -584,6 +591,13 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   IdempotencyKey: ['0b1e6c9e-3d7a-4c55-9a51-2f1d6c0e8b47', '01HV3K8Z9Q2W4E6R8T0Y2U4I6O', 'x'.repeat(255)],
   // agent
   TaskSpec: [taskSpec, interactiveTaskSpec],
+  // env
+  EnvKey: ['DATABASE_URL', '_PRIVATE', 'a1'],
+  EnvValue: ['postgres://db/shop', '', 'line one\nline two'],
+  TaskEnvOverrides: [{ RAILS_ENV: 'staging' }, {}],
+  UpdateEnvRequest: [{ vars: { DATABASE_URL: 'postgres://db/shop' }, secret: true }, { vars: { OLD: null, RAILS_ENV: 'production' } }],
+  EnvVar: [envVar, secretEnvVar],
+  EnvVarList: [{ items: [envVar, secretEnvVar] }, { items: [] }],
   HeldTask: hello.tasks,
   AgentReadiness: [notReady, { ready: true, reason: null }],
   Hello: [hello, { ...hello, tasks: [], heartbeatAcks: true }, recoveringHello, joiningHello],
@@ -596,7 +610,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TaskLogChunk: [taskLogChunk],
   TaskExited: [taskExited, taskFailedToStart],
   AgentFrame: agentFrames,
-  Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome, { ...clockWelcome, logChunks: true }],
+  Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome, { ...clockWelcome, logChunks: true, taskEnv: true }],
+  TaskEnvRequest: [taskEnvRequest],
+  TaskEnv: [taskEnv, { ...taskEnv, env: {}, secretKeys: [] }],
   ClockReading: [clockReading],
   StopWhenCutOff: [stopWhenCutOff, { afterSeconds: 2, stopGraceSeconds: 0 }],
   HeartbeatAck: [heartbeatAck],

@@ -19,7 +19,8 @@ import type { RecentChunks } from '../logs/recent-chunks.js';
 import { encodeChunk, type EncodedChunk } from '../logs/chunk-body.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
-import { taskAssignments } from '../tasks/task-assignment.js';
+import { isUnsendable, taskAssignments } from '../tasks/task-assignment.js';
+import { taskEnvs } from '../env/task-env.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { AgentSession } from './agent-session.js';
 import { FrameLanes } from './frame-lanes.js';
@@ -396,11 +397,15 @@ export class AgentGateway {
       clock: { receivedAt, sentAt: new Date().toISOString() },
       stopWhenCutOff: stopWhenCutOff(this.deps.agentLostGraceSeconds),
       logChunks: true,
+      taskEnv: true,
     });
     // A reconnecting agent replaces its old (maybe half-open) connection.
     this.sessions.get(session.name)?.close(AgentCloseCode.replaced, 'replaced by a new connection');
     this.sessions.set(session.name, session);
-    for (const frame of resend) session.send(frame);
+    for (const frame of resend) {
+      if (isUnsendable(frame)) this.deps.log(`task ${frame.taskId} not sent again to agent ${session.name}: ${frame.failure}`);
+      else session.send(frame);
+    }
     const notReady = session.notReadyReason === null ? '' : `, not ready: ${session.notReadyReason}`;
     this.deps.log(`agent ${session.name} connected (cpu ${session.capacity.cpu}, memory ${session.capacity.memoryGb} GB, ${hello.tasks.length} tasks held${notReady}${session.drained ? ', drained' : ''})`);
     this.deps.signals.workAvailable();
@@ -453,6 +458,15 @@ export class AgentGateway {
         if (stored === undefined) return;
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);
+        return;
+      }
+      case 'task.env.request': {
+        // Only the agent the task is placed on gets its env again; another gets an empty one
+        // (nothing leaks, and it stops waiting for it).
+        const row = await db.selectFrom('tasks').select(['id', 'app_id', 'env_sealed']).where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
+        const [env] = row ? await taskEnvs(db, this.deps.secrets, [row]) : [{ env: {}, secretKeys: [] }];
+        if ('failure' in env!) this.deps.log(`task ${frame.taskId}: its env is not sent again to agent ${session.name}: ${env!.failure}`);
+        session.send({ type: 'task.env', taskId: frame.taskId, ...('failure' in env! ? { env: {}, secretKeys: [] } : env!) });
         return;
       }
       case 'task.exited': {

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { transition } from '../tasks/lifecycle.js';
 import type { SecretBox } from '../secrets/secret-box.js';
-import { taskAssignments, type TaskAssignFrame } from '../tasks/task-assignment.js';
+import { isUnsendable, taskAssignments, type TaskAssignFrame, type UnsendableTask } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
 
 /** Tasks claimed at most per pass; a full batch means there may be more. */
@@ -22,7 +22,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
   const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
-  let frames: TaskAssignFrame[] = [];
+  let frames: (TaskAssignFrame | UnsendableTask)[] = [];
   // Its own transaction, never a caller's: the assignments go out only once the claim committed.
   await db.transaction().execute(async (trx) => {
     // Only tasks some local agent has room and the required labels for now, so tasks too big
@@ -52,12 +52,24 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
       assigned.push({ session, row });
     }
     frames = await taskAssignments({ db: trx, secrets }, assigned.map(({ row }) => row));
+    // A task whose secrets do not open (a key this scheduler lacks) fails to start, saying which.
+    for (const frame of frames.filter(isUnsendable)) {
+      await transition(trx, frame.taskId, {
+        from: ['PENDING'],
+        patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'FAILED_TO_START', stop_reason: frame.failure, finished_at: new Date() },
+        message: `Failed to start: ${frame.failure}`,
+      });
+    }
   }).catch((error) => {
     // The claim rolled back: give the capacity back and let the next pass retry.
     for (const { session, row } of assigned.splice(0)) session.release(row.id);
     throw error;
   });
-  assigned.forEach(({ session }, i) => session.send(frames[i]!));
+  assigned.forEach(({ session, row }, i) => {
+    const frame = frames[i]!;
+    if (isUnsendable(frame)) session.release(row.id);
+    else session.send(frame);
+  });
   return assigned.map(({ row }) => row.id);
 }
 

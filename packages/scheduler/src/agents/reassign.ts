@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { taskAssignments, type AssignmentSource } from '../tasks/task-assignment.js';
+import { isUnsendable, taskAssignments, type AssignmentSource } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
 
 /** How long an assignment may go unanswered before it is sent again. */
@@ -24,5 +24,9 @@ export async function resendUnansweredAssignments({ db, secrets }: AssignmentSou
     .returningAll()
     .execute();
   const frames = await taskAssignments({ db, secrets }, rows);
-  rows.forEach((row, i) => sessions.get(row.agent_name ?? '')?.send(frames[i]!));
+  rows.forEach((row, i) => {
+    const frame = frames[i]!;
+    // Placement sent it once, so it opened then; a key gone since: the agent may hold the first.
+    if (!isUnsendable(frame)) sessions.get(row.agent_name ?? '')?.send(frame);
+  });
 }

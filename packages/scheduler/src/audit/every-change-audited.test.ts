@@ -75,6 +75,7 @@ describe('every change is audited once, every read never', () => {
     'POST /v1/projects/{project}/stages/{stage}/apps': async () => ({ path: SHOP, body: { name: 'api', image: 'api:1' }, status: 201, expected: expected('app.create', 'app', 'shop/default/api', 'shop') }),
     'PATCH /v1/projects/{project}/stages/{stage}/apps/{app}': async () => ({ path: `${SHOP}/cart`, body: { constraints: { region: 'eu' } }, status: 200, expected: expected('app.update', 'app', 'shop/default/cart', 'shop') }),
     'POST /v1/projects/{project}/stages/{stage}/apps/{app}/releases': async () => ({ path: `${SHOP}/cart/releases`, body: { image: 'cart:2' }, status: 201, expected: expected('release.create', 'app', 'shop/default/cart', 'shop') }),
+    'PATCH /v1/projects/{project}/stages/{stage}/apps/{app}/env': async () => ({ path: `${SHOP}/cart/env`, body: { vars: { RAILS_ENV: 'production' } }, status: 200, expected: expected('env.update', 'app', 'shop/default/cart', 'shop') }),
     'POST /v1/projects/{project}/stages/{stage}/apps/{app}/tasks': async () => ({ path: `${SHOP}/cart/tasks`, body: { command: 'true' }, status: 201, expected: expected('task.create', 'task', '(the answer)', 'shop') }),
     'POST /v1/tasks/{id}/stop': async () => {
       const id = await newTask();
@@ -157,6 +158,7 @@ describe('every change is audited once, every read never', () => {
     'GET /v1/projects/{project}/stages/{stage}/apps': () => '/v1/projects/shop/stages/default/apps',
     'GET /v1/projects/{project}/stages/{stage}/apps/{app}': () => `${SHOP}/cart`,
     'GET /v1/projects/{project}/stages/{stage}/apps/{app}/releases': () => `${SHOP}/cart/releases`,
+    'GET /v1/projects/{project}/stages/{stage}/apps/{app}/env': () => `${SHOP}/cart/env`,
     'GET /v1/tasks': () => '/v1/tasks?limit=2',
     'GET /v1/tasks/{id}': () => `/v1/tasks/${ids.task}`,
     'GET /v1/tasks/{id}/logs': () => `/v1/tasks/${ids.stoppedTask}/logs`,

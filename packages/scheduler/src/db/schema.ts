@@ -95,6 +95,17 @@ export interface TasksTable {
   log_purged_at: Timestamp | null;
   log_dropped_bytes: Generated<number>;
   log_dropped_lines: Generated<number>;
+  env_sealed: string | null;
+  env_keys: JsonWithDefault<string[]>;
+}
+
+export interface AppEnvVarsTable {
+  app_id: number;
+  key: string;
+  value: string;
+  secret: boolean;
+  set_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  set_by: string;
 }
 
 /** A task's log as stored before migration 0014, one row per line: read, no longer written. */
@@ -305,6 +316,7 @@ export interface Database {
   stages: StagesTable;
   apps: AppsTable;
   releases: ReleasesTable;
+  app_env_vars: AppEnvVarsTable;
   tasks: TasksTable;
   task_log_lines: TaskLogLinesTable;
   task_log_chunks: TaskLogChunksTable;
@@ -326,6 +338,7 @@ export interface Database {
 export type TaskRow = Selectable<TasksTable>;
 export type NewTaskRow = Insertable<TasksTable>;
 export type AppRow = Selectable<AppsTable>;
+export type AppEnvVarRow = Selectable<AppEnvVarsTable>;
 export type AgentRow = Selectable<AgentsTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type JoinTokenRow = Selectable<JoinTokensTable>;

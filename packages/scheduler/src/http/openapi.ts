@@ -41,6 +41,8 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}', summary: 'Show an app', response: P.App },
   { method: 'patch', path: '/v1/projects/{project}/stages/{stage}/apps/{app}', summary: "Change an app's constraints", body: P.UpdateAppRequest, response: P.App },
   { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'List releases', response: P.ReleaseList },
+  { method: 'get', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/env', summary: "List an app's env vars (a secret's value is never shown)", response: P.EnvVarList },
+  { method: 'patch', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/env', summary: "Set (a value) or unset (null) an app's env vars; secret: sealed, never shown back", body: P.UpdateEnvRequest, response: P.EnvVarList },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/releases', summary: 'Create the active release', body: P.CreateReleaseRequest, response: P.Release, status: 201 },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/tasks', summary: 'Create a task', body: P.CreateTaskRequest, response: P.Task, status: 201 },
   { method: 'get', path: '/v1/tasks', summary: 'List tasks, newest first', query: P.ListTasksQuery, response: P.TaskList },

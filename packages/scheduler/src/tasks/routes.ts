@@ -10,9 +10,10 @@ import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { createOnce } from '../idempotency/create-once.js';
 import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
 import { toTask } from './task-view.js';
+import { sealTaskEnv } from '../env/task-env.js';
 
 export function taskRoutes(deps: AppDeps) {
-  const { db, signals } = deps;
+  const { db, signals, secrets } = deps;
   const routes = new Hono<HonoEnv>();
 
   routes.post('/projects/:project/stages/:stage/apps/:app/tasks', async (c) => {
@@ -26,6 +27,8 @@ export function taskRoutes(deps: AppDeps) {
     const initiatedBy = body.initiatedBy ?? c.get('initiatedBy') ?? undefined;
     const answer = await createOnce(c, db, async (trx) => {
       const id = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
+      // Sealed bound to the task, so it needs its id: in the same transaction, before any agent sees it.
+      if (body.env && Object.keys(body.env).length > 0) await trx.updateTable('tasks').set(sealTaskEnv(secrets, id, body.env)).where('id', '=', id).execute();
       await recordAudit(trx, {
         ...requestAudit(c),
         initiatedBy: initiatedBy ?? null,
@@ -33,7 +36,7 @@ export function taskRoutes(deps: AppDeps) {
         targetType: 'task',
         targetId: id,
         project: path.project,
-        details: { app: path.app, kind: body.kind },
+        details: { app: path.app, kind: body.kind, ...(body.env ? { envKeys: Object.keys(body.env).sort() } : {}) },
       });
       return toTask(await findTask(trx, id, null));
     });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SchedulerFrame } from '@tapit/protocol';
 import type { Database, TaskRow } from '../db/schema.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import { taskEnvs } from '../env/task-env.js';
 import { pullAuths } from '../registries/repository.js';
 import { taskSpecs } from './task-spec.js';
 
@@ -13,17 +14,30 @@ export interface AssignmentSource {
   secrets: SecretBox;
 }
 
+/** A task that cannot be sent: why (its secrets do not open), naming the var, never a value. */
+export interface UnsendableTask {
+  taskId: string;
+  failure: string;
+}
+
+export const isUnsendable = (frame: TaskAssignFrame | UnsendableTask): frame is UnsendableTask => 'failure' in frame;
+
 /**
- * The `task.assign` frames of `rows`, in order: each task's spec (which its agent keeps on disk),
- * and beside it what the agent holds in memory only. Every assignment, first or re-sent, is made
- * here, so what a task needs to start is the same each time.
+ * The `task.assign` frames of `rows`, in order: each task's spec (which its agent keeps on disk,
+ * less its env), and beside it what the agent holds in memory only. Every assignment, first or
+ * re-sent, is made here, so what a task needs to start is the same each time. A task whose
+ * secrets cannot be opened (a key this scheduler lacks) gets the reason instead of a frame.
  */
-export async function taskAssignments({ db, secrets }: AssignmentSource, rows: TaskRow[]): Promise<TaskAssignFrame[]> {
+export async function taskAssignments({ db, secrets }: AssignmentSource, rows: TaskRow[]): Promise<(TaskAssignFrame | UnsendableTask)[]> {
   const specs = await taskSpecs(db, rows);
+  // Its app's vars and its own, opened just now: sent to its agent only, never stored unsealed.
+  const envs = await taskEnvs(db, secrets, rows);
   // The project's credentials for the registry of the task's image, when it has some.
   const auths = await pullAuths(db, secrets, specs.map((spec) => ({ id: spec.taskId, project: spec.project ?? '', image: spec.image })));
-  return specs.map((task) => {
-    const pullAuth = auths.get(task.taskId);
-    return { type: 'task.assign', task, ...(pullAuth ? { pullAuth } : {}) };
+  return specs.map((spec, i) => {
+    const env = envs[i]!;
+    if ('failure' in env) return { taskId: spec.taskId, failure: env.failure };
+    const pullAuth = auths.get(spec.taskId);
+    return { type: 'task.assign', task: { ...spec, env: env.env, secretKeys: env.secretKeys }, ...(pullAuth ? { pullAuth } : {}) };
   });
 }

@@ -34,6 +34,7 @@ export function toTask(row: TaskWithApp): Task {
     exitCode: row.exit_code,
     agent: row.agent_name,
     constraints: row.constraints,
+    envKeys: row.env_keys ?? [],
     usage: { peakMemoryBytes: row.peak_memory_bytes, cpuSeconds: row.cpu_seconds, diskBytes: row.disk_bytes },
     // bigint columns come back from pg as strings.
     log: {

@@ -9,7 +9,7 @@ import { CREATE_TASK_KEYS } from '../../lib/task-keys.js';
 export default class CreateTask extends BaseCommand {
   static summary = 'Run a command once, in a new container of the app, in the background.';
   static description =
-    'The command is a shell line (run with /bin/sh -c). Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H initiated_by=NAME ephemeral_storage_gb=GB constraint=KEY=VALUE (repeatable: run only on an agent carrying that label, besides the app\'s constraints); unset ones come from the app. With --wait the log is streamed and the CLI exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';
+    'The command is a shell line (run with /bin/sh -c). Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H initiated_by=NAME ephemeral_storage_gb=GB constraint=KEY=VALUE (repeatable: run only on an agent carrying that label, besides the app\'s constraints) env=KEY=VALUE (repeatable: an env var for this task only, over the app\'s; its value is never shown back); unset ones come from the app. With --wait the log is streamed and the CLI exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';
   static examples = [
     "<%= config.bin %> create task 'rails db:migrate' -a web",
     "<%= config.bin %> create task 'python scripts/process_data.py' memory=4.0 cpu=2.0 -a web",

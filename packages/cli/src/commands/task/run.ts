@@ -9,6 +9,7 @@ import { runInteractive } from '../../lib/interactive-task.js';
 import { formatNumber } from '../../lib/output.js';
 import { cpuUnitsToVcpus, mibToGb, parseEntrypoint } from '../../lib/units.js';
 import { validateRequest } from '../../lib/validate.js';
+import { parseEnvAssignment } from '../../lib/key-values.js';
 
 /** `--constraint region=eu --constraint gpu=true` as labels; a bad one is a usage error. */
 function parseConstraintFlags(values: string[]): Labels {
@@ -17,6 +18,17 @@ function parseConstraintFlags(values: string[]): Labels {
   } catch (error) {
     throw new UsageError(`Bad --constraint: ${(error as Error).message}`);
   }
+}
+
+/** `-e A=1 -e B=2` as env vars; a bad or repeated one is a usage error naming it (never its value). */
+function parseEnvFlags(values: string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const value of values) {
+    const [name, assigned] = parseEnvAssignment(value, '--env ');
+    if (name in vars) throw new UsageError(`--env gives ${name} twice`);
+    vars[name] = assigned;
+  }
+  return vars;
 }
 
 export default class TaskRun extends BaseCommand {
@@ -29,6 +41,7 @@ export default class TaskRun extends BaseCommand {
     '<%= config.bin %> -a web task:run --detached -- rake db:migrate',
     '<%= config.bin %> -a web task:run --interactive -- bash',
     '<%= config.bin %> -a web task:run --constraint region=eu -- rake reports:eu',
+    '<%= config.bin %> -a web task:run -e RAILS_ENV=staging -e DRY_RUN=1 -- rake data:fix',
   ];
   static strict = false;
   static flags = {
@@ -39,6 +52,7 @@ export default class TaskRun extends BaseCommand {
     detached: Flags.boolean({ summary: 'Print the task id and return; the task runs in the background.' }),
     interactive: Flags.boolean({ summary: 'Run the command in a TTY and connect this terminal to it (a console: bash, rails console…).' }),
     constraint: Flags.string({ multiple: true, summary: 'Run only on an agent carrying this label, KEY=VALUE (repeatable), besides the app\'s constraints.' }),
+    env: Flags.string({ char: 'e', multiple: true, summary: "Set an env var for this task only, KEY=VALUE (repeatable); it wins over the app's. Its value is never shown back." }),
   };
 
   async run(): Promise<Task> {
@@ -52,12 +66,14 @@ export default class TaskRun extends BaseCommand {
       memoryGb: flags.memory === undefined ? undefined : mibToGb(flags.memory),
       entrypoint: flags.entrypoint === undefined ? undefined : parseEntrypoint(flags.entrypoint),
       constraints: flags.constraint === undefined ? undefined : parseConstraintFlags(flags.constraint),
+      env: flags.env === undefined ? undefined : parseEnvFlags(flags.env),
     };
     const request = validateRequest(CreateTaskRequest, body, (field) => {
       if (field === 'cpu') return `--cpu ${flags.cpu} (${formatNumber(body.cpu ?? 0)} vCPUs)`;
       if (field === 'memoryGb') return `--memory ${flags.memory} (${formatNumber(body.memoryGb ?? 0)} GB)`;
       if (field === 'args' || field === 'command') return 'command';
       if (field === 'constraints') return '--constraint';
+      if (field === 'env') return '--env';
       return `--${field}`;
     });
     const client = await this.api();
