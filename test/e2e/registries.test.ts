@@ -84,6 +84,30 @@ describe('private registries', () => {
     expect((await system.task(idFrom(byDigest.stdout))).imageDigest).toBe(DIGEST_REF);
   });
 
+  it('an agent killed while it pulls with the project’s credentials gets them again after its restart, with the task’s env', async () => {
+    await forget(PRIVATE);
+    // The registry holds its answers: the pull is under way when the agent dies.
+    process.kill(registry.pid, 'SIGSTOP');
+    let resumed = false;
+    try {
+      const created = await system.tapit('create', 'task', 'echo variant=$VARIANT', '-a', 'private');
+      expect(created.code, created.stderr).toBe(0);
+      const id = idFrom(created.stdout);
+      await system.waitForTask(id, (t) => t.status === 'PENDING' && t.agent !== null);
+      const pulling = async () => (await system.logs(id)).some((line) => line.text.startsWith(`Pulling image ${PRIVATE}`));
+      for (let i = 0; i < 100 && !(await pulling()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      await system.killAgent();
+      process.kill(registry.pid, 'SIGCONT');
+      resumed = true;
+      await system.restartAgent();
+      const task = await system.waitForTask(id, (t) => t.status === 'STOPPED', 60_000);
+      expect(task, why()).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+      expect((await system.logs(id)).filter((line) => line.stream === 'stdout').map((line) => line.text)).toEqual(['variant=private']);
+    } finally {
+      if (!resumed) process.kill(registry.pid, 'SIGCONT');
+    }
+  });
+
   it('pull policies: always pulls every time, missing only what is not there, never refuses what is not there', async () => {
     expect((await system.tapit('update', 'app', 'private', 'pull_policy=always')).code).toBe(0);
     const always = await runPrivate();

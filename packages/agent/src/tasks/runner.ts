@@ -133,7 +133,7 @@ export class TaskRunner {
       case 'task.log.ack':
         return this.runs.get(frame.taskId)?.onAck(frame.seq);
       case 'task.env':
-        return this.runs.get(frame.taskId)?.provideEnv(frame.env, frame.secretKeys);
+        return this.runs.get(frame.taskId)?.provideEnv(frame.env, frame.secretKeys, PullAuth.optional().parse(frame.pullAuth));
     }
   }
 

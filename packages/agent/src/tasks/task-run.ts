@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LogEntry, StopCode, TaskSpec } from '@tapit/protocol';
+import type { LogEntry, PullAuth, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
 import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
@@ -75,6 +75,8 @@ export class TaskRun {
   private env: Record<string, string> | null = null;
   /** Its secret values, replaced in its output before the output is spooled. */
   private mask = new SecretMask([]);
+  /** Registry credentials given with the env after a restart, for a task not yet created (memory only). */
+  private pullAuth: PullAuth | undefined;
   private envGiven: () => void = () => undefined;
   /** Resolves once the env is known: the task starts, and its output is read, only then. */
   private readonly envReady: Promise<void>;
@@ -96,9 +98,10 @@ export class TaskRun {
   }
 
   /** The task's env, from its assignment or the scheduler's answer after a restart (kept in memory). */
-  provideEnv(env: Record<string, string>, secretKeys: readonly string[]): void {
+  provideEnv(env: Record<string, string>, secretKeys: readonly string[], pullAuth?: PullAuth): void {
     if (this.env !== null) return;
     this.env = env;
+    this.pullAuth = pullAuth;
     this.mask = new SecretMask(secretKeys.map((key) => env[key]).filter((value): value is string => value !== undefined));
     this.envGiven();
   }
@@ -131,6 +134,8 @@ export class TaskRun {
     await this.envReady;
     if (this.forgetting || this.closed) return;
     spec = { ...spec, env: this.env ?? {} };
+    // Launched again after a restart, the task has only what the scheduler sent with its env.
+    memoryOnly = { pullAuth: memoryOnly.pullAuth ?? this.pullAuth };
     if (spec.kind === 'interactive' && !this.deps.driver.capabilities.tty) {
       // Without a TTY a console would read end-of-input and exit at once, looking like success.
       return this.failToStart(`this agent's ${this.deps.driver.name} driver cannot run interactive tasks yet (no TTY support)`);

@@ -207,9 +207,16 @@ export const TaskStop = z.object({
 
 /**
  * The answer to `task.env.request`, sent only to the agent the task is placed on: the task's env
- * as `task.assign` carries it, kept by the agent in memory only.
+ * and registry credentials as `task.assign` carries them, kept by the agent in memory only.
  */
-export const TaskEnv = z.object({ type: z.literal('task.env'), taskId: TaskId, env: TaskSpec.shape.env, secretKeys: z.array(z.string().max(255)).max(1000) });
+export const TaskEnv = z.object({
+  type: z.literal('task.env'),
+  taskId: TaskId,
+  env: TaskSpec.shape.env,
+  secretKeys: z.array(z.string().max(255)).max(1000),
+  /** A task not yet created pulls its image with these (absent: none, or a scheduler from before). */
+  pullAuth: PullAuth.optional(),
+});
 
 /** All lines up to `seq` are stored; the agent may drop them from its spool. */
 export const TaskLogAck = z.object({ type: z.literal('task.log.ack'), taskId: TaskId, seq: z.number().int().nonnegative() });

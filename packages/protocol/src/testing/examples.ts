@@ -612,7 +612,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   AgentFrame: agentFrames,
   Welcome: [welcome, { ...welcome, acks: [], drop: [] }, clockWelcome, { ...clockWelcome, logChunks: true, taskEnv: true }],
   TaskEnvRequest: [taskEnvRequest],
-  TaskEnv: [taskEnv, { ...taskEnv, env: {}, secretKeys: [] }],
+  TaskEnv: [taskEnv, { ...taskEnv, env: {}, secretKeys: [] }, { ...taskEnv, pullAuth }],
   ClockReading: [clockReading],
   StopWhenCutOff: [stopWhenCutOff, { afterSeconds: 2, stopGraceSeconds: 0 }],
   HeartbeatAck: [heartbeatAck],

@@ -21,6 +21,7 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import { transition } from '../tasks/lifecycle.js';
 import { isUnsendable, taskAssignments } from '../tasks/task-assignment.js';
 import { taskEnvs } from '../env/task-env.js';
+import { pullAuths } from '../registries/repository.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { AgentSession } from './agent-session.js';
 import { FrameLanes } from './frame-lanes.js';
@@ -463,10 +464,18 @@ export class AgentGateway {
       case 'task.env.request': {
         // Only the agent the task is placed on gets its env again; another gets an empty one
         // (nothing leaks, and it stops waiting for it).
-        const row = await db.selectFrom('tasks').select(['id', 'app_id', 'env_sealed']).where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
+        const row = await db
+          .selectFrom('tasks')
+          .innerJoin('apps', 'apps.id', 'tasks.app_id')
+          .select(['tasks.id', 'tasks.app_id', 'tasks.env_sealed', 'tasks.image', 'apps.project'])
+          .where('tasks.id', '=', frame.taskId)
+          .where(ownedBy(session))
+          .executeTakeFirst();
         const [env] = row ? await taskEnvs(db, this.deps.secrets, [row]) : [{ env: {}, secretKeys: [] }];
         if ('failure' in env!) this.deps.log(`task ${frame.taskId}: its env is not sent again to agent ${session.name}: ${env!.failure}`);
-        session.send({ type: 'task.env', taskId: frame.taskId, ...('failure' in env! ? { env: {}, secretKeys: [] } : env!) });
+        // Its registry credentials too: a task not yet created when its agent restarted pulls with them.
+        const pullAuth = row ? (await pullAuths(db, this.deps.secrets, [row])).get(row.id) : undefined;
+        session.send({ type: 'task.env', taskId: frame.taskId, ...('failure' in env! ? { env: {}, secretKeys: [] } : env!), ...(pullAuth ? { pullAuth } : {}) });
         return;
       }
       case 'task.exited': {
