@@ -1,7 +1,7 @@
 import { AgentCloseCode, type AgentFrame } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { hashToken } from '../auth/tokens.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation, storableText } from '../db/errors.js';
 import type { AgentRow, Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from '../audit/record.js';
@@ -93,7 +93,7 @@ export async function admitAgent(db: Kysely<Database>, auth: AgentAuth, hello: H
           targetType: 'agent',
           targetId: name,
           source: context.source ?? null,
-          details: { bound: decision.bound, version: hello.agentVersion, labels: hello.labels ?? {} },
+          details: { bound: decision.bound, version: storableText(hello.agentVersion), labels: hello.labels ?? {} },
         });
       }
       await markAgentOnline(trx, { name, capacity: hello.capacity, version: hello.agentVersion, schedulerId: context.schedulerId, notReadyReason: context.notReadyReason, labels: hello.labels });

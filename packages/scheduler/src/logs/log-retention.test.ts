@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { expireLogs, type RetentionBatch } from './log-retention.js';
-import { appendLogLines, readLogLines } from './repository.js';
+import { readLogLines } from '../testing/log-lines.js';
+import { appendLogLines } from './repository.js';
 
 describe.each(DATABASE_KINDS)('log retention on %s', (kind) => {
   let database: TestDatabase;
