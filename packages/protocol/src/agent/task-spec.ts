@@ -4,7 +4,7 @@ import { ImageRef } from '../common/image-ref.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 import { TerminalSize } from '../pty/frames.js';
-import { TaskText as Text } from '../api/tasks.js';
+import { TaskFile, TaskText as Text } from '../api/tasks.js';
 import { PullPolicy } from '../api/registries.js';
 
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
@@ -32,5 +32,10 @@ export const TaskSpec = z.object({
   readOnly: z.boolean().optional(),
   /** The app's pull policy; absent (an older scheduler): `missing`. */
   pullPolicy: PullPolicy.optional(),
+  /**
+   * Files to write into the container before it starts (sent until the task runs; added within
+   * version 1). A file that cannot be written fails the start.
+   */
+  files: z.array(TaskFile).max(64).optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -93,6 +93,10 @@ export const createExecTask = {
   kind: 'interactive',
   release: 2,
 } satisfies Example<'CreateTaskRequest'>;
+/** `--file ./fix.rb:/app/fix.rb`: a file's bytes (here `puts 1\n`), copied in before the start. */
+export const taskFile = { path: '/app/fix.rb', mode: 0o644, content: 'cHV0cyAxCg==' } satisfies Example<'TaskFile'>;
+/** `tapit create task 'ruby /app/fix.rb' --file ./fix.rb:/app/fix.rb`. */
+export const createTaskWithFiles = { command: 'ruby /app/fix.rb', kind: 'background', files: [taskFile] } satisfies Example<'CreateTaskRequest'>;
 /** `tapit run 'sh' image=busybox:1.36`: another image than the app's. */
 export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36', terminal: { cols: 100, rows: 30 } } satisfies Example<'CreateTaskRequest'>;
 
@@ -224,6 +228,7 @@ export const interactiveTaskSpec = {
   labels: {},
   terminal: { cols: 120, rows: 40 },
   readOnly: false,
+  files: [taskFile, { path: '/usr/local/bin/run-me', mode: 0o755, content: 'IyEvYmluL3NoCg==' }],
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -523,7 +528,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ReleaseList: [{ items: [release] }],
   DockerTag: ['latest', '1.4.3', '_build-7.x'],
   TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
-  CreateTaskRequest: [createShellTask, createExecTask, createImageTask, { ...createShellTask, env: { RAILS_ENV: 'staging', API_TOKEN: 'a-token' } }],
+  CreateTaskRequest: [createShellTask, createExecTask, createImageTask, { ...createShellTask, env: { RAILS_ENV: 'staging', API_TOKEN: 'a-token' } }, createTaskWithFiles],
+  TaskFile: [taskFile],
+  ContainerPath: ['/app/fix.rb', '/data/a file with spaces.csv'],
   Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }, { ...task, envKeys: ['API_TOKEN'] }],
   TaskLogSize: [
     { lines: 1200, bytes: 3_145_728, droppedLines: 0, droppedBytes: 0, expiredAt: null },
