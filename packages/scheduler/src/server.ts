@@ -82,7 +82,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
   let agentChanged = (_name: string): Promise<void> => Promise.resolve();
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES },
     log,
   );
   const gateway = new AgentGateway({

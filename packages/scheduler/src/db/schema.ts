@@ -140,6 +140,15 @@ export interface TaskEventsTable {
   created_at: CreatedAt;
 }
 
+/** Files copied into a task's container before it starts, kept until it runs or stops. */
+export interface TaskFilesTable {
+  task_id: string;
+  position: number;
+  path: string;
+  mode: number;
+  content: Buffer;
+}
+
 export interface AgentsTable {
   name: string;
   status: string;
@@ -321,6 +330,7 @@ export interface Database {
   task_log_lines: TaskLogLinesTable;
   task_log_chunks: TaskLogChunksTable;
   task_events: TaskEventsTable;
+  task_files: TaskFilesTable;
   agents: AgentsTable;
   tokens: TokensTable;
   join_tokens: JoinTokensTable;

@@ -34,6 +34,8 @@ export interface AppDeps {
   agentChanged?: (name: string) => Promise<void>;
   /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
   recentChunks?: RecentChunks;
+  /** TAPIT_TASK_FILES_MAX_BYTES: the bytes a task's `--file`s hold at most, together (MAX_TASK_FILES_BYTES if absent). */
+  taskFilesMaxBytes?: number;
   /** Seals and opens the secrets kept at rest (secrets/secret-box.ts). */
   secrets: SecretBox;
 }
