@@ -223,7 +223,9 @@ export class TaskRun {
     const startedAt = (await task.startedAt().catch(() => null)) ?? new Date().toISOString();
     const fresh = this.record.state !== 'running';
     if (fresh) {
-      this.save({ state: 'running' });
+      // Its files are in the container now: the state folder keeps no copy of their bytes.
+      const { files: _written, ...spec } = this.record.spec ?? { files: undefined };
+      this.save({ state: 'running', ...(this.record.spec ? { spec: spec as TaskRecord['spec'] } : {}) });
       this.setStatus('RUNNING', startedAt);
     }
     if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);

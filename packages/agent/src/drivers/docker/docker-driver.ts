@@ -10,6 +10,7 @@ import { engineClient } from './engine-client.js';
 import { pidBudget, type PidBudget } from './pid-budget.js';
 import { ProjectNetworks, SHARED_BRIDGE } from './project-networks.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
+import { tarOfFiles } from './tar-archive.js';
 
 /** Each task's PIDs limit unless configured (TAPIT_AGENT_TASK_PIDS). */
 export const DEFAULT_PIDS_PER_TASK = 1024;
@@ -87,6 +88,9 @@ export class DockerDriver implements TaskDriver {
       container = this.docker.getContainer(`tapit-${spec.taskId}`);
     }
     const info = await container.inspect();
+    const notStarted = !info.State.Running && dockerTimeUnset(info.State.StartedAt);
+    // The task's files before its handle is saved: a created container the agent finds again holds them.
+    if (notStarted && spec.files?.length) await this.writeFiles(container, spec);
     const handle: DockerHandle = { driver: 'docker', version: 1, containerId: info.Id };
     hooks.onCreated(handle, digest);
     // A console's TTY is attached before the start, so not a byte of its screen is missed.
@@ -114,6 +118,19 @@ export class DockerDriver implements TaskDriver {
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);
+
+  /** Copies the task's files in (parent folders made by the engine, root's, with their modes); a failure fails the start. */
+  private async writeFiles(container: Docker.Container, spec: TaskSpec): Promise<void> {
+    const files = (spec.files ?? []).map((file) => ({ name: file.path.slice(1), mode: file.mode, content: Buffer.from(file.content, 'base64') }));
+    try {
+      // The engine answers once the archive is extracted.
+      await container.putArchive(tarOfFiles(files), { path: '/' });
+    } catch (error) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      const names = files.map((f) => `/${f.name}`).join(', ');
+      throw new StartError(`writing the task's files (${names.length > 1000 ? `${names.slice(0, 1000)}…` : names}) failed: ${engineMessage(error)}`);
+    }
+  }
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
     try {
