@@ -41,6 +41,12 @@ export const TaskFile = z.strictObject({
 });
 export type TaskFile = z.infer<typeof TaskFile>;
 
+/**
+ * The most a task's files may hold together (TAPIT_TASK_FILES_MAX_BYTES may lower it, not raise
+ * it): as base64 with the rest of a spec they fit an agent frame (MAX_AGENT_FRAME_BYTES, 4 MiB).
+ */
+export const MAX_TASK_FILES_BYTES = 2 * 1024 * 1024;
+
 /** Most files one task takes. */
 export const MAX_TASK_FILES = 64;
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { TaskFile } from '@tapit/protocol';
+export { MAX_TASK_FILES_BYTES } from '@tapit/protocol';
 import type { Database } from '../db/schema.js';
 
 /**
@@ -7,9 +8,6 @@ import type { Database } from '../db/schema.js';
  * re-sent one, after a scheduler restart or an agent reconnect) and deleted once the task runs
  * or stops (lifecycle.ts), so their bytes stay no longer than needed.
  */
-
-/** The most TAPIT_TASK_FILES_MAX_BYTES may be: base64 of it, with the rest of a spec, fits an agent frame (4 MiB). */
-export const MAX_TASK_FILES_BYTES = 2 * 1024 * 1024;
 
 /** The bytes of `files` all together, decoded. */
 export function taskFilesBytes(files: readonly TaskFile[]): number {

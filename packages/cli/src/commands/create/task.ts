@@ -5,6 +5,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { appPath } from '../../lib/context.js';
 import { parseRequest } from '../../lib/key-values.js';
 import { CREATE_TASK_KEYS } from '../../lib/task-keys.js';
+import { fileFlag, readTaskFiles } from '../../lib/task-files.js';
 
 export default class CreateTask extends BaseCommand {
   static summary = 'Run a command once, in a new container of the app, in the background.';
@@ -14,17 +15,20 @@ export default class CreateTask extends BaseCommand {
     "<%= config.bin %> create task 'rails db:migrate' -a web",
     "<%= config.bin %> create task 'python scripts/process_data.py' memory=4.0 cpu=2.0 -a web",
     "<%= config.bin %> create task 'bundle exec rake data:import' --wait -a web",
+    "<%= config.bin %> create task 'ruby /app/fix.rb' --file ./fix.rb:/app/fix.rb -a web",
   ];
   static strict = false;
   static enableJsonFlag = true;
   static args = { command: Args.string({ description: 'The shell command, quoted; then key=value options.' }) };
   static flags = {
     wait: Flags.boolean({ char: 'w', summary: "Stream the log until the task ends and exit with its exit code.", exclusive: ['json'] }),
+    file: fileFlag,
   };
 
   async run(): Promise<Task> {
     const { argv, flags } = await this.parse(CreateTask);
-    const body = parseRequest(CreateTaskRequest, argv as string[], CREATE_TASK_KEYS, { kind: 'background' });
+    const files = readTaskFiles(flags.file);
+    const body = { ...parseRequest(CreateTaskRequest, argv as string[], CREATE_TASK_KEYS, { kind: 'background' }), ...(files ? { files } : {}) };
     const client = await this.api();
     const task = await client.create(`${appPath(this.appScope(flags))}/tasks`, body, Task);
     if (flags.wait) {
