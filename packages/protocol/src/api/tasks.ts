@@ -47,6 +47,9 @@ export type TaskFile = z.infer<typeof TaskFile>;
  */
 export const MAX_TASK_FILES_BYTES = 2 * 1024 * 1024;
 
+/** The longest a finished task's container may be kept for `tapit cp` (`keep=`): 7 days. */
+export const MAX_KEEP_SECONDS = 7 * 24 * 3600;
+
 /** Most files one task takes. */
 export const MAX_TASK_FILES = 64;
 
@@ -75,6 +78,8 @@ export const CreateTaskRequest = z
     constraints: Labels.optional(),
     /** Env vars of this task alone, over its app's (`env=KEY=VALUE`): secrets, never shown back. */
     env: TaskEnvOverrides.optional(),
+    /** Seconds to keep the container after the task ends, for `tapit cp` (`keep=DURATION`). */
+    keepSeconds: z.number().int().positive().max(MAX_KEEP_SECONDS, `must be at most ${MAX_KEEP_SECONDS} seconds (7 days)`).optional(),
     /** Files copied into the container before it starts; no two at one path. */
     files: z
       .array(TaskFile)

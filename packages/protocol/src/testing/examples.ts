@@ -13,7 +13,7 @@ type Exports = typeof protocol;
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
 export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'LogChunkQuery' | 'LogChunkFollowQuery' | 'LogFollowQuery' | 'LogFilterQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery' | 'ListAuditQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery', 'ListAuditQuery'];
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'CopyFileQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery', 'ListAuditQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -96,7 +96,7 @@ export const createExecTask = {
 /** `--file ./fix.rb:/app/fix.rb`: a file's bytes (here `puts 1\n`), copied in before the start. */
 export const taskFile = { path: '/app/fix.rb', mode: 0o644, content: 'cHV0cyAxCg==' } satisfies Example<'TaskFile'>;
 /** `tapit create task 'ruby /app/fix.rb' --file ./fix.rb:/app/fix.rb`. */
-export const createTaskWithFiles = { command: 'ruby /app/fix.rb', kind: 'background', files: [taskFile] } satisfies Example<'CreateTaskRequest'>;
+export const createTaskWithFiles = { command: 'ruby /app/fix.rb', kind: 'background', files: [taskFile], keepSeconds: 3600 } satisfies Example<'CreateTaskRequest'>;
 /** `tapit run 'sh' image=busybox:1.36`: another image than the app's. */
 export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36', terminal: { cols: 100, rows: 30 } } satisfies Example<'CreateTaskRequest'>;
 
@@ -229,6 +229,7 @@ export const interactiveTaskSpec = {
   terminal: { cols: 120, rows: 40 },
   readOnly: false,
   files: [taskFile, { path: '/usr/local/bin/run-me', mode: 0o755, content: 'IyEvYmluL3NoCg==' }],
+  keepSeconds: 600,
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -336,7 +337,9 @@ export const taskEnvRequest = { type: 'task.env.request', taskId } satisfies Exa
 export const taskEnv = { type: 'task.env', taskId, env: taskSpec.env, secretKeys: ['DATABASE_URL'] } satisfies Example<'TaskEnv'>;
 
 export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskLogChunk, taskExited, taskFailedToStart, taskEnvRequest] as const;
-export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, taskEnv, refused, consoleOpen, consoleExec] as const;
+export const taskCopy = { type: 'task.copy', copyId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9', taskId, path: '/app/export.csv', maxBytes: 1024 ** 3 } satisfies Example<'TaskCopy'>;
+export const taskRemove = { type: 'task.remove', taskId } satisfies Example<'TaskRemove'>;
+export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, taskEnv, refused, consoleOpen, consoleExec, taskCopy, taskRemove] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
 const scheduleId = '9c1b7e2a4d6f80135a7c9e1b3d5f7a9c';
@@ -641,4 +644,8 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
     { type: 'error', message: 'task 3f2a9c0d is not running' },
   ],
   ConsoleOpen: [consoleOpen, consoleExec],
+  TaskCopy: [taskCopy],
+  TaskRemove: [taskRemove],
+  CopyErrorCode: ['NOT_FOUND', 'IS_DIRECTORY', 'NOT_A_FILE', 'TOO_LARGE', 'CONTAINER_GONE', 'FAILED'],
+  CopyHead: [{ type: 'copy.file', size: 1234, mode: 0o644 }, { type: 'copy.error', code: 'NOT_FOUND', message: 'no such file in the container: /app/export.csv' }],
 };
