@@ -20,6 +20,7 @@ import { buildOpenApi } from './http/openapi.js';
 import { logRoutes } from './logs/routes.js';
 import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
+import { copyRoutes } from './copies/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 
 /** POST …/apps/:app/tasks: its body limit is its own (it carries the task's files). */
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', appRoutes(deps));
   v1.route('/', envRoutes(deps));
   v1.route('/', taskRoutes(deps));
+  v1.route('/', copyRoutes(deps));
   v1.route('/', scheduleRoutes(deps));
   v1.route('/', logRoutes(deps));
   v1.route('/', agentRoutes(deps));

@@ -6,6 +6,8 @@ import { UsageError } from './errors.js';
 /** `--file ./local:/in/container` (repeatable), shared by `create task`, `run` and `task:run`. */
 export const fileFlag = Flags.string({
   multiple: true,
+  // One value per --file: `--file a:/a keep=1h` leaves keep=1h to the key=values.
+  multipleNonGreedy: true,
   summary: `Copy a local file into the container before the task starts, LOCAL:/PATH (repeatable; parent folders made, the file's mode kept, owned by root; at most ${MAX_TASK_FILES_BYTES / 1024 / 1024} MiB all together, or the scheduler's TAPIT_TASK_FILES_MAX_BYTES).`,
 });
 

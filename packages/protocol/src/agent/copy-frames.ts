@@ -35,6 +35,13 @@ export type CopyHead = z.infer<typeof CopyHead>;
 /** Path the agent dials back on for a copy's bytes. */
 export const copyStreamPath = (copyId: string) => `/v1/agents/copies/${copyId}`;
 
-/** `GET /v1/tasks/{id}/copy?path=/PATH`: one file of the task's container. */
-export const CopyFileQuery = z.strictObject({ path: ContainerPath });
-export type CopyFileQuery = z.infer<typeof CopyFileQuery>;
+/**
+ * `POST /v1/tasks/{id}/copy`: one file of the task's container, answered as its bytes
+ * (application/octet-stream, its size as Content-Length, its mode in X-Tapit-File-Mode). A POST:
+ * opening a copy is audited (`task.copy`), as opening a console is.
+ */
+export const CopyFileRequest = z.strictObject({ path: ContainerPath });
+export type CopyFileRequest = z.infer<typeof CopyFileRequest>;
+
+/** The header giving a copied file's mode (octal, e.g. `644`). */
+export const FILE_MODE_HEADER = 'X-Tapit-File-Mode';

@@ -13,7 +13,7 @@ type Exports = typeof protocol;
 export type SchemaName = { [K in keyof Exports]: Exports[K] extends z.ZodType ? K : never }[keyof Exports];
 /** Schemas of URL query strings: they coerce and transform, so their output is not their input. */
 export type QuerySchemaName = 'ListTasksQuery' | 'LogQuery' | 'LogChunkQuery' | 'LogChunkFollowQuery' | 'LogFollowQuery' | 'LogFilterQuery' | 'OpenConsoleQuery' | 'ListSchedulesQuery' | 'ListDeliveriesQuery' | 'ListAuditQuery';
-export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'CopyFileQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery', 'ListAuditQuery'];
+export const QUERY_SCHEMAS: readonly QuerySchemaName[] = ['ListTasksQuery', 'LogQuery', 'LogChunkQuery', 'LogChunkFollowQuery', 'LogFollowQuery', 'LogFilterQuery', 'OpenConsoleQuery', 'ListSchedulesQuery', 'ListDeliveriesQuery', 'ListAuditQuery'];
 
 type Example<K extends SchemaName> = z.input<Exports[K]>;
 
@@ -646,6 +646,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ConsoleOpen: [consoleOpen, consoleExec],
   TaskCopy: [taskCopy],
   TaskRemove: [taskRemove],
+  CopyFileRequest: [{ path: '/app/export.csv' }],
   CopyErrorCode: ['NOT_FOUND', 'IS_DIRECTORY', 'NOT_A_FILE', 'TOO_LARGE', 'CONTAINER_GONE', 'FAILED'],
   CopyHead: [{ type: 'copy.file', size: 1234, mode: 0o644 }, { type: 'copy.error', code: 'NOT_FOUND', message: 'no such file in the container: /app/export.csv' }],
 };

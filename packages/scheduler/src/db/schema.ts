@@ -97,6 +97,8 @@ export interface TasksTable {
   log_dropped_lines: Generated<number>;
   env_sealed: string | null;
   env_keys: JsonWithDefault<string[]>;
+  /** Seconds its agent keeps the container after the end, for `tapit cp`; null: removed at once. */
+  keep_seconds: number | null;
 }
 
 export interface AppEnvVarsTable {

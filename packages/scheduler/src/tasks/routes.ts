@@ -88,6 +88,8 @@ export function taskRoutes(deps: AppDeps) {
       await deleteTask(trx, task);
       await recordAudit(trx, { ...requestAudit(c), action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project });
     });
+    // A container kept for copies goes with its task (an agent connected elsewhere removes it when its time is up).
+    if (task.agent_name && task.keep_seconds) deps.removeContainer?.(task.agent_name, task.id);
     return c.body(null, 204);
   });
 

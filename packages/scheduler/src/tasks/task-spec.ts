@@ -30,6 +30,7 @@ export function toTaskSpec(row: TaskRow, app: SpecApp, files: TaskSpec['files'] 
     pullPolicy: app.pull_policy,
     // Files go to a task not yet started only; once it runs they are deleted.
     ...(files.length > 0 ? { files } : {}),
+    ...(row.keep_seconds ? { keepSeconds: row.keep_seconds } : {}),
   };
 }
 

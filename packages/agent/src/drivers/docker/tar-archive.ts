@@ -4,6 +4,8 @@
  * `GET /containers/ID/archive` (`tapit cp`). No dependency for 80 lines.
  */
 
+import { Transform, type TransformCallback } from 'node:stream';
+
 const BLOCK = 512;
 
 export interface TarFile {
@@ -62,4 +64,63 @@ export function tarOfFiles(files: readonly TarFile[], mtime = Math.floor(Date.no
   }
   parts.push(Buffer.alloc(BLOCK * 2));
   return Buffer.concat(parts);
+}
+
+/**
+ * Reads the one regular file of a tar stream (what the engine's `GET …/archive` of a file gives)
+ * and passes on its bytes only, as they come: the archive is never whole in memory. pax headers
+ * before it are skipped; a tar without a regular file first is an error.
+ */
+export class TarFileReader extends Transform {
+  private header = Buffer.alloc(0);
+  /** Bytes of the current entry still to pass (file) or skip (pax header), and its padding after. */
+  private left = 0;
+  private pad = 0;
+  private passing = false;
+  private done = false;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let at = 0;
+    while (at < chunk.length && !this.done) {
+      if (this.left > 0) {
+        const take = Math.min(this.left, chunk.length - at);
+        if (this.passing) this.push(chunk.subarray(at, at + take));
+        this.left -= take;
+        at += take;
+        if (this.left === 0 && this.passing) this.done = true;
+        continue;
+      }
+      if (this.pad > 0) {
+        const skip = Math.min(this.pad, chunk.length - at);
+        this.pad -= skip;
+        at += skip;
+        continue;
+      }
+      const need = BLOCK - this.header.length;
+      this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
+      at += Math.min(need, chunk.length - at);
+      if (this.header.length < BLOCK) continue;
+      const block = this.header;
+      this.header = Buffer.alloc(0);
+      const type = String.fromCharCode(block[156]!);
+      const size = parseInt(block.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);
+      if (block.every((b) => b === 0)) return callback(new Error('the archive holds no file'));
+      if (type === 'x' || type === 'g') {
+        this.left = size;
+        this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
+        this.passing = false;
+        if (size === 0) this.pad = 0;
+        continue;
+      }
+      if (type !== '0' && type !== '\0') return callback(new Error(`the path is not a regular file (tar type ${JSON.stringify(type)})`));
+      this.passing = true;
+      this.left = size;
+      if (size === 0) this.done = true;
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.done ? null : new Error('the archive ended before the file did'));
+  }
 }

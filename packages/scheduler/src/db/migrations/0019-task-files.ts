@@ -3,6 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Frozen in time: never edit once landed; later changes are new migrations.
 
 export async function up(db: Kysely<any>): Promise<void> {
+  // keep_seconds: how long its agent keeps the task's container after it ended, for `tapit cp` (keep=DURATION); null = removed at once.
+  await sql`ALTER TABLE tasks ADD COLUMN keep_seconds integer`.execute(db);
   // Files copied into a task's container before it starts (`--file`): sent with its assignment
   // until it runs or stops, then deleted (lifecycle.ts).
   await sql`
@@ -18,4 +20,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP TABLE task_files`.execute(db);
+  await sql`ALTER TABLE tasks DROP COLUMN keep_seconds`.execute(db);
 }
