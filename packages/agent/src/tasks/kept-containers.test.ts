@@ -32,7 +32,7 @@ describe('KeptContainers', () => {
     expect(after.removed).toEqual(['c1']);
     expect(before.removed).toEqual([]);
     expect(second.has(TASK)).toBe(false);
-    expect(readdirSync(join(stateDir, 'kept'))).toEqual([]);
+    expect(readdirSync(stateDir)).toEqual([]);
   });
 
   it('removes one at once when asked (its task was deleted), and nothing else', async () => {

@@ -17,8 +17,12 @@ type KeptRecord = z.infer<typeof KeptRecord>;
 /** setTimeout's longest wait; a later removal waits in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A kept container's record: `kept-TASKID.json` in the state folder (0600, as every file there). */
+const FILE = /^kept-([0-9a-f]{32})\.json$/;
+const fileOf = (taskId: string) => `kept-${taskId}.json`;
+
 /**
- * Containers of ended tasks kept for copies, one JSON file each in the state folder (`kept/`), so
+ * Containers of ended tasks kept for copies, one JSON file each in the state folder, so
  * that a restarted agent still removes them when their time is up, and never adopts them as
  * running tasks. `task.remove` (the task was deleted) removes one at once.
  */
@@ -31,10 +35,10 @@ export class KeptContainers {
     stateDir: string,
     private readonly driver: Pick<TaskDriver, 'removeContainer'>,
   ) {
-    this.dir = join(stateDir, 'kept');
+    this.dir = stateDir;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     for (const file of readdirSync(this.dir)) {
-      if (!/^[0-9a-f]{32}\.json$/.test(file)) continue;
+      if (!FILE.test(file)) continue;
       try {
         const record = KeptRecord.parse(JSON.parse(readFileSync(join(this.dir, file), 'utf8')));
         this.records.set(record.taskId, record);
@@ -59,7 +63,7 @@ export class KeptContainers {
 
   keep(taskId: string, handle: TaskHandle, seconds: number): void {
     const record = { taskId, handle, removeAt: Date.now() + seconds * 1000 };
-    const path = join(this.dir, `${taskId}.json`);
+    const path = join(this.dir, fileOf(taskId));
     writeFileSync(`${path}.tmp`, JSON.stringify(record), { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
     this.records.set(taskId, record);
@@ -82,7 +86,7 @@ export class KeptContainers {
       return;
     }
     this.records.delete(taskId);
-    rmSync(join(this.dir, `${taskId}.json`), { force: true });
+    rmSync(join(this.dir, fileOf(taskId)), { force: true });
     log('kept.removed', { task: taskId, why });
   }
 
