@@ -11,7 +11,7 @@ import { createOnce } from '../idempotency/create-once.js';
 import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
 import { toTask } from './task-view.js';
 import { sealTaskEnv } from '../env/task-env.js';
-import { createTaskBodyLimit, MAX_TASK_FILES_BYTES, storeTaskFiles, taskFilesBytes } from './task-files.js';
+import { bodyBytesBesidesFiles, createTaskBodyLimit, MAX_TASK_FILES_BYTES, storeTaskFiles, taskFilesBytes } from './task-files.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { ApiError } from '../http/api-error.js';
 
@@ -26,6 +26,9 @@ export function taskRoutes(deps: AppDeps) {
     const path = { project: parseParam(c, 'project', Name), stage: parseParam(c, 'stage', Name), app: parseParam(c, 'app', Name) };
     requireProject(principal, path.project);
     requireRole(principal, 'member');
+    // Only the files' content gets this route's larger limit: the rest stays within 1 MiB.
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    if (bodyBytesBesidesFiles(raw) > MAX_BODY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `body must be at most ${MAX_BODY_BYTES} bytes besides its files' content`);
     const body = await parseBody(c, CreateTaskRequest);
     const files = body.files ?? [];
     const filesBytes = taskFilesBytes(files);

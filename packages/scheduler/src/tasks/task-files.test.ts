@@ -79,7 +79,10 @@ describe.each(DATABASE_KINDS)('a task\'s files on %s', (kind) => {
     const r = await big.call('POST', tasks, { command: 'true', files: [{ path: '/big', mode: 0o644, content }] });
     expect(r.status).toBe(201);
     expect((await specOf(r.body.id)).files![0]!.content).toBe(content);
-    // Other routes keep their 1 MiB.
+    // The rest of the body keeps its 1 MiB, and other routes theirs.
+    const long = await big.call('POST', tasks, { command: 'x'.repeat(1.5 * 1024 * 1024), files: [{ path: '/small', mode: 0o644, content: 'eA==' }] });
+    expect(long.status).toBe(413);
+    expect(long.body.error.message).toContain("besides its files' content");
     const app = await big.call('POST', APP_PATH, { name: 'x'.repeat(10), image: 'i:1', junk: 'y'.repeat(1.5 * 1024 * 1024) });
     expect(app.status).toBe(413);
   });

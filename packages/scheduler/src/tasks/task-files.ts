@@ -22,6 +22,17 @@ export function createTaskBodyLimit(baseBytes: number, filesMaxBytes: number): n
   return baseBytes + Math.ceil(filesMaxBytes / 3) * 4 + 64 * 4096 * 6;
 }
 
+/**
+ * The bytes of a create-task body besides its files' content (their base64 `content` strings),
+ * which stays within the 1 MiB of any body: only the files get the route's larger limit.
+ */
+export function bodyBytesBesidesFiles(json: unknown): number {
+  if (typeof json !== 'object' || json === null) return 0;
+  const files = (json as { files?: unknown }).files;
+  const contents = Array.isArray(files) ? files.reduce((sum: number, f: unknown) => sum + (typeof (f as { content?: unknown })?.content === 'string' ? ((f as { content: string }).content.length) : 0), 0) : 0;
+  return Buffer.byteLength(JSON.stringify(json)) - contents;
+}
+
 /** Stores a new task's files (in the caller's transaction: with the task, or not at all). */
 export async function storeTaskFiles(db: Kysely<Database>, taskId: string, files: readonly TaskFile[]): Promise<void> {
   if (files.length === 0) return;
