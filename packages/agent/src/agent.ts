@@ -1,7 +1,9 @@
 import { AGENT_CAPACITY_LIMITS, PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
-import { ConfigError, consoleUrlFor, type AgentConfig } from './config.js';
+import { ConfigError, consoleUrlFor, copyUrlFor, type AgentConfig } from './config.js';
 import { CredentialStore } from './identity/credential-store.js';
 import { Consoles } from './consoles/consoles.js';
+import { Copies } from './copies/copies.js';
+import { KeptContainers } from './tasks/kept-containers.js';
 import { Connector } from './connection/connector.js';
 import { CutOffWatch } from './connection/cut-off-watch.js';
 import { SchedulerClock } from './connection/scheduler-clock.js';
@@ -56,7 +58,8 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   const health = taskDriver.health;
   const store = new HandleStore(config.stateDir);
   const clock = new SchedulerClock();
-  const runner = new TaskRunner({ driver: taskDriver, store, clock, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
+  const kept = new KeptContainers(config.stateDir, taskDriver);
+  const runner = new TaskRunner({ driver: taskDriver, store, clock, kept, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
   runner.load();
   let recovered = false;
   // Offers no capacity while its engine is away, or before it has found its containers again.
@@ -72,6 +75,14 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     runner.stopAll('AGENT_LOST', `its agent was cut off from the scheduler for ${silentSeconds} s and stopped it, so it would not run unseen`, policy.stopGraceSeconds);
   });
   // Console dial-backs open with the agent's own credential: the scheduler takes no other.
+  // Copies dial back with the agent's own credential, as consoles do; from a task held or a container kept.
+  const copies = new Copies({
+    driver: taskDriver,
+    handleOf: (taskId) => runner.get(taskId)?.handle ?? kept.handleOf(taskId),
+    urlFor: (copyId) => copyUrlFor(config.schedulerUrl, copyId),
+    token: credentials.credential,
+    ...(config.ca ? { ca: config.ca } : {}),
+  });
   const consoles = new Consoles({ runner, urlFor: (sessionId) => consoleUrlFor(config.schedulerUrl, sessionId), token: credentials.credential, ca: config.ca, agentName: config.name, keepaliveMs: config.consoleKeepaliveMs });
   const connector = new Connector({
     url: config.connectUrl,
@@ -84,6 +95,8 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
     clock,
     cutOff,
     onConsoleOpen: (frame) => consoles.open(frame),
+    onCopy: (frame) => copies.open(frame),
+    onRemove: (frame) => void kept.remove(frame.taskId, 'its task was deleted'),
     hello: async (credential) => ({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
@@ -109,6 +122,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   const recovery = (async () => {
     await untilReachable(taskDriver);
     await runner.recover();
+    kept.start();
     recovered = true;
     log('agent.recovered', { tasks: runner.heldTasks().length });
     connector.redialIfPresenceOnly();
@@ -128,6 +142,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
       health?.stop();
       cutOff.close();
       runner.close();
+      kept.close();
     });
   return {
     done,

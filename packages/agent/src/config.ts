@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { AGENT_CAPACITY_LIMITS, Name, consoleStreamPath, parseLabels, type Labels } from '@tapit/protocol';
+import { AGENT_CAPACITY_LIMITS, Name, consoleStreamPath, copyStreamPath, parseLabels, type Labels } from '@tapit/protocol';
 import { loadTrustedCas } from './connection/tls-trust.js';
 
 /** Agent configuration, from the environment (PRODUCT.md lists the variables). */
@@ -86,6 +86,11 @@ export function connectUrlFor(schedulerUrl: string): string {
 /** Where the agent dials back to serve a console session (`console.open`). */
 export function consoleUrlFor(schedulerUrl: string, sessionId: string): string {
   return connectUrlFor(schedulerUrl).replace(/\/v1\/agents\/connect$/, consoleStreamPath(sessionId));
+}
+
+/** Where the agent dials back to send a copied file (`task.copy`). */
+export function copyUrlFor(schedulerUrl: string, copyId: string): string {
+  return connectUrlFor(schedulerUrl).replace(/\/v1\/agents\/connect$/, copyStreamPath(copyId));
 }
 
 /** `Build-Host.example.com` → `build-host`: the first label, made a valid Name. */

@@ -3,6 +3,7 @@
  * discovery strategy) rather than by scanning dist/commands, so the whole CLI can be one bundled
  * file; src/commands.test.ts checks that each file under commands/ is listed under its id.
  */
+import Cp from './commands/cp.js';
 import CreateApp from './commands/create/app.js';
 import CreateJoinToken from './commands/create/join-token.js';
 import CreateProject from './commands/create/project.js';
@@ -55,6 +56,7 @@ import UpdateAgent from './commands/update/agent.js';
 import UpdateApp from './commands/update/app.js';
 
 export const COMMANDS = {
+  cp: Cp,
   'create:app': CreateApp,
   'create:join-token': CreateJoinToken,
   'create:project': CreateProject,

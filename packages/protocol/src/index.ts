@@ -8,6 +8,7 @@ export * from './common/image-ref.js';
 export * from './api/apps.js';
 export * from './api/tasks.js';
 export * from './api/env.js';
+export * from './agent/copy-frames.js';
 export * from './api/log-runs.js';
 export * from './api/logs.js';
 export * from './api/agents.js';

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { agentRoutes } from './agents/routes.js';
 import { alertRoutes } from './alerts/routes.js';
 import { registryRoutes } from './registries/routes.js';
@@ -12,6 +11,7 @@ import { consoleRoutes } from './consoles/routes.js';
 import { coerceError, isDataException } from './db/errors.js';
 import { RETRY_AFTER_SECONDS, toApiError } from './http/api-error.js';
 import { closeIfBodyUnread } from './http/close-if-body-unread.js';
+import { bodyLimitOf, MAX_BODY_BYTES } from './http/body-limit.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { requireToken } from './http/authenticate.js';
 import type { AppDeps, HonoEnv } from './http/context.js';
@@ -20,9 +20,11 @@ import { buildOpenApi } from './http/openapi.js';
 import { logRoutes } from './logs/routes.js';
 import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
+import { copyRoutes } from './copies/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** POST …/apps/:app/tasks: its body limit is its own (it carries the task's files). */
+const CREATE_TASK_PATH = /^\/v1\/projects\/[^/]+\/stages\/[^/]+\/apps\/[^/]+\/tasks\/?$/;
 
 /** The HTTP API, with no port and no process state: tests call `app.request()`. */
 export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
@@ -40,15 +42,8 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   app.get('/livez', (c) => c.json({ status: 'ok', version: deps.version }));
 
   const v1 = new Hono<HonoEnv>();
-  v1.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      // The rest of the body is still on the socket: keeping the connection would read it as
-      // the next request, so this answer closes it.
-      onError: (c) =>
-        c.json({ error: { code: 'PAYLOAD_TOO_LARGE', message: `body must be at most ${MAX_BODY_BYTES} bytes` } }, 413, { Connection: 'close' }),
-    }),
-  );
+  const limitBody = bodyLimitOf(MAX_BODY_BYTES);
+  v1.use((c, next) => (c.req.method === 'POST' && CREATE_TASK_PATH.test(c.req.path) ? next() : limitBody(c, next)));
   // Before the token: a malformed reference costs no database lookup and is never echoed.
   validateReferences(v1);
   v1.use(requireToken(deps, deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log })));
@@ -60,6 +55,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
   v1.route('/', appRoutes(deps));
   v1.route('/', envRoutes(deps));
   v1.route('/', taskRoutes(deps));
+  v1.route('/', copyRoutes(deps));
   v1.route('/', scheduleRoutes(deps));
   v1.route('/', logRoutes(deps));
   v1.route('/', agentRoutes(deps));

@@ -16,6 +16,8 @@ describe('loadConfig', () => {
     // A task's log holds at most 1 GiB of output.
     expect(config.TAPIT_LOG_MAX_BYTES_PER_TASK).toBe(1024 ** 3);
     expect(config.TAPIT_CONSOLE_RECORDING_MAX_BYTES).toBe(64 * 1024 ** 2);
+    expect(config.TAPIT_TASK_FILES_MAX_BYTES).toBe(2 * 1024 ** 2);
+    expect(config.TAPIT_COPY_MAX_BYTES).toBe(256 * 1024 ** 2);
     // Long-lived streams (log follows, consoles, execs): 100 per token, 2048 in all.
     expect(config).toMatchObject({ TAPIT_MAX_STREAMS_PER_TOKEN: 100, TAPIT_MAX_STREAMS: 2048 });
   });
@@ -41,6 +43,8 @@ describe('loadConfig', () => {
     ['TAPIT_LOG_RETENTION_DAYS', 'forever', 'TAPIT_LOG_RETENTION_DAYS: must be a number of days above 0, at most 36500'],
     ['TAPIT_LOG_MAX_BYTES_PER_TASK', '100', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
     ['TAPIT_LOG_MAX_BYTES_PER_TASK', '2048.5', 'TAPIT_LOG_MAX_BYTES_PER_TASK: must be a whole number of bytes, at least 1024'],
+    ['TAPIT_TASK_FILES_MAX_BYTES', String(2 * 1024 ** 2 + 1), 'TAPIT_TASK_FILES_MAX_BYTES: must be at most 2097152 bytes (2 MiB)'],
+    ['TAPIT_COPY_MAX_BYTES', '10', 'TAPIT_COPY_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', 'lots', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_CONSOLE_RECORDING_MAX_BYTES', '1.5', 'TAPIT_CONSOLE_RECORDING_MAX_BYTES: must be a whole number of bytes, at least 1024'],
     ['TAPIT_WEBHOOK_RETRY_BASE_MS', '0', 'TAPIT_WEBHOOK_RETRY_BASE_MS: must be a positive whole number'],

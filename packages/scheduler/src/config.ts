@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { AllowedNetworks, DEFAULT_ALLOWED_NETWORKS } from './alerts/allowed-networks.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_TOKEN } from './http/stream-limits.js';
+import { MAX_TASK_FILES_BYTES } from './tasks/task-files.js';
+import { DEFAULT_COPY_MAX_BYTES } from './copies/copy-broker.js';
 import { parseSecretKey, SECRET_KEY_RULE } from './secrets/secret-keys.js';
 
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
@@ -102,6 +104,13 @@ export const SchedulerConfig = z.object({
    * counted and said in [system] lines, never silently.
    */
   TAPIT_LOG_MAX_BYTES_PER_TASK: byteCount().default(1024 ** 3),
+  /**
+   * Bytes a task's `--file`s hold at most, all together (2 MiB, also the most it may be set to:
+   * they travel to the agent in the task's assignment, a frame of at most 4 MiB, as base64).
+   */
+  TAPIT_TASK_FILES_MAX_BYTES: byteCount().max(MAX_TASK_FILES_BYTES, `must be at most ${MAX_TASK_FILES_BYTES} bytes (2 MiB)`).default(MAX_TASK_FILES_BYTES),
+  /** Bytes a file copied out of a task (`tapit cp`) may hold (256 MiB); a bigger one is refused before a byte moves. */
+  TAPIT_COPY_MAX_BYTES: byteCount().default(DEFAULT_COPY_MAX_BYTES),
   /** Bytes of events a console or exec session's recording holds at most (64 MiB); the rest of the session is not recorded, and the recording says so. */
   TAPIT_CONSOLE_RECORDING_MAX_BYTES: byteCount().default(64 * 1024 ** 2),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */

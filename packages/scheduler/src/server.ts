@@ -6,6 +6,8 @@ import { ControlLoop } from './agents/control-loop.js';
 import { CONTROL_PASSES } from './agents/control-passes.js';
 import { ScheduleEngine } from './schedules/schedule-engine.js';
 import { ConsoleBroker } from './consoles/broker.js';
+import { CopyBroker } from './copies/copy-broker.js';
+import type { SchedulerFrame } from '@tapit/protocol';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
 import { refuseIfRateLimited, refuseUpgrade } from './http/refuse-upgrade.js';
 import { ConnectionLimiter, serverOptions, warnIfDescriptorsShort, type ConnectionLimits } from './http/connection-limits.js';
@@ -81,8 +83,11 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   const streamLimits = new StreamLimits({ perToken: config.TAPIT_MAX_STREAMS_PER_TOKEN, total: config.TAPIT_MAX_STREAMS });
   // The HTTP app tells this replica's gateway at once of a revoked, deleted or changed agent.
   let agentChanged = (_name: string): Promise<void> => Promise.resolve();
+  // Copies (`tapit cp`) and kept containers go through this replica's agent connections, made below.
+  let copies: CopyBroker | null = null;
+  let sendToAgent = (_agent: string, _frame: SchedulerFrame): void => {};
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }) },
     log,
   );
   const gateway = new AgentGateway({
@@ -100,6 +105,8 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
   });
   agentChanged = (name) => gateway.refresh(name);
+  copies = new CopyBroker({ db: database.db, agents: gateway.sessions, log, maxBytes: config.TAPIT_COPY_MAX_BYTES, authFailures });
+  sendToAgent = (agent, frame) => gateway.sessions.get(agent)?.send(frame);
   const schedules = new ScheduleEngine({
     db: database.db,
     dbKind: database.kind,
@@ -175,6 +182,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     }
     const consoleMatch = /^\/v1\/tasks\/([^/]+)\/(console|exec)$/.exec(path);
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
+    const copyDialBack = /^\/v1\/agents\/copies\/([0-9a-f]{32})$/.exec(path);
     // Strangers first, before any token or database: a malformed task reference (never echoed),
     // then an address past its failed logins.
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
@@ -182,6 +190,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
     else if (consoleMatch) void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], consoleMatch[2] === 'exec' ? 'exec' : 'attach');
     else if (dialBack) void consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
+    else if (copyDialBack) void copies!.handleAgentUpgrade(request, socket, head, copyDialBack[1]);
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
@@ -204,6 +213,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       authFailures.close();
       connections.close();
       consoles.close();
+      copies?.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

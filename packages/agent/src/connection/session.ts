@@ -26,6 +26,9 @@ export interface SessionOptions {
   onWelcome: () => void;
   /** `console.open`: the scheduler wants a console or exec stream for a task. */
   onConsoleOpen: (frame: Extract<SchedulerFrame, { type: 'console.open' }>) => void;
+  /** `task.copy` (`tapit cp`) and `task.remove` (a kept container no longer wanted): the agent's files in and out. */
+  onCopy?: (frame: Extract<SchedulerFrame, { type: 'task.copy' }>) => void;
+  onRemove?: (frame: Extract<SchedulerFrame, { type: 'task.remove' }>) => void;
 }
 
 /** How a connection ended: refused after hello, or its upgrade answered with an HTTP status (401: not let in). */
@@ -190,6 +193,8 @@ export class Session {
     if (this.presenceOnly) return log('connection.frame-deferred', { type: frame.type, why: 'still recovering tasks' });
     try {
       if (frame.type === 'console.open') return this.options.onConsoleOpen(frame);
+      if (frame.type === 'task.copy') return this.options.onCopy?.(frame);
+      if (frame.type === 'task.remove') return this.options.onRemove?.(frame);
       this.options.runner.handle(frame);
     } catch (error) {
       log('task.frame-failed', { type: frame.type, error: errorMessage(error) });

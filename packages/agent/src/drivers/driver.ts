@@ -1,4 +1,5 @@
-import type { Capacity, LogRun, LogStream, PullAuth, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
+import type { Readable } from 'node:stream';
+import type { Capacity, CopyErrorCode, LogRun, LogStream, PullAuth, ResourceUsage, TaskSpec, TerminalSize } from '@tapit/protocol';
 
 /*
  * The contract between the task runner and a way of running containers (Nomad's driver plugin,
@@ -156,6 +157,23 @@ export interface MemoryOnly {
 /** A start that failed for a reason the user should read (image not found, bad command). */
 export class StartError extends Error {}
 
+/** Why a file cannot be copied out of a task (`tapit cp`), in the protocol's words. */
+export class CopyError extends Error {
+  constructor(
+    readonly code: CopyErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One file of a task's container, its bytes read as they are taken. */
+export interface CopiedFile {
+  size: number;
+  mode: number;
+  bytes: Readable;
+}
+
 export interface AdoptableTask {
   taskId: string;
   handle: TaskHandle;
@@ -179,4 +197,11 @@ export interface TaskDriver {
   recover(handle: TaskHandle): Promise<DriverTask | null>;
   /** Tasks of this agent the engine knows, for when the handle store was lost. */
   listOwned(): Promise<AdoptableTask[]>;
+  /**
+   * One regular file of a task's container, running or ended (`tapit cp`); CopyError when there
+   * is none at `path`, it is no regular file, it is bigger than `maxBytes` or the container is gone.
+   */
+  copyFile?(handle: TaskHandle, path: string, maxBytes: number): Promise<CopiedFile>;
+  /** Removes an ended task's container kept for copies (`keepSeconds`), by its handle; gone already is fine. */
+  removeContainer?(handle: TaskHandle): Promise<void>;
 }

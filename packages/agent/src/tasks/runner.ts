@@ -2,6 +2,7 @@ import { PullAuth, TaskSpec, type HeldTask, type SchedulerFrame, type StopCode }
 import { StartError, type DriverTask, type MemoryOnly } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
 import type { TaskRecord } from './handle-store.js';
+import type { KeptContainers } from './kept-containers.js';
 import type { Outbox } from './outbox.js';
 import { TaskRun, type TaskRunDeps } from './task-run.js';
 
@@ -9,7 +10,7 @@ type TaskFrame = Extract<SchedulerFrame, { type: 'task.assign' | 'task.stop' | '
 type Welcome = Extract<SchedulerFrame, { type: 'welcome' }>;
 
 /** What every task run gets, less the callback the runner supplies itself. */
-export type RunnerOptions = Omit<TaskRunDeps, 'onForgotten'>;
+export type RunnerOptions = Omit<TaskRunDeps, 'onForgotten' | 'kept'> & { kept?: Pick<KeptContainers, 'keep' | 'has'> };
 
 /** Maps scheduler frames to the driver and keeps every task this agent holds. */
 export class TaskRunner {
@@ -38,7 +39,8 @@ export class TaskRunner {
     this.load();
     for (const record of this.loaded!) await this.recoverRun(this.runs.get(record.taskId)!, record);
     for (const owned of await this.options.driver.listOwned()) {
-      if (this.runs.has(owned.taskId)) continue;
+      // A container kept for copies is no task to run again.
+      if (this.runs.has(owned.taskId) || this.options.kept?.has(owned.taskId)) continue;
       // Its env (and so its secrets to mask) comes from the scheduler before its output is read.
       const record: TaskRecord = { version: 1, taskId: owned.taskId, spec: null, envWithheld: true, limits: owned.limits, handle: owned.handle, state: 'running', stop: null, exit: null };
       let task: DriverTask | null;

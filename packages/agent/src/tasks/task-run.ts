@@ -2,12 +2,13 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry, PullAuth, StopCode, TaskSpec } from '@tapit/protocol';
 import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
-import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd } from '../drivers/driver.js';
+import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd, type TaskHandle } from '../drivers/driver.js';
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
 import { CHUNK_CHARS, LogSpool } from '../streams/log-spool.js';
 import { SecretMask } from '../streams/secret-mask.js';
 import type { HandleStore, TaskRecord } from './handle-store.js';
+import type { KeptContainers } from './kept-containers.js';
 import { msLeftOf, setLongTimeout, storageLimitBytes } from './limits.js';
 import type { Outbox } from './outbox.js';
 import { decideStop } from './stop-reason.js';
@@ -24,6 +25,8 @@ export interface TaskRunDeps {
   engineWaitSeconds: number;
   /** Called once the task is reported, acknowledged and cleaned up. */
   onForgotten(taskId: string): void;
+  /** Where ended tasks' containers are kept for copies (TaskSpec.keepSeconds); absent: removed at once. */
+  kept?: Pick<KeptContainers, 'keep'>;
   /**
    * Times are kept on this agent's clock (the spool, the record) and reported on the
    * scheduler's, converted as they are sent.
@@ -124,6 +127,11 @@ export class TaskRun {
   }
 
   /** The task to exec into, while it runs. */
+  /** The task's container, to copy a file from (null before it was created). */
+  get handle(): TaskHandle | null {
+    return this.task?.handle ?? (this.record.handle as TaskHandle | null);
+  }
+
   execTarget(): DriverTask | null {
     return this.record.state === 'running' && !this.closed ? this.task : null;
   }
@@ -223,7 +231,9 @@ export class TaskRun {
     const startedAt = (await task.startedAt().catch(() => null)) ?? new Date().toISOString();
     const fresh = this.record.state !== 'running';
     if (fresh) {
-      this.save({ state: 'running' });
+      // Its files are in the container now: the state folder keeps no copy of their bytes.
+      const { files: _written, ...spec } = this.record.spec ?? { files: undefined };
+      this.save({ state: 'running', ...(this.record.spec ? { spec: spec as TaskRecord['spec'] } : {}) });
       this.setStatus('RUNNING', startedAt);
     }
     if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);
@@ -497,7 +507,10 @@ export class TaskRun {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     try {
       if (stopFirst && this.record.state !== 'exited') await this.task?.stop(this.deps.stopGraceSeconds);
-      await this.task?.destroy();
+      // Reported and acknowledged: a container kept for copies stays until its time is up.
+      const keepSeconds = this.record.spec?.keepSeconds;
+      if (!stopFirst && keepSeconds && this.task && this.deps.kept) this.deps.kept.keep(this.taskId, this.task.handle, keepSeconds);
+      else await this.task?.destroy();
     } catch (error) {
       log('task.remove-error', { task: this.taskId, error: errorMessage(error) });
     }

@@ -5,6 +5,7 @@ import { DETACH_KEYS_LABEL } from '../lib/detach-keys.js';
 import { runInteractive } from '../lib/interactive-task.js';
 import { parseRequest } from '../lib/key-values.js';
 import { RUN_TASK_KEYS } from '../lib/task-keys.js';
+import { fileFlag, readTaskFiles } from '../lib/task-files.js';
 
 export default class Run extends BaseCommand {
   static summary = 'Open an interactive console (bash, rails console, python…) in a new container of the app.';
@@ -13,10 +14,12 @@ export default class Run extends BaseCommand {
   static examples = ["<%= config.bin %> run 'bash' -a web", "<%= config.bin %> run 'rails console' memory=2.0 -a web", "<%= config.bin %> run 'sh' image=busybox -a web"];
   static strict = false;
   static args = { command: Args.string({ description: 'The shell command, quoted; then key=value options.' }) };
+  static flags = { file: fileFlag };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Run);
-    const request = parseRequest(CreateTaskRequest, argv as string[], RUN_TASK_KEYS, { kind: 'interactive' });
+    const files = readTaskFiles(flags.file);
+    const request = { ...parseRequest(CreateTaskRequest, argv as string[], RUN_TASK_KEYS, { kind: 'interactive' }), ...(files ? { files } : {}) };
     const scope = this.appScope(flags);
     this.exit(await runInteractive(await this.api(), scope, request));
   }

@@ -126,6 +126,11 @@ export class ApiClient {
     return this.send('GET', path, undefined, query, signal, accept);
   }
 
+  /** A POST whose answer is read as it arrives (a copied file); the caller reads `answer.body`. */
+  streamPost(path: string, body: unknown, accept = 'application/octet-stream'): Promise<HttpAnswer> {
+    return this.send('POST', path, body, undefined, undefined, accept);
+  }
+
   /** What every request presents, websocket upgrades (console streams) included: the token, and who is behind it. */
   get identityHeaders(): Record<string, string> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };

@@ -237,7 +237,7 @@ describe('scheduler → agent frames', () => {
 
   it('has exactly the frame types the protocol document lists', () => {
     expect(SchedulerFrame.options.map((option) => option.shape.type.value).sort()).toEqual(
-      ['console.open', 'heartbeat.ack', 'refused', 'task.assign', 'task.env', 'task.log.ack', 'task.stop', 'welcome'],
+      ['console.open', 'heartbeat.ack', 'refused', 'task.assign', 'task.copy', 'task.env', 'task.log.ack', 'task.remove', 'task.stop', 'welcome'],
     );
   });
 

@@ -6,6 +6,7 @@ import { Labels } from '../common/labels.js';
 import { LogRun, LogStream } from '../api/log-runs.js';
 import { TaskSpec } from './task-spec.js';
 import { ConsoleOpen } from '../pty/frames.js';
+import { TaskCopy } from './copy-frames.js';
 
 /*
  * Frames on the agent websocket (`/v1/agents/connect`), JSON text messages. One discriminated
@@ -228,7 +229,13 @@ export const Refused = z.object({
   message: z.string(),
 });
 
-export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, TaskEnv, Refused, ConsoleOpen]);
+/**
+ * A kept container (TaskSpec.keepSeconds) is no longer wanted (its task was deleted): remove it
+ * now. Added within version 1; an agent that does not know it removes it when its time is up.
+ */
+export const TaskRemove = z.object({ type: z.literal('task.remove'), taskId: TaskId });
+
+export const SchedulerFrame = z.discriminatedUnion('type', [Welcome, HeartbeatAck, TaskAssign, TaskStop, TaskLogAck, TaskEnv, Refused, ConsoleOpen, TaskCopy, TaskRemove]);
 export type SchedulerFrame = z.infer<typeof SchedulerFrame>;
 
 /**

@@ -4,7 +4,7 @@ import { ImageRef } from '../common/image-ref.js';
 import { TaskResources } from '../common/resources.js';
 import { TaskKind } from '../common/status.js';
 import { TerminalSize } from '../pty/frames.js';
-import { TaskText as Text } from '../api/tasks.js';
+import { MAX_KEEP_SECONDS, TaskFile, TaskText as Text } from '../api/tasks.js';
 import { PullPolicy } from '../api/registries.js';
 
 /** Everything an agent needs to run a task; the agent re-validates it before acting. */
@@ -32,5 +32,16 @@ export const TaskSpec = z.object({
   readOnly: z.boolean().optional(),
   /** The app's pull policy; absent (an older scheduler): `missing`. */
   pullPolicy: PullPolicy.optional(),
+  /**
+   * Files to write into the container before it starts (sent until the task runs; added within
+   * version 1). A file that cannot be written fails the start.
+   */
+  files: z.array(TaskFile).max(64).optional(),
+  /**
+   * Keep the container this long after the task ended, so `tapit cp` can still copy from it
+   * (`keep=DURATION`, at most MAX_KEEP_SECONDS); then the agent removes it. Absent: removed at
+   * once, as always.
+   */
+  keepSeconds: z.number().int().positive().max(MAX_KEEP_SECONDS).optional(),
 });
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -18,7 +18,7 @@ describe('ListAuditQuery', () => {
   });
 
   it('takes all actions of a kind with KIND.*', () => {
-    expect(ListAuditQuery.parse({ action: 'task.*' }).action).toEqual(['task.create', 'task.stop', 'task.delete']);
+    expect(ListAuditQuery.parse({ action: 'task.*' }).action).toEqual(['task.create', 'task.stop', 'task.delete', 'task.copy']);
     expect(ListAuditQuery.parse({ action: 'console.exec.*' }).action).toEqual(['console.exec.end', 'console.exec.refused']);
   });
 

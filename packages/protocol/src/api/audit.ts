@@ -15,6 +15,7 @@ export const AuditAction = z.enum([
   'task.create',
   'task.stop',
   'task.delete',
+  'task.copy',
   'schedule.create',
   'schedule.delete',
   'schedule.suspend',

@@ -157,3 +157,29 @@ describe('ListTasksQuery', () => {
     expect(rejectedFields(ListTasksQuery, query)).toEqual([field]);
   });
 });
+
+describe('TaskFile', () => {
+  const file = { path: '/app/fix.rb', mode: 0o644, content: 'cHV0cyAxCg==' };
+
+  it('takes a file for an absolute path, with its mode and base64 bytes', () => {
+    expect(CreateTaskRequest.parse({ command: 'ruby /app/fix.rb', files: [file] }).files).toStrictEqual([file]);
+  });
+
+  it.each([
+    ['files.0.path', { ...file, path: 'app/fix.rb' }],
+    ['files.0.path', { ...file, path: '/app/../etc/passwd' }],
+    ['files.0.path', { ...file, path: '/app//fix.rb' }],
+    ['files.0.path', { ...file, path: '/app/' }],
+    ['files.0.path', { ...file, path: '/' }],
+    ['files.0.path', { ...file, path: '/app/fix\0.rb' }],
+    ['files.0.mode', { ...file, mode: 0o10000 }],
+    ['files.0.content', { ...file, content: 'not base64!' }],
+    ['files.0.content', { ...file, content: 'cHV0cyAxCg' }],
+  ])('is refused with %s to blame', (field, bad) => {
+    expect(rejectedFields(CreateTaskRequest, { command: 'true', files: [bad] })).toEqual([field]);
+  });
+
+  it('refuses two files at one path', () => {
+    expect(rejectedFields(CreateTaskRequest, { command: 'true', files: [file, file] })).toEqual(['files']);
+  });
+});

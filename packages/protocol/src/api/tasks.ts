@@ -18,6 +18,41 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 /** A label people read in listings: printable text, so it cannot forge or rewrite what a terminal shows. */
 const Label = TaskText.refine((s) => !CONTROL_CHARACTERS.test(s), 'must not contain control characters (escape sequences, tabs, line breaks)');
 
+/** Base64 as RFC 4648 writes it (padded), the way a file's bytes travel in JSON. */
+const Base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64 (RFC 4648, padded)');
+
+/** An absolute path in a container: no NUL, no `.` or `..` step, no empty step (`//`). */
+export const ContainerPath = TaskText.max(4096, 'must be at most 4096 characters').refine(
+  (p) => p.startsWith('/') && p.length > 1 && !p.endsWith('/') && p.slice(1).split('/').every((step) => step !== '' && step !== '.' && step !== '..'),
+  'must be an absolute path to a file, e.g. /app/fix.rb (no `.`, `..` or empty steps, no trailing /)',
+);
+
+/**
+ * A file copied into a task's container before it starts (`--file ./local:/in/container`):
+ * parent folders are made, the file is owned by root with `mode`. The bytes of all a task's
+ * files together are limited (TAPIT_TASK_FILES_MAX_BYTES).
+ */
+export const TaskFile = z.strictObject({
+  path: ContainerPath,
+  /** Permission bits, e.g. 420 (0644) or 493 (0755). */
+  mode: z.number().int().min(0).max(0o7777),
+  /** The file's bytes, base64. */
+  content: Base64,
+});
+export type TaskFile = z.infer<typeof TaskFile>;
+
+/**
+ * The most a task's files may hold together (TAPIT_TASK_FILES_MAX_BYTES may lower it, not raise
+ * it): as base64 with the rest of a spec they fit an agent frame (MAX_AGENT_FRAME_BYTES, 4 MiB).
+ */
+export const MAX_TASK_FILES_BYTES = 2 * 1024 * 1024;
+
+/** The longest a finished task's container may be kept for `tapit cp` (`keep=`): 7 days. */
+export const MAX_KEEP_SECONDS = 7 * 24 * 3600;
+
+/** Most files one task takes. */
+export const MAX_TASK_FILES = 64;
+
 /**
  * A new task. `command` is a shell command line (run with `/bin/sh -c`, as `tapit create task`
  * sends it); `args` is an exec-form argument vector (as `task:run -- CMD ARGS…` sends it).
@@ -43,6 +78,14 @@ export const CreateTaskRequest = z
     constraints: Labels.optional(),
     /** Env vars of this task alone, over its app's (`env=KEY=VALUE`): secrets, never shown back. */
     env: TaskEnvOverrides.optional(),
+    /** Seconds to keep the container after the task ends, for `tapit cp` (`keep=DURATION`). */
+    keepSeconds: z.number().int().positive().max(MAX_KEEP_SECONDS, `must be at most ${MAX_KEEP_SECONDS} seconds (7 days)`).optional(),
+    /** Files copied into the container before it starts; no two at one path. */
+    files: z
+      .array(TaskFile)
+      .max(MAX_TASK_FILES, `must have at most ${MAX_TASK_FILES} files`)
+      .refine((files) => new Set(files.map((f) => f.path)).size === files.length, 'must not name one path twice')
+      .optional(),
   })
   .refine((r) => (r.command === undefined) !== (r.args === undefined), {
     message: 'give exactly one of command (a shell command line) or args (an argument vector)',

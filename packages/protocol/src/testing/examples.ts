@@ -93,6 +93,10 @@ export const createExecTask = {
   kind: 'interactive',
   release: 2,
 } satisfies Example<'CreateTaskRequest'>;
+/** `--file ./fix.rb:/app/fix.rb`: a file's bytes (here `puts 1\n`), copied in before the start. */
+export const taskFile = { path: '/app/fix.rb', mode: 0o644, content: 'cHV0cyAxCg==' } satisfies Example<'TaskFile'>;
+/** `tapit create task 'ruby /app/fix.rb' --file ./fix.rb:/app/fix.rb`. */
+export const createTaskWithFiles = { command: 'ruby /app/fix.rb', kind: 'background', files: [taskFile], keepSeconds: 3600 } satisfies Example<'CreateTaskRequest'>;
 /** `tapit run 'sh' image=busybox:1.36`: another image than the app's. */
 export const createImageTask = { command: 'sh', kind: 'interactive', image: 'busybox:1.36', terminal: { cols: 100, rows: 30 } } satisfies Example<'CreateTaskRequest'>;
 
@@ -224,6 +228,8 @@ export const interactiveTaskSpec = {
   labels: {},
   terminal: { cols: 120, rows: 40 },
   readOnly: false,
+  files: [taskFile, { path: '/usr/local/bin/run-me', mode: 0o755, content: 'IyEvYmluL3NoCg==' }],
+  keepSeconds: 600,
 } satisfies Example<'TaskSpec'>;
 
 export const hello = {
@@ -331,7 +337,9 @@ export const taskEnvRequest = { type: 'task.env.request', taskId } satisfies Exa
 export const taskEnv = { type: 'task.env', taskId, env: taskSpec.env, secretKeys: ['DATABASE_URL'] } satisfies Example<'TaskEnv'>;
 
 export const agentFrames = [hello, recoveringHello, heartbeat, notReadyHeartbeat, taskAccepted, taskStatusChanged, taskPending, taskLog, taskLogChunk, taskExited, taskFailedToStart, taskEnvRequest] as const;
-export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, taskEnv, refused, consoleOpen, consoleExec] as const;
+export const taskCopy = { type: 'task.copy', copyId: '0a1b2c3d4e5f60718293a4b5c6d7e8f9', taskId, path: '/app/export.csv', maxBytes: 1024 ** 3 } satisfies Example<'TaskCopy'>;
+export const taskRemove = { type: 'task.remove', taskId } satisfies Example<'TaskRemove'>;
+export const schedulerFrames = [welcome, clockWelcome, heartbeatAck, taskAssign, taskStop, taskLogAck, taskEnv, refused, consoleOpen, consoleExec, taskCopy, taskRemove] as const;
 
 /** Every exported message schema, by export name, with valid values of it. */
 const scheduleId = '9c1b7e2a4d6f80135a7c9e1b3d5f7a9c';
@@ -523,7 +531,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ReleaseList: [{ items: [release] }],
   DockerTag: ['latest', '1.4.3', '_build-7.x'],
   TaskText: ['bin/rails db:migrate', 'echo "héllo ✓ 😀"'],
-  CreateTaskRequest: [createShellTask, createExecTask, createImageTask, { ...createShellTask, env: { RAILS_ENV: 'staging', API_TOKEN: 'a-token' } }],
+  CreateTaskRequest: [createShellTask, createExecTask, createImageTask, { ...createShellTask, env: { RAILS_ENV: 'staging', API_TOKEN: 'a-token' } }, createTaskWithFiles],
+  TaskFile: [taskFile],
+  ContainerPath: ['/app/fix.rb', '/data/a file with spaces.csv'],
   Task: [task, provisioningTask, { ...task, scheduleId, scheduledFor: '2021-03-17T01:30:00.000Z' }, { ...task, envKeys: ['API_TOKEN'] }],
   TaskLogSize: [
     { lines: 1200, bytes: 3_145_728, droppedLines: 0, droppedBytes: 0, expiredAt: null },
@@ -634,4 +644,9 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
     { type: 'error', message: 'task 3f2a9c0d is not running' },
   ],
   ConsoleOpen: [consoleOpen, consoleExec],
+  TaskCopy: [taskCopy],
+  TaskRemove: [taskRemove],
+  CopyFileRequest: [{ path: '/app/export.csv' }],
+  CopyErrorCode: ['NOT_FOUND', 'IS_DIRECTORY', 'NOT_A_FILE', 'TOO_LARGE', 'CONTAINER_GONE', 'FAILED'],
+  CopyHead: [{ type: 'copy.file', size: 1234, mode: 0o644 }, { type: 'copy.error', code: 'NOT_FOUND', message: 'no such file in the container: /app/export.csv' }],
 };

@@ -1,6 +1,6 @@
 import { encodeConsoleData, ConsoleChannel, type Task } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dialBack, openConsoleClient } from '../testing/console-client.js';
+import { answerCopy, dialBack, openConsoleClient } from '../testing/console-client.js';
 import { eventually } from '../testing/eventually.js';
 import { OPERATIONS, type Operation } from '../http/openapi.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
@@ -80,6 +80,11 @@ describe('every change is audited once, every read never', () => {
     'POST /v1/tasks/{id}/stop': async () => {
       const id = await newTask();
       return { path: `/v1/tasks/${id}/stop`, status: 202, expected: expected('task.stop', 'task', id) };
+    },
+    'POST /v1/tasks/{id}/copy': async () => {
+      // The agent sends the file once asked, as tapit-agent does.
+      void agent.next('task.copy').then((copy) => answerCopy(scheduler.url, agent.credential, copy, Buffer.from('id,total\n1,2\n')));
+      return { path: `/v1/tasks/${ids.task}/copy`, body: { path: '/app/export.csv' }, status: 200, expected: expected('task.copy', 'task', ids.task) };
     },
     'DELETE /v1/tasks/{id}': async () => {
       const id = await newTask();

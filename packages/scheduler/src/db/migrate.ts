@@ -17,6 +17,7 @@ import * as webhooks from './migrations/0015-webhooks.js';
 import * as logRetention from './migrations/0016-log-retention.js';
 import * as auditTrail from './migrations/0017-audit-trail.js';
 import * as appEnv from './migrations/0018-app-env.js';
+import * as taskFiles from './migrations/0019-task-files.js';
 import * as registries from './migrations/0020-registries.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-log-retention': logRetention,
   '0017-audit-trail': auditTrail,
   '0018-app-env': appEnv,
+  '0019-task-files': taskFiles,
   '0020-registries': registries,
 };
 

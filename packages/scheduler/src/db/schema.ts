@@ -97,6 +97,8 @@ export interface TasksTable {
   log_dropped_lines: Generated<number>;
   env_sealed: string | null;
   env_keys: JsonWithDefault<string[]>;
+  /** Seconds its agent keeps the container after the end, for `tapit cp`; null: removed at once. */
+  keep_seconds: number | null;
 }
 
 export interface AppEnvVarsTable {
@@ -138,6 +140,15 @@ export interface TaskEventsTable {
   desired_status: string;
   message: string | null;
   created_at: CreatedAt;
+}
+
+/** Files copied into a task's container before it starts, kept until it runs or stops. */
+export interface TaskFilesTable {
+  task_id: string;
+  position: number;
+  path: string;
+  mode: number;
+  content: Buffer;
 }
 
 export interface AgentsTable {
@@ -321,6 +332,7 @@ export interface Database {
   task_log_lines: TaskLogLinesTable;
   task_log_chunks: TaskLogChunksTable;
   task_events: TaskEventsTable;
+  task_files: TaskFilesTable;
   agents: AgentsTable;
   tokens: TokensTable;
   join_tokens: JoinTokensTable;

@@ -9,6 +9,8 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { StreamLimits } from './stream-limits.js';
+import type { OpenedCopy } from '../copies/copy-broker.js';
+import type { TaskWithApp } from '../tasks/task-view.js';
 
 /** What the HTTP app needs from the outside world; tests pass their own. */
 export interface AppDeps {
@@ -34,6 +36,12 @@ export interface AppDeps {
   agentChanged?: (name: string) => Promise<void>;
   /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
   recentChunks?: RecentChunks;
+  /** TAPIT_TASK_FILES_MAX_BYTES: the bytes a task's `--file`s hold at most, together (MAX_TASK_FILES_BYTES if absent). */
+  taskFilesMaxBytes?: number;
+  /** `tapit cp`: opens a copy from a task's container through its agent on this replica (copies/copy-broker.ts). */
+  openCopy?: (task: TaskWithApp, path: string) => Promise<OpenedCopy>;
+  /** A kept container (keep=DURATION) of a deleted task: its agent, if connected here, removes it now. */
+  removeContainer?: (agent: string, taskId: string) => void;
   /** Seals and opens the secrets kept at rest (secrets/secret-box.ts). */
   secrets: SecretBox;
 }

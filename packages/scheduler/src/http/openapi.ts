@@ -53,6 +53,7 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/tasks/{id}/logs/follow', summary: 'Follow a task log (NDJSON of LogFollowEvent)', query: P.LogFollowQuery, response: P.LogFollowEvent },
   { method: 'get', path: '/v1/tasks/{id}/logs/chunks', summary: 'A page of a task log as stored chunks', query: P.LogChunkQuery, response: P.LogChunkPage },
   { method: 'get', path: '/v1/tasks/{id}/logs/chunks/follow', summary: 'Follow a task log as chunks (NDJSON of LogFollowEvent: chunk, status, end)', query: P.LogChunkFollowQuery, response: P.LogFollowEvent },
+  { method: 'post', path: '/v1/tasks/{id}/copy', summary: "Copy one file out of a task's container (running, or stopped and kept): its bytes, application/octet-stream; audited as task.copy", body: P.CopyFileRequest },
   { method: 'get', path: '/v1/tasks/{id}/consoles', summary: 'Console and exec sessions of a task', response: P.ConsoleSessionList },
   { method: 'get', path: '/v1/consoles/{session}/recording', summary: 'A session recording (asciicast v2, application/x-asciicast)' },
   { method: 'post', path: '/v1/projects/{project}/stages/{stage}/apps/{app}/schedules', summary: 'Create a schedule (a cron expression in a time zone)', body: P.CreateScheduleRequest, response: P.CreatedSchedule, status: 201 },

@@ -3,6 +3,7 @@ import type { Insertable, Kysely, Transaction, UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLinesOfTasks, type NewLogLine } from '../logs/repository.js';
+import { dropTaskFiles } from './task-files.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
 export type NewTask = Omit<Insertable<TasksTable>, 'status' | 'desired_status'>;
@@ -74,6 +75,8 @@ async function recordStatus(trx: Transaction<Database>, row: TaskRow, message: s
 
 /** `recordStatus` of several tasks: their events in one statement. */
 async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], message: string | undefined, at: Date): Promise<void> {
+  // A task's --files are written before it runs: running or stopped, it needs them no more.
+  await dropTaskFiles(trx, rows.filter((row) => row.status === 'RUNNING' || row.status === 'STOPPED').map((row) => row.id));
   await trx
     .insertInto('task_events')
     .values(rows.map((row) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))

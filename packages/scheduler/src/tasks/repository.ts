@@ -130,6 +130,7 @@ export async function prepareTask(db: Kysely<Database>, request: TaskRequest, lo
     schedule_attempt: link?.attempt ?? null,
     // The app's required labels, with the task's own added (or replacing the app's value).
     constraints: JSON.stringify(constraints),
+    keep_seconds: body.keepSeconds ?? null,
   };
 }
 

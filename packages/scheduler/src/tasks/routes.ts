@@ -11,17 +11,28 @@ import { createOnce } from '../idempotency/create-once.js';
 import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
 import { toTask } from './task-view.js';
 import { sealTaskEnv } from '../env/task-env.js';
+import { bodyBytesBesidesFiles, createTaskBodyLimit, MAX_TASK_FILES_BYTES, storeTaskFiles, taskFilesBytes } from './task-files.js';
+import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
+import { ApiError } from '../http/api-error.js';
 
 export function taskRoutes(deps: AppDeps) {
   const { db, signals, secrets } = deps;
   const routes = new Hono<HonoEnv>();
 
-  routes.post('/projects/:project/stages/:stage/apps/:app/tasks', async (c) => {
+  const filesMax = deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES;
+  const filesLimit = ` (a task's files: at most ${filesMax} bytes together, TAPIT_TASK_FILES_MAX_BYTES)`;
+  routes.post('/projects/:project/stages/:stage/apps/:app/tasks', bodyLimitOf(createTaskBodyLimit(MAX_BODY_BYTES, filesMax), filesLimit), async (c) => {
     const principal = c.get('principal');
     const path = { project: parseParam(c, 'project', Name), stage: parseParam(c, 'stage', Name), app: parseParam(c, 'app', Name) };
     requireProject(principal, path.project);
     requireRole(principal, 'member');
+    // Only the files' content gets this route's larger limit: the rest stays within 1 MiB.
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    if (bodyBytesBesidesFiles(raw) > MAX_BODY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `body must be at most ${MAX_BODY_BYTES} bytes besides its files' content`);
     const body = await parseBody(c, CreateTaskRequest);
+    const files = body.files ?? [];
+    const filesBytes = taskFilesBytes(files);
+    if (filesBytes > filesMax) throw new ApiError('PAYLOAD_TOO_LARGE', `files hold ${filesBytes} bytes; a task's files may hold at most ${filesMax} bytes together (TAPIT_TASK_FILES_MAX_BYTES)`, 'files');
     const app = await findApp(db, path);
     // The task's own initiatedBy wins; without one, the client's X-Initiated-By is the task's too.
     const initiatedBy = body.initiatedBy ?? c.get('initiatedBy') ?? undefined;
@@ -29,6 +40,7 @@ export function taskRoutes(deps: AppDeps) {
       const id = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
       // Sealed bound to the task, so it needs its id: in the same transaction, before any agent sees it.
       if (body.env && Object.keys(body.env).length > 0) await trx.updateTable('tasks').set(sealTaskEnv(secrets, id, body.env)).where('id', '=', id).execute();
+      await storeTaskFiles(trx, id, files);
       await recordAudit(trx, {
         ...requestAudit(c),
         initiatedBy: initiatedBy ?? null,
@@ -36,7 +48,7 @@ export function taskRoutes(deps: AppDeps) {
         targetType: 'task',
         targetId: id,
         project: path.project,
-        details: { app: path.app, kind: body.kind, ...(body.env ? { envKeys: Object.keys(body.env).sort() } : {}) },
+        details: { app: path.app, kind: body.kind, ...(body.env ? { envKeys: Object.keys(body.env).sort() } : {}), ...(files.length > 0 ? { files: files.map((f) => f.path) } : {}) },
       });
       return toTask(await findTask(trx, id, null));
     });
@@ -79,6 +91,8 @@ export function taskRoutes(deps: AppDeps) {
       await deleteTask(trx, task);
       await recordAudit(trx, { ...requestAudit(c), action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project });
     });
+    // A container kept for copies goes with its task (an agent connected elsewhere removes it when its time is up).
+    if (task.agent_name && task.keep_seconds) deps.removeContainer?.(task.agent_name, task.id);
     return c.body(null, 204);
   });
 

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { TaskSpec } from '@tapit/protocol';
 import type { AppRow, Database, TaskRow } from '../db/schema.js';
+import { filesOfTasks } from './task-files.js';
 
 /** What a task's spec takes from its app. */
 export type SpecApp = Pick<AppRow, 'project' | 'read_only' | 'pull_policy'>;
 
 /** What an agent is sent to run a task row. */
-export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
+export function toTaskSpec(row: TaskRow, app: SpecApp, files: TaskSpec['files'] = []): TaskSpec {
   return {
     taskId: row.id,
     image: row.image,
@@ -27,6 +28,9 @@ export function toTaskSpec(row: TaskRow, app: SpecApp): TaskSpec {
     project: app.project,
     readOnly: app.read_only,
     pullPolicy: app.pull_policy,
+    // Files go to a task not yet started only; once it runs they are deleted.
+    ...(files.length > 0 ? { files } : {}),
+    ...(row.keep_seconds ? { keepSeconds: row.keep_seconds } : {}),
   };
 }
 
@@ -36,6 +40,7 @@ export async function taskSpecs(db: Kysely<Database>, rows: TaskRow[]): Promise<
   const ids = [...new Set(rows.map((row) => row.app_id))];
   const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only', 'pull_policy']).where('id', 'in', ids).execute();
   const byId = new Map(apps.map((app) => [app.id, app]));
+  const files = await filesOfTasks(db, rows.filter((row) => row.started_at === null).map((row) => row.id));
   // Tasks keep their app (ON DELETE RESTRICT), so every row finds it.
-  return rows.map((row) => toTaskSpec(row, byId.get(row.app_id)!));
+  return rows.map((row) => toTaskSpec(row, byId.get(row.app_id)!, files.get(row.id)));
 }

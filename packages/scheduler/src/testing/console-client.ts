@@ -1,4 +1,4 @@
-import { ConsoleServerFrame, decodeConsoleData, type SchedulerFrame } from '@tapit/protocol';
+import { ConsoleServerFrame, decodeConsoleData, type SchedulerFrame, copyStreamPath } from '@tapit/protocol';
 import WebSocket from 'ws';
 import { ADMIN_TOKEN } from './test-app.js';
 
@@ -39,4 +39,16 @@ export async function dialBack(url: string, credential: string, open: Extract<Sc
     stream.once('error', reject);
   });
   return { open, stream, received };
+}
+
+/** As an agent answers `task.copy`: dials back, says the file's size and mode, sends its bytes and closes. */
+export async function answerCopy(url: string, credential: string, copy: Extract<SchedulerFrame, { type: 'task.copy' }>, bytes: Buffer): Promise<void> {
+  const stream = new WebSocket(`${wsUrl(url)}${copyStreamPath(copy.copyId)}`, { headers: { authorization: `Bearer ${credential}` } });
+  await new Promise((resolve, reject) => {
+    stream.once('open', resolve);
+    stream.once('error', reject);
+  });
+  stream.send(JSON.stringify({ type: 'copy.file', size: bytes.length, mode: 0o644 }));
+  stream.send(bytes);
+  stream.close(1000);
 }

@@ -10,14 +10,14 @@ import type { TestDatabase } from './test-database.js';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** The HTTP app on a test database, and a `call` that sends JSON with a bearer token. */
-export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>, options: { followKeepAliveMs?: number; log?: (line: string) => void; bootstrap?: boolean; secrets?: SecretBox } = {}) {
+export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>, options: { followKeepAliveMs?: number; log?: (line: string) => void; bootstrap?: boolean; secrets?: SecretBox; taskFilesMaxBytes?: number } = {}) {
   const secrets = options.secrets ?? randomSecretBox();
   if (options.bootstrap !== false) await ensureBootstrapToken(database.db, ADMIN_TOKEN);
   const signals = new TaskSignals();
   const tokenWatch = new TokenWatch(database.db);
   const probe = new DatabaseProbe(database.db);
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', checkDatabase: () => probe.check(), followPollMs: 50, followKeepAliveMs: options.followKeepAliveMs, secrets },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: 'test', checkDatabase: () => probe.check(), followPollMs: 50, followKeepAliveMs: options.followKeepAliveMs, secrets, taskFilesMaxBytes: options.taskFilesMaxBytes },
     options.log,
   );
   const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, extraHeaders: Record<string, string> = {}) => {

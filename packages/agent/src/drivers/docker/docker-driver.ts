@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
-import { StartError, type AdoptableTask, type DriverTask, type MemoryOnly, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
+import { CopyError, StartError, type AdoptableTask, type CopiedFile, type DriverTask, type MemoryOnly, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
 import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
 import { DockerTask, type DockerHandle } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
@@ -10,6 +10,9 @@ import { engineClient } from './engine-client.js';
 import { pidBudget, type PidBudget } from './pid-budget.js';
 import { ProjectNetworks, SHARED_BRIDGE } from './project-networks.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
+import { TarFileReader, tarOfFiles } from './tar-archive.js';
+import { pipeline } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 
 /** Each task's PIDs limit unless configured (TAPIT_AGENT_TASK_PIDS). */
 export const DEFAULT_PIDS_PER_TASK = 1024;
@@ -87,6 +90,9 @@ export class DockerDriver implements TaskDriver {
       container = this.docker.getContainer(`tapit-${spec.taskId}`);
     }
     const info = await container.inspect();
+    const notStarted = !info.State.Running && dockerTimeUnset(info.State.StartedAt);
+    // The task's files before its handle is saved: a created container the agent finds again holds them.
+    if (notStarted && spec.files?.length) await this.writeFiles(container, spec);
     const handle: DockerHandle = { driver: 'docker', version: 1, containerId: info.Id };
     hooks.onCreated(handle, digest);
     // A console's TTY is attached before the start, so not a byte of its screen is missed.
@@ -114,6 +120,19 @@ export class DockerDriver implements TaskDriver {
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);
+
+  /** Copies the task's files in (parent folders made by the engine, root's, with their modes); a failure fails the start. */
+  private async writeFiles(container: Docker.Container, spec: TaskSpec): Promise<void> {
+    const files = (spec.files ?? []).map((file) => ({ name: file.path.slice(1), mode: file.mode, content: Buffer.from(file.content, 'base64') }));
+    try {
+      // The engine answers once the archive is extracted.
+      await container.putArchive(tarOfFiles(files), { path: '/' });
+    } catch (error) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      const names = files.map((f) => `/${f.name}`).join(', ');
+      throw new StartError(`writing the task's files (${names.length > 1000 ? `${names.slice(0, 1000)}…` : names}) failed: ${engineMessage(error)}`);
+    }
+  }
 
   private async create(spec: TaskSpec, ctx: ContainerContext): Promise<Docker.Container> {
     try {
@@ -156,6 +175,40 @@ export class DockerDriver implements TaskDriver {
     return new DockerTask(this.docker, handle as DockerHandle, this.health, this.clock, terminal);
   }
 
+  async copyFile(handle: TaskHandle, path: string, maxBytes: number): Promise<CopiedFile> {
+    const container = this.docker.getContainer(String(handle.containerId));
+    let archive: IncomingMessage;
+    try {
+      archive = (await container.getArchive({ path })) as unknown as IncomingMessage;
+    } catch (error) {
+      const message = engineMessage(error);
+      if (isNotFound(error) && /no such container/i.test(message)) throw new CopyError('CONTAINER_GONE', `the task's container is gone (${message})`);
+      if (isNotFound(error)) throw new CopyError('NOT_FOUND', `no such file in the task's container: ${path}`);
+      throw new CopyError('FAILED', `reading ${path} failed: ${message}`);
+    }
+    // The engine says what the path is in a header, before a byte of the archive is read.
+    const stat = parseStat(archive.headers['x-docker-container-path-stat']);
+    const refuse = (error: CopyError) => {
+      archive.destroy();
+      throw error;
+    };
+    if (!stat) return refuse(new CopyError('FAILED', `the engine did not say what ${path} is`));
+    if (stat.mode & GO_MODE_DIR) return refuse(new CopyError('IS_DIRECTORY', `${path} is a directory: tapit cp copies one file (copy a tar of it: create an archive in the task first)`));
+    if (stat.mode & GO_MODE_TYPE) return refuse(new CopyError('NOT_A_FILE', `${path} is not a regular file (a link, device, pipe or socket)`));
+    if (stat.size > maxBytes) return refuse(new CopyError('TOO_LARGE', `${path} holds ${stat.size} bytes; a copy may hold at most ${maxBytes} bytes (TAPIT_COPY_MAX_BYTES)`));
+    const reader = new TarFileReader();
+    pipeline(archive, reader, () => undefined);
+    return { size: stat.size, mode: stat.mode & 0o7777, bytes: reader };
+  }
+
+  async removeContainer(handle: TaskHandle): Promise<void> {
+    try {
+      await this.docker.getContainer(String(handle.containerId)).remove({ force: true, v: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw new Error(engineMessage(error));
+    }
+  }
+
   async listOwned(): Promise<AdoptableTask[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${this.options.agentName}`] } });
     return list
@@ -176,6 +229,21 @@ export class DockerDriver implements TaskDriver {
     });
     this.infoLoaded.catch(() => (this.infoLoaded = null));
     return this.infoLoaded;
+  }
+}
+
+/** Go's os.FileMode bits in the engine's path stat: a directory, and every kind that is not a regular file. */
+const GO_MODE_DIR = 2 ** 31;
+const GO_MODE_TYPE = (2 ** 31 + 2 ** 27 + 2 ** 26 + 2 ** 25 + 2 ** 24 + 2 ** 21 + 2 ** 19) >>> 0;
+
+/** `X-Docker-Container-Path-Stat`: base64 of `{"name","size","mode","mtime","linkTarget"}`. */
+function parseStat(header: string | string[] | undefined): { size: number; mode: number } | null {
+  if (typeof header !== 'string') return null;
+  try {
+    const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { size?: unknown; mode?: unknown };
+    return typeof stat.size === 'number' && typeof stat.mode === 'number' ? { size: stat.size, mode: stat.mode >>> 0 } : null;
+  } catch {
+    return null;
   }
 }
 

@@ -10,6 +10,7 @@ import { formatNumber } from '../../lib/output.js';
 import { cpuUnitsToVcpus, mibToGb, parseEntrypoint } from '../../lib/units.js';
 import { validateRequest } from '../../lib/validate.js';
 import { parseEnvAssignment } from '../../lib/key-values.js';
+import { fileFlag, readTaskFiles } from '../../lib/task-files.js';
 
 /** `--constraint region=eu --constraint gpu=true` as labels; a bad one is a usage error. */
 function parseConstraintFlags(values: string[]): Labels {
@@ -53,6 +54,7 @@ export default class TaskRun extends BaseCommand {
     interactive: Flags.boolean({ summary: 'Run the command in a TTY and connect this terminal to it (a console: bash, rails console…).' }),
     constraint: Flags.string({ multiple: true, summary: 'Run only on an agent carrying this label, KEY=VALUE (repeatable), besides the app\'s constraints.' }),
     env: Flags.string({ char: 'e', multiple: true, summary: "Set an env var for this task only, KEY=VALUE (repeatable); it wins over the app's. Its value is never shown back." }),
+    file: fileFlag,
   };
 
   async run(): Promise<Task> {
@@ -67,6 +69,7 @@ export default class TaskRun extends BaseCommand {
       entrypoint: flags.entrypoint === undefined ? undefined : parseEntrypoint(flags.entrypoint),
       constraints: flags.constraint === undefined ? undefined : parseConstraintFlags(flags.constraint),
       env: flags.env === undefined ? undefined : parseEnvFlags(flags.env),
+      files: readTaskFiles(flags.file),
     };
     const request = validateRequest(CreateTaskRequest, body, (field) => {
       if (field === 'cpu') return `--cpu ${flags.cpu} (${formatNumber(body.cpu ?? 0)} vCPUs)`;
@@ -74,6 +77,7 @@ export default class TaskRun extends BaseCommand {
       if (field === 'args' || field === 'command') return 'command';
       if (field === 'constraints') return '--constraint';
       if (field === 'env') return '--env';
+      if (field === 'files') return '--file';
       return `--${field}`;
     });
     const client = await this.api();
