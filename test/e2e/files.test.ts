@@ -55,12 +55,13 @@ describe('--file LOCAL:/PATH', () => {
   it('is refused past the scheduler\'s TAPIT_TASK_FILES_MAX_BYTES, and no task is created', async () => {
     const big = join(dir, 'big.bin');
     writeFileSync(big, randomBytes(FILES_MAX + 1));
-    const before = JSON.parse((await system.tapit('list', 'tasks', '--json')).stdout).length;
+    const before = JSON.parse((await system.tapit('list', 'tasks', '--json')).stdout).items.length;
+    expect(before).toBeGreaterThan(0);
     const run = await system.tapit('create', 'task', 'true', '--file', `${big}:/big.bin`);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('TAPIT_TASK_FILES_MAX_BYTES');
     expect(run.stderr).not.toMatch(/at .*\.js:\d+/);
-    expect(JSON.parse((await system.tapit('list', 'tasks', '--json')).stdout).length).toBe(before);
+    expect(JSON.parse((await system.tapit('list', 'tasks', '--json')).stdout).items.length).toBe(before);
   });
 
   it('is refused by the CLI before anything is sent past what any scheduler takes (2 MiB)', async () => {

@@ -108,29 +108,40 @@ describe('private registries', () => {
     }
   });
 
-  it('pull policies: always pulls every time, missing only what is not there, never refuses what is not there', async () => {
+  it('pull policies: always pulls every time, never refuses what is not there, and a private image is pulled for every task whatever the policy', async () => {
     expect((await system.tapit('update', 'app', 'private', 'pull_policy=always')).code).toBe(0);
     const always = await runPrivate();
     expect(always.code, `${always.stdout}\n${why()}`).toBe(0);
     expect(always.stdout).toContain(`[system] Pulling image ${PRIVATE} (as ${USER} on ${registry.host})`);
 
-    // The image is there now: `missing` (the default) does not pull it again.
+    // The image is on the engine now, but its registry is private: `missing` pulls it all the
+    // same, so the registry checks every task's credentials.
     expect((await system.tapit('update', 'app', 'private', 'pull_policy=missing')).code).toBe(0);
     const present = await runPrivate();
     expect(present.code, why()).toBe(0);
-    expect(present.stdout).not.toContain('Pulling image');
+    expect(present.stdout).toContain(`[system] Pulling image ${PRIVATE} (as ${USER} on ${registry.host})`);
+
+    // Another project, without credentials of its own, never runs it from the engine's cache.
+    for (const args of [['create', 'project', 'intruder'], ['create', 'app', 'copycat', `image=${PRIVATE}`, '-p', 'intruder']]) {
+      const made = await system.tapit(...args);
+      expect(made.code, made.stderr).toBe(0);
+    }
+    const copycat = await system.tapitWithin(60_000, 'create', 'task', 'echo variant=$VARIANT', '-p', 'intruder', '-a', 'copycat', '--wait');
+    expect(appLines(copycat.stdout)).toEqual([]);
+    const refused = await system.task(idFrom(copycat.stdout));
+    expect(refused.stopCode, why()).toBe('FAILED_TO_START');
+    expect(refused.stopReason).toMatch(/no basic auth credentials|unauthorized|authentication required/);
 
     const bad = await system.tapit('update', 'app', 'private', 'pull_policy=sometimes');
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('Error: Invalid value "sometimes" for pull_policy: allowed values are always, missing, never');
 
-    expect((await system.tapit('update', 'app', 'private', 'pull_policy=never')).code).toBe(0);
-    await forget(PRIVATE);
-    const never = await runPrivate();
+    const absent = `tapit-e2e/absent-${suffix}:never`;
+    expect((await system.tapit('create', 'app', 'absent', `image=${absent}`, 'pull_policy=never')).code).toBe(0);
+    const never = await system.tapitWithin(60_000, 'create', 'task', 'true', '-a', 'absent', '--wait');
     const task = await system.task(idFrom(never.stdout));
     expect(task.stopCode, why()).toBe('FAILED_TO_START');
-    expect(task.stopReason).toBe(`image ${PRIVATE} is not on this agent's Docker engine, and the app's pull policy is never`);
-    expect((await system.tapit('update', 'app', 'private', 'pull_policy=missing')).code).toBe(0);
+    expect(task.stopReason).toBe(`image ${absent} is not on this agent's Docker engine, and the app's pull policy is never`);
   });
 
   it('lists registries without the password, and the password shows nowhere: API, CLI, audit, scheduler and agent output', async () => {

@@ -135,6 +135,7 @@ export class TaskRunner {
       case 'task.log.ack':
         return this.runs.get(frame.taskId)?.onAck(frame.seq);
       case 'task.env':
+        if (frame.failure !== undefined) return this.runs.get(frame.taskId)?.envRefused(frame.failure);
         return this.runs.get(frame.taskId)?.provideEnv(frame.env, frame.secretKeys, PullAuth.optional().parse(frame.pullAuth));
     }
   }

@@ -78,6 +78,8 @@ export class TaskRun {
   private env: Record<string, string> | null = null;
   /** Its secret values, replaced in its output before the output is spooled. */
   private mask = new SecretMask([]);
+  /** Why the scheduler could not give the env again: a task not yet started fails to start with it. */
+  private envFailure: string | null = null;
   /** Registry credentials given with the env after a restart, for a task not yet created (memory only). */
   private pullAuth: PullAuth | undefined;
   private envGiven: () => void = () => undefined;
@@ -107,6 +109,21 @@ export class TaskRun {
     this.pullAuth = pullAuth;
     this.mask = new SecretMask(secretKeys.map((key) => env[key]).filter((value): value is string => value !== undefined));
     this.envGiven();
+  }
+
+  /**
+   * The scheduler could not open the task's secrets (a key it lacks). A task not yet started fails
+   * to start; a running one's output is not read (it stays in the engine) until a later connection
+   * gets the env, so no secret reaches the spool unmasked.
+   */
+  envRefused(reason: string): void {
+    if (this.env !== null) return;
+    if (this.record.state === 'pending' && !this.task) {
+      this.envFailure = `its env could not be given again after the agent restarted: ${reason}`;
+      this.envGiven();
+      return;
+    }
+    log('task.env-refused', { task: this.taskId, reason });
   }
 
   get taskId(): string {
@@ -141,6 +158,7 @@ export class TaskRun {
     this.setStatus('PENDING');
     await this.envReady;
     if (this.forgetting || this.closed) return;
+    if (this.envFailure !== null) return this.failToStart(this.envFailure);
     spec = { ...spec, env: this.env ?? {} };
     // Launched again after a restart, the task has only what the scheduler sent with its env.
     memoryOnly = { pullAuth: memoryOnly.pullAuth ?? this.pullAuth };

@@ -107,7 +107,7 @@ export class FakeScheduler {
   }
 
   /** The env of each task assigned, given again on `task.env.request` as the scheduler does. */
-  readonly envs = new Map<string, { env: Record<string, string>; secretKeys: string[] }>();
+  readonly envs = new Map<string, { env: Record<string, string>; secretKeys: string[]; failure?: string }>();
 
   /** Highest seq stored with no gap below it. */
   storedSeq(taskId: string): number {

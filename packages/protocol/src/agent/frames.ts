@@ -217,6 +217,11 @@ export const TaskEnv = z.object({
   secretKeys: z.array(z.string().max(255)).max(1000),
   /** A task not yet created pulls its image with these (absent: none, or a scheduler from before). */
   pullAuth: PullAuth.optional(),
+  /**
+   * Its secrets do not open on this scheduler (a key it lacks): a task not yet started fails to
+   * start with this; a running one's output waits, unread, until an answer without it.
+   */
+  failure: z.string().max(4000).optional(),
 });
 
 /** All lines up to `seq` are stored; the agent may drop them from its spool. */

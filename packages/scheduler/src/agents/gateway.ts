@@ -469,13 +469,15 @@ export class AgentGateway {
           .innerJoin('apps', 'apps.id', 'tasks.app_id')
           .select(['tasks.id', 'tasks.app_id', 'tasks.env_sealed', 'tasks.image', 'apps.project'])
           .where('tasks.id', '=', frame.taskId)
+          // A task it holds now: not the current secrets of one it ran long ago.
+          .where('tasks.status', 'in', [...ON_AGENT_STATUSES])
           .where(ownedBy(session))
           .executeTakeFirst();
         const [env] = row ? await taskEnvs(db, this.deps.secrets, [row]) : [{ env: {}, secretKeys: [] }];
         if ('failure' in env!) this.deps.log(`task ${frame.taskId}: its env is not sent again to agent ${session.name}: ${env!.failure}`);
         // Its registry credentials too: a task not yet created when its agent restarted pulls with them.
-        const pullAuth = row ? (await pullAuths(db, this.deps.secrets, [row])).get(row.id) : undefined;
-        session.send({ type: 'task.env', taskId: frame.taskId, ...('failure' in env! ? { env: {}, secretKeys: [] } : env!), ...(pullAuth ? { pullAuth } : {}) });
+        const pullAuth = row ? (await pullAuths(db, this.deps.secrets, [row])).get(row.id)?.auth : undefined;
+        session.send({ type: 'task.env', taskId: frame.taskId, ...('failure' in env! ? { env: {}, secretKeys: [], failure: env!.failure } : env!), ...(pullAuth ? { pullAuth } : {}) });
         return;
       }
       case 'task.exited': {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Registry, RegistryList } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, SecretKeyMissingError, secretKeyOf } from '../secrets/secret-box.js';
-import { taskAssignments } from '../tasks/task-assignment.js';
+import { isUnsendable, taskAssignments } from '../tasks/task-assignment.js';
 import { createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import { pullAuths, resealRegistryPasswords } from './repository.js';
@@ -74,23 +74,43 @@ describe.each(DATABASE_KINDS)('registries on %s', (kind) => {
     const blogTask = (await app.call('POST', '/v1/projects/blog/stages/default/apps/web/tasks', { command: 'true' })).body.id as string;
     const rows = await database.db.selectFrom('tasks').selectAll().where('id', 'in', [shopTask, hubTask, blogTask]).execute();
     const frames = await taskAssignments({ db: database.db, secrets: app.secrets }, rows);
-    const byTask = new Map(frames.map((frame) => [frame.task.taskId, frame]));
+    const byTask = new Map(frames.filter((frame) => !isUnsendable(frame)).map((frame) => [frame.task.taskId, frame]));
     expect(byTask.get(shopTask)?.pullAuth).toEqual({ registry: 'ghcr.io', username: 'deploy', password: PASSWORD });
-    expect(byTask.get(shopTask)?.task.pullPolicy).toBe('missing');
     expect(byTask.get(hubTask)?.pullAuth).toBeUndefined();
     expect(byTask.get(blogTask)?.pullAuth).toBeUndefined();
+    // ghcr.io is private (a project holds credentials for it): its images are pulled for every
+    // task, so blog never runs shop's image from an agent's cache without credentials of its own.
+    expect(byTask.get(shopTask)?.task.pullPolicy).toBe('always');
+    expect(byTask.get(blogTask)?.task.pullPolicy).toBe('always');
+    expect(byTask.get(hubTask)?.task.pullPolicy).toBe('missing');
+  });
+
+  it('fails a task whose assignment would not fit the agent link, instead of sending it', async () => {
+    const big = 'x'.repeat(32_000);
+    const vars = Object.fromEntries(Array.from({ length: 140 }, (_, i) => [`BIG_${i}`, big]));
+    for (let from = 0; from < 140; from += 20) {
+      const part = Object.fromEntries(Object.entries(vars).slice(from, from + 20));
+      expect((await app.call('PATCH', '/v1/projects/blog/stages/default/apps/web/env', { vars: part })).status).toBe(200);
+    }
+    const id = (await app.call('POST', '/v1/projects/blog/stages/default/apps/web/tasks', { command: 'true' })).body.id as string;
+    const rows = await database.db.selectFrom('tasks').selectAll().where('id', '=', id).execute();
+    const [frame] = await taskAssignments({ db: database.db, secrets: app.secrets }, rows);
+    expect(isUnsendable(frame!) && frame.failure).toMatch(/^its assignment is \d+ bytes, more than an agent link carries \(4194304\)/);
   });
 
   it('after a key rotation opens what the old key sealed, seals it again with the new one, and names a key it lacks', async () => {
     const newKey = secretKeyOf(randomBytes(32));
     const rotated = new SecretBox(newKey, [firstKey]);
     const task = { id: 'a'.repeat(32), project: 'shop', image: 'ghcr.io/acme/web:1' };
-    expect((await pullAuths(database.db, rotated, [task])).get(task.id)?.password).toBe(PASSWORD);
+    expect((await pullAuths(database.db, rotated, [task])).get(task.id)?.auth?.password).toBe(PASSWORD);
     expect(await resealRegistryPasswords(database.db, rotated)).toBe(1);
     expect(await resealRegistryPasswords(database.db, rotated)).toBe(0);
     // The new key alone opens it now; the old key alone does not.
-    expect((await pullAuths(database.db, new SecretBox(newKey), [task])).get(task.id)?.password).toBe(PASSWORD);
-    await expect(pullAuths(database.db, app.secrets, [task])).rejects.toThrow(SecretKeyMissingError);
-    await expect(pullAuths(database.db, app.secrets, [task])).rejects.toThrow(`key ${newKey.id}`);
+    expect((await pullAuths(database.db, new SecretBox(newKey), [task])).get(task.id)?.auth?.password).toBe(PASSWORD);
+    // A key this scheduler lacks fails that task alone, saying which key.
+    const missing = (await pullAuths(database.db, app.secrets, [task])).get(task.id);
+    expect(missing?.auth).toBeUndefined();
+    expect(missing?.failure).toContain(`key ${newKey.id}`);
+    await expect(resealRegistryPasswords(database.db, app.secrets)).rejects.toThrow(SecretKeyMissingError);
   });
 });

@@ -46,24 +46,48 @@ export async function deleteRegistry(db: Kysely<Database>, project: string, host
   if (deleted.numDeletedRows === 0n) throw notFound(`registry "${host}" of project "${project}"`, 'host');
 }
 
-/**
- * The credentials each task's image is pulled with, from its project's registries: by task id,
- * only for tasks whose image's registry the project has credentials for. One query for them all.
- */
-export async function pullAuths(db: Kysely<Database>, secrets: SecretBox, tasks: { id: string; project: string; image: string }[]): Promise<Map<string, PullAuth>> {
+/** How a task's image is pulled: with its project's credentials, or why they do not open. */
+export interface PullAccess {
+  auth?: PullAuth;
+  /** The credentials are sealed with a key this scheduler lacks, or damaged: the task cannot start. */
+  failure?: string;
+  /**
+   * Some project holds credentials for the image's registry: the image is private there, so it is
+   * pulled for every task (with the task's own project's credentials, or none), never taken from
+   * the engine's cache, where another project's pull may have left it.
+   */
+  private: boolean;
+}
+
+/** The pull access of each task's image, by task id. Two queries for them all. */
+export async function pullAuths(db: Kysely<Database>, secrets: SecretBox, tasks: { id: string; project: string; image: string }[]): Promise<Map<string, PullAccess>> {
   const wanted = tasks.map((task) => ({ ...task, host: imageRegistry(task.image) }));
-  const out = new Map<string, PullAuth>();
+  const out = new Map<string, PullAccess>();
   if (wanted.length === 0) return out;
-  const rows = await db
-    .selectFrom('registries')
-    .select(['project', 'host', 'username', 'password_sealed'])
-    .where('project', 'in', [...new Set(wanted.map((w) => w.project))])
-    .where('host', 'in', [...new Set(wanted.map((w) => w.host))])
-    .execute();
+  const hosts = [...new Set(wanted.map((w) => w.host))];
+  const privateHosts = new Set((await db.selectFrom('registries').select('host').distinct().where('host', 'in', hosts).execute()).map((row) => row.host));
+  const rows =
+    privateHosts.size === 0
+      ? []
+      : await db
+          .selectFrom('registries')
+          .select(['project', 'host', 'username', 'password_sealed'])
+          .where('project', 'in', [...new Set(wanted.map((w) => w.project))])
+          .where('host', 'in', [...privateHosts])
+          .execute();
   const byKey = new Map(rows.map((row) => [`${row.project}\n${row.host}`, row]));
   for (const task of wanted) {
+    const access: PullAccess = { private: privateHosts.has(task.host) };
     const row = byKey.get(`${task.project}\n${task.host}`);
-    if (row) out.set(task.id, { registry: row.host, username: row.username, password: secrets.open(row.password_sealed, passwordContext(row.project, row.host)) });
+    if (row) {
+      try {
+        access.auth = { registry: row.host, username: row.username, password: secrets.open(row.password_sealed, passwordContext(row.project, row.host)) };
+      } catch (error) {
+        // One task's credentials not opening fails that task, never the others of the batch.
+        access.failure = `the registry password of project ${row.project} for ${row.host} does not open: ${(error as Error).message}`;
+      }
+    }
+    out.set(task.id, access);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { SchedulerFrame } from '@tapit/protocol';
+import { MAX_AGENT_FRAME_BYTES, type SchedulerFrame } from '@tapit/protocol';
 import type { Database, TaskRow } from '../db/schema.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { taskEnvs } from '../env/task-env.js';
@@ -34,10 +34,19 @@ export async function taskAssignments({ db, secrets }: AssignmentSource, rows: T
   const envs = await taskEnvs(db, secrets, rows);
   // The project's credentials for the registry of the task's image, when it has some.
   const auths = await pullAuths(db, secrets, specs.map((spec) => ({ id: spec.taskId, project: spec.project ?? '', image: spec.image })));
-  return specs.map((spec, i) => {
+  return specs.map((spec, i): TaskAssignFrame | UnsendableTask => {
     const env = envs[i]!;
     if ('failure' in env) return { taskId: spec.taskId, failure: env.failure };
-    const pullAuth = auths.get(spec.taskId);
-    return { type: 'task.assign', task: { ...spec, env: env.env, secretKeys: env.secretKeys }, ...(pullAuth ? { pullAuth } : {}) };
+    const access = auths.get(spec.taskId);
+    if (access?.failure) return { taskId: spec.taskId, failure: access.failure };
+    const pullPolicy = access?.private ? 'always' : spec.pullPolicy;
+    const frame: TaskAssignFrame = { type: 'task.assign', task: { ...spec, env: env.env, secretKeys: env.secretKeys, pullPolicy }, ...(access?.auth ? { pullAuth: access.auth } : {}) };
+    // A frame past what the agent link carries would close the link on every resend, cutting the
+    // agent's other tasks off with it: the task fails instead, saying why.
+    const bytes = Buffer.byteLength(JSON.stringify(frame));
+    if (bytes > MAX_AGENT_FRAME_BYTES) {
+      return { taskId: spec.taskId, failure: `its assignment is ${bytes} bytes, more than an agent link carries (${MAX_AGENT_FRAME_BYTES}): its env vars and files are too large together` };
+    }
+    return frame;
   });
 }
