@@ -79,7 +79,7 @@ describe('tapit projects, stages, apps and releases', () => {
   it('rejects bad key=value input with exit 2, one line naming the key, and sends nothing', async () => {
     const unknown = await tapit('create', 'app', 'db', 'image=busybox:1.36', 'size=3');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours, record_input, constraint, read_only, log_retention_days\n');
+    expect(unknown.stderr).toBe('Error: Unknown key "size": allowed keys are image, cpu, memory, max_hours, record_input, constraint, read_only, log_retention_days, pull_policy\n');
 
     const missing = await tapit('create', 'app', 'db');
     expect(missing.code).toBe(2);

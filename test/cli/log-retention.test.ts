@@ -23,7 +23,7 @@ describe('log retention', () => {
     }
     // Nothing to change: the keys of the command, not the API's fields.
     const none = await system.tapit('update', 'app', 'web');
-    expect([none.code, none.stderr.trim()]).toEqual([2, 'Error: Nothing to change: give constraint=… or log_retention_days=…']);
+    expect([none.code, none.stderr.trim()]).toEqual([2, 'Error: Nothing to change: give constraint=…, log_retention_days=… or pull_policy=…']);
     const created = await system.tapit('create', 'app', 'weekly', 'image=busybox', 'log_retention_days=7');
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain('Logs of its tasks are deleted 7 days after they finish');
