@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AgentGateway } from '../agents/gateway.js';
-import { agentOfCredential, bearerOf } from '../agents/agent-auth.js';
+import { dialBackAgent } from '../agents/dial-back-auth.js';
 import { requireRole } from '../auth/permissions.js';
 import type { TokenWatch } from '../auth/token-watch.js';
 import { authenticate, type Principal } from '../auth/tokens.js';
@@ -220,19 +220,8 @@ export class ConsoleBroker {
    * only the agent that was asked (another one is told no such session waits for it).
    */
   async handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): Promise<void> {
-    const secret = bearerOf(request);
-    let agent: string | undefined;
-    try {
-      agent = secret === undefined ? undefined : await agentOfCredential(this.deps.db, secret);
-    } catch (error) {
-      const refusal = toApiError(error) ?? new ApiError('INTERNAL', 'internal error');
-      if (refusal.code === 'INTERNAL') this.deps.log(`console dial-back: ${coerceError(error).message}`);
-      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
-    }
-    if (agent === undefined) {
-      this.failures.failed(request.socket.remoteAddress, secret === undefined ? 'missing token' : 'invalid token', 'a console dial-back');
-      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'a console dial-back needs the agent\'s own credential');
-    }
+    const agent = await dialBackAgent({ db: this.deps.db, failures: this.failures, log: this.deps.log }, request, socket, 'console');
+    if (agent === undefined) return;
     const waiting = this.waiting.get(sessionId);
     if (!waiting || waiting.agent !== agent) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for agent ${agent}`);
     this.agents.handleUpgrade(request, socket, head, (ws) => waiting.deliver(ws));

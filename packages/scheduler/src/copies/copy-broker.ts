@@ -4,12 +4,11 @@ import { pipeline, Readable, Transform, type Duplex, type TransformCallback } fr
 import { CopyHead, type SchedulerFrame } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { agentOfCredential, bearerOf } from '../agents/agent-auth.js';
+import { dialBackAgent } from '../agents/dial-back-auth.js';
 import { AuthFailures, DEFAULT_AUTH_FAILURES_PER_MINUTE } from '../auth/auth-failures.js';
-import { coerceError } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 import { DomainError } from '../domain/domain-error.js';
-import { ApiError, toApiError } from '../http/api-error.js';
+import { ApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 
@@ -99,19 +98,8 @@ export class CopyBroker {
 
   /** The agent dialling back for a copy it was asked for: its own credential, and only the agent asked. */
   async handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, copyId: string): Promise<void> {
-    const secret = bearerOf(request);
-    let agent: string | undefined;
-    try {
-      agent = secret === undefined ? undefined : await agentOfCredential(this.deps.db, secret);
-    } catch (error) {
-      const refusal = toApiError(error) ?? new ApiError('INTERNAL', 'internal error');
-      if (refusal.code === 'INTERNAL') this.deps.log(`copy dial-back: ${coerceError(error).message}`);
-      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
-    }
-    if (agent === undefined) {
-      this.failures.failed(request.socket.remoteAddress, secret === undefined ? 'missing token' : 'invalid token', 'a copy dial-back');
-      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', "a copy dial-back needs the agent's own credential");
-    }
+    const agent = await dialBackAgent({ db: this.deps.db, failures: this.failures, log: this.deps.log }, request, socket, 'copy');
+    if (agent === undefined) return;
     const waiting = this.waiting.get(copyId);
     if (!waiting || waiting.agent !== agent) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no copy ${copyId} is waiting for agent ${agent}`);
     this.agentSockets.handleUpgrade(request, socket, head, (ws) => waiting.deliver(ws));
