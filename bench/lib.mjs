@@ -24,10 +24,11 @@ export function startProcess(command, args, env) {
  * Scheduler (embedded unless TAPIT_DATABASE_URL is set) + one agent, on a random port.
  * `schedulerEnv` and `agentEnv` add to their environments; `schedulerNodeArgs` and `agentNodeArgs`
  * go to node before the program (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
+ * `launcher` goes before node (e.g. packages/scheduler/bin/embedded-heap.sh, as the quick start runs it).
  * `restartScheduler(between)` stops the scheduler, runs `between`, and starts it again on the
  * same database and port; the agent reconnects by itself.
  */
-export async function startTapit({ schedulerEnv = {}, agentEnv = {}, schedulerNodeArgs = [], agentNodeArgs = [] } = {}) {
+export async function startTapit({ schedulerEnv = {}, agentEnv = {}, schedulerNodeArgs = [], agentNodeArgs = [], launcher = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tapit-bench-'));
   const admin = `bench-${randomBytes(12).toString('hex')}`;
   const join_ = `join-${randomBytes(12).toString('hex')}`;
@@ -35,7 +36,8 @@ export async function startTapit({ schedulerEnv = {}, agentEnv = {}, schedulerNo
   const url = `http://127.0.0.1:${port}`;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const startScheduler = async () => {
-    const scheduler = startProcess(process.execPath, [...schedulerNodeArgs, BIN('tapit-scheduler')], {
+    const [command, ...args] = [...launcher, process.execPath, ...schedulerNodeArgs, BIN('tapit-scheduler')];
+    const scheduler = startProcess(command, args, {
       TAPIT_DATA_DIR: join(dir, 'scheduler'), TAPIT_PORT: port, TAPIT_BOOTSTRAP_TOKEN: admin, TAPIT_AGENT_JOIN_TOKEN: join_, ...schedulerEnv,
     });
     // The embedded database's first start runs initdb: slow on a busy machine.
@@ -56,6 +58,8 @@ export async function startTapit({ schedulerEnv = {}, agentEnv = {}, schedulerNo
     /** Everything the scheduler and the agent printed so far. */
     schedulerOutput: () => scheduler.output(),
     agentOutput: () => agent.output(),
+    /** The scheduler process's pid (it changes at a restart). */
+    schedulerPid: () => scheduler.child.pid,
     async restartScheduler(between = async () => {}) {
       await scheduler.stop();
       await between();

@@ -8,7 +8,7 @@
 #         -v /var/run/docker.sock:/var/run/docker.sock -v tapit-agent-state:/var/lib/tapit-agent \
 #         tapit-agent
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every workspace's dependencies, then `npm run build` (nx builds protocol first) -------
 FROM ${NODE_IMAGE} AS build

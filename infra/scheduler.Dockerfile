@@ -3,7 +3,7 @@
 # Build from the repository root:  docker build -f infra/scheduler.Dockerfile -t tapit-scheduler .
 # (infra/scheduler.Dockerfile.dockerignore keeps node_modules, dist and .git out of the context.)
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: every workspace's dependencies, then `npm run build` (nx builds protocol first) -------
 FROM ${NODE_IMAGE} AS build
@@ -58,5 +58,6 @@ EXPOSE 7700
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.TAPIT_PORT}/livez`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `docker run … tapit-scheduler migrate` runs the other command.
-ENTRYPOINT ["node", "/app/packages/scheduler/bin/tapit-scheduler.js"]
+# embedded-heap.sh: a small young generation when the embedded database is used (it says why).
+ENTRYPOINT ["/app/packages/scheduler/bin/embedded-heap.sh", "node", "/app/packages/scheduler/bin/tapit-scheduler.js"]
 CMD ["serve"]

@@ -39,7 +39,7 @@ log "starting tapit-scheduler on $TAPIT_URL (embedded database in $STATE_DIR/sch
 # Made by an earlier quick start with the default umask: the scheduler now refuses a folder others may read.
 if [ -d "$STATE_DIR/scheduler" ]; then chmod 700 "$STATE_DIR/scheduler"; fi
 TAPIT_DATA_DIR="$STATE_DIR/scheduler" TAPIT_PORT="$port" TAPIT_BOOTSTRAP_TOKEN="$ADMIN_TOKEN" TAPIT_AGENT_JOIN_TOKEN="$JOIN_TOKEN" \
-  node_modules/.bin/tapit-scheduler >"$STATE_DIR/scheduler.log" 2>&1 &
+  packages/scheduler/bin/embedded-heap.sh node_modules/.bin/tapit-scheduler >"$STATE_DIR/scheduler.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
   curl -fsS "$TAPIT_URL/healthz" >/dev/null 2>&1 && break

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { claimDataDir } from './data-dir.js';
+import { EMBEDDED_START_PARAMS, seedFromTemplate, useBaselineWasmCompiler } from './embedded-memory.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -51,10 +52,15 @@ export async function openDatabase(options: {
   }
   // 0700, locked to this process; PGlite's own files (written 0666) made 0600 once it is open.
   const dataDir = claimDataDir(options.dataDir);
-  const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: Number } }).catch((error: unknown) => {
+  useBaselineWasmCompiler();
+  let pglite: PGlite;
+  try {
+    seedFromTemplate(options.dataDir);
+    pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: Number }, startParams: EMBEDDED_START_PARAMS });
+  } catch (error) {
     dataDir.release();
     throw error;
-  });
+  }
   dataDir.tighten();
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
