@@ -29,6 +29,8 @@ beforeAll(async () => {
   expect((await runCli(['create', 'app', 'web', 'image=busybox:1.36'], { env })).code).toBe(0);
   const created = await runCli(['create', 'task', 'sleep 1', '-a', 'web', '--json'], { env });
   taskId = (JSON.parse(created.stdout) as { id: string }).id;
+  // Printed once, sourced by each case below (a CLI start per TAB would only slow the file).
+  for (const shell of ['bash', 'zsh']) await writeFile(join(home, `completion.${shell}`), (await runCli(['autocomplete', shell], { env })).stdout);
 }, HOOK_TIMEOUT_MS);
 afterAll(async () => {
   await scheduler?.stop();
@@ -39,7 +41,7 @@ afterAll(async () => {
 /** What bash offers on TAB at the end of `line`, and whether it adds no space after it. */
 async function bashCompletes(line: string, extraEnv: Record<string, string> = {}): Promise<{ words: string[]; nospace: boolean; stderr: string }> {
   const script = [
-    'eval "$(tapit autocomplete bash)"',
+    `source '${join(home, 'completion.bash')}'`,
     // bash's own word split, at COMP_WORDBREAKS (= and : among them), as on a real TAB.
     'COMP_LINE=$LINE; COMP_POINT=${#LINE}',
     'COMP_WORDS=(); while read -r w; do COMP_WORDS+=("$w"); done < <(printf %s "$LINE" | sed -E "s/([=:])/ \\1 /g; s/ +/\\n/g"; [[ $LINE == *[\\ =:] ]] && echo)',
@@ -66,6 +68,7 @@ describe('tapit autocomplete', () => {
     expect((await bashCompletes('tapit create ta')).words).toEqual(['task']);
     expect((await bashCompletes('tapit task ')).words).toEqual(['attach', 'run', 'stop']);
     expect((await bashCompletes('tapit show task --j')).words).toEqual(['--json']);
+    expect((await bashCompletes('tapit -a web create ta')).words).toEqual(['task']);
     // A key, with no space after its `=`, so the value follows.
     expect(await bashCompletes("tapit create task 'echo hi' mem")).toEqual({ words: ['memory='], nospace: true, stderr: '' });
     expect((await bashCompletes('tapit create task echo memory=2 ')).words).toEqual(expect.arrayContaining(['cpu=', 'max_hours=', 'ephemeral_storage_gb=', 'keep=', 'env=']));
@@ -95,7 +98,7 @@ describe('tapit autocomplete', () => {
       const script = [
         'compdef() { print -r -- "<compdef $*>" }',
         'compadd() { local suffix=""; [[ $1 == -S ]] && { suffix="<nospace>"; shift 2 }; [[ $1 == -- ]] && shift; local w; for w in "$@"; do [[ $w == ${words[CURRENT]}* ]] && print -r -- "$w$suffix"; done; return 0 }',
-        'eval "$(tapit autocomplete zsh)"',
+        `source '${join(home, 'completion.zsh')}'`,
         `words=(${words.map((word) => `'${word}'`).join(' ')}); CURRENT=${words.length}`,
         '_tapit_complete',
       ].join('\n');
@@ -103,6 +106,7 @@ describe('tapit autocomplete', () => {
       return stdout.split('\n').filter((word) => word !== '');
     };
     expect(await zshCompletes('tapit cr')).toEqual(['<compdef _tapit_complete tapit>', 'create']);
+    expect(await zshCompletes('tapit -a web create ta')).toEqual(['<compdef _tapit_complete tapit>', 'task']);
     expect(await zshCompletes('tapit create task echo mem')).toEqual(['<compdef _tapit_complete tapit>', 'memory=<nospace>']);
     expect(await zshCompletes(`tapit show task task=${taskId.slice(0, 3)}`)).toEqual(['<compdef _tapit_complete tapit>', `task=${taskId}`]);
   });

@@ -80,8 +80,11 @@ ${fn}() {
   local line=\${COMP_LINE:0:COMP_POINT} cur="" id="" word words candidates
   read -ra words <<<"$line"
   if [[ $line != *[[:space:]] ]]; then cur=\${words[-1]}; unset 'words[-1]'; fi
+  local skip=""
   for word in "\${words[@]:1}"; do
-    case $word in -*|*=*) continue ;; esac
+    # The value of a scope flag (-a web) is no command word.
+    if [[ -n $skip ]]; then skip=""; continue; fi
+    case $word in -a|-p|-s|--app|--project|--stage) skip=1; continue ;; -*|*=*) continue ;; esac
     if [[ -z $id ]]; then id=$word
     elif [[ $id != *:* && " \${${fn}_sub[$id]} " == *" $word "* ]]; then id=$id:$word
     fi
@@ -122,8 +125,10 @@ ${fn}_task=(${Object.entries(table.commands).filter(([, c]) => c.taskId).map(([i
 ${fn}() {
   local cur=\${words[CURRENT]} id="" word
   local -a candidates keys
+  local skip=""
   for word in \${words[2,CURRENT-1]}; do
-    case $word in -*|*=*) continue ;; esac
+    if [[ -n $skip ]]; then skip=""; continue; fi
+    case $word in -a|-p|-s|--app|--project|--stage) skip=1; continue ;; -*|*=*) continue ;; esac
     if [[ -z $id ]]; then id=$word
     elif [[ $id != *:* && " \${${fn}_sub[$id]} " == *" $word "* ]]; then id=$id:$word
     fi
