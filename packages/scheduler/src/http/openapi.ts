@@ -125,7 +125,7 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 
 /** What one operation answers when it succeeds. */
 function successResponse(op: Operation): Record<string, unknown> {
-  if (op.status === 204) return { description: 'No content' };
+  if (op.status === 204 || (!op.response && !op.media)) return { description: 'No content' };
   if (op.media === 'application/x-ndjson') return { description: `One JSON value a line, as the events happen`, content: { [op.media]: { schema: schema(op.response!, 'output') } } };
   if (op.media) return { description: 'OK', content: { [op.media]: { schema: { type: 'string' } } } };
   return { description: 'OK', content: { 'application/json': { schema: schema(op.response!, 'output') } } };
