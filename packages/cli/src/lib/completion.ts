@@ -95,7 +95,7 @@ ${fn}() {
     [[ $id != *:* ]] && candidates=\${${fn}_sub[$id]}
     candidates+=" \${${fn}_keys[$id]}"
     if [[ -n \${${fn}_task[$id]} && ( $cur == task=* || ( -n $cur && $cur != *=* ) ) ]]; then
-      local ids; ids=$(timeout 3 "\${COMP_WORDS[0]}" autocomplete task-ids 2>/dev/null)
+      local ids; ids=$("\${COMP_WORDS[0]}" autocomplete task-ids 2>/dev/null)
       if [[ $cur == task=* ]]; then candidates=$(printf 'task=%s ' $ids); else candidates+=" $ids"; fi
     fi
   fi
@@ -139,7 +139,7 @@ ${fn}() {
     [[ $id != *:* ]] && candidates=(\${=${fn}_sub[$id]})
     keys=(\${=${fn}_keys[$id]})
     if [[ -n \${${fn}_task[$id]} && ( $cur == task=* || ( -n $cur && $cur != *=* ) ) ]]; then
-      local -a ids; ids=(\${(f)"$(timeout 3 \${words[1]} autocomplete task-ids 2>/dev/null)"})
+      local -a ids; ids=(\${(f)"$(\${words[1]} autocomplete task-ids 2>/dev/null)"})
       if [[ $cur == task=* ]]; then keys=(); candidates=(\${ids/#/task=}); else candidates+=(\$ids); fi
     fi
   fi

@@ -6,7 +6,7 @@ import { bashScript, completionTable, zshScript } from '../../lib/completion.js'
 export default class Autocomplete extends BaseCommand {
   static summary = 'Print the shell completion script for bash or zsh.';
   static description =
-    'Completes commands and topics, flags, the key=s of each command (memory=, cpu=, … of create task and run) and task ids (asked of the scheduler with tapit list tasks, at most 3 s, nothing shown when it does not answer). bash: add  eval "$(tapit autocomplete bash)"  to ~/.bashrc. zsh: add  eval "$(tapit autocomplete zsh)"  to ~/.zshrc, after compinit.';
+    'Completes commands and topics, flags, the key=s of each command (memory=, cpu=, … of create task and run) and task ids (asked of the scheduler with tapit list tasks, waiting at most 1.5 s for its answer, nothing shown when it does not answer). bash: add  eval "$(tapit autocomplete bash)"  to ~/.bashrc. zsh: add  eval "$(tapit autocomplete zsh)"  to ~/.zshrc, after compinit.';
   static examples = ['<%= config.bin %> autocomplete bash >> ~/.bashrc', 'eval "$(<%= config.bin %> autocomplete zsh)"'];
   static args = { shell: Args.string({ description: 'The shell.', options: ['bash', 'zsh'], required: true }) };
 

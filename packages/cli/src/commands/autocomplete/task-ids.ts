@@ -10,7 +10,8 @@ export default class AutocompleteTaskIds extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AutocompleteTaskIds);
-    // A TAB must never hang nor print an error into the user's line: give up quietly.
+    // A TAB must never hang nor print an error into the user's line: give up quietly. This is
+    // the only bound (the scripts use no timeout(1): macOS has none); starting Node cannot hang.
     setTimeout(() => process.exit(0), ANSWER_WITHIN_MS).unref();
     try {
       const list = await listTasks(await this.api(), { ...this.scope(flags), app: undefined }, undefined, 100);
