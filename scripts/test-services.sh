@@ -12,8 +12,9 @@ mkdir -p "$STATE_DIR"
 . "$here/lib/services.sh"
 
 start_postgres "${TAPIT_TEST_PG_PORT:-55432}" tapit-test
-# openssl makes the TLS test's CA and certificate; script(1) (bsdutils) gives CLI tests a terminal.
-apt_install openssl bsdutils
+# openssl makes the TLS test's CA and certificate; script(1) (bsdutils) gives CLI tests a terminal;
+# zsh runs the zsh completion script (test/cli/completion.test.ts).
+apt_install openssl bsdutils zsh
 if [ "${TAPIT_TEST_SKIP_DOCKER:-}" != 1 ]; then
   start_docker
   apt_install docker-registry

@@ -3,6 +3,8 @@
  * discovery strategy) rather than by scanning dist/commands, so the whole CLI can be one bundled
  * file; src/commands.test.ts checks that each file under commands/ is listed under its id.
  */
+import Autocomplete from './commands/autocomplete/index.js';
+import AutocompleteTaskIds from './commands/autocomplete/task-ids.js';
 import Cp from './commands/cp.js';
 import CreateApp from './commands/create/app.js';
 import CreateJoinToken from './commands/create/join-token.js';
@@ -56,6 +58,8 @@ import UpdateAgent from './commands/update/agent.js';
 import UpdateApp from './commands/update/app.js';
 
 export const COMMANDS = {
+  autocomplete: Autocomplete,
+  'autocomplete:task-ids': AutocompleteTaskIds,
   cp: Cp,
   'create:app': CreateApp,
   'create:join-token': CreateJoinToken,

@@ -5,16 +5,19 @@ import { SecretKeyError } from './secrets/secret-keys.js';
 import { DataDirError } from './db/data-dir.js';
 import { coerceError } from './db/errors.js';
 import { migrateToLatest } from './db/migrate.js';
+import { buildOpenApi } from './http/openapi.js';
 import { startScheduler } from './server.js';
 import { SCHEDULER_VERSION } from './version.js';
 
-const USAGE = `Usage: tapit-scheduler [serve | migrate | create-admin-token [NAME] | --version | --help]
+const USAGE = `Usage: tapit-scheduler [serve | migrate | create-admin-token [NAME] | openapi | --version | --help]
 
   serve                      (default) run the HTTP API and the agent websocket
   migrate                    bring the database schema up to date and exit
   create-admin-token [NAME]  print a new admin token for all projects and exit: the way back in
                              when every admin token is lost or revoked (on the embedded
                              database, stop the scheduler first)
+  openapi                    print the API's OpenAPI 3.1 document (as GET /v1/openapi.json
+                             answers) and exit: no database, no token (docs/api.md, clients)
 
 Configuration (environment): TAPIT_DATABASE_URL (unset: embedded database in TAPIT_DATA_DIR),
 TAPIT_HOST (127.0.0.1), TAPIT_PORT (7700), TAPIT_BOOTSTRAP_TOKEN, TAPIT_AGENT_JOIN_TOKEN.`;
@@ -25,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   if (command === '--help' || command === '-h') return void process.stdout.write(`${USAGE}\n`);
   if (command === '--version') return void process.stdout.write(`${SCHEDULER_VERSION}\n`);
+  if (command === 'openapi') return void process.stdout.write(`${JSON.stringify(buildOpenApi(SCHEDULER_VERSION), null, 2)}\n`);
   if (command !== 'serve' && command !== 'migrate' && command !== 'create-admin-token') {
     process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
     process.exit(2);

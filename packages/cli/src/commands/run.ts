@@ -6,8 +6,10 @@ import { runInteractive } from '../lib/interactive-task.js';
 import { parseRequest } from '../lib/key-values.js';
 import { RUN_TASK_KEYS } from '../lib/task-keys.js';
 import { fileFlag, readTaskFiles } from '../lib/task-files.js';
+import { keyNames, type Completion } from '../lib/completion.js';
 
 export default class Run extends BaseCommand {
+  static completion: Completion = { keys: keyNames(RUN_TASK_KEYS) };
   static summary = 'Open an interactive console (bash, rails console, python…) in a new container of the app.';
   static description =
     `The command is a shell line (run with /bin/sh -c) in a TTY, as the image's user with its entrypoint. Your terminal is connected to it: every key (Ctrl-C too) goes to the remote program, and the CLI exits with its exit code. ${DETACH_KEYS_LABEL} detaches and leaves the console running; tapit task:attach ID reattaches and replays the recent screen. Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H (default 24) ephemeral_storage_gb=GB.`;

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { stagePath } from '../../lib/context.js';
 import { parseRequest, type KeyValueSpec } from '../../lib/key-values.js';
 import { formatNumber } from '../../lib/output.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS: KeyValueSpec = {
   positional: { field: 'name', name: 'app name', required: true },
@@ -21,6 +22,7 @@ const KEYS: KeyValueSpec = {
 };
 
 export default class CreateApp extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = 'Create an app; its image becomes release 1, the active one.';
   static description =
     'cpu (vCPUs), memory (GB) and max_hours (or none) are the defaults of its tasks. constraint=KEY=VALUE (repeatable): its tasks run only on agents carrying that label (TAPIT_AGENT_LABELS). record_input=true makes console recordings of its tasks keep what users type (passwords at hidden prompts included); by default they keep output only. read_only=true runs them with a read-only root filesystem (a size-limited /tmp stays writable). log_retention_days=DAYS deletes the logs of its tasks that finished longer ago than that (decimals allowed; the tasks stay); default: the scheduler\'s TAPIT_LOG_RETENTION_DAYS (unset there: kept). pull_policy=always|missing|never: when agents pull its tasks\' images (default missing: only when the engine lacks the image; always: before every task, following a moved tag; never: the image must be there already).';

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { parseDurationSeconds } from '../../lib/durations.js';
 import { parseKeyValues, validateKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
 import { formatTimestamp } from '../../lib/output.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS: KeyValueSpec = {
   positional: { field: 'name', name: 'join token name', required: false },
@@ -14,6 +15,7 @@ const KEYS: KeyValueSpec = {
 };
 
 export default class CreateJoinToken extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = 'Create a join token, which admits new agents (admin only); its secret is shown only this once.';
   static description =
     'An agent presents it once, as TAPIT_AGENT_TOKEN, to register its own credential (kept in its state folder); it connects with that credential from then on. uses=N admits N agents at most (default: no limit); expires=DURATION (30m, 24h, 7d; default 24h, at most 365d).';

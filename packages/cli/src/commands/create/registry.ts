@@ -5,6 +5,7 @@ import { projectPath } from '../../lib/context.js';
 import { labelFor, parseKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
 import { ask, readStdin } from '../../lib/prompt.js';
 import { validateRequest } from '../../lib/validate.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS = {
   positional: { field: 'host', name: 'registry host', required: true },
@@ -15,6 +16,7 @@ const KEYS = {
 } satisfies KeyValueSpec;
 
 export default class CreateRegistry extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = "Set the project's credentials for a private registry: its tasks' images from that host are pulled with them.";
   static description =
     'HOST is the registry as image names carry it: ghcr.io, registry.example.com:5000, or docker.io for Docker Hub. Setting it again replaces the credentials. The password is sealed at rest, sent only to the agent that pulls (in memory) and never shown again. Without password=, it is asked for on a terminal or read from stdin (keeping it out of shell history and ps).';

@@ -6,8 +6,10 @@ import { parseRequest } from '../../lib/key-values.js';
 import { schedulePath } from '../../lib/schedule-arg.js';
 import { CREATE_SCHEDULE_KEYS } from '../../lib/schedule-keys.js';
 import { scheduleDetails, upcomingRuns } from '../../lib/schedule-output.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 export default class CreateSchedule extends BaseCommand {
+  static completion: Completion = { keys: keyNames(CREATE_SCHEDULE_KEYS) };
   static summary = 'Run a command on a cron schedule: each slot creates one task of the app.';
   static description =
     "The command is a shell line (run with /bin/sh -c). cron='EXPR': 5 fields (minute hour day month weekday), an optional leading seconds field, or a macro (@hourly, @daily, @weekly, @monthly, @yearly). Keys: timezone=ZONE (an IANA zone such as Europe/Berlin; default UTC) concurrency=allow|forbid|replace (while the previous run is still active: run anyway, skip the slot, or stop the previous run; default allow) missed=skip|latest (slots passed while no scheduler ran: record each as skipped, or run the latest once; default skip) starting_deadline=SECONDS|none (a slot not started within this long is recorded as missed) retries=N (a run that ends other than EXITED 0 is retried up to N times, 0 to 10) webhook=URL (alerts for failed, skipped and recovered runs, signed with a secret shown only this once); and every key of create task: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H initiated_by=NAME ephemeral_storage_gb=GB constraint=KEY=VALUE. Unset task keys come from the app when each run starts.";

@@ -7,8 +7,10 @@ import { parseRequest } from '../../lib/key-values.js';
 import { CREATE_TASK_KEYS } from '../../lib/task-keys.js';
 import { fileFlag, readTaskFiles } from '../../lib/task-files.js';
 import { takeKeep } from '../../lib/copy-out.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 export default class CreateTask extends BaseCommand {
+  static completion: Completion = { keys: keyNames(CREATE_TASK_KEYS, 'keep') };
   static summary = 'Run a command once, in a new container of the app, in the background.';
   static description =
     'The command is a shell line (run with /bin/sh -c). Keys: memory=GB cpu=VCPUS docker_tag=TAG image=IMAGE release=N max_hours=H initiated_by=NAME ephemeral_storage_gb=GB constraint=KEY=VALUE (repeatable: run only on an agent carrying that label, besides the app\'s constraints) env=KEY=VALUE (repeatable: an env var for this task only, over the app\'s; its value is never shown back) keep=DURATION (keep the container that long after the end, at most 7d, so tapit cp can copy from it); unset ones come from the app. With --wait the log is streamed and the CLI exits with the task\'s exit code; Ctrl-C detaches and the task goes on.';

@@ -2,6 +2,7 @@ import { Args } from '@oclif/core';
 import { CreatedToken, CreateTokenRequest } from '@tapit/protocol';
 import { BaseCommand } from '../../lib/base-command.js';
 import { parseRequest, type KeyValueSpec } from '../../lib/key-values.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS: KeyValueSpec = {
   positional: { field: 'name', name: 'token name', required: true },
@@ -12,6 +13,7 @@ const KEYS: KeyValueSpec = {
 };
 
 export default class CreateToken extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = 'Create an API token (admin only); its secret is shown only this once.';
   static examples = ['<%= config.bin %> create token ci role=member project=shop'];
   static strict = false;

@@ -4,8 +4,10 @@ import type { z } from 'zod';
 import { BaseCommand } from '../../lib/base-command.js';
 import { consoleTable } from '../../lib/console-output.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
+import type { Completion } from '../../lib/completion.js';
 
 export default class ListConsoles extends BaseCommand {
+  static completion: Completion = { taskId: true };
   static summary = "List a task's console and exec sessions, recorded for the audit trail.";
   static description = 'Each session has a recording: tapit show recording session=ID replays it.';
   static examples = ['<%= config.bin %> list consoles task=55a9b03b'];

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { parseKeyValues, labelFor, type KeyValueSpec } from '../../lib/key-values.js';
 import { validateRequest } from '../../lib/validate.js';
 import { webhookTarget } from '../../lib/webhook-target.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS = {
   positional: { field: 'url', name: 'webhook URL', required: true },
@@ -11,6 +12,7 @@ const KEYS = {
 } satisfies KeyValueSpec;
 
 export default class SetWebhook extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = "Set where a schedule's alerts go, or an app's default for its schedules; the signing secret is shown only this once.";
   static description =
     "Alerts (a failed run, a skipped or missed slot, the first success after failures) are POSTed as JSON signed with HMAC-SHA256 in the Tapit-Signature header (docs/schedules.md, Alerts). With schedule=ID the schedule's own webhook; without, the app's (-a), used by its schedules that have none. Setting it again replaces the URL and makes a new secret.";

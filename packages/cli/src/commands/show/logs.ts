@@ -4,8 +4,10 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { exitCodeOf, followAndPrint, printLog, processIo, readLog, type LogSelection } from '../../lib/logs.js';
 import { parseSince } from '../../lib/log-since.js';
 import { parseTaskArg } from '../../lib/task-arg.js';
+import type { Completion } from '../../lib/completion.js';
 
 export default class ShowLogs extends BaseCommand {
+  static completion: Completion = { taskId: true };
   static summary = "Print a task's log; --follow streams it until the task ends.";
   static description =
     "Lines are `2021-03-17 09:58:34 [app] text` (UTC). With --follow the CLI exits with the task's exit code, like an attached run. --tail, --since and --stream choose the lines (with --follow, those before it goes on). On a terminal, control characters in the output (escape sequences, carriage returns) are shown as \\uXXXX so a task cannot rewrite your screen or clipboard; --raw prints the task's output alone (no times, no [app] or [system] lines) with its bytes as they are, so `> file` holds exactly what it printed. Output to a pipe or file keeps control characters too. A log that log retention deleted (TAPIT_LOG_RETENTION_DAYS, an app's log_retention_days) prints one line saying so on stderr, and exits 0 (with --follow: the task's exit code); --json gives expiredAt.";

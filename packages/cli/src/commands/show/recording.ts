@@ -5,6 +5,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { parseKeyValues, type KeyValueSpec } from '../../lib/key-values.js';
 import { UsageError } from '../../lib/errors.js';
 import { castEvents, replayCast } from '../../lib/recording.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const SESSION_ARG: KeyValueSpec = {
   positional: { field: 'session', name: 'session', required: false },
@@ -12,6 +13,7 @@ const SESSION_ARG: KeyValueSpec = {
 };
 
 export default class ShowRecording extends BaseCommand {
+  static completion: Completion = { keys: keyNames(SESSION_ARG) };
   static summary = 'Replay a console or exec session, or save its recording (asciicast v2).';
   static description =
     'With --output the recording is saved to a file (play it with asciinema, or upload it anywhere that reads .cast). Without it the session is replayed on this terminal at its recorded pace; --raw prints the file itself. tapit list consoles task=ID lists the sessions.';

@@ -4,11 +4,13 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
 import { logTail, taskDetails } from '../../lib/task-output.js';
 import { logExpiry } from '../../lib/logs.js';
+import type { Completion } from '../../lib/completion.js';
 
 /** Lines of the log's end shown. */
 const LOG_TAIL = 20;
 
 export default class ShowTask extends BaseCommand {
+  static completion: Completion = { taskId: true };
   static summary = 'Show a task: status, stop reason, exit code, timings, resources, usage and the end of its log.';
   static examples = ['<%= config.bin %> show task task=55a9b03b'];
   static strict = false;

@@ -5,8 +5,10 @@ import { bothTerminals, connectConsole } from '../../lib/console-connect.js';
 import { DETACH_KEYS_LABEL } from '../../lib/detach-keys.js';
 import { UsageError } from '../../lib/errors.js';
 import { parseTaskArg, taskPath } from '../../lib/task-arg.js';
+import type { Completion } from '../../lib/completion.js';
 
 export default class TaskAttach extends BaseCommand {
+  static completion: Completion = { taskId: true };
   static summary = "Reattach to an interactive task's console, or run a command inside a running task.";
   static description =
     `Without a command: reconnects to the console of an interactive task (tapit run, task:run --interactive); the recent screen is replayed first. ${DETACH_KEYS_LABEL} detaches again. With -- COMMAND ARGS…: runs the command inside any RUNNING task, with a TTY when stdin and stdout are both terminals, else with plain pipes (stdin forwarded to its end, stdout and stderr kept apart), so it works in scripts. Exits with the remote program's exit code.`;

@@ -4,6 +4,7 @@ import { BaseCommand } from '../../lib/base-command.js';
 import { appPath } from '../../lib/context.js';
 import { parseNamedRequest, type KeyValueSpec } from '../../lib/key-values.js';
 import { formatNumber } from '../../lib/output.js';
+import { keyNames, type Completion } from '../../lib/completion.js';
 
 const KEYS = {
   positional: { field: 'name', name: 'app name', required: true },
@@ -15,6 +16,7 @@ const KEYS = {
 } satisfies KeyValueSpec;
 
 export default class UpdateApp extends BaseCommand {
+  static completion: Completion = { keys: keyNames(KEYS) };
   static summary = 'Change which agents run an app\'s tasks (the labels they must carry) and how long their logs are kept.';
   static description =
     'constraint=KEY=VALUE (repeatable) replaces the app\'s constraints; constraint=none removes them. Tasks already placed are not moved. log_retention_days=DAYS deletes the logs of its tasks that finished longer ago than that (decimals allowed; the tasks stay); log_retention_days=default follows the scheduler\'s TAPIT_LOG_RETENTION_DAYS again. pull_policy=always|missing|never sets when agents pull its tasks\' images.';
