@@ -50,7 +50,9 @@ export async function startAgent(
   const [command, ...args] = [...(options.wrapper ?? []), process.execPath, join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')];
   const child: ChildProcess = spawn(command!, args, {
     cwd: REPO_ROOT,
+    // The human lines, as on a terminal (tests read them); piped, the agent would write JSON.
     env: cleanEnv({
+      TAPIT_LOG_FORMAT: 'pretty',
       TAPIT_SCHEDULER_URL: scheduler.url,
       TAPIT_AGENT_TOKEN: joinToken,
       TAPIT_AGENT_NAME: name,

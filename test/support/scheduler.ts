@@ -51,7 +51,9 @@ export async function startScheduler(env: Record<string, string> = {}, options: 
   const database: Record<string, string> = options.databaseUrl === undefined ? {} : { TAPIT_DATABASE_URL: options.databaseUrl };
   const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/scheduler/bin/tapit-scheduler.js')], {
     cwd: REPO_ROOT,
-    env: cleanEnv({ TAPIT_DATA_DIR: dataDir, TAPIT_PORT: String(port), TAPIT_HOST: '127.0.0.1', TAPIT_BOOTSTRAP_TOKEN: token, ...database, ...env }),
+    // The human lines, as on a terminal: tests and their failure messages read them (piped, the
+    // scheduler would write JSON; test/e2e/observability.test.ts checks that with `json`).
+    env: cleanEnv({ TAPIT_LOG_FORMAT: 'pretty', TAPIT_DATA_DIR: dataDir, TAPIT_PORT: String(port), TAPIT_HOST: '127.0.0.1', TAPIT_BOOTSTRAP_TOKEN: token, ...database, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,3 +1,6 @@
+import { readGaugesFrom } from './metrics/agent-metrics.js';
+import { serveMetrics } from './metrics/metrics-server.js';
+import { timedDriver } from './metrics/timed-driver.js';
 import { AGENT_CAPACITY_LIMITS, PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
 import { ConfigError, consoleUrlFor, copyUrlFor, type AgentConfig } from './config.js';
 import { CredentialStore } from './identity/credential-store.js';
@@ -52,15 +55,19 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   if (!credentials.registered && config.token === undefined) {
     throw new ConfigError(`TAPIT_AGENT_TOKEN: is required to join (a join token): ${config.stateDir} holds no registered credential of agent ${config.name} yet`);
   }
-  const taskDriver =
+  const taskDriver = timedDriver(
     driver ??
-    new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs, pidsPerTask: config.pidsPerTask });
+      new DockerDriver({ agentName: config.name, network: config.network, cpu: config.cpu, memoryGb: config.memoryGb, engineCheckMs: config.engineCheckMs, pidsPerTask: config.pidsPerTask }),
+  );
   const health = taskDriver.health;
   const store = new HandleStore(config.stateDir);
   const clock = new SchedulerClock();
   const kept = new KeptContainers(config.stateDir, taskDriver);
   const runner = new TaskRunner({ driver: taskDriver, store, clock, kept, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
   runner.load();
+  readGaugesFrom({ tasksByState: () => runner.countByState(), spoolBytes: () => runner.spoolBytes() });
+  const metricsServer = config.metricsListen ? await serveMetrics(config.metricsListen) : null;
+  if (config.metricsListen) log('metrics.listening', { url: `http://${config.metricsListen.host.includes(':') ? `[${config.metricsListen.host}]` : config.metricsListen.host}:${config.metricsListen.port}/metrics` });
   let recovered = false;
   // Offers no capacity while its engine is away, or before it has found its containers again.
   const readiness = (): AgentReadiness => {
@@ -143,6 +150,7 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
       cutOff.close();
       runner.close();
       kept.close();
+      metricsServer?.close();
     });
   return {
     done,

@@ -2,6 +2,10 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { AGENT_CAPACITY_LIMITS, Name, consoleStreamPath, copyStreamPath, parseLabels, type Labels } from '@tapit/protocol';
 import { loadTrustedCas } from './connection/tls-trust.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+
+/** `127.0.0.1:9465`, `[::1]:9465`, `0.0.0.0:9465`. */
+const LISTEN_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** Agent configuration, from the environment (PRODUCT.md lists the variables). */
 const Env = z.object({
@@ -41,6 +45,11 @@ const Env = z.object({
   TAPIT_AGENT_ENGINE_CHECK_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive('must be positive').default(2000),
   /** A task assigned while the engine is away is held this long for it, then FAILED_TO_START. */
   TAPIT_AGENT_ENGINE_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().nonnegative().default(300),
+  /** json (one event per line) or pretty (the human lines); unset: pretty on a terminal, else json. */
+  TAPIT_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  TAPIT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** HOST:PORT of the agent's Prometheus /metrics; unset: no metrics port. */
+  TAPIT_AGENT_METRICS_LISTEN: z.string().regex(LISTEN_ADDRESS, 'must be HOST:PORT, e.g. 127.0.0.1:9465').optional(),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|npipe):\/\//, 'must be unix://PATH or tcp://HOST:PORT')
@@ -72,9 +81,20 @@ export interface AgentConfig {
   /** Console sessions are pinged this often; a link that misses a ping is dropped (not an env). */
   consoleKeepaliveMs: number;
   dockerHost: string | undefined;
+  logFormat: LogFormat | undefined;
+  logLevel: LogLevel;
+  /** Where /metrics is served (TAPIT_AGENT_METRICS_LISTEN); null: nowhere. */
+  metricsListen: { host: string; port: number } | null;
 }
 
 export class ConfigError extends Error {}
+
+
+function parseListen(address: string): { host: string; port: number } {
+  const [, host, port] = LISTEN_ADDRESS.exec(address)!;
+  if (Number(port) > 65535) throw new ConfigError(`TAPIT_AGENT_METRICS_LISTEN: port ${port} is not a TCP port (1-65535)`);
+  return { host: host!.replace(/^\[|\]$/g, ''), port: Number(port) };
+}
 
 export function connectUrlFor(schedulerUrl: string): string {
   const url = new URL(schedulerUrl);
@@ -147,5 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     engineWaitSeconds: e.TAPIT_AGENT_ENGINE_WAIT_SECONDS,
     consoleKeepaliveMs: 15_000,
     dockerHost: e.DOCKER_HOST,
+    logFormat: e.TAPIT_LOG_FORMAT,
+    logLevel: e.TAPIT_LOG_LEVEL,
+    metricsListen: e.TAPIT_AGENT_METRICS_LISTEN === undefined ? null : parseListen(e.TAPIT_AGENT_METRICS_LISTEN),
   };
 }

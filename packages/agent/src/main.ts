@@ -1,6 +1,6 @@
 import { startAgent } from './agent.js';
 import { ConfigError, loadConfig } from './config.js';
-import { errorMessage, log } from './log.js';
+import { configureLog, errorMessage, log } from './log.js';
 import { prepareStateDir } from './state-dir.js';
 
 const USAGE = `usage: tapit-agent
@@ -16,7 +16,9 @@ Runs tapit tasks in Docker containers for a scheduler. Configured by environment
   TAPIT_CONSOLE_GRACE_SECONDS (default 900: a console nobody is attached to is then stopped),
   TAPIT_AGENT_ENGINE_CHECK_MS (default 2000: how often the Docker engine is pinged),
   TAPIT_AGENT_ENGINE_WAIT_SECONDS (default 300: a task is held this long for an unreachable engine),
-  TAPIT_CA_FILE (PEM file of the CA behind a https:// scheduler URL, trusted besides Node's own)`;
+  TAPIT_CA_FILE (PEM file of the CA behind a https:// scheduler URL, trusted besides Node's own),
+  TAPIT_AGENT_METRICS_LISTEN (HOST:PORT for Prometheus GET /metrics; unset: none),
+  TAPIT_LOG_FORMAT (json | pretty; default pretty on a terminal, else json), TAPIT_LOG_LEVEL (debug | info | warn | error; default info)`;
 
 /** Entry point of bin/tapit-agent.js; exits the process with the agent's exit code. */
 export async function main(argv: string[]): Promise<void> {
@@ -27,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
+    configureLog({ format: config.logFormat, level: config.logLevel });
     prepareStateDir(config.stateDir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

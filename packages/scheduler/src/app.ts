@@ -29,6 +29,7 @@ const CREATE_TASK_PATH = /^\/v1\/projects\/[^/]+\/stages\/[^/]+\/apps\/[^/]+\/ta
 /** The HTTP API, with no port and no process state: tests call `app.request()`. */
 export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
   const app = new Hono<HonoEnv>();
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   app.use(closeIfBodyUnread);
 
   // Readiness: a replica whose database does not answer cannot serve; take it out of rotation.

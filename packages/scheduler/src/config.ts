@@ -8,8 +8,11 @@ import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './auth/auth-failures.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_TOKEN } from './http/stream-limits.js';
 import { MAX_TASK_FILES_BYTES } from './tasks/task-files.js';
 import { DEFAULT_COPY_MAX_BYTES } from './copies/copy-broker.js';
+import { LOG_FORMATS, LOG_LEVELS } from './log.js';
 import { parseSecretKey, SECRET_KEY_RULE } from './secrets/secret-keys.js';
 
+/** `127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`. */
+export const LISTEN_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const port = z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 const token = z.string().min(16, 'must be at least 16 characters');
 const positiveInt = z.coerce.number().int().positive('must be a positive whole number');
@@ -113,6 +116,15 @@ export const SchedulerConfig = z.object({
   TAPIT_COPY_MAX_BYTES: byteCount().default(DEFAULT_COPY_MAX_BYTES),
   /** Bytes of events a console or exec session's recording holds at most (64 MiB); the rest of the session is not recorded, and the recording says so. */
   TAPIT_CONSOLE_RECORDING_MAX_BYTES: byteCount().default(64 * 1024 ** 2),
+  /** json (one event per line) or pretty (the human lines); unset: pretty on a terminal, else json. */
+  TAPIT_LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  TAPIT_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Bearer token that GET /metrics on the API port requires; unset (and no TAPIT_METRICS_LISTEN): no metrics served. */
+  TAPIT_METRICS_TOKEN: token.optional(),
+  /** How long the task counts of /metrics (one GROUP BY over tasks) are reused before they are read again. */
+  TAPIT_METRICS_CACHE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).nonnegative('must not be negative').default(5),
+  /** HOST:PORT of a listener of its own serving only GET /metrics (e.g. 127.0.0.1:9464). */
+  TAPIT_METRICS_LISTEN: z.string().regex(LISTEN_ADDRESS, 'must be HOST:PORT, e.g. 127.0.0.1:9464').refine((v) => Number(LISTEN_ADDRESS.exec(v)![2]) <= 65535, 'must be HOST:PORT with a port from 0 to 65535').optional(),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
   TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
     .string()

@@ -7,6 +7,7 @@ import { coerceError } from './db/errors.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildOpenApi } from './http/openapi.js';
 import { startScheduler } from './server.js';
+import { createLog } from './log.js';
 import { SCHEDULER_VERSION } from './version.js';
 
 const USAGE = `Usage: tapit-scheduler [serve | migrate | create-admin-token [NAME] | openapi | --version | --help]
@@ -20,9 +21,9 @@ const USAGE = `Usage: tapit-scheduler [serve | migrate | create-admin-token [NAM
                              answers) and exit: no database, no token (docs/api.md, clients)
 
 Configuration (environment): TAPIT_DATABASE_URL (unset: embedded database in TAPIT_DATA_DIR),
-TAPIT_HOST (127.0.0.1), TAPIT_PORT (7700), TAPIT_BOOTSTRAP_TOKEN, TAPIT_AGENT_JOIN_TOKEN.`;
-
-const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+TAPIT_HOST (127.0.0.1), TAPIT_PORT (7700), TAPIT_BOOTSTRAP_TOKEN, TAPIT_AGENT_JOIN_TOKEN,
+TAPIT_LOG_FORMAT (json | pretty; default pretty on a terminal, else json), TAPIT_LOG_LEVEL (info),
+TAPIT_METRICS_TOKEN / TAPIT_METRICS_LISTEN (Prometheus GET /metrics: off unless one is set).`;
 
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
+  const log = createLog({ format: config.TAPIT_LOG_FORMAT, level: config.TAPIT_LOG_LEVEL });
   try {
     if (command === 'create-admin-token') return await printAdminToken(config, argv[1] ?? defaultAdminTokenName());
     if (command === 'migrate') {
@@ -75,7 +77,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`tapit-scheduler: ${error.message}\n`);
       process.exit(2);
     }
-    log(`tapit-scheduler could not start: ${coerceError(error).message}`);
+    log(`tapit-scheduler could not start: ${coerceError(error).message}`, 'error');
     process.exit(1);
   }
 }

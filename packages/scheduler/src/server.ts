@@ -33,6 +33,10 @@ import { loadSecretBox } from './secrets/secret-keys.js';
 import { resealRegistryPasswords } from './registries/repository.js';
 import { resealSecrets } from './env/reseal.js';
 import { SCHEDULER_VERSION } from './version.js';
+import type { Log } from './log.js';
+import { SchedulerMetrics } from './metrics/scheduler-metrics.js';
+import { isMetricsRequest, metricsEndpoint } from './metrics/metrics-endpoint.js';
+import { serveMetrics } from './metrics/metrics-server.js';
 
 export interface RunningScheduler {
   url: string;
@@ -41,7 +45,7 @@ export interface RunningScheduler {
 }
 
 /** Opens the database, migrates it, and serves the API and the agent websocket. */
-export async function startScheduler(config: SchedulerConfig, log: (line: string) => void): Promise<RunningScheduler> {
+export async function startScheduler(config: SchedulerConfig, log: Log): Promise<RunningScheduler> {
   let lastConnectionError = 0;
   const database = await openDatabase({
     url: config.TAPIT_DATABASE_URL,
@@ -50,7 +54,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     onConnectionError: (error) => {
       if (Date.now() - lastConnectionError < 5000) return;
       lastConnectionError = Date.now();
-      log(`database connection lost: ${describeDatabaseError(error)}`);
+      log(`database connection lost: ${describeDatabaseError(error)}`, 'warn');
     },
   });
   // Beside the embedded database's files, made once and kept: it opens every secret stored.
@@ -86,8 +90,16 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // Copies (`tapit cp`) and kept containers go through this replica's agent connections, made below.
   let copies: CopyBroker | null = null;
   let sendToAgent = (_agent: string, _frame: SchedulerFrame): void => {};
+  let agentsConnected = () => 0;
+  const metrics = new SchedulerMetrics({
+    db: database.db,
+    dbKind: database.kind,
+    ...(database.pool ? { pool: database.pool } : {}),
+    agentsConnected: () => agentsConnected(),
+    taskCountsCacheMs: config.TAPIT_METRICS_CACHE_SECONDS * 1000,
+  });
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }) },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), metrics },
     log,
   );
   const gateway = new AgentGateway({
@@ -103,8 +115,10 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     authFailures,
     recentChunks,
     logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
+    metrics,
   });
   agentChanged = (name) => gateway.refresh(name);
+  agentsConnected = () => gateway.sessions.size;
   copies = new CopyBroker({ db: database.db, agents: gateway.sessions, log, maxBytes: config.TAPIT_COPY_MAX_BYTES, authFailures });
   sendToAgent = (agent, frame) => gateway.sessions.get(agent)?.send(frame);
   const schedules = new ScheduleEngine({
@@ -147,11 +161,14 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   };
   warnIfDescriptorsShort(limits, log);
   const connections = new ConnectionLimiter(limits, log);
+  // GET /metrics on the API port only with its token; without one it is no route here (404).
+  const metricsOnApiPort = config.TAPIT_METRICS_TOKEN === undefined ? null : metricsEndpoint(metrics, config.TAPIT_METRICS_TOKEN);
+  const fetch: typeof app.fetch = (request, ...rest) => (metricsOnApiPort && isMetricsRequest(request) ? metricsOnApiPort(request) : app.fetch(request, ...rest));
   const server: ServerType = await new Promise((resolve, reject) => {
-    const apiServer = apiServerFactory(app.fetch, config.TAPIT_HOST);
+    const apiServer = apiServerFactory(fetch, config.TAPIT_HOST);
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch,
         hostname: config.TAPIT_HOST,
         port: config.TAPIT_PORT,
         serverOptions: serverOptions(limits),
@@ -169,7 +186,9 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const consoles = new ConsoleBroker({ db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
+  const metricsServer = config.TAPIT_METRICS_LISTEN === undefined ? null : await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN);
+  if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
+  const consoles = new ConsoleBroker({ metrics, db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -187,10 +206,20 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
     // then an address past its failed logins.
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
     if (refuseIfRateLimited(authFailures, request, socket)) return;
-    if (path === AGENT_WEBSOCKET_PATH) gateway.handleUpgrade(request, socket, head);
-    else if (consoleMatch) void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], consoleMatch[2] === 'exec' ? 'exec' : 'attach');
-    else if (dialBack) void consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
-    else if (copyDialBack) void copies!.handleAgentUpgrade(request, socket, head, copyDialBack[1]);
+    if (path === AGENT_WEBSOCKET_PATH) {
+      metrics.trackWebsocket('agent', socket);
+      gateway.handleUpgrade(request, socket, head);
+    } else if (consoleMatch) {
+      const mode = consoleMatch[2] === 'exec' ? 'exec' : 'attach';
+      metrics.trackWebsocket(mode === 'exec' ? 'exec' : 'console', socket);
+      void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], mode);
+    } else if (dialBack) {
+      metrics.trackWebsocket('console_dial_back', socket);
+      void consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
+    } else if (copyDialBack) {
+      metrics.trackWebsocket('copy_dial_back', socket);
+      void copies!.handleAgentUpgrade(request, socket, head, copyDialBack[1]);
+    }
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
@@ -216,6 +245,7 @@ export async function startScheduler(config: SchedulerConfig, log: (line: string
       copies?.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await metricsServer?.close();
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await database.close();
     },

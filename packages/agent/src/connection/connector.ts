@@ -1,6 +1,7 @@
 import type { AgentFrame } from '@tapit/protocol';
 import type { CredentialStore } from '../identity/credential-store.js';
 import { log } from '../log.js';
+import { agentMetrics } from '../metrics/agent-metrics.js';
 import { Backoff } from './backoff.js';
 import { Session, type SessionOptions } from './session.js';
 
@@ -87,6 +88,7 @@ export class Connector {
       const delay = this.redialNow ? 0 : this.backoff.next();
       this.redialNow = false;
       log('connection.retry', { inMs: delay });
+      agentMetrics.linkReconnects.inc();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => (clearTimeout(timer), resolve());

@@ -87,6 +87,11 @@ export class LogSpool {
     this.fd ??= openSync(path, 'a', 0o600);
   }
 
+  /** The spool file's size. */
+  get fileBytes(): number {
+    return this.size;
+  }
+
   static open(dir: string, taskId: string, memoryBytes = DEFAULT_MEMORY_BYTES): LogSpool {
     return new LogSpool(join(dir, `${taskId}.log.jsonl`), memoryBytes);
   }

@@ -94,6 +94,20 @@ export class TaskRunner {
     return this.runs.get(taskId);
   }
 
+  /** Tasks held by state, for the agent's metrics. */
+  countByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const run of this.runs.values()) counts[run.state] = (counts[run.state] ?? 0) + 1;
+    return counts;
+  }
+
+  /** What the held tasks' log spools take on disk. */
+  spoolBytes(): number {
+    let bytes = 0;
+    for (const run of this.runs.values()) bytes += run.spool.fileBytes;
+    return bytes;
+  }
+
   heldTasks(): HeldTask[] {
     return [...this.runs.values()].map((run) => ({ taskId: run.taskId, lastSeq: run.spool.lastSeq, state: run.state }));
   }

@@ -1,3 +1,4 @@
+import type { SchedulerMetrics } from '../metrics/scheduler-metrics.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -93,6 +94,8 @@ type HelloFrame = Extract<Frame, { type: 'hello' }>;
 
 export interface GatewayDeps {
   db: Kysely<Database>;
+  /** Placement latency and log lines ingested (metrics/scheduler-metrics.ts). */
+  metrics?: SchedulerMetrics;
   signals: TaskSignals;
   schedulerId: string;
   joinToken: string | undefined;
@@ -429,9 +432,11 @@ export class AgentGateway {
         if (reason === null) signals.workAvailable();
         return;
       }
-      case 'task.accepted':
-        await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session)).execute();
+      case 'task.accepted': {
+        const accepted = await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session)).returning('created_at').executeTakeFirst();
+        if (accepted) this.deps.metrics?.accepted(accepted.created_at);
         return;
+      }
       case 'task.status': {
         if (await applyStatusReport(db, session, frame)) signals.taskChanged(frame.taskId);
         return;
@@ -448,6 +453,7 @@ export class AgentGateway {
           { maxBytes: this.deps.logMaxBytesPerTask },
         );
         if (stored === undefined) return; // deleted task: nothing to keep
+        this.deps.metrics?.ingested(frame.lines.length, frame.lines.reduce((sum, line) => sum + line.text.length, 0));
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);
         return;
@@ -457,6 +463,7 @@ export class AgentGateway {
         const onStored = (chunk: StoredChunk) => this.deps.recentChunks?.remember(frame.taskId, chunk);
         const stored = await storeAgentChunk(db, session.name, frame.taskId, frame.seq, runs, session.since, { encoding: encoded, onStored, maxBytes: this.deps.logMaxBytesPerTask });
         if (stored === undefined) return;
+        this.deps.metrics?.ingested(runs.reduce((sum, run) => sum + run.lines, 0), runs.reduce((sum, run) => sum + run.text.length, 0));
         session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: stored });
         signals.taskChanged(frame.taskId);
         return;

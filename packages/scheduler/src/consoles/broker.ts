@@ -1,3 +1,4 @@
+import type { SchedulerMetrics } from '../metrics/scheduler-metrics.js';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -31,6 +32,8 @@ const Command = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'must
 
 export interface ConsoleBrokerDeps {
   db: Kysely<Database>;
+  /** Counts the sessions relayed (tapit_console_sessions). */
+  metrics?: SchedulerMetrics;
   gateway: AgentGateway;
   tokenWatch: TokenWatch;
   /** This replica, recorded on each session it relays. */
@@ -154,9 +157,12 @@ export class ConsoleBroker {
     // Revoking the token that opened the session ends it (the task itself goes on).
     const revocation = new AbortController();
     const unwatch = this.deps.tokenWatch.watch(open.principal.name, () => revocation.abort(`the token "${open.principal.name}" was revoked`));
+    this.deps.metrics?.consoleSessionsStarted.inc({ mode: open.mode });
+    this.deps.metrics?.consoleSessions.inc({ mode: open.mode });
     try {
       await this.run(client, open, revocation.signal);
     } finally {
+      this.deps.metrics?.consoleSessions.dec({ mode: open.mode });
       unwatch();
       open.release();
     }

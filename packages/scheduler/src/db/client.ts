@@ -11,6 +11,8 @@ export type DatabaseKind = 'postgres' | 'embedded';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** The Postgres pool, for its counts in the metrics; none on the embedded database. */
+  pool?: { totalCount: number; idleCount: number; waitingCount: number };
   close(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export async function openDatabase(options: {
     pool.on('connect', (client) => client.on('error', onConnectionError));
     pool.on('error', () => {}); // the same error on an idle client, already reported above
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', pool, close: () => db.destroy() };
   }
   // 0700, locked to this process; PGlite's own files (written 0666) made 0600 once it is open.
   const dataDir = claimDataDir(options.dataDir);

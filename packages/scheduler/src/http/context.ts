@@ -9,6 +9,7 @@ import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { StreamLimits } from './stream-limits.js';
+import type { SchedulerMetrics } from '../metrics/scheduler-metrics.js';
 import type { OpenedCopy } from '../copies/copy-broker.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 
@@ -44,6 +45,8 @@ export interface AppDeps {
   removeContainer?: (agent: string, taskId: string) => void;
   /** Seals and opens the secrets kept at rest (secrets/secret-box.ts). */
   secrets: SecretBox;
+  /** Counts the requests by route and code (tapit_http_requests_total); none in most tests. */
+  metrics?: SchedulerMetrics;
 }
 
 export type HonoEnv = {
