@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       engineCheckMs: 2000,
       engineWaitSeconds: 300,
       pidsPerTask: undefined,
+      // Logs: the format is the terminal's choice; no metrics port unless asked.
+      logFormat: undefined,
+      logLevel: 'info',
+      metricsListen: null,
     });
   });
 
@@ -35,6 +39,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_TASK_PIDS: '4' })).toThrow(/^TAPIT_AGENT_TASK_PIDS: must be at least 16/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_CHECK_MS: '0' })).toThrow(/^TAPIT_AGENT_ENGINE_CHECK_MS: must be positive/);
     expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_ENGINE_WAIT_SECONDS: 'soon' })).toThrow(/^TAPIT_AGENT_ENGINE_WAIT_SECONDS: must be a number of seconds/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_LOG_FORMAT: 'text' })).toThrow(/^TAPIT_LOG_FORMAT: must be one of json, pretty$/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_LOG_LEVEL: 'loud' })).toThrow(/^TAPIT_LOG_LEVEL: must be one of debug, info, warn, error$/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_METRICS_LISTEN: ':9465' })).toThrow(/^TAPIT_AGENT_METRICS_LISTEN: must be HOST:PORT/);
+    expect(() => loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_METRICS_LISTEN: '127.0.0.1:70000' })).toThrow(/^TAPIT_AGENT_METRICS_LISTEN: port 70000 is not a TCP port/);
+    expect(loadConfig({ TAPIT_AGENT_TOKEN: 't', TAPIT_AGENT_NAME: 'a', TAPIT_AGENT_METRICS_LISTEN: '[::1]:9465' }).metricsListen).toEqual({ host: '::1', port: 9465 });
   });
 
   it('trusts the CA of TAPIT_CA_FILE besides Node\'s own, and names the variable when the file is unusable', () => {

@@ -52,6 +52,12 @@ describe('loadConfig', () => {
     ['TAPIT_MAX_STREAMS', 'many', 'TAPIT_MAX_STREAMS: must be a positive whole number'],
     ['TAPIT_MAX_STREAMS_PER_TOKEN', '-1', 'TAPIT_MAX_STREAMS_PER_TOKEN: must be a positive whole number'],
     ['TAPIT_MAX_STREAMS_PER_TOKEN', '1.5', 'TAPIT_MAX_STREAMS_PER_TOKEN: must be a positive whole number'],
+    ['TAPIT_LOG_FORMAT', 'text', 'TAPIT_LOG_FORMAT: must be one of json, pretty'],
+    ['TAPIT_LOG_LEVEL', 'trace', 'TAPIT_LOG_LEVEL: must be one of debug, info, warn, error'],
+    ['TAPIT_METRICS_TOKEN', 'short', 'TAPIT_METRICS_TOKEN: must be at least 16 characters'],
+    ['TAPIT_METRICS_LISTEN', '9464', 'TAPIT_METRICS_LISTEN: must be HOST:PORT, e.g. 127.0.0.1:9464'],
+    ['TAPIT_METRICS_LISTEN', '127.0.0.1:99999', 'TAPIT_METRICS_LISTEN: must be HOST:PORT with a port from 0 to 65535'],
+    ['TAPIT_METRICS_CACHE_SECONDS', '-1', 'TAPIT_METRICS_CACHE_SECONDS: must not be negative'],
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -24,6 +24,9 @@ describe('tapit-scheduler process on its embedded database', () => {
     const first = await spawnScheduler(env);
     expect(await (await call(first.url, 'GET', '/healthz', undefined, null)).json()).toMatchObject({ status: 'ok', database: 'embedded' });
     expect((await call(first.url, 'GET', '/v1/tasks', undefined, null)).status).toBe(401);
+    // Metrics are open to no one by default: no TAPIT_METRICS_TOKEN, no TAPIT_METRICS_LISTEN.
+    expect((await call(first.url, 'GET', '/metrics', undefined, null)).status).toBe(404);
+    expect((await call(first.url, 'GET', '/metrics')).status).toBe(404);
     expect((await call(first.url, 'POST', APP_PATH, { name: 'web', image: 'web:1' })).status).toBe(201);
     const task = await (await call(first.url, 'POST', `${APP_PATH}/web/tasks`, { command: 'echo kept' })).json();
     await first.stop();
