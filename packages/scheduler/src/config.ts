@@ -124,7 +124,7 @@ export const SchedulerConfig = z.object({
   /** How long the task counts of /metrics (one GROUP BY over tasks) are reused before they are read again. */
   TAPIT_METRICS_CACHE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).nonnegative('must not be negative').default(5),
   /** HOST:PORT of a listener of its own serving only GET /metrics (e.g. 127.0.0.1:9464). */
-  TAPIT_METRICS_LISTEN: z.string().regex(LISTEN_ADDRESS, 'must be HOST:PORT, e.g. 127.0.0.1:9464').refine((v) => Number(LISTEN_ADDRESS.exec(v)![2]) <= 65535, 'must be HOST:PORT with a port from 0 to 65535').optional(),
+  TAPIT_METRICS_LISTEN: z.string().regex(LISTEN_ADDRESS, 'must be HOST:PORT, e.g. 127.0.0.1:9464').refine((v) => Number(LISTEN_ADDRESS.exec(v)?.[2] ?? 0) <= 65535, 'must be HOST:PORT with a port from 0 to 65535').optional(),
   /** Addresses webhooks may reach: `external`, `loopback`, `private`, `*` or CIDRs, comma-separated. */
   TAPIT_WEBHOOK_ALLOWED_NETWORKS: z
     .string()
