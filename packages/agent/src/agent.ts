@@ -1,4 +1,4 @@
-import { readGaugesFrom } from './metrics/agent-metrics.js';
+import { enableMetrics } from './metrics/agent-metrics.js';
 import { serveMetrics } from './metrics/metrics-server.js';
 import { timedDriver } from './metrics/timed-driver.js';
 import { AGENT_CAPACITY_LIMITS, PROTOCOL_VERSION, type AgentReadiness, type Capacity } from '@tapit/protocol';
@@ -65,8 +65,9 @@ export async function startAgent(config: AgentConfig, driver?: TaskDriver): Prom
   const kept = new KeptContainers(config.stateDir, taskDriver);
   const runner = new TaskRunner({ driver: taskDriver, store, clock, kept, stopGraceSeconds: config.stopGraceSeconds, storageCheckMs: config.storageCheckMs, spoolMemoryBytes: config.spoolMemoryBytes, consoleGraceSeconds: config.consoleGraceSeconds, engineWaitSeconds: config.engineWaitSeconds });
   runner.load();
-  readGaugesFrom({ tasksByState: () => runner.countByState(), spoolBytes: () => runner.spoolBytes() });
-  const metricsServer = config.metricsListen ? await serveMetrics(config.metricsListen) : null;
+  const metricsServer = config.metricsListen
+    ? await serveMetrics(await enableMetrics({ tasksByState: () => runner.countByState(), spoolBytes: () => runner.spoolBytes() }), config.metricsListen)
+    : null;
   if (config.metricsListen) log('metrics.listening', { url: `http://${config.metricsListen.host.includes(':') ? `[${config.metricsListen.host}]` : config.metricsListen.host}:${config.metricsListen.port}/metrics` });
   let recovered = false;
   // Offers no capacity while its engine is away, or before it has found its containers again.

@@ -34,7 +34,7 @@ import { resealRegistryPasswords } from './registries/repository.js';
 import { resealSecrets } from './env/reseal.js';
 import { SCHEDULER_VERSION } from './version.js';
 import type { Log } from './log.js';
-import { SchedulerMetrics } from './metrics/scheduler-metrics.js';
+import type { SchedulerMetrics } from './metrics/scheduler-metrics.js';
 import { isMetricsRequest, metricsEndpoint } from './metrics/metrics-endpoint.js';
 import { serveMetrics } from './metrics/metrics-server.js';
 
@@ -91,15 +91,19 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   let copies: CopyBroker | null = null;
   let sendToAgent = (_agent: string, _frame: SchedulerFrame): void => {};
   let agentsConnected = () => 0;
-  const metrics = new SchedulerMetrics({
-    db: database.db,
-    dbKind: database.kind,
-    ...(database.pool ? { pool: database.pool } : {}),
-    agentsConnected: () => agentsConnected(),
-    taskCountsCacheMs: config.TAPIT_METRICS_CACHE_SECONDS * 1000,
-  });
+  // Counted only where served: prom-client is loaded then, and a scheduler without metrics starts as before.
+  const metrics: SchedulerMetrics | undefined =
+    config.TAPIT_METRICS_TOKEN === undefined && config.TAPIT_METRICS_LISTEN === undefined
+      ? undefined
+      : new (await import('./metrics/scheduler-metrics.js')).SchedulerMetrics({
+          db: database.db,
+          dbKind: database.kind,
+          ...(database.pool ? { pool: database.pool } : {}),
+          agentsConnected: () => agentsConnected(),
+          taskCountsCacheMs: config.TAPIT_METRICS_CACHE_SECONDS * 1000,
+        });
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), metrics },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), ...(metrics ? { metrics } : {}) },
     log,
   );
   const gateway = new AgentGateway({
@@ -115,7 +119,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     authFailures,
     recentChunks,
     logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
-    metrics,
+    ...(metrics ? { metrics } : {}),
   });
   agentChanged = (name) => gateway.refresh(name);
   agentsConnected = () => gateway.sessions.size;
@@ -162,7 +166,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   warnIfDescriptorsShort(limits, log);
   const connections = new ConnectionLimiter(limits, log);
   // GET /metrics on the API port only with its token; without one it is no route here (404).
-  const metricsOnApiPort = config.TAPIT_METRICS_TOKEN === undefined ? null : metricsEndpoint(metrics, config.TAPIT_METRICS_TOKEN);
+  const metricsOnApiPort = metrics && config.TAPIT_METRICS_TOKEN !== undefined ? metricsEndpoint(metrics, config.TAPIT_METRICS_TOKEN) : null;
   const fetch: typeof app.fetch = (request, ...rest) => (metricsOnApiPort && isMetricsRequest(request) ? metricsOnApiPort(request) : app.fetch(request, ...rest));
   const server: ServerType = await new Promise((resolve, reject) => {
     const apiServer = apiServerFactory(fetch, config.TAPIT_HOST);
@@ -186,9 +190,9 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const metricsServer = config.TAPIT_METRICS_LISTEN === undefined ? null : await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN);
+  const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN) : null;
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
-  const consoles = new ConsoleBroker({ metrics, db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
+  const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -207,17 +211,17 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
     if (refuseIfRateLimited(authFailures, request, socket)) return;
     if (path === AGENT_WEBSOCKET_PATH) {
-      metrics.trackWebsocket('agent', socket);
+      metrics?.trackWebsocket('agent', socket);
       gateway.handleUpgrade(request, socket, head);
     } else if (consoleMatch) {
       const mode = consoleMatch[2] === 'exec' ? 'exec' : 'attach';
-      metrics.trackWebsocket(mode === 'exec' ? 'exec' : 'console', socket);
+      metrics?.trackWebsocket(mode === 'exec' ? 'exec' : 'console', socket);
       void consoles.handleClientUpgrade(request, socket, head, consoleMatch[1], mode);
     } else if (dialBack) {
-      metrics.trackWebsocket('console_dial_back', socket);
+      metrics?.trackWebsocket('console_dial_back', socket);
       void consoles.handleAgentUpgrade(request, socket, head, dialBack[1]);
     } else if (copyDialBack) {
-      metrics.trackWebsocket('copy_dial_back', socket);
+      metrics?.trackWebsocket('copy_dial_back', socket);
       void copies!.handleAgentUpgrade(request, socket, head, copyDialBack[1]);
     }
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);

@@ -88,7 +88,7 @@ export class Connector {
       const delay = this.redialNow ? 0 : this.backoff.next();
       this.redialNow = false;
       log('connection.retry', { inMs: delay });
-      agentMetrics.linkReconnects.inc();
+      agentMetrics.linkReconnected();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => (clearTimeout(timer), resolve());

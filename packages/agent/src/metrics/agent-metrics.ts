@@ -1,48 +1,91 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 
-/**
- * The agent's Prometheus metrics: one set per process (an agent process is one agent). Served on
- * TAPIT_AGENT_METRICS_LISTEN by metrics-server.ts; counted whether served or not (a few additions).
- */
-export const agentRegistry = new Registry();
-collectDefaultMetrics({ register: agentRegistry });
-
-/** What the gauges read when scraped: set by startAgent. */
-let sources: { tasksByState(): Record<string, number>; spoolBytes(): number } | null = null;
-
-export function readGaugesFrom(next: typeof sources): void {
-  sources = next;
+/** What the agent counts; the calls cost nothing until metrics are served. */
+interface Counts {
+  containerStarted(): void;
+  containerFailed(): void;
+  logShipped(lines: number, chars: number): void;
+  linkReconnected(): void;
+  /** Starts timing an engine call; the returned function ends it with its outcome. */
+  engineCall(operation: string): (outcome: 'ok' | 'error') => void;
 }
 
-export const agentMetrics = {
-  tasks: new Gauge({
+const NOTHING: Counts = {
+  containerStarted: () => {},
+  containerFailed: () => {},
+  logShipped: () => {},
+  linkReconnected: () => {},
+  engineCall: () => () => {},
+};
+let counts: Counts = NOTHING;
+
+/** Where the agent's code counts (agent-metrics.ts's one set per process: an agent process is one agent). */
+export const agentMetrics: Counts = {
+  containerStarted: () => counts.containerStarted(),
+  containerFailed: () => counts.containerFailed(),
+  logShipped: (lines, chars) => counts.logShipped(lines, chars),
+  linkReconnected: () => counts.linkReconnected(),
+  engineCall: (operation) => counts.engineCall(operation),
+};
+
+/** What the gauges read when scraped. */
+export interface GaugeSources {
+  tasksByState(): Record<string, number>;
+  spoolBytes(): number;
+}
+
+/**
+ * The agent's Prometheus metrics, from now on (TAPIT_AGENT_METRICS_LISTEN is set). prom-client
+ * is loaded only then: an agent without a metrics port starts as fast as before (restarts are
+ * on the path of every adopted task).
+ */
+export async function enableMetrics(sources: GaugeSources): Promise<Registry> {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
     name: 'tapit_agent_tasks',
-    help: 'Tasks this agent holds, by state (running: its container runs)',
-    labelNames: ['state'] as const,
-    registers: [agentRegistry],
+    help: 'Tasks this agent holds, by state (pending, running, exited: its end not yet acknowledged)',
+    labelNames: ['state'],
+    registers,
     collect() {
       this.reset();
-      for (const [state, count] of Object.entries(sources?.tasksByState() ?? {})) this.set({ state }, count);
+      for (const [state, count] of Object.entries(sources.tasksByState())) this.set({ state }, count);
     },
-  }),
-  containersStarted: new Counter({ name: 'tapit_agent_containers_started_total', help: 'Task containers started', registers: [agentRegistry] }),
-  containersFailed: new Counter({ name: 'tapit_agent_containers_failed_total', help: 'Task containers that failed to start (FAILED_TO_START)', registers: [agentRegistry] }),
-  logLinesShipped: new Counter({ name: 'tapit_agent_log_lines_shipped_total', help: 'Log lines sent to the scheduler (a line sent again after a reconnect counts again)', registers: [agentRegistry] }),
-  logBytesShipped: new Counter({ name: 'tapit_agent_log_bytes_shipped_total', help: 'Log text sent to the scheduler, in UTF-16 code units of the lines (about bytes for ASCII)', registers: [agentRegistry] }),
-  spoolBytes: new Gauge({
+  });
+  new Gauge({
     name: 'tapit_agent_spool_bytes',
     help: 'Size of the log spool files on disk (lines kept until the scheduler acknowledges them)',
-    registers: [agentRegistry],
+    registers,
     collect() {
-      this.set(sources?.spoolBytes() ?? 0);
+      this.set(sources.spoolBytes());
     },
-  }),
-  linkReconnects: new Counter({ name: 'tapit_agent_link_reconnects_total', help: 'Times the agent dialled the scheduler again after its link closed or failed', registers: [agentRegistry] }),
-  engineCalls: new Histogram({
+  });
+  const started = new Counter({ name: 'tapit_agent_containers_started_total', help: 'Task containers started', registers });
+  const failed = new Counter({ name: 'tapit_agent_containers_failed_total', help: 'Tasks that failed to start (FAILED_TO_START)', registers });
+  const lines = new Counter({ name: 'tapit_agent_log_lines_shipped_total', help: 'Log lines sent to the scheduler (a line sent again after a reconnect counts again)', registers });
+  const chars = new Counter({ name: 'tapit_agent_log_bytes_shipped_total', help: 'Log text sent to the scheduler, in UTF-16 code units of the lines (bytes for ASCII)', registers });
+  const reconnects = new Counter({ name: 'tapit_agent_link_reconnects_total', help: 'Times the agent dialled the scheduler again after its link closed or failed', registers });
+  const engine = new Histogram({
     name: 'tapit_agent_engine_call_duration_seconds',
     help: 'Calls to the container engine (Docker) by operation and outcome',
-    labelNames: ['operation', 'outcome'] as const,
+    labelNames: ['operation', 'outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [agentRegistry],
-  }),
-};
+    registers,
+  });
+  counts = {
+    containerStarted: () => started.inc(),
+    containerFailed: () => failed.inc(),
+    logShipped: (n, c) => {
+      lines.inc(n);
+      chars.inc(c);
+    },
+    linkReconnected: () => reconnects.inc(),
+    engineCall: (operation) => {
+      const end = engine.startTimer({ operation });
+      return (outcome) => end({ outcome });
+    },
+  };
+  return registry;
+}

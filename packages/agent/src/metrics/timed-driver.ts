@@ -7,13 +7,13 @@ const TASK_CALLS = new Set(['startedAt', 'stop', 'diskUsageBytes', 'destroy', 'e
 
 /** Times the promise `call` gives under `operation`; `ok` or `error`. */
 async function timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  const end = agentMetrics.engineCalls.startTimer({ operation });
+  const end = agentMetrics.engineCall(operation);
   try {
     const result = await call();
-    end({ outcome: 'ok' });
+    end('ok');
     return result;
   } catch (error) {
-    end({ outcome: 'error' });
+    end('error');
     throw error;
   }
 }

@@ -182,7 +182,7 @@ export class TaskRun {
           onSystemLine: (text) => this.system(text),
           onCreated: (handle, imageDigest) => this.save({ handle, imageDigest }),
         }, memoryOnly);
-        agentMetrics.containersStarted.inc();
+        agentMetrics.containerStarted();
         if (this.forgetting) return void (await this.task.destroy()); // dropped while starting
         break;
       } catch (error) {
@@ -225,7 +225,7 @@ export class TaskRun {
 
   /** The task cannot start (or, after an agent restart, start again): FAILED_TO_START. */
   failToStart(reason: string): Promise<void> {
-    agentMetrics.containersFailed.inc();
+    agentMetrics.containerFailed();
     this.system(`Failed to start: ${reason}`);
     return this.finish({ stopCode: 'FAILED_TO_START', exitCode: null, reason, startedAt: null });
   }
@@ -498,16 +498,14 @@ export class TaskRun {
         const chunk = this.spool.chunkAfter(this.sentSeq);
         if (!chunk || (waiting && !chunk.full)) break;
         outbox.send({ type: 'task.log.chunk', taskId: this.taskId, seq: chunk.seq, runs: chunk.runs.map((run) => ({ ...run, at: clock.toScheduler(run.at) })) });
-        agentMetrics.logLinesShipped.inc(chunk.lines);
-        agentMetrics.logBytesShipped.inc(chunk.runs.reduce((sum, run) => sum + run.text.length, 0));
+        agentMetrics.logShipped(chunk.lines, chunk.runs.reduce((sum, run) => sum + run.text.length, 0));
         this.sentSeq = chunk.seq + chunk.lines - 1;
       } else {
         // A scheduler from before chunks: a JSON object per line.
         const lines = this.spool.after(this.sentSeq);
         if (lines.length === 0 || (waiting && lines.length < 1000)) break;
         outbox.send({ type: 'task.log', taskId: this.taskId, seq: lines[0]!.seq, lines: lines.map(({ stream, text, at }) => ({ stream, text, at: clock.toScheduler(at) })) });
-        agentMetrics.logLinesShipped.inc(lines.length);
-        agentMetrics.logBytesShipped.inc(lines.reduce((sum, line) => sum + line.text.length, 0));
+        agentMetrics.logShipped(lines.length, lines.reduce((sum, line) => sum + line.text.length, 0));
         this.sentSeq = lines[lines.length - 1]!.seq;
       }
       this.inFlight.push(this.sentSeq);
