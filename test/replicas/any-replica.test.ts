@@ -21,6 +21,8 @@ let system: System;
 let replicaB: RunningScheduler;
 let env: Record<string, string>;
 let tmux: Tmux;
+/** A running background task (its agent held by A) for the exec, the copy and the refusals. */
+let background: string;
 
 const tapit = (...args: string[]) => runCli(args, { env, timeoutMs: 30_000 });
 const why = () => `${system.output()}\n--- replica B ---\n${replicaB?.output() ?? ''}`;
@@ -37,8 +39,10 @@ beforeAll(async () => {
   system = await startSystem({ schedulerEnv: { TAPIT_SECRET_KEY: SECRET_KEY } });
   replicaB = await startScheduler({ TAPIT_SECRET_KEY: SECRET_KEY, TAPIT_AGENT_JOIN_TOKEN: system.joinToken }, { databaseUrl: system.db.url, token: system.scheduler.token });
   env = { ...system.env, TAPIT_URL: replicaB.url };
+  background = await runningTask('sh -c "echo copied-through-b > /tmp/f; sleep 600"');
 }, HOOK_TIMEOUT_MS);
 afterAll(async () => {
+  if (background) await tapit('task:stop', background);
   await replicaB?.stop();
   await system?.stop();
 }, HOOK_TIMEOUT_MS);
@@ -65,10 +69,8 @@ describe('a replica without the agent serves it all, relayed to the replica hold
   });
 
   it('tapit task:attach ID -- CMD: an exec into a running task through B, stdin in, the exit code back', async () => {
-    const id = await runningTask('sleep 600');
-    const cat = await runCli(['task:attach', id, '--', 'sh', '-c', 'cat; exit 4'], { env, timeoutMs: 30_000, input: 'relayed-in\n' });
+    const cat = await runCli(['task:attach', background, '--', 'sh', '-c', 'cat; exit 4'], { env, timeoutMs: 30_000, input: 'relayed-in\n' });
     expect(cat, why()).toMatchObject({ code: 4, stdout: 'relayed-in\n' });
-    await tapit('task:stop', id);
   });
 
   it('show logs --follow through B: what the task prints on the agent held by A, to its end', async () => {
@@ -80,7 +82,7 @@ describe('a replica without the agent serves it all, relayed to the replica hold
   });
 
   it('tapit cp through B: a file of the container, whole', async () => {
-    const id = await runningTask('sh -c "echo copied-through-b > /tmp/f; sleep 600"');
+    const id = background;
     const out = await mkdtemp(join(tmpdir(), 'tapit-replicas-cp-'));
     try {
       await expect.poll(async () => (await tapit('cp', `${id}:/tmp/f`, join(out, 'f'))).code, { timeout: 10_000 }).toBe(0);
@@ -91,12 +93,11 @@ describe('a replica without the agent serves it all, relayed to the replica hold
       expect(missing.stderr).toMatch(/^Error: .*\/no\/such\/file/m);
     } finally {
       await rm(out, { recursive: true, force: true });
-      await tapit('task:stop', id);
     }
   });
 
   it('refuses a relay without the replicas\' credential: a user token does not open it', async () => {
-    const id = await runningTask('sleep 600');
+    const id = background;
     for (const bearer of [system.scheduler.token, 'x'.repeat(64)]) {
       const ws = new WebSocket(`${system.scheduler.url.replace('http', 'ws')}/v1/replicas/copies/${'a'.repeat(32)}?task=${id}&path=/etc/hostname`, { headers: { authorization: `Bearer ${bearer}` } });
       const status = await new Promise<number>((resolve) => {
@@ -107,6 +108,5 @@ describe('a replica without the agent serves it all, relayed to the replica hold
       ws.terminate();
       expect(status).toBe(401);
     }
-    await tapit('task:stop', id);
   });
 });

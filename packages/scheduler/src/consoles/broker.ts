@@ -218,6 +218,7 @@ export class ConsoleBroker {
     const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded, this.deps.recordingMaxBytes);
     const ended = relayConsole(client, agent, recorder, revoked);
     client.resume();
+    agent.resume(); // a relayed one comes paused (dialReplica)
     const end = await ended;
     await recorder.close();
     // A session that ends while the database is away is closed, with its audit row, once it answers.

@@ -173,6 +173,7 @@ function readCopy(ws: WebSocket): Promise<{ head: CopyHead | undefined; bytes: R
     bytes.push(null);
   });
   ws.once('error', (error) => bytes.destroy(error));
+  ws.resume(); // a relayed one comes paused (dialReplica)
   return head.then((h) => ({ head: h, bytes }));
 }
 

@@ -11,7 +11,8 @@ const KEEPALIVE_MS = 15_000;
 /**
  * Opens `path` on the replica at `url` with this replica's relay credential: the holding replica
  * answers the upgrade once its agent dialled back, so the socket is the agent's stream from its
- * first message. A refusal throws its message (the holding replica's words), as a CONFLICT.
+ * first message. The socket comes paused: resume it once listening. A refusal throws its
+ * message (the holding replica's words), as a CONFLICT.
  */
 export function dialReplica(url: string, path: string, bearer: string, what: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -24,6 +25,9 @@ export function dialReplica(url: string, path: string, bearer: string, what: str
     });
     ws.once('open', () => {
       ws.removeAllListeners('error');
+      // The agent's first frames may come with the upgrade's answer: held until the caller
+      // listens and resumes, so none is emitted to nobody.
+      ws.pause();
       resolve(ws);
     });
     ws.once('unexpected-response', (_request, response: IncomingMessage) => {
@@ -94,4 +98,6 @@ export function pipeWebSockets(a: WebSocket, b: WebSocket): void {
   };
   forward(a, b);
   forward(b, a);
+  a.resume();
+  b.resume();
 }
