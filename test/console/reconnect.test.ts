@@ -57,7 +57,7 @@ async function console(tag: string): Promise<string> {
 
 /** After the link is back: the missed output once, then what was typed during the outage. */
 async function expectReplayedOnce(): Promise<void> {
-  await tmux.waitFor(/^during-6/m, 60_000, CLI_FAILED);
+  await tmux.waitFor(/^during-6/m, 30_000, CLI_FAILED);
   await tmux.waitFor(/^typed-8/m, 20_000, CLI_FAILED);
   await tmux.line('echo after-$((3*3))');
   await tmux.waitFor(/^after-9/m, 20_000, CLI_FAILED);
