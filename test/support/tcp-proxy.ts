@@ -11,6 +11,9 @@ export interface TcpProxy {
   port: number;
   /** Ends every open connection with a reset (the peer sees ECONNRESET); new ones still pass. */
   cut(): void;
+  /** A link that is down: cuts every open connection and resets each new one until `unblock()`. */
+  block(): void;
+  unblock(): void;
   /**
    * Stops forwarding in both directions without closing anything (a half-open link, a network
    * split): bytes are held back, not delivered, until `thaw()`; new connections hang too.
@@ -45,12 +48,14 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
   const host = target.host ?? '127.0.0.1';
   const pairs = new Set<Pair>();
   let frozen = false;
+  let blocked = false;
   let dropWhen: ((head: string) => boolean) | null = null;
   let accepted = 0;
   let dropped = 0;
 
   const onConnection = (client: Socket) => {
     accepted += 1;
+    if (blocked) return void client.resetAndDestroy();
     const upstream = connect({ host, port: target.port });
     const pair = { client, server: upstream };
     pairs.add(pair);
@@ -108,6 +113,13 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
         pair.server.resetAndDestroy();
       }
       pairs.clear();
+    },
+    block() {
+      blocked = true;
+      this.cut();
+    },
+    unblock() {
+      blocked = false;
     },
     freeze() {
       frozen = true;

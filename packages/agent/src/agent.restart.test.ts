@@ -233,6 +233,11 @@ describe('agent restarts', () => {
     const replay = after.stdout.subarray(0, attached.replayed).toString();
     expect(replay.match(/before-42/g)).toHaveLength(1);
     expect(replay.match(/\r\naway-15\r\n/g)).toHaveLength(1);
+    // Its offset counts on across the restart: a client that showed `before` skips just that.
+    const shownBefore = before.frame('attached')!.offset! + before.stdout.length;
+    const unseen = after.stdout.subarray(Math.max(0, shownBefore - attached.offset!), attached.replayed).toString();
+    expect(unseen).not.toContain('before-42');
+    expect(unseen).toContain('away-15');
     after.type('echo "x=$X"\r');
     await after.until('x=kept\r\n', attached.replayed);
     after.type('exit 9\r');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { advertiseUrl, ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded database on 127.0.0.1:7700', () => {
@@ -61,5 +61,20 @@ describe('loadConfig', () => {
   ])('refuses %s=%s with one line naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe('advertiseUrl', () => {
+  it('is TAPIT_ADVERTISE_URL, else the listen address, with loopback for a wildcard host', () => {
+    expect(advertiseUrl(loadConfig({ TAPIT_ADVERTISE_URL: 'http://10.0.0.5:7700/' }), 7700)).toBe('http://10.0.0.5:7700');
+    expect(advertiseUrl(loadConfig({}), 7701)).toBe('http://127.0.0.1:7701');
+    expect(advertiseUrl(loadConfig({ TAPIT_HOST: '0.0.0.0' }), 7700)).toBe('http://127.0.0.1:7700');
+    expect(advertiseUrl(loadConfig({ TAPIT_HOST: '::' }), 7700)).toBe('http://[::1]:7700');
+    expect(advertiseUrl(loadConfig({ TAPIT_HOST: '10.1.2.3' }), 7700)).toBe('http://10.1.2.3:7700');
+  });
+
+  it('refuses an address with a path or of another scheme, naming the variable', () => {
+    for (const bad of ['10.0.0.5:7700', 'ws://a:1', 'http://a:1/v1'])
+      expect(() => loadConfig({ TAPIT_ADVERTISE_URL: bad })).toThrow(/^TAPIT_ADVERTISE_URL: must be an http:\/\/ or https:\/\/ address with no path/);
   });
 });

@@ -87,6 +87,14 @@ export const SchedulerConfig = z.object({
    * running replicas, and the same across its restarts. Unset: see replicaId().
    */
   TAPIT_SCHEDULER_ID: z.string().min(1).optional(),
+  /**
+   * Where the other replicas reach this one (http:// or https://, no path) to relay a console,
+   * exec or copy to an agent connected here. Unset: see advertiseUrl().
+   */
+  TAPIT_ADVERTISE_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/?#\s]+\/?$/, 'must be an http:// or https:// address with no path, e.g. http://10.0.0.5:7700')
+    .optional(),
   /** The wait after a webhook delivery's first failed attempt; it doubles after each further one, up to an hour. */
   TAPIT_WEBHOOK_RETRY_BASE_MS: positiveInt.default(10_000),
   /** A delivery is retried for this long after it was stored, then given up (`failed`). */
@@ -153,6 +161,17 @@ export function replicaId(config: Pick<SchedulerConfig, 'TAPIT_SCHEDULER_ID' | '
   if (config.TAPIT_SCHEDULER_ID) return config.TAPIT_SCHEDULER_ID;
   if (config.TAPIT_PORT !== 0) return `${hostname()}:${config.TAPIT_PORT}`;
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The address other replicas relay to this one through: TAPIT_ADVERTISE_URL, else this replica's
+ * own listen address, with loopback for a wildcard host: right for a single replica (and for
+ * replicas on one host), while replicas on several hosts must each say theirs.
+ */
+export function advertiseUrl(config: Pick<SchedulerConfig, 'TAPIT_ADVERTISE_URL' | 'TAPIT_HOST'>, port: number): string {
+  if (config.TAPIT_ADVERTISE_URL) return config.TAPIT_ADVERTISE_URL.replace(/\/$/, '');
+  const host = config.TAPIT_HOST === '0.0.0.0' ? '127.0.0.1' : config.TAPIT_HOST === '::' ? '[::1]' : config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
+  return `http://${host}:${port}`;
 }
 
 /** Parses the environment; a bad value throws one line naming the variable. */

@@ -17,7 +17,9 @@ import { AuthFailures } from './auth/auth-failures.js';
 import { createApp } from './app.js';
 import { TokenWatch } from './auth/token-watch.js';
 import { ensureBootstrapToken, logBootstrapToken } from './auth/tokens.js';
-import { replicaId, type SchedulerConfig } from './config.js';
+import { advertiseUrl, replicaId, type SchedulerConfig } from './config.js';
+import { RelayCredential } from './replicas/relay-credential.js';
+import { advertiseReplica } from './replicas/replica-directory.js';
 import { closeAbandonedConsoleSessions } from './consoles/repository.js';
 import { openDatabase } from './db/client.js';
 import { describeDatabaseError } from './db/errors.js';
@@ -123,7 +125,9 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   });
   agentChanged = (name) => gateway.refresh(name);
   agentsConnected = () => gateway.sessions.size;
-  copies = new CopyBroker({ db: database.db, agents: gateway.sessions, log, maxBytes: config.TAPIT_COPY_MAX_BYTES, authFailures });
+  // Consoles, execs and copies reach an agent held by another replica through it (replicas/).
+  const relay = new RelayCredential(secrets);
+  copies = new CopyBroker({ db: database.db, agents: gateway.sessions, log, maxBytes: config.TAPIT_COPY_MAX_BYTES, authFailures, schedulerId, relay });
   sendToAgent = (agent, frame) => gateway.sessions.get(agent)?.send(frame);
   const schedules = new ScheduleEngine({
     db: database.db,
@@ -192,7 +196,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   server.on('connect', refuseConnect);
   const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN) : null;
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
-  const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits });
+  const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -206,6 +210,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     const consoleMatch = /^\/v1\/tasks\/([^/]+)\/(console|exec)$/.exec(path);
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
     const copyDialBack = /^\/v1\/agents\/copies\/([0-9a-f]{32})$/.exec(path);
+    const relayed = /^\/v1\/replicas\/(consoles|copies)\/([0-9a-f]{32})$/.exec(path);
     // Strangers first, before any token or database: a malformed task reference (never echoed),
     // then an address past its failed logins.
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
@@ -223,6 +228,10 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     } else if (copyDialBack) {
       metrics?.trackWebsocket('copy_dial_back', socket);
       void copies!.handleAgentUpgrade(request, socket, head, copyDialBack[1]);
+    } else if (relayed) {
+      metrics?.trackWebsocket('replica_relay', socket);
+      if (relayed[1] === 'consoles') void consoles.handleReplicaUpgrade(request, socket, head, relayed[2]);
+      else void copies!.handleReplicaUpgrade(request, socket, head, relayed[2]);
     }
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
@@ -232,6 +241,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   const keyCleanup = startIdempotencyKeyCleanup(database.db, log);
 
   const port = (server.address() as AddressInfo).port;
+  // Where the other replicas relay to this one's agents; written before any agent can be held here.
+  await advertiseReplica(database.db, schedulerId, advertiseUrl(config, port));
   const host = config.TAPIT_HOST.includes(':') ? `[${config.TAPIT_HOST}]` : config.TAPIT_HOST;
   return {
     url: `http://${host}:${port}`,

@@ -27,6 +27,11 @@ export interface ConsoleHubOptions {
   say(text: string): void;
 }
 
+/** Beside the screen file: where its end stands in all the console printed (see ConsoleHub.written). */
+export function screenEndFile(screenFile: string): string {
+  return `${screenFile}.end`;
+}
+
 /** When the kept screen was last written (null if none): a restarted agent's backlog starts there. */
 export function screenSavedAt(screenFile: string): string | null {
   try {
@@ -51,14 +56,25 @@ export class ConsoleHub {
   /** Set once the program ended: later attaches just hear how. */
   private exit: { exitCode: number | null } | null = null;
   private closed = false;
+  /**
+   * Bytes the console printed since it started (across agent restarts): the `offset` of the
+   * `attached` frame is reckoned from it, so a client reconnecting skips what it already showed.
+   */
+  private written = 0;
 
   constructor(private readonly options: ConsoleHubOptions) {
     try {
       this.screen.push(readFileSync(options.screenFile));
+      this.written = this.screen.length;
+      const end = Number(readFileSync(screenEndFile(options.screenFile), 'utf8'));
+      if (Number.isSafeInteger(end) && end >= this.written) this.written = end;
     } catch {
-      // no screen kept yet
+      // no screen (or no end of it) kept yet
     }
-    if (options.backlog?.length) this.screen.push(options.backlog);
+    if (options.backlog?.length) {
+      this.screen.push(options.backlog);
+      this.written += options.backlog.length;
+    }
     this.idleSince = options.idleSince ? Date.parse(options.idleSince) : Date.now();
     options.onIdleChange(new Date(this.idleSince).toISOString());
     this.armGrace();
@@ -74,7 +90,7 @@ export class ConsoleHub {
     if (this.closed) return stream.end({ type: 'error', message: 'the agent is shutting down; attach again in a moment' });
     // Replay then live, in one turn: no output can fall between them.
     const replay = this.screen.contents();
-    stream.control({ type: 'attached', sessionId: stream.sessionId, replayed: replay.length });
+    stream.control({ type: 'attached', sessionId: stream.sessionId, replayed: replay.length, offset: this.written - replay.length });
     stream.data(1, replay);
     this.sessions.add(stream);
     this.setIdle(false);
@@ -115,6 +131,7 @@ export class ConsoleHub {
 
   private output(chunk: Buffer): void {
     this.screen.push(chunk);
+    this.written += chunk.length;
     this.persistTimer ??= setTimeout(() => this.persist(), PERSIST_MS);
     for (const stream of this.sessions) {
       if (stream.bufferedAmount > STREAM_BUFFER_LIMIT) {
@@ -139,6 +156,7 @@ export class ConsoleHub {
       const tmp = `${this.options.screenFile}.tmp`;
       writeFileSync(tmp, this.screen.contents(), { mode: 0o600 });
       renameSync(tmp, this.options.screenFile);
+      writeFileSync(screenEndFile(this.options.screenFile), String(this.written), { mode: 0o600 });
     } catch (error) {
       log('console.persist-failed', { task: this.options.taskId, error: errorMessage(error) });
     }

@@ -85,6 +85,10 @@ describe('interactive consoles', () => {
     await waitFor('replay', () => second.stdout.length >= attached.replayed);
     expect(attached.replayed).toBeGreaterThan(0);
     expect(second.stdout.subarray(0, attached.replayed).toString()).toContain('marker-42');
+    // Everything the first session saw, counted from the console's start: the replay ends at or
+    // after it, so a reconnecting client knows what it already showed.
+    expect(attached.offset).toBeDefined();
+    expect(attached.offset! + attached.replayed).toBeGreaterThanOrEqual(first.frame('attached')!.offset! + first.stdout.length);
     const third = await attach(task.taskId);
     const from = [second.stdout.length, third.stdout.length];
     second.type('echo "value=$X"\r');

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry, PullAuth, StopCode, TaskSpec } from '@tapit/protocol';
-import { ConsoleHub, screenSavedAt } from '../consoles/console-hub.js';
+import { ConsoleHub, screenEndFile, screenSavedAt } from '../consoles/console-hub.js';
 import { StartError, type DriverTask, type MemoryOnly, type OutputCursor, type OutputRun, type TaskDriver, type TaskEnd, type TaskHandle } from '../drivers/driver.js';
 import type { SchedulerClock } from '../connection/scheduler-clock.js';
 import { errorMessage, log } from '../log.js';
@@ -540,6 +540,7 @@ export class TaskRun {
     this.hub?.close('the task was stopped and removed');
     // Also when no console was opened this time (it ended while the agent was away).
     rmSync(this.screenFile, { force: true });
+    rmSync(screenEndFile(this.screenFile), { force: true });
     this.spool.remove();
     this.deps.store.remove(this.taskId);
     log('task.forgotten', { task: this.taskId });

@@ -1,7 +1,9 @@
+import { Task } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { DETACH_KEYS_LABEL } from './detach-keys.js';
 import { ConsoleSession, sizeOf, type ConsoleEnd } from './console-session.js';
 import { openConsoleSocket } from './console-socket.js';
+import { reconnectConsole, reconnectSeconds, StatusLine } from './console-reconnect.js';
 import { shellJoin } from './output.js';
 import { RawTerminal } from './raw-terminal.js';
 import { taskPath } from './task-arg.js';
@@ -35,26 +37,55 @@ export function bothTerminals(io: ConnectIo = processIo()): boolean {
  * exit code: the remote program's, 0 after a detach, 1 when the session failed or dropped,
  * 128+N after signal N. The terminal is restored before anything is printed.
  */
-export async function connectConsole(client: ApiClient, target: ConsoleTarget, io: ConnectIo = processIo()): Promise<number> {
-  const size = (target.tty ? sizeOf(io.stdout) : undefined) ?? { cols: 80, rows: 24 };
-  const query =
-    target.mode === 'attach'
-      ? { cols: size.cols, rows: size.rows }
-      : { command: JSON.stringify(target.command ?? []), tty: target.tty ? '1' : '0', cols: size.cols, rows: size.rows };
-  const socket = await openConsoleSocket(client, taskPath(target.taskId, target.mode === 'attach' ? '/console' : '/exec'), query);
+export async function connectConsole(client: ApiClient, target: ConsoleTarget, io: ConnectIo = processIo(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // A console whose link drops is opened again (an exec's process ends with its link: not that).
+  const reconnectMs = target.mode === 'attach' ? reconnectSeconds(env) * 1000 : 0;
+  const open = () => {
+    const size = (target.tty ? sizeOf(io.stdout) : undefined) ?? { cols: 80, rows: 24 };
+    const query =
+      target.mode === 'attach'
+        ? { cols: size.cols, rows: size.rows }
+        : { command: JSON.stringify(target.command ?? []), tty: target.tty ? '1' : '0', cols: size.cols, rows: size.rows };
+    return openConsoleSocket(client, taskPath(target.taskId, target.mode === 'attach' ? '/console' : '/exec'), query);
+  };
+  let socket = await open();
   const terminal = new RawTerminal({ stdin: io.stdin, stdout: io.stdout });
+  const stop = new AbortController();
+  let session: ConsoleSession | undefined;
   let end: ConsoleEnd;
   try {
-    const session = new ConsoleSession(socket, io, {
-      detachKeys: target.tty && terminal.isTerminal,
-      closeStdin: !target.tty,
-      resizeFrom: target.tty && io.stdout.isTTY ? io.stdout : undefined,
-    });
     if (target.tty && terminal.isTerminal && target.mode === 'attach') {
       io.stderr.write(`Connected to task ${target.taskId}. Detach with ${DETACH_KEYS_LABEL}.\r\n`);
     }
-    terminal.enter((signal) => session.leave(signal));
-    end = await session.run();
+    // A signal leaves the session under way, or stops reconnecting.
+    terminal.enter((signal) => {
+      stop.abort(signal);
+      session?.leave(signal);
+    });
+    for (;;) {
+      session = new ConsoleSession(socket, io, {
+        detachKeys: target.tty && terminal.isTerminal,
+        closeStdin: !target.tty,
+        resizeFrom: target.tty && io.stdout.isTTY ? io.stdout : undefined,
+        shownUpTo: session?.shown,
+      });
+      end = await session.run();
+      if (end.type !== 'dropped' || reconnectMs === 0 || stop.signal.aborted) break;
+      // The terminal stays raw and what is typed meanwhile waits in it; the user sees a pause.
+      const again = await reconnectConsole({
+        forMs: reconnectMs,
+        reason: end.reason,
+        open,
+        taskEnd: () => endedTask(client, target.taskId),
+        status: new StatusLine(io.stderr),
+        stop: stop.signal,
+      });
+      if ('end' in again) {
+        end = again.end;
+        break;
+      }
+      socket = again.socket;
+    }
   } finally {
     await terminal.discardPendingInput();
     terminal.restore();
@@ -62,6 +93,12 @@ export async function connectConsole(client: ApiClient, target: ConsoleTarget, i
     io.stdin.pause();
   }
   return report(end, target, io.stderr);
+}
+
+/** How the console ended if its task stopped (while the link was down); undefined while it has not. */
+async function endedTask(client: ApiClient, taskId: string): Promise<ConsoleEnd | undefined> {
+  const task = await client.get(taskPath(taskId), Task);
+  return task.status === 'STOPPED' ? { type: 'exited', exitCode: task.exitCode ?? null } : undefined;
 }
 
 /** Says how the session ended, on stderr (stdout is the program's), and picks the exit code. */

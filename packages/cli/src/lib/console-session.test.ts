@@ -165,6 +165,37 @@ describe('ConsoleSession', () => {
     expect(await end).toEqual({ type: 'dropped', reason: 'no answer from the scheduler for 0 s' });
   });
 
+  it('reconnecting, shows of the replay only what the last session did not (shownUpTo), and counts on', async () => {
+    const first = await start();
+    first.remote.send(JSON.stringify({ type: 'attached', sessionId: 's1', replayed: 4, offset: 100 }));
+    first.remote.send(encodeConsoleData(1, Buffer.from('abcd')));
+    first.remote.send(encodeConsoleData(1, Buffer.from('ef')));
+    await until(() => first.session.shown === 106, 'the first session to count its bytes');
+    first.remote.terminate();
+    expect(await first.end).toMatchObject({ type: 'dropped' });
+    expect(first.out().toString()).toBe('abcdef');
+    // The console printed 'gh' while the link was down: the replay holds 'cdefgh' (from 102).
+    const second = await start({ shownUpTo: first.session.shown });
+    second.remote.send(JSON.stringify({ type: 'attached', sessionId: 's2', replayed: 6, offset: 102 }));
+    second.remote.send(encodeConsoleData(1, Buffer.from('cde')));
+    second.remote.send(encodeConsoleData(1, Buffer.from('fghi')));
+    second.remote.send(JSON.stringify({ type: 'exited', exitCode: 0 }));
+    expect(await second.end).toEqual({ type: 'exited', exitCode: 0 });
+    expect(second.out().toString()).toBe('ghi');
+    expect(second.session.shown).toBe(109);
+  });
+
+  it('reconnecting to an agent that does not place its replay, shows none of it rather than twice', async () => {
+    const { remote, out, end, session } = await start({ shownUpTo: 50 });
+    remote.send(JSON.stringify({ type: 'attached', sessionId: 's', replayed: 3 }));
+    remote.send(encodeConsoleData(1, Buffer.from('old')));
+    remote.send(encodeConsoleData(1, Buffer.from('new')));
+    remote.send(JSON.stringify({ type: 'exited', exitCode: 0 }));
+    await end;
+    expect(out().toString()).toBe('new');
+    expect(session.shown).toBeUndefined();
+  });
+
   it('leave (a signal) detaches so the console keeps running', async () => {
     const { session, received, end } = await start();
     session.leave('SIGTERM');

@@ -39,6 +39,12 @@ export interface ConsoleSessionOptions {
   silenceLimitMs?: number;
   /** How long to wait for the close handshake after leaving, so a `detach` frame is really sent. */
   closeWaitMs?: number;
+  /**
+   * Reconnecting: where the screen shown so far ends in all the console printed (an earlier
+   * session's `shown`). The replay is shown from there on, so nothing appears twice; a replay
+   * that cannot be placed (an older agent) is not shown at all.
+   */
+  shownUpTo?: number;
 }
 
 /**
@@ -53,7 +59,11 @@ export class ConsoleSession {
   private end: ConsoleEnd | undefined;
   private settle: ((end: ConsoleEnd) => void) | undefined;
   private closeReason = '';
-  private readonly options: Required<Omit<ConsoleSessionOptions, 'resizeFrom'>> & Pick<ConsoleSessionOptions, 'resizeFrom'>;
+  /** Where the next stdout byte stands in all the console printed, once the agent said (attach). */
+  private position: number | undefined;
+  /** Replayed bytes still to drop: shown before the reconnect. */
+  private skip = 0;
+  private readonly options: Required<Omit<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo'>> & Pick<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo'>;
   private readonly done: Promise<ConsoleEnd>;
 
   constructor(
@@ -73,11 +83,19 @@ export class ConsoleSession {
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
     io.stdin.on('data', this.onInput);
+    // A session before this one (a reconnect) paused it: a 'data' listener alone would not resume.
+    io.stdin.resume();
     io.stdin.on('end', this.onInputEnd);
     io.stdin.on('error', this.onInputEnd);
     this.options.resizeFrom?.on('resize', this.onResize);
     this.onAlive();
+    socket.resume(); // openConsoleSocket hands it over paused
     return this.done;
+  }
+
+  /** Where what this session showed ends in all the console printed; undefined when unknown. */
+  get shown(): number | undefined {
+    return this.position;
   }
 
   /** The CLI was told to go (a signal): leave the console running, as a detach does. */
@@ -93,9 +111,17 @@ export class ConsoleSession {
       const decoded = decodeConsoleData(toBytes(data));
       if (!decoded || decoded.channel === ConsoleChannel.stdin) return;
       const target = decoded.channel === ConsoleChannel.stdout ? this.io.stdout : this.io.stderr;
+      let bytes = decoded.data;
+      if (decoded.channel === ConsoleChannel.stdout) {
+        if (this.position !== undefined) this.position += bytes.length;
+        const dropped = Math.min(this.skip, bytes.length);
+        this.skip -= dropped;
+        bytes = bytes.subarray(dropped);
+        if (bytes.length === 0) return;
+      }
       // A terminal slower than the program: stop reading the socket until it catches up, so
       // the scheduler (which pauses the agent in turn) holds the output, not our memory.
-      if (!target.write(decoded.data)) {
+      if (!target.write(bytes)) {
         this.socket.pause();
         target.once('drain', () => this.socket.resume());
       }
@@ -103,9 +129,18 @@ export class ConsoleSession {
     }
     const frame = ConsoleServerFrame.safeParse(safeJson(data.toString()));
     if (!frame.success) return; // a newer scheduler's frame this CLI does not know: not fatal
-    if (frame.data.type === 'exited') this.finish({ type: 'exited', exitCode: frame.data.exitCode });
+    if (frame.data.type === 'attached') this.placeReplay(frame.data.replayed, frame.data.offset);
+    else if (frame.data.type === 'exited') this.finish({ type: 'exited', exitCode: frame.data.exitCode });
     else if (frame.data.type === 'error') this.finish({ type: 'error', message: frame.data.message });
   };
+
+  /** The replay that opens a session: what of it was shown before a reconnect is skipped. */
+  private placeReplay(replayed: number, offset: number | undefined): void {
+    this.position = offset;
+    const { shownUpTo } = this.options;
+    if (shownUpTo === undefined) return;
+    this.skip = offset === undefined ? replayed : Math.max(0, Math.min(replayed, shownUpTo - offset));
+  }
 
   private readonly onInput = (chunk: Buffer | string) => {
     if (this.end) return;

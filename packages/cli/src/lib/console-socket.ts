@@ -22,6 +22,8 @@ export function openConsoleSocket(client: ApiClient, path: string, query: Query)
     });
     socket.once('open', () => {
       socket.removeAllListeners('error');
+      // Frames that come with the upgrade's answer wait for the session to listen (run() resumes).
+      socket.pause();
       resolve(socket);
     });
     socket.once('unexpected-response', (_request, response) => {

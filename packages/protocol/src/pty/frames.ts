@@ -45,8 +45,12 @@ export type ConsoleClientFrame = z.infer<typeof ConsoleClientFrame>;
 
 /** Agent → (scheduler →) client control. */
 export const ConsoleServerFrame = z.discriminatedUnion('type', [
-  /** The session is live; `replayed` bytes of recent screen output follow first (attach). */
-  z.object({ type: z.literal('attached'), sessionId: z.string(), replayed: z.number().int().nonnegative() }),
+  /**
+   * The session is live; `replayed` bytes of recent screen output follow first (attach).
+   * `offset`: where the first of them stands in all the console printed since it started, so a
+   * client reconnecting skips what it already showed (absent from execs and older agents).
+   */
+  z.object({ type: z.literal('attached'), sessionId: z.string(), replayed: z.number().int().nonnegative(), offset: z.number().int().nonnegative().optional() }),
   /** The program ended: a console's task exited, or an exec's command did. */
   z.object({ type: z.literal('exited'), exitCode: ExitCode.nullable() }),
   /** The session could not be opened or broke; the message says why. */

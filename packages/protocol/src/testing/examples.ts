@@ -638,7 +638,7 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   TerminalSize: [{ cols: 80, rows: 24 }],
   ConsoleClientFrame: [{ type: 'resize', cols: 132, rows: 43 }, { type: 'detach' }, { type: 'stdin.close' }],
   ConsoleServerFrame: [
-    { type: 'attached', sessionId: consoleOpen.sessionId, replayed: 2048 },
+    { type: 'attached', sessionId: consoleOpen.sessionId, replayed: 2048, offset: 10_240 },
     { type: 'exited', exitCode: 130 },
     { type: 'exited', exitCode: null },
     { type: 'error', message: 'task 3f2a9c0d is not running' },

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AgentGateway } from '../agents/gateway.js';
+import { bearerOf } from '../agents/agent-auth.js';
 import { dialBackAgent } from '../agents/dial-back-auth.js';
 import { requireRole } from '../auth/permissions.js';
 import type { TokenWatch } from '../auth/token-watch.js';
@@ -25,8 +26,11 @@ import { ConsoleRecorder } from './recorder.js';
 import { relayConsole } from './relay.js';
 import { findConsoleTarget } from './console-target.js';
 import { endConsoleSession, openConsoleSession } from './repository.js';
-
-const AGENT_DIAL_BACK_MS = 15_000;
+import { routeToAgent, type AgentRoute } from '../replicas/agent-route.js';
+import { DialBackWaits } from '../replicas/dial-back-waits.js';
+import type { RelayCredential } from '../replicas/relay-credential.js';
+import { dialReplica, pipeWebSockets } from '../replicas/replica-relay.js';
+import { findTask } from '../tasks/repository.js';
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 const Command = z.array(z.string().min(1).refine((s) => !s.includes('\0'), 'must not contain NUL bytes')).min(1).max(1024);
 
@@ -45,6 +49,8 @@ export interface ConsoleBrokerDeps {
   recordingMaxBytes?: number;
   /** Open streams per token and in all, shared with the log follows. */
   streamLimits?: StreamLimits;
+  /** What replicas show each other to relay a session to an agent one of them holds. */
+  relay: RelayCredential;
 }
 
 interface OpenRequest {
@@ -60,6 +66,19 @@ interface OpenRequest {
   release: () => void;
   /** The upgrade's X-Initiated-By. */
   initiatedBy: string | null;
+  /** Where the task's agent is reached: here, or through the replica holding it. */
+  route: AgentRoute;
+}
+
+/** What the agent is asked to open (console.open's fields). */
+interface AgentAsk {
+  task: TaskWithApp;
+  mode: 'attach' | 'exec';
+  command: string[] | null;
+  tty: boolean;
+  cols: number;
+  rows: number;
+  openedBy: string;
 }
 
 /**
@@ -69,8 +88,10 @@ interface OpenRequest {
 export class ConsoleBroker {
   private readonly clients = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly agents = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  /** Sessions waiting for their agent to dial back: which agent was asked, and where its socket goes. */
-  private readonly waiting = new Map<string, { agent: string; deliver: (agent: WebSocket) => void }>();
+  /** Other replicas relaying a session to an agent connected here. */
+  private readonly relays = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  /** Sessions waiting for their agent to dial back. */
+  private readonly waiting = new DialBackWaits();
   private readonly failures: AuthFailures;
   private readonly streams: StreamLimits;
 
@@ -147,10 +168,11 @@ export class ConsoleBroker {
       if (!checked.success) throw new ApiError('VALIDATION_FAILED', `command: ${describeIssues(checked.error)}`, 'command');
       command = checked.data;
     }
-    const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode, (agent) => this.deps.gateway.sessions.has(agent));
+    const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode);
+    const route = await routeToAgent({ db: this.deps.db, schedulerId: this.deps.schedulerId, connectedHere: (agent) => this.deps.gateway.sessions.has(agent) }, task.agent_name ?? '', task.id);
     // Last: a refusal for a reason of its own (role, project, task) says that reason.
     const release = this.streams.acquire(principal.name);
-    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy };
+    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy, route };
   }
 
   private async open(client: WebSocket, open: OpenRequest): Promise<void> {
@@ -177,35 +199,22 @@ export class ConsoleBroker {
     const inputRecorded = app?.record_input ?? false;
     const session = { id: sessionId, taskId: open.task.id, mode: open.mode, openedBy: open.principal.name, initiatedBy: open.initiatedBy, source: open.source, project: open.task.project };
     await openConsoleSession(db, { ...session, command: open.command, tty: open.tty, cols: open.cols, rows: open.rows, schedulerId: this.deps.schedulerId, inputRecorded });
-    const agentSocket = new Promise<WebSocket | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(sessionId);
-        resolve(undefined);
-      }, AGENT_DIAL_BACK_MS);
-      this.waiting.set(sessionId, {
-        agent: open.task.agent_name ?? '',
-        deliver: (ws) => {
-          clearTimeout(timer);
-          this.waiting.delete(sessionId);
-          resolve(ws);
-        },
+    let agent: WebSocket | undefined;
+    let refused: string | undefined;
+    if (open.route.here) {
+      agent = await this.askAgent(sessionId, { ...open, openedBy: open.principal.name });
+    } else {
+      // The replica holding the agent asks it and answers once it dialled back: from then on its
+      // socket is the agent's stream, and this replica relays, records and audits as for its own.
+      agent = await dialReplica(open.route.url, `/v1/replicas/consoles/${sessionId}`, this.deps.relay.bearer, 'console').catch((error: Error) => {
+        refused = error.message;
+        return undefined;
       });
-    });
-    this.deps.gateway.sessions.get(open.task.agent_name ?? '')?.send({
-      type: 'console.open',
-      sessionId,
-      taskId: open.task.id,
-      mode: open.mode,
-      command: open.command,
-      tty: open.tty,
-      size: { cols: open.cols, rows: open.rows },
-      openedBy: open.principal.name,
-    });
-    const agent = await agentSocket;
+    }
     if (!agent || client.readyState !== client.OPEN || revoked.aborted) {
       agent?.close(1000, 'client gone');
       client.resume(); // a paused socket cannot finish the close handshake
-      const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : `agent ${open.task.agent_name} did not open the session in time`;
+      const message = revoked.aborted ? String(revoked.reason) : agent ? 'client gone before the agent answered' : (refused ?? `agent ${open.task.agent_name} did not open the session in time`);
       if (client.readyState === client.OPEN) client.send(JSON.stringify({ type: 'error', message }));
       client.close(1011, 'no agent');
       // Its attach or exec was audited: so is its end, as every session's.
@@ -215,10 +224,58 @@ export class ConsoleBroker {
     const recorder = new ConsoleRecorder(db, sessionId, log, inputRecorded, this.deps.recordingMaxBytes);
     const ended = relayConsole(client, agent, recorder, revoked);
     client.resume();
+    agent.resume(); // a relayed one comes paused (dialReplica)
     const end = await ended;
     await recorder.close();
     // A session that ends while the database is away is closed, with its audit row, once it answers.
     await retryWhileUnavailable(() => endConsoleSession(db, session, end));
+  }
+
+  /** Asks the task's agent, connected here, to open the session; its socket, or undefined if it did not dial back in time. */
+  private askAgent(sessionId: string, ask: AgentAsk): Promise<WebSocket | undefined> {
+    const agent = ask.task.agent_name ?? '';
+    const dialled = this.waiting.expect(sessionId, agent);
+    this.deps.gateway.sessions.get(agent)?.send({
+      type: 'console.open',
+      sessionId,
+      taskId: ask.task.id,
+      mode: ask.mode,
+      command: ask.command,
+      tty: ask.tty,
+      size: { cols: ask.cols, rows: ask.rows },
+      openedBy: ask.openedBy,
+    });
+    return dialled;
+  }
+
+  /**
+   * Another replica relaying a session it opened (token, role, project, task checked there, the
+   * session stored): only with the replicas' relay credential, for an open session of a task
+   * whose agent is connected here. The upgrade is answered once the agent dialled back, and the
+   * two sockets are then piped as they are.
+   */
+  async handleReplicaUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): Promise<void> {
+    if (!this.deps.relay.accepts(request)) {
+      this.failures.failed(request.socket.remoteAddress, bearerOf(request) === undefined ? 'missing token' : 'invalid token', 'a replica relay');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'a relay takes the replicas\' relay credential (derived from TAPIT_SECRET_KEY)');
+    }
+    let ask: AgentAsk;
+    try {
+      const session = await this.deps.db.selectFrom('console_sessions').selectAll().where('id', '=', sessionId).where('closed_at', 'is', null).executeTakeFirst();
+      if (!session) throw new ApiError('NOT_FOUND', `no open console session ${sessionId}`);
+      const task = await findTask(this.deps.db, session.task_id, null);
+      if (task.status !== 'RUNNING') throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: only a RUNNING task has a console`);
+      if (!this.deps.gateway.sessions.has(task.agent_name ?? '')) throw new ApiError('CONFLICT', `agent ${task.agent_name} of task ${task.id} is no longer connected to scheduler replica ${this.deps.schedulerId}`);
+      ask = { task, mode: session.mode === 'exec' ? 'exec' : 'attach', command: session.command, tty: session.tty, cols: session.cols, rows: session.rows, openedBy: session.opened_by };
+    } catch (error) {
+      const refusal = toApiError(error) ?? new ApiError('INTERNAL', 'internal error');
+      if (refusal.code === 'INTERNAL') this.deps.log(`console relay: ${coerceError(error).message}`);
+      return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
+    }
+    const agent = await this.askAgent(sessionId, ask);
+    if (!agent) return refuseUpgrade(socket, 409, 'CONFLICT', `agent ${ask.task.agent_name} did not open the session in time`);
+    if (socket.destroyed) return void agent.close(1000, 'client gone');
+    this.relays.handleUpgrade(request, socket, head, (relay) => pipeWebSockets(relay, agent));
   }
 
   /**
@@ -228,14 +285,14 @@ export class ConsoleBroker {
   async handleAgentUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, sessionId: string): Promise<void> {
     const agent = await dialBackAgent({ db: this.deps.db, failures: this.failures, log: this.deps.log }, request, socket, 'console');
     if (agent === undefined) return;
-    const waiting = this.waiting.get(sessionId);
-    if (!waiting || waiting.agent !== agent) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for agent ${agent}`);
-    this.agents.handleUpgrade(request, socket, head, (ws) => waiting.deliver(ws));
+    if (this.waiting.agentOf(sessionId) !== agent) return refuseUpgrade(socket, 404, 'NOT_FOUND', `no console session ${sessionId} is waiting for agent ${agent}`);
+    this.agents.handleUpgrade(request, socket, head, (ws) => this.waiting.deliver(sessionId, ws));
   }
 
   close(): void {
-    for (const ws of [...this.clients.clients, ...this.agents.clients]) ws.close(1001, 'scheduler shutting down');
+    for (const ws of [...this.clients.clients, ...this.agents.clients, ...this.relays.clients]) ws.close(1001, 'scheduler shutting down');
     this.clients.close();
     this.agents.close();
+    this.relays.close();
   }
 }

@@ -7,23 +7,19 @@ import type { TaskWithApp } from '../tasks/task-view.js';
 
 /**
  * The task a console or exec session may open on, for `principal` (its role was checked first):
- * one of its project, RUNNING, an interactive one for an attach, and on an agent connected to
- * this replica (`connectedHere`), which relays the session.
+ * one of its project, RUNNING, and an interactive one for an attach (its agent may be connected
+ * to any replica: see replicas/agent-route.ts).
  */
 export async function findConsoleTarget(
   db: Kysely<Database>,
   principal: Principal,
   taskRef: string,
   mode: 'attach' | 'exec',
-  connectedHere: (agent: string) => boolean,
 ): Promise<TaskWithApp> {
   const task = await findTask(db, taskRef, principal.project);
   if (mode === 'attach' && task.kind !== 'interactive') {
     throw new DomainError('CONFLICT', `task ${task.id} is a background task with no console: run a command in it with \`tapit task:attach ${task.id.slice(0, 12)} -- CMD\``);
   }
   if (task.status !== 'RUNNING') throw new DomainError('CONFLICT', `task ${task.id} is ${task.status}: only a RUNNING task has a console`);
-  if (!connectedHere(task.agent_name ?? '')) {
-    throw new DomainError('CONFLICT', `agent ${task.agent_name} of task ${task.id} is not connected to this scheduler replica`);
-  }
   return task;
 }

@@ -19,6 +19,7 @@ import * as auditTrail from './migrations/0017-audit-trail.js';
 import * as appEnv from './migrations/0018-app-env.js';
 import * as taskFiles from './migrations/0019-task-files.js';
 import * as registries from './migrations/0020-registries.js';
+import * as schedulerReplicas from './migrations/0021-scheduler-replicas.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0018-app-env': appEnv,
   '0019-task-files': taskFiles,
   '0020-registries': registries,
+  '0021-scheduler-replicas': schedulerReplicas,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

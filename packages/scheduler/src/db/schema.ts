@@ -172,6 +172,13 @@ export interface AgentsTable {
   labels: JsonWithDefault<Record<string, string>>;
 }
 
+/** A scheduler replica and the address the others relay to it through (migration 0021). */
+export interface SchedulerReplicasTable {
+  id: string;
+  advertise_url: string;
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface JoinTokensTable {
   id: Generated<number>;
   name: string;
@@ -345,6 +352,7 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   registries: RegistriesTable;
+  scheduler_replicas: SchedulerReplicasTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

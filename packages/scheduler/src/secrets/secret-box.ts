@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 
 /** A sealed value names its key, so a rotated key's values stay readable: `v1.KEYID.DATA`. */
 const VERSION = 'v1';
@@ -73,6 +73,15 @@ export class SecretBox {
     } catch {
       throw new Error(`a sealed secret does not open with key ${keyId}: damaged, or moved from another row`);
     }
+  }
+
+  /**
+   * A value derived from each key for `purpose` (HMAC-SHA256, hex), the current key's first: a
+   * credential every replica with the same keys can make and check, and nothing else can.
+   */
+  derive(purpose: string): string[] {
+    const current = this.keys.get(this.current.id)!;
+    return [current, ...[...this.keys.values()].filter((k) => k !== current)].map((key) => createHmac('sha256', key.bytes).update(`tapit ${purpose}`).digest('hex'));
   }
 
   /** Whether `sealed` is sealed with the current key (else a rotation seals it again). */
