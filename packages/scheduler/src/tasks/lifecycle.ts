@@ -1,5 +1,5 @@
 import type { TaskStatus } from '@tapit/protocol';
-import type { Insertable, Kysely, Transaction, UpdateObject } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLinesOfTasks, type NewLogLine } from '../logs/repository.js';
@@ -65,6 +65,29 @@ export async function transition(db: Kysely<Database>, taskId: string, t: Transi
     if (!row) return undefined;
     await recordStatus(trx, row, t.message, t.at ?? new Date());
     return row;
+  });
+}
+
+/**
+ * Tasks placed: each PROVISIONING → PENDING on its agent (a new attempt, not yet accepted), as
+ * `transition` would record them one by one (the row, an event and the [system] line each), in
+ * one statement per table for the whole batch: placement claims hundreds at a time, and a
+ * round trip per task per table was most of its cost. A task no longer PROVISIONING is left
+ * out. Returns the rows placed, in the order given.
+ */
+export async function assignTasks(db: Kysely<Database>, placements: readonly { taskId: string; agentName: string }[], at = new Date()): Promise<TaskRow[]> {
+  if (placements.length === 0) return [];
+  return inTransaction(db, async (trx) => {
+    const values = sql.join(placements.map((p) => sql`(${p.taskId}::text, ${p.agentName}::text)`));
+    const { rows } = await sql<TaskRow>`
+      UPDATE tasks SET status = 'PENDING', agent_name = v.agent, attempt = tasks.attempt + 1, assigned_at = ${at}, accepted_at = NULL
+        FROM (VALUES ${values}) AS v (id, agent)
+       WHERE tasks.id = v.id AND tasks.status = 'PROVISIONING'
+      RETURNING tasks.*`.execute(trx);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const placed = placements.flatMap((p) => byId.get(p.taskId) ?? []);
+    await recordStatuses(trx, placed, undefined, at);
+    return placed;
   });
 }
 
