@@ -2,7 +2,7 @@ import type { TaskStatus } from '@tapit/protocol';
 import { sql, type Insertable, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLinesOfTasks, type NewLogLine } from '../logs/repository.js';
+import { appendLogLinesOfTasks, firstChunk, type NewLogLine } from '../logs/repository.js';
 import { dropTaskFiles } from './task-files.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
@@ -36,18 +36,32 @@ export async function beginTask(db: Kysely<Database>, values: NewTask, options: 
  */
 export async function beginTasks(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}): Promise<TaskRow[]> {
   if (values.length === 0) return [];
-  return inTransaction(db, async (trx) => {
-    const inserted = await trx
-      .insertInto('tasks')
-      .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const })))
-      .returningAll()
-      .execute();
-    // RETURNING's order is not promised: back to the callers' order by id.
-    const byId = new Map(inserted.map((row) => [row.id, row]));
-    const rows = values.map((v) => byId.get(v.id)!);
-    await recordStatuses(trx, rows, options.message, options.at ?? new Date());
-    return rows;
-  });
+  const at = options.at ?? new Date();
+  const first = await firstChunk(statusLines({ status: 'PROVISIONING', desired_status: 'RUNNING' }, options.message, at));
+  // One statement for the rows, their events and their first log lines (a round trip per table
+  // was most of a create's cost); atomic as one statement, in the caller's transaction if any.
+  const inserted = await db
+    .with('t', (q) =>
+      q
+        .insertInto('tasks')
+        .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters })))
+        .returningAll(),
+    )
+    .with('e', (q) =>
+      q
+        .insertInto('task_events')
+        .columns(['task_id', 'status', 'desired_status', 'message', 'created_at'])
+        .expression((eb) => eb.selectFrom('t').select(['t.id', 't.status', 't.desired_status', sql<string | null>`${options.message ?? null}::text`.as('message'), sql<Date>`${at}::timestamptz`.as('created_at')])),
+    )
+    .with('c', (q) =>
+      q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))),
+    )
+    .selectFrom('t')
+    .selectAll()
+    .execute();
+  // RETURNING's order is not promised: back to the callers' order by id.
+  const byId = new Map(inserted.map((row) => [row.id, row as TaskRow]));
+  return values.map((v) => byId.get(v.id)!);
 }
 
 /**
@@ -104,15 +118,18 @@ async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], messa
     .insertInto('task_events')
     .values(rows.map((row) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
     .execute();
-  const lines = (row: TaskRow) => {
-    const own = [{ seq: null, stream: 'system' as const, text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
-    if (message) own.push({ seq: null, stream: 'system', text: message, at });
-    return own;
-  };
+  const lines = (row: TaskRow) => statusLines(row, message, at);
   await appendLogLinesOfTasks(
     trx,
     rows.map((row) => ({ taskId: row.id, lines: lines(row) })),
   );
+}
+
+/** The [system] lines a status leaves: `Task status is X, desired status is Y`, and `message` as its own line. */
+function statusLines(row: Pick<TaskRow, 'status' | 'desired_status'>, message: string | undefined, at: Date): NewLogLine[] {
+  const own: NewLogLine[] = [{ seq: null, stream: 'system', text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
+  if (message) own.push({ seq: null, stream: 'system', text: message, at });
+  return own;
 }
 
 /**
