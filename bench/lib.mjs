@@ -132,7 +132,7 @@ export async function startScheduler(env = {}) {
   // The embedded database's first start runs initdb: slow on a busy machine.
   await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 120_000, () => scheduler.output());
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  return { url, token, headers, dataDir, output: scheduler.output, stop: scheduler.stop };
+  return { url, token, headers, dataDir, pid: scheduler.child.pid, output: scheduler.output, stop: scheduler.stop };
 }
 
 /**

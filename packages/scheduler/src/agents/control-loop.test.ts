@@ -78,7 +78,7 @@ describe('control loop passes', () => {
     const { call } = await createTestApp(database);
     await call('POST', APP_PATH, { name: 'web', image: 'web:1' });
     const app = await findApp(database.db, { project: 'default', stage: 'default', app: 'web' });
-    const id = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'sleep 1000', maxHours: 1 }), 'test');
+    const { id } = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'sleep 1000', maxHours: 1 }), 'test');
     // Running for two hours on an agent that never reports again: past max_hours and the slack.
     await database.db.updateTable('tasks').set({ status: 'RUNNING', agent_name: 'gone', started_at: sql<Date>`now() - interval '2 hours'` }).where('id', '=', id).execute();
 

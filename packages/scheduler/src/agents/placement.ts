@@ -1,7 +1,7 @@
 import { satisfies } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
-import { transition } from '../tasks/lifecycle.js';
+import { assignTasks, transition } from '../tasks/lifecycle.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { isUnsendable, taskAssignments, type TaskAssignFrame, type UnsendableTask } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
@@ -22,6 +22,8 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
   const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
   if (agents.length === 0) return [];
   const assigned: { session: AgentSession; row: TaskRow }[] = [];
+  /** Tasks held on an agent's capacity in this pass, placed or not. */
+  const chosen: { session: AgentSession; taskId: string }[] = [];
   let frames: (TaskAssignFrame | UnsendableTask)[] = [];
   // Its own transaction, never a caller's: the assignments go out only once the claim committed.
   await db.transaction().execute(async (trx) => {
@@ -40,16 +42,19 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
       .execute();
     for (const task of waiting) {
       const need = { cpu: task.cpu, memoryGb: task.memory_gb };
-      // Spread: the agent with the most free memory that fits and carries the labels.
-      const session = agents.filter((a) => a.fits(need) && satisfies(a.labels, task.constraints)).sort((a, b) => b.freeMemoryGb() - a.freeMemoryGb())[0];
+      const session = spreadTarget(agents, need, task.constraints);
       if (!session) continue;
-      const row = await transition(trx, task.id, {
-        from: ['PROVISIONING'],
-        patch: { status: 'PENDING', agent_name: session.name, attempt: (eb) => eb('attempt', '+', 1), assigned_at: new Date(), accepted_at: null },
-      });
-      if (!row) continue;
-      session.hold(row.id, need);
-      assigned.push({ session, row });
+      // Held at once, so the next task of the batch sees what this one takes.
+      session.hold(task.id, need);
+      chosen.push({ session, taskId: task.id });
+    }
+    // Rows locked above and still PROVISIONING, so every one is placed; one left out (cannot
+    // happen under the lock) gives its capacity back.
+    const rows = new Map((await assignTasks(trx, chosen.map((c) => ({ taskId: c.taskId, agentName: c.session.name })))).map((row) => [row.id, row]));
+    for (const { session, taskId } of chosen) {
+      const row = rows.get(taskId);
+      if (row) assigned.push({ session, row });
+      else session.release(taskId);
     }
     frames = await taskAssignments({ db: trx, secrets }, assigned.map(({ row }) => row));
     // A task whose secrets do not open (a key this scheduler lacks) fails to start, saying which.
@@ -62,7 +67,8 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
     }
   }).catch((error) => {
     // The claim rolled back: give the capacity back and let the next pass retry.
-    for (const { session, row } of assigned.splice(0)) session.release(row.id);
+    for (const { session, taskId } of chosen) session.release(taskId);
+    assigned.splice(0);
     throw error;
   });
   assigned.forEach(({ session, row }, i) => {
@@ -73,16 +79,49 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
   return assigned.map(({ row }) => row.id);
 }
 
-/** Per local agent, the room it has now and its labels as JSON; identical ones once. */
-function placeable(agents: AgentSession[]): { cpu: number; memoryGb: number; labels: string }[] {
-  const seen = new Map<string, { cpu: number; memoryGb: number; labels: string }>();
+/**
+ * Spread: of the agents the task fits on and whose labels it requires, the one with the most free
+ * memory (the first such, on a tie). One pass over the agents: a sort per task cost as much as the
+ * rest of placement with a thousand agents.
+ */
+function spreadTarget(agents: AgentSession[], need: { cpu: number; memoryGb: number }, constraints: TaskRow['constraints']): AgentSession | undefined {
+  let best: AgentSession | undefined;
+  let bestFree = -Infinity;
   for (const agent of agents) {
-    const room = {
-      cpu: agent.capacity.cpu - agent.allocated.cpu + 1e-9,
-      memoryGb: agent.freeMemoryGb() + 1e-9,
-      labels: JSON.stringify(agent.labels),
-    };
-    seen.set(`${room.cpu}|${room.memoryGb}|${room.labels}`, room);
+    const free = agent.freeMemoryGb();
+    if (free > bestFree && agent.fits(need) && satisfies(agent.labels, constraints)) {
+      best = agent;
+      bestFree = free;
+    }
   }
-  return [...seen.values()];
+  return best;
+}
+
+/**
+ * The rooms a waiting task must fit one of, as the claim's WHERE: per set of labels, only the
+ * rooms no other room of the same labels has at least as much cpu and memory as (a task fits one
+ * of those exactly when it fits any agent). A thousand agents with the same labels make a handful
+ * of conditions, not a thousand.
+ */
+function placeable(agents: AgentSession[]): { cpu: number; memoryGb: number; labels: string }[] {
+  const byLabels = new Map<string, { cpu: number; memoryGb: number; labels: string }[]>();
+  for (const agent of agents) {
+    const labels = JSON.stringify(agent.labels);
+    const room = { cpu: agent.capacity.cpu - agent.allocated.cpu + 1e-9, memoryGb: agent.freeMemoryGb() + 1e-9, labels };
+    const rooms = byLabels.get(labels);
+    if (rooms) rooms.push(room);
+    else byLabels.set(labels, [room]);
+  }
+  const frontier: { cpu: number; memoryGb: number; labels: string }[] = [];
+  for (const rooms of byLabels.values()) {
+    // Most cpu first (most memory first among equals): a room is kept only if it has more memory than every one before it.
+    rooms.sort((a, b) => b.cpu - a.cpu || b.memoryGb - a.memoryGb);
+    let memory = -Infinity;
+    for (const room of rooms) {
+      if (room.memoryGb <= memory) continue;
+      frontier.push(room);
+      memory = room.memoryGb;
+    }
+  }
+  return frontier;
 }

@@ -70,6 +70,17 @@ export async function appendLogLinesOfTasks(db: Kysely<Database>, logs: { taskId
   });
 }
 
+/**
+ * The first lines of tasks being born (the same lines for each), encoded once: the counters their
+ * rows start with, and the chunk row of each, so the rows, their events and their logs go in one
+ * statement (lifecycle.ts beginTasks). What `appendLogLinesOfTasks` would store, without its
+ * counter update: a new row is locked by its own insert until commit.
+ */
+export async function firstChunk(lines: NewLogLine[]): Promise<{ counters: { log_count: number; log_bytes: number }; chunk: (taskId: string) => ReturnType<typeof chunkRow> }> {
+  const chunk = await encodeChunk(toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() }))));
+  return { counters: { log_count: chunk.lines, log_bytes: chunk.textBytes }, chunk: (taskId) => chunkRow(taskId, chunk.lines, null, chunk) };
+}
+
 /** The task_log_chunks row of a chunk whose last line is at `lastPosition`. */
 function chunkRow(taskId: string, lastPosition: number, firstSeq: number | null, chunk: EncodedChunk) {
   return {

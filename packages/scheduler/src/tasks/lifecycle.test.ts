@@ -41,7 +41,7 @@ describe('task lifecycle', () => {
   });
 
   it('a task created through the API is born through the lifecycle, as its later statuses are recorded', async () => {
-    const id = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'true' }), 'test');
+    const { id } = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'true' }), 'test');
     await transition(database.db, id, { from: ['PROVISIONING'], patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED' } });
     expect(await trace(id)).toEqual({
       events: [

@@ -1,8 +1,8 @@
 import type { TaskStatus } from '@tapit/protocol';
-import type { Insertable, Kysely, Transaction, UpdateObject } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLinesOfTasks, type NewLogLine } from '../logs/repository.js';
+import { appendLogLinesOfTasks, firstChunk, type NewLogLine } from '../logs/repository.js';
 import { dropTaskFiles } from './task-files.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
@@ -36,18 +36,32 @@ export async function beginTask(db: Kysely<Database>, values: NewTask, options: 
  */
 export async function beginTasks(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}): Promise<TaskRow[]> {
   if (values.length === 0) return [];
-  return inTransaction(db, async (trx) => {
-    const inserted = await trx
-      .insertInto('tasks')
-      .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const })))
-      .returningAll()
-      .execute();
-    // RETURNING's order is not promised: back to the callers' order by id.
-    const byId = new Map(inserted.map((row) => [row.id, row]));
-    const rows = values.map((v) => byId.get(v.id)!);
-    await recordStatuses(trx, rows, options.message, options.at ?? new Date());
-    return rows;
-  });
+  const at = options.at ?? new Date();
+  const first = await firstChunk(statusLines({ status: 'PROVISIONING', desired_status: 'RUNNING' }, options.message, at));
+  // One statement for the rows, their events and their first log lines (a round trip per table
+  // was most of a create's cost); atomic as one statement, in the caller's transaction if any.
+  const inserted = await db
+    .with('t', (q) =>
+      q
+        .insertInto('tasks')
+        .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters })))
+        .returningAll(),
+    )
+    .with('e', (q) =>
+      q
+        .insertInto('task_events')
+        .columns(['task_id', 'status', 'desired_status', 'message', 'created_at'])
+        .expression((eb) => eb.selectFrom('t').select(['t.id', 't.status', 't.desired_status', sql<string | null>`${options.message ?? null}::text`.as('message'), sql<Date>`${at}::timestamptz`.as('created_at')])),
+    )
+    .with('c', (q) =>
+      q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))),
+    )
+    .selectFrom('t')
+    .selectAll()
+    .execute();
+  // RETURNING's order is not promised: back to the callers' order by id.
+  const byId = new Map(inserted.map((row) => [row.id, row as TaskRow]));
+  return values.map((v) => byId.get(v.id)!);
 }
 
 /**
@@ -68,6 +82,29 @@ export async function transition(db: Kysely<Database>, taskId: string, t: Transi
   });
 }
 
+/**
+ * Tasks placed: each PROVISIONING → PENDING on its agent (a new attempt, not yet accepted), as
+ * `transition` would record them one by one (the row, an event and the [system] line each), in
+ * one statement per table for the whole batch: placement claims hundreds at a time, and a
+ * round trip per task per table was most of its cost. A task no longer PROVISIONING is left
+ * out. Returns the rows placed, in the order given.
+ */
+export async function assignTasks(db: Kysely<Database>, placements: readonly { taskId: string; agentName: string }[], at = new Date()): Promise<TaskRow[]> {
+  if (placements.length === 0) return [];
+  return inTransaction(db, async (trx) => {
+    const values = sql.join(placements.map((p) => sql`(${p.taskId}::text, ${p.agentName}::text)`));
+    const { rows } = await sql<TaskRow>`
+      UPDATE tasks SET status = 'PENDING', agent_name = v.agent, attempt = tasks.attempt + 1, assigned_at = ${at}, accepted_at = NULL
+        FROM (VALUES ${values}) AS v (id, agent)
+       WHERE tasks.id = v.id AND tasks.status = 'PROVISIONING'
+      RETURNING tasks.*`.execute(trx);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const placed = placements.flatMap((p) => byId.get(p.taskId) ?? []);
+    await recordStatuses(trx, placed, undefined, at);
+    return placed;
+  });
+}
+
 /** What every status a task takes leaves behind, its first included: the event and the [system] line(s). */
 async function recordStatus(trx: Transaction<Database>, row: TaskRow, message: string | undefined, at: Date): Promise<void> {
   await recordStatuses(trx, [row], message, at);
@@ -81,15 +118,18 @@ async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], messa
     .insertInto('task_events')
     .values(rows.map((row) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
     .execute();
-  const lines = (row: TaskRow) => {
-    const own = [{ seq: null, stream: 'system' as const, text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
-    if (message) own.push({ seq: null, stream: 'system', text: message, at });
-    return own;
-  };
+  const lines = (row: TaskRow) => statusLines(row, message, at);
   await appendLogLinesOfTasks(
     trx,
     rows.map((row) => ({ taskId: row.id, lines: lines(row) })),
   );
+}
+
+/** The [system] lines a status leaves: `Task status is X, desired status is Y`, and `message` as its own line. */
+function statusLines(row: Pick<TaskRow, 'status' | 'desired_status'>, message: string | undefined, at: Date): NewLogLine[] {
+  const own: NewLogLine[] = [{ seq: null, stream: 'system', text: `Task status is ${row.status}, desired status is ${row.desired_status}`, at }];
+  if (message) own.push({ seq: null, stream: 'system', text: message, at });
+  return own;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import type { z } from 'zod';
 import { sql, type Kysely } from 'kysely';
 import { inTransaction } from '../db/transaction.js';
-import type { AppRow, Database } from '../db/schema.js';
+import type { AppRow, Database, TaskRow } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { findRelease } from '../apps/repository.js';
@@ -58,7 +58,7 @@ export interface ScheduleLink {
 /**
  * Stores a new task, born PROVISIONING through the lifecycle (`beginTask`), with its resources
  * resolved from the app's defaults; in the caller's transaction when given one. `link` ties it to
- * the schedule slot that created it.
+ * the schedule slot that created it. Returns its row.
  */
 export async function createTask(
   db: Kysely<Database>,
@@ -66,11 +66,8 @@ export async function createTask(
   body: ParsedCreateTask,
   createdBy: string,
   link?: ScheduleLink,
-): Promise<string> {
-  return inTransaction(db, async (trx) => {
-    const [task] = await beginTasks(trx, [await prepareTask(trx, { app, body, createdBy, link })]);
-    return task!.id;
-  });
+): Promise<TaskRow> {
+  return inTransaction(db, async (trx) => (await beginTasks(trx, [await prepareTask(trx, { app, body, createdBy, link })]))[0]!);
 }
 
 /** What a new task is asked to be, by whom, for which app (and schedule slot). */

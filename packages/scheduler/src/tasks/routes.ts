@@ -37,9 +37,12 @@ export function taskRoutes(deps: AppDeps) {
     // The task's own initiatedBy wins; without one, the client's X-Initiated-By is the task's too.
     const initiatedBy = body.initiatedBy ?? c.get('initiatedBy') ?? undefined;
     const answer = await createOnce(c, db, async (trx) => {
-      const id = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
+      let row = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
+      const id = row.id;
       // Sealed bound to the task, so it needs its id: in the same transaction, before any agent sees it.
-      if (body.env && Object.keys(body.env).length > 0) await trx.updateTable('tasks').set(sealTaskEnv(secrets, id, body.env)).where('id', '=', id).execute();
+      if (body.env && Object.keys(body.env).length > 0) {
+        row = await trx.updateTable('tasks').set(sealTaskEnv(secrets, id, body.env)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      }
       await storeTaskFiles(trx, id, files);
       await recordAudit(trx, {
         ...requestAudit(c),
@@ -50,7 +53,8 @@ export function taskRoutes(deps: AppDeps) {
         project: path.project,
         details: { app: path.app, kind: body.kind, ...(body.env ? { envKeys: Object.keys(body.env).sort() } : {}), ...(files.length > 0 ? { files: files.map((f) => f.path) } : {}) },
       });
-      return toTask(await findTask(trx, id, null));
+      // The row as stored, with its app: no second read of what was just written.
+      return toTask({ ...row, project: app.project, stage: app.stage, app_name: app.name });
     });
     // After the commit, so placement sees the task (on a replay a harmless nudge).
     signals.workAvailable();
