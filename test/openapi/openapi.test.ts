@@ -15,10 +15,17 @@ const EXAMPLE = join(REPO_ROOT, 'examples/typed-client');
 const DOCUMENT = join(EXAMPLE, 'tapit-openapi.json');
 const TYPES = join(EXAMPLE, 'tapit-api.d.ts');
 
-/** Runs a tool with no network at all (a namespace of its own): nothing may be fetched at run time. */
+/** Whether this machine lets a process have a network namespace of its own (Ubuntu 23.10+ may forbid it to non-root users). */
+const namespaces = run('unshare', ['-rn', 'true']).then(() => true, () => false);
+
+/**
+ * Runs a tool with no network at all (a namespace of its own): nothing may be fetched at run
+ * time. Where namespaces are not allowed it runs with the network (CI, as root, has them).
+ */
 async function offline(command: string, args: string[], env: Record<string, string> = {}) {
+  const [file, argv] = (await namespaces) ? ['unshare', ['-rn', command, ...args]] : [command, args];
   try {
-    const { stdout, stderr } = await run('unshare', ['-rn', command, ...args], { cwd: REPO_ROOT, env: cleanEnv(env), maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, argv, { cwd: REPO_ROOT, env: cleanEnv(env), maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

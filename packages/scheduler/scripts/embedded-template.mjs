@@ -2,7 +2,6 @@
 // copied into an empty data folder at a scheduler's first start (src/db/embedded-memory.ts), so
 // the first start does not hold initdb's 600-870 MB. Made again only when PGlite's version changes.
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -17,7 +16,8 @@ const version = JSON.parse(readFileSync(join(dirname(require.resolve('@electric-
 if (existsSync(join(target, 'PG_VERSION')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === version) process.exit(0);
 v8.setFlagsFromString('--liftoff-only'); // initdb's compile memory, as at run time
 const { PGlite } = await import('@electric-sql/pglite');
-const work = mkdtempSync(join(tmpdir(), 'tapit-template-'));
+// Made beside its target: a rename cannot cross file systems (a tmpfs /tmp).
+const work = mkdtempSync(join(dist, '.embedded-template-'));
 try {
   const db = await PGlite.create(join(work, 'data'));
   await db.close();

@@ -22,12 +22,13 @@ import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
 import { copyRoutes } from './copies/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
+import type { Log } from './log.js';
 
 /** POST …/apps/:app/tasks: its body limit is its own (it carries the task's files). */
 const CREATE_TASK_PATH = /^\/v1\/projects\/[^/]+\/stages\/[^/]+\/apps\/[^/]+\/tasks\/?$/;
 
 /** The HTTP API, with no port and no process state: tests call `app.request()`. */
-export function createApp(deps: AppDeps, log: (line: string) => void = () => {}) {
+export function createApp(deps: AppDeps, log: Log = () => {}) {
   const app = new Hono<HonoEnv>();
   if (deps.metrics) app.use(deps.metrics.httpMiddleware);
   app.use(closeIfBodyUnread);
@@ -87,7 +88,7 @@ export function createApp(deps: AppDeps, log: (line: string) => void = () => {})
     if (isDataException(caught)) {
       return c.json({ error: { code: 'VALIDATION_FAILED', message: `a value is out of range or malformed: ${coerceError(caught).message}` } }, 400);
     }
-    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(caught).stack ?? String(caught)}`);
+    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(caught).stack ?? String(caught)}`, 'error');
     return c.json({ error: { code: 'INTERNAL', message: 'internal error; the scheduler log has the details' } }, 500);
   });
 

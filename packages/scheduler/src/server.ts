@@ -71,7 +71,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   // that need it fail to start, saying which var).
   const envResealed = await resealSecrets(database.db, secrets);
   if (envResealed.resealed > 0) log(`secrets: ${envResealed.resealed} sealed again with the current key ${secrets.currentKeyId}; a previous key no other value needs may now be dropped`);
-  for (const unreadable of envResealed.unreadable) log(`secrets: cannot open ${unreadable}; tasks that need it fail to start`);
+  for (const unreadable of envResealed.unreadable) log(`secrets: cannot open ${unreadable}; tasks that need it fail to start`, 'warn');
   if (config.TAPIT_BOOTSTRAP_TOKEN) logBootstrapToken(await ensureBootstrapToken(database.db, config.TAPIT_BOOTSTRAP_TOKEN), log);
   if (!config.TAPIT_AGENT_JOIN_TOKEN) log('TAPIT_AGENT_JOIN_TOKEN is not set: agents join with join tokens an admin creates (tapit create join-token)');
   const schedulerId = replicaId(config);
@@ -170,7 +170,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   warnIfDescriptorsShort(limits, log);
   const connections = new ConnectionLimiter(limits, log);
   // GET /metrics on the API port only with its token; without one it is no route here (404).
-  const metricsOnApiPort = metrics && config.TAPIT_METRICS_TOKEN !== undefined ? metricsEndpoint(metrics, config.TAPIT_METRICS_TOKEN) : null;
+  const metricsOnApiPort = metrics && config.TAPIT_METRICS_TOKEN !== undefined ? metricsEndpoint(metrics, config.TAPIT_METRICS_TOKEN, authFailures) : null;
   const fetch: typeof app.fetch = (request, ...rest) => (metricsOnApiPort && isMetricsRequest(request) ? metricsOnApiPort(request) : app.fetch(request, ...rest));
   const server: ServerType = await new Promise((resolve, reject) => {
     const apiServer = apiServerFactory(fetch, config.TAPIT_HOST);
@@ -194,7 +194,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   // Requests Node itself refuses or has no handler for get the API's error body too.
   server.on('clientError', answerMalformedRequest);
   server.on('connect', refuseConnect);
-  const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN) : null;
+  const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN, authFailures) : null;
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
   server.on('upgrade', (request, socket, head) => {

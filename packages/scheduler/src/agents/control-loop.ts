@@ -4,6 +4,7 @@ import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db
 import type { TaskSignals } from '../tasks/task-signals.js';
 import { CONTROL_PASSES, type ControlPass, type PassContext } from './control-passes.js';
 import type { AgentGateway } from './gateway.js';
+import type { Log } from '../log.js';
 
 /**
  * Runs failing this long for want of the database mean it was out: heartbeats could not be
@@ -23,7 +24,7 @@ export interface ControlLoopDeps {
   agentLostGraceSeconds: number;
   heartbeatIntervalMs: number;
   deadlineSlackSeconds: number;
-  log: (line: string) => void;
+  log: Log;
   /** What each run does, in order (CONTROL_PASSES unless a test gives its own). */
   passes?: readonly ControlPass[];
 }
@@ -106,7 +107,7 @@ export class ControlLoop {
           break;
         }
         const message = coerceError(error).message;
-        if (this.passFailures.get(pass.name) !== message) log(`control loop: the ${pass.name} pass failed: ${message}`);
+        if (this.passFailures.get(pass.name) !== message) log(`control loop: the ${pass.name} pass failed: ${message}`, 'warn');
         this.passFailures.set(pass.name, message);
       } finally {
         // Heartbeats could not be written while the database hung: the passes after this one,
@@ -117,7 +118,7 @@ export class ControlLoop {
     for (const id of changed) signals.taskChanged(id);
     if (unavailable !== undefined) {
       this.failingSince ??= Date.now();
-      if (!this.unreachable) log(`control loop: the database is unavailable (${describeDatabaseError(unavailable)}); passes are retried until it answers`);
+      if (!this.unreachable) log(`control loop: the database is unavailable (${describeDatabaseError(unavailable)}); passes are retried until it answers`, 'warn');
       this.unreachable = true;
     } else {
       if (this.unreachable) log(`control loop: the database answers again after ${((Date.now() - this.failingSince!) / 1000).toFixed(1)} s`);

@@ -37,6 +37,7 @@ import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } f
 import { notReadyReasonOf } from './agent-session.js';
 import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
 import { applyExitReport, applyStatusReport } from './task-reports.js';
+import type { Log } from '../log.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
 
@@ -106,7 +107,7 @@ export interface GatewayDeps {
   maxConnections: number;
   /** Opens the stored secrets an assignment carries. */
   secrets: SecretBox;
-  log: (line: string) => void;
+  log: Log;
   /** Failed authentications per address, logged and slowed with the API's. */
   authFailures?: AuthFailures;
   /** Log chunks stored here last, for this replica's followers. */
@@ -176,7 +177,7 @@ export class AgentGateway {
           // A domain refusal is answered as the API answers it.
           const refusal = toApiError(error);
           if (refusal) return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field);
-          this.deps.log(`agent upgrade: ${coerceError(error).message}`);
+          this.deps.log(`agent upgrade: ${coerceError(error).message}`, 'warn');
           refuseUpgrade(socket, 500, 'INTERNAL', 'internal error; the scheduler log has the details');
         },
       );
@@ -291,7 +292,7 @@ export class AgentGateway {
           const held = (this.held.get(ws) ?? 0) + 1;
           this.held.set(ws, held);
           reading.pause();
-          if (held === 1) this.deps.log(`agent frames: the database is unavailable (${describeDatabaseError(error)}); ${frame.type} waits, and the agent's next frames with it`);
+          if (held === 1) this.deps.log(`agent frames: the database is unavailable (${describeDatabaseError(error)}); ${frame.type} waits, and the agent's next frames with it`, 'warn');
         },
       });
     } finally {
@@ -444,8 +445,11 @@ export class AgentGateway {
         return;
       }
       case 'task.accepted': {
-        const accepted = await db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session)).returning('created_at').executeTakeFirst();
-        if (accepted) this.deps.metrics?.accepted(accepted.created_at);
+        const accept = () => db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session));
+        // Placement latency once per task: an agent accepts a re-sent assignment again.
+        const first = await accept().where('accepted_at', 'is', null).returning('created_at').executeTakeFirst();
+        if (first) this.deps.metrics?.accepted(first.created_at);
+        else await accept().execute();
         return;
       }
       case 'task.status': {
@@ -534,7 +538,7 @@ export class AgentGateway {
       () => (this.heartbeatsFailing = false),
       (error) => {
         // Once per outage: the control loop gives agents a new grace period after one.
-        if (!this.heartbeatsFailing) this.deps.log(`could not record agent heartbeats: ${coerceError(error).message}`);
+        if (!this.heartbeatsFailing) this.deps.log(`could not record agent heartbeats: ${coerceError(error).message}`, 'warn');
         this.heartbeatsFailing = true;
       },
     );

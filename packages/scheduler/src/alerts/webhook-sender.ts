@@ -8,6 +8,7 @@ import { claimDueDeliveries, recordAttempt, type ClaimedDelivery, type RetryPoli
 import { signatureHeader } from './signature.js';
 import { postWebhook } from './webhook-post.js';
 import { webhookOrigin } from './webhooks.js';
+import type { Log } from '../log.js';
 
 /** Attempts one replica has out at once; more due deliveries wait for the next pass. */
 const MAX_IN_FLIGHT = 16;
@@ -19,7 +20,7 @@ export interface WebhookSenderOptions extends RetryPolicy {
   timeoutMs: number;
   networks: AllowedNetworks;
   version: string;
-  log: (line: string) => void;
+  log: Log;
 }
 
 /**
@@ -54,12 +55,12 @@ export class WebhookSender {
     };
     const outcome = await postWebhook(delivery.url, headers, delivery.body, { timeoutMs, networks });
     // Never the URL's path or query, which may hold the receiver's token.
-    if (!outcome.delivered) log(`webhook delivery ${delivery.id} (${delivery.event}) to ${webhookOrigin(delivery.url)}, attempt ${delivery.attempt}: ${outcome.error}`);
+    if (!outcome.delivered) log(`webhook delivery ${delivery.id} (${delivery.event}) to ${webhookOrigin(delivery.url)}, attempt ${delivery.attempt}: ${outcome.error}`, 'warn');
     try {
       await recordAttempt(db, delivery, outcome, this.options);
     } catch (error) {
       // The lease runs out and the attempt is made again: at least once, never lost.
-      log(`webhook delivery ${delivery.id}: its outcome could not be recorded (${isDatabaseUnavailable(error) ? describeDatabaseError(error) : coerceError(error).message}); it is sent again after its lease`);
+      log(`webhook delivery ${delivery.id}: its outcome could not be recorded (${isDatabaseUnavailable(error) ? describeDatabaseError(error) : coerceError(error).message}); it is sent again after its lease`, 'warn');
     }
   }
 

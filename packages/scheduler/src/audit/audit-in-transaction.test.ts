@@ -22,10 +22,11 @@ describe.each(DATABASE_KINDS)('audit events in the transaction of their change, 
   let call: Awaited<ReturnType<typeof createTestApp>>['call'];
   let allow: (() => Promise<void>) | undefined;
   const internalErrors: string[] = [];
+  const levels: (string | undefined)[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    ({ call } = await createTestApp(database, { log: (line) => internalErrors.push(line) }));
+    ({ call } = await createTestApp(database, { log: (line, level) => (internalErrors.push(line), levels.push(level)) }));
     await call('POST', APP_PATH, { name: 'web', image: 'web:1' });
   });
   afterEach(async () => {
@@ -107,6 +108,8 @@ describe.each(DATABASE_KINDS)('audit events in the transaction of their change, 
   it('answered each refusal as an internal error, logged with its cause', () => {
     expect(internalErrors.length).toBeGreaterThan(0);
     expect(internalErrors.every((l) => l.startsWith('internal error on ') && l.includes('refuse_for_test'))).toBe(true);
+    // At level error: a log pipeline keeping warn and above keeps it.
+    expect(new Set(levels)).toEqual(new Set(['error']));
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -12,12 +12,15 @@ describe('the embedded database on a small server', () => {
   const freshDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'tapit-embedded-'));
     dirs.push(dir);
+    // As claimDataDir makes it before seeding.
+    mkdirSync(join(dir, 'data'), { mode: 0o700 });
     return join(dir, 'data');
   };
   afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
   it('seeds an empty data folder from the build template (no initdb), and never a folder holding a database', async () => {
     const dataDir = freshDir();
+    expect(seedFromTemplate(dataDir), 'dist/embedded-template is made by npm run build').toBe(true);
     const handle = await openDatabase({ dataDir });
     try {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_class`.execute(handle.db);
@@ -26,6 +29,7 @@ describe('the embedded database on a small server', () => {
       await handle.close();
     }
     expect(readdirSync(dataDir)).toContain('PG_VERSION');
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(seedFromTemplate(dataDir)).toBe(false);
   });
 

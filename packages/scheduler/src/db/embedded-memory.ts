@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
  * What keeps the embedded database small enough for a small server (docs/benchmarks.md, "Memory
  * of the embedded scheduler"). PGlite runs Postgres compiled to WebAssembly inside the
  * scheduler's process, so Postgres' memory is the scheduler's:
- * - shared_buffers 16 MB instead of 128 MB: the files are read through the kernel's page cache
+ * - shared_buffers 8 MB instead of 128 MB: the files are read through the kernel's page cache
  *   anyway, so a big buffer pool mostly holds the same pages twice;
  * - maintenance_work_mem 16 MB, wal_buffers 1 MB, temp_buffers 1 MB: sized for one user;
  * - WebAssembly compiled by V8's baseline compiler only: optimising Postgres' 8 MB of code takes

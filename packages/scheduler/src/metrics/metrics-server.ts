@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { LISTEN_ADDRESS } from '../config.js';
+import type { AuthFailures } from '../auth/auth-failures.js';
 import { metricsEndpoint } from './metrics-endpoint.js';
 import type { SchedulerMetrics } from './scheduler-metrics.js';
 
@@ -9,11 +10,11 @@ import type { SchedulerMetrics } from './scheduler-metrics.js';
  * not expose it (bind it to loopback or a network only Prometheus reaches). With
  * TAPIT_METRICS_TOKEN set, the token is asked here too.
  */
-export async function serveMetrics(metrics: SchedulerMetrics, listen: string, token: string | undefined): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveMetrics(metrics: SchedulerMetrics, listen: string, token: string | undefined, failures: AuthFailures): Promise<{ url: string; close(): Promise<void> }> {
   const [, bracketed, port] = LISTEN_ADDRESS.exec(listen)!;
   const hostname = bracketed!.replace(/^\[|\]$/g, '');
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: metricsEndpoint(metrics, token), hostname, port: Number(port) }, () => resolve(s));
+    const s = serve({ fetch: metricsEndpoint(metrics, token, failures), hostname, port: Number(port) }, () => resolve(s));
     s.once('error', reject);
   });
   const bound = (server.address() as AddressInfo).port;

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { createTestDatabase, unreachableDatabase } from '../testing/test-database.js';
 import type { Database } from '../db/schema.js';
 import { SchedulerMetrics } from './scheduler-metrics.js';
 
@@ -27,5 +28,28 @@ describe('the HTTP metrics', () => {
       { method: 'POST', route: '/v1/tasks/:id/stop', code: '409', value: 1 },
       { method: 'GET', route: 'unmatched', code: '404', value: 1 },
     ]);
+  });
+});
+
+describe('a scrape while the database does not answer', () => {
+  it('still answers, with the last task counts marked stale, and fresh ones once the database is back', async () => {
+    const database = await createTestDatabase('postgres');
+    const gone = await unreachableDatabase();
+    // The options are read at each scrape: the test swaps the database under it.
+    const options = { db: database.db, dbKind: 'postgres' as const, agentsConnected: () => 3, taskCountsCacheMs: 0 };
+    const metrics = new SchedulerMetrics(options);
+    try {
+      expect(await metrics.text()).toMatch(/^tapit_task_counts_fresh 1$/m);
+      options.db = gone.db;
+      const text = await metrics.text();
+      expect(text).toMatch(/^tapit_task_counts_fresh 0$/m);
+      expect(text).toMatch(/^tapit_agents_connected 3$/m);
+      expect(text).toMatch(/^tapit_queue_depth 0$/m);
+      options.db = database.db;
+      expect(await metrics.text()).toMatch(/^tapit_task_counts_fresh 1$/m);
+    } finally {
+      await gone.close();
+      await database.drop();
+    }
   });
 });

@@ -4,6 +4,14 @@ import { matchedRoutes } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from '../db/schema.js';
 
+interface TaskCounts {
+  byStatus: Map<string, number>;
+  queued: number;
+}
+
+/** How long a scrape waits for the task counts before serving the last ones. */
+const TASK_COUNTS_TIMEOUT_MS = 2_000;
+
 /** The pg pool's counts (absent on the embedded database: PGlite is one connection in-process, no pool). */
 export interface PoolCounts {
   totalCount: number;
@@ -39,7 +47,10 @@ export class SchedulerMetrics {
   readonly consoleSessionsStarted: Counter<'mode'>;
   private readonly httpRequests: Counter<'method' | 'route' | 'code'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'code'>;
-  private taskCounts: { at: number; counts: Promise<{ byStatus: Map<string, number>; queued: number }> } | null = null;
+  private taskCounts: { at: number; counts: Promise<TaskCounts> } | null = null;
+  /** The last counts read, served while the database does not answer (a scrape never fails on it). */
+  private lastCounts: TaskCounts = { byStatus: new Map(), queued: 0 };
+  private countsFresh = 1;
 
   constructor(private readonly options: SchedulerMetricsOptions) {
     const registers = [this.registry];
@@ -61,6 +72,16 @@ export class SchedulerMetrics {
       registers,
       async collect() {
         this.set((await counts()).queued);
+      },
+    });
+    const fresh = () => this.countsFresh;
+    new Gauge({
+      name: 'tapit_task_counts_fresh',
+      help: '1 if tapit_tasks and tapit_queue_depth were just read from the database, 0 if they are the last counts read (it did not answer)',
+      registers,
+      async collect() {
+        await counts();
+        this.set(fresh());
       },
     });
     this.placementLatency = new Histogram({
@@ -152,16 +173,28 @@ export class SchedulerMetrics {
   private readTaskCounts() {
     const now = Date.now();
     if (this.taskCounts && now - this.taskCounts.at < this.options.taskCountsCacheMs) return this.taskCounts.counts;
-    const counts = sql<{ status: string; count: number; queued: number }>`
+    const read = sql<{ status: string; count: number; queued: number }>`
       SELECT status, count(*)::int AS count, (count(*) FILTER (WHERE agent_name IS NULL))::int AS queued FROM tasks GROUP BY status`
       .execute(this.options.db)
       .then(({ rows }) => ({
         byStatus: new Map(rows.map((r) => [r.status, Number(r.count)])),
         queued: Number(rows.find((r) => r.status === 'PENDING')?.queued ?? 0),
       }));
+    // A database that fails or does not answer in time must not fail the scrape: the agents,
+    // pool and HTTP families matter most during an outage. The last counts stand in, marked stale.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), TASK_COUNTS_TIMEOUT_MS)));
+    const counts = Promise.race([read, late]).then(
+      (fresh) => ((this.countsFresh = 1), (this.lastCounts = fresh)),
+      () => {
+        this.taskCounts = null; // not kept: the next scrape asks again
+        this.countsFresh = 0;
+        return this.lastCounts;
+      },
+    );
+    void counts.finally(() => clearTimeout(timer));
+    read.catch(() => undefined); // answered late, after the scrape gave up on it
     this.taskCounts = { at: now, counts };
-    // A failed read is not kept: the next scrape asks again.
-    counts.catch(() => (this.taskCounts = null));
     return counts;
   }
 }

@@ -6,11 +6,12 @@ import { TaskSignals } from '../tasks/task-signals.js';
 import { randomSecretBox } from './random-secret-box.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { TestDatabase } from './test-database.js';
+import type { Log } from '../log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** The HTTP app on a test database, and a `call` that sends JSON with a bearer token. */
-export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>, options: { followKeepAliveMs?: number; log?: (line: string) => void; bootstrap?: boolean; secrets?: SecretBox; taskFilesMaxBytes?: number } = {}) {
+export async function createTestApp(database: Pick<TestDatabase, 'db' | 'kind'>, options: { followKeepAliveMs?: number; log?: Log; bootstrap?: boolean; secrets?: SecretBox; taskFilesMaxBytes?: number } = {}) {
   const secrets = options.secrets ?? randomSecretBox();
   if (options.bootstrap !== false) await ensureBootstrapToken(database.db, ADMIN_TOKEN);
   const signals = new TaskSignals();
