@@ -5,11 +5,19 @@ import WebSocket from 'ws';
  * records what comes back and how the connection ended, without judging either.
  */
 
-/** An upgrade the server answered with an HTTP status instead of a websocket. */
+/**
+ * An upgrade the server answered with an HTTP status instead of a websocket; status 0 when it
+ * closed the connection while the request was still being written (EPIPE, ECONNRESET), as Node's
+ * server does with a request whose headers pass its limit: the client may fail writing before
+ * it reads the 431.
+ */
 export interface RefusedUpgrade {
   status: number;
   body: string;
 }
+
+/** Node's limit on a request's headers (--max-http-header-size); a longer request may be cut. */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 export class FuzzSocket {
   /** Text messages received, in order. */
@@ -48,7 +56,10 @@ export class FuzzSocket {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
       });
-      ws.once('error', reject);
+      ws.once('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resolve({ status: 0, body: `connection closed while sending the request (${error.code})` });
+        else reject(error);
+      });
     });
   }
 
