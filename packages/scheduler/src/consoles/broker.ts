@@ -71,15 +71,7 @@ interface OpenRequest {
 }
 
 /** What the agent is asked to open (console.open's fields). */
-interface AgentAsk {
-  task: TaskWithApp;
-  mode: 'attach' | 'exec';
-  command: string[] | null;
-  tty: boolean;
-  cols: number;
-  rows: number;
-  openedBy: string;
-}
+type AgentAsk = Pick<OpenRequest, 'task' | 'mode' | 'command' | 'tty' | 'cols' | 'rows'> & { openedBy: string };
 
 /**
  * Console and exec sessions: checks the user's upgrade (token, role, project, task state) before
