@@ -50,8 +50,10 @@ async function console(tag: string): Promise<string> {
   await remoteReady(tmux, tag);
   await tmux.line('echo before-$((1+1))');
   await tmux.waitFor(/^before-2/m, 20_000, CLI_FAILED);
-  // Printed by the remote shell while the link is down (it sleeps past the cut first).
+  // Printed by the remote shell while the link is down (it sleeps past the cut first). Its echo
+  // shows it reached the shell before the link goes.
   await tmux.line('sleep 2; echo during-$((2+4))');
+  await tmux.waitFor(/sleep 2; echo during/, 20_000, CLI_FAILED);
   return id;
 }
 
@@ -72,13 +74,20 @@ async function expectReplayedOnce(): Promise<void> {
 describe('tapit run reconnects by itself', () => {
   it('through a network blip (the link cut and refused for a while)', async () => {
     await console('blip');
+    // Keys in flight when the link breaks: the proxy holds them, then the link is cut with them.
+    proxy.freeze();
+    await tmux.line('echo inflight-$((5*5))');
+    await new Promise((resolve) => setTimeout(resolve, 500));
     proxy.block();
+    proxy.thaw();
     await tmux.waitFor(STATUS, 20_000);
     // Typed while the link is down: held, and sent once it is back.
     await tmux.line('echo typed-$((4*2))');
     await new Promise((resolve) => setTimeout(resolve, 3000));
     proxy.unblock();
     await expectReplayedOnce();
+    // Sent again once the link was back, and run once.
+    expect(await count(/^inflight-25/), await tmux.screen(500)).toBe(1);
     await tmux.line('exit 7');
     expect(await localExitCode(tmux), `${await tmux.screen(200)}\n${why()}`).toBe(7);
     await expectSaneTerminal(tmux);

@@ -2,6 +2,7 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { TerminalSize } from '@tapit/protocol';
 import type { Terminal } from '../drivers/driver.js';
 import { errorMessage, log } from '../log.js';
+import { ClientInputs } from './client-inputs.js';
 import { STREAM_BUFFER_LIMIT, type ConsoleStream } from './console-stream.js';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -61,6 +62,8 @@ export class ConsoleHub {
    * `attached` frame is reckoned from it, so a client reconnecting skips what it already showed.
    */
   private written = 0;
+  /** Keyboard bytes taken from each client, for its reconnects (attached.inputReceived). */
+  private readonly inputs = new ClientInputs();
 
   constructor(private readonly options: ConsoleHubOptions) {
     try {
@@ -85,19 +88,24 @@ export class ConsoleHub {
     return this.sessions.size;
   }
 
-  attach(stream: ConsoleStream, size: TerminalSize, openedBy: string): void {
+  /** `client`: the id the session's client keeps across its reconnects, if it gave one. */
+  attach(stream: ConsoleStream, size: TerminalSize, openedBy: string, client?: string): void {
     if (this.exit) return stream.end({ type: 'exited', exitCode: this.exit.exitCode });
     if (this.closed) return stream.end({ type: 'error', message: 'the agent is shutting down; attach again in a moment' });
+    const inputReceived = client === undefined ? undefined : this.inputs.attached(client);
     // Replay then live, in one turn: no output can fall between them.
     const replay = this.screen.contents();
-    stream.control({ type: 'attached', sessionId: stream.sessionId, replayed: replay.length, offset: this.written - replay.length });
+    stream.control({ type: 'attached', sessionId: stream.sessionId, replayed: replay.length, offset: this.written - replay.length, ...(inputReceived === undefined ? {} : { inputReceived }) });
     stream.data(1, replay);
     this.sessions.add(stream);
     this.setIdle(false);
     this.resize(size);
     this.options.say(`Console attached by ${openedBy}`);
     stream.on({
-      stdin: (data) => this.options.terminal.write(data),
+      stdin: (data) => {
+        this.options.terminal.write(data);
+        if (client !== undefined) this.inputs.took(client, data.length);
+      },
       control: (frame) => {
         if (frame.type === 'resize') this.resize(frame);
         else if (frame.type === 'detach') stream.end();

@@ -37,8 +37,8 @@ async function interactive(overrides: Parameters<typeof spec>[1] = {}, on = sche
   return task;
 }
 
-async function attach(taskId: string, size = { cols: 80, rows: 24 }): Promise<FakeConsoleStream> {
-  const stream = await scheduler.openConsole(taskId, { mode: 'attach', size });
+async function attach(taskId: string, size = { cols: 80, rows: 24 }, client?: string): Promise<FakeConsoleStream> {
+  const stream = await scheduler.openConsole(taskId, { mode: 'attach', size, ...(client ? { client } : {}) });
   await waitFor('attached', () => stream.frame('attached') ?? stream.frame('error'));
   expect(stream.frame('error')).toBeUndefined();
   return stream;
@@ -99,6 +99,29 @@ describe('interactive consoles', () => {
     third.type('echo still-$((1+1))\r');
     await third.until('still-2', from[1]);
     await third.close();
+  });
+
+  it('tells a client attaching again how much of its input the console took, for it to send the rest', async () => {
+    const task = await interactive();
+    const client = 'c1'.repeat(16);
+    const first = await attach(task.taskId, undefined, client);
+    // The first time, there is nothing to send again.
+    expect(first.frame('attached')!.inputReceived).toBeUndefined();
+    first.type('echo one-$((0+1))\r');
+    await first.until('one-1');
+    first.type('echo two-$((1+1))\r');
+    await first.until('two-2');
+    first.ws.terminate(); // the link broke
+    await waitFor('dropped stream closed', () => first.closed);
+    const again = await attach(task.taskId, undefined, client);
+    expect(again.frame('attached')!.inputReceived).toBe('echo one-$((0+1))\r'.length + 'echo two-$((1+1))\r'.length);
+    // Another client, or none, is told nothing.
+    const other = await attach(task.taskId, undefined, 'c2'.repeat(16));
+    expect(other.frame('attached')!.inputReceived).toBeUndefined();
+    const anonymous = await attach(task.taskId);
+    expect(anonymous.frame('attached')!.inputReceived).toBeUndefined();
+    again.type('exit\r');
+    await waitFor('exit', () => scheduler.exits.get(task.taskId));
   });
 
   it('sends Ctrl-C to the remote program', async () => {

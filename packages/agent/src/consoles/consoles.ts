@@ -49,7 +49,7 @@ export class Consoles {
     if (!run) return stream.end({ type: 'error', message: `task ${frame.taskId} is not held by agent ${this.options.agentName}` });
     if (frame.mode === 'attach') {
       const hub = run.console;
-      if (hub) return hub.attach(stream, frame.size, frame.openedBy);
+      if (hub) return hub.attach(stream, frame.size, frame.openedBy, frame.client);
       const why = run.interactive ? `the console of task ${frame.taskId} is not available (${run.state})` : `task ${frame.taskId} is not interactive: it has no console (use exec)`;
       return stream.end({ type: 'error', message: why });
     }

@@ -1,6 +1,7 @@
 import { Task } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { DETACH_KEYS_LABEL } from './detach-keys.js';
+import { InputLedger } from './input-ledger.js';
 import { ConsoleSession, sizeOf, type ConsoleEnd } from './console-session.js';
 import { openConsoleSocket } from './console-socket.js';
 import { reconnectConsole, reconnectSeconds, StatusLine } from './console-reconnect.js';
@@ -40,11 +41,13 @@ export function bothTerminals(io: ConnectIo = processIo()): boolean {
 export async function connectConsole(client: ApiClient, target: ConsoleTarget, io: ConnectIo = processIo(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   // A console whose link drops is opened again (an exec's process ends with its link: not that).
   const reconnectMs = target.mode === 'attach' ? reconnectSeconds(env) * 1000 : 0;
+  // What was typed, so keys in flight when a link breaks are sent again once it is back.
+  const ledger = reconnectMs > 0 ? new InputLedger() : undefined;
   const open = () => {
     const size = (target.tty ? sizeOf(io.stdout) : undefined) ?? { cols: 80, rows: 24 };
     const query =
       target.mode === 'attach'
-        ? { cols: size.cols, rows: size.rows }
+        ? { cols: size.cols, rows: size.rows, ...(ledger ? { client: ledger.client } : {}) }
         : { command: JSON.stringify(target.command ?? []), tty: target.tty ? '1' : '0', cols: size.cols, rows: size.rows };
     return openConsoleSocket(client, taskPath(target.taskId, target.mode === 'attach' ? '/console' : '/exec'), query);
   };
@@ -68,6 +71,8 @@ export async function connectConsole(client: ApiClient, target: ConsoleTarget, i
         closeStdin: !target.tty,
         resizeFrom: target.tty && io.stdout.isTTY ? io.stdout : undefined,
         shownUpTo: session?.shown,
+        ledger,
+        resuming: session !== undefined,
       });
       end = await session.run();
       if (end.type !== 'dropped' || reconnectMs === 0 || stop.signal.aborted) break;

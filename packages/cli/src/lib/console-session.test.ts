@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiClient, ApiError } from './api-client.js';
 import { ConsoleSession, type ConsoleSessionOptions } from './console-session.js';
 import { openConsoleSocket } from './console-socket.js';
+import { InputLedger } from './input-ledger.js';
 
 /** What the fake scheduler received: stdin bytes as `0:<text>`, control frames as their JSON. */
 type Received = string[];
@@ -183,6 +184,39 @@ describe('ConsoleSession', () => {
     expect(await second.end).toEqual({ type: 'exited', exitCode: 0 });
     expect(second.out().toString()).toBe('ghi');
     expect(second.session.shown).toBe(109);
+  });
+
+  it('reconnecting, sends first the keys the last link lost (inputReceived), then those typed meanwhile', async () => {
+    const ledger = new InputLedger();
+    const first = await start({ ledger });
+    first.stdin.write(Buffer.from('echo a\r'));
+    first.stdin.write(Buffer.from('echo b\r'));
+    await until(() => first.received.length === 2, 'both lines');
+    first.remote.terminate();
+    expect(await first.end).toMatchObject({ type: 'dropped' });
+    // Typed while the link is down: read when the next session starts, before its `attached`.
+    const second = await start({ ledger, resuming: true });
+    second.stdin.write(Buffer.from('echo c\r'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(second.received).toEqual([]);
+    // The console took 'echo a\r' only: 'echo b\r' was in flight on the broken link.
+    second.remote.send(JSON.stringify({ type: 'attached', sessionId: 's2', replayed: 0, offset: 0, inputReceived: 7 }));
+    await until(() => second.received.length === 2, 'the lost line and the held one');
+    expect(second.received).toEqual(['0:echo b\r', '0:echo c\r']);
+    second.remote.send(JSON.stringify({ type: 'exited', exitCode: 0 }));
+    await second.end;
+  });
+
+  it('reconnecting to a console that does not know this CLI (an agent restart), sends again nothing already sent', async () => {
+    const ledger = new InputLedger();
+    ledger.record(Buffer.from('echo a\r'));
+    const { stdin, received, remote, end } = await start({ ledger, resuming: true });
+    stdin.write(Buffer.from('x'));
+    remote.send(JSON.stringify({ type: 'attached', sessionId: 's', replayed: 0 }));
+    await until(() => received.length === 1, 'the held key');
+    expect(received).toEqual(['0:x']);
+    remote.send(JSON.stringify({ type: 'exited', exitCode: 0 }));
+    await end;
   });
 
   it('reconnecting to an agent that does not place its replay, shows none of it rather than twice', async () => {

@@ -1,6 +1,7 @@
 import { ConsoleChannel, ConsoleServerFrame, decodeConsoleData, encodeConsoleData, type ConsoleClientFrame, type TerminalSize } from '@tapit/protocol';
 import type WebSocket from 'ws';
 import { DetachDetector } from './detach-keys.js';
+import type { InputLedger } from './input-ledger.js';
 import type { RestoringSignal } from './raw-terminal.js';
 
 /** How a session ended, for the command to report and turn into an exit code. */
@@ -45,6 +46,13 @@ export interface ConsoleSessionOptions {
    * that cannot be placed (an older agent) is not shown at all.
    */
   shownUpTo?: number;
+  /** The input sent so far by this CLI's earlier sessions and this one (attach: see InputLedger). */
+  ledger?: InputLedger;
+  /**
+   * A reconnect: keys typed meanwhile wait for `attached`, so what the console says it did not
+   * take from the last link (`inputReceived`) is sent first, and in order.
+   */
+  resuming?: boolean;
 }
 
 /**
@@ -63,7 +71,9 @@ export class ConsoleSession {
   private position: number | undefined;
   /** Replayed bytes still to drop: shown before the reconnect. */
   private skip = 0;
-  private readonly options: Required<Omit<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo'>> & Pick<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo'>;
+  /** Keys read before a resuming session's `attached`: sent after what the last link lost. */
+  private held: Uint8Array[] | undefined;
+  private readonly options: Required<Omit<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo' | 'ledger'>> & Pick<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo' | 'ledger'>;
   private readonly done: Promise<ConsoleEnd>;
 
   constructor(
@@ -71,7 +81,8 @@ export class ConsoleSession {
     private readonly io: ConsoleIo,
     options: ConsoleSessionOptions,
   ) {
-    this.options = { detachHoldMs: 500, silenceLimitMs: 45_000, closeWaitMs: 1000, ...options };
+    this.options = { detachHoldMs: 500, silenceLimitMs: 45_000, closeWaitMs: 1000, resuming: false, ...options };
+    if (this.options.resuming) this.held = [];
     this.done = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -129,7 +140,10 @@ export class ConsoleSession {
     }
     const frame = ConsoleServerFrame.safeParse(safeJson(data.toString()));
     if (!frame.success) return; // a newer scheduler's frame this CLI does not know: not fatal
-    if (frame.data.type === 'attached') this.placeReplay(frame.data.replayed, frame.data.offset);
+    if (frame.data.type === 'attached') {
+      this.placeReplay(frame.data.replayed, frame.data.offset);
+      this.resumeInput(frame.data.inputReceived);
+    }
     else if (frame.data.type === 'exited') this.finish({ type: 'exited', exitCode: frame.data.exitCode });
     else if (frame.data.type === 'error') this.finish({ type: 'error', message: frame.data.message });
   };
@@ -140,6 +154,16 @@ export class ConsoleSession {
     const { shownUpTo } = this.options;
     if (shownUpTo === undefined) return;
     this.skip = offset === undefined ? replayed : Math.max(0, Math.min(replayed, shownUpTo - offset));
+  }
+
+  /** A resuming session is attached: first what the console did not take, then the keys held meanwhile. */
+  private resumeInput(inputReceived: number | undefined): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    const lost = inputReceived === undefined ? undefined : this.options.ledger?.after(inputReceived);
+    if (lost?.length) this.socket.send(encodeConsoleData(ConsoleChannel.stdin, lost));
+    for (const bytes of held) this.sendInput(bytes);
   }
 
   private readonly onInput = (chunk: Buffer | string) => {
@@ -191,8 +215,11 @@ export class ConsoleSession {
   };
 
   private sendInput(bytes: Uint8Array): void {
-    if (bytes.length === 0 || this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(encodeConsoleData(ConsoleChannel.stdin, bytes));
+    if (bytes.length === 0) return;
+    if (this.held) return void this.held.push(bytes);
+    // Recorded even when the link just broke: the next session sends it again if it was lost.
+    this.options.ledger?.record(bytes);
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(encodeConsoleData(ConsoleChannel.stdin, bytes));
   }
 
   private send(frame: ConsoleClientFrame): void {
@@ -203,6 +230,9 @@ export class ConsoleSession {
   private finish(end: ConsoleEnd): void {
     if (this.end) return;
     this.end = end;
+    // Keys held for an `attached` that never came: the next session (if any) sends them.
+    for (const bytes of this.held ?? []) this.options.ledger?.record(bytes);
+    this.held = undefined;
     const { io } = this;
     io.stdin.off('data', this.onInput);
     io.stdin.off('end', this.onInputEnd);

@@ -49,14 +49,26 @@ export const ConsoleServerFrame = z.discriminatedUnion('type', [
    * The session is live; `replayed` bytes of recent screen output follow first (attach).
    * `offset`: where the first of them stands in all the console printed since it started, so a
    * client reconnecting skips what it already showed (absent from execs and older agents).
+   * `inputReceived`: the keyboard bytes the console took so far from the client that opened the
+   * session (its `client`), when an earlier session of that client attached to this console:
+   * the client sends again only what came after (keys in flight when its link broke).
    */
-  z.object({ type: z.literal('attached'), sessionId: z.string(), replayed: z.number().int().nonnegative(), offset: z.number().int().nonnegative().optional() }),
+  z.object({
+    type: z.literal('attached'),
+    sessionId: z.string(),
+    replayed: z.number().int().nonnegative(),
+    offset: z.number().int().nonnegative().optional(),
+    inputReceived: z.number().int().nonnegative().optional(),
+  }),
   /** The program ended: a console's task exited, or an exec's command did. */
   z.object({ type: z.literal('exited'), exitCode: ExitCode.nullable() }),
   /** The session could not be opened or broke; the message says why. */
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);
 export type ConsoleServerFrame = z.infer<typeof ConsoleServerFrame>;
+
+/** Names one client (one `tapit run`) across the sessions it opens to a console: 32 hex digits. */
+export const ConsoleClientId = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hexadecimal digits');
 
 /** What the CLI asks for when it opens `/v1/tasks/:id/console` (attach) or `/exec`. */
 export const OpenConsoleQuery = z.strictObject({
@@ -66,6 +78,8 @@ export const OpenConsoleQuery = z.strictObject({
   command: z.string().max(65536).optional(),
   /** exec: whether to allocate a TTY ("1") or use plain pipes ("0"). */
   tty: z.enum(['0', '1']).default('1'),
+  /** attach: an id the client picks once and keeps across its reconnects (see `attached.inputReceived`). */
+  client: ConsoleClientId.optional(),
 });
 
 /** Scheduler → agent over the control websocket: dial back for this session and serve it. */
@@ -79,6 +93,8 @@ export const ConsoleOpen = z.object({
   size: TerminalSize,
   /** Who opened it, for the agent's log. */
   openedBy: z.string(),
+  /** attach: the client's id (OpenConsoleQuery.client), absent when it gave none. */
+  client: ConsoleClientId.optional(),
 });
 export type ConsoleOpen = z.infer<typeof ConsoleOpen>;
 

@@ -636,14 +636,16 @@ export const examples: { readonly [K in Exclude<SchemaName, QuerySchemaName>]: r
   ConsoleSessionList: [{ items: [consoleSession] }, { items: [] }],
   // pty
   TerminalSize: [{ cols: 80, rows: 24 }],
+  ConsoleClientId: ['5b2f0c9e8d7a6b5c4d3e2f1a0b9c8d7e'],
   ConsoleClientFrame: [{ type: 'resize', cols: 132, rows: 43 }, { type: 'detach' }, { type: 'stdin.close' }],
   ConsoleServerFrame: [
     { type: 'attached', sessionId: consoleOpen.sessionId, replayed: 2048, offset: 10_240 },
+    { type: 'attached', sessionId: consoleOpen.sessionId, replayed: 2048, offset: 10_240, inputReceived: 311 },
     { type: 'exited', exitCode: 130 },
     { type: 'exited', exitCode: null },
     { type: 'error', message: 'task 3f2a9c0d is not running' },
   ],
-  ConsoleOpen: [consoleOpen, consoleExec],
+  ConsoleOpen: [consoleOpen, consoleExec, { ...consoleOpen, client: '5b2f0c9e8d7a6b5c4d3e2f1a0b9c8d7e' }],
   TaskCopy: [taskCopy],
   TaskRemove: [taskRemove],
   CopyFileRequest: [{ path: '/app/export.csv' }],

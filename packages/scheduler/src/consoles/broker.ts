@@ -2,7 +2,7 @@ import type { SchedulerMetrics } from '../metrics/scheduler-metrics.js';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { INITIATED_BY_HEADER, OpenConsoleQuery, describeIssues } from '@tapit/protocol';
+import { ConsoleClientId, INITIATED_BY_HEADER, OpenConsoleQuery, describeIssues } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -68,10 +68,12 @@ interface OpenRequest {
   initiatedBy: string | null;
   /** Where the task's agent is reached: here, or through the replica holding it. */
   route: AgentRoute;
+  /** attach: the id the client keeps across its reconnects (console.open's `client`). */
+  client?: string;
 }
 
 /** What the agent is asked to open (console.open's fields). */
-type AgentAsk = Pick<OpenRequest, 'task' | 'mode' | 'command' | 'tty' | 'cols' | 'rows'> & { openedBy: string };
+type AgentAsk = Pick<OpenRequest, 'task' | 'mode' | 'command' | 'tty' | 'cols' | 'rows' | 'client'> & { openedBy: string };
 
 /**
  * Console and exec sessions: checks the user's upgrade (token, role, project, task state) before
@@ -164,7 +166,8 @@ export class ConsoleBroker {
     const route = await routeToAgent({ db: this.deps.db, schedulerId: this.deps.schedulerId, connectedHere: (agent) => this.deps.gateway.sessions.has(agent) }, task.agent_name ?? '', task.id);
     // Last: a refusal for a reason of its own (role, project, task) says that reason.
     const release = this.streams.acquire(principal.name);
-    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy, route };
+    const client = mode === 'attach' ? query.data.client : undefined;
+    return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy, route, client };
   }
 
   private async open(client: WebSocket, open: OpenRequest): Promise<void> {
@@ -198,7 +201,8 @@ export class ConsoleBroker {
     } else {
       // The replica holding the agent asks it and answers once it dialled back: from then on its
       // socket is the agent's stream, and this replica relays, records and audits as for its own.
-      agent = await dialReplica(open.route.url, `/v1/replicas/consoles/${sessionId}`, this.deps.relay.bearer, 'console').catch((error: Error) => {
+      const path = `/v1/replicas/consoles/${sessionId}${open.client ? `?client=${open.client}` : ''}`;
+      agent = await dialReplica(open.route.url, path, this.deps.relay.bearer, 'console').catch((error: Error) => {
         refused = error.message;
         return undefined;
       });
@@ -236,6 +240,7 @@ export class ConsoleBroker {
       tty: ask.tty,
       size: { cols: ask.cols, rows: ask.rows },
       openedBy: ask.openedBy,
+      ...(ask.client ? { client: ask.client } : {}),
     });
     return dialled;
   }
@@ -258,7 +263,8 @@ export class ConsoleBroker {
       const task = await findTask(this.deps.db, session.task_id, null);
       if (task.status !== 'RUNNING') throw new ApiError('CONFLICT', `task ${task.id} is ${task.status}: only a RUNNING task has a console`);
       if (!this.deps.gateway.sessions.has(task.agent_name ?? '')) throw new ApiError('CONFLICT', `agent ${task.agent_name} of task ${task.id} is no longer connected to scheduler replica ${this.deps.schedulerId}`);
-      ask = { task, mode: session.mode === 'exec' ? 'exec' : 'attach', command: session.command, tty: session.tty, cols: session.cols, rows: session.rows, openedBy: session.opened_by };
+      const client = ConsoleClientId.safeParse(new URL(request.url ?? '/', 'http://x').searchParams.get('client') ?? undefined);
+      ask = { task, mode: session.mode === 'exec' ? 'exec' : 'attach', command: session.command, tty: session.tty, cols: session.cols, rows: session.rows, openedBy: session.opened_by, client: client.success ? client.data : undefined };
     } catch (error) {
       const refusal = toApiError(error) ?? new ApiError('INTERNAL', 'internal error');
       if (refusal.code === 'INTERNAL') this.deps.log(`console relay: ${coerceError(error).message}`);
