@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containersOf, removeTestContainers, spec, testRunId } from './testing/docker-fixtures.js';
 import { FakeScheduler, waitFor } from './testing/fake-scheduler.js';
@@ -73,7 +74,8 @@ async function containerIds(taskId: string): Promise<string[]> {
 describe('agent restarts', () => {
   it('after kill -9, ten times mid-task: same container, every line exactly once in order, real exit', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
-    const task = spec(runId, { script: 'i=1; while [ $i -le 600 ]; do echo line$i; i=$((i+1)); sleep 0.02; done; exit 5' });
+    // It waits for SIGUSR1 after its lines, so it outlives the ten restarts however slow they are.
+    const task = spec(runId, { script: 'trap "go=1" USR1; i=1; while [ $i -le 600 ]; do echo line$i; i=$((i+1)); sleep 0.02; done; while [ -z "$go" ]; do sleep 0.1; done; exit 5' });
     let agent = await startConnected(stateDir);
     scheduler.assign(task);
     await waitFor('first lines', () => scheduler.storedSeq(task.taskId) > 5);
@@ -85,6 +87,8 @@ describe('agent restarts', () => {
       agent = await startConnected(stateDir);
       expect(await containerIds(task.taskId)).toEqual([containerId]);
     }
+    await waitFor('all lines', () => scheduler.lines(task.taskId, 'stdout').length >= 600, 90_000);
+    await new Docker().getContainer(containerId!).kill({ signal: 'SIGUSR1' });
     const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 90_000);
     expect(exit).toMatchObject({ stopCode: 'EXITED', exitCode: 5 });
     expect(scheduler.lines(task.taskId, 'stdout')).toEqual(Array.from({ length: 600 }, (_, i) => `line${i + 1}`));
@@ -173,21 +177,25 @@ describe('agent restarts', () => {
 
   it('counts max_hours from the real start across an agent restart', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
-    const task = spec(runId, { script: 'echo started; sleep 60', resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 0.001, ephemeralStorageGb: null } });
+    // max_hours 0.002: 7.2 s. The agent is away past that; back, it stops the task at once.
+    const task = spec(runId, { script: 'echo started; sleep 60', resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 0.002, ephemeralStorageGb: null } });
     let agent = await startConnected(stateDir);
     scheduler.assign(task);
     await waitFor('started', () => scheduler.lines(task.taskId).includes('started'));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 500));
     await killHard(agent);
-    await new Promise((r) => setTimeout(r, 1000));
+    const started = Date.parse(scheduler.of('task.status', task.taskId).find((s) => s.status === 'RUNNING')!.at);
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 8000 - Date.now())));
+    const back = Date.now();
     agent = await startConnected(stateDir);
     const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 60_000);
     expect(exit.stopCode).toBe('TIMED_OUT');
-    // 3.6 s from the container's start plus the 2 s grace; a deadline restarted with the agent
-    // would have added the 2.5 s the agent was away.
     const ran = Date.parse(exit.finishedAt) - Date.parse(exit.startedAt!);
-    expect(ran).toBeGreaterThanOrEqual(3500);
-    expect(ran).toBeLessThan(3600 + 2000 + 1500);
+    expect(ran).toBeGreaterThanOrEqual(7100);
+    // Counted from the real start it was due before the agent came back: stopped then (the 2 s
+    // grace and the restart's own time). A deadline counted again from the restart would give
+    // the task another 7.2 s after it.
+    expect(Date.parse(exit.finishedAt) - back).toBeLessThan(7200);
     agent.kill('SIGTERM');
     expect(await exited(agent)).toBe(0);
   });
@@ -251,22 +259,25 @@ describe('agent restarts', () => {
 
   it('a console\'s grace period is not extended by an agent restart', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'tapit-agent-'));
-    const env = { TAPIT_CONSOLE_GRACE_SECONDS: '5' };
+    const env = { TAPIT_CONSOLE_GRACE_SECONDS: '6' };
     const task = spec(runId, { kind: 'interactive', command: ['sh'] });
     let agent = await startConnected(stateDir, env);
     scheduler.assign(task);
     await waitFor('RUNNING', () => scheduler.of('task.status', task.taskId).some((s) => s.status === 'RUNNING'));
     await new Promise((r) => setTimeout(r, 1500));
     await killHard(agent);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Away past the grace period (counted from the start, nobody ever attached).
+    const started = Date.parse(scheduler.of('task.status', task.taskId).find((s) => s.status === 'RUNNING')!.at);
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 7000 - Date.now())));
+    const back = Date.now();
     agent = await startConnected(stateDir, env);
     const exit = await waitFor('exit', () => scheduler.exits.get(task.taskId), 30_000);
-    expect(exit).toMatchObject({ stopCode: 'TIMED_OUT', reason: 'console had nobody attached for 5 s' });
-    // 5 s from the start plus the 2 s stop grace (sh as PID 1 ignores SIGTERM); counted again
-    // from the restart it would have been 3 s and more later.
+    expect(exit).toMatchObject({ stopCode: 'TIMED_OUT', reason: 'console had nobody attached for 6 s' });
     const ran = Date.parse(exit.finishedAt) - Date.parse(exit.startedAt!);
-    expect(ran).toBeGreaterThanOrEqual(4500);
-    expect(ran).toBeLessThan(8500);
+    expect(ran).toBeGreaterThanOrEqual(5500);
+    // Back after the grace ran out: stopped then (2 s stop grace, sh as PID 1 ignores SIGTERM,
+    // and the restart's own time); counted again from the restart it would get 6 s more.
+    expect(Date.parse(exit.finishedAt) - back).toBeLessThan(6000);
     agent.kill('SIGTERM');
     expect(await exited(agent)).toBe(0);
   });
