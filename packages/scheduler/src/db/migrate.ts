@@ -20,6 +20,7 @@ import * as appEnv from './migrations/0018-app-env.js';
 import * as taskFiles from './migrations/0019-task-files.js';
 import * as registries from './migrations/0020-registries.js';
 import * as schedulerReplicas from './migrations/0021-scheduler-replicas.js';
+import * as taskListingIndexes from './migrations/0022-task-listing-indexes.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-task-files': taskFiles,
   '0020-registries': registries,
   '0021-scheduler-replicas': schedulerReplicas,
+  '0022-task-listing-indexes': taskListingIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
