@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type SchedulerConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { SecretKeyError } from './secrets/secret-keys.js';
 import { DataDirError } from './db/data-dir.js';
+import { collectStartGarbage } from './db/embedded-memory.js';
 import { coerceError } from './db/errors.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<void> {
     const scheduler = await startScheduler(config, log);
     const where = config.TAPIT_DATABASE_URL ? 'Postgres' : `embedded database in ${config.TAPIT_DATA_DIR}`;
     log(`tapit-scheduler ${SCHEDULER_VERSION} listening on ${scheduler.url} (${where})`);
+    // On a small server the embedded scheduler's idle memory is the budget (docs/benchmarks.md).
+    if (!config.TAPIT_DATABASE_URL) collectStartGarbage();
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;

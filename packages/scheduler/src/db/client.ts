@@ -1,6 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { claimDataDir } from './data-dir.js';
 import { EMBEDDED_START_PARAMS, seedFromTemplate, useBaselineWasmCompiler } from './embedded-memory.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -32,6 +31,8 @@ export async function openDatabase(options: {
   onConnectionError?: (error: Error) => void;
 }): Promise<DatabaseHandle> {
   if (options.url) {
+    // Loaded only here: the embedded scheduler never needs the Postgres driver (2–3 MB of heap).
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,

@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from './client.js';
-import { seedFromTemplate } from './embedded-memory.js';
+import { collectStartGarbage, seedFromTemplate } from './embedded-memory.js';
 
 // The template is made by `npm run build` (scripts/embedded-template.mjs), which runs before the tests.
 describe('the embedded database on a small server', () => {
@@ -45,11 +47,40 @@ describe('the embedded database on a small server', () => {
     const handle = await openDatabase({ dataDir: freshDir() });
     try {
       const setting = async (name: string) => (await sql<{ v: string }>`select current_setting(${name}) as v`.execute(handle.db)).rows[0]!.v;
-      expect(await setting('shared_buffers')).toBe('8MB');
+      expect(await setting('shared_buffers')).toBe('2MB');
       expect(await setting('maintenance_work_mem')).toBe('16MB');
       expect(await setting('wal_buffers')).toBe('1MB');
     } finally {
       await handle.close();
     }
+  });
+});
+
+describe('embedded-heap.sh, the launcher of the quick start, the image and the systemd unit', () => {
+  const launcher = fileURLToPath(new URL('../../bin/embedded-heap.sh', import.meta.url));
+  const environmentUnder = (env: Record<string, string>) => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !['TAPIT_DATABASE_URL', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS'].includes(name)));
+    return spawnSync(launcher, ['sh', '-c', 'echo "$MALLOC_ARENA_MAX|$NODE_OPTIONS"'], { env: { ...base, ...env }, encoding: 'utf8' }).stdout.trim();
+  };
+
+  it('keeps malloc to two arenas and the young generation at 1 MB on the embedded database, unless told otherwise', () => {
+    expect(environmentUnder({})).toBe('2|--max-semi-space-size=1');
+    expect(environmentUnder({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--trace-gc' })).toBe('4|--max-semi-space-size=1 --trace-gc');
+  });
+
+  it('changes nothing on Postgres', () => {
+    expect(environmentUnder({ TAPIT_DATABASE_URL: 'postgres://localhost/tapit' })).toBe('|');
+  });
+});
+
+describe('collectStartGarbage', () => {
+  it('runs a full collection: what nothing holds any more is gone', async () => {
+    let garbage: object | undefined = { bytes: new Uint8Array(1024) };
+    const ref = new WeakRef(garbage);
+    garbage = undefined;
+    // A WeakRef keeps its target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectStartGarbage();
+    expect(ref.deref()).toBeUndefined();
   });
 });
