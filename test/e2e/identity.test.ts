@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,28 +78,32 @@ describe('agent identity', () => {
     const created = await system.tapit('create', 'join-token', 'one-use', 'uses=1', 'expires=10m', '--json');
     expect(created.code, created.stderr).toBe(0);
     const token = CreatedJoinToken.parse(JSON.parse(created.stdout)).token;
-    const first = await anotherAgent(token, 'e2e-first', { env: { TAPIT_AGENT_LABELS: 'region=eu' } });
-    const second = await anotherAgent(token, 'e2e-second', { wait: false });
+    // Names of this run's own: another run on the same Docker engine (CI's second Node line) must
+    // not hold their containers.
+    const firstName = `e2e-first-${randomBytes(3).toString('hex')}`;
+    const secondName = `e2e-second-${randomBytes(3).toString('hex')}`;
+    const first = await anotherAgent(token, firstName, { env: { TAPIT_AGENT_LABELS: 'region=eu' } });
+    const second = await anotherAgent(token, secondName, { wait: false });
     await until('the second agent refused', () => second.output(), (out) => /connection\.rejected status=401/.test(out));
-    expect((await agents()).map((a) => a.name)).not.toContain('e2e-second');
+    expect((await agents()).map((a) => a.name)).not.toContain(secondName);
     const tokens = JoinTokenList.parse(JSON.parse((await system.tapit('list', 'join-tokens', '--json')).stdout)).items;
     expect(tokens).toEqual([expect.objectContaining({ name: 'one-use', used: 1, uses: 1 })]);
     await second.kill('SIGTERM');
 
     // Labels travel with the agent; a task requiring one goes to the agent that carries it.
-    const listed = (await agents()).find((a) => a.name === 'e2e-first');
+    const listed = (await agents()).find((a) => a.name === firstName);
     expect(listed).toMatchObject({ status: 'online', labels: { region: 'eu' } });
     const run = await system.tapit('create', 'task', 'echo in-eu', 'constraint=region=eu', '--wait');
     expect(run.code, `${run.stderr}\n${why()}`).toBe(0);
-    expect((await system.task(idFrom(run.stdout))).agent).toBe('e2e-first');
+    expect((await system.task(idFrom(run.stdout))).agent).toBe(firstName);
 
-    const revoked = await system.tapit('revoke', 'agent', 'e2e-first');
+    const revoked = await system.tapit('revoke', 'agent', firstName);
     expect(revoked.code, revoked.stderr).toBe(0);
     await until('the agent told', () => first.output(), (out) => /agent\.unauthorized/.test(out), 5_000);
-    expect((await agents()).find((a) => a.name === 'e2e-first')).toMatchObject({ status: 'revoked' });
-    const deleted = await system.tapit('delete', 'agent', 'e2e-first');
+    expect((await agents()).find((a) => a.name === firstName)).toMatchObject({ status: 'revoked' });
+    const deleted = await system.tapit('delete', 'agent', firstName);
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect((await agents()).map((a) => a.name)).not.toContain('e2e-first');
+    expect((await agents()).map((a) => a.name)).not.toContain(firstName);
     await first.kill('SIGTERM');
   });
 });

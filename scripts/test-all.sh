@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole suite on two Node lines at once: this machine's Node (`npm test`, through Nx) and
+# Node 24 (`npm run test:node24`), on the same services and the same build. They run side by side
+# because most of the suite waits (on processes, containers, Postgres), not computes: the second
+# line starts with the whole-system tests while the first is in the CPU-bound unit suites, and the
+# other way round after. Each line's output is kept apart and printed whole when both are done.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/.."
+bash scripts/test-services.sh || exit 1
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+started=$(date +%s)
+run() {
+  local name=$1
+  shift
+  "$@" >"$logs/$name.log" 2>&1
+  local code=$?
+  echo "[test-all] $name: exit code $code after $(($(date +%s) - started)) s"
+  return $code
+}
+run "node-$(node --version)" npm test &
+first=$!
+run node-24 npm run test:node24 &
+second=$!
+wait $first
+first_code=$?
+wait $second
+second_code=$?
+for log in "$logs"/*.log; do
+  echo "===== $(basename "$log" .log) ====="
+  cat "$log"
+done
+[ $first_code -eq 0 ] && [ $second_code -eq 0 ]
