@@ -71,8 +71,13 @@ export class ConsoleSession {
   private position: number | undefined;
   /** Replayed bytes still to drop: shown before the reconnect. */
   private skip = 0;
-  /** Keys read before a resuming session's `attached`: sent after what the last link lost. */
-  private held: Uint8Array[] | undefined;
+  /**
+   * A resuming session before its `attached`: keys typed go to the ledger only, and are sent with
+   * what the last link lost once the console says what it took.
+   */
+  private holding: boolean;
+  /** Where the ledger stood when this session began: a console that knows no client gets what came after. */
+  private readonly resumeFrom: number;
   private readonly options: Required<Omit<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo' | 'ledger'>> & Pick<ConsoleSessionOptions, 'resizeFrom' | 'shownUpTo' | 'ledger'>;
   private readonly done: Promise<ConsoleEnd>;
 
@@ -82,7 +87,8 @@ export class ConsoleSession {
     options: ConsoleSessionOptions,
   ) {
     this.options = { detachHoldMs: 500, silenceLimitMs: 45_000, closeWaitMs: 1000, resuming: false, ...options };
-    if (this.options.resuming) this.held = [];
+    this.holding = this.options.resuming && this.options.ledger !== undefined;
+    this.resumeFrom = this.options.ledger?.sent ?? 0;
     this.done = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -156,14 +162,15 @@ export class ConsoleSession {
     this.skip = offset === undefined ? replayed : Math.max(0, Math.min(replayed, shownUpTo - offset));
   }
 
-  /** A resuming session is attached: first what the console did not take, then the keys held meanwhile. */
+  /**
+   * A resuming session is attached: what the console did not take (the last link's keys in
+   * flight, then those typed meanwhile), in order; from a console that knows no client (an agent
+   * restart), only what was typed meanwhile.
+   */
   private resumeInput(inputReceived: number | undefined): void {
-    const held = this.held;
-    if (!held) return;
-    this.held = undefined;
-    const lost = inputReceived === undefined ? undefined : this.options.ledger?.after(inputReceived);
-    if (lost?.length) this.socket.send(encodeConsoleData(ConsoleChannel.stdin, lost));
-    for (const bytes of held) this.sendInput(bytes);
+    if (!this.holding) return;
+    this.holding = false;
+    this.write(this.options.ledger!.after(inputReceived ?? this.resumeFrom));
   }
 
   private readonly onInput = (chunk: Buffer | string) => {
@@ -216,10 +223,14 @@ export class ConsoleSession {
 
   private sendInput(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    if (this.held) return void this.held.push(bytes);
-    // Recorded even when the link just broke: the next session sends it again if it was lost.
+    // Recorded even when the link just broke (or is not attached yet): a resuming session sends
+    // again what the console did not take.
     this.options.ledger?.record(bytes);
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(encodeConsoleData(ConsoleChannel.stdin, bytes));
+    if (!this.holding) this.write(bytes);
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (bytes.length > 0 && this.socket.readyState === this.socket.OPEN) this.socket.send(encodeConsoleData(ConsoleChannel.stdin, bytes));
   }
 
   private send(frame: ConsoleClientFrame): void {
@@ -230,9 +241,6 @@ export class ConsoleSession {
   private finish(end: ConsoleEnd): void {
     if (this.end) return;
     this.end = end;
-    // Keys held for an `attached` that never came: the next session (if any) sends them.
-    for (const bytes of this.held ?? []) this.options.ledger?.record(bytes);
-    this.held = undefined;
     const { io } = this;
     io.stdin.off('data', this.onInput);
     io.stdin.off('end', this.onInputEnd);

@@ -11,14 +11,19 @@ const KEPT_BYTES = 64 * 1024;
 export class InputLedger {
   /** Names this CLI to the console, the same on every reconnect (OpenConsoleQuery.client). */
   readonly client = randomBytes(16).toString('hex');
-  private sent = 0;
+  private total = 0;
   private kept: Buffer[] = [];
   private keptBytes = 0;
+
+  /** Bytes sent (or meant to be) so far, in all. */
+  get sent(): number {
+    return this.total;
+  }
 
   /** `bytes` went out (or were meant to: a link that just broke loses them). */
   record(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.sent += bytes.length;
+    this.total += bytes.length;
     this.kept.push(Buffer.from(bytes));
     this.keptBytes += bytes.length;
     while (this.keptBytes - this.kept[0]!.length >= KEPT_BYTES) this.keptBytes -= this.kept.shift()!.length;
@@ -29,7 +34,7 @@ export class InputLedger {
    * (as far as they are kept). Empty when it took everything.
    */
   after(received: number): Buffer {
-    const missing = this.sent - received;
+    const missing = this.total - received;
     if (missing <= 0) return Buffer.alloc(0);
     const all = Buffer.concat(this.kept);
     return all.subarray(Math.max(0, all.length - missing));
