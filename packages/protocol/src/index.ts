@@ -13,6 +13,7 @@ export * from './api/log-runs.js';
 export * from './api/logs.js';
 export * from './api/agents.js';
 export * from './api/tokens.js';
+export * from './api/headers.js';
 export * from './api/idempotency.js';
 export * from './api/join-tokens.js';
 export * from './api/health.js';

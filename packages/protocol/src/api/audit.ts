@@ -45,13 +45,6 @@ export const AuditAction = z.enum([
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 
-/**
- * Who started a change, in the client's words (a person behind a shared CI token, a job name):
- * sent as this header on any request, and recorded with the change's audit event. The value is
- * percent-encoded UTF-8 (as `encodeURIComponent` gives), so any name fits in a header.
- */
-export const INITIATED_BY_HEADER = 'X-Initiated-By';
-
 /** Longest `initiatedBy` kept: a longer header is cut to this with an ellipsis. */
 export const INITIATED_BY_MAX_CHARS = 200;
 
