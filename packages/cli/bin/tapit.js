@@ -9,6 +9,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
+const argv = process.argv.slice(2);
+// `create task CMD`: the create is sent before the CLI loads, the CLI adopts its answer
+// (src/early/early-create.ts). Any other command does not even load that module.
+if (argv.includes('create') && argv.includes('task')) {
+  await Module.createRequire(import.meta.url)('../dist/early.cjs').startEarlyCreate(argv);
+}
+
 const bundle = fileURLToPath(new URL('../dist/tapit.cjs', import.meta.url));
 const cacheFile = `${bundle}.v8-cache`;
 const source = readFileSync(bundle, 'utf8');
@@ -51,7 +58,7 @@ Module._cache[bundle] = module;
 script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
 module.loaded = true;
 
-await module.exports.main(process.argv.slice(2), bundle);
+await module.exports.main(argv, bundle);
 
 /** A read-only install (root-owned, a store) keeps compiling; it has nowhere to keep a cache. */
 function writable(dir) {

@@ -1,5 +1,5 @@
 // Bundles the built CLI (dist/main.js: oclif, zod, the protocol, every command) into one
-// CommonJS file, dist/tapit.cjs, so start-up reads and compiles one file instead of hundreds of
+// CommonJS file, dist/tapit.cjs, and its early start into dist/early.cjs, so start-up reads and compiles one file instead of hundreds of
 // modules; then runs it once so bin/tapit.js writes its V8 code cache (see there). oclif needs no
 // manifest: it finds the commands in the same, already loaded, file (src/commands.ts).
 import { execFileSync } from 'node:child_process';
@@ -26,6 +26,18 @@ await build({
   // Optional at run time and never used by a built CLI: oclif's TypeScript support for plugins
   // in development, ws's native speed-ups.
   external: ['typescript', 'ts-node', 'bufferutil', 'utf-8-validate'],
+});
+// The early start of `create task` (src/early/early-create.ts): loaded alone, before the rest.
+await build({
+  entryPoints: [`${root}dist/early/early-create.js`],
+  outfile: `${root}dist/early.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 rmSync(`${outfile}.v8-cache`, { force: true });
 execFileSync(process.execPath, [`${root}bin/tapit.js`, 'create', 'task', '--help'], { stdio: 'ignore' });

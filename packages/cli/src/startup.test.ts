@@ -15,6 +15,7 @@ mkdirSync(join(root, 'dist'));
 copyFileSync(join(PACKAGE, 'package.json'), join(root, 'package.json'));
 copyFileSync(join(PACKAGE, 'bin/tapit.js'), join(root, 'bin/tapit.js'));
 copyFileSync(join(PACKAGE, 'dist/tapit.cjs'), join(root, 'dist/tapit.cjs'));
+copyFileSync(join(PACKAGE, 'dist/early.cjs'), join(root, 'dist/early.cjs'));
 const cacheFile = join(root, 'dist/tapit.cjs.v8-cache');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@ import { Project, WhoAmI } from '@tapit/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './api-client.js';
 import { fakeServer } from '../testing/fake-server.js';
-import { initiatedByOf } from './context.js';
+import { initiatedByOf } from './connection-settings.js';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, INITIATED_BY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
+import { ApiErrorBody, IDEMPOTENCY_KEY_HEADER, describeIssues, type ErrorCode } from '@tapit/protocol';
 import type { z } from 'zod';
+import { adoptEarlyCreate } from '../early/early-create.js';
+import { apiBase, apiUrl, idempotencyHeader, identityHeaders, requestHeaders, type Query } from './api-request.js';
 import { failedOnReusedConnection, sendRequest, type HttpAnswer } from './http-request.js';
 import { backoffMs, CREATE_ATTEMPTS, isTransientNetworkError, isTransientStatus, reachedScheduler, retryAfterMs } from './retry.js';
 import { explainTlsFailure } from './tls-trust.js';
@@ -26,7 +28,7 @@ export class ApiError extends Error {
   }
 }
 
-export type Query = Record<string, string | number | undefined>;
+export type { Query } from './api-request.js';
 
 export interface ClientOptions {
   /** Certificate authorities for https and wss (TAPIT_CA_FILE, see tls-trust.ts). */
@@ -48,7 +50,7 @@ export class ApiClient {
     private readonly token: string,
     private readonly options: ClientOptions = {},
   ) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.baseUrl = apiBase(baseUrl);
   }
 
   /** The certificate authorities a websocket to the scheduler must trust too. */
@@ -73,13 +75,17 @@ export class ApiClient {
    * never runs a migration twice.
    */
   async create<S extends z.ZodType>(path: string, body: unknown, schema: S): Promise<z.output<S>> {
-    const headers = { [IDEMPOTENCY_KEY_HEADER.toLowerCase()]: randomUUID() };
+    // `tapit create task` may have sent this very request already, before the CLI had loaded
+    // (src/early/): its answer is this create's first attempt, and its key the key of any retry.
+    const early = adoptEarlyCreate(this.url(path), requestHeaders(this.identityHeaders, 'application/json', true), body, this.options.ca);
+    const headers = idempotencyHeader(early?.key ?? randomUUID());
     const say = this.options.onRetry ?? ((line: string) => process.stderr.write(`${line}\n`));
     let reached = false;
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= CREATE_ATTEMPTS;
       // The body is read inside the attempt: a connection reset halfway through the answer is a lost answer too.
-      const outcome = await this.request('POST', path, body, undefined, undefined, 'application/json', headers)
+      const sent = attempt === 1 && early ? early.answer : this.request('POST', path, body, undefined, undefined, 'application/json', headers);
+      const outcome = await sent
         .then(async (response) => ({ response, text: await response.text() }))
         .catch((error: unknown) => ({ error }));
       let why: string;
@@ -133,18 +139,11 @@ export class ApiClient {
 
   /** What every request presents, websocket upgrades (console streams) included: the token, and who is behind it. */
   get identityHeaders(): Record<string, string> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    // Percent-encoded: a header carries only Latin-1, a name may be anything.
-    if (this.options.initiatedBy) headers[INITIATED_BY_HEADER.toLowerCase()] = encodeURIComponent(this.options.initiatedBy);
-    return headers;
+    return identityHeaders(this.token, this.options.initiatedBy);
   }
 
   url(path: string, query?: Query): string {
-    const url = new URL(this.baseUrl + path);
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    return url.toString();
+    return apiUrl(this.baseUrl, path, query);
   }
 
   private async json<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, query?: Query): Promise<z.output<S>> {
@@ -175,8 +174,7 @@ export class ApiClient {
 
   /** One request as it went: any answer, or the network error thrown as it came. */
   private request(method: string, path: string, body: unknown, query: Query | undefined, signal: AbortSignal | undefined, accept: string, extra: Record<string, string> = {}): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { ...this.identityHeaders, accept, ...extra };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers = requestHeaders(this.identityHeaders, accept, body !== undefined, extra);
     return sendRequest(this.url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, ca: this.options.ca });
   }
 }

@@ -2,7 +2,8 @@ import { format } from 'node:util';
 import { Command, Errors, Flags } from '@oclif/core';
 import { ApiError, type ApiClient } from './api-client.js';
 import { withAppHint } from './app-hint.js';
-import { connect, requireApp, type AppScope, type Scope } from './context.js';
+import { connect } from './connect.js';
+import { requireApp, type AppScope, type Scope } from './context.js';
 import { escapeControlCharacters, escapesFor } from './control-characters.js';
 import { CliError } from './errors.js';
 
@@ -32,7 +33,7 @@ export abstract class BaseCommand extends Command {
 
   /** The scheduler, from TAPIT_URL/TAPIT_TOKEN or the stored login. */
   protected async api(): Promise<ApiClient> {
-    this.connection ??= await connect();
+    this.connection ??= connect();
     return this.connection;
   }
 

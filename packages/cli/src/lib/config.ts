@@ -1,12 +1,14 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 import { CliError } from './errors.js';
 
 /** What `tapit login` stores: the scheduler's URL and an API token. */
-export const StoredLogin = z.object({ url: z.url(), token: z.string().min(1) });
-export type StoredLogin = z.infer<typeof StoredLogin>;
+export interface StoredLogin {
+  url: string;
+  token: string;
+}
 
 /** `$XDG_CONFIG_HOME/tapit/config.json`, else `~/.config/tapit/config.json`. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -16,22 +18,40 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The stored login, or null when there is none. A damaged file is an error, not silently ignored. */
 export async function readLogin(path: string = configPath()): Promise<StoredLogin | null> {
+  return readLoginSync(path);
+}
+
+/**
+ * The same, read at once: the CLI's early start (src/early/) sends its request before anything
+ * else runs, and checks the file by these same rules, without zod, which it does not load.
+ */
+export function readLoginSync(path: string = configPath()): StoredLogin | null {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError(`cannot read ${path}: ${(error as Error).message}`);
   }
-  let parsed: unknown;
+  const login = storedLogin(safeJson(text));
+  if (!login) throw new CliError(`${path} is damaged: run tapit login again`);
+  return login;
+}
+
+/** A URL and a token, and nothing else worth keeping from the file. */
+function storedLogin(value: unknown): StoredLogin | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { url, token } = value as Record<string, unknown>;
+  if (typeof url !== 'string' || !URL.canParse(url) || typeof token !== 'string' || token === '') return null;
+  return { url, token };
+}
+
+function safeJson(text: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  const result = StoredLogin.safeParse(parsed);
-  if (!result.success) throw new CliError(`${path} is damaged: run tapit login again`);
-  return result.data;
 }
 
 /** Writes the login readable by the user only (0600): the token is a secret. */

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /*
@@ -27,6 +27,8 @@ export interface HttpRequestInit {
   signal?: AbortSignal;
   /** Certificate authorities to trust for https (replacing Node's own list; see tls-trust.ts). */
   ca?: string[];
+  /** Called once the whole request is in the operating system's hands (connected and written), or has failed. */
+  onSent?: () => void;
 }
 
 /** Longest silence on a connection before it counts as dead (as fetch's default body timeout). */
@@ -63,7 +65,31 @@ export function sendRequest(url: string, init: HttpRequestInit): Promise<HttpAns
     // Node's advice for a kept-alive connection the server closed as it was reused: say so, and
     // the caller may send an idempotent request again.
     req.on('error', (error) => reject(req.reusedSocket ? Object.assign(error, { reusedSocket: true }) : error));
+    if (init.onSent) tellWhenSent(req, init.onSent);
     req.end(init.body);
+  });
+}
+
+/**
+ * `finish` alone means the request is written to its socket, which may still be connecting and
+ * hold it: a process that then blocks (loading the CLI) or dies would not have sent it.
+ */
+function tellWhenSent(req: ClientRequest, onSent: () => void): void {
+  let told = false;
+  let finished = false;
+  const tell = () => {
+    if (!told) (told = true), onSent();
+  };
+  const check = () => {
+    const socket = req.socket;
+    if (finished && socket && !socket.connecting && socket.writableLength === 0) tell();
+  };
+  req.once('finish', () => ((finished = true), check()));
+  req.once('error', tell);
+  req.once('socket', (socket) => {
+    // After the socket's own `connect` handler, which writes what waited for the connection.
+    socket.once('connect', () => setImmediate(check));
+    socket.once('drain', check);
   });
 }
 

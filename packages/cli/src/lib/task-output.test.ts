@@ -1,36 +1,6 @@
-import { Task } from '@tapit/protocol';
 import { describe, expect, it } from 'vitest';
+import { sampleTask as task } from '../testing/sample-task.js';
 import { formatCommand, formatStatus, logTail, shortId, taskDetails, taskDurationMs, taskTable } from './task-output.js';
-
-const task: Task = Task.parse({
-  id: '55a9b03b765446ecb954ccedfc9ea25b',
-  project: 'default',
-  stage: 'default',
-  app: 'web',
-  release: 3,
-  image: 'busybox:1.36',
-  imageDigest: null,
-  command: ['/bin/sh', '-c', 'rake db:migrate'],
-  entrypoint: null,
-  kind: 'background',
-  resources: { cpu: 0.25, memoryGb: 0.5, maxHours: null, ephemeralStorageGb: null },
-  initiatedBy: 'deploy-bot',
-  constraints: {},
-  createdBy: 'admin',
-  status: 'STOPPED',
-  desiredStatus: 'STOPPED',
-  stopCode: 'EXITED',
-  stopReason: null,
-  stoppedBy: null,
-  exitCode: 3,
-  agent: 'host-1',
-  usage: { peakMemoryBytes: 64 * 1024 * 1024, cpuSeconds: 1.25, diskBytes: null },
-  createdAt: '2021-03-17T09:58:30Z',
-  startedAt: '2021-03-17T09:58:34Z',
-  finishedAt: '2021-03-17T10:01:39Z',
-  scheduleId: null,
-  scheduledFor: null,
-});
 
 describe('task output', () => {
   it('shortens ids to 12 characters', () => {
