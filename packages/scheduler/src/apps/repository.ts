@@ -141,6 +141,19 @@ export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppR
   return row;
 }
 
+/** The apps at several paths in one query (a batch of creates), keyed by `appPathKey`; a missing one is absent. */
+export async function findApps(db: Kysely<Database>, paths: readonly AppPath[]): Promise<Map<string, AppRow>> {
+  if (paths.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('apps')
+    .selectAll()
+    .where((eb) => eb.or(paths.map((p) => eb.and([eb('project', '=', p.project), eb('stage', '=', p.stage), eb('name', '=', p.app)]))))
+    .execute();
+  return new Map(rows.map((row) => [appPathKey({ project: row.project, stage: row.stage, app: row.name }), row]));
+}
+
+export const appPathKey = (path: AppPath) => `${path.project}/${path.stage}/${path.app}`;
+
 export async function listReleases(db: Kysely<Database>, app: AppRow): Promise<Release[]> {
   const rows = await db.selectFrom('releases').selectAll().where('app_id', '=', app.id).orderBy('number', 'desc').execute();
   return rows.map((r) => ({
@@ -158,9 +171,25 @@ export async function findRelease(db: Kysely<Database>, app: AppRow, number: num
     .where('app_id', '=', app.id)
     .where('number', '=', number)
     .executeTakeFirst();
-  if (!row) throw new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
+  if (!row) throw releaseNotFound(app, number);
   return row;
 }
+
+/** Several releases of apps in one query, keyed by `releaseKey`; a missing one is absent. */
+export async function findReleases(db: Kysely<Database>, wanted: readonly { appId: number; number: number }[]): Promise<Map<string, { number: number; image: string }>> {
+  if (wanted.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('releases')
+    .select(['app_id', 'number', 'image'])
+    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('app_id', '=', w.appId), eb('number', '=', w.number)]))))
+    .execute();
+  return new Map(rows.map((row) => [releaseKey(row.app_id, row.number), { number: row.number, image: row.image }]));
+}
+
+export const releaseKey = (appId: number, number: number) => `${appId}:${number}`;
+
+/** What `findRelease` throws for a release an app does not have. */
+export const releaseNotFound = (app: AppRow, number: number) => new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
 
 /** Adds the next release and makes it the active one, atomically (the app row is locked). */
 export async function createRelease(db: Kysely<Database>, app: AppRow, image: string): Promise<Release> {

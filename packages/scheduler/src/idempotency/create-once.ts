@@ -36,7 +36,15 @@ export async function createOnce(
     return { created };
   });
   if ('created' in outcome) return c.json(outcome.created, 201);
-  const earlier = outcome.replayed;
+  c.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+  return c.json(replayedAnswer(key, principal, fingerprint, outcome.replayed), 200);
+}
+
+/**
+ * The first answer of a key that a live row holds, for a request with `fingerprint`; refused
+ * when that row was made by another request (422) or has no answer yet (409).
+ */
+export function replayedAnswer(key: string, principal: string, fingerprint: string, earlier: { fingerprint: string; response: string | null } | undefined): object {
   // Cannot happen (the answer commits with the key); a clear refusal rather than a crash if it does.
   if (!earlier || earlier.response === null) {
     throw new ApiError('CONFLICT', `a request with this ${IDEMPOTENCY_KEY_HEADER} is still being handled: retry it`, IDEMPOTENCY_KEY_HEADER);
@@ -48,12 +56,11 @@ export async function createOnce(
       IDEMPOTENCY_KEY_HEADER,
     );
   }
-  c.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
-  return c.json(JSON.parse(unseal(key, principal, earlier.response)) as object, 200);
+  return JSON.parse(unseal(key, principal, earlier.response)) as object;
 }
 
 /** The request's key, validated; null when it sent none. */
-function idempotencyKeyOf(c: Context): string | null {
+export function idempotencyKeyOf(c: Context): string | null {
   const value = c.req.header(IDEMPOTENCY_KEY_HEADER);
   if (value === undefined) return null;
   const parsed = IdempotencyKey.safeParse(value);
