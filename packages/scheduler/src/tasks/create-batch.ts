@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { appPathKey, findApps, findReleases, releaseKey, releaseNotFound, type AppPath } from '../apps/repository.js';
 import { recordAudits, type AuditEntry } from '../audit/record.js';
-import { GroupCommit, type Settled } from '../db/group-commit.js';
+import { BatchQueue, type Settled } from '../db/batch-queue.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { notFound } from '../domain/domain-error.js';
 import { sealTaskEnv } from '../env/task-env.js';
@@ -42,8 +42,8 @@ export interface CreateTaskAnswer {
  * with one statement per table for all of them. Each keeps its own answer and error: a missing
  * app or release, a reused Idempotency-Key fails that request only.
  */
-export function taskCreation(db: Kysely<Database>, secrets: SecretBox): GroupCommit<CreateTaskItem, CreateTaskAnswer> {
-  return new GroupCommit({
+export function taskCreation(db: Kysely<Database>, secrets: SecretBox): BatchQueue<CreateTaskItem, CreateTaskAnswer> {
+  return new BatchQueue({
     commit: (items) => createTaskBatch(db, secrets, items),
     // A key twice in one batch: the second waits for the next batch, where it is a replay.
     conflictKey: (item) => (item.idempotency ? `${item.actor}\n${item.idempotency.keyHash}` : null),

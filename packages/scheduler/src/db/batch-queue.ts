@@ -1,18 +1,18 @@
 /** What one item of a batch came to: its own answer, or its own error. */
 export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
-export interface GroupCommitOptions<I, O> {
+export interface BatchQueueOptions<I, O> {
   /**
-   * Writes `items` together (one transaction) and settles each. It answers an item's own
+   * Handles `items` together (one transaction, one statement) and settles each. It answers an item's own
    * failure (a bad reference, a reused key) in that item's slot; a throw means the batch as a
-   * whole failed, and each of its items is then written alone, so one bad item never fails others.
+   * whole failed, and each of its items is then handled alone, so one bad item never fails others.
    */
   commit: (items: I[]) => Promise<Settled<O>[]>;
   /** Items with the same key never share a batch (one statement cannot claim a key twice). */
   conflictKey?: (item: I) => string | null;
   /** Most items in one batch. */
   maxBatch?: number;
-  /** Most batches being written at once (each holds a pooled connection). */
+  /** Most batches handled at once (each holds a pooled connection). */
   maxInFlight?: number;
 }
 
@@ -23,19 +23,21 @@ interface Waiting<I, O> {
 }
 
 /**
- * Group commit: items submitted while a batch is being written wait and are written together
- * in the next, so a burst of N requests costs a few transactions instead of N, while each caller
- * still gets its own answer or error. An item alone is written at once (after the current turn
- * of the event loop, so requests parsed in the same turn share it): no timer, no added latency.
+ * Group commit (and its read twin): items submitted while a batch is being handled wait and are
+ * handled together in the next, so a burst of N requests costs a few statements instead of N,
+ * while each caller still gets its own answer or error. A batch starts only after its items
+ * arrived (never joins one in flight), so what it reads is never older than its requests. An
+ * item alone goes at once (after the current turn of the event loop, so requests parsed in the
+ * same turn share it): no timer, no added latency.
  */
-export class GroupCommit<I, O> {
+export class BatchQueue<I, O> {
   private readonly queue: Waiting<I, O>[] = [];
   private inFlight = 0;
   private scheduled = false;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
 
-  constructor(private readonly options: GroupCommitOptions<I, O>) {
+  constructor(private readonly options: BatchQueueOptions<I, O>) {
     this.maxBatch = options.maxBatch ?? 200;
     this.maxInFlight = options.maxInFlight ?? 1;
   }
