@@ -1,6 +1,7 @@
 import type { App, CreateAppRequest, Project, Release, UpdateAppRequest } from '@tapit/protocol';
 import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { AppRow, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
@@ -141,13 +142,25 @@ export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppR
   return row;
 }
 
-/** The apps at several paths in one query (a batch of creates), keyed by `appPathKey`; a missing one is absent. */
-export async function findApps(db: Kysely<Database>, paths: readonly AppPath[]): Promise<Map<string, AppRow>> {
+/**
+ * The apps at several paths in one query (a batch of creates), keyed by `appPathKey`, a missing
+ * one absent; each with those of its releases a task may ask for: its active one and `numbers`.
+ */
+export async function findAppsWithReleases(db: Kysely<Database>, paths: readonly AppPath[], numbers: readonly number[]): Promise<Map<string, AppRow & { releases: { number: number; image: string }[] }>> {
   if (paths.length === 0) return new Map();
   const rows = await db
     .selectFrom('apps')
-    .selectAll()
-    .where((eb) => eb.or(paths.map((p) => eb.and([eb('project', '=', p.project), eb('stage', '=', p.stage), eb('name', '=', p.app)]))))
+    .selectAll('apps')
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('releases')
+          .select(['releases.number', 'releases.image'])
+          .whereRef('releases.app_id', '=', 'apps.id')
+          .where((r) => r.or([r('releases.number', '=', r.ref('apps.active_release')), ...(numbers.length > 0 ? [r('releases.number', 'in', [...new Set(numbers)])] : [])])),
+      ).as('releases'),
+    )
+    .where((eb) => eb.or(paths.map((p) => eb.and([eb('apps.project', '=', p.project), eb('apps.stage', '=', p.stage), eb('apps.name', '=', p.app)]))))
     .execute();
   return new Map(rows.map((row) => [appPathKey({ project: row.project, stage: row.stage, app: row.name }), row]));
 }
@@ -174,19 +187,6 @@ export async function findRelease(db: Kysely<Database>, app: AppRow, number: num
   if (!row) throw releaseNotFound(app, number);
   return row;
 }
-
-/** Several releases of apps in one query, keyed by `releaseKey`; a missing one is absent. */
-export async function findReleases(db: Kysely<Database>, wanted: readonly { appId: number; number: number }[]): Promise<Map<string, { number: number; image: string }>> {
-  if (wanted.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('releases')
-    .select(['app_id', 'number', 'image'])
-    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('app_id', '=', w.appId), eb('number', '=', w.number)]))))
-    .execute();
-  return new Map(rows.map((row) => [releaseKey(row.app_id, row.number), { number: row.number, image: row.image }]));
-}
-
-export const releaseKey = (appId: number, number: number) => `${appId}:${number}`;
 
 /** What `findRelease` throws for a release an app does not have. */
 export const releaseNotFound = (app: AppRow, number: number) => new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Compilable, type Kysely, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /** How long a key holds its answer; after that the same key creates anew. */
@@ -68,11 +68,18 @@ export async function findKeys(db: Kysely<Database>, keys: readonly { principal:
     .execute();
 }
 
-/** `completeKey` for several keys in one statement. */
-export async function completeKeys(trx: Transaction<Database>, answers: readonly { id: number; response: string }[]): Promise<void> {
-  if (answers.length === 0) return;
+/**
+ * `completeKey` for several keys in one statement; `along`, another write of the same
+ * transaction (a batch's audit rows), runs in that statement too: one round trip less.
+ */
+export async function completeKeys(trx: Transaction<Database>, answers: readonly { id: number; response: string }[], along?: Compilable & OperationNodeSource): Promise<void> {
+  if (answers.length === 0) {
+    if (along) await trx.executeQuery(along.compile());
+    return;
+  }
   const rows = sql.join(answers.map((a) => sql`(${a.id}::bigint, ${a.response}::text)`));
-  await sql`UPDATE idempotency_keys SET response = a.response FROM (VALUES ${rows}) AS a (id, response) WHERE idempotency_keys.id = a.id`.execute(trx);
+  const update = sql`UPDATE idempotency_keys SET response = a.response FROM (VALUES ${rows}) AS a (id, response) WHERE idempotency_keys.id = a.id`;
+  await (along ? sql`WITH along AS (${along}) ${update}` : update).execute(trx);
 }
 
 export async function findKey(db: Kysely<Database>, principal: string, keyHash: string) {

@@ -1,8 +1,8 @@
 import type { CreateTaskRequest, TaskFile } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
-import { appPathKey, findApps, findReleases, releaseKey, releaseNotFound, type AppPath } from '../apps/repository.js';
-import { recordAudits, type AuditEntry } from '../audit/record.js';
+import { appPathKey, findAppsWithReleases, releaseNotFound, type AppPath } from '../apps/repository.js';
+import { auditInsert, type AuditEntry } from '../audit/record.js';
 import { BatchQueue, type Settled } from '../db/batch-queue.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { notFound } from '../domain/domain-error.js';
@@ -68,14 +68,10 @@ interface Prepared {
  */
 export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, items: readonly CreateTaskItem[]): Promise<Settled<CreateTaskAnswer>[]> {
   const results: Settled<CreateTaskAnswer>[] = new Array(items.length);
-  const apps = await findApps(db, items.map((item) => item.path));
-  const releases = await findReleases(
+  const apps = await findAppsWithReleases(
     db,
-    items.flatMap((item) => {
-      const app = apps.get(appPathKey(item.path));
-      const number = item.body.image ? null : (item.body.release ?? app?.active_release ?? null);
-      return app && number !== null ? [{ appId: app.id, number }] : [];
-    }),
+    items.map((item) => item.path),
+    items.flatMap((item) => (item.body.image || item.body.release === undefined ? [] : [item.body.release])),
   );
   const prepared: Prepared[] = [];
   await Promise.all(
@@ -83,11 +79,12 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
       try {
         const app = apps.get(appPathKey(item.path));
         if (!app) throw notFound(`app "${item.path.app}" in ${item.path.project}/${item.path.stage}`, 'app');
-        const lookup = async (_db: unknown, of: AppRow, number: number) => releases.get(releaseKey(of.id, number)) ?? Promise.reject(releaseNotFound(of, number));
-        const values = await prepareTask(db, { app, body: item.body, createdBy: item.actor }, lookup);
+        const { releases, ...row } = app;
+        const lookup = async (_db: unknown, of: AppRow, number: number) => releases.find((r) => r.number === number) ?? Promise.reject(releaseNotFound(of, number));
+        const values = await prepareTask(db, { app: row, body: item.body, createdBy: item.actor }, lookup);
         // Sealed bound to the task's id, which is made here: stored with the row, before any agent sees it.
         const env = item.body.env && Object.keys(item.body.env).length > 0 ? sealTaskEnv(secrets, values.id, item.body.env) : {};
-        prepared.push({ index, item, app, values: { ...values, ...env } });
+        prepared.push({ index, item, app: row, values: { ...values, ...env } });
       } catch (error) {
         results[index] = { ok: false, error };
       }
@@ -116,9 +113,9 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
     }
 
     const creating = prepared.filter((p) => p.item.idempotency === null || keyId(p) !== undefined);
+    if (creating.length === 0) return;
     const rows = await beginTasks(trx, creating.map((p) => p.values));
     await storeFilesOfTasks(trx, creating.map((p) => ({ taskId: p.values.id, files: p.item.files })));
-    await recordAudits(trx, creating.map((p) => auditOf(p)));
     const answers: { id: number; response: string }[] = [];
     creating.forEach((p, i) => {
       // The row as stored, with its app: no second read of what was just written.
@@ -126,7 +123,8 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
       results[p.index] = { ok: true, value: { task, replayed: false } };
       if (p.item.idempotency) answers.push({ id: keyId(p)!, response: seal(p.item.idempotency.key, p.item.actor, JSON.stringify(task)) });
     });
-    await completeKeys(trx, answers);
+    // The audit rows in the statement that stores the keys' answers.
+    await completeKeys(trx, answers, auditInsert(trx, creating.map((p) => auditOf(p))));
   });
   return results;
 }
