@@ -81,7 +81,6 @@ export async function authenticateAll(db: Kysely<Database>, secrets: readonly st
 export function tokenLookups(db: Kysely<Database>): BatchQueue<string, Principal | undefined> {
   return new BatchQueue({
     commit: async (secrets) => (await authenticateAll(db, secrets)).map((value) => ({ ok: true, value })),
-    maxInFlight: 2,
   });
 }
 

@@ -12,7 +12,10 @@ export interface BatchQueueOptions<I, O> {
   conflictKey?: (item: I) => string | null;
   /** Most items in one batch. */
   maxBatch?: number;
-  /** Most batches handled at once (each holds a pooled connection). */
+  /**
+   * Most batches handled at once (each holds a pooled connection). One by default: the fewer
+   * batches, the bigger each, and a round trip costs more than the statement (bench/scale).
+   */
   maxInFlight?: number;
 }
 

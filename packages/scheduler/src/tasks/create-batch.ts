@@ -47,8 +47,6 @@ export function taskCreation(db: Kysely<Database>, secrets: SecretBox): BatchQue
     commit: (items) => createTaskBatch(db, secrets, items),
     // A key twice in one batch: the second waits for the next batch, where it is a replay.
     conflictKey: (item) => (item.idempotency ? `${item.actor}\n${item.idempotency.keyHash}` : null),
-    // Two batches at once: one is being written while the next one's apps are read.
-    maxInFlight: 2,
   });
 }
 
