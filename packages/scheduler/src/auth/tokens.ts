@@ -81,6 +81,8 @@ export async function authenticateAll(db: Kysely<Database>, secrets: readonly st
 export function tokenLookups(db: Kysely<Database>): BatchQueue<string, Principal | undefined> {
   return new BatchQueue({
     commit: async (secrets) => (await authenticateAll(db, secrets)).map((value) => ({ ok: true, value })),
+    // A failed lookup is the database's failure, not one token's: no use trying each alone.
+    retryAlone: () => false,
   });
 }
 

@@ -52,6 +52,20 @@ describe('BatchQueue', () => {
     expect(batches).toEqual([['a', 'poison', 'b'], ['a'], ['poison'], ['b']]);
   });
 
+  it('fails every item of a batch at once when retrying them alone is no use (the database is away)', async () => {
+    const batches: string[][] = [];
+    const queue = new BatchQueue<string, string>({
+      commit: async (items) => {
+        batches.push(items);
+        throw new Error('Connection terminated');
+      },
+      retryAlone: () => false,
+    });
+    const settled = await Promise.allSettled(['a', 'b', 'c'].map((item) => queue.submit(item)));
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+
   it('keeps items of the same conflict key out of one batch, in their order', async () => {
     const batches: string[][] = [];
     const queue = new BatchQueue<string, string>({

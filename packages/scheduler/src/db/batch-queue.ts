@@ -8,6 +8,12 @@ export interface BatchQueueOptions<I, O> {
    * whole failed, and each of its items is then handled alone, so one bad item never fails others.
    */
   commit: (items: I[]) => Promise<Settled<O>[]>;
+  /**
+   * Whether a batch that failed as a whole is worth handling again item by item (default: yes).
+   * Not when the database is unreachable: each item alone would wait out the same failure in
+   * turn, so all of them get that error at once.
+   */
+  retryAlone?: (error: unknown) => boolean;
   /** Items with the same key never share a batch (one statement cannot claim a key twice). */
   conflictKey?: (item: I) => string | null;
   /** Most items in one batch. */
@@ -95,8 +101,8 @@ export class BatchQueue<I, O> {
     try {
       results = await this.options.commit(batch.map((w) => w.item));
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
+      if (batch.length === 1 || this.options.retryAlone?.(error) === false) {
+        for (const waiting of batch) waiting.reject(error);
         return;
       }
       // The batch failed as a whole (a row that broke a constraint, a lost connection): each

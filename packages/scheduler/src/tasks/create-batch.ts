@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { appPathKey, findAppsWithReleases, releaseNotFound, type AppPath } from '../apps/repository.js';
 import { auditInsert, type AuditEntry } from '../audit/record.js';
 import { BatchQueue, type Settled } from '../db/batch-queue.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { AppRow, Database } from '../db/schema.js';
 import { notFound } from '../domain/domain-error.js';
 import { sealTaskEnv } from '../env/task-env.js';
@@ -46,6 +47,7 @@ export function taskCreation(db: Kysely<Database>, secrets: SecretBox): BatchQue
   return new BatchQueue({
     commit: (items) => createTaskBatch(db, secrets, items),
     // A key twice in one batch: the second waits for the next batch, where it is a replay.
+    retryAlone: (error) => !isDatabaseUnavailable(error),
     conflictKey: (item) => (item.idempotency ? `${item.actor}\n${item.idempotency.keyHash}` : null),
   });
 }
