@@ -10,7 +10,8 @@ import { claimKey, completeKey, findKey, IDEMPOTENCY_KEY_TTL_HOURS } from './rep
 import { keyHash, seal, unseal } from './seal.js';
 
 /**
- * Every create route answers through this: `create` runs in one transaction (the resource, its
+ * Every create route answers through this (but task creation, which does the same for a batch of
+ * requests: tasks/create-batch.ts): `create` runs in one transaction (the resource, its
  * audit row and, with an `Idempotency-Key`, the key's record commit together) and its result is
  * answered 201. A request repeating a key of the same token with the same method, path and body
  * gets the first answer again with 200 and `Idempotent-Replayed: true`, and creates nothing; the
