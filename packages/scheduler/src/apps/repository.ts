@@ -1,6 +1,7 @@
 import type { App, CreateAppRequest, Project, Release, UpdateAppRequest } from '@tapit/protocol';
 import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { AppRow, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction } from '../db/transaction.js';
@@ -141,6 +142,31 @@ export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppR
   return row;
 }
 
+/**
+ * The apps at several paths in one query (a batch of creates), keyed by `appPathKey`, a missing
+ * one absent; each with those of its releases a task may ask for: its active one and `numbers`.
+ */
+export async function findAppsWithReleases(db: Kysely<Database>, paths: readonly AppPath[], numbers: readonly number[]): Promise<Map<string, AppRow & { releases: { number: number; image: string }[] }>> {
+  if (paths.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('apps')
+    .selectAll('apps')
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('releases')
+          .select(['releases.number', 'releases.image'])
+          .whereRef('releases.app_id', '=', 'apps.id')
+          .where((r) => r.or([r('releases.number', '=', r.ref('apps.active_release')), ...(numbers.length > 0 ? [r('releases.number', 'in', [...new Set(numbers)])] : [])])),
+      ).as('releases'),
+    )
+    .where((eb) => eb.or(paths.map((p) => eb.and([eb('apps.project', '=', p.project), eb('apps.stage', '=', p.stage), eb('apps.name', '=', p.app)]))))
+    .execute();
+  return new Map(rows.map((row) => [appPathKey({ project: row.project, stage: row.stage, app: row.name }), row]));
+}
+
+export const appPathKey = (path: AppPath) => `${path.project}/${path.stage}/${path.app}`;
+
 export async function listReleases(db: Kysely<Database>, app: AppRow): Promise<Release[]> {
   const rows = await db.selectFrom('releases').selectAll().where('app_id', '=', app.id).orderBy('number', 'desc').execute();
   return rows.map((r) => ({
@@ -158,9 +184,12 @@ export async function findRelease(db: Kysely<Database>, app: AppRow, number: num
     .where('app_id', '=', app.id)
     .where('number', '=', number)
     .executeTakeFirst();
-  if (!row) throw new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
+  if (!row) throw releaseNotFound(app, number);
   return row;
 }
+
+/** What `findRelease` throws for a release an app does not have. */
+export const releaseNotFound = (app: AppRow, number: number) => new DomainError('NOT_FOUND', `release ${number} of app "${app.name}" not found`, 'release');
 
 /** Adds the next release and makes it the active one, atomically (the app row is locked). */
 export async function createRelease(db: Kysely<Database>, app: AppRow, image: string): Promise<Release> {

@@ -25,19 +25,21 @@ export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Prom
 /** Several audit events in one statement (a firing batch records one per slot it starts). */
 export async function recordAudits(db: Kysely<Database>, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db
-    .insertInto('audit_events')
-    .values(
-      entries.map((entry) => ({
-        actor: entry.actor,
-        action: entry.action,
-        target_type: entry.targetType,
-        target_id: entry.targetId,
-        project: entry.project ?? null,
-        initiated_by: entry.initiatedBy ?? null,
-        source: entry.source ?? null,
-        details: JSON.stringify(entry.details ?? {}),
-      })),
-    )
-    .execute();
+  await auditInsert(db, entries).execute();
+}
+
+/** The statement `recordAudits` runs, for a caller that runs it within one of its own (a CTE). */
+export function auditInsert(db: Kysely<Database>, entries: AuditEntry[]) {
+  return db.insertInto('audit_events').values(
+    entries.map((entry) => ({
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      project: entry.project ?? null,
+      initiated_by: entry.initiatedBy ?? null,
+      source: entry.source ?? null,
+      details: JSON.stringify(entry.details ?? {}),
+    })),
+  );
 }

@@ -10,7 +10,8 @@ import { claimKey, completeKey, findKey, IDEMPOTENCY_KEY_TTL_HOURS } from './rep
 import { keyHash, seal, unseal } from './seal.js';
 
 /**
- * Every create route answers through this: `create` runs in one transaction (the resource, its
+ * Every create route answers through this (but task creation, which does the same for a batch of
+ * requests: tasks/create-batch.ts): `create` runs in one transaction (the resource, its
  * audit row and, with an `Idempotency-Key`, the key's record commit together) and its result is
  * answered 201. A request repeating a key of the same token with the same method, path and body
  * gets the first answer again with 200 and `Idempotent-Replayed: true`, and creates nothing; the
@@ -36,7 +37,15 @@ export async function createOnce(
     return { created };
   });
   if ('created' in outcome) return c.json(outcome.created, 201);
-  const earlier = outcome.replayed;
+  c.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+  return c.json(replayedAnswer(key, principal, fingerprint, outcome.replayed), 200);
+}
+
+/**
+ * The first answer of a key that a live row holds, for a request with `fingerprint`; refused
+ * when that row was made by another request (422) or has no answer yet (409).
+ */
+export function replayedAnswer(key: string, principal: string, fingerprint: string, earlier: { fingerprint: string; response: string | null } | undefined): object {
   // Cannot happen (the answer commits with the key); a clear refusal rather than a crash if it does.
   if (!earlier || earlier.response === null) {
     throw new ApiError('CONFLICT', `a request with this ${IDEMPOTENCY_KEY_HEADER} is still being handled: retry it`, IDEMPOTENCY_KEY_HEADER);
@@ -48,12 +57,11 @@ export async function createOnce(
       IDEMPOTENCY_KEY_HEADER,
     );
   }
-  c.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
-  return c.json(JSON.parse(unseal(key, principal, earlier.response)) as object, 200);
+  return JSON.parse(unseal(key, principal, earlier.response)) as object;
 }
 
 /** The request's key, validated; null when it sent none. */
-function idempotencyKeyOf(c: Context): string | null {
+export function idempotencyKeyOf(c: Context): string | null {
   const value = c.req.header(IDEMPOTENCY_KEY_HEADER);
   if (value === undefined) return null;
   const parsed = IdempotencyKey.safeParse(value);

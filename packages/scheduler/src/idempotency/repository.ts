@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Compilable, type Kysely, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /** How long a key holds its answer; after that the same key creates anew. */
@@ -28,6 +28,58 @@ export async function claimKey(trx: Transaction<Database>, claim: KeyClaim): Pro
     RETURNING id
   `.execute(trx);
   return result.rows[0]?.id ?? null;
+}
+
+/** A key claimed by `claimKeys`: its row, and whose key it is. */
+export interface ClaimedKey {
+  id: number;
+  principal: string;
+  key_hash: string;
+}
+
+/**
+ * `claimKey` for several keys in one statement (a batch of creates): returns the rows it took;
+ * a key missing from the answer is held by a live row (read it with `findKeys`). The keys must
+ * be distinct (one statement cannot claim a row twice); they are claimed in a fixed order, so
+ * two batches holding the same keys wait for each other instead of deadlocking.
+ */
+export async function claimKeys(trx: Transaction<Database>, claims: readonly KeyClaim[]): Promise<ClaimedKey[]> {
+  if (claims.length === 0) return [];
+  const ordered = [...claims].sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
+  const rows = sql.join(ordered.map((c) => sql`(${c.principal}, ${c.keyHash}, ${c.fingerprint}, now() + make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS}))`));
+  const result = await sql<ClaimedKey>`
+    INSERT INTO idempotency_keys (principal, key_hash, fingerprint, expires_at)
+    VALUES ${rows}
+    ON CONFLICT (principal, key_hash) DO UPDATE
+      SET fingerprint = excluded.fingerprint, response = NULL, created_at = now(), expires_at = excluded.expires_at
+      WHERE idempotency_keys.expires_at <= now()
+    RETURNING id, principal, key_hash
+  `.execute(trx);
+  return result.rows;
+}
+
+/** The rows of several keys (`findKey` for a batch). */
+export async function findKeys(db: Kysely<Database>, keys: readonly { principal: string; keyHash: string }[]) {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom('idempotency_keys')
+    .select(['principal', 'key_hash', 'fingerprint', 'response'])
+    .where((eb) => eb.or(keys.map((k) => eb.and([eb('principal', '=', k.principal), eb('key_hash', '=', k.keyHash)]))))
+    .execute();
+}
+
+/**
+ * `completeKey` for several keys in one statement; `along`, another write of the same
+ * transaction (a batch's audit rows), runs in that statement too: one round trip less.
+ */
+export async function completeKeys(trx: Transaction<Database>, answers: readonly { id: number; response: string }[], along?: Compilable & OperationNodeSource): Promise<void> {
+  if (answers.length === 0) {
+    if (along) await trx.executeQuery(along.compile());
+    return;
+  }
+  const rows = sql.join(answers.map((a) => sql`(${a.id}::bigint, ${a.response}::text)`));
+  const update = sql`UPDATE idempotency_keys SET response = a.response FROM (VALUES ${rows}) AS a (id, response) WHERE idempotency_keys.id = a.id`;
+  await (along ? sql`WITH along AS (${along}) ${update}` : update).execute(trx);
 }
 
 export async function findKey(db: Kysely<Database>, principal: string, keyHash: string) {

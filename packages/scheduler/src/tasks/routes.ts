@@ -1,22 +1,23 @@
-import { CreateTaskRequest, ListTasksQuery, Name } from '@tapit/protocol';
+import { CreateTaskRequest, IDEMPOTENT_REPLAYED_HEADER, ListTasksQuery, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import { recordAudit } from '../audit/record.js';
 import { requestAudit } from '../audit/request-audit.js';
-import { findApp } from '../apps/repository.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
-import { createOnce } from '../idempotency/create-once.js';
-import { createTask, deleteTask, findTask, listTasks, requestStop } from './repository.js';
+import { idempotencyKeyOf, requestFingerprint } from '../idempotency/create-once.js';
+import { keyHash } from '../idempotency/seal.js';
+import { taskCreation } from './create-batch.js';
+import { deleteTask, findTask, listTasks, requestStop } from './repository.js';
 import { toTask } from './task-view.js';
-import { sealTaskEnv } from '../env/task-env.js';
-import { bodyBytesBesidesFiles, createTaskBodyLimit, MAX_TASK_FILES_BYTES, storeTaskFiles, taskFilesBytes } from './task-files.js';
+import { bodyBytesBesidesFiles, createTaskBodyLimit, MAX_TASK_FILES_BYTES, taskFilesBytes } from './task-files.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { ApiError } from '../http/api-error.js';
 
 export function taskRoutes(deps: AppDeps) {
   const { db, signals, secrets } = deps;
+  const creation = taskCreation(db, secrets);
   const routes = new Hono<HonoEnv>();
 
   const filesMax = deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES;
@@ -33,32 +34,21 @@ export function taskRoutes(deps: AppDeps) {
     const files = body.files ?? [];
     const filesBytes = taskFilesBytes(files);
     if (filesBytes > filesMax) throw new ApiError('PAYLOAD_TOO_LARGE', `files hold ${filesBytes} bytes; a task's files may hold at most ${filesMax} bytes together (TAPIT_TASK_FILES_MAX_BYTES)`, 'files');
-    const app = await findApp(db, path);
     // The task's own initiatedBy wins; without one, the client's X-Initiated-By is the task's too.
     const initiatedBy = body.initiatedBy ?? c.get('initiatedBy') ?? undefined;
-    const answer = await createOnce(c, db, async (trx) => {
-      let row = await createTask(trx, app, { ...body, initiatedBy }, principal.name);
-      const id = row.id;
-      // Sealed bound to the task, so it needs its id: in the same transaction, before any agent sees it.
-      if (body.env && Object.keys(body.env).length > 0) {
-        row = await trx.updateTable('tasks').set(sealTaskEnv(secrets, id, body.env)).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-      }
-      await storeTaskFiles(trx, id, files);
-      await recordAudit(trx, {
-        ...requestAudit(c),
-        initiatedBy: initiatedBy ?? null,
-        action: 'task.create',
-        targetType: 'task',
-        targetId: id,
-        project: path.project,
-        details: { app: path.app, kind: body.kind, ...(body.env ? { envKeys: Object.keys(body.env).sort() } : {}), ...(files.length > 0 ? { files: files.map((f) => f.path) } : {}) },
-      });
-      // The row as stored, with its app: no second read of what was just written.
-      return toTask({ ...row, project: app.project, stage: app.stage, app_name: app.name });
+    const key = idempotencyKeyOf(c);
+    const answer = await creation.submit({
+      path,
+      body: { ...body, initiatedBy },
+      files,
+      actor: principal.name,
+      source: requestAudit(c).source,
+      idempotency: key === null ? null : { key, keyHash: keyHash(key), fingerprint: requestFingerprint(c.req.method, c.req.path, raw ?? null) },
     });
     // After the commit, so placement sees the task (on a replay a harmless nudge).
     signals.workAvailable();
-    return answer;
+    if (answer.replayed) c.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    return c.json(answer.task, answer.replayed ? 200 : 201);
   });
 
   routes.get('/tasks', async (c) => {

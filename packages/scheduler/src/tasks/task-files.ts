@@ -33,13 +33,11 @@ export function bodyBytesBesidesFiles(json: unknown): number {
   return Buffer.byteLength(JSON.stringify(json)) - contents;
 }
 
-/** Stores a new task's files (in the caller's transaction: with the task, or not at all). */
-export async function storeTaskFiles(db: Kysely<Database>, taskId: string, files: readonly TaskFile[]): Promise<void> {
-  if (files.length === 0) return;
-  await db
-    .insertInto('task_files')
-    .values(files.map((file, position) => ({ task_id: taskId, position, path: file.path, mode: file.mode, content: Buffer.from(file.content, 'base64') })))
-    .execute();
+/** Stores new tasks' files, one statement for all (in the caller's transaction: with the tasks, or not at all). */
+export async function storeFilesOfTasks(db: Kysely<Database>, tasks: readonly { taskId: string; files: readonly TaskFile[] }[]): Promise<void> {
+  const rows = tasks.flatMap(({ taskId, files }) => files.map((file, position) => ({ task_id: taskId, position, path: file.path, mode: file.mode, content: Buffer.from(file.content, 'base64') })));
+  if (rows.length === 0) return;
+  await db.insertInto('task_files').values(rows).execute();
 }
 
 /** The files of `taskIds` still to be written, per task, in their order. */

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, APP_PATH } from '../testing/test-app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+
+const withKey = (k: string) => ({ 'idempotency-key': k });
+
+/** Creates sent at once, as many clients do: the scheduler writes them in batches (create-batch.ts). */
+describe.each(DATABASE_KINDS)('task creation in batches, on %s', (kind) => {
+  let database: TestDatabase;
+  let call: Awaited<ReturnType<typeof createTestApp>>['call'];
+  const tasks = `${APP_PATH}/worker/tasks`;
+
+  const storedTasks = (ids: string[]) => database.db.selectFrom('tasks').select(['id', 'command', 'created_at']).where('id', 'in', ids).execute();
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    ({ call } = await createTestApp(database));
+    await call('POST', APP_PATH, { name: 'worker', image: 'registry.local/worker:1.0' });
+  });
+  afterAll(() => database.drop());
+
+  it('gives each of many concurrent creates its own task, and writes them in fewer transactions than tasks', async () => {
+    const commands = Array.from({ length: 40 }, (_, i) => `echo ${i}`);
+    const answers = await Promise.all(commands.map((command) => call('POST', tasks, { command }, undefined, withKey(randomUUID()))));
+    expect(answers.map((a) => a.status)).toEqual(commands.map(() => 201));
+    expect(answers.map((a) => a.body.command[2])).toEqual(commands);
+    const ids = answers.map((a) => a.body.id as string);
+    expect(new Set(ids).size).toBe(commands.length);
+    const stored = await storedTasks(ids);
+    expect(new Map(stored.map((row) => [row.id, JSON.parse(JSON.stringify(row.command))[2]]))).toEqual(new Map(ids.map((id, i) => [id, commands[i]])));
+    // A task's created_at is its transaction's start: tasks of one batch share it.
+    expect(new Set(stored.map((row) => row.created_at.getTime())).size).toBeLessThan(commands.length);
+    // And each has its own history: its event and its first log line.
+    for (const id of ids.slice(0, 3)) {
+      const logs = await call('GET', `/v1/tasks/${id}/logs`);
+      expect(logs.body.lines.map((l: { text: string }) => l.text)).toEqual(['Task status is PROVISIONING, desired status is RUNNING']);
+    }
+  });
+
+  it("answers a request's own error without failing the others of its batch", async () => {
+    const reusedKey = randomUUID();
+    expect((await call('POST', tasks, { command: 'first use' }, undefined, withKey(reusedKey))).status).toBe(201);
+    const good = Array.from({ length: 10 }, (_, i) => call('POST', tasks, { command: `good ${i}` }, undefined, withKey(randomUUID())));
+    const [noRelease, noApp, reused, ...answers] = await Promise.all([
+      call('POST', tasks, { command: 'x', release: 99 }, undefined, withKey(randomUUID())),
+      call('POST', `${APP_PATH}/nowhere/tasks`, { command: 'x' }, undefined, withKey(randomUUID())),
+      call('POST', tasks, { command: 'another body' }, undefined, withKey(reusedKey)),
+      ...good,
+    ]);
+    expect(noRelease!.status).toBe(404);
+    expect(noRelease!.body.error).toMatchObject({ code: 'NOT_FOUND', field: 'release' });
+    expect(noApp!.status).toBe(404);
+    expect(noApp!.body.error).toMatchObject({ code: 'NOT_FOUND', field: 'app' });
+    expect(reused!.status).toBe(422);
+    expect(reused!.body.error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(answers.map((a) => a.status)).toEqual(good.map(() => 201));
+    expect((await storedTasks(answers.map((a) => a.body.id))).length).toBe(good.length);
+  });
+
+  it('fails only the request whose row the database refuses, when that fails its whole batch', async () => {
+    // A task the database refuses at insert (as a concurrent change could make it): its batch's
+    // transaction fails, and each of its requests is then written alone.
+    await sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.command::text LIKE '%poison%' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$`.execute(database.db);
+    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION refuse_poison()`.execute(database.db);
+    try {
+      const poisonKey = randomUUID();
+      const keys = Array.from({ length: 12 }, () => randomUUID());
+      const [poison, ...answers] = await Promise.all([
+        call('POST', tasks, { command: 'poison' }, undefined, withKey(poisonKey)),
+        ...keys.map((k, i) => call('POST', tasks, { command: `healthy ${i}` }, undefined, withKey(k))),
+      ]);
+      expect(poison!.status).toBe(500);
+      expect(answers.map((a) => a.status)).toEqual(keys.map(() => 201));
+      expect((await storedTasks(answers.map((a) => a.body.id))).length).toBe(keys.length);
+      // Their keys hold their answers; the refused request used up no key.
+      const replay = await call('POST', tasks, { command: 'healthy 0' }, undefined, withKey(keys[0]!));
+      expect(replay.status).toBe(200);
+      expect(replay.body.id).toBe(answers[0]!.body.id);
+      await sql`DROP TRIGGER refuse_poison ON tasks`.execute(database.db);
+      const retried = await call('POST', tasks, { command: 'poison' }, undefined, withKey(poisonKey));
+      expect(retried.status).toBe(201);
+    } finally {
+      await sql`DROP TRIGGER IF EXISTS refuse_poison ON tasks`.execute(database.db);
+      await sql`DROP FUNCTION refuse_poison()`.execute(database.db);
+    }
+  });
+
+  it('answers an idempotent retry sent during a batch with the same task, created once', async () => {
+    const key = randomUUID();
+    const body = { command: 'retried while in flight' };
+    const [first, retry, ...others] = await Promise.all([
+      call('POST', tasks, body, undefined, withKey(key)),
+      call('POST', tasks, body, undefined, withKey(key)),
+      ...Array.from({ length: 8 }, (_, i) => call('POST', tasks, { command: `beside ${i}` }, undefined, withKey(randomUUID()))),
+    ]);
+    expect([first!.status, retry!.status].sort()).toEqual([200, 201]);
+    expect(retry!.body.id).toBe(first!.body.id);
+    const replayed = first!.status === 200 ? first! : retry!;
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(others.map((a) => a.status)).toEqual(others.map(() => 201));
+    const stored = await database.db.selectFrom('tasks').select('id').where(sql<boolean>`command::text LIKE '%retried while in flight%'`).execute();
+    expect(stored).toEqual([{ id: first!.body.id }]);
+  });
+
+  it('records one audit event per task created in a batch, with its own details', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => call('POST', tasks, { command: `audited ${i}`, initiatedBy: `caller-${i}`, ...(i % 3 === 0 ? { env: { SECRET: 'x' } } : {}) }, undefined, withKey(randomUUID()))),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    const events = await database.db.selectFrom('audit_events').selectAll().where('action', '=', 'task.create').where('target_id', 'in', answers.map((a) => a.body.id)).execute();
+    expect(events).toHaveLength(answers.length);
+    answers.forEach((answer, i) => {
+      const event = events.find((e) => e.target_id === answer.body.id)!;
+      expect(event).toMatchObject({ actor: 'bootstrap', initiated_by: `caller-${i}`, target_type: 'task', project: 'default' });
+      expect(event.details).toEqual({ app: 'worker', kind: 'background', ...(i % 3 === 0 ? { envKeys: ['SECRET'] } : {}) });
+    });
+  });
+});
