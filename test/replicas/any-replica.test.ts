@@ -31,7 +31,8 @@ async function runningTask(command: string): Promise<string> {
   const created = await tapit('create', 'task', command);
   expect(created.code, created.stderr).toBe(0);
   const id = idFrom(created.stdout);
-  expect((await system.waitForTask(id, (t) => t.status !== 'PENDING' && t.status !== 'ASSIGNED')).status, why()).toBe('RUNNING');
+  // Past placement and its start: a task just created is PROVISIONING until placed.
+  expect((await system.waitForTask(id, (t) => t.status !== 'PROVISIONING' && t.status !== 'PENDING')).status, why()).toBe('RUNNING');
   return id;
 }
 

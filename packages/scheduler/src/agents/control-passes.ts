@@ -42,6 +42,9 @@ export interface ControlPass {
   run(context: PassContext): Promise<PassResult | void>;
 }
 
+/** Full placement batches a run places at most before the other passes have their turn. */
+const PLACEMENT_ROUNDS = 5;
+
 /**
  * What every replica's control loop runs, in this order, on every poll and at once when work is
  * signalled. A new kind of work is one more line here.
@@ -50,8 +53,15 @@ export const CONTROL_PASSES: readonly ControlPass[] = [
   {
     name: 'placement',
     run: async ({ db, secrets, sessions }) => {
-      const placed = await placeWaitingTasks(db, secrets, sessions.values());
-      return { changed: placed, again: placed.length >= PLACEMENT_BATCH };
+      // A long queue is placed a few full batches at a time before the other passes run again:
+      // between every batch they cost as much as the batch itself, and a stop waits at most these.
+      const changed: string[] = [];
+      for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
+        const placed = await placeWaitingTasks(db, secrets, sessions.values());
+        changed.push(...placed);
+        if (placed.length < PLACEMENT_BATCH) return { changed };
+      }
+      return { changed, again: true };
     },
   },
   { name: 'stops', run: async ({ db, sessions }) => ({ changed: await sendStops(db, sessions) }) },

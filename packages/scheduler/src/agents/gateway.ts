@@ -12,7 +12,7 @@ import {
 } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Database } from '../db/schema.js';
+import type { Database, TaskRow } from '../db/schema.js';
 import { coerceError, describeDatabaseError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentChunk, storeAgentLog, type StoredChunk } from '../logs/repository.js';
@@ -29,14 +29,15 @@ import { FrameLanes } from './frame-lanes.js';
 import { stopWhenCutOff } from './cut-off.js';
 import { authenticateAgent, bearerOf, type AgentAuth } from './agent-auth.js';
 import { admitAgent } from './admission.js';
-import { ownedBy } from './ownership.js';
+import { ownedBy, type TaskOwner } from './ownership.js';
 import { toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { AuthFailures } from '../auth/auth-failures.js';
 import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
 import { notReadyReasonOf } from './agent-session.js';
 import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
-import { applyExitReport, applyStatusReport } from './task-reports.js';
+import { applyAcceptedReports, applyExitReport, applyStatusReports, type AcceptedFrame, type Acceptance, type Report, type StatusFrame } from './task-reports.js';
+import { ReportQueue } from './report-queue.js';
 import type { Log } from '../log.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
@@ -69,6 +70,9 @@ function laneOf(frame: Frame): string | null {
 function byteLength(data: RawData): number {
   return Array.isArray(data) ? data.reduce((n, piece) => n + piece.length, 0) : data.byteLength;
 }
+
+/** The session's agent as it owns tasks now (its `since` is read when the report is sent, not when it is applied). */
+const ownerOf = (session: AgentSession): TaskOwner => ({ name: session.name, since: session.since });
 
 type Pausable = { pause(): void; resume(): void };
 
@@ -137,6 +141,9 @@ export class AgentGateway {
   private authenticating = 0;
   /** Sockets upgraded and not yet welcomed. */
   private unwelcomed = 0;
+  /** Every agent's `task.accepted` and `task.status` reports, applied together (report-queue.ts). */
+  private readonly acceptances = new ReportQueue<Report<AcceptedFrame>, Acceptance | undefined>({ apply: (reports) => applyAcceptedReports(this.deps.db, reports), keyOf: (report) => report.frame.taskId });
+  private readonly statuses = new ReportQueue<Report<StatusFrame>, TaskRow | undefined>({ apply: (reports) => applyStatusReports(this.deps.db, reports), keyOf: (report) => report.frame.taskId });
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.
@@ -445,15 +452,13 @@ export class AgentGateway {
         return;
       }
       case 'task.accepted': {
-        const accept = () => db.updateTable('tasks').set({ accepted_at: new Date() }).where('id', '=', frame.taskId).where(ownedBy(session));
+        const accepted = await this.acceptances.add({ owner: ownerOf(session), frame });
         // Placement latency once per task: an agent accepts a re-sent assignment again.
-        const first = await accept().where('accepted_at', 'is', null).returning('created_at').executeTakeFirst();
-        if (first) this.deps.metrics?.accepted(first.created_at);
-        else await accept().execute();
+        if (accepted?.first) this.deps.metrics?.accepted(accepted.createdAt);
         return;
       }
       case 'task.status': {
-        if (await applyStatusReport(db, session, frame)) signals.taskChanged(frame.taskId);
+        if (await this.statuses.add({ owner: ownerOf(session), frame })) signals.taskChanged(frame.taskId);
         return;
       }
       case 'task.log': {

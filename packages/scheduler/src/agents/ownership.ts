@@ -18,3 +18,15 @@ export function ownedBy(owner: TaskOwner) {
       ? eb('tasks.agent_name', '=', owner.name)
       : eb.and([eb('tasks.agent_name', '=', owner.name), eb(sql<Date>`coalesce(tasks.assigned_at, tasks.created_at)`, '>=', owner.since)]);
 }
+
+/** An owner as columns of a VALUES row (`agent`, `since`), for reports of many agents applied together. */
+export function ownerColumns(owner: TaskOwner) {
+  return sql`${owner.name}::text, ${owner.since}::timestamptz`;
+}
+
+/** `ownedBy`, for owners listed in the VALUES list `alias` (its columns `agent` and `since`, as `ownerColumns` gives them). */
+export function ownedByListed(alias: string) {
+  const agent = sql.ref(`${alias}.agent`);
+  const since = sql.ref(`${alias}.since`);
+  return sql<boolean>`(tasks.agent_name = ${agent} AND (${since} IS NULL OR coalesce(tasks.assigned_at, tasks.created_at) >= ${since}))`;
+}

@@ -1,24 +1,73 @@
 import { ACTIVE_TASK_STATUSES, type AgentFrame } from '@tapit/protocol';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
-import { stopLines, transition } from '../tasks/lifecycle.js';
-import { ownedBy, type TaskOwner } from './ownership.js';
+import { startTasks, stopLines, transition } from '../tasks/lifecycle.js';
+import { ownedBy, ownedByListed, ownerColumns, type TaskOwner } from './ownership.js';
 
-type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
+export type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
 type ExitFrame = Extract<AgentFrame, { type: 'task.exited' }>;
+export type AcceptedFrame = Extract<AgentFrame, { type: 'task.accepted' }>;
 
 /**
  * A time an agent reported, on the scheduler's clock: agents convert their times (they read the
  * scheduler's clock), and what is left of a skew (half a round trip, an agent that never read
- * it) must not put a status change before the one it follows, or in the future.
+ * it) must not put a status change before the one it follows (`last`, the task's latest event),
+ * or in the future.
  */
-async function eventTime(trx: Transaction<Database>, taskId: string, reported: string): Promise<Date> {
-  const last = await trx.selectFrom('task_events').select((eb) => eb.fn.max('created_at').as('at')).where('task_id', '=', taskId).executeTakeFirst();
-  const floor = last?.at ? new Date(last.at).getTime() : -Infinity;
+function clampedTime(reported: string, last: Date | null | undefined): Date {
+  const floor = last ? new Date(last).getTime() : -Infinity;
   return new Date(Math.min(Math.max(Date.parse(reported), floor), Date.now()));
+}
+
+async function eventTime(trx: Transaction<Database>, taskId: string, reported: string): Promise<Date> {
+  return clampedTime(reported, (await lastEventTimes(trx, [taskId])).get(taskId));
+}
+
+/** Each task's latest event time (read once its row is locked, so no change slips in after). */
+async function lastEventTimes(trx: Transaction<Database>, taskIds: string[]): Promise<Map<string, Date>> {
+  if (taskIds.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('task_events')
+    .select(['task_id', (eb) => eb.fn.max('created_at').as('at')])
+    .where('task_id', 'in', taskIds)
+    .groupBy('task_id')
+    .execute();
+  return new Map(rows.map((row) => [row.task_id, row.at as Date]));
+}
+
+/** A report of an agent: the frame, and the agent that sent it (its name, and since when it is its). */
+export interface Report<F> {
+  owner: TaskOwner;
+  frame: F;
+}
+
+/** A task's acceptance as stored: when the task was created, and whether this was its first (an agent accepts a re-sent assignment again). */
+export interface Acceptance {
+  createdAt: Date;
+  first: boolean;
+}
+
+/**
+ * Agents' `task.accepted` reports, in one statement: each task's `accepted_at` set now, only
+ * while the task is placed on the agent that reports it (ownership.ts); undefined for the others.
+ */
+export async function applyAcceptedReports(db: Kysely<Database>, reports: Report<AcceptedFrame>[]): Promise<(Acceptance | undefined)[]> {
+  if (reports.length === 0) return [];
+  const values = sql.join(reports.map(({ owner, frame }) => sql`(${frame.taskId}::text, ${ownerColumns(owner)})`));
+  // `before` is the row as the statement found it: whether it had been accepted already.
+  const { rows } = await sql<{ id: string; agent: string; created_at: Date; first: boolean }>`
+    UPDATE tasks SET accepted_at = ${new Date()}
+      FROM (VALUES ${values}) AS v (id, agent, since) JOIN tasks AS before ON before.id = v.id
+     WHERE tasks.id = v.id AND ${ownedByListed('v')}
+    RETURNING tasks.id, v.agent, tasks.created_at, before.accepted_at IS NULL AS first`.execute(db);
+  const byReport = new Map(rows.map((row) => [`${row.id} ${row.agent}`, row]));
+  return reports.map(({ owner, frame }) => {
+    const row = byReport.get(`${frame.taskId} ${owner.name}`);
+    return row && { createdAt: new Date(row.created_at), first: row.first };
+  });
 }
 
 /**
@@ -27,26 +76,48 @@ async function eventTime(trx: Transaction<Database>, taskId: string, reported: s
  * or from a newcomer that took over the name, changes nothing.
  */
 export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, frame: StatusFrame): Promise<TaskRow | undefined> {
+  return (await applyStatusReports(db, [{ owner, frame }]))[0];
+}
+
+/**
+ * `applyStatusReport` of many reports (of one task each) in one transaction: the rows locked in
+ * one statement, the tasks started in one statement per table (lifecycle.ts `startTasks`). Each
+ * report's outcome is what it would have been alone: the row it changed, or undefined.
+ */
+export async function applyStatusReports(db: Kysely<Database>, reports: Report<StatusFrame>[]): Promise<(TaskRow | undefined)[]> {
+  if (reports.length === 0) return [];
   return inTransaction(db, async (trx) => {
-    const task = await trx
-      .selectFrom('tasks')
-      .selectAll()
-      .where('id', '=', frame.taskId)
-      .where(ownedBy(owner))
-      .forUpdate()
-      .executeTakeFirst();
-    if (!task || task.status === 'STOPPED') return undefined;
-    if (frame.imageDigest && frame.imageDigest !== task.image_digest) {
-      await trx.updateTable('tasks').set({ image_digest: storableText(frame.imageDigest) }).where('id', '=', task.id).execute();
+    const values = sql.join(reports.map(({ owner, frame }, i) => sql`(${i}::integer, ${frame.taskId}::text, ${ownerColumns(owner)})`));
+    // Locked in the order of their ids, as every batch locks them: two batches never wait on each other in a circle.
+    const { rows: locked } = await sql<TaskRow & { report: number }>`
+      SELECT tasks.*, v.report FROM tasks JOIN (VALUES ${values}) AS v (report, id, agent, since) ON tasks.id = v.id
+       WHERE ${ownedByListed('v')}
+       ORDER BY tasks.id
+         FOR UPDATE OF tasks`.execute(trx);
+    const owned = new Map(locked.filter((task) => task.status !== 'STOPPED').map((task) => [task.report, task as TaskRow]));
+    const last = await lastEventTimes(trx, [...owned.values()].map((task) => task.id));
+    const digests = reports.flatMap(({ frame }, i) => {
+      const task = owned.get(i);
+      return task && frame.imageDigest && frame.imageDigest !== task.image_digest ? [sql`(${task.id}::text, ${storableText(frame.imageDigest)}::text)`] : [];
+    });
+    if (digests.length > 0) {
+      await sql`UPDATE tasks SET image_digest = v.digest FROM (VALUES ${sql.join(digests)}) AS v (id, digest) WHERE tasks.id = v.id`.execute(trx);
     }
-    const at = await eventTime(trx, task.id, frame.at);
-    if (frame.status === 'RUNNING' && task.status === 'PENDING') {
-      return transition(trx, task.id, { from: ['PENDING'], patch: { status: 'RUNNING', started_at: at }, at });
+    const outcomes: (TaskRow | undefined)[] = reports.map(() => undefined);
+    const starts: { report: number; taskId: string; at: Date }[] = [];
+    for (const [i, { frame }] of reports.entries()) {
+      const task = owned.get(i);
+      if (!task) continue;
+      const at = clampedTime(frame.at, last.get(task.id));
+      if (frame.status === 'RUNNING' && task.status === 'PENDING') starts.push({ report: i, taskId: task.id, at });
+      else if (frame.status === 'STOPPING' && (task.status === 'PENDING' || task.status === 'RUNNING')) {
+        // Rare (a stop the agent began itself): one at a time.
+        outcomes[i] = await transition(trx, task.id, { from: ['PENDING', 'RUNNING'], patch: { status: 'STOPPING' }, at });
+      }
     }
-    if (frame.status === 'STOPPING' && (task.status === 'PENDING' || task.status === 'RUNNING')) {
-      return transition(trx, task.id, { from: ['PENDING', 'RUNNING'], patch: { status: 'STOPPING' }, at });
-    }
-    return undefined;
+    const started = new Map((await startTasks(trx, starts)).map((row) => [row.id, row]));
+    for (const { report, taskId } of starts) outcomes[report] = started.get(taskId);
+    return outcomes;
   });
 }
 

@@ -100,28 +100,53 @@ export async function assignTasks(db: Kysely<Database>, placements: readonly { t
       RETURNING tasks.*`.execute(trx);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const placed = placements.flatMap((p) => byId.get(p.taskId) ?? []);
-    await recordStatuses(trx, placed, undefined, at);
+    await recordStatuses(trx, placed.map((row) => ({ row, at })), undefined);
     return placed;
+  });
+}
+
+/**
+ * Tasks started: each PENDING → RUNNING (`started_at` too) at the time given, as `transition`
+ * would record them one by one (the row, an event and the [system] line each, at that time), in
+ * one statement per table for all: a thousand agents report their tasks RUNNING at once. A task
+ * no longer PENDING is left out. Returns the rows started, in the order given.
+ */
+export async function startTasks(db: Kysely<Database>, starts: readonly { taskId: string; at: Date }[]): Promise<TaskRow[]> {
+  if (starts.length === 0) return [];
+  return inTransaction(db, async (trx) => {
+    const values = sql.join(starts.map((s) => sql`(${s.taskId}::text, ${s.at}::timestamptz)`));
+    const { rows } = await sql<TaskRow>`
+      UPDATE tasks SET status = 'RUNNING', started_at = v.at
+        FROM (VALUES ${values}) AS v (id, at)
+       WHERE tasks.id = v.id AND tasks.status = 'PENDING'
+      RETURNING tasks.*`.execute(trx);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const started = starts.flatMap((s) => {
+      const row = byId.get(s.taskId);
+      return row ? [{ row, at: s.at }] : [];
+    });
+    await recordStatuses(trx, started, undefined);
+    return started.map(({ row }) => row);
   });
 }
 
 /** What every status a task takes leaves behind, its first included: the event and the [system] line(s). */
 async function recordStatus(trx: Transaction<Database>, row: TaskRow, message: string | undefined, at: Date): Promise<void> {
-  await recordStatuses(trx, [row], message, at);
+  await recordStatuses(trx, [{ row, at }], message);
 }
 
-/** `recordStatus` of several tasks: their events in one statement. */
-async function recordStatuses(trx: Transaction<Database>, rows: TaskRow[], message: string | undefined, at: Date): Promise<void> {
+/** `recordStatus` of several tasks, each at its own time: their events in one statement. */
+async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date }[], message: string | undefined): Promise<void> {
+  if (changes.length === 0) return;
   // A task's --files are written before it runs: running or stopped, it needs them no more.
-  await dropTaskFiles(trx, rows.filter((row) => row.status === 'RUNNING' || row.status === 'STOPPED').map((row) => row.id));
+  await dropTaskFiles(trx, changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id));
   await trx
     .insertInto('task_events')
-    .values(rows.map((row) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
+    .values(changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
     .execute();
-  const lines = (row: TaskRow) => statusLines(row, message, at);
   await appendLogLinesOfTasks(
     trx,
-    rows.map((row) => ({ taskId: row.id, lines: lines(row) })),
+    changes.map(({ row, at }) => ({ taskId: row.id, lines: statusLines(row, message, at) })),
   );
 }
 
