@@ -36,7 +36,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   const { db } = deps;
   const routes = new Hono<DashboardEnv>();
 
-  routes.use(async (c, next) => {
+  // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*'];
+  const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
     await next();
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
     if (c.res.headers.get('content-type')?.startsWith('text/html')) {
@@ -45,9 +47,10 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
       c.header('X-Content-Type-Options', 'nosniff');
       c.header('Referrer-Policy', 'same-origin');
     }
-  });
+  };
   // A form is a few hundred bytes; nothing larger is read.
-  routes.use(bodyLimitOf(16 * 1024));
+  const limitBody = bodyLimitOf(16 * 1024);
+  for (const path of pagePaths) routes.use(path, pageHeaders, limitBody);
 
   routes.get(DASHBOARD_CSS_PATH, (c) => {
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
