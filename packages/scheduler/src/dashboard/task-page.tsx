@@ -41,7 +41,7 @@ export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
     ['Peak memory', formatBytes(usage.peakMemoryBytes)],
     ['CPU time', usage.cpuSeconds === null ? '-' : `${formatNumber(usage.cpuSeconds)}s`],
     ['Disk', formatBytes(usage.diskBytes)],
-    ['Log size', task.log ? `${task.log.lines} lines, ${formatBytes(task.log.bytes)}${task.log.droppedBytes > 0 ? ` (${formatBytes(task.log.droppedBytes)} dropped by the log limit)` : ''}` : '-'],
+    ['Log size', task.log ? `${task.log.lines} ${task.log.lines === 1 ? 'line' : 'lines'}, ${formatBytes(task.log.bytes)}${task.log.droppedBytes > 0 ? ` (${formatBytes(task.log.droppedBytes)} dropped by the log limit)` : ''}` : '-'],
     ...(task.envKeys && task.envKeys.length > 0 ? [['Env (own)', `${task.envKeys.join(', ')} (values hidden)`] as [string, string]] : []),
   ];
   return (
