@@ -169,7 +169,8 @@ describe('the dashboard in Chromium', () => {
     await signIn(page, scheduler.token);
     for (const path of ['/tasks', `/tasks/${defaultTasks[2]}`, '/sign-in']) {
       await page.goto(`${scheduler.url}${path}`);
-      const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+      // Evaluated in the page (this file is not compiled with the DOM's types).
+      const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
       expect(scrollWidth, path).toBeLessThanOrEqual(innerWidth);
     }
     await page.goto(`${scheduler.url}/tasks`);

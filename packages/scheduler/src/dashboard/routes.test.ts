@@ -41,7 +41,7 @@ describe.each(DATABASE_KINDS)('dashboard routes on %s', (kind) => {
     expect((await app.request('/v1/tasks')).status).toBe(401);
     const unknown = await app.request('/no-such-page');
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.code).toBe('NOT_FOUND');
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     const css = await app.request(DASHBOARD_CSS_PATH);
     expect(css.headers.get('content-type')).toContain('text/css');
     expect(css.headers.get('cache-control')).toContain('immutable');
