@@ -42,6 +42,9 @@ describe.each(DATABASE_KINDS)('dashboard routes on %s', (kind) => {
     const unknown = await app.request('/no-such-page');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    // The pages' 16 KiB form limit is theirs only: the API keeps its own.
+    const big = await app.request('/v1/projects', { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(20_000) }) });
+    expect(big.status).toBe(400);
     const css = await app.request(DASHBOARD_CSS_PATH);
     expect(css.headers.get('content-type')).toContain('text/css');
     expect(css.headers.get('cache-control')).toContain('immutable');
