@@ -61,6 +61,7 @@ $tapit list tasks -a demo
 
 if $keep; then
   log "still running (scheduler pid ${pids[0]}, agent pid ${pids[1]}); use: export TAPIT_URL=$TAPIT_URL TAPIT_TOKEN=$ADMIN_TOKEN"
+  log "dashboard: $TAPIT_URL/ (sign in with the token in $STATE_DIR/tokens, ADMIN_TOKEN)"
 else
   log "done; run with --keep to leave the scheduler and agent running"
 fi

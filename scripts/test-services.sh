@@ -15,6 +15,8 @@ start_postgres "${TAPIT_TEST_PG_PORT:-55432}" tapit-test
 # openssl makes the TLS test's CA and certificate; script(1) (bsdutils) gives CLI tests a terminal;
 # zsh runs the zsh completion script (test/cli/completion.test.ts).
 apt_install openssl bsdutils zsh
+# Debian's Chromium runs the dashboard's browser tests (test/dashboard/, playwright-core; no browser download).
+apt_install chromium
 if [ "${TAPIT_TEST_SKIP_DOCKER:-}" != 1 ]; then
   start_docker
   apt_install docker-registry

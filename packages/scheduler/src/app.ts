@@ -21,6 +21,7 @@ import { logRoutes } from './logs/routes.js';
 import { validateReferences } from './http/validate-references.js';
 import { taskRoutes } from './tasks/routes.js';
 import { copyRoutes } from './copies/routes.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import { scheduleRoutes } from './schedules/routes.js';
 import type { Log } from './log.js';
 
@@ -48,7 +49,9 @@ export function createApp(deps: AppDeps, log: Log = () => {}) {
   v1.use((c, next) => (c.req.method === 'POST' && CREATE_TASK_PATH.test(c.req.path) ? next() : limitBody(c, next)));
   // Before the token: a malformed reference costs no database lookup and is never echoed.
   validateReferences(v1);
-  v1.use(requireToken(deps, deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log })));
+  // One limiter for the API and the dashboard's sign-in: guessing tokens costs the same on both.
+  const authFailures = deps.authFailures ?? new AuthFailures({ perMinute: DEFAULT_AUTH_FAILURES_PER_MINUTE, log });
+  v1.use(requireToken(deps, authFailures));
   v1.use(readInitiatedBy);
   // Behind the token like every /v1 route (docs/api.md): the route list is a map for an attacker.
   // Built at the first request: most schedulers are never asked, and it holds ~0.7 MB.
@@ -68,6 +71,8 @@ export function createApp(deps: AppDeps, log: Log = () => {}) {
   v1.route('/', auditRoutes(deps));
   v1.route('/', registryRoutes(deps));
   app.route('/v1', v1);
+  // The dashboard's pages at / (docs/dashboard.md): the same repositories and checks as /v1.
+  app.route('/', dashboardRoutes(deps, authFailures, log));
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
 

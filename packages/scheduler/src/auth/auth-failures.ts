@@ -4,7 +4,7 @@ import { addressKey } from '../http/address-key.js';
 export type AuthFailureReason = 'missing token' | 'invalid token';
 
 /** Where it failed: a fixed list, so nothing a client chose ends up in the log. */
-export type AuthFailurePlace = 'the API' | 'a console upgrade' | 'the agent websocket' | 'a console dial-back' | 'a copy dial-back' | 'a replica relay' | 'the metrics endpoint';
+export type AuthFailurePlace = 'the API' | 'a console upgrade' | 'the agent websocket' | 'a console dial-back' | 'a copy dial-back' | 'a replica relay' | 'the metrics endpoint' | 'the dashboard sign-in';
 
 export interface AuthFailuresOptions {
   /** Invalid tokens an address may present in a burst; it then gets one more every 60/N seconds. */

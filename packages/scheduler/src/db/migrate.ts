@@ -21,6 +21,7 @@ import * as taskFiles from './migrations/0019-task-files.js';
 import * as registries from './migrations/0020-registries.js';
 import * as schedulerReplicas from './migrations/0021-scheduler-replicas.js';
 import * as taskListingIndexes from './migrations/0022-task-listing-indexes.js';
+import * as dashboardSessions from './migrations/0023-dashboard-sessions.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020-registries': registries,
   '0021-scheduler-replicas': schedulerReplicas,
   '0022-task-listing-indexes': taskListingIndexes,
+  '0023-dashboard-sessions': dashboardSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

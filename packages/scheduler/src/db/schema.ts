@@ -179,6 +179,14 @@ export interface SchedulerReplicasTable {
   started_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** A dashboard sign-in (migration 0023): the hash of the cookie's session id and its token. */
+export interface DashboardSessionsTable {
+  session_hash: string;
+  token_id: number;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
 export interface JoinTokensTable {
   id: Generated<number>;
   name: string;
@@ -353,6 +361,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   registries: RegistriesTable;
   scheduler_replicas: SchedulerReplicasTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
 
 export type TaskRow = Selectable<TasksTable>;

@@ -1,0 +1,179 @@
+/** @jsxImportSource hono/jsx */
+import { ListTasksQuery, linesOfChunk, type LogLine } from '@tapit/protocol';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { AuthFailures } from '../auth/auth-failures.js';
+import { requireProject } from '../auth/permissions.js';
+import { coerceError } from '../db/errors.js';
+import { toApiError } from '../http/api-error.js';
+import { bodyLimitOf } from '../http/body-limit.js';
+import { clientAddress, type AppDeps } from '../http/context.js';
+import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
+import { findTask, listTasks } from '../tasks/repository.js';
+import { toTask } from '../tasks/task-view.js';
+import type { Log } from '../log.js';
+import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
+import { ErrorPage, type Viewer } from './layout.js';
+import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
+import { endSession, findSession, openSession } from './sessions.js';
+import { SignInPage } from './sign-in-page.js';
+import { DASHBOARD_CSS, DASHBOARD_CSS_PATH } from './styles.js';
+import { TaskPage, type LogTail } from './task-page.js';
+import { TasksPage, type TaskFilters } from './tasks-page.js';
+
+/** Lines of a task's log its page shows (the rest: `tapit show logs`). */
+export const LOG_TAIL_LINES = 200;
+/** Tasks a page lists. */
+const PAGE_SIZE = 50;
+
+type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
+
+/*
+ * The dashboard: pages rendered here, from the same repositories and permission checks as the
+ * API (`listTasks` with the token's project, `findTask` limited to it), so a page shows nothing
+ * its token could not read through /v1. A session is looked up with its token on every request.
+ */
+export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log) {
+  const { db } = deps;
+  const routes = new Hono<DashboardEnv>();
+
+  // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*'];
+  const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
+    await next();
+    // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
+    if (c.res.headers.get('content-type')?.startsWith('text/html')) {
+      c.header('Cache-Control', 'no-store');
+      c.header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      c.header('X-Content-Type-Options', 'nosniff');
+      c.header('Referrer-Policy', 'same-origin');
+    }
+  };
+  // A form is a few hundred bytes; nothing larger is read.
+  const limitBody = bodyLimitOf(16 * 1024);
+  for (const path of pagePaths) routes.use(path, pageHeaders, limitBody);
+
+  routes.get(DASHBOARD_CSS_PATH, (c) => {
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    return c.body(DASHBOARD_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  routes.get('/sign-in', async (c) => {
+    const session = readSessionCookie(c);
+    if (session && (await findSession(db, session))) return c.redirect('/tasks', 303);
+    return signInForm(c);
+  });
+
+  routes.post('/sign-in', async (c) => {
+    const form = await c.req.parseBody();
+    const expected = readSignInCsrfCookie(c);
+    if (!expected || !csrfMatches(expected, form.csrf)) return refused(c);
+    const address = clientAddress(c);
+    const wait = failures.retryAfter(address);
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      return signInForm(c, `Too many failed sign-ins from your address: try again in ${wait} s.`, 429);
+    }
+    const secret = typeof form.token === 'string' ? form.token.trim() : '';
+    if (!secret) {
+      failures.failed(address, 'missing token', 'the dashboard sign-in');
+      return signInForm(c, 'Give an API token.', 401);
+    }
+    const opened = await openSession(db, secret);
+    if (!opened) {
+      failures.failed(address, 'invalid token', 'the dashboard sign-in');
+      return signInForm(c, 'That token is unknown or revoked.', 401);
+    }
+    setSessionCookie(c, opened.sessionId, opened.expiresAt);
+    return c.redirect('/tasks', 303);
+  });
+
+  // Everything below needs a live session.
+  const signedIn: MiddlewareHandler<DashboardEnv> = async (c, next) => {
+    const sessionId = readSessionCookie(c);
+    const session = sessionId ? await findSession(db, sessionId) : undefined;
+    if (!sessionId || !session) {
+      if (sessionId) clearSessionCookie(c);
+      // A form posted without a session is refused outright (it may be another site's);
+      // a page asked for is sent to sign in.
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return refused(c);
+      return c.redirect('/sign-in', 303);
+    }
+    c.set('sessionId', sessionId);
+    c.set('viewer', { principal: session.principal, csrf: csrfTokenOf(sessionId) });
+    if (c.req.method === 'POST') {
+      const form = await c.req.parseBody();
+      if (!csrfMatches(c.get('viewer').csrf, form.csrf)) return refused(c, c.get('viewer'));
+    }
+    await next();
+  };
+
+  routes.post('/sign-out', signedIn, async (c) => {
+    await endSession(db, c.get('sessionId'));
+    clearSessionCookie(c);
+    return c.redirect('/sign-in', 303);
+  });
+
+  routes.get('/', signedIn, (c) => c.redirect('/tasks', 303));
+
+  routes.get('/tasks', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const { principal } = viewer;
+    // The form sends empty fields for filters left blank; the API's query has no empty values.
+    const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, value]) => value.trim() !== ''));
+    const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status };
+    const parsed = ListTasksQuery.safeParse({ ...raw, limit: raw.limit ?? PAGE_SIZE });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return c.html(<TasksPage viewer={viewer} filters={filters} tasks={[]} nextCursor={null} paged={false} error={`${issue.path.join('.') || 'query'}: ${issue.message}`} />, 400);
+    }
+    const query = parsed.data;
+    // As GET /v1/tasks: another project is "not found", and a limited token lists only its own.
+    if (query.project) requireProject(principal, query.project);
+    const { rows, nextCursor } = await listTasks(db, { ...query, project: principal.project ?? query.project });
+    return c.html(<TasksPage viewer={viewer} filters={filters} tasks={rows.map(toTask)} nextCursor={nextCursor} paged={query.cursor !== undefined} />);
+  });
+
+  routes.get('/tasks/:id', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+    return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
+  });
+
+  /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
+  async function readLogTail(taskId: string): Promise<LogTail> {
+    const state = await readLogState(db, taskId);
+    if (!state) return { lines: [], total: 0, expiredAt: null };
+    if (state.log_expired_at) return { lines: [], total: state.log_count, expiredAt: state.log_expired_at.toISOString() };
+    const from = Math.max(0, state.log_count - LOG_TAIL_LINES);
+    const { chunks } = await readLogChunks(db, taskId, from, { maxLines: LOG_TAIL_LINES });
+    const lines: LogLine[] = chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
+    return { lines, total: state.log_count, expiredAt: null };
+  }
+
+  // Errors as pages, in the API's words and statuses (another project's task: 404 as at /v1).
+  routes.onError((caught, c) => {
+    const viewer = c.get('viewer') as Viewer | undefined;
+    const answer = toApiError(caught);
+    if (answer) {
+      if (answer.retryAfterSeconds !== undefined) c.header('Retry-After', String(answer.retryAfterSeconds));
+      const title = answer.status === 404 ? 'Not found' : answer.status === 403 ? 'Forbidden' : 'Cannot show this';
+      return c.html(<ErrorPage viewer={viewer} title={title} message={answer.message} />, answer.status as 400);
+    }
+    log(`internal error on ${c.req.method} ${c.req.path}: ${coerceError(caught).stack ?? String(caught)}`, 'error');
+    return c.html(<ErrorPage viewer={viewer} title="Internal error" message="internal error; the scheduler log has the details" />, 500);
+  });
+
+  return routes;
+}
+
+/** The sign-in form with a fresh double-submit CSRF value. */
+function signInForm(c: Context, error?: string, status: 200 | 401 | 429 = 200) {
+  const csrf = newSignInCsrf();
+  setSignInCsrfCookie(c, csrf);
+  return c.html(<SignInPage csrf={csrf} error={error} />, status);
+}
+
+/** A POST without its form's CSRF token, or without a session: 403, whatever it asked for. */
+function refused(c: Context, viewer?: Viewer) {
+  return c.html(<ErrorPage viewer={viewer} title="Forbidden" message="This form was not sent by this dashboard's page (missing or wrong CSRF token, or no session): reload the page and try again." />, 403);
+}

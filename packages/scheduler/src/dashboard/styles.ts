@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The dashboard's one stylesheet, served by the scheduler (no CDN: many self-hosted networks
+ * reach none). Its URL carries its hash, so browsers may keep it for a year.
+ */
+export const DASHBOARD_CSS = `
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #fff; --line: #d0d7de; --accent: #0969da; --bad: #cf222e; --good: #1a7f37; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --line: #30363d; --accent: #4493f8; --bad: #f85149; --good: #3fb950; } }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+a { color: var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; justify-content: space-between; padding: .6rem 1rem; border-bottom: 1px solid var(--line); }
+header .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
+header nav { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; }
+header form { margin: 0; }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.3rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
+h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
+.muted { color: var(--muted); }
+.error { color: var(--bad); border: 1px solid var(--bad); padding: .5rem .75rem; border-radius: 6px; }
+button, input, select { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
+button { cursor: pointer; }
+button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+.link-button { background: none; border: none; padding: 0; color: var(--accent); text-decoration: underline; }
+form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; margin-bottom: 1rem; }
+form.filters label, form.sign-in label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
+form.filters input { width: 9rem; }
+form.sign-in { display: flex; flex-direction: column; gap: .8rem; max-width: 26rem; }
+form.sign-in input { width: 100%; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .8rem; color: var(--muted); font-weight: 600; }
+td.id, code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+td.command { overflow-wrap: anywhere; }
+.status-STOPPED.failed { color: var(--bad); }
+.status-RUNNING { color: var(--good); }
+.pager { display: flex; gap: 1rem; margin-top: 1rem; }
+dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
+dl.details dt { color: var(--muted); }
+dl.details dd { margin: 0; overflow-wrap: anywhere; }
+pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 32rem; overflow-y: auto; }
+@media (max-width: 640px) {
+  main { padding: .75rem; }
+  /* A phone shows each task as a card: no table wider than the screen. */
+  table.tasks thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.tasks tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.tasks td { display: flex; gap: .5rem; border: none; padding: .1rem 0; }
+  table.tasks td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; }
+  dl.details { grid-template-columns: 1fr; gap: 0; }
+  dl.details dd { margin-bottom: .4rem; }
+  form.filters input, form.filters select { width: 100%; }
+  form.filters label { flex: 1 1 40%; }
+}
+`;
+
+export const DASHBOARD_CSS_PATH = `/assets/dashboard-${createHash('sha256').update(DASHBOARD_CSS).digest('hex').slice(0, 12)}.css`;
