@@ -24,6 +24,8 @@ const APP = '/v1/projects/default/stages/default/apps';
 const SCHEDULES = 30;
 /** How long one hold of the audit table waits for the victim to be the one blocked in it. */
 const HOLD_MS = 3000;
+/** Holds tried before giving up: each ends as soon as the victim is the one blocked. */
+const HOLDS = 20;
 /** Firing before and after the kill: each phase spans many slots of every schedule. */
 const PHASE_MS = 15_000;
 
@@ -111,7 +113,9 @@ describe('three replicas firing, one killed with SIGKILL in the middle of a firi
           },
           HOLD_MS,
         ).catch((error: Error) => {
-          if (hold >= 10) throw error;
+          // Who wins a batch is a race each hold; under a loaded machine's scheduling the victim
+          // lost ten in a row once (CI, Node 24 beside Node 20): give it HOLDS tries.
+          if (hold >= HOLDS) throw error;
           return null;
         });
         if (inFlight) await victim.kill();
@@ -171,5 +175,6 @@ describe('three replicas firing, one killed with SIGKILL in the middle of a firi
     }
     // The survivors went on firing after the kill.
     expect(slotsAfterKill).toBeGreaterThan(SCHEDULES * 5);
-  }, 120_000);
+    // Two phases, setup, and up to HOLDS holds when the race goes against the victim.
+  }, 2 * PHASE_MS + HOLDS * HOLD_MS + 30_000);
 });
