@@ -37,7 +37,7 @@ import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } f
 import { notReadyReasonOf } from './agent-session.js';
 import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
 import { applyAcceptedReports, applyExitReport, applyStatusReports, type AcceptedFrame, type Acceptance, type Report, type StatusFrame } from './task-reports.js';
-import { ReportQueue } from './report-queue.js';
+import { reportQueue } from './report-queue.js';
 import type { Log } from '../log.js';
 
 export const AGENT_WEBSOCKET_PATH = '/v1/agents/connect';
@@ -142,8 +142,8 @@ export class AgentGateway {
   /** Sockets upgraded and not yet welcomed. */
   private unwelcomed = 0;
   /** Every agent's `task.accepted` and `task.status` reports, applied together (report-queue.ts). */
-  private readonly acceptances = new ReportQueue<Report<AcceptedFrame>, Acceptance | undefined>({ apply: (reports) => applyAcceptedReports(this.deps.db, reports), keyOf: (report) => report.frame.taskId });
-  private readonly statuses = new ReportQueue<Report<StatusFrame>, TaskRow | undefined>({ apply: (reports) => applyStatusReports(this.deps.db, reports), keyOf: (report) => report.frame.taskId });
+  private readonly acceptances = reportQueue<Report<AcceptedFrame>, Acceptance | undefined>((reports) => applyAcceptedReports(this.deps.db, reports), (report) => report.frame.taskId);
+  private readonly statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>((reports) => applyStatusReports(this.deps.db, reports), (report) => report.frame.taskId);
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.
@@ -452,13 +452,13 @@ export class AgentGateway {
         return;
       }
       case 'task.accepted': {
-        const accepted = await this.acceptances.add({ owner: ownerOf(session), frame });
+        const accepted = await this.acceptances.submit({ owner: ownerOf(session), frame });
         // Placement latency once per task: an agent accepts a re-sent assignment again.
         if (accepted?.first) this.deps.metrics?.accepted(accepted.createdAt);
         return;
       }
       case 'task.status': {
-        if (await this.statuses.add({ owner: ownerOf(session), frame })) signals.taskChanged(frame.taskId);
+        if (await this.statuses.submit({ owner: ownerOf(session), frame })) signals.taskChanged(frame.taskId);
         return;
       }
       case 'task.log': {

@@ -6,7 +6,7 @@ import { readLogLines } from '../testing/log-lines.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 import type { TaskOwner } from './ownership.js';
-import { ReportQueue } from './report-queue.js';
+import { reportQueue } from './report-queue.js';
 import { applyAcceptedReports, applyStatusReports, type AcceptedFrame, type Acceptance, type Report, type StatusFrame } from './task-reports.js';
 
 // Agents' reports go through a queue that applies many together: each report must still land,
@@ -46,14 +46,14 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
   /** Queues that count their flushes and the reports of each. */
   const queues = () => {
     const flushes: { kind: string; size: number }[] = [];
-    const accepted = new ReportQueue<Report<AcceptedFrame>, Acceptance | undefined>({
-      apply: (reports) => (flushes.push({ kind: 'accepted', size: reports.length }), applyAcceptedReports(database.db, reports)),
-      keyOf: (report) => report.frame.taskId,
-    });
-    const statuses = new ReportQueue<Report<StatusFrame>, TaskRow | undefined>({
-      apply: (reports) => (flushes.push({ kind: 'status', size: reports.length }), applyStatusReports(database.db, reports)),
-      keyOf: (report) => report.frame.taskId,
-    });
+    const accepted = reportQueue<Report<AcceptedFrame>, Acceptance | undefined>(
+      (reports) => (flushes.push({ kind: 'accepted', size: reports.length }), applyAcceptedReports(database.db, reports)),
+      (report) => report.frame.taskId,
+    );
+    const statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>(
+      (reports) => (flushes.push({ kind: 'status', size: reports.length }), applyStatusReports(database.db, reports)),
+      (report) => report.frame.taskId,
+    );
     return { flushes, accepted, statuses };
   };
   const accept = (owner: TaskOwner, taskId: string): Report<AcceptedFrame> => ({ owner, frame: { type: 'task.accepted', taskId } });
@@ -72,10 +72,10 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
     const onBeta = await placed(30, beta);
     const tasks = [...onAlpha.map((t) => ({ owner: alpha, t })), ...onBeta.map((t) => ({ owner: beta, t }))];
     const { flushes, accepted, statuses } = queues();
-    const acceptances = await Promise.all(tasks.map(({ owner, t }) => accepted.add(accept(owner, t.id))));
+    const acceptances = await Promise.all(tasks.map(({ owner, t }) => accepted.submit(accept(owner, t.id))));
     expect(acceptances.every((a) => a?.first === true)).toBe(true);
     const reported = new Date(Date.now() - 1000).toISOString();
-    const started = await Promise.all(tasks.map(({ owner, t }) => statuses.add(running(owner, t.id, { at: reported, imageDigest: `sha256:${t.id}` }))));
+    const started = await Promise.all(tasks.map(({ owner, t }) => statuses.submit(running(owner, t.id, { at: reported, imageDigest: `sha256:${t.id}` }))));
     expect(flushes).toEqual([
       { kind: 'accepted', size: 60 },
       { kind: 'status', size: 60 },
@@ -93,7 +93,7 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
       });
     }
     // A re-sent assignment accepted again: stored, but not its first.
-    expect(await accepted.add(accept(alpha, onAlpha[0]!.id))).toMatchObject({ first: false });
+    expect(await accepted.submit(accept(alpha, onAlpha[0]!.id))).toMatchObject({ first: false });
   });
 
   it('refuses, in a flush with others, the reports of tasks stopped, re-placed or not the agent’s meanwhile', async () => {
@@ -105,17 +105,17 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
     const newcomer: TaskOwner = { name: 'alpha', since: new Date(Date.now() + 60_000) };
     const { flushes, accepted, statuses } = queues();
     const acceptances = await Promise.all([
-      accepted.add(accept(alpha, stopped!.id)),
-      accepted.add(accept(alpha, replaced!.id)),
-      accepted.add(accept(newcomer, foreign!.id)),
-      accepted.add(accept(alpha, kept!.id)),
+      accepted.submit(accept(alpha, stopped!.id)),
+      accepted.submit(accept(alpha, replaced!.id)),
+      accepted.submit(accept(newcomer, foreign!.id)),
+      accepted.submit(accept(alpha, kept!.id)),
     ]);
     expect(acceptances.map((a) => a?.first)).toEqual([true, undefined, undefined, true]);
     const outcomes = await Promise.all([
-      statuses.add(running(alpha, stopped!.id)),
-      statuses.add(running(alpha, replaced!.id)),
-      statuses.add(running(newcomer, foreign!.id)),
-      statuses.add(running(alpha, kept!.id)),
+      statuses.submit(running(alpha, stopped!.id)),
+      statuses.submit(running(alpha, replaced!.id)),
+      statuses.submit(running(newcomer, foreign!.id)),
+      statuses.submit(running(alpha, kept!.id)),
     ]);
     expect(flushes.map((f) => f.size)).toEqual([4, 4]);
     expect(outcomes.map((o) => o?.status)).toEqual([undefined, undefined, undefined, 'RUNNING']);
@@ -131,11 +131,11 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
     const { flushes, statuses } = queues();
     const at = () => new Date().toISOString();
     const outcomes = await Promise.all([
-      statuses.add(running(alpha, task!.id)),
-      statuses.add(running(alpha, other!.id)),
-      statuses.add({ owner: alpha, frame: { type: 'task.status', taskId: task!.id, status: 'STOPPING', at: at() } }),
+      statuses.submit(running(alpha, task!.id)),
+      statuses.submit(running(alpha, other!.id)),
+      statuses.submit({ owner: alpha, frame: { type: 'task.status', taskId: task!.id, status: 'STOPPING', at: at() } }),
       // A repeat of a report already applied changes nothing.
-      statuses.add(running(alpha, task!.id)),
+      statuses.submit(running(alpha, task!.id)),
     ]);
     expect(flushes.map((f) => f.size)).toEqual([2, 1, 1]);
     expect(outcomes.map((o) => o?.status)).toEqual(['RUNNING', 'RUNNING', 'STOPPING', undefined]);
@@ -145,7 +145,7 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
   it('fails only the report the database refuses; the others of its flush land', async () => {
     const [bad, good] = await placed(2);
     const { flushes, statuses } = queues();
-    const [refused, landed] = await Promise.allSettled([statuses.add(running(alpha, bad!.id, { at: 'not a time' })), statuses.add(running(alpha, good!.id))]);
+    const [refused, landed] = await Promise.allSettled([statuses.submit(running(alpha, bad!.id, { at: 'not a time' })), statuses.submit(running(alpha, good!.id))]);
     expect(refused.status).toBe('rejected');
     expect(landed).toMatchObject({ status: 'fulfilled', value: { id: good!.id, status: 'RUNNING' } });
     // The flush of both, then each on its own.
