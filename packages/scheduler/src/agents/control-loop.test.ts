@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomSecretBox } from '../testing/random-secret-box.js';
 import { findApp } from '../apps/repository.js';
-import { createTask } from '../tasks/repository.js';
+import { storeTask } from '../testing/stored-task.js';
 import { TaskSignals } from '../tasks/task-signals.js';
 import { eventually, readUntil } from '../testing/eventually.js';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
@@ -78,7 +78,7 @@ describe('control loop passes', () => {
     const { call } = await createTestApp(database);
     await call('POST', APP_PATH, { name: 'web', image: 'web:1' });
     const app = await findApp(database.db, { project: 'default', stage: 'default', app: 'web' });
-    const { id } = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'sleep 1000', maxHours: 1 }), 'test');
+    const { id } = await storeTask(database.db, app, CreateTaskRequest.parse({ command: 'sleep 1000', maxHours: 1 }));
     // Running for two hours on an agent that never reports again: past max_hours and the slack.
     await database.db.updateTable('tasks').set({ status: 'RUNNING', agent_name: 'gone', started_at: sql<Date>`now() - interval '2 hours'` }).where('id', '=', id).execute();
 

@@ -6,7 +6,7 @@ import type { AppRow } from '../db/schema.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { beginTask, beginTasks, transition, type NewTask } from './lifecycle.js';
-import { createTask } from './repository.js';
+import { storeTask } from '../testing/stored-task.js';
 
 // Every status a task takes, its first included, leaves the same trace: the row, a task event
 // and the [system] line, written together.
@@ -41,7 +41,7 @@ describe('task lifecycle', () => {
   });
 
   it('a task created through the API is born through the lifecycle, as its later statuses are recorded', async () => {
-    const { id } = await createTask(database.db, app, CreateTaskRequest.parse({ command: 'true' }), 'test');
+    const { id } = await storeTask(database.db, app, CreateTaskRequest.parse({ command: 'true' }));
     await transition(database.db, id, { from: ['PROVISIONING'], patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED' } });
     expect(await trace(id)).toEqual({
       events: [

@@ -55,21 +55,6 @@ export interface ScheduleLink {
   attempt: number;
 }
 
-/**
- * Stores a new task, born PROVISIONING through the lifecycle (`beginTask`), with its resources
- * resolved from the app's defaults; in the caller's transaction when given one. `link` ties it to
- * the schedule slot that created it. Returns its row.
- */
-export async function createTask(
-  db: Kysely<Database>,
-  app: AppRow,
-  body: ParsedCreateTask,
-  createdBy: string,
-  link?: ScheduleLink,
-): Promise<TaskRow> {
-  return inTransaction(db, async (trx) => (await beginTasks(trx, [await prepareTask(trx, { app, body, createdBy, link })]))[0]!);
-}
-
 /** What a new task is asked to be, by whom, for which app (and schedule slot). */
 export interface TaskRequest {
   app: AppRow;
