@@ -5,7 +5,7 @@ import type { AuthFailures } from '../auth/auth-failures.js';
 import { requireProject } from '../auth/permissions.js';
 import { coerceError } from '../db/errors.js';
 import { toApiError } from '../http/api-error.js';
-import { bodyLimitOf } from '../http/body-limit.js';
+import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { findTask, listTasks } from '../tasks/repository.js';
@@ -13,6 +13,8 @@ import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
+import { type DashboardEnv, type PageContext } from './page-context.js';
+import { runRoutes } from './run-routes.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
@@ -25,7 +27,6 @@ export const LOG_TAIL_LINES = 200;
 /** Tasks a page lists. */
 const PAGE_SIZE = 50;
 
-type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
 
 /*
  * The dashboard: pages rendered here, from the same repositories and permission checks as the
@@ -37,7 +38,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   const routes = new Hono<DashboardEnv>();
 
   // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
-  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*'];
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/schedules', '/schedules/*', '/agents', '/audit', '/tokens', '/tokens/*'];
   const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
     await next();
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
@@ -50,7 +51,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   };
   // A form is a few hundred bytes; nothing larger is read.
   const limitBody = bodyLimitOf(16 * 1024);
-  for (const path of pagePaths) routes.use(path, pageHeaders, limitBody);
+  // But the run form's command and env, which may be as long as the API takes in a body.
+  const limitRunBody = bodyLimitOf(MAX_BODY_BYTES);
+  for (const path of pagePaths) routes.use(path, pageHeaders, path === '/run' ? limitRunBody : limitBody);
 
   routes.get(DASHBOARD_CSS_PATH, (c) => {
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
@@ -138,6 +141,10 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
     return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
   });
+
+  // The other pages (run a task, schedules, agents, audit, tokens), each in its own module.
+  const pages: PageContext = { routes, deps, signedIn };
+  runRoutes(pages);
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
   async function readLogTail(taskId: string): Promise<LogTail> {

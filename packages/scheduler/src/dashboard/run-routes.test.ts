@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardSession } from '../testing/dashboard-session.js';
+import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
+import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+
+describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
+  let database: TestDatabase;
+  let app: Awaited<ReturnType<typeof createTestApp>>['app'];
+  let call: Awaited<ReturnType<typeof createTestApp>>['call'];
+  let tokens: Record<'viewer' | 'member' | 'shopMember', string>;
+
+  const taskCount = async () => Number((await database.db.selectFrom('tasks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    ({ app, call } = await createTestApp(database));
+    await call('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'busybox:latest' });
+    await call('POST', '/v1/projects', { name: 'shop' });
+    await call('POST', '/v1/projects/shop/stages/default/apps', { name: 'cart', image: 'busybox:latest' });
+    const token = async (name: string, role: string, project?: string) => (await call('POST', '/v1/tokens', { name, role, project })).body.token as string;
+    tokens = { viewer: await token('run-viewer', 'viewer'), member: await token('run-member', 'member'), shopMember: await token('shop-member', 'member', 'shop') };
+  });
+  afterAll(() => database.drop());
+
+  it("creates a task with the form's keys, through the API's create (audited, its page next)", async () => {
+    const browser = await dashboardSession(app, tokens.member);
+    const form = await (await browser.get('/run')).text();
+    expect(form).toContain('<option value="default/default/web"');
+    expect(form).toContain('<option value="shop/default/cart"');
+    const key = /name="idempotency_key" value="([^"]+)"/.exec(form)![1]!;
+    const fields = {
+      app: 'default/default/web',
+      command: 'echo hello && rake db:migrate',
+      cpu: '0.5',
+      memory: '0.25',
+      max_hours: '2',
+      ephemeral_storage_gb: '3',
+      image: 'busybox:1.36',
+      constraint: 'region=eu',
+      initiated_by: 'alice',
+      keep: '600',
+      entrypoint: '/bin/sh\n-c',
+      env: 'RAILS_ENV=production\nTOKEN=s3cret',
+      idempotency_key: key,
+    };
+    const created = await browser.post('/run', fields);
+    expect(created.status).toBe(303);
+    const id = created.headers.get('location')!.replace('/tasks/', '');
+    const task = (await call('GET', `/v1/tasks/${id}`)).body;
+    expect(task).toMatchObject({
+      project: 'default',
+      app: 'web',
+      command: ['/bin/sh', '-c', 'echo hello && rake db:migrate'],
+      entrypoint: ['/bin/sh', '-c'],
+      image: 'busybox:1.36',
+      resources: { cpu: 0.5, memoryGb: 0.25, maxHours: 2, ephemeralStorageGb: 3 },
+      constraints: { region: 'eu' },
+      initiatedBy: 'alice',
+      createdBy: 'run-member',
+      envKeys: ['RAILS_ENV', 'TOKEN'],
+    });
+    const audit = (await call('GET', `/v1/audit?action=task.create&target=${id}`)).body.items;
+    expect(audit).toMatchObject([{ actor: 'run-member', action: 'task.create' }]);
+    // The same form sent again (a double click, a reload) answers the same task.
+    const before = await taskCount();
+    const again = await browser.post('/run', fields);
+    expect(again.headers.get('location')).toBe(`/tasks/${id}`);
+    expect(await taskCount()).toBe(before);
+  });
+
+  it('re-renders the form with the API error naming the field, 400, and creates nothing', async () => {
+    const browser = await dashboardSession(app, tokens.member);
+    const before = await taskCount();
+    const tooBig = await browser.post('/run', { app: 'default/default/web', command: 'x', memory: '100000' });
+    expect(tooBig.status).toBe(400);
+    const page = await tooBig.text();
+    expect(page).toMatch(/role="alert" id="run-error">memoryGb: [^<]*at most/);
+    expect(page).toMatch(/id="r-memory" name="memory" type="text" inputmode="decimal" value="100000" aria-invalid="true"/);
+    const badKind = await browser.post('/run', { app: 'default/default/web', command: 'x', kind: 'sometimes' });
+    expect(badKind.status).toBe(400);
+    expect(await badKind.text()).toMatch(/kind: [^<]*background[^<]*interactive/);
+    const notNumber = await browser.post('/run', { app: 'default/default/web', command: 'x', cpu: 'lots' });
+    expect(await notNumber.text()).toContain('cpu: must be a number');
+    expect((await browser.post('/run', { app: 'default/default/web', command: '' })).status).toBe(400);
+    expect((await browser.post('/run', { app: 'default/default/nope', command: 'x' })).status).toBe(404);
+    expect(await taskCount()).toBe(before);
+  });
+
+  it("refuses a viewer (403), another project's app for a project token (404), and a form without its CSRF token (403)", async () => {
+    const before = await taskCount();
+    const viewer = await dashboardSession(app, tokens.viewer);
+    const refused = await viewer.post('/run', { app: 'default/default/web', command: 'echo no' });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('has role viewer; this needs member or above');
+
+    const shop = await dashboardSession(app, tokens.shopMember);
+    const form = await (await shop.get('/run')).text();
+    expect(form).toContain('shop/default/cart');
+    expect(form).not.toContain('default/default/web');
+    expect((await shop.post('/run', { app: 'default/default/web', command: 'echo no' })).status).toBe(404);
+
+    const member = await dashboardSession(app, ADMIN_TOKEN);
+    expect((await member.post('/run', { csrf: '', app: 'default/default/web', command: 'echo no' })).status).toBe(403);
+    expect((await member.post('/run', { csrf: 'forged', app: 'default/default/web', command: 'echo no' })).status).toBe(403);
+    expect(await taskCount()).toBe(before);
+  });
+});
