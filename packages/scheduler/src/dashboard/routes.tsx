@@ -15,6 +15,7 @@ import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
 import { type DashboardEnv, type PageContext } from './page-context.js';
 import { runRoutes } from './run-routes.js';
+import { scheduleRoutes } from './schedule-routes.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
@@ -145,6 +146,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   // The other pages (run a task, schedules, agents, audit, tokens), each in its own module.
   const pages: PageContext = { routes, deps, signedIn };
   runRoutes(pages);
+  scheduleRoutes(pages);
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
   async function readLogTail(taskId: string): Promise<LogTail> {

@@ -44,6 +44,7 @@ form.stacked .grid { display: grid; grid-template-columns: repeat(auto-fill, min
 [aria-invalid="true"] { border-color: var(--bad); outline: 1px solid var(--bad); }
 form.inline { display: inline; margin: 0 .3rem .3rem 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0 1rem; }
+.notice { border: 1px solid var(--good); padding: .5rem .75rem; border-radius: 6px; }
 .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; border: 1px solid var(--good); border-radius: 6px; padding: .5rem .75rem; }
 tr.failing td { color: var(--bad); }
 tr.failing td a { color: var(--bad); font-weight: 600; }
