@@ -62,6 +62,14 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** `90s`, `30m`, `24h`, `7d` as seconds (`keep=`, `--since`); null for anything else. */
+export function durationSeconds(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text.trim());
+  return match ? Math.round(Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS]) : null;
+}
+
 /** Ids are 32 hex characters; 12 are unique in practice and accepted back as a prefix. */
 export function shortId(id: string): string {
   return id.slice(0, 12);
