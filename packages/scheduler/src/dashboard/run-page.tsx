@@ -15,7 +15,7 @@ export const RUN_FIELDS = [
   { key: 'image', field: 'image', label: 'image (instead of the release’s)', type: 'text' },
   { key: 'docker_tag', field: 'dockerTag', label: 'docker_tag', type: 'text' },
   { key: 'release', field: 'release', label: 'release', type: 'number' },
-  { key: 'keep', field: 'keepSeconds', label: 'keep (seconds, for tapit cp)', type: 'number' },
+  { key: 'keep', field: 'keepSeconds', label: 'keep (10m, 1h… up to 7d: for tapit cp)', type: 'duration' },
   { key: 'initiated_by', field: 'initiatedBy', label: 'initiated_by', type: 'text' },
   { key: 'constraint', field: 'constraints', label: 'constraint (KEY=VALUE,…)', type: 'text' },
 ] as const;

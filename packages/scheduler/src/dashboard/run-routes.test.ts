@@ -38,7 +38,7 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
       image: 'busybox:1.36',
       constraint: 'region=eu',
       initiated_by: 'alice',
-      keep: '600',
+      keep: '10m',
       entrypoint: '/bin/sh\n-c',
       env: 'RAILS_ENV=production\nTOKEN=s3cret',
       idempotency_key: key,
@@ -59,6 +59,8 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
       createdBy: 'run-member',
       envKeys: ['RAILS_ENV', 'TOKEN'],
     });
+    const kept = await database.db.selectFrom('tasks').select('keep_seconds').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(kept.keep_seconds).toBe(600);
     const audit = (await call('GET', `/v1/audit?action=task.create&target=${id}`)).body.items;
     expect(audit).toMatchObject([{ actor: 'run-member', action: 'task.create' }]);
     // The same form sent again (a double click, a reload) answers the same task.
@@ -81,6 +83,9 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
     expect(await badKind.text()).toMatch(/kind: [^<]*background[^<]*interactive/);
     const notNumber = await browser.post('/run', { app: 'default/default/web', command: 'x', cpu: 'lots' });
     expect(await notNumber.text()).toContain('cpu: must be a number');
+    const notDuration = await browser.post('/run', { app: 'default/default/web', command: 'x', keep: '8d' });
+    expect(notDuration.status).toBe(400);
+    expect(await notDuration.text()).toMatch(/keepSeconds: [^<]*7 days/);
     expect((await browser.post('/run', { app: 'default/default/web', command: '' })).status).toBe(400);
     expect((await browser.post('/run', { app: 'default/default/nope', command: 'x' })).status).toBe(404);
     expect(await taskCount()).toBe(before);

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { randomUUID } from 'node:crypto';
 import { CreateTaskRequest, IdempotencyKey, Name, parseLabels } from '@tapit/protocol';
+import { durationSeconds } from '@tapit/protocol/format';
 import type { Context } from 'hono';
 import { listApps, listProjects, type AppPath } from '../apps/repository.js';
 import { requireProject, requireRole } from '../auth/permissions.js';
@@ -108,6 +109,11 @@ function requestOfForm(raw: Record<string, unknown>): Record<string, unknown> {
     const text = formText(raw, f.key);
     if (text === '') continue;
     if (f.key === 'constraint') body.constraints = labelsOf(text);
+    else if (f.type === 'duration') {
+      const seconds = durationSeconds(text);
+      if (seconds === null) throw new ApiError('VALIDATION_FAILED', `${f.field}: must be a duration such as 30m, 24h or 7d (${f.key}=${JSON.stringify(text.slice(0, 40))} is not)`, f.field);
+      body[f.field] = seconds;
+    }
     else if (f.type === 'number') {
       if (!NUMBER.test(text)) throw new ApiError('VALIDATION_FAILED', `${f.field}: must be a number (${f.key}=${JSON.stringify(text.slice(0, 40))} is not)`, f.field);
       body[f.field] = Number(text);
