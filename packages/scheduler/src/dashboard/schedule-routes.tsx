@@ -26,7 +26,7 @@ export function scheduleRoutes({ routes, deps, signedIn }: PageContext) {
   routes.get('/schedules', signedIn, async (c) => {
     const viewer = c.get('viewer');
     const raw = queryOf(c.req.query());
-    const filters: ScheduleFilters = { project: raw.project, stage: raw.stage, app: raw.app };
+    const filters: ScheduleFilters = { project: raw.project, stage: raw.stage, app: raw.app, limit: raw.limit };
     let query;
     try {
       query = parseValue({ ...raw, limit: raw.limit ?? PAGE_SIZE }, ListSchedulesQuery);

@@ -9,6 +9,8 @@ export interface ScheduleFilters {
   project?: string;
   stage?: string;
   app?: string;
+  /** Kept across pages, not a field of the form. */
+  limit?: string;
 }
 
 /** `tapit list schedules`: its columns, failing schedules marked; each links to its page. */
