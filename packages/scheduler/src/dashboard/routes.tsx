@@ -16,6 +16,9 @@ import { ErrorPage, type Viewer } from './layout.js';
 import { type DashboardEnv, type PageContext } from './page-context.js';
 import { runRoutes } from './run-routes.js';
 import { scheduleRoutes } from './schedule-routes.js';
+import { agentRoutes } from './agents-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import { tokenRoutes } from './tokens-routes.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
@@ -147,6 +150,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   const pages: PageContext = { routes, deps, signedIn };
   runRoutes(pages);
   scheduleRoutes(pages);
+  agentRoutes(pages);
+  auditRoutes(pages);
+  tokenRoutes(pages);
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
   async function readLogTail(taskId: string): Promise<LogTail> {
