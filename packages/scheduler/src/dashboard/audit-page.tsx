@@ -36,8 +36,15 @@ export function AuditPage(props: { viewer: Viewer; filters: AuditFilters; events
       />
       {props.error && <p class="error" role="alert">{props.error}</p>}
       {!props.error && events.length === 0 && <p>No audit events.</p>}
-      {events.length > 0 && <ListingTable label="Audit events" listing={auditListing(events)} />}
+      {events.length > 0 && <ListingTable label="Audit events" listing={auditListing(events)} cell={(row, column, text) => (column === 4 ? <TargetLink event={events[row]!} text={text} /> : text)} />}
       <Pager path="/audit" filters={{ ...props.filters }} paged={props.paged} nextCursor={props.nextCursor} older="Older events" />
     </Layout>
   );
+}
+
+/** A task's or a schedule's event links to its page (it may since have been deleted: then that page says so). */
+function TargetLink(props: { event: AuditEvent; text: string }) {
+  const { event, text } = props;
+  const page = event.targetType === 'task' ? '/tasks/' : event.targetType === 'schedule' ? '/schedules/' : null;
+  return page === null ? <>{text}</> : <a href={`${page}${encodeURIComponent(event.targetId)}`}>{text}</a>;
 }

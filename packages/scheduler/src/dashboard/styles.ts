@@ -44,11 +44,11 @@ form.stacked .grid { display: grid; grid-template-columns: repeat(auto-fill, min
 [aria-invalid="true"] { border-color: var(--bad); outline: 1px solid var(--bad); }
 form.inline { display: inline; margin: 0 .3rem .3rem 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0 1rem; }
-.notice { border: 1px solid var(--good); padding: .5rem .75rem; border-radius: 6px; }
+.notice { border: 1px solid var(--good); padding: .5rem .75rem; border-radius: 6px; margin: 0 0 1rem; }
 .secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; border: 1px solid var(--good); border-radius: 6px; padding: .5rem .75rem; }
 tr.failing td { color: var(--bad); }
 tr.failing td a { color: var(--bad); font-weight: 600; }
-table.cards td { overflow-wrap: anywhere; }
+table.cards td { overflow-wrap: break-word; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.details dt { color: var(--muted); }
@@ -63,7 +63,7 @@ pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(
   table.tasks td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; }
   table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.cards tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
-  table.cards td { display: flex; gap: .5rem; border: none; padding: .1rem 0; }
+  table.cards td { display: flex; gap: .5rem; border: none; padding: .1rem 0; overflow-wrap: anywhere; min-width: 0; }
   table.cards td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; flex-shrink: 0; }
   table.cards td:empty { display: none; }
   dl.details { grid-template-columns: 1fr; gap: 0; }
