@@ -123,16 +123,21 @@ describe('the dashboard pages in Chromium', () => {
 
     await page.getByLabel('memory (GB)').fill('0.5');
     await page.getByLabel('max_hours').fill('1');
+    await page.getByLabel('command').fill('sh /opt/greet.sh && echo "from the form: $GREETING"');
+    // A file, as --file: picked again after the refusal (a browser never re-fills a file field).
+    await page.locator('#r-file').setInputFiles({ name: 'greet.sh', mimeType: 'text/plain', buffer: Buffer.from('echo "from a file"\n') });
+    await page.getByLabel('into the container folder').fill('/opt');
     await page.getByRole('button', { name: 'Run' }).click();
     await page.waitForURL(/\/tasks\/[0-9a-f]{32}$/);
     const id = new URL(page.url()).pathname.split('/')[2]!;
     const details = await page.locator('dl.details').textContent();
-    for (const word of ['echo "from the form: $GREETING"', '0.25 vCPU', '0.5 GB', 'GREETING (values hidden)', 'by bootstrap']) expect(details).toContain(word);
+    for (const word of ['sh /opt/greet.sh && echo "from the form: $GREETING"', '0.25 vCPU', '0.5 GB', 'GREETING (values hidden)', 'by bootstrap']) expect(details).toContain(word);
     const ended = await until(() => api('GET', `/v1/tasks/${id}`), (t) => t.status === 'STOPPED', 'the task to end');
     expect(ended).toMatchObject({ agent: AGENT, stopCode: 'EXITED', exitCode: 0, resources: { cpu: 0.25, memoryGb: 0.5, maxHours: 1 } });
     const log = await fetch(`${scheduler.url}/v1/tasks/${id}/logs`, { headers: { authorization: `Bearer ${scheduler.token}` } });
     // The task's own env var reached the container; its value, a secret, is masked in the log.
     const text = await log.text();
+    expect(text).toContain('from a file');
     expect(text).toContain('from the form: ••••');
     expect(text).not.toContain('hello');
   });

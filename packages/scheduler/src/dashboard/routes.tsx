@@ -10,6 +10,7 @@ import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { findTask, listTasks } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
+import { createTaskBodyLimit, MAX_TASK_FILES_BYTES } from '../tasks/task-files.js';
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
@@ -55,8 +56,8 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   };
   // A form is a few hundred bytes; nothing larger is read.
   const limitBody = bodyLimitOf(16 * 1024);
-  // But the run form's command and env, which may be as long as the API takes in a body.
-  const limitRunBody = bodyLimitOf(MAX_BODY_BYTES);
+  // But the run form, whose command, env and files may be as large as the API's create takes.
+  const limitRunBody = bodyLimitOf(createTaskBodyLimit(MAX_BODY_BYTES, deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES));
   for (const path of pagePaths) routes.use(path, pageHeaders, path === '/run' ? limitRunBody : limitBody);
 
   routes.get(DASHBOARD_CSS_PATH, (c) => {

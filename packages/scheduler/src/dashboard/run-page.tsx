@@ -44,7 +44,7 @@ export function RunPage(props: RunPageProps) {
       <p class="muted">As <code>tapit create task 'COMMAND' key=value… -a APP</code>: fields left empty come from the app.</p>
       {!canCreate && <p class="error" role="alert">Token "{props.viewer.principal.name}" has role viewer: creating a task needs member or above.</p>}
       {error && <p class="error" role="alert" id="run-error">{error.message}</p>}
-      <form class="stacked" method="post" action="/run" aria-label="Run a task">
+      <form class="stacked" method="post" action="/run" enctype="multipart/form-data" aria-label="Run a task">
         <input type="hidden" name="csrf" value={props.viewer.csrf} />
         <input type="hidden" name="idempotency_key" value={props.idempotencyKey} />
         <label for="r-app">
@@ -84,6 +84,24 @@ export function RunPage(props: RunPageProps) {
           env (KEY=VALUE, one a line: this task's own vars over the app's; values are never shown back)
           <textarea id="r-env" name="env" rows={3} autocomplete="off" aria-invalid={invalid('env') ? 'true' : undefined}>{text('env')}</textarea>
         </label>
+        <fieldset aria-invalid={invalid('files') ? 'true' : undefined}>
+          <legend>files (as --file: copied into the container before it starts)</legend>
+          <label for="r-file">
+            files{error ? ' (pick them again after an error)' : ''}
+            <input id="r-file" name="file" type="file" multiple />
+          </label>
+          <label for="r-file-dir">
+            into the container folder
+            <input id="r-file-dir" name="file_dir" type="text" placeholder="/app" value={text('file_dir')} />
+          </label>
+          <label for="r-file-mode">
+            mode
+            <select id="r-file-mode" name="file_mode">
+              <option value="644" selected={text('file_mode') !== '755'}>0644</option>
+              <option value="755" selected={text('file_mode') === '755'}>0755 (executable)</option>
+            </select>
+          </label>
+        </fieldset>
         <p>
           <button type="submit" class="primary" disabled={!canCreate || props.apps.length === 0}>Run</button>
         </p>

@@ -3,6 +3,9 @@ import { dashboardSession } from '../testing/dashboard-session.js';
 import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 
+/** A small files limit (TAPIT_TASK_FILES_MAX_BYTES), to pass it. */
+const FILES_MAX = 64 * 1024;
+
 describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
   let database: TestDatabase;
   let app: Awaited<ReturnType<typeof createTestApp>>['app'];
@@ -13,7 +16,7 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    ({ app, call } = await createTestApp(database));
+    ({ app, call } = await createTestApp(database, { taskFilesMaxBytes: FILES_MAX }));
     await call('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'busybox:latest' });
     await call('POST', '/v1/projects', { name: 'shop' });
     await call('POST', '/v1/projects/shop/stages/default/apps', { name: 'cart', image: 'busybox:latest' });
@@ -67,6 +70,43 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
     const before = await taskCount();
     const again = await browser.post('/run', fields);
     expect(again.headers.get('location')).toBe(`/tasks/${id}`);
+    expect(await taskCount()).toBe(before);
+  });
+
+  it('copies the files picked into the container folder given, as --file does, within the files limit', async () => {
+    const browser = await dashboardSession(app, tokens.member);
+    const form = new FormData();
+    form.set('app', 'default/default/web');
+    form.set('command', 'ruby /app/fix.rb');
+    form.append('file', new File(['puts 1\n'], 'fix.rb'));
+    form.append('file', new File(['#!/bin/sh\necho hi\n'], 'run.sh'));
+    form.set('file_dir', '/app/');
+    form.set('file_mode', '755');
+    const created = await browser.postMultipart('/run', form);
+    expect(created.status).toBe(303);
+    const id = created.headers.get('location')!.replace('/tasks/', '');
+    const files = await database.db.selectFrom('task_files').select(['path', 'mode', 'content']).where('task_id', '=', id).orderBy('position').execute();
+    expect(files.map((f) => [f.path, f.mode, Buffer.from(f.content).toString()])).toEqual([
+      ['/app/fix.rb', 0o755, 'puts 1\n'],
+      ['/app/run.sh', 0o755, '#!/bin/sh\necho hi\n'],
+    ]);
+
+    const before = await taskCount();
+    const noFolder = new FormData();
+    noFolder.set('app', 'default/default/web');
+    noFolder.set('command', 'true');
+    noFolder.append('file', new File(['x'], 'x.txt'));
+    const refused = await browser.postMultipart('/run', noFolder);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('files: give the folder in the container');
+    const tooBig = new FormData();
+    tooBig.set('app', 'default/default/web');
+    tooBig.set('command', 'true');
+    tooBig.set('file_dir', '/data');
+    tooBig.append('file', new File([new Uint8Array(FILES_MAX + 1)], 'big.bin'));
+    const large = await browser.postMultipart('/run', tooBig);
+    expect(large.status).toBe(413);
+    expect(await large.text()).toContain(`at most ${FILES_MAX} bytes together (TAPIT_TASK_FILES_MAX_BYTES)`);
     expect(await taskCount()).toBe(before);
   });
 

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { randomUUID } from 'node:crypto';
-import { CreateTaskRequest, IdempotencyKey, Name, parseLabels } from '@tapit/protocol';
+import { CreateTaskRequest, IdempotencyKey, MAX_TASK_FILES_BYTES, Name, parseLabels, type TaskFile } from '@tapit/protocol';
 import { durationSeconds } from '@tapit/protocol/format';
 import type { Context } from 'hono';
 import { listApps, listProjects, type AppPath } from '../apps/repository.js';
@@ -11,6 +11,7 @@ import { parseValue } from '../http/validate.js';
 import { requestFingerprint } from '../idempotency/create-once.js';
 import { keyHash } from '../idempotency/seal.js';
 import { taskCreation } from '../tasks/create-batch.js';
+import { taskFilesBytes } from '../tasks/task-files.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { formText, requesterOf, type DashboardEnv, type PageContext } from './page-context.js';
@@ -26,6 +27,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 export function runRoutes({ routes, deps, signedIn }: PageContext) {
   const { db, signals, secrets } = deps;
   const creation = taskCreation(db, secrets);
+  const filesMax = deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES;
 
   routes.get('/run', signedIn, async (c) => {
     // `?app=project/stage/app` preselects an app (a link from elsewhere).
@@ -35,7 +37,8 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
 
   routes.post('/run', signedIn, async (c) => {
     const viewer = c.get('viewer');
-    const raw = await c.req.parseBody();
+    // `all`: several files may come in one field.
+    const raw = await c.req.parseBody({ all: true });
     const form: RunForm = Object.fromEntries(Object.entries(raw).flatMap(([k, v]) => (typeof v === 'string' && k !== 'csrf' ? [[k, v]] : [])));
     try {
       const taskId = await createFromForm(c, raw);
@@ -55,7 +58,11 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
     const path = appPathOf(formText(raw, 'app'));
     requireProject(principal, path.project);
     requireRole(principal, 'member');
-    const body = parseValue(requestOfForm(raw), CreateTaskRequest);
+    const files = await filesOfForm(raw);
+    const request = { ...requestOfForm(raw), ...(files.length > 0 ? { files } : {}) };
+    const body = parseValue(request, CreateTaskRequest);
+    const filesBytes = taskFilesBytes(body.files ?? []);
+    if (filesBytes > filesMax) throw new ApiError('PAYLOAD_TOO_LARGE', `files hold ${filesBytes} bytes; a task's files may hold at most ${filesMax} bytes together (TAPIT_TASK_FILES_MAX_BYTES)`, 'files');
     const keyText = formText(raw, 'idempotency_key');
     const key = keyText === '' ? null : parseValue(keyText, IdempotencyKey);
     const apiPath = `/v1/projects/${path.project}/stages/${path.stage}/apps/${path.app}/tasks`;
@@ -63,10 +70,10 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
     const answer = await creation.submit({
       path,
       body,
-      files: [],
+      files: body.files ?? [],
       actor: requester.actor,
       source: requester.source,
-      idempotency: key === null ? null : { key, keyHash: keyHash(key), fingerprint: requestFingerprint('POST', apiPath, requestOfForm(raw)) },
+      idempotency: key === null ? null : { key, keyHash: keyHash(key), fingerprint: requestFingerprint('POST', apiPath, request) },
     });
     // After the commit, so placement sees the task (on a replay a harmless nudge).
     signals.workAvailable();
@@ -133,6 +140,19 @@ function requestOfForm(raw: Record<string, unknown>): Record<string, unknown> {
     body.env = vars;
   }
   return body;
+}
+
+/**
+ * The files picked, as `--file LOCAL:DIR/NAME` sends them: each into the container folder given,
+ * under its own name, with the mode chosen (a browser does not tell a file's mode).
+ */
+async function filesOfForm(raw: Record<string, unknown>): Promise<TaskFile[]> {
+  const picked = ([] as unknown[]).concat(raw.file ?? []).filter((f): f is File => f instanceof File && f.name !== '');
+  if (picked.length === 0) return [];
+  const dir = formText(raw, 'file_dir').replace(/\/+$/, '');
+  if (!dir.startsWith('/')) throw new ApiError('VALIDATION_FAILED', 'files: give the folder in the container the files go into, an absolute path such as /app', 'files');
+  const mode = formText(raw, 'file_mode') === '755' ? 0o755 : 0o644;
+  return Promise.all(picked.map(async (file) => ({ path: `${dir}/${file.name}`, mode, content: Buffer.from(await file.arrayBuffer()).toString('base64') })));
 }
 
 function labelsOf(text: string): Record<string, string> {

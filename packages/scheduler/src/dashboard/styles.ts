@@ -40,6 +40,8 @@ td.command { overflow-wrap: anywhere; }
 form.stacked { display: flex; flex-direction: column; gap: .8rem; max-width: 48rem; }
 form.stacked label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
 form.stacked textarea, form.stacked select, form.stacked input { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+form.stacked fieldset { border: 1px solid var(--line); border-radius: 6px; display: flex; flex-direction: column; gap: .6rem; margin: 0; min-width: 0; }
+form.stacked legend { font-size: .85rem; color: var(--muted); }
 form.stacked .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .8rem 1rem; }
 [aria-invalid="true"] { border-color: var(--bad); outline: 1px solid var(--bad); }
 form.inline { display: inline; margin: 0 .3rem .3rem 0; }

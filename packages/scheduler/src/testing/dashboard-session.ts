@@ -35,5 +35,10 @@ export async function dashboardSession(app: App, token: string) {
       if (body.get('csrf') === '') body.delete('csrf');
       return app.request(path, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() });
     },
+    /** POSTs a multipart form (files), with the session's CSRF token. */
+    postMultipart: (path: string, form: FormData) => {
+      if (!form.has('csrf')) form.set('csrf', csrf);
+      return app.request(path, { method: 'POST', headers: { cookie }, body: form });
+    },
   };
 }
