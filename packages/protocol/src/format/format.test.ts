@@ -1,24 +1,22 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatLabels, formatStatus, scheduleListing } from './index.js';
+import { formatLabels, formatStatus, runHistoryListing, scheduleListing } from './index.js';
 
-const HERE = new URL('.', import.meta.url).pathname;
-
+// What the CLI prints with these is covered by its own output tests (packages/cli/src/lib/*.test.ts);
+// that this folder loads no zod, by test/architecture.test.ts.
 describe('@tapit/protocol/format', () => {
-  it('loads no module but its own at run time (the CLI early start avoids zod)', () => {
-    for (const file of readdirSync(HERE).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-      const source = readFileSync(join(HERE, file), 'utf8');
-      for (const [, clause, from] of source.matchAll(/^(?:import|export)\s+(.*?)\s+from\s+'([^']+)'/gms)) {
-        if (clause!.startsWith('type ')) continue;
-        expect(from, `${file}: ${clause}`).toMatch(/^\.\/[a-z-]+\.js$/);
-      }
-    }
+  it("shows a task's stop and labels as the CLI does", () => {
+    expect(formatStatus({ status: 'STOPPED', stopCode: 'EXITED', exitCode: 3 })).toBe('STOPPED (EXITED 3)');
+    expect(formatStatus({ status: 'RUNNING', stopCode: null, exitCode: null })).toBe('RUNNING');
+    expect(formatLabels({ zone: 'b', gpu: 'true' })).toBe('gpu=true,zone=b');
   });
 
-  it("shows a task's stop as `show task` does", () => {
-    expect(formatStatus({ status: 'STOPPED', stopCode: 'EXITED', exitCode: 3 })).toBe('STOPPED (EXITED 3)');
-    expect(formatLabels({ zone: 'b', gpu: 'true' })).toBe('gpu=true,zone=b');
+  it("gives a listing's later attempts of one slot empty slot cells", () => {
     expect(scheduleListing([]).headers).toContain('FAILING');
+    const attempt = (n: number) => ({ attempt: n, taskId: `${n}`.repeat(32), status: 'STOPPED' as const, stopCode: 'EXITED' as const, exitCode: 1 });
+    const run = { scheduledFor: '2026-01-01T00:00:00.000Z', trigger: 'cron' as const, outcome: 'failed' as const, reason: null, attempts: [attempt(1), attempt(2)], nextAttemptAt: null, createdAt: '2026-01-01T00:00:00.000Z' };
+    expect(runHistoryListing([run]).rows).toEqual([
+      ['2026-01-01 00:00:00', 'cron', 'failed', '1', '111111111111', 'STOPPED (EXITED 1)', ''],
+      ['', '', '', '2', '222222222222', 'STOPPED (EXITED 1)', ''],
+    ]);
   });
 });
