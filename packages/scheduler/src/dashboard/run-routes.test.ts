@@ -71,6 +71,17 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
     const again = await browser.post('/run', fields);
     expect(again.headers.get('location')).toBe(`/tasks/${id}`);
     expect(await taskCount()).toBe(before);
+    // The same form restored from the history and changed: refused once, with a new key to go on.
+    const changed = await browser.post('/run', { ...fields, command: 'echo changed' });
+    expect(changed.status).toBe(422);
+    const page = await changed.text();
+    expect(page).toContain('This form was already sent with other values');
+    const fresh = /name="idempotency_key" value="([^"]+)"/.exec(page)![1]!;
+    expect(fresh).not.toBe(key);
+    const another = await browser.post('/run', { ...fields, command: 'echo changed', idempotency_key: fresh });
+    expect(another.status).toBe(303);
+    expect(another.headers.get('location')).not.toBe(`/tasks/${id}`);
+    expect(await taskCount()).toBe(before + 1);
   });
 
   it('copies the files picked into the container folder given, as --file does, within the files limit', async () => {

@@ -3,17 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { CreateTaskRequest, IdempotencyKey, MAX_TASK_FILES_BYTES, Name, parseLabels, type TaskFile } from '@tapit/protocol';
 import { durationSeconds } from '@tapit/protocol/format';
 import type { Context } from 'hono';
+import type { Kysely } from 'kysely';
 import { listApps, listProjects, type AppPath } from '../apps/repository.js';
 import { requireProject, requireRole } from '../auth/permissions.js';
 import type { Principal } from '../auth/tokens.js';
+import type { Database } from '../db/schema.js';
 import { ApiError, toApiError } from '../http/api-error.js';
 import { parseValue } from '../http/validate.js';
 import { requestFingerprint } from '../idempotency/create-once.js';
 import { keyHash } from '../idempotency/seal.js';
 import { taskCreation } from '../tasks/create-batch.js';
 import { taskFilesBytes } from '../tasks/task-files.js';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
 import { formText, requesterOf, type DashboardEnv, type PageContext } from './page-context.js';
 import { RUN_FIELDS, RunPage, type RunForm } from './run-page.js';
 
@@ -47,8 +47,12 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
       const answer = toApiError(caught);
       if (!answer) throw caught;
       const apps = await visibleApps(db, viewer.principal);
-      const again = formText(raw, 'idempotency_key') || randomUUID();
-      return c.html(<RunPage viewer={viewer} apps={apps} form={form} idempotencyKey={again} error={{ message: answer.message, field: answer.field }} />, answer.status as 400);
+      // A refused form used up no key: sent again corrected, it still creates once. A key already
+      // used for other values (a form restored from the history, then changed) gets a new one.
+      const reused = answer.code === 'IDEMPOTENCY_KEY_REUSED';
+      const again = (!reused && formText(raw, 'idempotency_key')) || randomUUID();
+      const message = reused ? 'This form was already sent with other values, which created a task. Press Run again to create another one with these.' : answer.message;
+      return c.html(<RunPage viewer={viewer} apps={apps} form={form} idempotencyKey={again} error={{ message, field: answer.field }} />, answer.status as 400);
     }
   });
 
