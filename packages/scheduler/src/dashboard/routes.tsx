@@ -14,7 +14,7 @@ import { createTaskBodyLimit, MAX_TASK_FILES_BYTES } from '../tasks/task-files.j
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
-import { type DashboardEnv, type PageContext } from './page-context.js';
+import type { DashboardEnv, PageContext } from './page-context.js';
 import { runRoutes } from './run-routes.js';
 import { scheduleRoutes } from './schedule-routes.js';
 import { agentRoutes } from './agents-routes.js';
@@ -31,7 +31,6 @@ import { TasksPage, type TaskFilters } from './tasks-page.js';
 export const LOG_TAIL_LINES = 200;
 /** Tasks a page lists. */
 const PAGE_SIZE = 50;
-
 
 /*
  * The dashboard: pages rendered here, from the same repositories and permission checks as the
