@@ -246,6 +246,13 @@ describe('dependency rules of the workspace', () => {
     expect(importViolations(tree)).toEqual([]);
   });
 
+  it("the protocol's zod-free subpaths (headers, format) load only their own folder's files at run time: the CLI's early start avoids zod", () => {
+    const zodFree = tree.sources.filter((s) => !isTestCode(s.path) && (s.path.startsWith('packages/protocol/src/format/') || s.path === 'packages/protocol/src/api/headers.ts'));
+    expect(zodFree.length).toBeGreaterThan(3);
+    const loaded = zodFree.flatMap((s) => importsOf(s.path, s.text).filter((ref) => !ref.typeOnly && !/^\.\/[a-z-]+\.js$/.test(ref.specifier)).map((ref) => `${s.path}:${ref.line} imports '${ref.specifier}'`));
+    expect(loaded).toEqual([]);
+  });
+
   it('every package.json agrees with them', () => {
     expect(manifestViolations(tree)).toEqual([]);
   });

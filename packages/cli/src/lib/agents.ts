@@ -2,6 +2,7 @@ import { AgentView, formatLabels, Name } from '@tapit/protocol';
 import type { ApiClient } from './api-client.js';
 import { z } from 'zod';
 import { parseRequest } from './key-values.js';
+import { agentStatus } from '@tapit/protocol/format';
 import { formatNumber } from './output.js';
 
 /** The one bare word of `tapit revoke|delete|drain|undrain agent NAME`. */
@@ -11,17 +12,7 @@ export function parseAgentName(argv: readonly string[]): string {
 
 export const agentPath = (name: string) => `/v1/agents/${encodeURIComponent(name)}`;
 
-/** `online, drained`: the status, `not ready` for an online agent that takes no work, and whether new tasks may go to it. */
-export function agentStatus(agent: AgentView): string {
-  const status = agent.status === 'online' && agent.ready === false ? 'not ready' : agent.status;
-  return agent.drained ? `${status}, drained` : status;
-}
-
-/** `0.5/4` of a resource (or `-` where the token may not see it); `*` marks a capacity an admin set. */
-export function agentUse(agent: AgentView, key: 'cpu' | 'memoryGb'): string {
-  if (!agent.capacity || !agent.allocated) return '-';
-  return `${formatNumber(agent.allocated[key])}/${formatNumber(agent.capacity[key])}${agent.capacitySet ? '*' : ''}`;
-}
+export { agentStatus, agentUse } from '@tapit/protocol/format';
 
 /** One line about an agent after a change: `Agent host-a: online, drained; 2 vCPU, 8 GB; labels region=eu`. */
 export function agentSummary(agent: AgentView): string {

@@ -1,4 +1,8 @@
 /** Formatting shared by every command's human output (the `--json` output is the API's own). */
+import type { Listing } from '@tapit/protocol/format';
+
+// The words themselves are shared with the dashboard's pages.
+export { formatBytes, formatDuration, formatNumber, formatTimestamp, formatUtc, shellJoin, truncate } from '@tapit/protocol/format';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -7,57 +11,6 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return all
     .map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]))).join('  ').trimEnd())
     .join('\n');
-}
-
-/** `2021-03-17 09:58:34`, in UTC like the log lines (formatLogLine), so the two line up. */
-export function formatTimestamp(iso: string | null): string {
-  return iso === null ? '-' : iso.slice(0, 19).replace('T', ' ');
-}
-
-/** `2021-03-17 01:30:00 UTC`: for times shown beside another zone's (a schedule's slots). */
-export function formatUtc(iso: string | null): string {
-  return iso === null ? '-' : `${formatTimestamp(iso)} UTC`;
-}
-
-/** `0.4s`, `12s`, `3m 05s`, `2h 07m`: precise when short, compact when long. */
-export function formatDuration(ms: number | null): string {
-  if (ms === null) return '-';
-  const seconds = Math.max(0, ms) / 1000;
-  if (seconds < 10) return `${seconds.toFixed(1)}s`;
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${pad2(Math.floor(seconds % 60))}s`;
-  return `${Math.floor(minutes / 60)}h ${pad2(minutes % 60)}m`;
-}
-
-/** `512 B`, `12.0 MiB`, `1.50 GiB`: binary units, as Docker reports memory. */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  if (unit === 0) return `${value} B`;
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-
-/** Numbers without float noise: 0.25, 1.5, 0.0976 (not 0.09765625000000001). */
-export function formatNumber(value: number): string {
-  return String(Number(value.toPrecision(4)));
-}
-
-/** `a b 'c d'`: an argument vector as a shell would need it typed. */
-export function shellJoin(args: readonly string[]): string {
-  return args.map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-/** Cuts a cell to `max` characters with an ellipsis, so one long command cannot break a table. */
-export function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s*\n\s*/g, ' ');
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 
 /**
@@ -69,6 +22,7 @@ export function details(pairs: readonly (readonly [string, string])[]): string {
   return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)}${value.replace(/\r?\n/g, `\n${' '.repeat(width)}`)}`).join('\n');
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
+/** A shared listing (`@tapit/protocol/format`) as a padded table. */
+export function listingTable(listing: Listing): string {
+  return table(listing.headers, listing.rows);
 }

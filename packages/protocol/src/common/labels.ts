@@ -50,10 +50,5 @@ export function satisfies(labels: Labels, constraints: Labels): boolean {
   return Object.entries(constraints).every(([key, value]) => labels[key] === value);
 }
 
-/** `region=eu,gpu=true`, keys sorted; empty text for no labels. */
-export function formatLabels(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((key) => `${key}=${labels[key]}`)
-    .join(',');
-}
+// Shown alike by the CLI and the dashboard (format/text.ts, loaded without zod).
+export { formatLabels } from '../format/text.js';

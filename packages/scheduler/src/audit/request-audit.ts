@@ -6,3 +6,6 @@ import type { AuditEntry } from './record.js';
 export function requestAudit(c: Context<HonoEnv>): Required<Pick<AuditEntry, 'actor' | 'initiatedBy' | 'source'>> {
   return { actor: c.get('principal').name, initiatedBy: c.get('initiatedBy') ?? null, source: clientAddress(c) };
 }
+
+/** Who made a request, for a change made outside a route of /v1 too (the dashboard's forms). */
+export type Requester = ReturnType<typeof requestAudit>;

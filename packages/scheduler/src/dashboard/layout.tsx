@@ -25,6 +25,12 @@ export function Layout(props: { title: string; viewer?: Viewer; children: Child 
           {viewer && (
             <nav aria-label="Main">
               <a href="/tasks">Tasks</a>
+              <a href="/run">Run a task</a>
+              <a href="/schedules">Schedules</a>
+              <a href="/agents">Agents</a>
+              <a href="/audit">Audit</a>
+              {/* Tokens are for admins of all projects only, as at /v1/tokens. */}
+              {viewer.principal.role === 'admin' && viewer.principal.project === null && <a href="/tokens">Tokens</a>}
               <span class="muted">
                 {viewer.principal.name} ({viewer.principal.role}
                 {viewer.principal.project ? `, project ${viewer.principal.project}` : ''})

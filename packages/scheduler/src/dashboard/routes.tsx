@@ -5,14 +5,21 @@ import type { AuthFailures } from '../auth/auth-failures.js';
 import { requireProject } from '../auth/permissions.js';
 import { coerceError } from '../db/errors.js';
 import { toApiError } from '../http/api-error.js';
-import { bodyLimitOf } from '../http/body-limit.js';
+import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { findTask, listTasks } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
+import { createTaskBodyLimit, MAX_TASK_FILES_BYTES } from '../tasks/task-files.js';
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
+import type { DashboardEnv, PageContext } from './page-context.js';
+import { runRoutes } from './run-routes.js';
+import { scheduleRoutes } from './schedule-routes.js';
+import { agentRoutes } from './agents-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import { tokenRoutes } from './tokens-routes.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
@@ -25,8 +32,6 @@ export const LOG_TAIL_LINES = 200;
 /** Tasks a page lists. */
 const PAGE_SIZE = 50;
 
-type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
-
 /*
  * The dashboard: pages rendered here, from the same repositories and permission checks as the
  * API (`listTasks` with the token's project, `findTask` limited to it), so a page shows nothing
@@ -37,7 +42,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   const routes = new Hono<DashboardEnv>();
 
   // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
-  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*'];
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/schedules', '/schedules/*', '/agents', '/audit', '/tokens', '/tokens/*'];
   const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
     await next();
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
@@ -50,7 +55,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   };
   // A form is a few hundred bytes; nothing larger is read.
   const limitBody = bodyLimitOf(16 * 1024);
-  for (const path of pagePaths) routes.use(path, pageHeaders, limitBody);
+  // But the run form, whose command, env and files may be as large as the API's create takes.
+  const limitRunBody = bodyLimitOf(createTaskBodyLimit(MAX_BODY_BYTES, deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES));
+  for (const path of pagePaths) routes.use(path, pageHeaders, path === '/run' ? limitRunBody : limitBody);
 
   routes.get(DASHBOARD_CSS_PATH, (c) => {
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
@@ -138,6 +145,14 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
     return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
   });
+
+  // The other pages (run a task, schedules, agents, audit, tokens), each in its own module.
+  const pages: PageContext = { routes, deps, signedIn };
+  runRoutes(pages);
+  scheduleRoutes(pages);
+  agentRoutes(pages);
+  auditRoutes(pages);
+  tokenRoutes(pages);
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
   async function readLogTail(taskId: string): Promise<LogTail> {

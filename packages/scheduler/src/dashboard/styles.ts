@@ -10,7 +10,7 @@ export const DASHBOARD_CSS = `
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 a { color: var(--accent); }
-a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; justify-content: space-between; padding: .6rem 1rem; border-bottom: 1px solid var(--line); }
 header .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
 header nav { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; }
@@ -20,7 +20,7 @@ h1 { font-size: 1.3rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
 .muted { color: var(--muted); }
 .error { color: var(--bad); border: 1px solid var(--bad); padding: .5rem .75rem; border-radius: 6px; }
-button, input, select { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
+button, input, select, textarea { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
 button { cursor: pointer; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 .link-button { background: none; border: none; padding: 0; color: var(--accent); text-decoration: underline; }
@@ -37,6 +37,20 @@ td.id, code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; 
 td.command { overflow-wrap: anywhere; }
 .status-STOPPED.failed { color: var(--bad); }
 .status-RUNNING { color: var(--good); }
+form.stacked { display: flex; flex-direction: column; gap: .8rem; max-width: 48rem; }
+form.stacked label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
+form.stacked textarea, form.stacked select, form.stacked input { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+form.stacked fieldset { border: 1px solid var(--line); border-radius: 6px; display: flex; flex-direction: column; gap: .6rem; margin: 0; min-width: 0; }
+form.stacked legend { font-size: .85rem; color: var(--muted); }
+form.stacked .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .8rem 1rem; }
+[aria-invalid="true"] { border-color: var(--bad); outline: 1px solid var(--bad); }
+form.inline { display: inline; margin: 0 .3rem .3rem 0; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .5rem 0 1rem; }
+.notice { border: 1px solid var(--good); padding: .5rem .75rem; border-radius: 6px; margin: 0 0 1rem; }
+.secret { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; border: 1px solid var(--good); border-radius: 6px; padding: .5rem .75rem; }
+tr.failing td { color: var(--bad); }
+tr.failing td a { color: var(--bad); font-weight: 600; }
+table.cards td { overflow-wrap: break-word; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.details dt { color: var(--muted); }
@@ -49,6 +63,11 @@ pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(
   table.tasks tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
   table.tasks td { display: flex; gap: .5rem; border: none; padding: .1rem 0; }
   table.tasks td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; }
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.cards tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.cards td { display: flex; gap: .5rem; border: none; padding: .1rem 0; overflow-wrap: anywhere; min-width: 0; }
+  table.cards td::before { content: attr(data-label); color: var(--muted); font-size: .8rem; min-width: 6.5rem; flex-shrink: 0; }
+  table.cards td:empty { display: none; }
   dl.details { grid-template-columns: 1fr; gap: 0; }
   dl.details dd { margin-bottom: .4rem; }
   form.filters input, form.filters select { width: 100%; }

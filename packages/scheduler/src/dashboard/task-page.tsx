@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
 import { Layout, type Viewer } from './layout.js';
-import { formatBytes, formatCommand, formatDuration, formatNumber, formatTimestamp, shellJoin, shortId, taskDurationMs } from './format.js';
+import { formatTimestamp, shortId, taskDetails } from './format.js';
 
 /** The end of a task's log as read for its page. */
 export interface LogTail {
@@ -13,37 +13,8 @@ export interface LogTail {
 
 export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
   const { task, log } = props;
-  const { resources, usage } = task;
-  const stop = task.stopCode === null ? '-' : `${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}`;
-  const rows: [string, string][] = [
-    ['ID', task.id],
-    ['App', `${task.project}/${task.stage}/${task.app}${task.release === null ? '' : ` release ${task.release}`}`],
-    ['Status', task.status],
-    ['Desired status', task.desiredStatus],
-    ['Stop code', stop],
-    ['Stopped by', task.stoppedBy ?? '-'],
-    ['Exit code', task.exitCode === null ? '-' : String(task.exitCode)],
-    ['Kind', task.kind],
-    ['Command', formatCommand(task.command)],
-    ['Entrypoint', task.entrypoint === null ? '(image default)' : shellJoin(task.entrypoint)],
-    ['Image', task.image],
-    ['Image digest', task.imageDigest ?? '-'],
-    ['Agent', task.agent ?? '-'],
-    ['Created', `${formatTimestamp(task.createdAt)} by ${task.createdBy}${task.initiatedBy ? ` (initiated by ${task.initiatedBy})` : ''}`],
-    ...(task.scheduleId ? [['Schedule', `${task.scheduleId}${task.scheduledFor ? ` (slot ${formatTimestamp(task.scheduledFor)})` : ''}`] as [string, string]] : []),
-    ['Started', formatTimestamp(task.startedAt)],
-    ['Finished', formatTimestamp(task.finishedAt)],
-    ['Duration', formatDuration(taskDurationMs(task))],
-    ['CPU', `${formatNumber(resources.cpu)} vCPU`],
-    ['Memory', `${formatNumber(resources.memoryGb)} GB`],
-    ['Max hours', resources.maxHours === null ? 'no limit' : formatNumber(resources.maxHours)],
-    ['Ephemeral storage', resources.ephemeralStorageGb === null ? 'default' : `${formatNumber(resources.ephemeralStorageGb)} GB`],
-    ['Peak memory', formatBytes(usage.peakMemoryBytes)],
-    ['CPU time', usage.cpuSeconds === null ? '-' : `${formatNumber(usage.cpuSeconds)}s`],
-    ['Disk', formatBytes(usage.diskBytes)],
-    ['Log size', task.log ? `${task.log.lines} ${task.log.lines === 1 ? 'line' : 'lines'}, ${formatBytes(task.log.bytes)}${task.log.droppedBytes > 0 ? ` (${formatBytes(task.log.droppedBytes)} dropped by the log limit)` : ''}` : '-'],
-    ...(task.envKeys && task.envKeys.length > 0 ? [['Env (own)', `${task.envKeys.join(', ')} (values hidden)`] as [string, string]] : []),
-  ];
+  // `tapit show task`'s own rows.
+  const rows = taskDetails(task);
   return (
     <Layout title={`Task ${shortId(task.id)}`} viewer={props.viewer}>
       <p><a href="/tasks">← Tasks</a></p>

@@ -19,7 +19,12 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   } catch {
     throw new ApiError('VALIDATION_FAILED', 'body must be a JSON object');
   }
-  const result = schema.safeParse(json);
+  return parseValue(json, schema);
+}
+
+/** A value (a body, or what a dashboard form gave), parsed with `schema`; a bad field is a 400 naming it, as for a body. */
+export function parseValue<S extends z.ZodType>(value: unknown, schema: S): z.output<S> {
+  const result = schema.safeParse(value);
   if (!result.success) fail(result.error);
   return result.data;
 }

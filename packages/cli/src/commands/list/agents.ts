@@ -1,8 +1,8 @@
-import { AgentList, formatLabels } from '@tapit/protocol';
+import { AgentList } from '@tapit/protocol';
+import { agentListing } from '@tapit/protocol/format';
 import type { z } from 'zod';
-import { agentStatus, agentUse } from '../../lib/agents.js';
 import { BaseCommand } from '../../lib/base-command.js';
-import { formatTimestamp, table, truncate } from '../../lib/output.js';
+import { listingTable } from '../../lib/output.js';
 
 export default class ListAgents extends BaseCommand {
   static summary = 'List the agents: status (and why one takes no work), version, use and capacity, running tasks, labels, last seen.';
@@ -14,23 +14,7 @@ export default class ListAgents extends BaseCommand {
     await this.parse(ListAgents);
     const list = await (await this.api()).get('/v1/agents', AgentList);
     if (list.items.length === 0) this.log('No agents to show.');
-    else
-      this.log(
-        table(
-          ['NAME', 'STATUS', 'VERSION', 'CPU', 'MEMORY GB', 'TASKS', 'LABELS', 'LAST SEEN', 'NOT READY BECAUSE'],
-          list.items.map((a) => [
-            a.name,
-            agentStatus(a),
-            a.version ?? '-',
-            agentUse(a, 'cpu'),
-            agentUse(a, 'memoryGb'),
-            a.runningTasks === undefined ? '-' : String(a.runningTasks),
-            truncate(formatLabels(a.labels), 40) || '-',
-            formatTimestamp(a.lastSeenAt),
-            a.notReadyReason ?? '-',
-          ]),
-        ),
-      );
+    else this.log(listingTable(agentListing(list.items)));
     return list;
   }
 }

@@ -1,7 +1,8 @@
 import { TokenList } from '@tapit/protocol';
+import { tokenListing } from '@tapit/protocol/format';
 import type { z } from 'zod';
 import { BaseCommand } from '../../lib/base-command.js';
-import { formatTimestamp, table } from '../../lib/output.js';
+import { listingTable } from '../../lib/output.js';
 
 export default class ListTokens extends BaseCommand {
   static summary = 'List the API tokens (admin only); secrets are never shown again.';
@@ -10,12 +11,7 @@ export default class ListTokens extends BaseCommand {
   async run(): Promise<z.output<typeof TokenList>> {
     await this.parse(ListTokens);
     const list = await (await this.api()).get('/v1/tokens', TokenList);
-    this.log(
-      table(
-        ['NAME', 'ROLE', 'PROJECT', 'CREATED', 'REVOKED'],
-        list.items.map((t) => [t.name, t.role, t.project ?? '(all)', formatTimestamp(t.createdAt), t.revokedAt === null ? '' : formatTimestamp(t.revokedAt)]),
-      ),
-    );
+    this.log(listingTable(tokenListing(list.items)));
     return list;
   }
 }
