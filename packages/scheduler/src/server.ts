@@ -6,6 +6,7 @@ import { ControlLoop } from './agents/control-loop.js';
 import { CONTROL_PASSES } from './agents/control-passes.js';
 import { ScheduleEngine } from './schedules/schedule-engine.js';
 import { ConsoleBroker } from './consoles/broker.js';
+import { dashboardSockets } from './dashboard/sockets.js';
 import { CopyBroker } from './copies/copy-broker.js';
 import type { SchedulerFrame } from '@tapit/protocol';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
@@ -197,6 +198,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN, authFailures) : null;
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
+  // The dashboard pages' sockets, authorized by the session cookie and checked for Origin.
+  const browserSockets = dashboardSockets({ db: database.db, tokenWatch, log, streamLimits });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -232,8 +235,9 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
       metrics?.trackWebsocket('replica_relay', socket);
       if (relayed[1] === 'consoles') void consoles.handleReplicaUpgrade(request, socket, head, relayed[2]);
       else void copies!.handleReplicaUpgrade(request, socket, head, relayed[2]);
-    }
-    else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
+    } else if (browserSockets.handleUpgrade(request, socket, head, path)) {
+      metrics?.trackWebsocket('dashboard', socket);
+    } else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
   schedules.start();
@@ -257,6 +261,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
       authFailures.close();
       connections.close();
       consoles.close();
+      browserSockets.close();
       copies?.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

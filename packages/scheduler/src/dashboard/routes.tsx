@@ -12,6 +12,7 @@ import { findTask, listTasks } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
+import { scriptFile } from './assets.js';
 import { ErrorPage, type Viewer } from './layout.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
 import { endSession, findSession, openSession } from './sessions.js';
@@ -26,6 +27,12 @@ export const LOG_TAIL_LINES = 200;
 const PAGE_SIZE = 50;
 
 type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
+
+/**
+ * Only the scheduler's own stylesheet and scripts (no inline script, no eval), websockets and
+ * fetches to this origin only, forms posted here only, never framed.
+ */
+export const DASHBOARD_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /*
  * The dashboard: pages rendered here, from the same repositories and permission checks as the
@@ -43,7 +50,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
     if (c.res.headers.get('content-type')?.startsWith('text/html')) {
       c.header('Cache-Control', 'no-store');
-      c.header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      c.header('Content-Security-Policy', DASHBOARD_CSP);
       c.header('X-Content-Type-Options', 'nosniff');
       c.header('Referrer-Policy', 'same-origin');
     }
@@ -55,6 +62,16 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   routes.get(DASHBOARD_CSS_PATH, (c) => {
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     return c.body(DASHBOARD_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  // The client scripts (assets.ts): named by their hash, so cached for good.
+  routes.get('/assets/:file', (c) => {
+    const file = c.req.param('file');
+    const contents = file.endsWith('.js') ? scriptFile(file) : undefined;
+    if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    c.header('X-Content-Type-Options', 'nosniff');
+    return c.body(new Uint8Array(contents), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
 
   routes.get('/sign-in', async (c) => {
