@@ -1,8 +1,7 @@
 /** @jsxImportSource hono/jsx */
-import { ListTasksQuery, linesOfChunk, type LogLine } from '@tapit/protocol';
+import { linesOfChunk, type LogLine } from '@tapit/protocol';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { AuthFailures } from '../auth/auth-failures.js';
-import { requireProject } from '../auth/permissions.js';
 import { coerceError } from '../db/errors.js';
 import { toApiError } from '../http/api-error.js';
 import { bodyLimitOf } from '../http/body-limit.js';
@@ -19,12 +18,11 @@ import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
 import { DASHBOARD_CSS, DASHBOARD_CSS_PATH } from './styles.js';
 import { TaskPage, type LogTail } from './task-page.js';
-import { TasksPage, type TaskFilters } from './tasks-page.js';
+import { readListing } from './task-listing.js';
+import { TasksPage } from './tasks-page.js';
 
 /** Lines of a task's log its page shows (the rest: `tapit show logs`). */
 export const LOG_TAIL_LINES = 200;
-/** Tasks a page lists. */
-const PAGE_SIZE = 50;
 
 type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
 
@@ -134,20 +132,10 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
 
   routes.get('/tasks', signedIn, async (c) => {
     const viewer = c.get('viewer');
-    const { principal } = viewer;
-    // The form sends empty fields for filters left blank; the API's query has no empty values.
-    const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, value]) => value.trim() !== ''));
-    const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status };
-    const parsed = ListTasksQuery.safeParse({ ...raw, limit: raw.limit ?? PAGE_SIZE });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return c.html(<TasksPage viewer={viewer} filters={filters} tasks={[]} nextCursor={null} paged={false} error={`${issue.path.join('.') || 'query'}: ${issue.message}`} />, 400);
-    }
-    const query = parsed.data;
-    // As GET /v1/tasks: another project is "not found", and a limited token lists only its own.
-    if (query.project) requireProject(principal, query.project);
-    const { rows, nextCursor } = await listTasks(db, { ...query, project: principal.project ?? query.project });
-    return c.html(<TasksPage viewer={viewer} filters={filters} tasks={rows.map(toTask)} nextCursor={nextCursor} paged={query.cursor !== undefined} />);
+    const listing = readListing(c.req.query(), viewer.principal);
+    if (!listing.ok) return c.html(<TasksPage viewer={viewer} filters={listing.filters} tasks={[]} nextCursor={null} paged={false} error={listing.error} />, 400);
+    const { rows, nextCursor } = await listTasks(db, listing.filter);
+    return c.html(<TasksPage viewer={viewer} filters={listing.filters} tasks={rows} nextCursor={nextCursor} paged={listing.filter.cursor !== undefined} pageSize={listing.filter.limit} live={`/live/tasks${liveQuery(c.req.url)}`} />);
   });
 
   routes.get('/tasks/:id', signedIn, async (c) => {
@@ -193,4 +181,10 @@ function signInForm(c: Context, error?: string, status: 200 | 401 | 429 = 200) {
 /** A POST without its form's CSRF token, or without a session: 403, whatever it asked for. */
 function refused(c: Context, viewer?: Viewer) {
   return c.html(<ErrorPage viewer={viewer} title="Forbidden" message="This form was not sent by this dashboard's page (missing or wrong CSRF token, or no session): reload the page and try again." />, 403);
+}
+
+/** A page's own query, for its live socket to list the same (`?…`, or '' without one). */
+function liveQuery(url: string): string {
+  const { search } = new URL(url);
+  return search;
 }

@@ -35,6 +35,13 @@ th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--
 th { font-size: .8rem; color: var(--muted); font-weight: 600; }
 td.id, code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
 td.command { overflow-wrap: anywhere; }
+/* Fixed column widths: a row that changes live (its status, its duration) moves nothing. */
+table.tasks { table-layout: fixed; min-width: 72rem; }
+table.tasks td { overflow-wrap: anywhere; }
+col.c-id { width: 8.5rem; } col.c-status { width: 12.5rem; } col.c-app { width: 13rem; } col.c-created { width: 13rem; } col.c-duration { width: 6.5rem; } col.c-resources { width: 12.5rem; }
+table.tasks tr.changed td { animation: changed 1.5s ease-out; }
+@keyframes changed { from { background: color-mix(in srgb, var(--accent) 18%, transparent); } to { background: transparent; } }
+@media (prefers-reduced-motion: reduce) { tr.changed td { animation: none; } }
 .status-STOPPED.failed { color: var(--bad); }
 .status-RUNNING { color: var(--good); }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
@@ -45,6 +52,8 @@ pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(
 @media (max-width: 640px) {
   main { padding: .75rem; }
   /* A phone shows each task as a card: no table wider than the screen. */
+  table.tasks { table-layout: auto; min-width: 0; }
+  table.tasks colgroup { display: none; }
   table.tasks thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.tasks tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
   table.tasks td { display: flex; gap: .5rem; border: none; padding: .1rem 0; }

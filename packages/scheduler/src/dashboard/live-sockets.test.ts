@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createToken } from '../auth/tokens.js';
+import { eventually } from '../testing/eventually.js';
+import { ProtocolAgent } from '../testing/protocol-agent.js';
+import { rawUpgrade } from '../testing/raw-upgrade.js';
+import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
+import { openSession } from './sessions.js';
+
+/** A dashboard page's live socket, with every message it got. */
+interface Live {
+  ws: WebSocket;
+  messages: any[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** The dashboard's live sockets in a whole scheduler, with a protocol agent (no Docker). */
+describe('dashboard live sockets', () => {
+  let database: TestDatabase;
+  let scheduler: Awaited<ReturnType<typeof startTestScheduler>>;
+  let agent: ProtocolAgent;
+  let adminCookie: string;
+  const opened: WebSocket[] = [];
+
+  async function cookieOf(token: string) {
+    return `tapit_session=${(await openSession(database.db, token))!.sessionId}`;
+  }
+
+  async function live(path: string, cookie = adminCookie): Promise<Live> {
+    const ws = new WebSocket(`${scheduler.url.replace(/^http/, 'ws')}${path}`, { headers: { cookie, origin: scheduler.url } });
+    opened.push(ws);
+    const messages: any[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    return { ws, messages, closed };
+  }
+
+  const createTask = async (app = 'web', path = APP_PATH) => (await scheduler.call('POST', `${path}/${app}/tasks`, { command: 'echo hi' })).body;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres', { migrated: false });
+    scheduler = await startTestScheduler(database);
+    adminCookie = await cookieOf(ADMIN_TOKEN);
+    await scheduler.call('POST', APP_PATH, { name: 'web', image: 'web:1' });
+    await scheduler.call('POST', APP_PATH, { name: 'batch', image: 'batch:1' });
+    await scheduler.call('POST', '/v1/projects', { name: 'other' });
+    await scheduler.call('POST', '/v1/projects/other/stages', { name: 'default' });
+    await scheduler.call('POST', '/v1/projects/other/stages/default/apps', { name: 'web', image: 'web:1' });
+  });
+  afterAll(async () => {
+    for (const ws of opened) ws.terminate();
+    agent?.close();
+    await scheduler?.close();
+    await database?.drop();
+  });
+
+  it("keeps to the token's project, and answers another project's listing as the API does", async () => {
+    const { token } = await createToken(database.db, { name: 'limited', role: 'member', project: 'default' }, 'test');
+    const cookie = await cookieOf(token);
+    const page = await live('/live/tasks', cookie);
+    const mine = await createTask('web');
+    const theirs = await createTask('web', '/v1/projects/other/stages/default/apps');
+    const admin = await live('/live/tasks');
+    await eventually(() => page.messages.some((m) => m.id === mine.id));
+    // The admin's socket lists both at once; by then the limited one had its chance to see theirs.
+    await eventually(() => admin.messages.some((m) => m.id === theirs.id));
+    await scheduler.call('POST', `/v1/tasks/${theirs.id}/stop`);
+    await scheduler.call('POST', `/v1/tasks/${mine.id}/stop`);
+    await eventually(() => page.messages.some((m) => m.id === mine.id && m.row.includes('STOPPED')));
+    expect(page.messages.some((m) => m.id === theirs.id)).toBe(false);
+
+    const refused = await live('/live/tasks?project=other', cookie);
+    expect(await refused.closed).toMatchObject({ code: 4000 });
+    const invalid = await live('/live/tasks?status=SLEEPING');
+    expect((await invalid.closed).reason).toContain('status');
+  });
+
+  it('lists the page again at once, then sends each task of its scope as it changes, rendered as a row', async () => {
+    const page = await live('/live/tasks?app=web&status=RUNNING');
+    // The listing again (none RUNNING yet): nothing.
+    const created = await createTask('web');
+    const ignored = await createTask('batch');
+    await eventually(() => page.messages.some((m) => m.id === created.id));
+    const row = page.messages.find((m) => m.id === created.id);
+    expect(row).toMatchObject({ type: 'task', matches: false });
+    expect(row.row).toMatch(new RegExp(`^<tr data-task-id="${created.id}" data-order="[^"]+\\|${created.id}">`));
+    expect(row.row).toContain('PROVISIONING');
+    // Stopped: it changes again (and is still not RUNNING).
+    await scheduler.call('POST', `/v1/tasks/${created.id}/stop`);
+    await eventually(() => page.messages.some((m) => m.id === created.id && m.row.includes('STOPPED (USER_STOPPED)')));
+    // Another app's task is not in the scope (the page's own app's older task may be: it changes too).
+    expect(page.messages.some((m) => m.id === ignored.id)).toBe(false);
+
+    // An agent runs one: now it matches the filter.
+    agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
+    await agent.hello('alpha');
+    const runs = await createTask('web');
+    // Tasks left waiting before (another app's) are assigned too: the one of this test's among them.
+    while ((await agent.next('task.assign')).task.taskId !== runs.id);
+    agent.send({ type: 'task.status', taskId: runs.id, status: 'RUNNING', at: new Date().toISOString() });
+    await eventually(() => page.messages.some((m) => m.id === runs.id && m.matches && m.row.includes('status-RUNNING')));
+  });
+
+  it('refuses a live socket from another origin or without a session', async () => {
+    expect((await rawUpgrade(scheduler.url, '/live/tasks', { cookie: adminCookie, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await rawUpgrade(scheduler.url, '/live/tasks', { origin: scheduler.url })).status).toBe(401);
+  });
+});
