@@ -104,6 +104,74 @@ describe('dashboard live sockets', () => {
     await eventually(() => page.messages.some((m) => m.id === runs.id && m.matches && m.row.includes('status-RUNNING')));
   });
 
+  it("follows a task's log after the lines its page showed, in order, with its details as they change, then the stop from its page", async () => {
+    const task = await createTask('web');
+    while ((await agent.next('task.assign')).task.taskId !== task.id);
+    agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: new Date().toISOString() });
+    await eventually(async () => (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body.status === 'RUNNING');
+    const shown = (await scheduler.call('GET', `/v1/tasks/${task.id}/logs`)).body.lines.length;
+    const page = await live(`/live/tasks/${task.id}?after=${shown}`);
+    await eventually(() => page.messages.some((m) => m.type === 'task' && m.status === 'RUNNING'));
+    expect(page.messages.find((m) => m.type === 'task').details).toContain('<dd data-field="Status">RUNNING</dd>');
+    expect(page.messages.find((m) => m.type === 'task').actions).toContain(`href="/tasks/${task.id}/stop"`);
+    // 300 numbered lines in batches, as an agent ships them.
+    const at = new Date().toISOString();
+    for (let seq = 1; seq <= 300; seq += 50) {
+      agent.send({ type: 'task.log', taskId: task.id, seq, lines: Array.from({ length: 50 }, (_, i) => ({ stream: 'stdout' as const, text: `line ${seq + i}`, at })) });
+      await agent.next('task.log.ack');
+    }
+    const appLines = () => page.messages.filter((m) => m.type === 'lines').flatMap((m) => m.lines).filter(([, , stream]: [number, string, string]) => stream !== 'system');
+    await eventually(() => appLines().length === 300);
+    expect(appLines().map(([, text]: [number, string]) => text.replace(/^.* \[app\] /, ''))).toEqual(Array.from({ length: 300 }, (_, i) => `line ${i + 1}`));
+    expect(appLines()[0][1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[app\] line 1$/);
+    const positions = page.messages.filter((m) => m.type === 'lines').flatMap((m) => m.lines.map(([n]: [number]) => n));
+    expect(positions[0]).toBe(shown + 1);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+
+    // Stop from the page: its confirmation, then its form with the session's CSRF token.
+    const html = (path: string, init: RequestInit = {}) => fetch(`${scheduler.url}${path}`, { redirect: 'manual', ...init, headers: { cookie: adminCookie, ...(init.headers ?? {}) } });
+    const confirm = await (await html(`/tasks/${task.id}/stop`)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)![1]!;
+    expect(confirm).toContain(`action="/tasks/${task.id}/stop"`);
+    const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+    expect((await html(`/tasks/${task.id}/stop`, form({}))).status).toBe(403);
+    const stopped = await html(`/tasks/${task.id}/stop`, form({ csrf }));
+    expect(stopped.status).toBe(303);
+    expect(stopped.headers.get('location')).toBe(`/tasks/${task.id}`);
+    const stop = await agent.next('task.stop');
+    expect(stop).toMatchObject({ taskId: task.id, stopCode: 'USER_STOPPED' });
+    await eventually(() => page.messages.some((m) => m.type === 'task' && m.details.includes('<dd data-field="Desired status">STOPPED</dd>')));
+    agent.send({ type: 'task.exited', taskId: task.id, stopCode: 'USER_STOPPED', exitCode: 143, reason: stop.reason, usage: { peakMemoryBytes: null, cpuSeconds: null, diskBytes: null }, startedAt: at, finishedAt: new Date().toISOString(), lastSeq: 300 });
+    await eventually(() => page.messages.some((m) => m.type === 'end'));
+    const last = page.messages.filter((m) => m.type === 'task').at(-1);
+    expect(last.status).toBe('STOPPED');
+    expect(last.details).toContain('<dd data-field="Stop code">USER_STOPPED');
+    expect(last.details).toContain('<dd data-field="Stopped by">bootstrap</dd>');
+    expect(last.actions).toContain(`href="/tasks/${task.id}/delete"`);
+    expect((await page.closed).code).toBe(1000);
+    // Audited as the API's stop.
+    const audit = (await scheduler.call('GET', `/v1/audit?action=task.stop`)).body;
+    expect(JSON.stringify(audit)).toContain(task.id);
+
+    // The raw log: the output alone, as `show logs --raw` prints it.
+    const raw = await html(`/tasks/${task.id}/log.txt`);
+    expect(raw.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="task-${task.id}.log"`);
+    expect(await raw.text()).toBe(Array.from({ length: 300 }, (_, i) => `line ${i + 1}\n`).join(''));
+
+    // A viewer may read but not stop or delete; then the delete, through its confirmation.
+    const { token } = await createToken(database.db, { name: 'reader', role: 'viewer' }, 'test');
+    const readerCookie = await cookieOf(token);
+    const readerPage = await (await fetch(`${scheduler.url}/tasks/${task.id}`, { headers: { cookie: readerCookie } })).text();
+    expect(readerPage).not.toContain(`/tasks/${task.id}/delete`);
+    const readerCsrf = /name="csrf" value="([^"]+)"/.exec(readerPage)![1]!;
+    const refused = await fetch(`${scheduler.url}/tasks/${task.id}/delete`, { ...form({ csrf: readerCsrf }), redirect: 'manual', headers: { cookie: readerCookie, 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(refused.status).toBe(403);
+    const deleted = await html(`/tasks/${task.id}/delete`, form({ csrf }));
+    expect(deleted.status).toBe(303);
+    expect((await scheduler.call('GET', `/v1/tasks/${task.id}`)).status).toBe(404);
+  });
+
   it('refuses a live socket from another origin or without a session', async () => {
     expect((await rawUpgrade(scheduler.url, '/live/tasks', { cookie: adminCookie, origin: 'http://evil.example' })).status).toBe(403);
     expect((await rawUpgrade(scheduler.url, '/live/tasks', { origin: scheduler.url })).status).toBe(401);

@@ -8,6 +8,9 @@ import { bodyLimitOf } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { findTask, listTasks } from '../tasks/repository.js';
+import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
+import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
+import { stream } from 'hono/streaming';
 import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
@@ -17,7 +20,7 @@ import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSession
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
 import { DASHBOARD_CSS, DASHBOARD_CSS_PATH } from './styles.js';
-import { TaskPage, type LogTail } from './task-page.js';
+import { ConfirmPage, TaskPage, type LogTail } from './task-page.js';
 import { readListing } from './task-listing.js';
 import { TasksPage } from './tasks-page.js';
 
@@ -142,6 +145,48 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const viewer = c.get('viewer');
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
     return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
+  });
+
+  // Stop and delete: a confirmation page (GET), whose form posts the action (POST, with its CSRF
+  // token) through the API's own checks and audit (tasks/task-actions.ts).
+  for (const action of ['stop', 'delete'] as const) {
+    routes.get(`/tasks/:id/${action}`, signedIn, async (c) => {
+      const viewer = c.get('viewer');
+      const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+      return c.html(<ConfirmPage viewer={viewer} task={toTask(task)} action={action} />);
+    });
+  }
+  routes.post('/tasks/:id/stop', signedIn, async (c) => {
+    const task = await stopTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    return c.redirect(`/tasks/${task.id}`, 303);
+  });
+  routes.post('/tasks/:id/delete', signedIn, async (c) => {
+    await deleteTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    return c.redirect('/tasks', 303);
+  });
+
+  // The whole log as `tapit show logs --raw` prints it: the task's output, byte for byte, without
+  // times or [system] lines; read a page at a time at the browser's pace.
+  routes.get('/tasks/:id/log.txt', signedIn, async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('viewer').principal.project);
+    const state = await readLogState(db, task.id);
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    c.header('Content-Disposition', `attachment; filename="task-${task.id}.log"`);
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (!state || state.log_expired_at) return c.body('');
+    return stream(c, async (out) => {
+      let after = 0;
+      for (;;) {
+        const { chunks, more } = await readLogChunks(db, task.id, after, { maxBytes: CHUNK_PAGE_BYTES });
+        let text = '';
+        for (const chunk of chunks) for (const run of parseChunk(chunk).runs) if (run.stream !== 'system') text += run.text;
+        if (text) await out.write(text);
+        const last = chunks.at(-1);
+        if (!more || !last || out.aborted) return;
+        after = last.first + last.lines - 1;
+      }
+    });
   });
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */

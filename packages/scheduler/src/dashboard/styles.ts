@@ -48,6 +48,17 @@ table.tasks tr.changed td { animation: changed 1.5s ease-out; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.details dt { color: var(--muted); }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }
+pre.log span.system { color: var(--muted); }
+pre.log mark { background: #fff3a3; color: #1b1f24; }
+pre.log[hidden], .js-only[hidden] { display: none; }
+.log-tools { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: .5rem; }
+.log-tools .js-only { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.actions { display: flex; gap: .75rem; margin: 0 0 1rem; }
+a.button { display: inline-block; text-decoration: none; color: inherit; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .8rem; }
+a.button.danger, button.danger { color: var(--bad); border-color: var(--bad); }
+button.danger { background: var(--bad); color: #fff; }
+form.confirm { display: flex; gap: 1rem; align-items: center; }
 pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 32rem; overflow-y: auto; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
