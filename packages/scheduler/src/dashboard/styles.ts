@@ -38,7 +38,7 @@ td.command { overflow-wrap: anywhere; }
 /* Fixed column widths: a row that changes live (its status, its duration) moves nothing. */
 table.tasks { table-layout: fixed; min-width: 72rem; }
 table.tasks td { overflow-wrap: anywhere; }
-col.c-id { width: 8.5rem; } col.c-status { width: 12.5rem; } col.c-app { width: 13rem; } col.c-created { width: 13rem; } col.c-duration { width: 6.5rem; } col.c-resources { width: 12.5rem; }
+col.c-id { width: 8rem; } col.c-status { width: 12.5rem; } col.c-app { width: 12rem; } col.c-created { width: 14rem; } col.c-duration { width: 5.5rem; } col.c-resources { width: 11.5rem; }
 table.tasks tr.changed td { animation: changed 1.5s ease-out; }
 @keyframes changed { from { background: color-mix(in srgb, var(--accent) 18%, transparent); } to { background: transparent; } }
 @media (prefers-reduced-motion: reduce) { tr.changed td { animation: none; } }
