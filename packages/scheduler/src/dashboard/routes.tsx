@@ -197,7 +197,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const from = Math.max(0, state.log_count - LOG_TAIL_LINES);
     const { chunks } = await readLogChunks(db, taskId, from, { maxLines: LOG_TAIL_LINES });
     const lines: LogLine[] = chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
-    return { lines, total: state.log_count, expiredAt: null };
+    // Lines stored since the count was read may be in the chunks read after it: the page's live
+    // log goes on after the last line it shows, not after the count.
+    return { lines, total: Math.max(state.log_count, lines.at(-1)?.position ?? 0), expiredAt: null };
   }
 
   // Errors as pages, in the API's words and statuses (another project's task: 404 as at /v1).
