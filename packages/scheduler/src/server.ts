@@ -97,6 +97,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   let copies: CopyBroker | null = null;
   let sendToAgent = (_agent: string, _frame: SchedulerFrame): void => {};
   let agentsConnected = () => 0;
+  // The dashboard's sockets are made with the server, below; a sign-out before then ends none.
+  let dashboardSessionEnded = (_sessionId: string): void => {};
   // Counted only where served: prom-client is loaded then, and a scheduler without metrics starts as before.
   const metrics: SchedulerMetrics | undefined =
     config.TAPIT_METRICS_TOKEN === undefined && config.TAPIT_METRICS_LISTEN === undefined
@@ -109,7 +111,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
           taskCountsCacheMs: config.TAPIT_METRICS_CACHE_SECONDS * 1000,
         });
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, followHub, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), ...(metrics ? { metrics } : {}) },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, followHub, dashboardSessionEnded: (sessionId) => dashboardSessionEnded(sessionId), streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), ...(metrics ? { metrics } : {}) },
     log,
   );
   const gateway = new AgentGateway({
@@ -203,6 +205,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
   // The dashboard pages' sockets, authorized by the session cookie and checked for Origin.
   const browserSockets = dashboardSockets({ db: database.db, signals, tokenWatch, log, streamLimits, followHub });
+  dashboardSessionEnded = (sessionId) => browserSockets.sessionEnded(sessionId);
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.

@@ -172,6 +172,16 @@ describe('dashboard live sockets', () => {
     expect((await scheduler.call('GET', `/v1/tasks/${task.id}`)).status).toBe(404);
   });
 
+  it('closes the live sockets of a session at its sign-out', async () => {
+    const { token } = await createToken(database.db, { name: 'leaving', role: 'viewer' }, 'test');
+    const cookie = await cookieOf(token);
+    const page = await live('/live/tasks', cookie);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await fetch(`${scheduler.url}/tasks`, { headers: { cookie } })).text())![1]!;
+    const out = await fetch(`${scheduler.url}/sign-out`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf }).toString() });
+    expect(out.status).toBe(303);
+    expect(await page.closed).toEqual({ code: 4001, reason: 'signed out' });
+  });
+
   it('refuses a live socket from another origin or without a session', async () => {
     expect((await rawUpgrade(scheduler.url, '/live/tasks', { cookie: adminCookie, origin: 'http://evil.example' })).status).toBe(403);
     expect((await rawUpgrade(scheduler.url, '/live/tasks', { origin: scheduler.url })).status).toBe(401);

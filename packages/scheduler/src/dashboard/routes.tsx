@@ -127,6 +127,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
 
   routes.post('/sign-out', signedIn, async (c) => {
     await endSession(db, c.get('sessionId'));
+    deps.dashboardSessionEnded?.(c.get('sessionId'));
     clearSessionCookie(c);
     return c.redirect('/sign-in', 303);
   });

@@ -38,6 +38,8 @@ export interface AppDeps {
   agentChanged?: (name: string) => Promise<void>;
   /** The replica's log follows, shared with the dashboard's live logs (logs/routes.ts makes one if absent). */
   followHub?: FollowHub;
+  /** A dashboard session was signed out here: its live sockets close (dashboard/browser-socket.ts). */
+  dashboardSessionEnded?: (sessionId: string) => void;
   /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
   recentChunks?: RecentChunks;
   /** TAPIT_TASK_FILES_MAX_BYTES: the bytes a task's `--file`s hold at most, together (MAX_TASK_FILES_BYTES if absent). */
