@@ -68,11 +68,12 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   // The client scripts (assets.ts): named by their hash, so cached for good.
   routes.get('/assets/:file', (c) => {
     const file = c.req.param('file');
-    const contents = file.endsWith('.js') ? scriptFile(file) : undefined;
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : undefined;
+    const contents = type ? scriptFile(file) : undefined;
     if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     c.header('X-Content-Type-Options', 'nosniff');
-    return c.body(new Uint8Array(contents), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+    return c.body(new Uint8Array(contents), 200, { 'Content-Type': `${type}; charset=utf-8` });
   });
 
   routes.get('/sign-in', async (c) => {
