@@ -152,6 +152,9 @@ describe('the live dashboard in Chromium', () => {
     await expect.poll(() => field('Status').textContent(), { timeout: 60_000, message: why() }).toBe('STOPPED');
     // As `tapit show task` prints it: the code, its reason, and who stopped it.
     expect(await field('Stop code').textContent()).toMatch(/^USER_STOPPED.* \(by bootstrap\)$/);
+    // The events table followed too: the stop asked (desired STOPPED), then carried out.
+    await expect.poll(() => page.locator('#task-events td[data-label="Status"]').allTextContents()).toEqual(['PROVISIONING', 'PENDING', 'RUNNING', 'RUNNING', 'STOPPING', 'STOPPED']);
+    expect(await page.locator('#task-events td[data-label="Desired status"]').allTextContents()).toEqual(['RUNNING', 'RUNNING', 'RUNNING', 'STOPPED', 'STOPPED', 'STOPPED']);
     // Stopped: the page offers the delete now, and not the stop.
     await expect.poll(() => page.getByRole('link', { name: 'Delete…' }).count()).toBe(1);
     expect(await page.getByRole('link', { name: 'Stop…' }).count()).toBe(0);

@@ -146,6 +146,9 @@ describe('dashboard live sockets', () => {
     const last = page.messages.filter((m) => m.type === 'task').at(-1);
     expect(last.status).toBe('STOPPED');
     expect(last.details).toMatch(/<dd data-field="Stop code">USER_STOPPED[^<]* \(by bootstrap\)<\/dd>/);
+    // Its events as they are now, in order: the stop asked (desired STOPPED), then carried out.
+    const events = [...String(last.events).matchAll(/<td data-label="Status">([A-Z_]+)<\/td><td data-label="Desired status">([A-Z_]+)<\/td>/g)].map((m) => `${m[1]}/${m[2]}`);
+    expect(events).toEqual(['PROVISIONING/RUNNING', 'PENDING/RUNNING', 'RUNNING/RUNNING', 'RUNNING/STOPPED', 'STOPPING/STOPPED', 'STOPPED/STOPPED']);
     expect(last.actions).toContain(`href="/tasks/${task.id}/delete"`);
     expect((await page.closed).code).toBe(1000);
     // Audited as the API's stop.

@@ -5,17 +5,17 @@ import type { Database } from '../db/schema.js';
 import { DomainError } from '../domain/domain-error.js';
 import type { FollowFormat, FollowHub } from '../logs/follow-hub.js';
 import { parseChunk } from '../logs/repository.js';
-import { findTask } from '../tasks/repository.js';
+import { findTask, listTaskEvents } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
 import type { BrowserSocketHandler } from './browser-socket.js';
-import { TaskActions, TaskDetails } from './task-page.js';
+import { TaskActions, TaskDetails, TaskEvents } from './task-page.js';
 
 /** What the task page's script gets (client/entries/task.ts), one per frame. */
 export type LiveTaskMessage =
   /** Lines as `tapit show logs` prints them: [position, text, stream]. */
   | { type: 'lines'; lines: [number, string, LogStream][] }
-  /** The details and the buttons, rendered as the page renders them. */
-  | { type: 'task'; status: string; details: string; actions: string }
+  /** The details, the events and the buttons, rendered as the page renders them. */
+  | { type: 'task'; status: string; details: string; events: string; actions: string }
   /** The log is complete (the task STOPPED and its last lines are in), or expired. */
   | { type: 'end'; exitCode: number | null; logExpiredAt?: string }
   /** The task was deleted. */
@@ -64,7 +64,14 @@ export function liveTask(deps: { db: Kysely<Database>; followHub: FollowHub }): 
         do {
           again = false;
           const now = toTask(await findTask(deps.db, task.id, principal.project));
-          const message: LiveTaskMessage = { type: 'task', status: now.status, details: String(<TaskDetails task={now} />), actions: String(<TaskActions task={now} principal={principal} />) };
+          const events = await listTaskEvents(deps.db, task.id);
+          const message: LiveTaskMessage = {
+            type: 'task',
+            status: now.status,
+            details: String(<TaskDetails task={now} />),
+            events: String(<TaskEvents events={events} />),
+            actions: String(<TaskActions task={now} principal={principal} />),
+          };
           await send(JSON.stringify(message));
         } while (again && !signal.aborted);
       })()

@@ -7,7 +7,7 @@ import { toApiError } from '../http/api-error.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
-import { findTask, listTasks } from '../tasks/repository.js';
+import { findTask, listTaskEvents, listTasks } from '../tasks/repository.js';
 import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
 import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
 import { stream } from 'hono/streaming';
@@ -153,7 +153,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   routes.get('/tasks/:id', signedIn, async (c) => {
     const viewer = c.get('viewer');
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
-    return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
+    return c.html(<TaskPage viewer={viewer} task={toTask(task)} events={await listTaskEvents(db, task.id)} log={await readLogTail(task.id)} />);
   });
 
   // The other pages (run a task, schedules, agents, audit, tokens), each in its own module.

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
 import type { Principal } from '../auth/tokens.js';
+import type { TaskEvent } from '../tasks/repository.js';
 import { Layout, type Viewer } from './layout.js';
 import { formatCommand, formatTimestamp, shortId, taskDetails } from './format.js';
 
@@ -17,7 +18,7 @@ export interface LogTail {
  * `/live/tasks/ID?after=N` (dashboard/live-task.ts): the details and the buttons as they change,
  * and the log's lines after those shown, as `tapit show logs --follow` prints them.
  */
-export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
+export function TaskPage(props: { viewer: Viewer; task: Task; events: TaskEvent[]; log: LogTail }) {
   const { task, log } = props;
   const live = log.expiredAt === null ? `/live/tasks/${task.id}?after=${log.total}` : undefined;
   return (
@@ -30,6 +31,10 @@ export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
       <dl class="details" id="task-details">
         <TaskDetails task={task} />
       </dl>
+      <h2 id="events">Events</h2>
+      <div id="task-events">
+        <TaskEvents events={props.events} />
+      </div>
       <h2 id="log">{logHeading(log)}</h2>
       {log.expiredAt !== null ? (
         <p class="muted">The log expired at {formatTimestamp(log.expiredAt)} (its app's log retention).</p>
@@ -71,6 +76,32 @@ export function TaskDetails(props: { task: Task }) {
         </>
       ))}
     </>
+  );
+}
+
+/** The task's status changes (`task_events`), oldest first: when each status and desired status began. */
+export function TaskEvents(props: { events: TaskEvent[] }) {
+  return (
+    <table class="cards events" aria-labelledby="events">
+      <thead>
+        <tr>
+          <th scope="col">Time</th>
+          <th scope="col">Status</th>
+          <th scope="col">Desired status</th>
+          <th scope="col">Message</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.events.map((event) => (
+          <tr>
+            <td data-label="Time">{formatTimestamp(event.at.toISOString())}</td>
+            <td data-label="Status">{event.status}</td>
+            <td data-label="Desired status">{event.desiredStatus}</td>
+            <td data-label="Message">{event.message ?? '-'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -258,3 +258,26 @@ export async function deleteTask(db: Kysely<Database>, task: TaskWithApp): Promi
     throw new DomainError('CONFLICT', `task ${task.id} is ${task.status}: stop it and wait until it is STOPPED before deleting it`, 'task');
   }
 }
+
+/** A change of a task's status or desired status, as `task_events` records it. */
+export interface TaskEvent {
+  at: Date;
+  status: string;
+  desiredStatus: string;
+  message: string | null;
+}
+
+/** Most events a task's page shows: a task has a handful; a restarted one a few more. */
+export const TASK_EVENTS_SHOWN = 100;
+
+/** A task's status changes, oldest first (the newest TASK_EVENTS_SHOWN). */
+export async function listTaskEvents(db: Kysely<Database>, taskId: string): Promise<TaskEvent[]> {
+  const rows = await db
+    .selectFrom('task_events')
+    .select(['status', 'desired_status', 'message', 'created_at'])
+    .where('task_id', '=', taskId)
+    .orderBy('id', 'desc')
+    .limit(TASK_EVENTS_SHOWN)
+    .execute();
+  return rows.reverse().map((row) => ({ at: row.created_at, status: row.status, desiredStatus: row.desired_status, message: row.message }));
+}

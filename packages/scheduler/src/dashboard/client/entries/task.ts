@@ -9,7 +9,7 @@ import { openLiveSocket, parseHtml, showNotice } from '../lib/live-socket.js';
 
 type Message =
   | { type: 'lines'; lines: [number, string, string][] }
-  | { type: 'task'; status: string; details: string; actions: string }
+  | { type: 'task'; status: string; details: string; events: string; actions: string }
   | { type: 'end'; exitCode: number | null; logExpiredAt?: string }
   | { type: 'gone' };
 
@@ -18,6 +18,7 @@ const MAX_LINES = 20_000;
 const log = document.querySelector<HTMLPreElement>('pre#log-lines');
 const details = document.getElementById('task-details');
 const actions = document.getElementById('task-actions');
+const events = document.getElementById('task-events');
 const heading = document.querySelector<HTMLElement>('h2#log');
 const search = document.querySelector<HTMLInputElement>('#log-search');
 const matchCount = document.getElementById('log-matches');
@@ -120,6 +121,7 @@ if (log) {
       if (m.type === 'lines') addLines(m.lines);
       else if (m.type === 'task') {
         if (details) details.replaceChildren(parseHtml(m.details));
+        if (events) events.replaceChildren(parseHtml(m.events));
         if (actions) actions.replaceChildren(parseHtml(m.actions));
         document.body.dataset.status = m.status;
       } else if (m.type === 'end') {
