@@ -106,34 +106,55 @@ export class ConsoleBroker {
       this.failures.failed(source, 'missing token', 'a console upgrade');
       return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'missing bearer token: run `tapit login` or set TAPIT_TOKEN');
     }
-    let open: OpenRequest;
     let principal: Principal | undefined;
-    let initiatedBy: string | null = null;
     try {
       principal = await authenticate(this.deps.db, presented);
-      if (!principal) {
-        this.failures.failed(source, 'invalid token', 'a console upgrade');
-        return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
-      }
-      initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
+    } catch (error) {
+      return refuseWithAnswer(socket, this.unexpected(error));
+    }
+    if (!principal) {
+      this.failures.failed(source, 'invalid token', 'a console upgrade');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
+    }
+    return this.admit(request, socket, head, principal, taskRef, mode, (refusal) => refuseWithAnswer(socket, refusal));
+  }
+
+  /**
+   * A browser's upgrade from the dashboard (dashboard/console-sockets.ts checked its session and
+   * Origin; `principal` is the session's token). From here on it is the CLI's: the same checks,
+   * audit, session, recording and relay. A refusal is sent as an `error` frame on the accepted
+   * socket, then a close with code 4000 + the HTTP status: a browser sees no refused upgrade's
+   * answer, only that it failed.
+   */
+  async handleSessionUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
+    return this.admit(request, socket, head, principal, taskRef, mode, (refusal) => {
+      if (socket.destroyed) return;
+      this.clients.handleUpgrade(request, socket, head, (client) => {
+        client.send(JSON.stringify({ type: 'error', code: refusal.code, message: refusal.message }));
+        client.close(4000 + refusal.status, refusal.code);
+      });
+    });
+  }
+
+  /** Checks and opens the session of an authenticated upgrade; `refuse` answers a refusal (audited). */
+  private async admit(request: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal, taskRef: string, mode: 'attach' | 'exec', refuse: (refusal: ApiError) => void): Promise<void> {
+    const source = request.socket.remoteAddress ?? null;
+    const initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
+    let open: OpenRequest;
+    try {
       open = await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy);
     } catch (error) {
-      const known = toApiError(error);
-      const apiError = known ?? new ApiError('INTERNAL', 'internal error');
-      if (!known || known.code === 'DATABASE_UNAVAILABLE') this.deps.log(`console upgrade: ${known ? known.message : coerceError(error).message}`);
-      if (principal) {
-        await recordAudit(this.deps.db, {
-          actor: principal.name,
-          initiatedBy,
-          action: `console.${mode}.refused`,
-          targetType: 'task',
-          targetId: taskRef,
-          source,
-          details: { code: apiError.code, message: boundText(apiError.message) },
-        }).catch(() => {});
-      }
-      const retry: Record<string, string> = apiError.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(apiError.retryAfterSeconds) };
-      return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field, retry);
+      const refusal = this.unexpected(error);
+      await recordAudit(this.deps.db, {
+        actor: principal.name,
+        initiatedBy,
+        action: `console.${mode}.refused`,
+        targetType: 'task',
+        targetId: taskRef,
+        source,
+        details: { code: refusal.code, message: boundText(refusal.message) },
+      }).catch(() => {});
+      return refuse(refusal);
     }
     // The slot is the socket's: given back when it closes, however the session ended (or if
     // the handshake itself fails).
@@ -144,6 +165,13 @@ export class ConsoleBroker {
         client.terminate();
       }),
     );
+  }
+
+  /** A thrown error as the answer to give: its own, or INTERNAL (logged, as a database outage is). */
+  private unexpected(error: unknown): ApiError {
+    const known = toApiError(error);
+    if (!known || known.code === 'DATABASE_UNAVAILABLE') this.deps.log(`console upgrade: ${known ? known.message : coerceError(error).message}`);
+    return known ?? new ApiError('INTERNAL', 'internal error');
   }
 
   private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null): Promise<OpenRequest> {
@@ -293,4 +321,10 @@ export class ConsoleBroker {
     this.agents.close();
     this.relays.close();
   }
+}
+
+/** A refused upgrade's HTTP answer, with the API's error body (and its Retry-After). */
+function refuseWithAnswer(socket: Duplex, refusal: ApiError): void {
+  const retry: Record<string, string> = refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) };
+  refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field, retry);
 }
