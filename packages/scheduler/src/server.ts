@@ -21,6 +21,7 @@ import { advertiseUrl, replicaId, type SchedulerConfig } from './config.js';
 import { RelayCredential } from './replicas/relay-credential.js';
 import { advertiseReplica } from './replicas/replica-directory.js';
 import { closeAbandonedConsoleSessions } from './consoles/repository.js';
+import { DASHBOARD_CONSOLE_SOCKET, handleDashboardConsoleUpgrade } from './dashboard/console-sockets.js';
 import { openDatabase } from './db/client.js';
 import { describeDatabaseError } from './db/errors.js';
 import { DatabaseProbe } from './db/health.js';
@@ -211,9 +212,11 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
     const copyDialBack = /^\/v1\/agents\/copies\/([0-9a-f]{32})$/.exec(path);
     const relayed = /^\/v1\/replicas\/(consoles|copies)\/([0-9a-f]{32})$/.exec(path);
+    const dashboardConsole = DASHBOARD_CONSOLE_SOCKET.exec(path);
     // Strangers first, before any token or database: a malformed task reference (never echoed),
     // then an address past its failed logins.
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
+    if (dashboardConsole && !isTaskReference(dashboardConsole[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
     if (refuseIfRateLimited(authFailures, request, socket)) return;
     if (path === AGENT_WEBSOCKET_PATH) {
       metrics?.trackWebsocket('agent', socket);
@@ -232,6 +235,10 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
       metrics?.trackWebsocket('replica_relay', socket);
       if (relayed[1] === 'consoles') void consoles.handleReplicaUpgrade(request, socket, head, relayed[2]);
       else void copies!.handleReplicaUpgrade(request, socket, head, relayed[2]);
+    } else if (dashboardConsole) {
+      const mode = dashboardConsole[2] === 'exec' ? 'exec' : 'attach';
+      metrics?.trackWebsocket(mode === 'exec' ? 'exec' : 'console', socket);
+      void handleDashboardConsoleUpgrade({ db: database.db, consoles, log }, request, socket, head, dashboardConsole[1], mode);
     }
     else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../auth/tokens.js';
+import { scriptPath } from './assets.js';
 import { DASHBOARD_CSS_PATH } from './styles.js';
 
 /** Who is signed in, and the CSRF token of their forms (absent on the sign-in page). */
@@ -9,8 +10,10 @@ export interface Viewer {
   csrf: string;
 }
 
-export function Layout(props: { title: string; viewer?: Viewer; children: Child }) {
+/** `scripts`: the client entries (client/entries/NAME.ts) the page loads. */
+export function Layout(props: { title: string; viewer?: Viewer; scripts?: string[]; children: Child }) {
   const { viewer } = props;
+  const scripts = (props.scripts ?? []).map(scriptPath).filter((path) => path !== undefined);
   return (
     <html lang="en">
       <head>
@@ -18,6 +21,9 @@ export function Layout(props: { title: string; viewer?: Viewer; children: Child 
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · tapit`}</title>
         <link rel="stylesheet" href={DASHBOARD_CSS_PATH} />
+        {scripts.map((src) => (
+          <script type="module" src={src}></script>
+        ))}
       </head>
       <body>
         <header>
@@ -25,6 +31,7 @@ export function Layout(props: { title: string; viewer?: Viewer; children: Child 
           {viewer && (
             <nav aria-label="Main">
               <a href="/tasks">Tasks</a>
+              <a href="/run">Run a console</a>
               <span class="muted">
                 {viewer.principal.name} ({viewer.principal.role}
                 {viewer.principal.project ? `, project ${viewer.principal.project}` : ''})

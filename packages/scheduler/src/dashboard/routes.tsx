@@ -1,16 +1,24 @@
 /** @jsxImportSource hono/jsx */
-import { ListTasksQuery, linesOfChunk, type LogLine } from '@tapit/protocol';
+import { CreateTaskRequest, ListTasksQuery, Name, linesOfChunk, type LogLine } from '@tapit/protocol';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { stream } from 'hono/streaming';
+import type { HtmlEscapedString } from 'hono/utils/html';
 import type { AuthFailures } from '../auth/auth-failures.js';
-import { requireProject } from '../auth/permissions.js';
+import { requireProject, requireRole } from '../auth/permissions.js';
+import { listConsoleSessions, openRecording } from '../consoles/repository.js';
 import { coerceError } from '../db/errors.js';
 import { toApiError } from '../http/api-error.js';
 import { bodyLimitOf } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
+import { taskCreation } from '../tasks/create-batch.js';
 import { findTask, listTasks } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
+import { scriptFile } from './assets.js';
+import { ConsolePage, RecordingPage } from './console-page.js';
+import { execArgv } from './exec-command.js';
+import { RunPage, type RunForm } from './run-page.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
 import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSessionCookie, setSignInCsrfCookie } from './session-cookie.js';
@@ -35,15 +43,17 @@ type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
 export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log) {
   const { db } = deps;
   const routes = new Hono<DashboardEnv>();
+  const creation = taskCreation(db, deps.secrets);
 
   // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
-  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*'];
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/consoles/*'];
   const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
     await next();
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
     if (c.res.headers.get('content-type')?.startsWith('text/html')) {
       c.header('Cache-Control', 'no-store');
-      c.header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      // A console page sets its own (it runs a script and opens a socket).
+      if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
       c.header('X-Content-Type-Options', 'nosniff');
       c.header('Referrer-Policy', 'same-origin');
     }
@@ -55,6 +65,16 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   routes.get(DASHBOARD_CSS_PATH, (c) => {
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     return c.body(DASHBOARD_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  // The client scripts (assets.ts): named by their hash, so cached for good.
+  routes.get('/assets/:file', (c) => {
+    const file = c.req.param('file');
+    const contents = file.endsWith('.js') ? scriptFile(file) : undefined;
+    if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    c.header('X-Content-Type-Options', 'nosniff');
+    return c.body(new Uint8Array(contents), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
 
   routes.get('/sign-in', async (c) => {
@@ -136,7 +156,96 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   routes.get('/tasks/:id', signedIn, async (c) => {
     const viewer = c.get('viewer');
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
-    return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} />);
+    return c.html(<TaskPage viewer={viewer} task={toTask(task)} log={await readLogTail(task.id)} consoles={await listConsoleSessions(db, task.id)} />);
+  });
+
+  routes.get('/run', signedIn, (c) => {
+    const viewer = c.get('viewer');
+    const query = c.req.query();
+    const form: RunForm = { project: viewer.principal.project ?? query.project ?? 'default', stage: query.stage ?? 'default', app: query.app ?? '', command: query.command ?? 'sh' };
+    return c.html(<RunPage viewer={viewer} form={form} />);
+  });
+
+  // `tapit run`'s create: the API's schema, permission checks and batch of creates, then the console.
+  routes.post('/run', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const { principal } = viewer;
+    const body = await c.req.parseBody();
+    const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+    const form: RunForm = { project: text('project'), stage: text('stage'), app: text('app'), command: text('command') };
+    const invalid = (message: string) => c.html(<RunPage viewer={viewer} form={form} error={message} />, 400);
+    for (const field of ['project', 'stage', 'app'] as const) {
+      const name = Name.safeParse(form[field]);
+      if (!name.success) return invalid(`${field}: ${name.error.issues[0]!.message}`);
+    }
+    const request = CreateTaskRequest.safeParse({ command: form.command, kind: 'interactive' });
+    if (!request.success) return invalid(`command: ${request.error.issues[0]!.message}`);
+    requireProject(principal, form.project);
+    requireRole(principal, 'member');
+    let answer;
+    try {
+      answer = await creation.submit({
+        path: { project: form.project, stage: form.stage, app: form.app },
+        body: request.data,
+        files: [],
+        actor: principal.name,
+        source: clientAddress(c),
+        idempotency: null,
+      });
+    } catch (error) {
+      // A missing app is the form's to fix, shown with it; anything else is the error page's.
+      const refusal = toApiError(error);
+      if (refusal?.status === 404 || refusal?.status === 400) return c.html(<RunPage viewer={viewer} form={form} error={refusal.message} />, refusal.status);
+      throw error;
+    }
+    deps.signals.workAvailable();
+    return c.redirect(`/tasks/${(answer.task as { id: string }).id}/console`, 303);
+  });
+
+  routes.get('/tasks/:id/console', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+    return consolePage(c, <ConsolePage viewer={viewer} task={toTask(task)} mode="attach" />);
+  });
+
+  routes.get('/tasks/:id/exec', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+    const command = execArgv(c.req.query('command') ?? 'sh');
+    if (command.length === 0) return c.html(<ErrorPage viewer={viewer} title="Cannot show this" message="command: must not be empty" />, 400);
+    return consolePage(c, <ConsolePage viewer={viewer} task={toTask(task)} mode="exec" command={command} />);
+  });
+
+  // What a console page polls while its task starts (`tapit run` follows the log for it).
+  routes.get('/tasks/:id/status', signedIn, async (c) => {
+    const task = toTask(await findTask(db, c.req.param('id'), c.get('viewer').principal.project));
+    c.header('Cache-Control', 'no-store');
+    return c.json({ status: task.status, exitCode: task.exitCode, stopCode: task.stopCode });
+  });
+
+  routes.get('/consoles/:session', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    // As GET /v1/consoles/:session/recording: a recording can hold what users typed.
+    requireRole(viewer.principal, 'member');
+    const recording = await openRecording(db, c.req.param('session'), viewer.principal.project);
+    const header = JSON.parse(recording.header) as { title: string };
+    const taskId = (await db.selectFrom('console_sessions').select('task_id').where('id', '=', c.req.param('session')).executeTakeFirstOrThrow()).task_id;
+    return consolePage(c, <RecordingPage viewer={viewer} session={{ id: c.req.param('session'), taskId, title: header.title }} />);
+  });
+
+  routes.get('/consoles/:session/recording.cast', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    requireRole(viewer.principal, 'member');
+    const recording = await openRecording(db, c.req.param('session'), viewer.principal.project);
+    c.header('Content-Type', 'application/x-asciicast');
+    c.header('Cache-Control', 'no-store');
+    return stream(c, async (out) => {
+      await out.write(recording.header);
+      for await (const page of recording.events()) {
+        if (out.aborted) return;
+        await out.write(page);
+      }
+    });
   });
 
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
@@ -164,6 +273,15 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   });
 
   return routes;
+}
+
+/**
+ * A page with a terminal: its own script (xterm.js), its socket, and the inline styles xterm.js
+ * sets on the elements it draws (a <style> it writes and style attributes); scripts stay 'self'.
+ */
+function consolePage(c: Context, page: HtmlEscapedString | Promise<HtmlEscapedString>) {
+  c.header('Content-Security-Policy', "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  return c.html(page);
 }
 
 /** The sign-in form with a fresh double-submit CSRF value. */

@@ -42,6 +42,16 @@ dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1
 dl.details dt { color: var(--muted); }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }
 pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 32rem; overflow-y: auto; }
+a.button { display: inline-block; text-decoration: none; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
+a.button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+.actions { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: flex-end; margin: 1rem 0; }
+form.exec, form.run { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
+form.exec label, form.run label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
+form.run { flex-direction: column; align-items: stretch; max-width: 26rem; }
+.console-bar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: .5rem; }
+.console-bar [role=status] { flex: 1 1 16rem; color: var(--muted); }
+.terminal { height: calc(100vh - 14rem); min-height: 14rem; background: #0d1117; padding: 4px; border-radius: 6px; overflow: hidden; }
+.terminal.recording { height: auto; min-height: 0; display: inline-block; max-width: 100%; overflow-x: auto; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
   /* A phone shows each task as a card: no table wider than the screen. */

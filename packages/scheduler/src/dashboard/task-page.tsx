@@ -11,7 +11,19 @@ export interface LogTail {
   expiredAt: string | null;
 }
 
-export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
+/** A console or exec session of the task, as `tapit list consoles` lists it. */
+export interface ConsoleSessionRow {
+  id: string;
+  mode: 'attach' | 'exec';
+  command: string[] | null;
+  openedBy: string;
+  openedAt: string;
+  closedAt: string | null;
+  exitCode: number | null;
+  endReason: string | null;
+}
+
+export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail; consoles: ConsoleSessionRow[] }) {
   const { task, log } = props;
   const { resources, usage } = task;
   const stop = task.stopCode === null ? '-' : `${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}`;
@@ -56,6 +68,44 @@ export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail }) {
           </>
         ))}
       </dl>
+      {task.status === 'RUNNING' && (
+        <div class="actions">
+          {task.kind === 'interactive' && <a class="button primary" href={`/tasks/${task.id}/console`}>Open the console</a>}
+          <form class="exec" method="get" action={`/tasks/${task.id}/exec`} aria-label="Run a command in the task">
+            <label for="exec-command">
+              command
+              <input id="exec-command" name="command" value="sh" required />
+            </label>
+            <button type="submit">Run in the task</button>
+          </form>
+        </div>
+      )}
+      {props.consoles.length > 0 && (
+        <>
+          <h2 id="consoles">Consoles</h2>
+          <div class="table-wrap">
+            <table class="consoles">
+              <thead>
+                <tr><th>Session</th><th>Mode</th><th>Command</th><th>Opened by</th><th>Opened</th><th>Closed</th><th>Exit</th><th>Recording</th></tr>
+              </thead>
+              <tbody>
+                {props.consoles.map((s) => (
+                  <tr>
+                    <td class="id">{shortId(s.id)}</td>
+                    <td>{s.mode}</td>
+                    <td class="command">{s.command ? shellJoin(s.command) : '-'}</td>
+                    <td>{s.openedBy}</td>
+                    <td>{formatTimestamp(s.openedAt)}</td>
+                    <td>{s.closedAt ? `${formatTimestamp(s.closedAt)}${s.endReason ? ` (${s.endReason})` : ''}` : 'open'}</td>
+                    <td>{s.exitCode === null ? '-' : String(s.exitCode)}</td>
+                    <td><a href={`/consoles/${s.id}`} aria-label={`Play the recording of session ${shortId(s.id)}`}>Play</a></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
       <h2 id="log">{logHeading(log)}</h2>
       {log.expiredAt !== null ? (
         <p class="muted">The log expired at {formatTimestamp(log.expiredAt)} (its app's log retention).</p>
