@@ -84,7 +84,7 @@ describe('the scheduler metrics endpoint', () => {
     expect(delta('tapit_log_lines_ingested_total')).toBeGreaterThanOrEqual(50);
     expect(delta('tapit_log_bytes_ingested_total')).toBeGreaterThanOrEqual(141);
     expect(valueOf(after, 'tapit_websocket_connections', { kind: 'agent' })).toBe(1);
-    expect(after.filter((s) => s.name === 'tapit_websocket_connections').map((s) => s.labels.kind).sort()).toEqual(['agent', 'console', 'console_dial_back', 'copy_dial_back', 'exec', 'replica_relay']);
+    expect(after.filter((s) => s.name === 'tapit_websocket_connections').map((s) => s.labels.kind).sort()).toEqual(['agent', 'console', 'console_dial_back', 'copy_dial_back', 'dashboard', 'exec', 'replica_relay']);
     expect(delta('tapit_console_sessions_started_total', { mode: 'exec' })).toBe(1);
     expect(valueOf(after, 'tapit_console_sessions', { mode: 'exec' })).toBe(0);
     // Postgres: the pool's counts.

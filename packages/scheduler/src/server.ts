@@ -6,6 +6,7 @@ import { ControlLoop } from './agents/control-loop.js';
 import { CONTROL_PASSES } from './agents/control-passes.js';
 import { ScheduleEngine } from './schedules/schedule-engine.js';
 import { ConsoleBroker } from './consoles/broker.js';
+import { dashboardSockets } from './dashboard/sockets.js';
 import { CopyBroker } from './copies/copy-broker.js';
 import type { SchedulerFrame } from '@tapit/protocol';
 import { answerMalformedRequest, apiServerFactory, refuseConnect } from './http/malformed-request.js';
@@ -21,7 +22,6 @@ import { advertiseUrl, replicaId, type SchedulerConfig } from './config.js';
 import { RelayCredential } from './replicas/relay-credential.js';
 import { advertiseReplica } from './replicas/replica-directory.js';
 import { closeAbandonedConsoleSessions } from './consoles/repository.js';
-import { DASHBOARD_CONSOLE_SOCKET, handleDashboardConsoleUpgrade } from './dashboard/console-sockets.js';
 import { openDatabase } from './db/client.js';
 import { describeDatabaseError } from './db/errors.js';
 import { DatabaseProbe } from './db/health.js';
@@ -198,6 +198,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   const metricsServer = metrics && config.TAPIT_METRICS_LISTEN !== undefined ? await serveMetrics(metrics, config.TAPIT_METRICS_LISTEN, config.TAPIT_METRICS_TOKEN, authFailures) : null;
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
+  // The dashboard pages' sockets, authorized by the session cookie and checked for Origin.
+  const browserSockets = dashboardSockets({ db: database.db, tokenWatch, log, streamLimits, consoles });
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.
@@ -212,11 +214,9 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     const dialBack = /^\/v1\/agents\/consoles\/([0-9a-f]{32})$/.exec(path);
     const copyDialBack = /^\/v1\/agents\/copies\/([0-9a-f]{32})$/.exec(path);
     const relayed = /^\/v1\/replicas\/(consoles|copies)\/([0-9a-f]{32})$/.exec(path);
-    const dashboardConsole = DASHBOARD_CONSOLE_SOCKET.exec(path);
     // Strangers first, before any token or database: a malformed task reference (never echoed),
     // then an address past its failed logins.
     if (consoleMatch && !isTaskReference(consoleMatch[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
-    if (dashboardConsole && !isTaskReference(dashboardConsole[1])) return refuseUpgrade(socket, 400, 'VALIDATION_FAILED', `task: ${TASK_REFERENCE_RULE}`, 'task');
     if (refuseIfRateLimited(authFailures, request, socket)) return;
     if (path === AGENT_WEBSOCKET_PATH) {
       metrics?.trackWebsocket('agent', socket);
@@ -235,12 +235,9 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
       metrics?.trackWebsocket('replica_relay', socket);
       if (relayed[1] === 'consoles') void consoles.handleReplicaUpgrade(request, socket, head, relayed[2]);
       else void copies!.handleReplicaUpgrade(request, socket, head, relayed[2]);
-    } else if (dashboardConsole) {
-      const mode = dashboardConsole[2] === 'exec' ? 'exec' : 'attach';
-      metrics?.trackWebsocket(mode === 'exec' ? 'exec' : 'console', socket);
-      void handleDashboardConsoleUpgrade({ db: database.db, consoles, log }, request, socket, head, dashboardConsole[1], mode);
-    }
-    else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
+    } else if (browserSockets.handleUpgrade(request, socket, head, path)) {
+      metrics?.trackWebsocket('dashboard', socket);
+    } else refuseUpgrade(socket, 404, 'NOT_FOUND', `no websocket at ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
   });
   loop.start();
   schedules.start();
@@ -264,6 +261,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
       authFailures.close();
       connections.close();
       consoles.close();
+      browserSockets.close();
       copies?.close();
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

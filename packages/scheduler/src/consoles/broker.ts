@@ -116,46 +116,8 @@ export class ConsoleBroker {
       this.failures.failed(source, 'invalid token', 'a console upgrade');
       return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
     }
-    return this.admit(request, socket, head, principal, taskRef, mode, (refusal) => refuseWithAnswer(socket, refusal));
-  }
-
-  /**
-   * A browser's upgrade from the dashboard (dashboard/console-sockets.ts checked its session and
-   * Origin; `principal` is the session's token). From here on it is the CLI's: the same checks,
-   * audit, session, recording and relay. A refusal is sent as an `error` frame on the accepted
-   * socket, then a close with code 4000 + the HTTP status: a browser sees no refused upgrade's
-   * answer, only that it failed.
-   */
-  async handleSessionUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
-    return this.admit(request, socket, head, principal, taskRef, mode, (refusal) => {
-      if (socket.destroyed) return;
-      this.clients.handleUpgrade(request, socket, head, (client) => {
-        client.send(JSON.stringify({ type: 'error', code: refusal.code, message: refusal.message }));
-        client.close(4000 + refusal.status, refusal.code);
-      });
-    });
-  }
-
-  /** Checks and opens the session of an authenticated upgrade; `refuse` answers a refusal (audited). */
-  private async admit(request: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal, taskRef: string, mode: 'attach' | 'exec', refuse: (refusal: ApiError) => void): Promise<void> {
-    const source = request.socket.remoteAddress ?? null;
-    const initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
-    let open: OpenRequest;
-    try {
-      open = await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy);
-    } catch (error) {
-      const refusal = this.unexpected(error);
-      await recordAudit(this.deps.db, {
-        actor: principal.name,
-        initiatedBy,
-        action: `console.${mode}.refused`,
-        targetType: 'task',
-        targetId: taskRef,
-        source,
-        details: { code: refusal.code, message: boundText(refusal.message) },
-      }).catch(() => {});
-      return refuse(refusal);
-    }
+    const open = await this.admit(request, principal, taskRef, mode, { counted: false });
+    if (open instanceof ApiError) return refuseWithAnswer(socket, open);
     // The slot is the socket's: given back when it closes, however the session ended (or if
     // the handshake itself fails).
     socket.once('close', open.release);
@@ -167,6 +129,46 @@ export class ConsoleBroker {
     );
   }
 
+  /**
+   * A browser's socket from the dashboard, already accepted (dashboard/browser-socket.ts checked
+   * its session and Origin, and counts it as one of the token's streams; `principal` is the
+   * session's token). From here on it is the CLI's session: the same checks, audit, recording
+   * and relay. A refusal is an `error` frame and a close with code 4000 + the HTTP status: a
+   * browser sees no refused upgrade's answer, only that it failed.
+   */
+  async serveBrowser(client: WebSocket, request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
+    const open = await this.admit(request, principal, taskRef, mode, { counted: true });
+    if (open instanceof ApiError) {
+      client.send(JSON.stringify({ type: 'error', code: open.code, message: open.message }));
+      return client.close(4000 + open.status, open.code);
+    }
+    await this.open(client, open).catch((error) => {
+      this.deps.log(`console session of task ${open.task.id}: ${coerceError(error).message}`);
+      client.terminate();
+    });
+  }
+
+  /** The session an authenticated client may open, or why not (audited). */
+  private async admit(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', streams: { counted: boolean }): Promise<OpenRequest | ApiError> {
+    const source = request.socket.remoteAddress ?? null;
+    const initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
+    try {
+      return await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy, streams);
+    } catch (error) {
+      const refusal = this.unexpected(error);
+      await recordAudit(this.deps.db, {
+        actor: principal.name,
+        initiatedBy,
+        action: `console.${mode}.refused`,
+        targetType: 'task',
+        targetId: taskRef,
+        source,
+        details: { code: refusal.code, message: boundText(refusal.message) },
+      }).catch(() => {});
+      return refusal;
+    }
+  }
+
   /** A thrown error as the answer to give: its own, or INTERNAL (logged, as a database outage is). */
   private unexpected(error: unknown): ApiError {
     const known = toApiError(error);
@@ -174,7 +176,7 @@ export class ConsoleBroker {
     return known ?? new ApiError('INTERNAL', 'internal error');
   }
 
-  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null): Promise<OpenRequest> {
+  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null, streams: { counted: boolean }): Promise<OpenRequest> {
     requireRole(principal, 'member');
     const query = OpenConsoleQuery.safeParse(Object.fromEntries(new URL(request.url ?? '/', 'http://x').searchParams));
     if (!query.success) throw new ApiError('VALIDATION_FAILED', describeIssues(query.error));
@@ -193,7 +195,8 @@ export class ConsoleBroker {
     const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode);
     const route = await routeToAgent({ db: this.deps.db, schedulerId: this.deps.schedulerId, connectedHere: (agent) => this.deps.gateway.sessions.has(agent) }, task.agent_name ?? '', task.id);
     // Last: a refusal for a reason of its own (role, project, task) says that reason.
-    const release = this.streams.acquire(principal.name);
+    // A browser's socket is counted already: the dashboard counted it when it accepted it.
+    const release = streams.counted ? () => {} : this.streams.acquire(principal.name);
     const client = mode === 'attach' ? query.data.client : undefined;
     return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy, route, client };
   }

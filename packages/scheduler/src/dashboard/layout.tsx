@@ -10,7 +10,7 @@ export interface Viewer {
   csrf: string;
 }
 
-/** `scripts`: the client entries (client/entries/NAME.ts) the page loads. */
+/** `scripts`: the client entries (client/entries/NAME.ts) the page loads; it works without them too. */
 export function Layout(props: { title: string; viewer?: Viewer; scripts?: string[]; children: Child }) {
   const { viewer } = props;
   const scripts = (props.scripts ?? []).map(scriptPath).filter((path) => path !== undefined);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
+import { scriptPath } from './assets.js';
 import { csrfTokenOf } from './csrf.js';
 import { DASHBOARD_CSS_PATH } from './styles.js';
 
@@ -68,7 +69,22 @@ describe.each(DATABASE_KINDS)('dashboard routes on %s', (kind) => {
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // Scripts and websockets of this origin only: no inline script, no other host.
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'; connect-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe|\*|https?:/);
     expect(await page.text()).toContain(`value="${csrfTokenOf(session)}"`);
+  });
+
+  it('serves the built client scripts by their hash, cached for good, and nothing else under /assets', async () => {
+    // The build (scripts/bundle-client.mjs) made one per entry in client/entries/.
+    const path = scriptPath('tasks')!;
+    expect(path).toMatch(/^\/assets\/tasks-[0-9a-f]{12}\.js$/);
+    const script = await app.request(path);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toContain('text/javascript');
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await script.text()).toContain('WebSocket');
+    for (const other of ['/assets/tasks-000000000000.js', '/assets/manifest.json', '/assets/..%2Fmanifest.json']) expect((await app.request(other)).status).toBe(404);
   });
 
   it('refuses a form without its CSRF token with 403, and signs out with it', async () => {

@@ -35,6 +35,12 @@ const PAGE_SIZE = 50;
 
 type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
 
+/**
+ * Only the scheduler's own stylesheet and scripts (no inline script, no eval), websockets and
+ * fetches to this origin only, forms posted here only, never framed.
+ */
+export const DASHBOARD_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /*
  * The dashboard: pages rendered here, from the same repositories and permission checks as the
  * API (`listTasks` with the token's project, `findTask` limited to it), so a page shows nothing
@@ -52,8 +58,8 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
     if (c.res.headers.get('content-type')?.startsWith('text/html')) {
       c.header('Cache-Control', 'no-store');
-      // A console page sets its own (it runs a script and opens a socket).
-      if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      // A console page sets its own (xterm.js sets inline styles).
+      if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', DASHBOARD_CSP);
       c.header('X-Content-Type-Options', 'nosniff');
       c.header('Referrer-Policy', 'same-origin');
     }
@@ -276,11 +282,13 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
 }
 
 /**
- * A page with a terminal: its own script (xterm.js), its socket, and the inline styles xterm.js
- * sets on the elements it draws (a <style> it writes and style attributes); scripts stay 'self'.
+ * A page with a terminal: the dashboard's policy, with the inline styles xterm.js sets on what it
+ * draws (a <style> it writes, style attributes); scripts stay 'self' only.
  */
+export const CONSOLE_CSP = DASHBOARD_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+
 function consolePage(c: Context, page: HtmlEscapedString | Promise<HtmlEscapedString>) {
-  c.header('Content-Security-Policy', "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  c.header('Content-Security-Policy', CONSOLE_CSP);
   return c.html(page);
 }
 

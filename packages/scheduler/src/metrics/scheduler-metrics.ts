@@ -20,7 +20,7 @@ export interface PoolCounts {
 }
 
 /** Kinds of websocket this replica serves (server.ts names them from the upgrade's path). */
-export type WebsocketKind = 'agent' | 'console' | 'exec' | 'console_dial_back' | 'copy_dial_back' | 'replica_relay';
+export type WebsocketKind = 'agent' | 'console' | 'exec' | 'console_dial_back' | 'copy_dial_back' | 'replica_relay' | 'dashboard';
 
 export interface SchedulerMetricsOptions {
   db: Kysely<Database>;
@@ -104,7 +104,7 @@ export class SchedulerMetrics {
     this.consoleSessions = new Gauge({ name: 'tapit_console_sessions', help: 'Console and exec sessions this replica relays now, by mode (attach, exec)', labelNames: ['mode'], registers });
     this.consoleSessionsStarted = new Counter({ name: 'tapit_console_sessions_started_total', help: 'Console and exec sessions this replica relayed, by mode', labelNames: ['mode'], registers });
     // Zeros from the start: a rate over a series that appears only later misses its first step.
-    for (const kind of ['agent', 'console', 'exec', 'console_dial_back', 'copy_dial_back', 'replica_relay'] satisfies WebsocketKind[]) this.websockets.set({ kind }, 0);
+    for (const kind of ['agent', 'console', 'exec', 'console_dial_back', 'copy_dial_back', 'replica_relay', 'dashboard'] satisfies WebsocketKind[]) this.websockets.set({ kind }, 0);
     for (const mode of ['attach', 'exec']) {
       this.consoleSessions.set({ mode }, 0);
       this.consoleSessionsStarted.inc({ mode }, 0);

@@ -12,6 +12,8 @@ import { DetachKeys } from './detach-keys.js';
 const STDIN = 0;
 const STDOUT = 1;
 const STDERR = 2;
+/** Input goes in messages of at most this many bytes: a large paste stays within a dashboard socket's frame limit. */
+const INPUT_CHUNK_BYTES = 16 * 1024;
 /** How long a lone Ctrl-P waits for Ctrl-Q before it goes on as a key (the CLI's wait). */
 const DETACH_HOLD_MS = 500;
 
@@ -138,11 +140,14 @@ export class ConsoleLink {
   }
 
   private sendInput(bytes: Uint8Array): void {
-    if (bytes.length === 0 || this.socket.readyState !== WebSocket.OPEN) return;
-    const message = new Uint8Array(bytes.length + 1);
-    message[0] = STDIN;
-    message.set(bytes, 1);
-    this.socket.send(message);
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    for (let at = 0; at < bytes.length; at += INPUT_CHUNK_BYTES) {
+      const chunk = bytes.subarray(at, at + INPUT_CHUNK_BYTES);
+      const message = new Uint8Array(chunk.length + 1);
+      message[0] = STDIN;
+      message.set(chunk, 1);
+      this.socket.send(message);
+    }
   }
 
   private send(frame: { type: 'resize'; cols: number; rows: number } | { type: 'detach' }): void {
