@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertConsoleSession } from '../consoles/repository.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
@@ -69,6 +70,17 @@ describe.each(DATABASE_KINDS)('the console pages on %s', (kind) => {
     const tasks = await page('/tasks', admin);
     expect(tasks.headers.get('content-security-policy')).not.toContain('unsafe');
     expect(await tasks.text()).not.toContain('/assets/console-');
+
+    // Its script, gzipped for a browser that takes it (xterm.js: ~350 KB, ~90 KB gzipped).
+    const src = /src="(\/assets\/console-[0-9a-f]{12}\.js)"/.exec(html)![1]!;
+    const plain = await created.app.request(src);
+    const packed = await created.app.request(src, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(packed.headers.get('content-encoding')).toBe('gzip');
+    expect(packed.headers.get('vary')).toBe('Accept-Encoding');
+    const packedBytes = Buffer.from(await packed.arrayBuffer());
+    const plainBytes = Buffer.from(await plain.arrayBuffer());
+    expect(gunzipSync(packedBytes).equals(plainBytes)).toBe(true);
+    expect(packedBytes.length).toBeLessThan(plainBytes.length / 3);
 
     const status = await page(`/tasks/${id}/status`, admin);
     expect(await status.json()).toEqual({ status: 'PROVISIONING', exitCode: null, stopCode: null });

@@ -15,7 +15,7 @@ import { taskCreation } from '../tasks/create-batch.js';
 import { findTask, listTasks } from '../tasks/repository.js';
 import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
-import { scriptFile } from './assets.js';
+import { scriptFile, scriptFileGzip } from './assets.js';
 import { ConsolePage, RecordingPage } from './console-page.js';
 import { execArgv } from './exec-command.js';
 import { RunPage, type RunForm } from './run-page.js';
@@ -80,6 +80,11 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Vary', 'Accept-Encoding');
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      c.header('Content-Encoding', 'gzip');
+      return c.body(new Uint8Array(scriptFileGzip(file)!), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+    }
     return c.body(new Uint8Array(contents), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
 
