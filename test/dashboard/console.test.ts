@@ -152,6 +152,31 @@ describe('the console in the browser', () => {
     expect(task).toMatchObject({ status: 'STOPPED', exitCode: 3, kind: 'interactive' });
   });
 
+  it('connects a console again by itself when its link drops (the scheduler restarted), without showing anything twice', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${system.scheduler.url}/run`);
+    await page.getByLabel('app').fill('web');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.waitForURL(/\/tasks\/[0-9a-f]{32}\/console$/);
+    await waitForState(page, 'attached');
+    await typeLine(page, 'echo before-$((1+1))');
+    await waitForScreen(page, /^before-2\s*$/m);
+
+    const states: string[] = [];
+    await page.exposeFunction('consoleState', (state: string) => states.push(state));
+    await page.evaluate(`new MutationObserver(() => window.consoleState(document.getElementById('console').dataset.state)).observe(document.getElementById('console'), { attributes: true, attributeFilter: ['data-state'] })`);
+    await system.restartScheduler();
+    await waitForState(page, 'attached');
+    expect(states).toContain('reconnecting');
+    await typeLine(page, 'echo after-$((1+2))');
+    const text = await waitForScreen(page, /^after-3\s*$/m);
+    // The replay of the new link adds nothing the terminal showed already.
+    expect(text.match(/^before-2\s*$/gm)).toHaveLength(1);
+    await typeLine(page, 'exit 0');
+    await waitForState(page, 'exited');
+  });
+
   it('plays a recording back from the task page, with pause and play', async () => {
     expect(consoleTask).toBeDefined();
     const page = await newPage();

@@ -6,7 +6,8 @@ import { openTerminal } from '../lib/terminal.js';
  * The console page (`/tasks/ID/console`, `/tasks/ID/exec?command=…`): waits for the task to run,
  * as `tapit run` does, then connects an xterm.js terminal to its console or to a new process in
  * it; the terminal follows its box's size. Detach (the button or Ctrl-P Ctrl-Q) leaves the console
- * running; Reattach opens it again and the replay shows what was missed meanwhile.
+ * running; Reattach opens it again and the replay shows what was missed meanwhile. A dropped
+ * link is connected again by itself.
  */
 
 const root = document.getElementById('console')!;
@@ -18,6 +19,9 @@ const command = mode === 'exec' ? (JSON.parse(root.dataset.command ?? '[]') as s
 const { terminal } = openTerminal(document.getElementById('console-terminal')!);
 /** How often the task's status is asked while it starts. */
 const STATUS_POLL_MS = 1000;
+/** A dropped console is connected again for this long (the CLI's TAPIT_RECONNECT_SECONDS default), a try a second. */
+const RECONNECT_MS = 60_000;
+const RECONNECT_PAUSE_MS = 1000;
 
 let link: ConsoleLink | undefined;
 
@@ -60,19 +64,44 @@ async function untilRunning(): Promise<TaskState> {
   }
 }
 
+/**
+ * Connects, and while the console runs, connects again when the link drops (as `tapit run`
+ * does, for as long): the replay then adds only what the terminal does not show yet. Keys typed
+ * while the link is down are not sent.
+ */
 async function connect(shownUpTo?: number): Promise<void> {
   reattachButton.hidden = true;
   say('connecting', 'Connecting…');
-  const state = await untilRunning();
-  if (state.status !== 'RUNNING') return ended({ type: 'exited', exitCode: state.exitCode });
-  // A replay that cannot be placed in what the terminal shows starts it afresh.
-  if (shownUpTo === undefined && link) terminal.reset();
-  link = new ConsoleLink(terminal, { path: root.dataset.socket!, command, shownUpTo, detachKeys: mode === 'attach' }, () => {
-    detachButton.hidden = false;
-    say('attached', mode === 'attach' ? `Connected. Detach with ${DETACH_KEYS_LABEL} or the button.` : `Running ${command!.join(' ')}.`);
-  });
-  terminal.focus();
-  ended(await link.ended);
+  let giveUpAt: number | undefined;
+  for (;;) {
+    let end: LinkEnd;
+    try {
+      const state = await untilRunning();
+      if (state.status !== 'RUNNING') return ended({ type: 'exited', exitCode: state.exitCode });
+      // A replay that cannot be placed in what the terminal shows starts it afresh.
+      if (shownUpTo === undefined && link) terminal.reset();
+      link = new ConsoleLink(terminal, { path: root.dataset.socket!, command, shownUpTo, detachKeys: mode === 'attach' }, () => {
+        giveUpAt = undefined;
+        detachButton.hidden = false;
+        say('attached', mode === 'attach' ? `Connected. Detach with ${DETACH_KEYS_LABEL} or the button.` : `Running ${command!.join(' ')}.`);
+      });
+      terminal.focus();
+      end = await link.ended;
+      shownUpTo = link.shown ?? shownUpTo;
+    } catch (error) {
+      // The scheduler did not answer the status (it restarts, the network went): as a dropped link.
+      end = { type: 'dropped', reason: error instanceof Error ? error.message : String(error) };
+    }
+    // An exec's process ends with its link: only a console is connected again, when its link
+    // dropped, or when reconnecting finds the scheduler or the task's agent not back yet (as the CLI).
+    const notBackYet = end.type === 'error' && giveUpAt !== undefined && end.status !== undefined && (end.status === 409 || end.status >= 500);
+    if (mode !== 'attach' || (end.type !== 'dropped' && !notBackYet)) return ended(end);
+    giveUpAt ??= Date.now() + RECONNECT_MS;
+    if (Date.now() >= giveUpAt) return ended(end);
+    detachButton.hidden = true;
+    say('reconnecting', `Lost the connection (${end.type === 'dropped' ? end.reason : end.type === 'error' ? end.message : end.type}): connecting again…`);
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_PAUSE_MS));
+  }
 }
 
 function ended(end: LinkEnd): void {

@@ -21,7 +21,8 @@ const DETACH_HOLD_MS = 500;
 export type LinkEnd =
   | { type: 'exited'; exitCode: number | null }
   | { type: 'detached' }
-  | { type: 'error'; message: string }
+  /** `status`: a refused open's HTTP status (the close code less 4000). */
+  | { type: 'error'; message: string; status?: number }
   /** The connection went without an exit or a detach: the console lives on on the agent. */
   | { type: 'dropped'; reason: string };
 
@@ -114,11 +115,9 @@ export class ConsoleLink {
       this.placeReplay(frame.replayed ?? 0, frame.offset);
       this.onAttached();
     } else if (frame.type === 'exited') this.finish({ type: 'exited', exitCode: frame.exitCode ?? null });
-    else if (frame.type === 'error') {
-      // A refused open comes as this frame and a 4xxx close; a broken session as this frame too.
-      this.refusal = frame.message ?? 'the session was refused';
-      this.finish({ type: 'error', message: this.refusal });
-    }
+    // A refused open comes as this frame then a close with 4000 + its status; a broken session as
+    // this frame then a close: the close ends it.
+    else if (frame.type === 'error') this.refusal = frame.message ?? 'the session was refused';
   }
 
   /** As the CLI's reconnect: what of the replay this terminal already shows is skipped. */
@@ -155,10 +154,11 @@ export class ConsoleLink {
   }
 
   private onClose(event: CloseEvent): void {
-    if (!this.end) {
-      const reason = this.refusal ?? (event.reason || (event.code === 1006 ? 'connection lost' : `closed with code ${event.code}`));
-      this.finish(event.code >= 4000 ? { type: 'error', message: reason } : { type: 'dropped', reason });
-    }
+    if (this.end) return;
+    const status = event.code >= 4000 && event.code < 5000 ? event.code - 4000 : undefined;
+    const reason = this.refusal ?? (event.reason || (event.code === 1006 ? 'connection lost' : `closed with code ${event.code}`));
+    if (this.refusal !== undefined || status !== undefined) this.finish({ type: 'error', message: reason, ...(status === undefined ? {} : { status }) });
+    else this.finish({ type: 'dropped', reason });
   }
 
   /** Records how it ended (first one wins), stops listening to the terminal and closes the socket. */
