@@ -187,9 +187,11 @@ describe('the console in the browser', () => {
     expect(await plays.count()).toBeGreaterThanOrEqual(3);
     await plays.first().click();
     await page.waitForURL(/\/consoles\/[0-9a-f]{32}$/);
-    await page.getByLabel('speed').selectOption('16');
+    // Slowly, so it is still playing when paused; then fast to its end.
+    await page.getByLabel('speed').selectOption('0.5');
     await page.getByRole('button', { name: 'Pause' }).click();
     await waitForState(page, 'paused', '#recording');
+    await page.getByLabel('speed').selectOption('16');
     await page.getByRole('button', { name: 'Play', exact: true }).click();
     await waitForState(page, 'ended', '#recording');
     // Its last screen: what `clear; stty size` left before the detach, at the terminal's size then.
@@ -198,7 +200,7 @@ describe('the console in the browser', () => {
     await waitForState(page, 'ended', '#recording');
     await waitForScreen(page, new RegExp(`^${finalSize.rows} ${finalSize.cols}\\s*$`, 'm'), '#recording-terminal');
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-recording.png') });
-  });
+  }, 120_000);
 
   it('runs a command in a running background task from its page', async () => {
     const created = await system.tapit('create', 'task', 'sleep 600');

@@ -28,7 +28,7 @@ export function ConsolePage(props: { viewer: Viewer; task: Task; mode: 'attach' 
           <button type="button" id="console-detach" hidden>Detach</button>
           <button type="button" id="console-reattach" class="primary" hidden>Reattach</button>
         </div>
-        <div id="console-terminal" class="terminal" />
+        <div id="console-terminal" class="console-screen" />
       </section>
       <noscript><p class="error">The console needs JavaScript. Or, from a terminal: <code>{mode === 'attach' ? `tapit task:attach ${shortId(task.id)}` : `tapit task:attach ${shortId(task.id)} -- ${shellJoin(props.command ?? [])}`}</code></p></noscript>
     </Layout>
@@ -58,7 +58,7 @@ export function RecordingPage(props: { viewer: Viewer; session: { id: string; ta
           </label>
           <a href={`/consoles/${session.id}/recording.cast`} download={`${session.id}.cast`}>Download (.cast)</a>
         </div>
-        <div id="recording-terminal" class="terminal recording" />
+        <div id="recording-terminal" class="console-screen recording" />
       </section>
       <p class="muted">From a terminal: <code>{`tapit show recording session=${session.id}`}</code></p>
     </Layout>

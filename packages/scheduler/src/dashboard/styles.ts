@@ -50,8 +50,9 @@ form.exec label, form.run label { display: flex; flex-direction: column; font-si
 form.run { flex-direction: column; align-items: stretch; max-width: 26rem; }
 .console-bar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: .5rem; }
 .console-bar [role=status] { flex: 1 1 16rem; color: var(--muted); }
-.terminal { height: calc(100vh - 14rem); min-height: 14rem; background: #0d1117; padding: 4px; border-radius: 6px; overflow: hidden; }
-.terminal.recording { height: auto; min-height: 0; display: inline-block; max-width: 100%; overflow-x: auto; }
+/* Not .terminal: xterm.js gives its own element that class. */
+.console-screen { height: calc(100vh - 14rem); min-height: 14rem; background: #0d1117; padding: 4px; border-radius: 6px; overflow: hidden; }
+.console-screen.recording { height: auto; min-height: 0; display: inline-block; max-width: 100%; overflow-x: auto; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
   /* A phone shows each task as a card: no table wider than the screen. */

@@ -11,6 +11,8 @@ import { openTerminal } from '../lib/terminal.js';
 const IDLE_LIMIT_S = 2;
 /** Sleeps are cut into steps this long, so a pause takes effect at once. */
 const STEP_MS = 50;
+/** Gaps shorter than this add up until they are worth a timer (a browser's timers are not finer anyway). */
+const MIN_SLEEP_MS = 15;
 
 const root = document.getElementById('recording')!;
 const stateLine = document.getElementById('recording-state')!;
@@ -49,6 +51,8 @@ async function play(): Promise<void> {
   const response = await fetch(root.dataset.src!, { headers: { accept: 'application/x-asciicast' } });
   if (!response.ok || !response.body) throw new Error(`the recording: ${response.status} ${response.statusText}`);
   let last = 0;
+  /** Playing time owed to the gaps so far: slept once it is worth a timer, so a burst of events is one write after another. */
+  let owed = 0;
   for await (const item of castLines(response.body)) {
     if (run !== mine) return;
     if (!('code' in item)) {
@@ -59,7 +63,11 @@ async function play(): Promise<void> {
     if (event.code === 'o' || event.code === 'r') {
       const gap = Math.min(Math.max(0, event.time - last), IDLE_LIMIT_S);
       last = event.time;
-      if (gap > 0 && !(await wait((gap * 1000) / Number(speedSelect.value), mine))) return;
+      owed += (gap * 1000) / Number(speedSelect.value);
+      if (owed >= MIN_SLEEP_MS || paused) {
+        if (!(await wait(owed, mine))) return;
+        owed = 0;
+      }
     }
     if (event.code === 'o') terminal.write(event.data);
     else if (event.code === 'r') {
