@@ -1,7 +1,7 @@
 // Build step: the dashboard's client scripts. Every file in src/dashboard/client/entries/ is an
 // entry point named by its file (tasks.ts -> tasks), bundled alone (with what it imports from
-// npm and client/lib/) into dist/dashboard/assets/NAME-HASH.js; manifest.json maps each name to
-// its file. The scheduler serves them itself with a year's cache (src/dashboard/assets.ts): no CDN.
+// npm and client/lib/) into dist/dashboard/assets/NAME-HASH.js (and NAME-HASH.css if it imports
+// CSS); manifest.json maps each name to its file. The scheduler serves them itself with a year's cache (src/dashboard/assets.ts): no CDN.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -25,21 +25,22 @@ const result = await build({
   // A module script per page: a shared chunk would be one more request, and the entries are small.
   splitting: false,
   legalComments: 'none',
-  // A stylesheet a script imports (xterm.js's) is its text, added by the script: one file per page.
-  loader: { '.css': 'text' },
   logLevel: 'warning',
   tsconfig: join(root, 'src/dashboard/client/tsconfig.json'),
 });
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
+// `tasks` -> tasks-HASH.js; an entry that imports CSS (a library's stylesheet) also gets
+// `NAME.css` -> NAME-HASH.css, which its pages link (dashboard/layout.tsx).
 const manifest = {};
 for (const file of result.outputFiles) {
-  if (!file.path.endsWith('.js')) continue;
-  const name = basename(file.path, '.js');
-  const hashed = `${name}-${createHash('sha256').update(file.contents).digest('hex').slice(0, 12)}.js`;
+  const ext = file.path.endsWith('.js') ? 'js' : file.path.endsWith('.css') ? 'css' : undefined;
+  if (!ext) continue;
+  const name = basename(file.path, `.${ext}`);
+  const hashed = `${name}-${createHash('sha256').update(file.contents).digest('hex').slice(0, 12)}.${ext}`;
   writeFileSync(join(out, hashed), file.contents);
-  manifest[name] = hashed;
+  manifest[ext === 'js' ? name : `${name}.css`] = hashed;
 }
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`dashboard scripts: ${Object.entries(manifest).map(([name, file]) => `${name} -> ${file}`).join(', ')}`);

@@ -31,6 +31,7 @@ import { AllowedNetworks } from './alerts/allowed-networks.js';
 import { WebhookSender } from './alerts/webhook-sender.js';
 import { TaskSignals } from './tasks/task-signals.js';
 import { RecentChunks } from './logs/recent-chunks.js';
+import { createFollowHub } from './logs/routes.js';
 import { LogRetention } from './logs/log-retention.js';
 import { loadSecretBox } from './secrets/secret-keys.js';
 import { resealRegistryPasswords } from './registries/repository.js';
@@ -82,6 +83,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
 
   const signals = new TaskSignals();
   const recentChunks = new RecentChunks();
+  // The log follows of the API and of the dashboard's live logs: one shared reader per task.
+  const followHub = createFollowHub({ db: database.db, signals, recentChunks });
   const tokenWatch = new TokenWatch(database.db);
   const probe = new DatabaseProbe(database.db);
   // One count of failed logins per address for the API and every websocket upgrade.
@@ -94,6 +97,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   let copies: CopyBroker | null = null;
   let sendToAgent = (_agent: string, _frame: SchedulerFrame): void => {};
   let agentsConnected = () => 0;
+  // The dashboard's sockets are made with the server, below; a sign-out before then ends none.
+  let dashboardSessionEnded = (_sessionId: string): void => {};
   // Counted only where served: prom-client is loaded then, and a scheduler without metrics starts as before.
   const metrics: SchedulerMetrics | undefined =
     config.TAPIT_METRICS_TOKEN === undefined && config.TAPIT_METRICS_LISTEN === undefined
@@ -106,7 +111,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
           taskCountsCacheMs: config.TAPIT_METRICS_CACHE_SECONDS * 1000,
         });
   const app = createApp(
-    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), ...(metrics ? { metrics } : {}) },
+    { db: database.db, dbKind: database.kind, signals, tokenWatch, version: SCHEDULER_VERSION, checkDatabase: () => probe.check(), authFailures, agentChanged: (name) => agentChanged(name), recentChunks, followHub, dashboardSessionEnded: (sessionId) => dashboardSessionEnded(sessionId), streamLimits, secrets, taskFilesMaxBytes: config.TAPIT_TASK_FILES_MAX_BYTES, openCopy: (task, path) => copies!.open(task, path), removeContainer: (agent, taskId) => sendToAgent(agent, { type: 'task.remove', taskId }), ...(metrics ? { metrics } : {}) },
     log,
   );
   const gateway = new AgentGateway({
@@ -199,7 +204,8 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
   // The dashboard pages' sockets, authorized by the session cookie and checked for Origin.
-  const browserSockets = dashboardSockets({ db: database.db, tokenWatch, log, streamLimits, consoles });
+  const browserSockets = dashboardSockets({ db: database.db, signals, tokenWatch, log, streamLimits, followHub, consoles });
+  dashboardSessionEnded = (sessionId) => browserSockets.sessionEnded(sessionId);
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not
     // become an uncaught exception while a handler is still awaiting the database.

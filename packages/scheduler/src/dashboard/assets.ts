@@ -13,7 +13,7 @@ import { constants, gzipSync } from 'node:zlib';
 const ASSET_DIRS = ['./assets/', '../../dist/dashboard/assets/'];
 
 interface Scripts {
-  /** Entry name -> URL path (`/assets/tasks-0123456789ab.js`). */
+  /** Entry name -> URL path (`/assets/tasks-0123456789ab.js`); `NAME.css` -> its stylesheet's. */
   paths: Map<string, string>;
   /** File name -> contents. */
   files: Map<string, Buffer>;
@@ -50,7 +50,12 @@ export function scriptPath(entry: string): string | undefined {
   return scripts().paths.get(entry);
 }
 
-/** A script's contents by its hashed file name (`tasks-0123456789ab.js`), or undefined. */
+/** The URL of the stylesheet an entry's script imports (a library's CSS), or undefined if it imports none. */
+export function entryStylePath(entry: string): string | undefined {
+  return scripts().paths.get(`${entry}.css`);
+}
+
+/** An asset's contents by its hashed file name (`tasks-0123456789ab.js`, `console-0123456789ab.css`), or undefined. */
 export function scriptFile(file: string): Buffer | undefined {
   return scripts().files.get(file);
 }

@@ -107,6 +107,23 @@ describe.each(DATABASE_KINDS)('dashboard browser sockets on %s', (kind) => {
     expect(await closed(ws)).toEqual({ code: CLOSE_SIGNED_OUT, reason: 'the dashboard session expired' });
   });
 
+  it('closes the open sockets of a session signed out, and only those', async () => {
+    const mine = await connect(await session('hal'));
+    const other = await connect(await session('ivy'));
+    const cookie = (await session('jay')).slice('tapit_session='.length);
+    const third = await connect(`tapit_session=${cookie}`);
+    const fourth = await connect(`tapit_session=${cookie}`);
+    const fourthEnd = closed(fourth.ws);
+    const end = closed(third.ws);
+    sockets.sessionEnded(cookie);
+    expect(await end).toEqual({ code: CLOSE_SIGNED_OUT, reason: 'signed out' });
+    expect(await fourthEnd).toEqual({ code: CLOSE_SIGNED_OUT, reason: 'signed out' });
+    expect(mine.ws.readyState).toBe(WebSocket.OPEN);
+    expect(other.ws.readyState).toBe(WebSocket.OPEN);
+    mine.ws.close();
+    other.ws.close();
+  });
+
   it("counts its sockets as the token's streams", async () => {
     const cookie = await session('gina');
     const a = await connect(cookie);

@@ -53,13 +53,15 @@ export interface BrowserSocketDeps {
  * request, the upgrade must come from a page of this origin (`Origin` equal to the request's
  * own scheme and host): another site's script cannot open a socket with the user's session
  * (websockets are not bound by CORS). Both are checked before the upgrade; a refusal is an HTTP
- * answer with the API's error body. A revoked token or an expired session closes the socket
- * with CLOSE_SIGNED_OUT, as a revoked token ends an API stream.
+ * answer with the API's error body. A revoked token, an expired session or a sign-out on this
+ * replica closes the socket with CLOSE_SIGNED_OUT, as a revoked token ends an API stream.
  */
 export class BrowserSockets {
   private readonly routes: { pattern: RegExp; handler: BrowserSocketHandler }[] = [];
   private readonly server: WebSocketServer;
   private readonly open = new Set<WebSocket>();
+  /** Open sockets by session, so a sign-out ends them. */
+  private readonly bySession = new Map<string, Set<() => void>>();
 
   constructor(private readonly deps: BrowserSocketDeps) {
     this.server = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload ?? 64 * 1024 });
@@ -81,6 +83,13 @@ export class BrowserSockets {
       }
     }
     return false;
+  }
+
+  /** The session was signed out here: its open sockets close (CLOSE_SIGNED_OUT). */
+  sessionEnded(sessionId: string): void {
+    const enders = this.bySession.get(sessionId);
+    this.bySession.delete(sessionId);
+    for (const end of enders ?? []) end();
   }
 
   /** Closes every open socket (the scheduler stops). */
@@ -119,6 +128,10 @@ export class BrowserSockets {
         ws.close(CLOSE_SIGNED_OUT, reason);
       };
       const unwatch = this.deps.tokenWatch.watch(principal.name, () => signOut(`the token "${principal.name}" was revoked`));
+      const onSignOut = () => signOut('signed out');
+      const sessionSockets = this.bySession.get(sessionId) ?? new Set();
+      sessionSockets.add(onSignOut);
+      this.bySession.set(sessionId, sessionSockets);
       const expiry = setTimeout(() => signOut('the dashboard session expired'), Math.min(Math.max(0, expiresAt.getTime() - Date.now()), 2 ** 31 - 1));
       let alive = true;
       ws.on('pong', () => (alive = true));
@@ -131,6 +144,8 @@ export class BrowserSockets {
         this.open.delete(ws);
         ended.abort('closed');
         unwatch();
+        sessionSockets.delete(onSignOut);
+        if (sessionSockets.size === 0 && this.bySession.get(sessionId) === sessionSockets) this.bySession.delete(sessionId);
         clearTimeout(expiry);
         clearInterval(ping);
         release?.();

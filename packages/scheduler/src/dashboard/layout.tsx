@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../auth/tokens.js';
-import { scriptPath } from './assets.js';
+import { entryStylePath, scriptPath } from './assets.js';
 import { DASHBOARD_CSS_PATH } from './styles.js';
 
 /** Who is signed in, and the CSRF token of their forms (absent on the sign-in page). */
@@ -14,6 +14,8 @@ export interface Viewer {
 export function Layout(props: { title: string; viewer?: Viewer; scripts?: string[]; children: Child }) {
   const { viewer } = props;
   const scripts = (props.scripts ?? []).map(scriptPath).filter((path) => path !== undefined);
+  // The stylesheets the entries' libraries bring (xterm.js's), after the dashboard's own.
+  const styles = (props.scripts ?? []).map(entryStylePath).filter((path) => path !== undefined);
   return (
     <html lang="en">
       <head>
@@ -21,6 +23,9 @@ export function Layout(props: { title: string; viewer?: Viewer; scripts?: string
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · tapit`}</title>
         <link rel="stylesheet" href={DASHBOARD_CSS_PATH} />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
         {scripts.map((src) => (
           <script type="module" src={src}></script>
         ))}

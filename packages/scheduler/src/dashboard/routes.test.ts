@@ -72,7 +72,12 @@ describe.each(DATABASE_KINDS)('dashboard routes on %s', (kind) => {
     // Scripts and websockets of this origin only: no inline script, no other host.
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'; connect-src 'self'");
     expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe|\*|https?:/);
-    expect(await page.text()).toContain(`value="${csrfTokenOf(session)}"`);
+    const html = await page.text();
+    expect(html).toContain(`value="${csrfTokenOf(session)}"`);
+    // Its live part: the script, and its socket at the page's own query.
+    expect(html).toContain(`<script type="module" src="${scriptPath('tasks')}"></script>`);
+    const filtered = await (await app.request('/tasks?app=web&status=RUNNING', { headers: { cookie: `tapit_session=${session}` } })).text();
+    expect(filtered).toContain('data-live="/live/tasks?app=web&amp;status=RUNNING"');
   });
 
   it('serves the built client scripts by their hash, cached for good, and nothing else under /assets', async () => {

@@ -1,7 +1,6 @@
 /** @jsxImportSource hono/jsx */
-import { CreateTaskRequest, ListTasksQuery, Name, linesOfChunk, type LogLine } from '@tapit/protocol';
+import { CreateTaskRequest, Name, linesOfChunk, type LogLine } from '@tapit/protocol';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { stream } from 'hono/streaming';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { AuthFailures } from '../auth/auth-failures.js';
 import { requireProject, requireRole } from '../auth/permissions.js';
@@ -13,6 +12,9 @@ import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { taskCreation } from '../tasks/create-batch.js';
 import { findTask, listTasks } from '../tasks/repository.js';
+import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
+import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
+import { stream } from 'hono/streaming';
 import { toTask } from '../tasks/task-view.js';
 import type { Log } from '../log.js';
 import { scriptFile, scriptFileGzip } from './assets.js';
@@ -25,13 +27,12 @@ import { clearSessionCookie, readSessionCookie, readSignInCsrfCookie, setSession
 import { endSession, findSession, openSession } from './sessions.js';
 import { SignInPage } from './sign-in-page.js';
 import { DASHBOARD_CSS, DASHBOARD_CSS_PATH } from './styles.js';
-import { TaskPage, type LogTail } from './task-page.js';
-import { TasksPage, type TaskFilters } from './tasks-page.js';
+import { ConfirmPage, TaskPage, type LogTail } from './task-page.js';
+import { readListing } from './task-listing.js';
+import { TasksPage } from './tasks-page.js';
 
 /** Lines of a task's log its page shows (the rest: `tapit show logs`). */
 export const LOG_TAIL_LINES = 200;
-/** Tasks a page lists. */
-const PAGE_SIZE = 50;
 
 type DashboardEnv = { Variables: { viewer: Viewer; sessionId: string } };
 
@@ -76,16 +77,18 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   // The client scripts (assets.ts): named by their hash, so cached for good.
   routes.get('/assets/:file', (c) => {
     const file = c.req.param('file');
-    const contents = file.endsWith('.js') ? scriptFile(file) : undefined;
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : undefined;
+    const contents = type ? scriptFile(file) : undefined;
     if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Vary', 'Accept-Encoding');
+    // Gzipped for a browser that takes it: the console's xterm.js is ~350 KB, ~90 KB gzipped.
     if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
       c.header('Content-Encoding', 'gzip');
-      return c.body(new Uint8Array(scriptFileGzip(file)!), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+      return c.body(new Uint8Array(scriptFileGzip(file)!), 200, { 'Content-Type': `${type}; charset=utf-8` });
     }
-    return c.body(new Uint8Array(contents), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+    return c.body(new Uint8Array(contents), 200, { 'Content-Type': `${type}; charset=utf-8` });
   });
 
   routes.get('/sign-in', async (c) => {
@@ -140,6 +143,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
 
   routes.post('/sign-out', signedIn, async (c) => {
     await endSession(db, c.get('sessionId'));
+    deps.dashboardSessionEnded?.(c.get('sessionId'));
     clearSessionCookie(c);
     return c.redirect('/sign-in', 303);
   });
@@ -148,20 +152,10 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
 
   routes.get('/tasks', signedIn, async (c) => {
     const viewer = c.get('viewer');
-    const { principal } = viewer;
-    // The form sends empty fields for filters left blank; the API's query has no empty values.
-    const raw = Object.fromEntries(Object.entries(c.req.query()).filter(([, value]) => value.trim() !== ''));
-    const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status };
-    const parsed = ListTasksQuery.safeParse({ ...raw, limit: raw.limit ?? PAGE_SIZE });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return c.html(<TasksPage viewer={viewer} filters={filters} tasks={[]} nextCursor={null} paged={false} error={`${issue.path.join('.') || 'query'}: ${issue.message}`} />, 400);
-    }
-    const query = parsed.data;
-    // As GET /v1/tasks: another project is "not found", and a limited token lists only its own.
-    if (query.project) requireProject(principal, query.project);
-    const { rows, nextCursor } = await listTasks(db, { ...query, project: principal.project ?? query.project });
-    return c.html(<TasksPage viewer={viewer} filters={filters} tasks={rows.map(toTask)} nextCursor={nextCursor} paged={query.cursor !== undefined} />);
+    const listing = readListing(c.req.query(), viewer.principal);
+    if (!listing.ok) return c.html(<TasksPage viewer={viewer} filters={listing.filters} tasks={[]} nextCursor={null} paged={false} error={listing.error} />, 400);
+    const { rows, nextCursor } = await listTasks(db, listing.filter);
+    return c.html(<TasksPage viewer={viewer} filters={listing.filters} tasks={rows} nextCursor={nextCursor} paged={listing.filter.cursor !== undefined} pageSize={listing.filter.limit} live={`/live/tasks${liveQuery(c.req.url)}`} />);
   });
 
   routes.get('/tasks/:id', signedIn, async (c) => {
@@ -259,6 +253,48 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     });
   });
 
+  // Stop and delete: a confirmation page (GET), whose form posts the action (POST, with its CSRF
+  // token) through the API's own checks and audit (tasks/task-actions.ts).
+  for (const action of ['stop', 'delete'] as const) {
+    routes.get(`/tasks/:id/${action}`, signedIn, async (c) => {
+      const viewer = c.get('viewer');
+      const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+      return c.html(<ConfirmPage viewer={viewer} task={toTask(task)} action={action} />);
+    });
+  }
+  routes.post('/tasks/:id/stop', signedIn, async (c) => {
+    const task = await stopTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    return c.redirect(`/tasks/${task.id}`, 303);
+  });
+  routes.post('/tasks/:id/delete', signedIn, async (c) => {
+    await deleteTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    return c.redirect('/tasks', 303);
+  });
+
+  // The whole log as `tapit show logs --raw` prints it: the task's output, byte for byte, without
+  // times or [system] lines; read a page at a time at the browser's pace.
+  routes.get('/tasks/:id/log.txt', signedIn, async (c) => {
+    const task = await findTask(db, c.req.param('id'), c.get('viewer').principal.project);
+    const state = await readLogState(db, task.id);
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    c.header('Content-Disposition', `attachment; filename="task-${task.id}.log"`);
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (!state || state.log_expired_at) return c.body('');
+    return stream(c, async (out) => {
+      let after = 0;
+      for (;;) {
+        const { chunks, more } = await readLogChunks(db, task.id, after, { maxBytes: CHUNK_PAGE_BYTES });
+        let text = '';
+        for (const chunk of chunks) for (const run of parseChunk(chunk).runs) if (run.stream !== 'system') text += run.text;
+        if (text) await out.write(text);
+        const last = chunks.at(-1);
+        if (!more || !last || out.aborted) return;
+        after = last.first + last.lines - 1;
+      }
+    });
+  });
+
   /** The last lines of a task's log, as `GET /v1/tasks/:id/logs?tail=N` reads them. */
   async function readLogTail(taskId: string): Promise<LogTail> {
     const state = await readLogState(db, taskId);
@@ -267,7 +303,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const from = Math.max(0, state.log_count - LOG_TAIL_LINES);
     const { chunks } = await readLogChunks(db, taskId, from, { maxLines: LOG_TAIL_LINES });
     const lines: LogLine[] = chunks.flatMap((chunk) => linesOfChunk(parseChunk(chunk)));
-    return { lines, total: state.log_count, expiredAt: null };
+    // Lines stored since the count was read may be in the chunks read after it: the page's live
+    // log goes on after the last line it shows, not after the count.
+    return { lines, total: Math.max(state.log_count, lines.at(-1)?.position ?? 0), expiredAt: null };
   }
 
   // Errors as pages, in the API's words and statuses (another project's task: 404 as at /v1).
@@ -307,4 +345,10 @@ function signInForm(c: Context, error?: string, status: 200 | 401 | 429 = 200) {
 /** A POST without its form's CSRF token, or without a session: 403, whatever it asked for. */
 function refused(c: Context, viewer?: Viewer) {
   return c.html(<ErrorPage viewer={viewer} title="Forbidden" message="This form was not sent by this dashboard's page (missing or wrong CSRF token, or no session): reload the page and try again." />, 403);
+}
+
+/** A page's own query, for its live socket to list the same (`?…`, or '' without one). */
+function liveQuery(url: string): string {
+  const { search } = new URL(url);
+  return search;
 }

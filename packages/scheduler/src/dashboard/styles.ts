@@ -35,16 +35,33 @@ th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--
 th { font-size: .8rem; color: var(--muted); font-weight: 600; }
 td.id, code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
 td.command { overflow-wrap: anywhere; }
+/* Fixed column widths: a row that changes live (its status, its duration) moves nothing. */
+table.tasks { table-layout: fixed; min-width: 72rem; }
+table.tasks td { overflow-wrap: anywhere; }
+col.c-id { width: 8rem; } col.c-status { width: 12.5rem; } col.c-app { width: 12rem; } col.c-created { width: 14rem; } col.c-duration { width: 5.5rem; } col.c-resources { width: 11.5rem; }
+table.tasks tr.changed td { animation: changed 1.5s ease-out; }
+@keyframes changed { from { background: color-mix(in srgb, var(--accent) 18%, transparent); } to { background: transparent; } }
+@media (prefers-reduced-motion: reduce) { tr.changed td { animation: none; } }
 .status-STOPPED.failed { color: var(--bad); }
 .status-RUNNING { color: var(--good); }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.details dt { color: var(--muted); }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }
+pre.log span.system { color: var(--muted); }
+pre.log mark { background: #fff3a3; color: #1b1f24; }
+pre.log[hidden], .js-only[hidden] { display: none; }
+.log-tools { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: .5rem; }
+.log-tools .js-only { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.actions { display: flex; gap: .75rem; margin: 0 0 1rem; }
+a.button { display: inline-block; text-decoration: none; color: inherit; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .8rem; }
+a.button.danger, button.danger { color: var(--bad); border-color: var(--bad); }
+button.danger { background: var(--bad); color: #fff; }
+form.confirm { display: flex; gap: 1rem; align-items: center; }
 pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 32rem; overflow-y: auto; }
-a.button { display: inline-block; text-decoration: none; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
 a.button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
-.actions { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: flex-end; margin: 1rem 0; }
+.actions { flex-wrap: wrap; align-items: flex-end; }
 form.exec, form.run { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
 form.exec label, form.run label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
 form.run { flex-direction: column; align-items: stretch; max-width: 26rem; }
@@ -56,6 +73,8 @@ form.run { flex-direction: column; align-items: stretch; max-width: 26rem; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
   /* A phone shows each task as a card: no table wider than the screen. */
+  table.tasks { table-layout: auto; min-width: 0; }
+  table.tasks colgroup { display: none; }
   table.tasks thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   table.tasks tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
   table.tasks td { display: flex; gap: .5rem; border: none; padding: .1rem 0; }

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
+import type { Principal } from '../auth/tokens.js';
 import { Layout, type Viewer } from './layout.js';
 import { formatBytes, formatCommand, formatDuration, formatNumber, formatTimestamp, shellJoin, shortId, taskDurationMs } from './format.js';
 
@@ -11,6 +12,11 @@ export interface LogTail {
   expiredAt: string | null;
 }
 
+/**
+ * A task's page. While it is not finished, its script (client/entries/task.ts) follows it through
+ * `/live/tasks/ID?after=N` (dashboard/live-task.ts): the details and the buttons as they change,
+ * and the log's lines after those shown, as `tapit show logs --follow` prints them.
+ */
 /** A console or exec session of the task, as `tapit list consoles` lists it. */
 export interface ConsoleSessionRow {
   id: string;
@@ -25,6 +31,49 @@ export interface ConsoleSessionRow {
 
 export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail; consoles: ConsoleSessionRow[] }) {
   const { task, log } = props;
+  const live = log.expiredAt === null ? `/live/tasks/${task.id}?after=${log.total}` : undefined;
+  return (
+    <Layout title={`Task ${shortId(task.id)}`} viewer={props.viewer} scripts={['task']}>
+      <p><a href="/tasks">← Tasks</a></p>
+      <h1>Task {shortId(task.id)}</h1>
+      <div id="task-actions">
+        <TaskActions task={task} principal={props.viewer.principal} />
+      </div>
+      <dl class="details" id="task-details">
+        <TaskDetails task={task} />
+      </dl>
+      {props.consoles.length > 0 && <ConsoleSessions sessions={props.consoles} />}
+      <h2 id="log">{logHeading(log)}</h2>
+      {log.expiredAt !== null ? (
+        <p class="muted">The log expired at {formatTimestamp(log.expiredAt)} (its app's log retention).</p>
+      ) : (
+        <>
+          <div class="log-tools">
+            <a href={`/tasks/${task.id}/log.txt`} download>Download raw</a>
+            {/* Search and jump work on the lines loaded here: the script shows them. */}
+            <span class="js-only" hidden>
+              <label for="log-search" class="visually-hidden">Search the log</label>
+              <input id="log-search" type="search" placeholder="Search the log" autocomplete="off" />
+              <span id="log-matches" class="muted" aria-live="polite"></span>
+              <button type="button" id="log-end">Jump to the end</button>
+            </span>
+          </div>
+          {log.lines.length === 0 && <p class="muted" id="log-empty">(empty)</p>}
+          <pre class="log" id="log-lines" aria-labelledby="log" tabindex={0} hidden={log.lines.length === 0} data-live={live} data-first={log.lines[0]?.position ?? log.total + 1} data-last={log.total}>
+            {log.lines.map((line) => (
+              <span class={line.stream === 'system' ? 'line system' : 'line'}>{`${formatLogLine(line)}\n`}</span>
+            ))}
+          </pre>
+        </>
+      )}
+      <p class="muted">In a terminal: <code>{`tapit show logs task=${shortId(task.id)}`}</code></p>
+    </Layout>
+  );
+}
+
+/** What `tapit show task` prints, as the page's details (and what its live socket sends again when the task changes). */
+export function TaskDetails(props: { task: Task }) {
+  const { task } = props;
   const { resources, usage } = task;
   const stop = task.stopCode === null ? '-' : `${task.stopCode}${task.stopReason ? `: ${task.stopReason}` : ''}`;
   const rows: [string, string][] = [
@@ -57,64 +106,98 @@ export function TaskPage(props: { viewer: Viewer; task: Task; log: LogTail; cons
     ...(task.envKeys && task.envKeys.length > 0 ? [['Env (own)', `${task.envKeys.join(', ')} (values hidden)`] as [string, string]] : []),
   ];
   return (
-    <Layout title={`Task ${shortId(task.id)}`} viewer={props.viewer}>
-      <p><a href="/tasks">← Tasks</a></p>
-      <h1>Task {shortId(task.id)}</h1>
-      <dl class="details">
-        {rows.map(([key, value]) => (
-          <>
-            <dt>{key}</dt>
-            <dd>{value}</dd>
-          </>
-        ))}
-      </dl>
-      {task.status === 'RUNNING' && (
-        <div class="actions">
-          {task.kind === 'interactive' && <a class="button primary" href={`/tasks/${task.id}/console`}>Open the console</a>}
-          <form class="exec" method="get" action={`/tasks/${task.id}/exec`} aria-label="Run a command in the task">
-            <label for="exec-command">
-              command
-              <input id="exec-command" name="command" value="sh" required />
-            </label>
-            <button type="submit">Run in the task</button>
-          </form>
-        </div>
-      )}
-      {props.consoles.length > 0 && (
+    <>
+      {rows.map(([key, value]) => (
         <>
-          <h2 id="consoles">Consoles</h2>
-          <div class="table-wrap">
-            <table class="consoles">
-              <thead>
-                <tr><th>Session</th><th>Mode</th><th>Command</th><th>Opened by</th><th>Opened</th><th>Closed</th><th>Exit</th><th>Recording</th></tr>
-              </thead>
-              <tbody>
-                {props.consoles.map((s) => (
-                  <tr>
-                    <td class="id">{shortId(s.id)}</td>
-                    <td>{s.mode}</td>
-                    <td class="command">{s.command ? shellJoin(s.command) : '-'}</td>
-                    <td>{s.openedBy}</td>
-                    <td>{formatTimestamp(s.openedAt)}</td>
-                    <td>{s.closedAt ? `${formatTimestamp(s.closedAt)}${s.endReason ? ` (${s.endReason})` : ''}` : 'open'}</td>
-                    <td>{s.exitCode === null ? '-' : String(s.exitCode)}</td>
-                    <td><a href={`/consoles/${s.id}`} aria-label={`Play the recording of session ${shortId(s.id)}`}>Play</a></td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <dt>{key}</dt>
+          <dd data-field={key}>{value}</dd>
         </>
+      ))}
+    </>
+  );
+}
+
+/**
+ * Stop and delete, for a token that may (a member or an admin): each a link to its confirmation
+ * page, whose form posts it (works without JavaScript; dashboard/routes.tsx).
+ */
+export function TaskActions(props: { task: Task; principal: Principal }) {
+  const { task, principal } = props;
+  if (principal.role === 'viewer') return <></>;
+  const canStop = task.status !== 'STOPPED' && task.desiredStatus === 'RUNNING';
+  const canDelete = task.status === 'STOPPED';
+  // A console, or a command in the task, as `tapit task:attach` opens them: a RUNNING task's.
+  const canConsole = task.status === 'RUNNING';
+  if (!canStop && !canDelete && !canConsole) return <></>;
+  return (
+    <div class="actions">
+      {canConsole && task.kind === 'interactive' && <a class="button primary" href={`/tasks/${task.id}/console`}>Open the console</a>}
+      {canConsole && (
+        <form class="exec" method="get" action={`/tasks/${task.id}/exec`} aria-label="Run a command in the task">
+          <label for="exec-command">
+            command
+            <input id="exec-command" name="command" value="sh" required />
+          </label>
+          <button type="submit">Run in the task</button>
+        </form>
       )}
-      <h2 id="log">{logHeading(log)}</h2>
-      {log.expiredAt !== null ? (
-        <p class="muted">The log expired at {formatTimestamp(log.expiredAt)} (its app's log retention).</p>
-      ) : log.lines.length === 0 ? (
-        <p class="muted">(empty)</p>
-      ) : (
-        <pre class="log" aria-labelledby="log">{log.lines.map((line) => `${formatLogLine(line)}\n`).join('')}</pre>
-      )}
-      <p class="muted">All of it: <code>{`tapit show logs task=${shortId(task.id)}`}</code></p>
+      {canStop && <a class="button" href={`/tasks/${task.id}/stop`}>Stop…</a>}
+      {canDelete && <a class="button danger" href={`/tasks/${task.id}/delete`}>Delete…</a>}
+    </div>
+  );
+}
+
+/** The task's console and exec sessions, each with its recording to play. */
+function ConsoleSessions(props: { sessions: ConsoleSessionRow[] }) {
+  return (
+    <>
+      <h2 id="consoles">Consoles</h2>
+      <div class="table-wrap">
+        <table class="consoles">
+          <thead>
+            <tr><th>Session</th><th>Mode</th><th>Command</th><th>Opened by</th><th>Opened</th><th>Closed</th><th>Exit</th><th>Recording</th></tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((s) => (
+              <tr>
+                <td class="id">{shortId(s.id)}</td>
+                <td>{s.mode}</td>
+                <td class="command">{s.command ? shellJoin(s.command) : '-'}</td>
+                <td>{s.openedBy}</td>
+                <td>{formatTimestamp(s.openedAt)}</td>
+                <td>{s.closedAt ? `${formatTimestamp(s.closedAt)}${s.endReason ? ` (${s.endReason})` : ''}` : 'open'}</td>
+                <td>{s.exitCode === null ? '-' : String(s.exitCode)}</td>
+                <td><a href={`/consoles/${s.id}`} aria-label={`Play the recording of session ${shortId(s.id)}`}>Play</a></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+/** Asks before a stop or a delete; the form carries the session's CSRF token. */
+export function ConfirmPage(props: { viewer: Viewer; task: Task; action: 'stop' | 'delete' }) {
+  const { task, action } = props;
+  const what = action === 'stop' ? 'Stop' : 'Delete';
+  const explain =
+    action === 'stop'
+      ? `The task's container is sent SIGTERM, then SIGKILL after its grace period; it ends STOPPED with USER_STOPPED, stopped by ${props.viewer.principal.name}.`
+      : 'The task, its log and its events are deleted for good.';
+  return (
+    <Layout title={`${what} task ${shortId(task.id)}`} viewer={props.viewer}>
+      <p><a href={`/tasks/${task.id}`}>← Task {shortId(task.id)}</a></p>
+      <h1>{`${what} task ${shortId(task.id)}?`}</h1>
+      <p>
+        <code>{formatCommand(task.command)}</code> in {`${task.project}/${task.stage}/${task.app}`}, {task.status}.
+      </p>
+      <p>{explain}</p>
+      <form method="post" action={`/tasks/${task.id}/${action}`} class="confirm">
+        <input type="hidden" name="csrf" value={props.viewer.csrf} />
+        <button type="submit" class={action === 'delete' ? 'danger' : 'primary'}>{`${what} the task`}</button>
+        <a href={`/tasks/${task.id}`}>Cancel</a>
+      </form>
     </Layout>
   );
 }

@@ -1,6 +1,8 @@
 /** @jsxImportSource hono/jsx */
-import { TaskStatus, type Task } from '@tapit/protocol';
+import { TaskStatus } from '@tapit/protocol';
+import { toTask, type TaskWithApp } from '../tasks/task-view.js';
 import { Layout, type Viewer } from './layout.js';
+import { listingOrder } from './task-listing.js';
 import { formatCommand, formatDuration, formatStatus, formatTimestamp, formatNumber, shortId, taskDurationMs } from './format.js';
 
 /** The filters of `tapit list tasks` (-p, -s, -a, --status), as the page's query. */
@@ -19,12 +21,17 @@ export function tasksHref(filters: TaskFilters, cursor?: string): string {
   return text ? `/tasks?${text}` : '/tasks';
 }
 
-export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: Task[]; nextCursor: string | null; paged: boolean; error?: string }) {
+/**
+ * `live`: the path of the page's socket (dashboard/live-tasks.ts); its script updates the rows in
+ * place and, on the first page, puts new tasks in. The table is there even empty, for them.
+ */
+export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: TaskWithApp[]; nextCursor: string | null; paged: boolean; pageSize?: number; live?: string; error?: string }) {
   const { filters, tasks } = props;
   const now = new Date();
   const lockedProject = props.viewer.principal.project;
+  const showTable = tasks.length > 0 || props.live !== undefined;
   return (
-    <Layout title="Tasks" viewer={props.viewer}>
+    <Layout title="Tasks" viewer={props.viewer} scripts={props.live ? ['tasks'] : []}>
       <h1>Tasks</h1>
       <form class="filters" method="get" action="/tasks" aria-label="Filter tasks">
         <label for="f-project">
@@ -52,10 +59,19 @@ export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: 
         <button type="submit">Filter</button>
       </form>
       {props.error && <p class="error" role="alert">{props.error}</p>}
-      {!props.error && tasks.length === 0 && <p>No tasks.</p>}
-      {tasks.length > 0 && (
+      {!props.error && tasks.length === 0 && <p id="no-tasks">No tasks.</p>}
+      {showTable && (
         <div class="table-wrap">
-          <table class="tasks">
+          <table class="tasks" hidden={tasks.length === 0} data-live={props.live} data-first-page={String(!props.paged)} data-page-size={String(props.pageSize ?? tasks.length)}>
+            <colgroup>
+              <col class="c-id" />
+              <col class="c-status" />
+              <col class="c-app" />
+              <col class="c-command" />
+              <col class="c-created" />
+              <col class="c-duration" />
+              <col class="c-resources" />
+            </colgroup>
             <thead>
               <tr>
                 <th scope="col">ID</th>
@@ -67,17 +83,9 @@ export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: 
                 <th scope="col">CPU / MEMORY</th>
               </tr>
             </thead>
-            <tbody>
+            <tbody aria-live="polite">
               {tasks.map((task) => (
-                <tr>
-                  <td class="id" data-label="ID"><a href={`/tasks/${task.id}`}>{shortId(task.id)}</a></td>
-                  <td data-label="STATUS" class={`status-${task.status}${task.stopCode !== null && task.stopCode !== 'EXITED' || (task.exitCode ?? 0) !== 0 ? ' failed' : ''}`}>{formatStatus(task)}</td>
-                  <td data-label="APP">{`${task.project}/${task.stage}/${task.app}`}</td>
-                  <td data-label="COMMAND" class="command">{truncate(formatCommand(task.command), 60)}</td>
-                  <td data-label="CREATED">{formatTimestamp(task.createdAt)}</td>
-                  <td data-label="DURATION">{formatDuration(taskDurationMs(task, now))}</td>
-                  <td data-label="CPU / MEMORY">{`${formatNumber(task.resources.cpu)} vCPU / ${formatNumber(task.resources.memoryGb)} GB`}</td>
-                </tr>
+                <TaskRow task={task} now={now} />
               ))}
             </tbody>
           </table>
@@ -88,6 +96,23 @@ export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: 
         {props.nextCursor && <a href={tasksHref(filters, props.nextCursor)} rel="next">Older tasks</a>}
       </nav>
     </Layout>
+  );
+}
+
+/** One task's row: the page's, and what its live socket sends when the task changes. */
+export function TaskRow(props: { task: TaskWithApp; now: Date }) {
+  const task = toTask(props.task);
+  const failed = (task.stopCode !== null && task.stopCode !== 'EXITED') || (task.exitCode ?? 0) !== 0;
+  return (
+    <tr data-task-id={task.id} data-order={listingOrder(props.task)}>
+      <td class="id" data-label="ID"><a href={`/tasks/${task.id}`}>{shortId(task.id)}</a></td>
+      <td data-label="STATUS" class={`status status-${task.status}${failed ? ' failed' : ''}`}>{formatStatus(task)}</td>
+      <td data-label="APP">{`${task.project}/${task.stage}/${task.app}`}</td>
+      <td data-label="COMMAND" class="command">{truncate(formatCommand(task.command), 60)}</td>
+      <td data-label="CREATED">{formatTimestamp(task.createdAt)}</td>
+      <td data-label="DURATION">{formatDuration(taskDurationMs(task, props.now))}</td>
+      <td data-label="CPU / MEMORY">{`${formatNumber(task.resources.cpu)} vCPU / ${formatNumber(task.resources.memoryGb)} GB`}</td>
+    </tr>
   );
 }
 

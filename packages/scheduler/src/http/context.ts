@@ -7,6 +7,7 @@ import type { DatabaseKind } from '../db/client.js';
 import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
+import type { FollowHub } from '../logs/follow-hub.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { StreamLimits } from './stream-limits.js';
 import type { SchedulerMetrics } from '../metrics/scheduler-metrics.js';
@@ -35,6 +36,10 @@ export interface AppDeps {
   authFailures?: AuthFailures;
   /** An agent was revoked, deleted or changed: this replica's gateway acts on it now (others within a second). */
   agentChanged?: (name: string) => Promise<void>;
+  /** The replica's log follows, shared with the dashboard's live logs (logs/routes.ts makes one if absent). */
+  followHub?: FollowHub;
+  /** A dashboard session was signed out here: its live sockets close (dashboard/browser-socket.ts). */
+  dashboardSessionEnded?: (sessionId: string) => void;
   /** Log chunks this replica's gateway stored last: a follow takes them from here when it can. */
   recentChunks?: RecentChunks;
   /** TAPIT_TASK_FILES_MAX_BYTES: the bytes a task's `--file`s hold at most, together (MAX_TASK_FILES_BYTES if absent). */

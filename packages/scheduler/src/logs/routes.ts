@@ -15,7 +15,7 @@ const BATCH = 5000;
  * Text a chunk page or a chunk follow reads at a time (whole chunks: at least one). A page of
  * 1 KiB lines holds about 4,000 of them, of short lines (`seq`) about 500,000.
  */
-const CHUNK_PAGE_BYTES = 4 * 1024 * 1024;
+export const CHUNK_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** `…/logs/follow`: a line event per line the filter keeps, read BATCH lines (at most a page's bytes) at a time when catching up. */
 const lineFormat = (filter: LogFilter): FollowFormat => ({
@@ -37,12 +37,23 @@ const chunkFormat = (filter: LogFilter): FollowFormat => ({
       .join(''),
 });
 
+/** The replica's log follows (the API's, the dashboard's live logs): one shared reader per task. */
+export function createFollowHub(deps: Pick<AppDeps, 'db' | 'signals' | 'recentChunks' | 'followPollMs' | 'followKeepAliveMs' | 'followBufferBytes'>): FollowHub {
+  return new FollowHub({
+    db: deps.db,
+    signals: deps.signals,
+    recentChunks: deps.recentChunks,
+    pollMs: deps.followPollMs ?? 500,
+    // A quiet task's follow still sends a blank line this often: clients and proxies that drop
+    // idle connections (the CLI after 300 s) keep it, and a dead one is noticed.
+    keepAliveMs: deps.followKeepAliveMs ?? 30_000,
+    bufferBytes: deps.followBufferBytes ?? DEFAULT_FOLLOW_BUFFER_BYTES,
+    pageBytes: CHUNK_PAGE_BYTES,
+  });
+}
+
 export function logRoutes(deps: AppDeps) {
-  const { db, signals } = deps;
-  const pollMs = deps.followPollMs ?? 500;
-  // A quiet task's follow still sends a blank line this often: clients and proxies that drop
-  // idle connections (the CLI after 300 s) keep it, and a dead one is noticed.
-  const keepAliveMs = deps.followKeepAliveMs ?? 30_000;
+  const { db } = deps;
   const streamLimits = deps.streamLimits ?? new StreamLimits();
   const routes = new Hono<HonoEnv>();
 
@@ -93,15 +104,7 @@ export function logRoutes(deps: AppDeps) {
     return c.body(page, 200, { 'content-type': 'application/json' });
   });
 
-  const hub = new FollowHub({
-    db,
-    signals,
-    recentChunks: deps.recentChunks,
-    pollMs,
-    keepAliveMs,
-    bufferBytes: deps.followBufferBytes ?? DEFAULT_FOLLOW_BUFFER_BYTES,
-    pageBytes: CHUNK_PAGE_BYTES,
-  });
+  const hub = deps.followHub ?? createFollowHub(deps);
 
   routes.get('/tasks/:id/logs/follow', (c) => follow(c, LogFollowQuery, ({ after: _, ...filter }) => lineFormat(filter)));
   routes.get('/tasks/:id/logs/chunks/follow', (c) => follow(c, LogChunkFollowQuery, ({ after: _, ...filter }) => chunkFormat(filter)));

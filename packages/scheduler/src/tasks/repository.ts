@@ -156,6 +156,12 @@ export async function findTask(db: Kysely<Database>, idOrPrefix: string, project
   return rows[0];
 }
 
+/** Tasks by full id, with their apps (those that exist still); any project: the caller limits what it shows. */
+export async function findTasksById(db: Kysely<Database>, ids: readonly string[]): Promise<TaskWithApp[]> {
+  if (ids.length === 0) return [];
+  return selectTasks(db).where('tasks.id', 'in', ids).execute();
+}
+
 export interface TaskFilter {
   project?: string;
   stage?: string;

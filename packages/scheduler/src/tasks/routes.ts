@@ -9,7 +9,8 @@ import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { idempotencyKeyOf, requestFingerprint } from '../idempotency/create-once.js';
 import { keyHash } from '../idempotency/seal.js';
 import { taskCreation } from './create-batch.js';
-import { deleteTask, findTask, listTasks, requestStop } from './repository.js';
+import { findTask, listTasks } from './repository.js';
+import { deleteTaskAs, stopTaskAs } from './task-actions.js';
 import { toTask } from './task-view.js';
 import { bodyBytesBesidesFiles, createTaskBodyLimit, MAX_TASK_FILES_BYTES, taskFilesBytes } from './task-files.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
@@ -64,29 +65,16 @@ export function taskRoutes(deps: AppDeps) {
     return c.json(toTask(task));
   });
 
+  // The checks and the audit are the dashboard's buttons' too (task-actions.ts).
   routes.post('/tasks/:id/stop', async (c) => {
-    const principal = c.get('principal');
-    requireRole(principal, 'member');
-    const task = await findTask(db, c.req.param('id'), principal.project);
-    await inTransaction(db, async (trx) => {
-      await requestStop(trx, task.id, principal.name);
-      await recordAudit(trx, { ...requestAudit(c), action: 'task.stop', targetType: 'task', targetId: task.id, project: task.project });
-    });
-    signals.workAvailable();
-    signals.taskChanged(task.id);
-    return c.json(toTask(await findTask(db, task.id, null)), 202);
+    const { initiatedBy, source } = requestAudit(c);
+    const task = await stopTaskAs(deps, c.get('principal'), c.req.param('id'), { initiatedBy, source });
+    return c.json(toTask(task), 202);
   });
 
   routes.delete('/tasks/:id', async (c) => {
-    const principal = c.get('principal');
-    requireRole(principal, 'member');
-    const task = await findTask(db, c.req.param('id'), principal.project);
-    await inTransaction(db, async (trx) => {
-      await deleteTask(trx, task);
-      await recordAudit(trx, { ...requestAudit(c), action: 'task.delete', targetType: 'task', targetId: task.id, project: task.project });
-    });
-    // A container kept for copies goes with its task (an agent connected elsewhere removes it when its time is up).
-    if (task.agent_name && task.keep_seconds) deps.removeContainer?.(task.agent_name, task.id);
+    const { initiatedBy, source } = requestAudit(c);
+    await deleteTaskAs(deps, c.get('principal'), c.req.param('id'), { initiatedBy, source });
     return c.body(null, 204);
   });
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * In-process wake-ups: "task X changed" (for log followers), "there may be work" (for the
+ * In-process wake-ups: "task X changed" (for log followers and the live listing), "there may be work" (for the
  * placement loop) and "schedules changed" (for the firing timer). Other replicas' changes are
  * picked up by polling; these only cut latency.
  */
@@ -14,6 +14,13 @@ export class TaskSignals {
 
   taskChanged(taskId: string): void {
     this.emitter.emit(`task:${taskId}`);
+    this.emitter.emit('task');
+  }
+
+  /** Any task changed here (the dashboard's live listing: tasks/task-changes.ts). */
+  onAnyTaskChanged(listener: () => void): () => void {
+    this.emitter.on('task', listener);
+    return () => this.emitter.off('task', listener);
   }
 
   onTaskChanged(taskId: string, listener: () => void): () => void {

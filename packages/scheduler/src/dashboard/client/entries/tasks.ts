@@ -36,7 +36,9 @@ if (table) {
     if (!row) return;
     const shown = body.querySelector<HTMLTableRowElement>(`tr[data-task-id="${CSS.escape(m.id)}"]`);
     if (shown) {
-      if (shown.innerHTML !== row.innerHTML) shown.replaceWith(row);
+      if (shown.innerHTML === row.innerHTML) return;
+      row.classList.add('changed');
+      shown.replaceWith(row);
       return;
     }
     if (!firstPage || !m.matches) return;
@@ -45,6 +47,7 @@ if (table) {
     if (older) body.insertBefore(row, older);
     else if (body.rows.length < pageSize) body.append(row);
     else return;
+    row.classList.add('changed');
     document.getElementById('no-tasks')?.remove();
     table!.hidden = false;
   }

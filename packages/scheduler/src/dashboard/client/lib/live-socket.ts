@@ -9,8 +9,8 @@
 const CLOSE_SIGNED_OUT = 4001;
 
 export interface LiveSocketOptions {
-  /** Path and query on this origin, e.g. `/live/tasks?status=RUNNING`. */
-  path: string;
+  /** Path and query on this origin, e.g. `/live/tasks?status=RUNNING`; asked again at each reconnect. */
+  path: string | (() => string);
   onMessage(message: unknown): void;
   /** Each time the socket opens (the first time and after a reconnect). */
   onOpen?(): void;
@@ -24,9 +24,9 @@ export function openLiveSocket(options: LiveSocketOptions): { close(): void } {
   let socket: WebSocket | undefined;
   let delayMs = 500;
   let closed = false;
-  const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${options.path}`;
   const open = () => {
-    const ws = new WebSocket(url);
+    const path = typeof options.path === 'string' ? options.path : options.path();
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`);
     socket = ws;
     ws.onopen = () => {
       delayMs = 500;

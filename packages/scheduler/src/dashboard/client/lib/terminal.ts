@@ -1,16 +1,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type ITerminalOptions } from '@xterm/xterm';
-import XTERM_CSS from '@xterm/xterm/css/xterm.css';
-
-// xterm.js's own stylesheet comes in the script (bundled as text): a console page has a script
-// and no stylesheet of its own, and its CSP allows the inline styles xterm.js sets anyway.
-function addStylesheet(): void {
-  if (document.getElementById('xterm-css')) return;
-  const style = document.createElement('style');
-  style.id = 'xterm-css';
-  style.textContent = XTERM_CSS;
-  document.head.append(style);
-}
+// Its stylesheet: the build writes it beside the entry's script, and the page links it.
+import '@xterm/xterm/css/xterm.css';
 
 /**
  * An xterm.js terminal in `container`; with `fitToContainer`, sized to it now and whenever the
@@ -25,7 +16,6 @@ export function openTerminal(container: HTMLElement, options: ITerminalOptions =
     theme: { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3' },
     ...options,
   });
-  addStylesheet();
   const addon = new FitAddon();
   terminal.loadAddon(addon);
   terminal.open(container);
