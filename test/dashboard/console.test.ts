@@ -217,6 +217,11 @@ describe('the console in the browser', () => {
     await waitForState(page, 'attached');
     await typeLine(page, 'echo exec-$((6*7)); tty');
     await waitForScreen(page, /^exec-42\s*\n\/dev\/pts\/\d+/m);
+    // On a phone the terminal fits the screen: no horizontal scroll (evaluated in the page: no DOM types here).
+    await page.setViewportSize({ width: 390, height: 844 });
+    const fits = async () => page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
+    for (let i = 0; i < 100 && !(await fits()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await fits()).toBe(true);
     await typeLine(page, 'exit 4');
     await waitForState(page, 'exited');
     await expect(page.locator('#console-state').textContent()).resolves.toContain('exit code 4');
