@@ -204,7 +204,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
   if (metricsServer) log(`metrics served on ${metricsServer.url}/metrics${config.TAPIT_METRICS_TOKEN ? ' (with TAPIT_METRICS_TOKEN)' : ''}`);
   const consoles = new ConsoleBroker({ ...(metrics ? { metrics } : {}), db: database.db, gateway, tokenWatch, schedulerId, log, authFailures, recordingMaxBytes: config.TAPIT_CONSOLE_RECORDING_MAX_BYTES, streamLimits, relay });
   // The dashboard pages' sockets, authorized by the session cookie and checked for Origin.
-  const browserSockets = dashboardSockets({ db: database.db, signals, tokenWatch, log, streamLimits, followHub });
+  const browserSockets = dashboardSockets({ db: database.db, signals, tokenWatch, log, streamLimits, followHub, consoles });
   dashboardSessionEnded = (sessionId) => browserSockets.sessionEnded(sessionId);
   server.on('upgrade', (request, socket, head) => {
     // Node drops its own error listener when it hands the socket over: a client reset must not

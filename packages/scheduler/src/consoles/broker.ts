@@ -106,35 +106,18 @@ export class ConsoleBroker {
       this.failures.failed(source, 'missing token', 'a console upgrade');
       return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'missing bearer token: run `tapit login` or set TAPIT_TOKEN');
     }
-    let open: OpenRequest;
     let principal: Principal | undefined;
-    let initiatedBy: string | null = null;
     try {
       principal = await authenticate(this.deps.db, presented);
-      if (!principal) {
-        this.failures.failed(source, 'invalid token', 'a console upgrade');
-        return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
-      }
-      initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
-      open = await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy);
     } catch (error) {
-      const known = toApiError(error);
-      const apiError = known ?? new ApiError('INTERNAL', 'internal error');
-      if (!known || known.code === 'DATABASE_UNAVAILABLE') this.deps.log(`console upgrade: ${known ? known.message : coerceError(error).message}`);
-      if (principal) {
-        await recordAudit(this.deps.db, {
-          actor: principal.name,
-          initiatedBy,
-          action: `console.${mode}.refused`,
-          targetType: 'task',
-          targetId: taskRef,
-          source,
-          details: { code: apiError.code, message: boundText(apiError.message) },
-        }).catch(() => {});
-      }
-      const retry: Record<string, string> = apiError.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(apiError.retryAfterSeconds) };
-      return refuseUpgrade(socket, apiError.status, apiError.code, apiError.message, apiError.field, retry);
+      return refuseWithAnswer(socket, this.unexpected(error));
     }
+    if (!principal) {
+      this.failures.failed(source, 'invalid token', 'a console upgrade');
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'invalid or revoked token');
+    }
+    const open = await this.admit(request, principal, taskRef, mode, { counted: false });
+    if (open instanceof ApiError) return refuseWithAnswer(socket, open);
     // The slot is the socket's: given back when it closes, however the session ended (or if
     // the handshake itself fails).
     socket.once('close', open.release);
@@ -146,7 +129,54 @@ export class ConsoleBroker {
     );
   }
 
-  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null): Promise<OpenRequest> {
+  /**
+   * A browser's socket from the dashboard, already accepted (dashboard/browser-socket.ts checked
+   * its session and Origin, and counts it as one of the token's streams; `principal` is the
+   * session's token). From here on it is the CLI's session: the same checks, audit, recording
+   * and relay. A refusal is an `error` frame and a close with code 4000 + the HTTP status: a
+   * browser sees no refused upgrade's answer, only that it failed.
+   */
+  async serveBrowser(client: WebSocket, request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec'): Promise<void> {
+    const open = await this.admit(request, principal, taskRef, mode, { counted: true });
+    if (open instanceof ApiError) {
+      client.send(JSON.stringify({ type: 'error', code: open.code, message: open.message }));
+      return client.close(4000 + open.status, open.code);
+    }
+    await this.open(client, open).catch((error) => {
+      this.deps.log(`console session of task ${open.task.id}: ${coerceError(error).message}`);
+      client.terminate();
+    });
+  }
+
+  /** The session an authenticated client may open, or why not (audited). */
+  private async admit(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', streams: { counted: boolean }): Promise<OpenRequest | ApiError> {
+    const source = request.socket.remoteAddress ?? null;
+    const initiatedBy = initiatedByOf(request.headers[INITIATED_BY_HEADER.toLowerCase()]);
+    try {
+      return await this.checkOpen(request, principal, taskRef, mode, source, initiatedBy, streams);
+    } catch (error) {
+      const refusal = this.unexpected(error);
+      await recordAudit(this.deps.db, {
+        actor: principal.name,
+        initiatedBy,
+        action: `console.${mode}.refused`,
+        targetType: 'task',
+        targetId: taskRef,
+        source,
+        details: { code: refusal.code, message: boundText(refusal.message) },
+      }).catch(() => {});
+      return refusal;
+    }
+  }
+
+  /** A thrown error as the answer to give: its own, or INTERNAL (logged, as a database outage is). */
+  private unexpected(error: unknown): ApiError {
+    const known = toApiError(error);
+    if (!known || known.code === 'DATABASE_UNAVAILABLE') this.deps.log(`console upgrade: ${known ? known.message : coerceError(error).message}`);
+    return known ?? new ApiError('INTERNAL', 'internal error');
+  }
+
+  private async checkOpen(request: IncomingMessage, principal: Principal, taskRef: string, mode: 'attach' | 'exec', source: string | null, initiatedBy: string | null, streams: { counted: boolean }): Promise<OpenRequest> {
     requireRole(principal, 'member');
     const query = OpenConsoleQuery.safeParse(Object.fromEntries(new URL(request.url ?? '/', 'http://x').searchParams));
     if (!query.success) throw new ApiError('VALIDATION_FAILED', describeIssues(query.error));
@@ -165,7 +195,8 @@ export class ConsoleBroker {
     const task = await findConsoleTarget(this.deps.db, principal, taskRef, mode);
     const route = await routeToAgent({ db: this.deps.db, schedulerId: this.deps.schedulerId, connectedHere: (agent) => this.deps.gateway.sessions.has(agent) }, task.agent_name ?? '', task.id);
     // Last: a refusal for a reason of its own (role, project, task) says that reason.
-    const release = this.streams.acquire(principal.name);
+    // A browser's socket is counted already: the dashboard counted it when it accepted it.
+    const release = streams.counted ? () => {} : this.streams.acquire(principal.name);
     const client = mode === 'attach' ? query.data.client : undefined;
     return { principal, task, mode, command, tty: mode === 'attach' || query.data.tty === '1', cols: query.data.cols, rows: query.data.rows, source, release, initiatedBy, route, client };
   }
@@ -293,4 +324,10 @@ export class ConsoleBroker {
     this.agents.close();
     this.relays.close();
   }
+}
+
+/** A refused upgrade's HTTP answer, with the API's error body (and its Retry-After). */
+function refuseWithAnswer(socket: Duplex, refusal: ApiError): void {
+  const retry: Record<string, string> = refusal.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(refusal.retryAfterSeconds) };
+  refuseUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.field, retry);
 }

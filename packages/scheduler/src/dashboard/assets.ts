@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { constants, gzipSync } from 'node:zlib';
 
 /*
  * The dashboard's client scripts, bundled at build time (scripts/bundle-client.mjs) into
@@ -57,4 +58,19 @@ export function entryStylePath(entry: string): string | undefined {
 /** An asset's contents by its hashed file name (`tasks-0123456789ab.js`, `console-0123456789ab.css`), or undefined. */
 export function scriptFile(file: string): Buffer | undefined {
   return scripts().files.get(file);
+}
+
+const gzipped = new Map<string, Buffer>();
+
+/**
+ * A script gzipped, made once at its first request: the console's xterm.js bundle is ~350 KB,
+ * ~90 KB gzipped (docs/dashboard.md), and the scheduler is often reached without a proxy that
+ * would compress it.
+ */
+export function scriptFileGzip(file: string): Buffer | undefined {
+  const plain = scriptFile(file);
+  if (!plain) return undefined;
+  let packed = gzipped.get(file);
+  if (!packed) gzipped.set(file, (packed = gzipSync(plain, { level: constants.Z_BEST_COMPRESSION })));
+  return packed;
 }

@@ -37,6 +37,7 @@ export function Layout(props: { title: string; viewer?: Viewer; scripts?: string
             <nav aria-label="Main">
               <a href="/tasks">Tasks</a>
               <a href="/run">Run a task</a>
+              <a href="/console">Run a console</a>
               <a href="/schedules">Schedules</a>
               <a href="/agents">Agents</a>
               <a href="/audit">Audit</a>

@@ -1,12 +1,16 @@
 /** @jsxImportSource hono/jsx */
-import { linesOfChunk, type LogLine } from '@tapit/protocol';
+import { CreateTaskRequest, Name, linesOfChunk, type LogLine } from '@tapit/protocol';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { HtmlEscapedString } from 'hono/utils/html';
 import type { AuthFailures } from '../auth/auth-failures.js';
+import { requireProject, requireRole } from '../auth/permissions.js';
+import { listConsoleSessions, openRecording } from '../consoles/repository.js';
 import { coerceError } from '../db/errors.js';
 import { toApiError } from '../http/api-error.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
+import { taskCreation } from '../tasks/create-batch.js';
 import { findTask, listTaskEvents, listTasks } from '../tasks/repository.js';
 import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
 import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
@@ -14,8 +18,11 @@ import { stream } from 'hono/streaming';
 import { toTask } from '../tasks/task-view.js';
 import { createTaskBodyLimit, MAX_TASK_FILES_BYTES } from '../tasks/task-files.js';
 import type { Log } from '../log.js';
+import { scriptFile, scriptFileGzip } from './assets.js';
+import { ConsolePage, RecordingPage } from './console-page.js';
+import { execArgv } from './exec-command.js';
+import { ConsoleFormPage, type ConsoleForm } from './console-form-page.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
-import { scriptFile } from './assets.js';
 import { ErrorPage, type Viewer } from './layout.js';
 import type { DashboardEnv, PageContext } from './page-context.js';
 import { runRoutes } from './run-routes.js';
@@ -48,15 +55,17 @@ export const DASHBOARD_CSP = "default-src 'none'; style-src 'self'; img-src 'sel
 export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log) {
   const { db } = deps;
   const routes = new Hono<DashboardEnv>();
+  const creation = taskCreation(db, deps.secrets);
 
   // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
-  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/schedules', '/schedules/*', '/agents', '/audit', '/tokens', '/tokens/*'];
+  const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/console', '/consoles/*', '/schedules', '/schedules/*', '/agents', '/audit', '/tokens', '/tokens/*'];
   const pageHeaders: MiddlewareHandler<DashboardEnv> = async (c, next) => {
     await next();
     // Pages hold what a token may see: never cached, never framed, nothing loaded from elsewhere.
     if (c.res.headers.get('content-type')?.startsWith('text/html')) {
       c.header('Cache-Control', 'no-store');
-      c.header('Content-Security-Policy', DASHBOARD_CSP);
+      // A console page sets its own (xterm.js sets inline styles).
+      if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', DASHBOARD_CSP);
       c.header('X-Content-Type-Options', 'nosniff');
       c.header('Referrer-Policy', 'same-origin');
     }
@@ -80,6 +89,12 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     if (!contents) return c.json({ error: { code: 'NOT_FOUND', message: `no asset ${file.length > 100 ? `${file.slice(0, 100)}…` : file}` } }, 404);
     c.header('Cache-Control', 'public, max-age=31536000, immutable');
     c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Vary', 'Accept-Encoding');
+    // Gzipped for a browser that takes it: the console's xterm.js is ~350 KB, ~90 KB gzipped.
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
+      c.header('Content-Encoding', 'gzip');
+      return c.body(new Uint8Array(scriptFileGzip(file)!), 200, { 'Content-Type': `${type}; charset=utf-8` });
+    }
     return c.body(new Uint8Array(contents), 200, { 'Content-Type': `${type}; charset=utf-8` });
   });
 
@@ -153,7 +168,96 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   routes.get('/tasks/:id', signedIn, async (c) => {
     const viewer = c.get('viewer');
     const task = await findTask(db, c.req.param('id'), viewer.principal.project);
-    return c.html(<TaskPage viewer={viewer} task={toTask(task)} events={await listTaskEvents(db, task.id)} log={await readLogTail(task.id)} />);
+    return c.html(<TaskPage viewer={viewer} task={toTask(task)} events={await listTaskEvents(db, task.id)} log={await readLogTail(task.id)} consoles={await listConsoleSessions(db, task.id)} />);
+  });
+
+  routes.get('/console', signedIn, (c) => {
+    const viewer = c.get('viewer');
+    const query = c.req.query();
+    const form: ConsoleForm = { project: viewer.principal.project ?? query.project ?? 'default', stage: query.stage ?? 'default', app: query.app ?? '', command: query.command ?? 'sh' };
+    return c.html(<ConsoleFormPage viewer={viewer} form={form} />);
+  });
+
+  // `tapit run`'s create: the API's schema, permission checks and batch of creates, then the console.
+  routes.post('/console', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const { principal } = viewer;
+    const body = await c.req.parseBody();
+    const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+    const form: ConsoleForm = { project: text('project'), stage: text('stage'), app: text('app'), command: text('command') };
+    const invalid = (message: string) => c.html(<ConsoleFormPage viewer={viewer} form={form} error={message} />, 400);
+    for (const field of ['project', 'stage', 'app'] as const) {
+      const name = Name.safeParse(form[field]);
+      if (!name.success) return invalid(`${field}: ${name.error.issues[0]!.message}`);
+    }
+    const request = CreateTaskRequest.safeParse({ command: form.command, kind: 'interactive' });
+    if (!request.success) return invalid(`command: ${request.error.issues[0]!.message}`);
+    requireProject(principal, form.project);
+    requireRole(principal, 'member');
+    let answer;
+    try {
+      answer = await creation.submit({
+        path: { project: form.project, stage: form.stage, app: form.app },
+        body: request.data,
+        files: [],
+        actor: principal.name,
+        source: clientAddress(c),
+        idempotency: null,
+      });
+    } catch (error) {
+      // A missing app is the form's to fix, shown with it; anything else is the error page's.
+      const refusal = toApiError(error);
+      if (refusal?.status === 404 || refusal?.status === 400) return c.html(<ConsoleFormPage viewer={viewer} form={form} error={refusal.message} />, refusal.status);
+      throw error;
+    }
+    deps.signals.workAvailable();
+    return c.redirect(`/tasks/${(answer.task as { id: string }).id}/console`, 303);
+  });
+
+  routes.get('/tasks/:id/console', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+    return consolePage(c, <ConsolePage viewer={viewer} task={toTask(task)} mode="attach" />);
+  });
+
+  routes.get('/tasks/:id/exec', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    const task = await findTask(db, c.req.param('id'), viewer.principal.project);
+    const command = execArgv(c.req.query('command') ?? 'sh');
+    if (command.length === 0) return c.html(<ErrorPage viewer={viewer} title="Cannot show this" message="command: must not be empty" />, 400);
+    return consolePage(c, <ConsolePage viewer={viewer} task={toTask(task)} mode="exec" command={command} />);
+  });
+
+  // What a console page polls while its task starts (`tapit run` follows the log for it).
+  routes.get('/tasks/:id/status', signedIn, async (c) => {
+    const task = toTask(await findTask(db, c.req.param('id'), c.get('viewer').principal.project));
+    c.header('Cache-Control', 'no-store');
+    return c.json({ status: task.status, exitCode: task.exitCode, stopCode: task.stopCode });
+  });
+
+  routes.get('/consoles/:session', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    // As GET /v1/consoles/:session/recording: a recording can hold what users typed.
+    requireRole(viewer.principal, 'member');
+    const recording = await openRecording(db, c.req.param('session'), viewer.principal.project);
+    const header = JSON.parse(recording.header) as { title: string };
+    const taskId = (await db.selectFrom('console_sessions').select('task_id').where('id', '=', c.req.param('session')).executeTakeFirstOrThrow()).task_id;
+    return consolePage(c, <RecordingPage viewer={viewer} session={{ id: c.req.param('session'), taskId, title: header.title }} />);
+  });
+
+  routes.get('/consoles/:session/recording.cast', signedIn, async (c) => {
+    const viewer = c.get('viewer');
+    requireRole(viewer.principal, 'member');
+    const recording = await openRecording(db, c.req.param('session'), viewer.principal.project);
+    c.header('Content-Type', 'application/x-asciicast');
+    c.header('Cache-Control', 'no-store');
+    return stream(c, async (out) => {
+      await out.write(recording.header);
+      for await (const page of recording.events()) {
+        if (out.aborted) return;
+        await out.write(page);
+      }
+    });
   });
 
   // The other pages (run a task, schedules, agents, audit, tokens), each in its own module.
@@ -233,6 +337,17 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
   });
 
   return routes;
+}
+
+/**
+ * A page with a terminal: the dashboard's policy, with the inline styles xterm.js sets on what it
+ * draws (a <style> it writes, style attributes); scripts stay 'self' only.
+ */
+export const CONSOLE_CSP = DASHBOARD_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+
+function consolePage(c: Context, page: HtmlEscapedString | Promise<HtmlEscapedString>) {
+  c.header('Content-Security-Policy', CONSOLE_CSP);
+  return c.html(page);
 }
 
 /** The sign-in form with a fresh double-submit CSRF value. */

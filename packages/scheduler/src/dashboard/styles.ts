@@ -74,6 +74,16 @@ a.button.danger, button.danger { color: var(--bad); border-color: var(--bad); }
 button.danger { background: var(--bad); color: #fff; }
 form.confirm { display: flex; gap: 1rem; align-items: center; }
 pre.log { white-space: pre-wrap; overflow-wrap: anywhere; border: 1px solid var(--line); border-radius: 6px; padding: .6rem; max-height: 32rem; overflow-y: auto; }
+a.button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+.actions { flex-wrap: wrap; align-items: flex-end; }
+form.exec, form.run { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
+form.exec label, form.run label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }
+form.run { flex-direction: column; align-items: stretch; max-width: 26rem; }
+.console-bar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: .5rem; }
+.console-bar [role=status] { flex: 1 1 16rem; color: var(--muted); }
+/* Not .terminal: xterm.js gives its own element that class. */
+.console-screen { height: calc(100vh - 14rem); min-height: 14rem; background: #0d1117; padding: 4px; border-radius: 6px; overflow: hidden; }
+.console-screen.recording { height: auto; min-height: 0; display: inline-block; max-width: 100%; overflow-x: auto; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
   /* A phone shows each task as a card: no table wider than the screen. */

@@ -3,7 +3,7 @@ import { formatLogLine, type LogLine, type Task } from '@tapit/protocol';
 import type { Principal } from '../auth/tokens.js';
 import type { TaskEvent } from '../tasks/repository.js';
 import { Layout, type Viewer } from './layout.js';
-import { formatCommand, formatTimestamp, shortId, taskDetails } from './format.js';
+import { formatCommand, formatTimestamp, shellJoin, shortId, taskDetails } from './format.js';
 
 /** The end of a task's log as read for its page. */
 export interface LogTail {
@@ -18,7 +18,19 @@ export interface LogTail {
  * `/live/tasks/ID?after=N` (dashboard/live-task.ts): the details and the buttons as they change,
  * and the log's lines after those shown, as `tapit show logs --follow` prints them.
  */
-export function TaskPage(props: { viewer: Viewer; task: Task; events: TaskEvent[]; log: LogTail }) {
+/** A console or exec session of the task, as `tapit list consoles` lists it. */
+export interface ConsoleSessionRow {
+  id: string;
+  mode: 'attach' | 'exec';
+  command: string[] | null;
+  openedBy: string;
+  openedAt: string;
+  closedAt: string | null;
+  exitCode: number | null;
+  endReason: string | null;
+}
+
+export function TaskPage(props: { viewer: Viewer; task: Task; events: TaskEvent[]; log: LogTail; consoles: ConsoleSessionRow[] }) {
   const { task, log } = props;
   const live = log.expiredAt === null ? `/live/tasks/${task.id}?after=${log.total}` : undefined;
   return (
@@ -35,6 +47,7 @@ export function TaskPage(props: { viewer: Viewer; task: Task; events: TaskEvent[
       <div id="task-events">
         <TaskEvents events={props.events} />
       </div>
+      {props.consoles.length > 0 && <ConsoleSessions sessions={props.consoles} />}
       <h2 id="log">{logHeading(log)}</h2>
       {log.expiredAt !== null ? (
         <p class="muted">The log expired at {formatTimestamp(log.expiredAt)} (its app's log retention).</p>
@@ -114,12 +127,54 @@ export function TaskActions(props: { task: Task; principal: Principal }) {
   if (principal.role === 'viewer') return <></>;
   const canStop = task.status !== 'STOPPED' && task.desiredStatus === 'RUNNING';
   const canDelete = task.status === 'STOPPED';
-  if (!canStop && !canDelete) return <></>;
+  // A console, or a command in the task, as `tapit task:attach` opens them: a RUNNING task's.
+  const canConsole = task.status === 'RUNNING';
+  if (!canStop && !canDelete && !canConsole) return <></>;
   return (
-    <p class="actions">
+    <div class="actions">
+      {canConsole && task.kind === 'interactive' && <a class="button primary" href={`/tasks/${task.id}/console`}>Open the console</a>}
+      {canConsole && (
+        <form class="exec" method="get" action={`/tasks/${task.id}/exec`} aria-label="Run a command in the task">
+          <label for="exec-command">
+            command
+            <input id="exec-command" name="command" value="sh" required />
+          </label>
+          <button type="submit">Run in the task</button>
+        </form>
+      )}
       {canStop && <a class="button" href={`/tasks/${task.id}/stop`}>Stop…</a>}
       {canDelete && <a class="button danger" href={`/tasks/${task.id}/delete`}>Delete…</a>}
-    </p>
+    </div>
+  );
+}
+
+/** The task's console and exec sessions, each with its recording to play. */
+function ConsoleSessions(props: { sessions: ConsoleSessionRow[] }) {
+  return (
+    <>
+      <h2 id="consoles">Consoles</h2>
+      <div class="table-wrap">
+        <table class="consoles">
+          <thead>
+            <tr><th>Session</th><th>Mode</th><th>Command</th><th>Opened by</th><th>Opened</th><th>Closed</th><th>Exit</th><th>Recording</th></tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((s) => (
+              <tr>
+                <td class="id">{shortId(s.id)}</td>
+                <td>{s.mode}</td>
+                <td class="command">{s.command ? shellJoin(s.command) : '-'}</td>
+                <td>{s.openedBy}</td>
+                <td>{formatTimestamp(s.openedAt)}</td>
+                <td>{s.closedAt ? `${formatTimestamp(s.closedAt)}${s.endReason ? ` (${s.endReason})` : ''}` : 'open'}</td>
+                <td>{s.exitCode === null ? '-' : String(s.exitCode)}</td>
+                <td><a href={`/consoles/${s.id}`} aria-label={`Play the recording of session ${shortId(s.id)}`}>Play</a></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 
