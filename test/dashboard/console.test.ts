@@ -214,7 +214,17 @@ describe('the console in the browser', () => {
     expect(await page.getByRole('link', { name: 'Open the console' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Run in the task' }).click();
     await page.waitForURL(`${system.scheduler.url}/tasks/${id}/exec?command=sh`);
+    // The page (which a link can open) runs nothing until the reader presses Run.
+    await waitForState(page, 'ready');
+    const sessions = async () => {
+      const listed = await system.tapit('list', 'consoles', `task=${id}`, '--json');
+      expect(listed.code, listed.stderr).toBe(0);
+      return (JSON.parse(listed.stdout) as { items: unknown[] }).items.length;
+    };
+    expect(await sessions()).toBe(0);
+    await page.getByRole('button', { name: 'Run sh' }).click();
     await waitForState(page, 'attached');
+    expect(await sessions()).toBe(1);
     await typeLine(page, 'echo exec-$((6*7)); tty');
     await waitForScreen(page, /^exec-42\s*\n\/dev\/pts\/\d+/m);
     // On a phone the terminal fits the screen: no horizontal scroll (evaluated in the page: no DOM types here).
@@ -268,6 +278,7 @@ describe('the console in the browser', () => {
     const viewerPage = await newPage();
     await signIn(viewerPage, (JSON.parse(viewer.stdout) as { token: string }).token);
     await viewerPage.goto(`${system.scheduler.url}/tasks/${id}/exec?command=sh`);
+    await viewerPage.getByRole('button', { name: 'Run sh' }).click();
     await waitForState(viewerPage, 'error');
     await expect(viewerPage.locator('#console-state').textContent()).resolves.toMatch(/role viewer; this needs member/);
     await system.tapit('task:stop', id);

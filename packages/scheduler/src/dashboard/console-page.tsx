@@ -25,6 +25,8 @@ export function ConsolePage(props: { viewer: Viewer; task: Task; mode: 'attach' 
       >
         <div class="console-bar">
           <span id="console-state" role="status">Loading…</span>
+          {/* A link can open this page signed in (SameSite=Lax): nothing runs until its reader presses this. */}
+          {mode === 'exec' && <button type="button" id="console-start" class="primary">{`Run ${shellJoin(props.command ?? [])}`}</button>}
           <button type="button" id="console-detach" hidden>Detach</button>
           <button type="button" id="console-reattach" class="primary" hidden>Reattach</button>
         </div>

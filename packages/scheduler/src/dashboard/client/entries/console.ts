@@ -132,4 +132,13 @@ function failed(error: unknown): void {
   say('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-void connect().catch(failed);
+const startButton = document.getElementById('console-start') as HTMLButtonElement | null;
+if (mode === 'exec' && startButton) {
+  // An exec page can be opened by a link from anywhere, signed in: the command runs only when the
+  // reader, who sees it on the page, presses Run.
+  say('ready', `Nothing runs yet: press "${startButton.textContent}" to start it in the task.`);
+  startButton.addEventListener('click', () => {
+    startButton.hidden = true;
+    void connect().catch(failed);
+  }, { once: true });
+} else void connect().catch(failed);
