@@ -119,6 +119,9 @@ export class BrowserSockets {
       return refuseUpgrade(socket, known.status, known.code, known.message, known.field, retry);
     }
     const { principal, expiresAt } = session;
+    // Gone while its session was read: its 'close' has fired already, and the upgrade below would
+    // never call back, so the stream slot is given back here.
+    if (socket.destroyed) return release?.();
     socket.once('close', () => release?.());
     this.server.handleUpgrade(request, socket, head, (ws) => {
       this.open.add(ws);

@@ -45,7 +45,7 @@ export function liveTask(deps: { db: Kysely<Database>; followHub: FollowHub }): 
   return async (ws, { principal, url, match, signal }) => {
     const after = Number(url.searchParams.get('after') ?? '0');
     if (!Number.isSafeInteger(after) || after < 0) throw new DomainError('VALIDATION_FAILED', 'after: must be a whole number of lines, 0 or more', 'after');
-    const task = await findTask(deps.db, decodeURIComponent(match[1]!), principal.project);
+    const task = await findTask(deps.db, decodeReference(match[1]!), principal.project);
     const send = (text: string) =>
       new Promise<void>((resolve, reject) => {
         if (ws.readyState !== ws.OPEN) return reject(new Error('closed'));
@@ -110,4 +110,13 @@ export function liveTask(deps: { db: Kysely<Database>; followHub: FollowHub }): 
     if (!ended) await send(JSON.stringify({ type: 'gone' } satisfies LiveTaskMessage)).catch(() => {});
     ws.close(1000, ended ? 'the log is complete' : 'the task was deleted');
   };
+}
+
+/** The task reference of a socket's path; a malformed escape is the client's error (4xx), not the server's. */
+function decodeReference(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new DomainError('VALIDATION_FAILED', 'task: not a task id or a prefix of one', 'task');
+  }
 }

@@ -10,7 +10,7 @@ import { toApiError } from '../http/api-error.js';
 import { bodyLimitOf, MAX_BODY_BYTES } from '../http/body-limit.js';
 import { clientAddress, type AppDeps } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
-import { taskCreation } from '../tasks/create-batch.js';
+import { taskCreationOf } from '../tasks/create-batch.js';
 import { findTask, listTaskEvents, listTasks } from '../tasks/repository.js';
 import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
 import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
@@ -55,7 +55,7 @@ export const DASHBOARD_CSP = "default-src 'none'; style-src 'self'; img-src 'sel
 export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log) {
   const { db } = deps;
   const routes = new Hono<DashboardEnv>();
-  const creation = taskCreation(db, deps.secrets);
+  const creation = taskCreationOf(db, deps.secrets);
 
   // Only on the dashboard's own paths: mounted at /, a bare `use` would run for every path.
   const pagePaths = ['/', '/sign-in', '/sign-out', '/tasks', '/tasks/*', '/run', '/console', '/consoles/*', '/schedules', '/schedules/*', '/agents', '/audit', '/tokens', '/tokens/*'];
@@ -249,7 +249,10 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const viewer = c.get('viewer');
     requireRole(viewer.principal, 'member');
     const recording = await openRecording(db, c.req.param('session'), viewer.principal.project);
+    // As the API's download: what was typed may be in it, so never sniffed, cached or shown inline.
     c.header('Content-Type', 'application/x-asciicast');
+    c.header('Content-Disposition', `attachment; filename="console-${c.req.param('session')}.cast"`);
+    c.header('X-Content-Type-Options', 'nosniff');
     c.header('Cache-Control', 'no-store');
     return stream(c, async (out) => {
       await out.write(recording.header);

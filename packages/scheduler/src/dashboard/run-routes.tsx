@@ -12,7 +12,7 @@ import { ApiError, toApiError } from '../http/api-error.js';
 import { parseValue } from '../http/validate.js';
 import { requestFingerprint } from '../idempotency/create-once.js';
 import { keyHash } from '../idempotency/seal.js';
-import { taskCreation } from '../tasks/create-batch.js';
+import { taskCreationOf } from '../tasks/create-batch.js';
 import { taskFilesBytes } from '../tasks/task-files.js';
 import { formText, requesterOf, type DashboardEnv, type PageContext } from './page-context.js';
 import { RUN_FIELDS, RunPage, type RunForm } from './run-page.js';
@@ -26,7 +26,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
  */
 export function runRoutes({ routes, deps, signedIn }: PageContext) {
   const { db, signals, secrets } = deps;
-  const creation = taskCreation(db, secrets);
+  const creation = taskCreationOf(db, secrets);
   const filesMax = deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES;
 
   routes.get('/run', signedIn, async (c) => {

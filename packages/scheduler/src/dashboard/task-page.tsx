@@ -13,11 +13,6 @@ export interface LogTail {
   expiredAt: string | null;
 }
 
-/**
- * A task's page. While it is not finished, its script (client/entries/task.ts) follows it through
- * `/live/tasks/ID?after=N` (dashboard/live-task.ts): the details and the buttons as they change,
- * and the log's lines after those shown, as `tapit show logs --follow` prints them.
- */
 /** A console or exec session of the task, as `tapit list consoles` lists it. */
 export interface ConsoleSessionRow {
   id: string;
@@ -30,6 +25,11 @@ export interface ConsoleSessionRow {
   endReason: string | null;
 }
 
+/**
+ * A task's page. While it is not finished, its script (client/entries/task.ts) follows it through
+ * `/live/tasks/ID?after=N` (dashboard/live-task.ts): the details, events and buttons as they change,
+ * and the log's lines after those shown, as `tapit show logs --follow` prints them.
+ */
 export function TaskPage(props: { viewer: Viewer; task: Task; events: TaskEvent[]; log: LogTail; consoles: ConsoleSessionRow[] }) {
   const { task, log } = props;
   const live = log.expiredAt === null ? `/live/tasks/${task.id}?after=${log.total}` : undefined;

@@ -52,6 +52,19 @@ export function taskCreation(db: Kysely<Database>, secrets: SecretBox): BatchQue
   });
 }
 
+/** Each database's one create queue (see `taskCreationOf`). */
+const queues = new WeakMap<Kysely<Database>, BatchQueue<CreateTaskItem, CreateTaskAnswer>>();
+
+/**
+ * The create queue of `db`, shared by every route that creates tasks (the API's create, the
+ * dashboard's forms): one batch at a time for them all, so concurrent creates share batches.
+ */
+export function taskCreationOf(db: Kysely<Database>, secrets: SecretBox): BatchQueue<CreateTaskItem, CreateTaskAnswer> {
+  let queue = queues.get(db);
+  if (!queue) queues.set(db, (queue = taskCreation(db, secrets)));
+  return queue;
+}
+
 interface Prepared {
   index: number;
   item: CreateTaskItem;

@@ -9,7 +9,7 @@ import {
 import type { z } from 'zod';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import { inTransaction } from '../db/transaction.js';
-import type { AppRow, Database, TaskRow } from '../db/schema.js';
+import type { AppRow, Database } from '../db/schema.js';
 import { newTaskId } from '../db/random-id.js';
 import { decodeCursor, encodeCursor } from '../db/keyset-cursor.js';
 import { findRelease } from '../apps/repository.js';

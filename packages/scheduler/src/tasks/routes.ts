@@ -1,14 +1,12 @@
 import { CreateTaskRequest, IDEMPOTENT_REPLAYED_HEADER, ListTasksQuery, Name } from '@tapit/protocol';
 import { Hono } from 'hono';
 import { requireProject, requireRole } from '../auth/permissions.js';
-import { recordAudit } from '../audit/record.js';
 import { requestAudit } from '../audit/request-audit.js';
-import { inTransaction } from '../db/transaction.js';
 import type { AppDeps, HonoEnv } from '../http/context.js';
 import { parseBody, parseParam, parseQuery } from '../http/validate.js';
 import { idempotencyKeyOf, requestFingerprint } from '../idempotency/create-once.js';
 import { keyHash } from '../idempotency/seal.js';
-import { taskCreation } from './create-batch.js';
+import { taskCreationOf } from './create-batch.js';
 import { findTask, listTasks } from './repository.js';
 import { deleteTaskAs, stopTaskAs } from './task-actions.js';
 import { toTask } from './task-view.js';
@@ -18,7 +16,7 @@ import { ApiError } from '../http/api-error.js';
 
 export function taskRoutes(deps: AppDeps) {
   const { db, signals, secrets } = deps;
-  const creation = taskCreation(db, secrets);
+  const creation = taskCreationOf(db, secrets);
   const routes = new Hono<HonoEnv>();
 
   const filesMax = deps.taskFilesMaxBytes ?? MAX_TASK_FILES_BYTES;
