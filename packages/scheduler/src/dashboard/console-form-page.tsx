@@ -12,7 +12,7 @@ export interface ConsoleForm {
  * `tapit run`'s form: an interactive task of an app, its console opened in the browser once it
  * runs. The command is a shell line, as `tapit run 'CMD'` takes it.
  */
-export function ConsoleFormPage(props: { viewer: Viewer; form: ConsoleForm; error?: string }) {
+export function ConsoleFormPage(props: { viewer: Viewer; form: ConsoleForm; idempotencyKey: string; error?: string }) {
   const { form, viewer } = props;
   const locked = viewer.principal.project;
   return (
@@ -22,6 +22,7 @@ export function ConsoleFormPage(props: { viewer: Viewer; form: ConsoleForm; erro
       {props.error && <p class="error" role="alert">{props.error}</p>}
       <form class="run" method="post" action="/console">
         <input type="hidden" name="csrf" value={viewer.csrf} />
+        <input type="hidden" name="idempotency_key" value={props.idempotencyKey} />
         <label for="run-project">
           project
           <input id="run-project" name="project" value={locked ?? form.project} readonly={locked !== null} required />

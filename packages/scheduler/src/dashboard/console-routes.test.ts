@@ -46,6 +46,25 @@ describe.each(DATABASE_KINDS)('the console pages on %s', (kind) => {
   });
   afterAll(() => database.drop());
 
+  it('answers a form sent twice (a double click) with the one task it made, through the key the form carries', async () => {
+    const form = await page('/console', admin);
+    const key = /name="idempotency_key" value="([^"]+)"/.exec(await form.text())?.[1];
+    expect(key).toBeDefined();
+    const before = await taskCount();
+    const sent = { csrf: csrfTokenOf(admin), idempotency_key: key!, project: 'default', stage: 'default', app: 'web', command: 'sh' };
+    const [first, second] = [await run(admin, sent), await run(admin, sent)];
+    expect([first.status, second.status]).toEqual([303, 303]);
+    expect(second.headers.get('location')).toBe(first.headers.get('location'));
+    expect(await taskCount()).toBe(before + 1);
+    // The same key with another command: refused in the form, with a new key; nothing made.
+    const changed = await run(admin, { ...sent, command: 'bash' });
+    expect(changed.status).toBe(422);
+    const again = await changed.text();
+    expect(again).toContain('Idempotency-Key');
+    expect(/name="idempotency_key" value="([^"]+)"/.exec(again)?.[1]).not.toBe(key);
+    expect(await taskCount()).toBe(before + 1);
+  });
+
   it("creates `tapit run`'s interactive task from the form and sends the browser to its console", async () => {
     const before = await taskCount();
     const answer = await run(admin, { csrf: csrfTokenOf(admin), project: 'default', stage: 'default', app: 'web', command: 'bash -l' });

@@ -1,4 +1,5 @@
 /** @jsxImportSource hono/jsx */
+import { randomUUID } from 'node:crypto';
 import { CreateTaskRequest, Name, linesOfChunk, type LogLine } from '@tapit/protocol';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { HtmlEscapedString } from 'hono/utils/html';
@@ -22,6 +23,7 @@ import { scriptFile, scriptFileGzip } from './assets.js';
 import { ConsolePage, RecordingPage } from './console-page.js';
 import { execArgv } from './exec-command.js';
 import { ConsoleFormPage, type ConsoleForm } from './console-form-page.js';
+import { formIdempotency } from './form-idempotency.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
 import type { DashboardEnv, PageContext } from './page-context.js';
@@ -175,7 +177,7 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const viewer = c.get('viewer');
     const query = c.req.query();
     const form: ConsoleForm = { project: viewer.principal.project ?? query.project ?? 'default', stage: query.stage ?? 'default', app: query.app ?? '', command: query.command ?? 'sh' };
-    return c.html(<ConsoleFormPage viewer={viewer} form={form} />);
+    return c.html(<ConsoleFormPage viewer={viewer} form={form} idempotencyKey={randomUUID()} />);
   });
 
   // `tapit run`'s create: the API's schema, permission checks and batch of creates, then the console.
@@ -185,12 +187,13 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const body = await c.req.parseBody();
     const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
     const form: ConsoleForm = { project: text('project'), stage: text('stage'), app: text('app'), command: text('command') };
-    const invalid = (message: string) => c.html(<ConsoleFormPage viewer={viewer} form={form} error={message} />, 400);
+    const invalid = (message: string) => c.html(<ConsoleFormPage viewer={viewer} form={form} idempotencyKey={randomUUID()} error={message} />, 400);
     for (const field of ['project', 'stage', 'app'] as const) {
       const name = Name.safeParse(form[field]);
       if (!name.success) return invalid(`${field}: ${name.error.issues[0]!.message}`);
     }
-    const request = CreateTaskRequest.safeParse({ command: form.command, kind: 'interactive' });
+    const sent = { command: form.command, kind: 'interactive' };
+    const request = CreateTaskRequest.safeParse(sent);
     if (!request.success) return invalid(`command: ${request.error.issues[0]!.message}`);
     requireProject(principal, form.project);
     requireRole(principal, 'member');
@@ -202,12 +205,12 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
         files: [],
         actor: principal.name,
         source: clientAddress(c),
-        idempotency: null,
+        idempotency: formIdempotency(text('idempotency_key'), `/v1/projects/${form.project}/stages/${form.stage}/apps/${form.app}/tasks`, sent),
       });
     } catch (error) {
       // A missing app is the form's to fix, shown with it; anything else is the error page's.
       const refusal = toApiError(error);
-      if (refusal?.status === 404 || refusal?.status === 400) return c.html(<ConsoleFormPage viewer={viewer} form={form} error={refusal.message} />, refusal.status);
+      if (refusal?.status === 404 || refusal?.status === 400 || refusal?.status === 422) return c.html(<ConsoleFormPage viewer={viewer} form={form} idempotencyKey={randomUUID()} error={refusal.message} />, refusal.status as 400);
       throw error;
     }
     deps.signals.workAvailable();

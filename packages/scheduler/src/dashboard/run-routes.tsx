@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { randomUUID } from 'node:crypto';
-import { CreateTaskRequest, IdempotencyKey, MAX_TASK_FILES_BYTES, Name, parseLabels, type TaskFile } from '@tapit/protocol';
+import { CreateTaskRequest, MAX_TASK_FILES_BYTES, Name, parseLabels, type TaskFile } from '@tapit/protocol';
 import { durationSeconds } from '@tapit/protocol/format';
 import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
@@ -10,8 +10,7 @@ import type { Principal } from '../auth/tokens.js';
 import type { Database } from '../db/schema.js';
 import { ApiError, toApiError } from '../http/api-error.js';
 import { parseValue } from '../http/validate.js';
-import { requestFingerprint } from '../idempotency/create-once.js';
-import { keyHash } from '../idempotency/seal.js';
+import { formIdempotency } from './form-idempotency.js';
 import { taskCreationOf } from '../tasks/create-batch.js';
 import { taskFilesBytes } from '../tasks/task-files.js';
 import { formText, requesterOf, type DashboardEnv, type PageContext } from './page-context.js';
@@ -67,8 +66,6 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
     const body = parseValue(request, CreateTaskRequest);
     const filesBytes = taskFilesBytes(body.files ?? []);
     if (filesBytes > filesMax) throw new ApiError('PAYLOAD_TOO_LARGE', `files hold ${filesBytes} bytes; a task's files may hold at most ${filesMax} bytes together (TAPIT_TASK_FILES_MAX_BYTES)`, 'files');
-    const keyText = formText(raw, 'idempotency_key');
-    const key = keyText === '' ? null : parseValue(keyText, IdempotencyKey);
     const apiPath = `/v1/projects/${path.project}/stages/${path.stage}/apps/${path.app}/tasks`;
     const requester = requesterOf(c);
     const answer = await creation.submit({
@@ -77,7 +74,7 @@ export function runRoutes({ routes, deps, signedIn }: PageContext) {
       files: body.files ?? [],
       actor: requester.actor,
       source: requester.source,
-      idempotency: key === null ? null : { key, keyHash: keyHash(key), fingerprint: requestFingerprint('POST', apiPath, request) },
+      idempotency: formIdempotency(formText(raw, 'idempotency_key'), apiPath, request),
     });
     // After the commit, so placement sees the task (on a replay a harmless nudge).
     signals.workAvailable();
