@@ -103,6 +103,8 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('table.tasks td.id a').count()).toBe(2);
     await page.getByRole('link', { name: 'Older tasks' }).click();
     expect(await page.locator('table.tasks td.id a').allTextContents()).toEqual(expected.slice(2, 4));
+    // The page size stays with the pages (two tasks remain either way; the link must keep it).
+    expect(new URL(page.url()).searchParams.get('limit')).toBe('2');
 
     // A task's page, reached by keyboard-usable links.
     await page.goto(`${scheduler.url}/tasks`);

@@ -20,7 +20,7 @@ export type Listing =
  */
 export function readListing(query: Record<string, string>, principal: Principal): Listing {
   const raw = Object.fromEntries(Object.entries(query).filter(([, value]) => value.trim() !== ''));
-  const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status };
+  const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status, limit: raw.limit };
   const parsed = ListTasksQuery.safeParse({ ...raw, limit: raw.limit ?? PAGE_SIZE });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -5,12 +5,14 @@ import { Layout, type Viewer } from './layout.js';
 import { listingOrder } from './task-listing.js';
 import { formatCommand, formatDuration, formatStatus, formatTimestamp, formatNumber, shortId, taskDurationMs } from './format.js';
 
-/** The filters of `tapit list tasks` (-p, -s, -a, --status), as the page's query. */
+/** The filters of `tapit list tasks` (-p, -s, -a, --status) and its page size (--limit), as the page's query. */
 export interface TaskFilters {
   project?: string;
   stage?: string;
   app?: string;
   status?: string;
+  /** Kept across the pager's links, as the other listings keep theirs. */
+  limit?: string;
 }
 
 export function tasksHref(filters: TaskFilters, cursor?: string): string {
