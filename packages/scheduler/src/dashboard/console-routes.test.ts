@@ -74,6 +74,8 @@ describe.each(DATABASE_KINDS)('the console pages on %s', (kind) => {
     expect(await taskCount()).toBe(before + 1);
     const task = (await created.call('GET', `/v1/tasks/${id}`)).body;
     expect(task).toMatchObject({ kind: 'interactive', command: ['/bin/sh', '-c', 'bash -l'], app: 'web', createdBy: 'bootstrap' });
+    // Audited as the API's create, by the session's token.
+    expect((await created.call('GET', `/v1/audit?action=task.create&target=${id}`)).body.items).toMatchObject([{ actor: 'bootstrap', action: 'task.create', targetId: id }]);
 
     // The console page: its script, its socket, and the one CSP difference (xterm.js's inline styles).
     const console = await page(`/tasks/${id}/console`, admin);
