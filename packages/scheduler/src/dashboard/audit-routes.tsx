@@ -5,10 +5,8 @@ import { listAuditEvents } from '../audit/repository.js';
 import { requireProject } from '../auth/permissions.js';
 import { parseValue } from '../http/validate.js';
 import { AuditPage, type AuditFilters } from './audit-page.js';
-import { queryError, queryOf } from './filters.js';
+import { PAGE_SIZE, queryError, queryOf } from './filters.js';
 import type { PageContext } from './page-context.js';
-
-const PAGE_SIZE = 50;
 
 /** `/audit`, read as `GET /v1/audit` reads it (audit/repository.ts: each token within what it sees). */
 export function auditRoutes({ routes, deps, signedIn }: PageContext) {

@@ -1,6 +1,9 @@
 /** @jsxImportSource hono/jsx */
 import { ApiError } from '../http/api-error.js';
 
+/** Rows a listing page shows unless its query says `limit=` (as the API's pages). */
+export const PAGE_SIZE = 50;
+
 /** A listing page's query: its filters as typed (blank ones dropped, as the API's query has no empty values). */
 export function queryOf(query: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(query).filter(([, value]) => value.trim() !== ''));

@@ -26,7 +26,7 @@ import { ConsoleFormPage, type ConsoleForm } from './console-form-page.js';
 import { formIdempotency } from './form-idempotency.js';
 import { csrfMatches, csrfTokenOf, newSignInCsrf } from './csrf.js';
 import { ErrorPage, type Viewer } from './layout.js';
-import type { DashboardEnv, PageContext } from './page-context.js';
+import { formText, type DashboardEnv, type PageContext } from './page-context.js';
 import { runRoutes } from './run-routes.js';
 import { scheduleRoutes } from './schedule-routes.js';
 import { agentRoutes } from './agents-routes.js';
@@ -185,7 +185,9 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const viewer = c.get('viewer');
     const { principal } = viewer;
     const body = await c.req.parseBody();
-    const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string).trim() : '');
+    const text = (key: string) => formText(body, key);
+    // As the API: a viewer is refused before its fields are read.
+    requireRole(principal, 'member');
     const form: ConsoleForm = { project: text('project'), stage: text('stage'), app: text('app'), command: text('command') };
     const invalid = (message: string) => c.html(<ConsoleFormPage viewer={viewer} form={form} idempotencyKey={randomUUID()} error={message} />, 400);
     for (const field of ['project', 'stage', 'app'] as const) {
@@ -196,7 +198,6 @@ export function dashboardRoutes(deps: AppDeps, failures: AuthFailures, log: Log)
     const request = CreateTaskRequest.safeParse(sent);
     if (!request.success) return invalid(`command: ${request.error.issues[0]!.message}`);
     requireProject(principal, form.project);
-    requireRole(principal, 'member');
     let answer;
     try {
       answer = await creation.submit({

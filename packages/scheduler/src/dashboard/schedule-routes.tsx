@@ -6,11 +6,9 @@ import { parseValue } from '../http/validate.js';
 import { resumeScheduleAs, scheduleTrigger, suspendScheduleAs } from '../schedules/schedule-actions.js';
 import { findSchedule, listSchedules } from '../schedules/repository.js';
 import { toScheduleDetail, toSchedules } from '../schedules/schedule-view.js';
-import { queryError, queryOf } from './filters.js';
+import { PAGE_SIZE, queryError, queryOf } from './filters.js';
 import { requesterOf, type PageContext } from './page-context.js';
 import { SchedulePage, SchedulesPage, type ScheduleFilters } from './schedules-page.js';
-
-const PAGE_SIZE = 50;
 
 /** What a finished action says on the schedule's page (`?done=`). */
 const NOTICES: Record<string, string> = { suspend: 'Suspended: no slot fires until it is resumed.', resume: 'Resumed.', trigger: 'Triggered a run now:' };

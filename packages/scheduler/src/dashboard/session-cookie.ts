@@ -7,8 +7,10 @@ export const SIGN_IN_CSRF_COOKIE = 'tapit_sign_in_csrf';
 
 /**
  * Secure when the browser reached us over TLS: the request's own scheme, or a proxy's
- * X-Forwarded-Proto. The header is trusted for this only: a forged one can merely add Secure,
- * which never weakens the cookie (it is then not sent back over plain HTTP).
+ * X-Forwarded-Proto. A forged header can merely add Secure, which never weakens the cookie (it
+ * is then not sent back over plain HTTP). The browser sockets' Origin check reads it too
+ * (browser-socket.ts): a forged value there only refuses the forger, and a victim's browser
+ * cannot be made to send one.
  */
 export function overTls(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || (c.req.header('x-forwarded-proto') ?? '').split(',')[0]!.trim().toLowerCase() === 'https';

@@ -4,9 +4,8 @@ import type { Principal } from '../auth/tokens.js';
 import type { TaskFilter } from '../tasks/repository.js';
 import type { TaskWithApp } from '../tasks/task-view.js';
 import type { TaskFilters } from './tasks-page.js';
+import { PAGE_SIZE, queryOf } from './filters.js';
 
-/** Tasks a page lists. */
-export const PAGE_SIZE = 50;
 
 /** A tasks page's query, read as `GET /v1/tasks` reads its own. */
 export type Listing =
@@ -19,7 +18,7 @@ export type Listing =
  * another project is "not found" (thrown), and a project-limited token lists only its own.
  */
 export function readListing(query: Record<string, string>, principal: Principal): Listing {
-  const raw = Object.fromEntries(Object.entries(query).filter(([, value]) => value.trim() !== ''));
+  const raw = queryOf(query);
   const filters: TaskFilters = { project: raw.project, stage: raw.stage, app: raw.app, status: raw.status, limit: raw.limit };
   const parsed = ListTasksQuery.safeParse({ ...raw, limit: raw.limit ?? PAGE_SIZE });
   if (!parsed.success) {
