@@ -81,7 +81,7 @@ export function RunPage(props: RunPageProps) {
           <textarea id="r-entrypoint" name="entrypoint" rows={2} aria-invalid={invalid('entrypoint') ? 'true' : undefined}>{text('entrypoint')}</textarea>
         </label>
         <label for="r-env">
-          env (KEY=VALUE, one a line: this task's own vars over the app's; values are never shown back)
+          env (KEY=VALUE, one a line: this task's own vars over the app's; once created, the task shows their names only)
           <textarea id="r-env" name="env" rows={3} autocomplete="off" aria-invalid={invalid('env') ? 'true' : undefined}>{text('env')}</textarea>
         </label>
         <fieldset aria-invalid={invalid('files') ? 'true' : undefined}>
