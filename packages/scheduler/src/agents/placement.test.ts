@@ -30,7 +30,9 @@ describe('placement with two scheduler processes on one Postgres', () => {
       for (let i = 0; i < AGENTS_PER_REPLICA; i++) {
         const agent = await ProtocolAgent.connect(replica.url, JOIN_TOKEN);
         const name = `r${r}-agent${i}`;
-        await agent.hello(name, { capacity: { cpu: 1000, memoryGb: 1000 } });
+        // Room for 60 of the 300 tasks (0.01 CPU each) an agent: one replica's agents hold 180 at
+        // most, so the other replica must place the rest, however fast the first one is.
+        await agent.hello(name, { capacity: { cpu: 0.6, memoryGb: 1000 } });
         agents.push({ name, agent });
       }
     }
