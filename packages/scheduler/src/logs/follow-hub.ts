@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
 import type { RecentChunks } from './recent-chunks.js';
 import { readLogChunks, readLogState, type ChunkReadOptions, type LogState, type StoredChunk } from './repository.js';
+import { WakeSignal } from '../wake-signal.js';
 
 /** How a follow sends the log: the events of chunks, and the page of a read of its own. */
 export interface FollowFormat {
@@ -74,7 +75,8 @@ class Follower {
   private lastWrite = Date.now();
   private idle: (() => void)[] = [];
   private waiting: { resolve(outcome: Outcome): void; reject(error: unknown): void } | undefined;
-  private wakeUp: (() => void) | undefined;
+  /** Woken when the follow stops, so a wait for the database ends with it. */
+  private readonly stopSignal = new WakeSignal();
 
   constructor(
     after: number,
@@ -123,7 +125,7 @@ class Follower {
     this.stopped = true;
     for (const bytes of this.queue.splice(0)) this.queued -= bytes.length;
     this.settle('done');
-    this.wakeUp?.();
+    this.stopSignal.wake();
     this.drained();
   }
 
@@ -146,13 +148,7 @@ class Follower {
 
   /** Waits `ms`, or less if the follow stops. */
   pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => (this.wakeUp = undefined));
+    return this.stopSignal.wait(ms);
   }
 
   private async pump(): Promise<void> {
@@ -196,8 +192,7 @@ class TaskReader {
   private readonly live = new Set<Follower>();
   /** Caught up on their own reads; taken in by the next read. */
   private readonly joining = new Set<Follower>();
-  private woken = false;
-  private wake: (() => void) | undefined;
+  private readonly changed = new WakeSignal();
   private running = false;
   private readonly unsubscribe: () => void;
 
@@ -242,16 +237,14 @@ class TaskReader {
   }
 
   private poke(): void {
-    this.woken = true;
-    this.wake?.();
+    this.changed.wake();
   }
 
   private async loop(): Promise<void> {
     this.running = true;
     try {
       while (this.followers.size > 0) {
-        if (!this.woken) await this.pause(this.options.pollMs);
-        this.woken = false;
+        await this.changed.wait(this.options.pollMs);
         if (this.live.size + this.joining.size > 0) await this.read();
         const now = Date.now();
         for (const follower of this.live) follower.keepAlive(now);
@@ -260,16 +253,6 @@ class TaskReader {
     } finally {
       this.running = false;
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => (this.wake = undefined));
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 import { findTasksById } from './repository.js';
 import type { TaskSignals } from './task-signals.js';
 import type { TaskWithApp } from './task-view.js';
+import { WakeSignal } from '../wake-signal.js';
 
 export type TaskChangeListener = (tasks: TaskWithApp[]) => void;
 
@@ -31,8 +32,7 @@ export class TaskChanges {
   /** The newest event seen; null until the reader started (then it starts from the newest). */
   private newest: number | null = null;
   private readonly seen = new Set<number>();
-  private woken = false;
-  private wake: (() => void) | undefined;
+  private readonly changed = new WakeSignal();
   private running = false;
   private unsubscribe: (() => void) | undefined;
 
@@ -59,8 +59,7 @@ export class TaskChanges {
   }
 
   private poke(): void {
-    this.woken = true;
-    this.wake?.();
+    this.changed.wake();
   }
 
   private async loop(): Promise<void> {
@@ -78,8 +77,7 @@ export class TaskChanges {
         // A task's log lines wake it too (TaskSignals has one kind of change): reads are spaced
         // by MIN_GAP_MS at least, so a chatty task costs at most a few cheap reads a second.
         await new Promise((resolve) => setTimeout(resolve, Math.min(MIN_GAP_MS, this.pollMs)));
-        if (!this.woken) await this.pause(this.pollMs - Math.min(MIN_GAP_MS, this.pollMs));
-        this.woken = false;
+        await this.changed.wait(this.pollMs - Math.min(MIN_GAP_MS, this.pollMs));
       }
     } finally {
       this.unsubscribe?.();
@@ -88,16 +86,6 @@ export class TaskChanges {
       this.newest = null;
       this.seen.clear();
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => (this.wake = undefined));
   }
 
   private async read(): Promise<void> {
