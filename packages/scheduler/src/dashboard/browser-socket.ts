@@ -11,6 +11,7 @@ import { ApiError, toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { StreamLimits } from '../http/stream-limits.js';
 import type { Log } from '../log.js';
+import { reachedOverTls } from './reached-over-tls.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { findSession } from './sessions.js';
 
@@ -169,10 +170,10 @@ export class BrowserSockets {
 
 /**
  * The origin a page of this scheduler has, as the browser that asked sees it: the Host header,
- * over https when the request came over TLS (its own socket or a proxy's X-Forwarded-Proto, as
- * for the cookie's Secure flag). A proxy in front must pass Host on unchanged.
+ * over https when the browser reached us over TLS (reached-over-tls.ts). A proxy in front must pass
+ * Host on unchanged.
  */
 export function ownOrigin(request: IncomingMessage): string {
-  const tls = (request.socket as { encrypted?: boolean }).encrypted === true || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase() === 'https';
+  const tls = reachedOverTls((request.socket as { encrypted?: boolean }).encrypted === true, request.headers['x-forwarded-proto']);
   return `${tls ? 'https' : 'http'}://${request.headers.host ?? ''}`;
 }

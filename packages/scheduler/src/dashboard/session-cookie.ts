@@ -1,19 +1,14 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { reachedOverTls } from './reached-over-tls.js';
 
 export const SESSION_COOKIE = 'tapit_session';
 /** The sign-in form's double-submit CSRF value (csrf.ts). */
 export const SIGN_IN_CSRF_COOKIE = 'tapit_sign_in_csrf';
 
-/**
- * Secure when the browser reached us over TLS: the request's own scheme, or a proxy's
- * X-Forwarded-Proto. A forged header can merely add Secure, which never weakens the cookie (it
- * is then not sent back over plain HTTP). The browser sockets' Origin check reads it too
- * (browser-socket.ts): a forged value there only refuses the forger, and a victim's browser
- * cannot be made to send one.
- */
-export function overTls(c: Context): boolean {
-  return new URL(c.req.url).protocol === 'https:' || (c.req.header('x-forwarded-proto') ?? '').split(',')[0]!.trim().toLowerCase() === 'https';
+/** Cookies are Secure when the browser reached us over TLS (reached-over-tls.ts). */
+function overTls(c: Context): boolean {
+  return reachedOverTls(new URL(c.req.url).protocol === 'https:', c.req.header('x-forwarded-proto'));
 }
 
 export function setSessionCookie(c: Context, sessionId: string, expiresAt: Date): void {
