@@ -38,6 +38,7 @@ export function queryError(caught: unknown): string | undefined {
   return caught instanceof ApiError && caught.code === 'VALIDATION_FAILED' ? caught.message : undefined;
 }
 
+/** A listing's links to its newest page and to the next older one, keeping its filters. */
 export function Pager(props: { path: string; filters: Record<string, string | undefined>; paged: boolean; nextCursor: string | null; older: string }) {
   return (
     <nav class="pager" aria-label="Pages">

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { TaskStatus } from '@tapit/protocol';
 import { toTask, type TaskWithApp } from '../tasks/task-view.js';
+import { Pager } from './filters.js';
 import { Layout, type Viewer } from './layout.js';
 import { listingOrder } from './task-listing.js';
 import { formatCommand, formatDuration, formatStatus, formatTimestamp, formatNumber, shortId, taskDurationMs } from './format.js';
@@ -13,14 +14,6 @@ export interface TaskFilters {
   status?: string;
   /** Kept across the pager's links, as the other listings keep theirs. */
   limit?: string;
-}
-
-export function tasksHref(filters: TaskFilters, cursor?: string): string {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
-  if (cursor) query.set('cursor', cursor);
-  const text = query.toString();
-  return text ? `/tasks?${text}` : '/tasks';
 }
 
 /**
@@ -93,10 +86,7 @@ export function TasksPage(props: { viewer: Viewer; filters: TaskFilters; tasks: 
           </table>
         </div>
       )}
-      <nav class="pager" aria-label="Pages">
-        {props.paged && <a href={tasksHref(filters)}>Newest</a>}
-        {props.nextCursor && <a href={tasksHref(filters, props.nextCursor)} rel="next">Older tasks</a>}
-      </nav>
+      <Pager path="/tasks" filters={{ ...filters }} paged={props.paged} nextCursor={props.nextCursor} older="Older tasks" />
     </Layout>
   );
 }
