@@ -120,7 +120,7 @@ export function TaskEvents(props: { events: TaskEvent[] }) {
 
 /**
  * Stop and delete, for a token that may (a member or an admin): each a link to its confirmation
- * page, whose form posts it (works without JavaScript; dashboard/routes.tsx).
+ * page, whose form posts it (works without JavaScript; dashboard/task-routes.tsx).
  */
 export function TaskActions(props: { task: Task; principal: Principal }) {
   const { task, principal } = props;
