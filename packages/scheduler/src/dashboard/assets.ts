@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { constants, gzipSync } from 'node:zlib';
 
 /*
  * The dashboard's client scripts, bundled at build time (scripts/bundle-client.mjs) into
@@ -15,8 +14,8 @@ const ASSET_DIRS = ['./assets/', '../../dist/dashboard/assets/'];
 interface Scripts {
   /** Entry name -> URL path (`/assets/tasks-0123456789ab.js`); `NAME.css` -> its stylesheet's. */
   paths: Map<string, string>;
-  /** File name -> contents. */
-  files: Map<string, Buffer>;
+  /** File name -> contents, as built and gzipped by the build. */
+  files: Map<string, { plain: Buffer; gzip: Buffer }>;
 }
 
 let loaded: Scripts | undefined;
@@ -31,9 +30,10 @@ function load(): Scripts {
       continue;
     }
     const paths = new Map<string, string>();
-    const files = new Map<string, Buffer>();
+    const files = new Map<string, { plain: Buffer; gzip: Buffer }>();
     for (const [name, file] of Object.entries(manifest)) {
-      files.set(file, readFileSync(fileURLToPath(new URL(file, base))));
+      const read = (path: string) => readFileSync(fileURLToPath(new URL(path, base)));
+      files.set(file, { plain: read(file), gzip: read(`${file}.gz`) });
       paths.set(name, `/assets/${file}`);
     }
     return { paths, files };
@@ -57,20 +57,10 @@ export function entryStylePath(entry: string): string | undefined {
 
 /** An asset's contents by its hashed file name (`tasks-0123456789ab.js`, `console-0123456789ab.css`), or undefined. */
 export function scriptFile(file: string): Buffer | undefined {
-  return scripts().files.get(file);
+  return scripts().files.get(file)?.plain;
 }
 
-const gzipped = new Map<string, Buffer>();
-
-/**
- * A script gzipped, made once at its first request: the console's xterm.js bundle is ~350 KB,
- * ~90 KB gzipped (docs/dashboard.md), and the scheduler is often reached without a proxy that
- * would compress it.
- */
+/** The same, gzipped at build time (scripts/bundle-client.mjs). */
 export function scriptFileGzip(file: string): Buffer | undefined {
-  const plain = scriptFile(file);
-  if (!plain) return undefined;
-  let packed = gzipped.get(file);
-  if (!packed) gzipped.set(file, (packed = gzipSync(plain, { level: constants.Z_BEST_COMPRESSION })));
-  return packed;
+  return scripts().files.get(file)?.gzip;
 }
