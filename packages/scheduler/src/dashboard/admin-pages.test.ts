@@ -68,6 +68,8 @@ describe.each(DATABASE_KINDS)('the agents, audit and tokens pages on %s', (kind)
     for (const word of ['NAME', 'ROLE', 'shop-viewer', '(all)', 'href="/tokens/shop-viewer/revoke"']) expect(list).toContain(word);
     const created = await admin.post('/tokens', { name: 'ci-deploy', role: 'member', project: 'shop' });
     expect(created.status).toBe(200);
+    // The one answer that holds the secret is kept by no cache, the browser's back button included.
+    expect(created.headers.get('cache-control')).toBe('no-store');
     const secret = /id="new-secret">([^<]+)</.exec(await created.text())![1]!;
     expect((await call('GET', '/v1/whoami', undefined, secret)).body).toEqual({ name: 'ci-deploy', role: 'member', project: 'shop' });
     expect(await (await admin.get('/tokens')).text()).not.toContain(secret);
