@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { HOOK_TIMEOUT_MS, REPO_ROOT } from '../support/repo.js';
+import { SCREENSHOTS, TestBrowser } from '../support/browser.js';
+import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { idFrom, startSystem, type System } from '../support/system.js';
 
 /*
@@ -12,36 +12,23 @@ import { idFrom, startSystem, type System } from '../support/system.js';
  * with a TTY, xterm.js in the page. What the terminal shows is read from xterm's rows.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
-
 let system: System;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 
 beforeAll(async () => {
   system = await startSystem();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await TestBrowser.launch(system.scheduler.url);
 }, HOOK_TIMEOUT_MS);
 afterAll(async () => {
-  for (const context of contexts) await context.close();
   await browser?.close();
   await system?.stop();
 }, HOOK_TIMEOUT_MS);
 
 const why = () => system.output();
 
-async function newPage(viewport = { width: 1200, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function signIn(page: Page, token = system.scheduler.token): Promise<void> {
-  await page.goto(`${system.scheduler.url}/sign-in`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${system.scheduler.url}/tasks`);
-}
+/** The terminals' tests size their boxes for this window. */
+const newPage = () => browser.newPage({ width: 1200, height: 800 });
+const signIn = (page: Page, token = system.scheduler.token) => browser.signIn(page, token);
 
 /** The terminal's visible rows, as text. */
 const screen = (page: Page, terminal = '#console-terminal') => page.locator(`${terminal} .xterm-rows`).innerText();
@@ -108,7 +95,7 @@ describe('the console in the browser', () => {
 
     await typeLine(page, 'echo $((6*7))');
     await waitForScreen(page, /^42\s*$/m);
-    await page.screenshot({ path: join((mkdirSync(SCREENSHOTS, { recursive: true }), SCREENSHOTS), 'dashboard-console.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-console.png') });
 
     // The terminal fills its box; a smaller window is a smaller terminal, and the task's TTY follows.
     const size = async () => ({ cols: Number(await page.locator('#console').getAttribute('data-cols')), rows: Number(await page.locator('#console').getAttribute('data-rows')) });

@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCaller, expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
 import { createDatabase, type FreshDatabase } from '../support/postgres.js';
-import { REPO_ROOT } from '../support/repo.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 /*
@@ -12,46 +10,20 @@ import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
  * API and never run (no agent): the pages show what the API stores.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
-
 describe('the dashboard in Chromium', () => {
   let database: FreshDatabase;
   let scheduler: RunningScheduler;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: TestBrowser;
+  let api: ReturnType<typeof apiCaller>;
   let defaultTasks: string[];
   let otherTask: string;
   let otherViewer: string;
 
-  async function api(method: string, path: string, body?: unknown, token = scheduler.token) {
-    const response = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  }
-
-  async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    return context.newPage();
-  }
-
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${scheduler.url}/`);
-    expect(new URL(page.url()).pathname).toBe('/sign-in');
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${scheduler.url}/tasks`);
-  }
-
   beforeAll(async () => {
     database = await createDatabase();
     scheduler = await startScheduler({}, { databaseUrl: database.url });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    api = apiCaller(scheduler.url, scheduler.token);
+    browser = await TestBrowser.launch(scheduler.url);
     await api('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'tapit-test/busybox:latest' });
     await api('POST', '/v1/projects', { name: 'other' });
     await api('POST', '/v1/projects/other/stages/default/apps', { name: 'jobs', image: 'tapit-test/busybox:latest' });
@@ -64,22 +36,23 @@ describe('the dashboard in Chromium', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close();
     await browser?.close();
     await scheduler?.stop();
     await database?.drop();
   });
 
   it('refuses a bad token and signs in with a good one, listing the tasks created through the API, newest first', async () => {
-    const page = await newPage();
-    await page.goto(`${scheduler.url}/sign-in`);
+    const page = await browser.newPage();
+    // Without a session every page sends to sign in.
+    await page.goto(`${scheduler.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
     await page.getByLabel('API token').fill('tapit_not-a-real-token');
     const refused = page.waitForResponse((r) => r.url().endsWith('/sign-in') && r.request().method() === 'POST');
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect((await refused).status()).toBe(401);
     await expect(page.getByRole('alert').textContent()).resolves.toContain('unknown or revoked');
 
-    await signIn(page, scheduler.token);
+    await browser.signIn(page, scheduler.token);
     const cookie = (await page.context().cookies()).find((c) => c.name === 'tapit_session')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false });
     expect(cookie.expires * 1000 - Date.now()).toBeGreaterThan(11 * 3_600_000);
@@ -87,7 +60,6 @@ describe('the dashboard in Chromium', () => {
     const expected = [otherTask, ...[...defaultTasks].reverse()].map((id) => id.slice(0, 12));
     expect(links).toEqual(expected);
     await expect(page.locator('table.tasks').textContent()).resolves.toContain('rake db:migrate');
-    mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-tasks.png'), fullPage: true });
 
     // The CLI's filters: one app, one status.
@@ -120,8 +92,7 @@ describe('the dashboard in Chromium', () => {
   });
 
   it("shows a project-limited token only its project's tasks, and another project's task as not found", async () => {
-    const page = await newPage();
-    await signIn(page, otherViewer);
+    const page = await browser.signedInPage(otherViewer);
     expect(await page.locator('table.tasks td.id a').allTextContents()).toEqual([otherTask.slice(0, 12)]);
     // Asking for another project answers as the API does.
     const other = await page.goto(`${scheduler.url}/tasks?project=default`);
@@ -133,8 +104,7 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('refuses a POST without or with a wrong CSRF token, and the session stays', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     const request = page.context().request;
     expect((await request.post(`${scheduler.url}/sign-out`, { form: {}, maxRedirects: 0 })).status()).toBe(403);
     expect((await request.post(`${scheduler.url}/sign-out`, { form: { csrf: 'forged' }, maxRedirects: 0 })).status()).toBe(403);
@@ -145,13 +115,12 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('signs out: the old cookie no longer works', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     const cookies = await page.context().cookies();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${scheduler.url}/sign-in`);
     // The same cookie, replayed in a fresh browser context, is sent to sign in.
-    const replay = await newPage();
+    const replay = await browser.newPage();
     await replay.context().addCookies(cookies);
     await replay.goto(`${scheduler.url}/tasks`);
     expect(new URL(replay.url()).pathname).toBe('/sign-in');
@@ -159,21 +128,17 @@ describe('the dashboard in Chromium', () => {
 
   it("ends a revoked token's session at its next request", async () => {
     const { token } = await api('POST', '/v1/tokens', { name: 'leaver', role: 'viewer' });
-    const page = await newPage();
-    await signIn(page, token);
+    const page = await browser.signedInPage(token);
     await api('DELETE', '/v1/tokens/leaver');
     await page.goto(`${scheduler.url}/tasks/${defaultTasks[0]}`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
   });
 
   it('fits a 390 px phone without horizontal scroll', async () => {
-    const page = await newPage({ width: 390, height: 844 });
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token, { width: 390, height: 844 });
     for (const path of ['/tasks', `/tasks/${defaultTasks[2]}`, '/sign-in']) {
       await page.goto(`${scheduler.url}${path}`);
-      // Evaluated in the page (this file is not compiled with the DOM's types).
-      const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
-      expect(scrollWidth, path).toBeLessThanOrEqual(innerWidth);
+      await expectFitsWidth(page, path);
     }
     await page.goto(`${scheduler.url}/tasks`);
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-tasks-phone.png'), fullPage: true });

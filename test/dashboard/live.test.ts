@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_TIMEOUT_MS, REPO_ROOT } from '../support/repo.js';
+import { SCREENSHOTS, TestBrowser } from '../support/browser.js';
+import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { idFrom, startSystem, type System } from '../support/system.js';
 
 /*
@@ -12,27 +13,15 @@ import { idFrom, startSystem, type System } from '../support/system.js';
  * them over their websockets without a reload.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
-
 describe('the live dashboard in Chromium', () => {
   let system: System;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: TestBrowser;
   let otherOrigin: Server | undefined;
 
   const url = (path: string) => `${system.scheduler.url}${path}`;
   const why = () => system.output();
 
-  async function signedInPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(url('/sign-in'));
-    await page.getByLabel('API token').fill(system.scheduler.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(url('/tasks'));
-    return page;
-  }
+  const signedInPage = () => browser.signedInPage(system.scheduler.token, { width: 1280, height: 900 });
 
   /** `tapit create task COMMAND` (it returns once the task is created): its id. */
   async function createTask(command: string): Promise<string> {
@@ -47,11 +36,10 @@ describe('the live dashboard in Chromium', () => {
 
   beforeAll(async () => {
     system = await startSystem();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    browser = await TestBrowser.launch(system.scheduler.url);
   }, HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close();
     await browser?.close();
     await new Promise((resolve) => (otherOrigin ? otherOrigin.close(resolve) : resolve(undefined)));
     await system?.stop();
@@ -183,9 +171,7 @@ describe('the live dashboard in Chromium', () => {
     expect(await page.evaluate(tryOpen, target)).toBe('opened');
 
     // A browser without a session, on the dashboard's origin: refused.
-    const anonymous = await browser.newContext();
-    contexts.push(anonymous);
-    const stranger = await anonymous.newPage();
+    const stranger = await browser.newPage();
     await stranger.goto(url('/sign-in'));
     expect(await stranger.evaluate(tryOpen, target)).toBe('refused');
   });

@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TEST_IMAGE, type RunningAgent } from '../support/agent.js';
+import { apiCaller, expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
 import { createDatabase, type FreshDatabase } from '../support/postgres.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { readUntil } from '../support/read-until.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 
 /*
@@ -13,7 +12,6 @@ import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
  * test Postgres, with a real agent connected: tasks run in Docker.
  */
 
-const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
 const JOIN_TOKEN = `join-${process.pid}-dashboard-pages`;
 const AGENT = `dash-agent-${process.pid}`;
 
@@ -28,70 +26,27 @@ describe('the dashboard pages in Chromium', () => {
   let database: FreshDatabase;
   let scheduler: RunningScheduler;
   let agent: RunningAgent;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: TestBrowser;
+  let api: ReturnType<typeof apiCaller>;
   let viewerToken: string;
   let nightly: string;
   let broken: string;
-
-  async function api(method: string, path: string, body?: unknown, token = scheduler.token) {
-    const response = await fetch(`${scheduler.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  }
-
-  /** Polls `read` until `done` holds (the machine is shared: no fixed waits). */
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
-  async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    contexts.push(context);
-    return context.newPage();
-  }
-
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(`${scheduler.url}/sign-in`);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${scheduler.url}/tasks`);
-  }
-
-  /** The page is no wider than its window: nothing to scroll sideways. */
-  async function fitsWidth(page: Page, what: string): Promise<void> {
-    // Evaluated in the page (this file is not compiled with the DOM's types).
-    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
-    expect(scrollWidth, what).toBeLessThanOrEqual(innerWidth);
-  }
 
   beforeAll(async () => {
     database = await createDatabase();
     scheduler = await startScheduler({ TAPIT_AGENT_JOIN_TOKEN: JOIN_TOKEN }, { databaseUrl: database.url });
     agent = await startAgent(scheduler, JOIN_TOKEN, AGENT);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    api = apiCaller(scheduler.url, scheduler.token);
+    browser = await TestBrowser.launch(scheduler.url);
     await api('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: TEST_IMAGE });
     await api('POST', '/v1/projects', { name: 'other' });
     await api('POST', '/v1/projects/other/stages/default/apps', { name: 'jobs', image: TEST_IMAGE });
     nightly = (await api('POST', '/v1/projects/default/stages/default/apps/web/schedules', { cron: '30 2 * * *', timezone: 'Europe/Paris', command: 'echo nightly' })).id;
     broken = (await api('POST', '/v1/projects/default/stages/default/apps/web/schedules', { cron: '@yearly', command: 'exit 3' })).id;
     viewerToken = (await api('POST', '/v1/tokens', { name: 'pages-viewer', role: 'viewer' })).token;
-    mkdirSync(SCREENSHOTS, { recursive: true });
   }, 180_000);
 
   afterAll(async () => {
-    for (const context of contexts) await context.close();
     await browser?.close();
     await agent?.stop();
     await scheduler?.stop();
@@ -99,8 +54,7 @@ describe('the dashboard pages in Chromium', () => {
   });
 
   it('runs a task from the form: it appears with its keys, and runs on the agent', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     // Keyboard only: Tab to the header's link and press Enter.
     for (let i = 0; i < 10 && (await page.evaluate<string>('document.activeElement?.textContent ?? ""')) !== 'Run a task'; i++) await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
@@ -132,7 +86,7 @@ describe('the dashboard pages in Chromium', () => {
     const id = new URL(page.url()).pathname.split('/')[2]!;
     const details = await page.locator('dl.details').textContent();
     for (const word of ['sh /opt/greet.sh && echo "from the form: $GREETING"', '0.25 vCPU', '0.5 GB', 'GREETING (values hidden)', 'by bootstrap']) expect(details).toContain(word);
-    const ended = await until(() => api('GET', `/v1/tasks/${id}`), (t) => t.status === 'STOPPED', 'the task to end');
+    const ended = await readUntil('the task to end', () => api('GET', `/v1/tasks/${id}`), (t) => t.status === 'STOPPED', { timeoutMs: 60_000 });
     expect(ended).toMatchObject({ agent: AGENT, stopCode: 'EXITED', exitCode: 0, resources: { cpu: 0.25, memoryGb: 0.5, maxHours: 1 } });
     const log = await fetch(`${scheduler.url}/v1/tasks/${id}/logs`, { headers: { authorization: `Bearer ${scheduler.token}` } });
     // The task's own env var reached the container; its value, a secret, is masked in the log.
@@ -143,8 +97,7 @@ describe('the dashboard pages in Chromium', () => {
   });
 
   it('suspends, resumes and triggers a schedule from its page; a failing one is marked in the list', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     await page.getByRole('link', { name: 'Schedules' }).click();
     await page.getByRole('link', { name: nightly.slice(0, 12) }).click();
     await page.waitForURL(`${scheduler.url}/schedules/${nightly}`);
@@ -168,7 +121,7 @@ describe('the dashboard pages in Chromium', () => {
 
     // A run that exits 3 makes its schedule failing: the list marks it.
     await api('POST', `/v1/schedules/${broken}/trigger`);
-    await until(() => api('GET', `/v1/schedules/${broken}`) as Promise<ScheduleView>, (s) => s.failing, 'the schedule to be failing');
+    await readUntil('the schedule to be failing', () => api('GET', `/v1/schedules/${broken}`) as Promise<ScheduleView>, (s) => s.failing, { timeoutMs: 60_000 });
     await page.goto(`${scheduler.url}/schedules`);
     const failingRow = page.locator('tr.failing');
     await expect(failingRow.count()).resolves.toBe(1);
@@ -177,8 +130,7 @@ describe('the dashboard pages in Chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-schedules.png'), fullPage: true });
 
     // A viewer sees no buttons, and a form it sends anyway is refused.
-    const viewer = await newPage();
-    await signIn(viewer, viewerToken);
+    const viewer = await browser.signedInPage(viewerToken);
     await viewer.goto(`${scheduler.url}/schedules/${nightly}`);
     await expect(viewer.getByRole('button', { name: 'Suspend' }).count()).resolves.toBe(0);
     const csrf = await viewer.locator('input[name="csrf"]').first().inputValue();
@@ -186,8 +138,7 @@ describe('the dashboard pages in Chromium', () => {
   });
 
   it('shows the connected agent with its status, version, capacity and use', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.waitForURL(`${scheduler.url}/agents`);
     const row = page.locator('table[aria-label="Agents"] tbody tr', { hasText: AGENT });
@@ -200,8 +151,7 @@ describe('the dashboard pages in Chromium', () => {
   });
 
   it('lists the audit trail with the CLI filters and pages', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByLabel('action').fill('schedule.*');
     await page.getByLabel('since').fill('1h');
@@ -222,8 +172,7 @@ describe('the dashboard pages in Chromium', () => {
   });
 
   it('lets an admin create a token (secret shown once) and revoke it after confirming; a viewer is refused', async () => {
-    const page = await newPage();
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token);
     await page.getByRole('link', { name: 'Tokens' }).click();
     await page.getByLabel('name').fill('ci-pages');
     await page.getByLabel('role').selectOption('member');
@@ -244,19 +193,17 @@ describe('the dashboard pages in Chromium', () => {
     await expect(page.getByRole('status').textContent()).resolves.toContain('Token "ci-pages" revoked.');
     expect((await fetch(`${scheduler.url}/v1/whoami`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
 
-    const viewer = await newPage();
-    await signIn(viewer, viewerToken);
+    const viewer = await browser.signedInPage(viewerToken);
     await expect(viewer.getByRole('link', { name: 'Tokens' }).count()).resolves.toBe(0);
     expect((await viewer.goto(`${scheduler.url}/tokens`))!.status()).toBe(403);
     await expect(viewer.getByRole('alert').textContent()).resolves.toContain('has role viewer; this needs admin');
   });
 
   it('fits every page in a 390 px phone without horizontal scroll', async () => {
-    const page = await newPage({ width: 390, height: 844 });
-    await signIn(page, scheduler.token);
+    const page = await browser.signedInPage(scheduler.token, { width: 390, height: 844 });
     for (const path of ['/run', '/schedules', `/schedules/${nightly}`, '/agents', '/audit', '/tokens', '/tokens/pages-viewer/revoke']) {
       expect((await page.goto(`${scheduler.url}${path}`))!.status(), path).toBe(200);
-      await fitsWidth(page, path);
+      await expectFitsWidth(page, path);
     }
     await page.goto(`${scheduler.url}/schedules`);
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-schedules-phone.png'), fullPage: true });
