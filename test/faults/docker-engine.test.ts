@@ -66,11 +66,11 @@ async function createsSince(id: string, since: Date): Promise<string[]> {
   return out.split('\n').filter(Boolean);
 }
 
+/** The agent as `tapit list agents --json` lists it (from the API: it is polled every 200 ms). */
 async function agentListed() {
-  const listed = await system.tapit('list', 'agents', '--json');
-  expect(listed.code, listed.stderr).toBe(0);
-  const agent = AgentList.parse(JSON.parse(listed.stdout)).items.find((a) => a.name === system.agent.name);
-  if (!agent) throw new Error(`agent ${system.agent.name} is not listed\n${listed.stdout}`);
+  const listed = AgentList.parse(await system.api('agents'));
+  const agent = listed.items.find((a) => a.name === system.agent.name);
+  if (!agent) throw new Error(`agent ${system.agent.name} is not listed\n${JSON.stringify(listed)}`);
   return agent;
 }
 

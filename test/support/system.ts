@@ -29,11 +29,13 @@ export interface System {
   tapitWithin(timeoutMs: number, ...args: string[]): Promise<CliResult>;
   /** Starts `tapit ARGS` without waiting for it. */
   startTapit(args: string[], timeoutMs?: number): CliProcess;
-  /** `tapit show task task=ID --json`, parsed. */
+  /** `GET /v1/PATH` as the admin token: the answer's JSON (a status of 300 or more throws). */
+  api(path: string): Promise<unknown>;
+  /** The task as `tapit show task task=ID --json` prints it, read from the API. */
   task(id: string): Promise<Task>;
   /** `tapit show logs task=ID --json`, parsed. */
   logs(id: string): Promise<LogPage['lines']>;
-  /** Polls `show task` until `done(task)` or the time is up; returns the last task seen. */
+  /** Polls the task until `done(task)` or the time is up; returns the last task seen. */
   waitForTask(id: string, done: (task: Task) => boolean, timeoutMs?: number): Promise<Task>;
   /** Kills the agent with SIGKILL; its state folder and containers stay. */
   killAgent(): Promise<void>;
@@ -117,7 +119,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     if (result.code !== 0) throw new Error(`tapit ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as unknown;
   };
-  const task = async (id: string) => Task.parse(await json(['show', 'task', `task=${id}`, '--json']));
+  const api = async (path: string) => {
+    const response = await fetch(`${scheduler!.url}/v1/${path}`, { headers: { authorization: `Bearer ${scheduler!.token}` } });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`GET /v1/${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as unknown;
+  };
+  // From the API, not `tapit show task --json` (the same object): waits poll it every 250 ms,
+  // and a CLI process per read (~0.4 s of CPU each) was most of what this suite spent. The CLI's
+  // own `show task` has its tests (cli/tasks.test.ts).
+  const task = async (id: string) => Task.parse(await api(`tasks/${encodeURIComponent(id)}`));
   const system: System = {
     db,
     get scheduler() {
@@ -133,6 +144,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     env,
     tapit,
     tapitWithin,
+    api,
     startTapit: (args, timeoutMs = 60_000) => startCli(args, { env, timeoutMs }),
     task,
     logs: async (id) => LogPage.pick({ lines: true }).parse(await json(['show', 'logs', `task=${id}`, '--json'])).lines,
