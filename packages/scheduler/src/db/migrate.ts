@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial.js';
 import * as consoleSessions from './migrations/0002-console-sessions.js';
@@ -49,6 +50,16 @@ const MIGRATIONS: Record<string, Migration> = {
   '0022-task-listing-indexes': taskListingIndexes,
   '0023-dashboard-sessions': dashboardSessions,
 };
+
+/**
+ * What the migrations are, as one hash: their names and code. A copy of a database migrated by
+ * one version (the tests' templates) is the same as one migrated afresh while this is unchanged.
+ */
+export function schemaFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const [name, migration] of Object.entries(MIGRATIONS)) hash.update(`${name}\n${String(migration.up)}\n${String(migration.down ?? '')}\n`);
+  return hash.digest('hex').slice(0, 16);
+}
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
