@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardSession } from '../testing/dashboard-session.js';
 import { holdRunning } from '../testing/schedules.js';
-import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
+import { ADMIN_TOKEN, type createTestApp } from '../testing/test-app.js';
+import { twoProjectsApp } from '../testing/two-projects.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 
 /** The agents, audit and tokens pages: what each token may see and change, as at /v1. */
@@ -13,16 +14,13 @@ describe.each(DATABASE_KINDS)('the agents, audit and tokens pages on %s', (kind)
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    ({ app, call } = await createTestApp(database));
-    await call('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'busybox:latest' });
-    await call('POST', '/v1/projects', { name: 'shop' });
-    await call('POST', '/v1/projects/shop/stages/default/apps', { name: 'cart', image: 'busybox:latest' });
+    const { token, ...created } = await twoProjectsApp(database);
+    ({ app, call } = created);
     const agent = (name: string, status: string) => ({ name, status, capacity_cpu: 4, capacity_memory_gb: 8, version: '1.2.3', scheduler_id: null, connected_at: null, last_seen_at: new Date(), not_ready_reason: null, credential_hash: null, bound_at: null, joined_with: null, revoked_at: null, capacity_cpu_set: null, capacity_memory_gb_set: null });
     await database.db.insertInto('agents').values([agent('host-a', 'online'), agent('host-b', 'offline')]).execute();
     const shopTask = (await call('POST', '/v1/projects/shop/stages/default/apps/cart/tasks', { command: 'sync-cart', cpu: 0.5, memoryGb: 1 })).body.id;
     await holdRunning(database.db, shopTask, 'host-a');
     await call('POST', '/v1/projects/default/stages/default/apps/web/tasks', { command: 'echo default' });
-    const token = async (name: string, role: string, project?: string) => (await call('POST', '/v1/tokens', { name, role, project })).body.token as string;
     tokens = { viewer: await token('all-viewer', 'viewer'), shopViewer: await token('shop-viewer', 'viewer', 'shop'), shopAdmin: await token('shop-admin', 'admin', 'shop') };
   });
   afterAll(() => database.drop());

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardSession } from '../testing/dashboard-session.js';
-import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
+import { ADMIN_TOKEN, type createTestApp } from '../testing/test-app.js';
+import { twoProjectsApp } from '../testing/two-projects.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 
 /** A small files limit (TAPIT_TASK_FILES_MAX_BYTES), to pass it. */
@@ -16,11 +17,8 @@ describe.each(DATABASE_KINDS)('the run-a-task page on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    ({ app, call } = await createTestApp(database, { taskFilesMaxBytes: FILES_MAX }));
-    await call('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'busybox:latest' });
-    await call('POST', '/v1/projects', { name: 'shop' });
-    await call('POST', '/v1/projects/shop/stages/default/apps', { name: 'cart', image: 'busybox:latest' });
-    const token = async (name: string, role: string, project?: string) => (await call('POST', '/v1/tokens', { name, role, project })).body.token as string;
+    const { token, ...created } = await twoProjectsApp(database, { taskFilesMaxBytes: FILES_MAX });
+    ({ app, call } = created);
     tokens = { viewer: await token('run-viewer', 'viewer'), member: await token('run-member', 'member'), shopMember: await token('shop-member', 'member', 'shop') };
   });
   afterAll(() => database.drop());

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardSession } from '../testing/dashboard-session.js';
-import { ADMIN_TOKEN, createTestApp } from '../testing/test-app.js';
+import { ADMIN_TOKEN, type createTestApp } from '../testing/test-app.js';
+import { twoProjectsApp } from '../testing/two-projects.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
 
 describe.each(DATABASE_KINDS)('the schedules pages on %s', (kind) => {
@@ -16,13 +17,10 @@ describe.each(DATABASE_KINDS)('the schedules pages on %s', (kind) => {
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    ({ app, call } = await createTestApp(database));
-    await call('POST', '/v1/projects/default/stages/default/apps', { name: 'web', image: 'busybox:latest' });
-    await call('POST', '/v1/projects', { name: 'shop' });
-    await call('POST', '/v1/projects/shop/stages/default/apps', { name: 'cart', image: 'busybox:latest' });
+    const { token, ...created } = await twoProjectsApp(database);
+    ({ app, call } = created);
     nightly = (await call('POST', '/v1/projects/default/stages/default/apps/web/schedules', { cron: '30 2 * * *', timezone: 'Europe/Paris', command: 'rake nightly' })).body.id;
     shopHourly = (await call('POST', '/v1/projects/shop/stages/default/apps/cart/schedules', { cron: '@hourly', command: 'sync-cart' })).body.id;
-    const token = async (name: string, role: string, project?: string) => (await call('POST', '/v1/tokens', { name, role, project })).body.token as string;
     tokens = { viewer: await token('sched-viewer', 'viewer'), shopMember: await token('shop-scheduler', 'member', 'shop') };
   });
   afterAll(() => database.drop());
