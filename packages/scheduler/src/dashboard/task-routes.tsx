@@ -2,13 +2,12 @@
 import { linesOfChunk, type LogLine } from '@tapit/protocol';
 import { stream } from 'hono/streaming';
 import { listConsoleSessions } from '../consoles/repository.js';
-import { clientAddress } from '../http/context.js';
 import { parseChunk, readLogChunks, readLogState } from '../logs/repository.js';
 import { CHUNK_PAGE_BYTES } from '../logs/routes.js';
 import { findTask, listTaskEvents, listTasks } from '../tasks/repository.js';
 import { deleteTaskAs, stopTaskAs } from '../tasks/task-actions.js';
 import { toTask } from '../tasks/task-view.js';
-import type { PageContext } from './page-context.js';
+import { requesterOf, type PageContext } from './page-context.js';
 import { ConfirmPage, TaskPage, type LogTail } from './task-page.js';
 import { readListing } from './task-listing.js';
 import { TasksPage } from './tasks-page.js';
@@ -48,11 +47,11 @@ export function taskRoutes({ routes, deps, signedIn }: PageContext) {
     });
   }
   routes.post('/tasks/:id/stop', signedIn, async (c) => {
-    const task = await stopTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    const task = await stopTaskAs(deps, c.get('viewer').principal, c.req.param('id'), requesterOf(c));
     return c.redirect(`/tasks/${task.id}`, 303);
   });
   routes.post('/tasks/:id/delete', signedIn, async (c) => {
-    await deleteTaskAs(deps, c.get('viewer').principal, c.req.param('id'), { initiatedBy: null, source: clientAddress(c) });
+    await deleteTaskAs(deps, c.get('viewer').principal, c.req.param('id'), requesterOf(c));
     return c.redirect('/tasks', 303);
   });
 

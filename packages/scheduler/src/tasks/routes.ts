@@ -65,14 +65,12 @@ export function taskRoutes(deps: AppDeps) {
 
   // The checks and the audit are the dashboard's buttons' too (task-actions.ts).
   routes.post('/tasks/:id/stop', async (c) => {
-    const { initiatedBy, source } = requestAudit(c);
-    const task = await stopTaskAs(deps, c.get('principal'), c.req.param('id'), { initiatedBy, source });
+    const task = await stopTaskAs(deps, c.get('principal'), c.req.param('id'), requestAudit(c));
     return c.json(toTask(task), 202);
   });
 
   routes.delete('/tasks/:id', async (c) => {
-    const { initiatedBy, source } = requestAudit(c);
-    await deleteTaskAs(deps, c.get('principal'), c.req.param('id'), { initiatedBy, source });
+    await deleteTaskAs(deps, c.get('principal'), c.req.param('id'), requestAudit(c));
     return c.body(null, 204);
   });
 
