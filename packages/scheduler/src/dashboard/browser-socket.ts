@@ -15,10 +15,14 @@ import { reachedOverTls } from './reached-over-tls.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 import { findSession } from './sessions.js';
 
-/** Close code of a socket whose session ended (token revoked, session expired): the page must sign in again, not reconnect. */
-export const CLOSE_SIGNED_OUT = 4001;
-/** Close code of a socket refused for what it asked after the upgrade (a bad frame). */
-export const CLOSE_BAD_REQUEST = 4000;
+/*
+ * Close codes are 4000 + the HTTP status an API request would get, as the console broker's
+ * (consoles/broker.ts), so a page reads every refusal the same way.
+ */
+/** The session ended (token revoked, session expired, signed out): the page must sign in again, not reconnect. */
+export const CLOSE_SIGNED_OUT = 4401;
+/** Refused for what it asked after the upgrade (a bad frame, a malformed reference). */
+export const CLOSE_BAD_REQUEST = 4400;
 /** A ping this often keeps proxies from dropping a quiet socket, and finds a dead browser. */
 const PING_MS = 25_000;
 

@@ -8,6 +8,7 @@ import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
 import { openSession } from './sessions.js';
+import { CLOSE_BAD_REQUEST, CLOSE_SIGNED_OUT } from './browser-socket.js';
 
 /** A dashboard page's live socket, with every message it got. */
 interface Live {
@@ -73,7 +74,7 @@ describe('dashboard live sockets', () => {
     expect(page.messages.some((m) => m.id === theirs.id)).toBe(false);
 
     const refused = await live('/live/tasks?project=other', cookie);
-    expect(await refused.closed).toMatchObject({ code: 4000 });
+    expect(await refused.closed).toMatchObject({ code: CLOSE_BAD_REQUEST });
     const invalid = await live('/live/tasks?status=SLEEPING');
     expect((await invalid.closed).reason).toContain('status');
   });
@@ -181,7 +182,7 @@ describe('dashboard live sockets', () => {
     const csrf = /name="csrf" value="([^"]+)"/.exec(await (await fetch(`${scheduler.url}/tasks`, { headers: { cookie } })).text())![1]!;
     const out = await fetch(`${scheduler.url}/sign-out`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf }).toString() });
     expect(out.status).toBe(303);
-    expect(await page.closed).toEqual({ code: 4001, reason: 'signed out' });
+    expect(await page.closed).toEqual({ code: CLOSE_SIGNED_OUT, reason: 'signed out' });
   });
 
   it('refuses a live socket from another origin or without a session', async () => {

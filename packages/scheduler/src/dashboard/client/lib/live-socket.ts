@@ -6,7 +6,7 @@
  */
 
 /** dashboard/browser-socket.ts CLOSE_SIGNED_OUT */
-const CLOSE_SIGNED_OUT = 4001;
+const CLOSE_SIGNED_OUT = 4401;
 
 export interface LiveSocketOptions {
   /** Path and query on this origin, e.g. `/live/tasks?status=RUNNING`; asked again at each reconnect. */
