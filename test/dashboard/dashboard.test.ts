@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCaller, expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
+import { apiCaller } from '../support/api-caller.js';
+import { expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
 import { createDatabase, type FreshDatabase } from '../support/postgres.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';
 

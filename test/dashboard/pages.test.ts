@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, TEST_IMAGE, type RunningAgent } from '../support/agent.js';
-import { apiCaller, expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
+import { apiCaller } from '../support/api-caller.js';
+import { expectFitsWidth, SCREENSHOTS, TestBrowser } from '../support/browser.js';
 import { createDatabase, type FreshDatabase } from '../support/postgres.js';
 import { readUntil } from '../support/read-until.js';
 import { startScheduler, type RunningScheduler } from '../support/scheduler.js';

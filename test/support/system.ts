@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogPage, Task } from '@tapit/protocol';
 import { startAgent, TEST_IMAGE, type RunningAgent } from './agent.js';
+import { apiCaller } from './api-caller.js';
 import { cliEnv, runCli, startCli, type CliProcess, type CliResult } from './cli.js';
 import { createDatabase, type FreshDatabase } from './postgres.js';
 import { startScheduler, type RunningScheduler } from './scheduler.js';
@@ -119,12 +120,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     if (result.code !== 0) throw new Error(`tapit ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as unknown;
   };
-  const api = async (path: string) => {
-    const response = await fetch(`${scheduler!.url}/v1/${path}`, { headers: { authorization: `Bearer ${scheduler!.token}` } });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`GET /v1/${path}: ${response.status} ${text}`);
-    return JSON.parse(text) as unknown;
-  };
+  const api = (path: string): Promise<unknown> => apiCaller(scheduler!.url, scheduler!.token)('GET', `/v1/${path}`);
   // From the API, not `tapit show task --json` (the same object): waits poll it every 250 ms,
   // and a CLI process per read (~0.4 s of CPU each) was most of what this suite spent. The CLI's
   // own `show task` has its tests (cli/tasks.test.ts).

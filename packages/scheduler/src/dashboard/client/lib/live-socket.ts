@@ -5,8 +5,9 @@
  * closed because the session ended is not, and the page says so.
  */
 
-/** dashboard/browser-socket.ts CLOSE_SIGNED_OUT */
+/** dashboard/browser-socket.ts's close codes (live-socket.test.ts checks they agree). */
 const CLOSE_SIGNED_OUT = 4401;
+const CLOSE_BAD_REQUEST = 4400;
 
 export interface LiveSocketOptions {
   /** Path and query on this origin, e.g. `/live/tasks?status=RUNNING`; asked again at each reconnect. */
@@ -46,7 +47,7 @@ export function openLiveSocket(options: LiveSocketOptions): { close(): void } {
       if (closed) return;
       if (event.code === CLOSE_SIGNED_OUT) return options.onEnd?.(`Signed out: ${event.reason || 'the session ended'}. Reload the page to sign in again.`);
       if (event.code === 1000 && !(options.reconnectAfterClose?.() ?? true)) return;
-      if (event.code === 4000) return options.onEnd?.(event.reason);
+      if (event.code === CLOSE_BAD_REQUEST) return options.onEnd?.(event.reason);
       setTimeout(open, delayMs);
       delayMs = Math.min(delayMs * 2, 15_000);
     };
