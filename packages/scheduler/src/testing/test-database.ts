@@ -1,7 +1,8 @@
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle, type DatabaseKind } from '../db/client.js';
@@ -112,11 +113,12 @@ let embeddedTemplateMade: Promise<string> | undefined;
 /**
  * The migrated embedded data folder, in the temporary folder, made by the first test file that
  * needs it (built in a folder of its own, then renamed into place: a file that loses the race
- * removes its copy).
+ * removes its copy). Named by PGlite's version too: another version may not read its files.
  */
 function embeddedTemplate(): Promise<string> {
   return (embeddedTemplateMade ??= (async () => {
-    const dir = join(tmpdir(), `tapit-pglite-template-${schemaFingerprint()}`);
+    const pgliteVersion = (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const dir = join(tmpdir(), `tapit-pglite-template-${pgliteVersion}-${schemaFingerprint()}`);
     if (existsSync(join(dir, 'PG_VERSION'))) return dir;
     const building = mkdtempSync(`${dir}-building-`);
     const handle = await openDatabase({ dataDir: building });
