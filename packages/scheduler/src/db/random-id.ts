@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../random-pool.js';
 
 /** A task id: 32 lowercase hex characters. */
 export function newTaskId(): string {
-  return randomBytes(16).toString('hex');
+  return pooledRandomBytes(16).toString('hex');
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { pooledRandomBytes } from '../random-pool.js';
 
 /*
  * A replayed create answers what the first one answered, and that can hold a secret (a created
@@ -18,7 +19,7 @@ function sealingKey(key: string, principal: string): Buffer {
 
 /** `text` encrypted and authenticated (AES-256-GCM), as base64 of IV, tag and ciphertext. */
 export function seal(key: string, principal: string, text: string): string {
-  const iv = randomBytes(12);
+  const iv = pooledRandomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', sealingKey(key, principal), iv);
   const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
