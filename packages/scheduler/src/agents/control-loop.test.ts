@@ -1,6 +1,6 @@
 import { CreateTaskRequest, type Task } from '@tapit/protocol';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { randomSecretBox } from '../testing/random-secret-box.js';
 import { findApp } from '../apps/repository.js';
 import { storeTask } from '../testing/stored-task.js';
@@ -64,8 +64,7 @@ describe('control loop passes', () => {
   });
 
   /** A loop on the test database with `passes`, its gateway real but with no agent connected. */
-  const loopWith = (passes: readonly ControlPass[], log: (line: string) => void) => {
-    const signals = new TaskSignals();
+  const loopWith = (passes: readonly ControlPass[], log: (line: string) => void, signals = new TaskSignals()) => {
     const gateway = new AgentGateway({ db: database.db, signals, schedulerId: 'test', joinToken: undefined, heartbeatIntervalMs: 1000, agentLostGraceSeconds: 1, maxConnections: 10, secrets: randomSecretBox(), log });
     cleanup.push(() => gateway.close());
     const loop = new ControlLoop({ db: database.db, gateway, signals, pollIntervalMs: 1000, agentLostGraceSeconds: 1, heartbeatIntervalMs: 1000, deadlineSlackSeconds: 0, log, passes });
@@ -127,5 +126,39 @@ describe('control loop passes', () => {
     const after = seen.filter((s) => s.pass === 'after');
     expect(after).toHaveLength(1);
     expect(after[0].listeningSince).toBeGreaterThanOrEqual(back);
+  });
+
+  it('runs only its onSignal passes when work is signalled, every pass on the poll, and a poll asked for during a signalled run after it', async () => {
+    database = await createTestDatabase('postgres');
+    const signals = new TaskSignals();
+    const ran: string[] = [];
+    let release: (() => void) | null = null;
+    let holdFirst = true;
+    const urgent: ControlPass = {
+      name: 'urgent',
+      onSignal: true,
+      run: async () => {
+        ran.push('urgent');
+        if (holdFirst) await new Promise<void>((r) => ((holdFirst = false), (release = r)));
+      },
+    };
+    const routine: ControlPass = { name: 'routine', run: async () => void ran.push('routine') };
+    const loop = loopWith([urgent, routine], () => undefined, signals);
+
+    // A signal: the urgent pass alone; a poll while it runs is run after it, whole.
+    signals.workAvailable();
+    await vi.waitFor(() => expect(release).not.toBeNull());
+    const poll = loop.pass();
+    release!();
+    await poll;
+    await vi.waitFor(() => expect(ran).toEqual(['urgent', 'urgent', 'routine']));
+
+    ran.length = 0;
+    signals.workAvailable();
+    await vi.waitFor(() => expect(ran).toEqual(['urgent']));
+    // A poll once the signalled run is over: every pass.
+    await vi.waitFor(() => expect((loop as unknown as { running: boolean }).running).toBe(false));
+    await loop.pass();
+    expect(ran).toEqual(['urgent', 'urgent', 'routine']);
   });
 });

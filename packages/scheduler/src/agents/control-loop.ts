@@ -6,6 +6,9 @@ import { CONTROL_PASSES, type ControlPass, type PassContext } from './control-pa
 import type { AgentGateway } from './gateway.js';
 import type { Log } from '../log.js';
 
+/** A run of every pass (the poll), or of those run at once when work is signalled. */
+export type PassScope = 'all' | 'signalled';
+
 /**
  * Runs failing this long for want of the database mean it was out: heartbeats could not be
  * written meanwhile, so agents get a new grace period. Shorter outages (a failover's blip) and
@@ -31,14 +34,15 @@ export interface ControlLoopDeps {
 
 /**
  * This replica's work, as independent passes (control-passes.ts): place waiting tasks, send
- * stops, end what agents cannot, and so on. Runs on a timer and at once when something local
- * signals work; never two runs at a time. A pass that fails is logged and the others run all the
+ * stops, end what agents cannot, and so on. Runs on a timer, and its `onSignal` passes at once
+ * when something local signals work; never two runs at a time. A pass that fails is logged and the others run all the
  * same; the database being unavailable ends the run (every pass needs it) and is logged once per
  * outage.
  */
 export class ControlLoop {
   private running = false;
-  private again = false;
+  /** The run asked for while one runs (or by a pass wanting to go again): null for none. */
+  private wanted: PassScope | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private stopped = false;
@@ -54,7 +58,7 @@ export class ControlLoop {
 
   constructor(private readonly deps: ControlLoopDeps) {
     this.passes = deps.passes ?? CONTROL_PASSES;
-    this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass());
+    this.unsubscribe = deps.signals.onWorkAvailable(() => void this.pass('signalled'));
   }
 
   start(): void {
@@ -67,27 +71,32 @@ export class ControlLoop {
     tick();
   }
 
-  /** Runs every pass once, and again at once while one asks for it (or work was signalled meanwhile). */
-  async pass(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
+  /**
+   * Runs the passes once: all of them (the poll), or those `onSignal` (work was signalled); and
+   * again at once while one asks for it or more was asked meanwhile, the widest scope asked.
+   */
+  async pass(scope: PassScope = 'all'): Promise<void> {
+    this.wanted = this.wanted === 'all' ? 'all' : scope;
+    if (this.running) return;
     this.running = true;
     try {
-      do {
-        this.again = false;
+      while (this.wanted !== null && !this.stopped) {
+        const run = this.wanted;
+        this.wanted = null;
         if (this.failingSince !== null && Date.now() - this.failingSince >= OUTAGE_MS) this.listeningSince = Date.now();
         // After a failure the next tick tries again: a pass failing at once is not run in a tight loop.
-        if (!(await this.runPasses())) break;
-      } while (this.again && !this.stopped);
+        if (!(await this.runPasses(run))) {
+          this.wanted = null;
+          break;
+        }
+      }
     } finally {
       this.running = false;
     }
   }
 
   /** One run of the passes; false if any failed. */
-  private async runPasses(): Promise<boolean> {
+  private async runPasses(scope: PassScope): Promise<boolean> {
     const { signals, log } = this.deps;
     const started = Date.now();
     let failed = false;
@@ -95,10 +104,11 @@ export class ControlLoop {
     const changed: string[] = [];
     for (const pass of this.passes) {
       if (this.stopped) break;
+      if (scope === 'signalled' && !pass.onSignal) continue;
       try {
         const result = await pass.run(this.context());
         changed.push(...(result?.changed ?? []));
-        if (result?.again) this.again = true;
+        if (result?.again) this.wanted = this.wanted === 'all' ? 'all' : scope;
         if (this.passFailures.delete(pass.name)) log(`control loop: the ${pass.name} pass works again`);
       } catch (error) {
         failed = true;

@@ -39,6 +39,13 @@ export interface PassResult {
  */
 export interface ControlPass {
   name: string;
+  /**
+   * Also run at once when work is signalled (a create, a stop, an agent ready), not only on the
+   * poll: the passes whose delay a user waits out. The others (deadlines, lost agents, webhooks,
+   * retention…) wait for the next poll: run on every signal, a burst of creates ran them all
+   * after each batch, half of the scheduler's statements (bench/scale).
+   */
+  onSignal?: boolean;
   run(context: PassContext): Promise<PassResult | void>;
 }
 
@@ -46,12 +53,13 @@ export interface ControlPass {
 const PLACEMENT_ROUNDS = 5;
 
 /**
- * What every replica's control loop runs, in this order, on every poll and at once when work is
- * signalled. A new kind of work is one more line here.
+ * What every replica's control loop runs, in this order, on every poll (and, those `onSignal`,
+ * at once when work is signalled). A new kind of work is one more line here.
  */
 export const CONTROL_PASSES: readonly ControlPass[] = [
   {
     name: 'placement',
+    onSignal: true,
     run: async ({ db, secrets, sessions }) => {
       // A long queue is placed a few full batches at a time before the other passes run again:
       // between every batch they cost as much as the batch itself, and a stop waits at most these.
@@ -64,7 +72,7 @@ export const CONTROL_PASSES: readonly ControlPass[] = [
       return { changed, again: true };
     },
   },
-  { name: 'stops', run: async ({ db, sessions }) => ({ changed: await sendStops(db, sessions) }) },
+  { name: 'stops', onSignal: true, run: async ({ db, sessions }) => ({ changed: await sendStops(db, sessions) }) },
   { name: 'backstops', run: async (context) => ({ changed: await applyBackstops(context.db, context) }) },
   { name: 'resend', run: ({ db, secrets, sessions }) => resendUnansweredAssignments({ db, secrets }, sessions) },
 ];
