@@ -48,7 +48,7 @@ export async function appendLogLines(db: Kysely<Database>, taskId: string, lines
 export async function appendLogLinesOfTasks(db: Kysely<Database>, logs: { taskId: string; lines: NewLogLine[] }[]): Promise<void> {
   const nonEmpty = logs.filter((log) => log.lines.length > 0);
   if (nonEmpty.length === 0) return;
-  const chunks = await Promise.all(nonEmpty.map(({ lines }) => encodeChunk(toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() }))))));
+  const chunks = await Promise.all(nonEmpty.map(({ lines }) => encodeLines(lines)));
   await inTransaction(db, async (trx) => {
     // Agent lines move last_agent_seq too: those go one task at a time.
     if (nonEmpty.length === 1 || nonEmpty.some((log) => log.lines[0]!.seq !== null)) {
@@ -82,9 +82,34 @@ export async function appendLogLinesOfTasks(db: Kysely<Database>, logs: { taskId
  * statement (lifecycle.ts beginTasks). What `appendLogLinesOfTasks` would store, without its
  * counter update: a new row is locked by its own insert until commit.
  */
-export async function firstChunk(lines: NewLogLine[]): Promise<{ counters: { log_count: number; log_bytes: number }; chunk: (taskId: string) => ReturnType<typeof chunkRow> }> {
-  const chunk = await encodeChunk(toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() }))));
+export async function firstChunk(lines: NewLogLine[]): Promise<{ counters: LineCounters; chunk: (taskId: string) => ReturnType<typeof chunkRow> }> {
+  const chunk = await encodeLines(lines);
   return { counters: { log_count: chunk.lines, log_bytes: chunk.textBytes }, chunk: (taskId) => chunkRow(taskId, chunk.lines, null, chunk) };
+}
+
+/** How far lines move a task's log counters. */
+export interface LineCounters {
+  log_count: number;
+  log_bytes: number;
+}
+
+/** How far `lines` move a task's counters once stored (their text as stored, see storableLogText). */
+export async function lineCounters(lines: NewLogLine[]): Promise<LineCounters> {
+  const chunk = await encodeLines(lines);
+  return { log_count: chunk.lines, log_bytes: chunk.textBytes };
+}
+
+/**
+ * The chunk rows of lines whose counters the caller already moved by `lineCounters`, in its own
+ * UPDATE of the task rows (`lastPosition`: the task's log_count after it). A status change of a
+ * batch so leaves one new version of each task row, not a second one for its counters.
+ */
+export async function countedChunkRows(logs: readonly { taskId: string; lastPosition: number; lines: NewLogLine[] }[]): Promise<ReturnType<typeof chunkRow>[]> {
+  return Promise.all(logs.map(async ({ taskId, lastPosition, lines }) => chunkRow(taskId, lastPosition, null, await encodeLines(lines))));
+}
+
+function encodeLines(lines: NewLogLine[]): Promise<EncodedChunk> {
+  return encodeChunk(toRuns(lines.map((line) => ({ stream: line.stream, text: line.text, at: line.at.toISOString() }))));
 }
 
 /** The task_log_chunks row of a chunk whose last line is at `lastPosition`. */

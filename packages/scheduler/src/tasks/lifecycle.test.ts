@@ -5,7 +5,7 @@ import { readLogLines } from '../testing/log-lines.js';
 import type { AppRow } from '../db/schema.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
-import { beginTask, beginTasks, transition, type NewTask } from './lifecycle.js';
+import { assignTasks, beginTask, beginTasks, startTasks, transition, type NewTask } from './lifecycle.js';
 import { storeTask } from '../testing/stored-task.js';
 
 // Every status a task takes, its first included, leaves the same trace: the row, a task event
@@ -85,5 +85,37 @@ describe('task lifecycle', () => {
     ).rejects.toThrow('the caller changed its mind');
     expect(await database.db.selectFrom('tasks').select('id').where('id', '=', id).execute()).toEqual([]);
     expect(await trace(id)).toEqual({ events: [], lines: [] });
+  });
+
+  it('assignTasks and startTasks leave each task its events and lines at the next positions, with the counters moved by the status UPDATE itself', async () => {
+    const ids = ['6'.repeat(32), '7'.repeat(32)];
+    await beginTasks(database.db, ids.map(values));
+    const assigned = await assignTasks(database.db, ids.map((taskId) => ({ taskId, agentName: 'a1' })));
+    expect(assigned.map((row) => [row.id, row.status, row.agent_name, row.log_count])).toEqual(ids.map((id) => [id, 'PENDING', 'a1', 2]));
+    // A stop asked for while it was PENDING: its RUNNING line says so, and counts its own bytes.
+    await database.db.updateTable('tasks').set({ desired_status: 'STOPPED' }).where('id', '=', ids[1]!).execute();
+    const started = await startTasks(database.db, ids.map((taskId) => ({ taskId, at: new Date() })));
+    expect(started.map((row) => row.log_count)).toEqual([3, 3]);
+    const expected = (desired: string) => [
+      'system:Task status is PROVISIONING, desired status is RUNNING',
+      'system:Task status is PENDING, desired status is RUNNING',
+      `system:Task status is RUNNING, desired status is ${desired}`,
+    ];
+    for (const [id, desired] of [[ids[0]!, 'RUNNING'], [ids[1]!, 'STOPPED']] as const) {
+      expect(await trace(id)).toEqual({
+        events: [
+          ['PROVISIONING', 'RUNNING', null],
+          ['PENDING', 'RUNNING', null],
+          ['RUNNING', desired, null],
+        ],
+        lines: expected(desired),
+      });
+      expect((await readLogLines(database.db, id, 0, 10)).map((line) => line.position)).toEqual([1, 2, 3]);
+      const row = await database.db.selectFrom('tasks').select(['log_count', 'log_bytes']).where('id', '=', id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ log_count: 3, log_bytes: Buffer.byteLength(expected(desired).map((line) => `${line.slice('system:'.length)}\n`).join('')) });
+    }
+    // A task no longer PENDING is left out, and nothing of it is written.
+    expect(await startTasks(database.db, [{ taskId: ids[0]!, at: new Date() }])).toEqual([]);
+    expect((await trace(ids[0]!)).lines).toHaveLength(3);
   });
 });

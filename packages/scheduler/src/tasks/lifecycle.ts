@@ -1,8 +1,8 @@
-import type { TaskStatus } from '@tapit/protocol';
-import { sql, type Insertable, type Kysely, type Transaction, type UpdateObject } from 'kysely';
+import { DesiredStatus, type TaskStatus } from '@tapit/protocol';
+import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction, type UpdateObject } from 'kysely';
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLinesOfTasks, firstChunk, type NewLogLine } from '../logs/repository.js';
+import { appendLogLinesOfTasks, countedChunkRows, firstChunk, lineCounters, type NewLogLine } from '../logs/repository.js';
 import { dropTaskFiles } from './task-files.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
@@ -94,13 +94,14 @@ export async function assignTasks(db: Kysely<Database>, placements: readonly { t
   return inTransaction(db, async (trx) => {
     const values = sql.join(placements.map((p) => sql`(${p.taskId}::text, ${p.agentName}::text)`));
     const { rows } = await sql<TaskRow>`
-      UPDATE tasks SET status = 'PENDING', agent_name = v.agent, attempt = tasks.attempt + 1, assigned_at = ${at}, accepted_at = NULL
+      UPDATE tasks SET status = 'PENDING', agent_name = v.agent, attempt = tasks.attempt + 1, assigned_at = ${at}, accepted_at = NULL,
+             ${await statusLineCounters('PENDING')}
         FROM (VALUES ${values}) AS v (id, agent)
        WHERE tasks.id = v.id AND tasks.status = 'PROVISIONING'
       RETURNING tasks.*`.execute(trx);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const placed = placements.flatMap((p) => byId.get(p.taskId) ?? []);
-    await recordStatuses(trx, placed.map((row) => ({ row, at })), undefined);
+    await recordCountedStatuses(trx, placed.map((row) => ({ row, at })));
     return placed;
   });
 }
@@ -116,7 +117,7 @@ export async function startTasks(db: Kysely<Database>, starts: readonly { taskId
   return inTransaction(db, async (trx) => {
     const values = sql.join(starts.map((s) => sql`(${s.taskId}::text, ${s.at}::timestamptz)`));
     const { rows } = await sql<TaskRow>`
-      UPDATE tasks SET status = 'RUNNING', started_at = v.at
+      UPDATE tasks SET status = 'RUNNING', started_at = v.at, ${await statusLineCounters('RUNNING')}
         FROM (VALUES ${values}) AS v (id, at)
        WHERE tasks.id = v.id AND tasks.status = 'PENDING'
       RETURNING tasks.*`.execute(trx);
@@ -125,7 +126,7 @@ export async function startTasks(db: Kysely<Database>, starts: readonly { taskId
       const row = byId.get(s.taskId);
       return row ? [{ row, at: s.at }] : [];
     });
-    await recordStatuses(trx, started, undefined);
+    await recordCountedStatuses(trx, started);
     return started.map(({ row }) => row);
   });
 }
@@ -148,6 +149,35 @@ async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRo
     trx,
     changes.map(({ row, at }) => ({ taskId: row.id, lines: statusLines(row, message, at) })),
   );
+}
+
+/**
+ * The SET of a batch's status change to `status` that moves each task's log counters for its
+ * [system] line too (`Task status is X, desired status is Y`, Y as the row has it): the row gets
+ * one new version, not a second for its counters (`recordCountedStatuses` stores the line).
+ */
+async function statusLineCounters(status: TaskStatus): Promise<RawBuilder<unknown>> {
+  const at = new Date(0);
+  const counted = await Promise.all(DesiredStatus.options.map(async (desired) => ({ desired, ...(await lineCounters(statusLines({ status, desired_status: desired }, undefined, at))) })));
+  const bytes = sql.join(counted.map((c) => sql`WHEN ${c.desired}::text THEN ${c.log_bytes}::bigint`), sql` `);
+  const lines = sql.join(counted.map((c) => sql`WHEN ${c.desired}::text THEN ${c.log_count}::integer`), sql` `);
+  return sql`log_count = tasks.log_count + CASE tasks.desired_status ${lines} END, log_bytes = tasks.log_bytes + CASE tasks.desired_status ${bytes} END`;
+}
+
+/**
+ * `recordStatuses` for rows whose counters their UPDATE already moved (`statusLineCounters`):
+ * the events, the lines at the positions counted and, for a task now running or stopped, its
+ * files dropped, in one statement.
+ */
+async function recordCountedStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date }[]): Promise<void> {
+  if (changes.length === 0) return;
+  const chunks = await countedChunkRows(changes.map(({ row, at }) => ({ taskId: row.id, lastPosition: row.log_count, lines: statusLines(row, undefined, at) })));
+  const events = changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: null, created_at: at }));
+  const done = changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id);
+  const withEvents = trx.with('e', (q) => q.insertInto('task_events').values(events));
+  // A task's --files are written before it runs: running or stopped, it needs them no more.
+  if (done.length === 0) await withEvents.insertInto('task_log_chunks').values(chunks).execute();
+  else await withEvents.with('f', (q) => q.deleteFrom('task_files').where('task_id', 'in', done)).insertInto('task_log_chunks').values(chunks).execute();
 }
 
 /** The [system] lines a status leaves: `Task status is X, desired status is Y`, and `message` as its own line. */
