@@ -272,6 +272,23 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect(await listed()).toMatchObject({ ready: false, notReadyReason: reason });
   });
 
+  it('stores the readiness of agents that report it at once, each its own, in a batch', async () => {
+    const names = ['r0', 'r1', 'r2', 'r3', 'r4'];
+    const fleet = await Promise.all(names.map(async (name) => {
+      const agent = await connect();
+      await agent.hello(name, { readiness: { ready: false, reason: 'engine starting' } });
+      return agent;
+    }));
+    const listed = async () => Object.fromEntries(((await scheduler.call('GET', '/v1/agents')).body.items as { name: string; notReadyReason: string | null }[]).map((a) => [a.name, a.notReadyReason]));
+    expect(await listed()).toEqual(Object.fromEntries(names.map((n) => [n, 'engine starting'])));
+    // All in one turn: their changes reach the database together.
+    for (const agent of fleet) agent.send({ type: 'heartbeat', at: now(), readiness: { ready: true, reason: null } });
+    await readUntil(listed, (all) => names.every((n) => all[n] === null));
+    fleet.forEach((agent, i) => agent.send({ type: 'heartbeat', at: now(), readiness: i % 2 ? { ready: false, reason: `disk full on ${names[i]}` } : { ready: true, reason: null } }));
+    await readUntil(listed, (all) => all.r1 !== null && all.r3 !== null);
+    expect(await listed()).toEqual({ r0: null, r1: 'disk full on r1', r2: null, r3: 'disk full on r3', r4: null });
+  });
+
   it('stops a task: task.stop to the agent, STOPPING, then USER_STOPPED by whom', async () => {
     const agent = await connect();
     await agent.hello('alpha');

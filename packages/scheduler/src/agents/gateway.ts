@@ -33,7 +33,7 @@ import { ownedBy, type TaskOwner } from './ownership.js';
 import { toApiError } from '../http/api-error.js';
 import { refuseUpgrade } from '../http/refuse-upgrade.js';
 import type { AuthFailures } from '../auth/auth-failures.js';
-import { markAgentOffline, ON_AGENT_STATUSES, setAgentReadiness, touchAgents } from './repository.js';
+import { markAgentOffline, ON_AGENT_STATUSES, setAgentsReadiness, touchAgents, type Readiness } from './repository.js';
 import { notReadyReasonOf } from './agent-session.js';
 import { reviewSessions, SESSION_CHECK_MS } from './session-watch.js';
 import { applyAcceptedReports, applyExitReport, applyStatusReports, type AcceptedFrame, type Acceptance, type Report, type StatusFrame } from './task-reports.js';
@@ -144,6 +144,8 @@ export class AgentGateway {
   /** Every agent's `task.accepted` and `task.status` reports, applied together (report-queue.ts). */
   private readonly acceptances = reportQueue<Report<AcceptedFrame>, Acceptance | undefined>((reports) => applyAcceptedReports(this.deps.db, reports), (report) => report.frame.taskId);
   private readonly statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>((reports) => applyStatusReports(this.deps.db, reports), (report) => report.frame.taskId);
+  /** Agents' readiness changes, applied together the same way. */
+  private readonly readiness = reportQueue<Readiness, void>(async (changes) => (await setAgentsReadiness(this.deps.db, this.deps.schedulerId, changes), changes.map(() => undefined)), (change) => change.name);
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.
@@ -447,7 +449,7 @@ export class AgentGateway {
         if (reason === session.notReadyReason) return;
         session.notReadyReason = reason;
         this.deps.log(reason === null ? `agent ${session.name} is ready` : `agent ${session.name} is not ready: ${reason}`);
-        await setAgentReadiness(db, session.name, this.deps.schedulerId, reason);
+        await this.readiness.submit({ name: session.name, notReadyReason: reason });
         if (reason === null) signals.workAvailable();
         return;
       }
