@@ -49,8 +49,13 @@ export interface ControlPass {
   run(context: PassContext): Promise<PassResult | void>;
 }
 
-/** Full placement batches a run places at most before the other passes have their turn. */
+/** Rounds of full placement batches a run places at most before the other passes have their turn. */
 const PLACEMENT_ROUNDS = 5;
+/**
+ * Placement batches claimed at once while a queue is long (bench/scale, 1,000 agents, 20,000
+ * tasks: one at a time 4,230-4,335 tasks/s, two 4,502-4,715, three 4,751-5,130).
+ */
+const PLACEMENT_BATCHES_AT_ONCE = 3;
 
 /**
  * What every replica's control loop runs, in this order, on every poll (and, those `onSignal`,
@@ -61,13 +66,17 @@ export const CONTROL_PASSES: readonly ControlPass[] = [
     name: 'placement',
     onSignal: true,
     run: async ({ db, secrets, sessions }) => {
-      // A long queue is placed a few full batches at a time before the other passes run again:
-      // between every batch they cost as much as the batch itself, and a stop waits at most these.
+      // A long queue is placed a few rounds of full batches at a time before the other passes run
+      // again: between every batch they cost as much as the batch itself, and a stop waits at most these.
       const changed: string[] = [];
+      let batches = 1;
       for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
-        const placed = await placeWaitingTasks(db, secrets, sessions.values());
-        changed.push(...placed);
-        if (placed.length < PLACEMENT_BATCH) return { changed };
+        const placed = await Promise.all(Array.from({ length: batches }, () => placeWaitingTasks(db, secrets, sessions.values())));
+        for (const ids of placed) changed.push(...ids);
+        if (placed.some((ids) => ids.length < PLACEMENT_BATCH)) return { changed };
+        // A full batch: a queue. The next ones are claimed side by side (SKIP LOCKED hands each
+        // its own tasks), so one transaction's round trips overlap the others'.
+        batches = PLACEMENT_BATCHES_AT_ONCE;
       }
       return { changed, again: true };
     },

@@ -78,3 +78,59 @@ describe('placement with two scheduler processes on one Postgres', () => {
     expect(byReplica).toEqual(new Set(['r0', 'r1']));
   });
 });
+
+describe('placement of a long queue, several batches at once', () => {
+  let database: TestDatabase;
+  let replica: SchedulerProcess;
+  const agents: ProtocolAgent[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres', { migrated: false });
+    replica = await spawnScheduler({ TAPIT_DATABASE_URL: database.url!, TAPIT_BOOTSTRAP_TOKEN: ADMIN_TOKEN, TAPIT_AGENT_JOIN_TOKEN: JOIN_TOKEN });
+  });
+  afterAll(async () => {
+    for (const agent of agents) agent.close();
+    await replica.stop();
+    await database.drop();
+  });
+
+  it('places each task once, never past an agent\'s room, and leaves what does not fit waiting', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${replica.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    await post(APP_PATH, { name: 'batch', image: 'batch:1' });
+    // Queued before any agent comes: the first batch is full, so the next ones are claimed together.
+    const QUEUED = 1500;
+    for (let i = 0; i < QUEUED; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => post(`${APP_PATH}/batch/tasks`, { command: `echo ${i + j}`, cpu: 0.01, memoryGb: 0.01 })));
+    // Room for 400 tasks each: 1,200 of the 1,500 fit.
+    const names = ['q0', 'q1', 'q2'];
+    for (const name of names) {
+      const agent = await ProtocolAgent.connect(replica.url, JOIN_TOKEN);
+      await agent.hello(name, { capacity: { cpu: 4, memoryGb: 1000 } });
+      agents.push(agent);
+    }
+    const received = new Map<string, string[]>();
+    const deadline = Date.now() + 30_000;
+    let count = 0;
+    while (count < 1200 && Date.now() < deadline) {
+      for (const [i, agent] of agents.entries()) {
+        for (const frame of agent.pending()) {
+          if (frame.type !== 'task.assign') continue;
+          await agent.next('task.assign');
+          count++;
+          received.set(frame.task.taskId, [...(received.get(frame.task.taskId) ?? []), names[i]!]);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    for (const agent of agents) expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
+    expect([...received.values()].filter((to) => to.length > 1)).toEqual([]);
+    expect(received.size).toBe(1200);
+    const rows = await database.db.selectFrom('tasks').select(['id', 'status', 'agent_name']).execute();
+    const placed = rows.filter((row) => row.status === 'PENDING');
+    expect(placed).toHaveLength(1200);
+    expect(rows.filter((row) => row.status === 'PROVISIONING')).toHaveLength(QUEUED - 1200);
+    for (const name of names) expect(placed.filter((row) => row.agent_name === name)).toHaveLength(400);
+    for (const row of placed) expect(received.get(row.id)).toEqual([row.agent_name]);
+  });
+});
