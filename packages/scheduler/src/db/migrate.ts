@@ -23,6 +23,7 @@ import * as registries from './migrations/0020-registries.js';
 import * as schedulerReplicas from './migrations/0021-scheduler-replicas.js';
 import * as taskListingIndexes from './migrations/0022-task-listing-indexes.js';
 import * as dashboardSessions from './migrations/0023-dashboard-sessions.js';
+import * as tasksFillfactor from './migrations/0024-tasks-fillfactor.js';
 
 /** Migrations in order; a new one is a new file here, never an edit of an old one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0021-scheduler-replicas': schedulerReplicas,
   '0022-task-listing-indexes': taskListingIndexes,
   '0023-dashboard-sessions': dashboardSessions,
+  '0024-tasks-fillfactor': tasksFillfactor,
 };
 
 /**
