@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Capacity, TaskSpec } from '@tapit/protocol';
 import { CopyError, StartError, type AdoptableTask, type CopiedFile, type DriverTask, type MemoryOnly, type StartHooks, type TaskDriver, type TaskHandle } from '../driver.js';
 import { containerOptions, type ContainerContext, initialTtySize, LABEL_AGENT, LABEL_MAX_HOURS, LABEL_STORAGE_GB, LABEL_TASK_ID } from './container-options.js';
-import { DockerTask, type DockerHandle } from './docker-task.js';
+import { DockerTask, type DockerHandle, type FreshStart } from './docker-task.js';
 import { DockerTerminal } from './docker-terminal.js';
 import { DockerEngineWatch, withoutKeepAlive } from './engine-watch.js';
 import { EngineClock } from './engine-clock.js';
@@ -105,6 +105,7 @@ export class DockerDriver implements TaskDriver {
         throw new StartError(`attaching to the console failed: ${engineMessage(error)}`);
       }
     }
+    let fresh: FreshStart | null = null;
     if (!info.State.Running && dockerTimeUnset(info.State.StartedAt)) {
       try {
         await container.start();
@@ -113,10 +114,11 @@ export class DockerDriver implements TaskDriver {
         await container.remove({ force: true }).catch(() => undefined);
         throw new StartError(engineMessage(error));
       }
+      fresh = { startedAt: new Date().toISOString(), tty: info.Config.Tty === true };
       // Where the engine ignored ConsoleSize the TTY starts at 0x0: give it a size at once.
       if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }
-    return new DockerTask(this.docker, handle, this.health, this.clock, terminal);
+    return new DockerTask(this.docker, handle, this.health, this.clock, terminal, fresh);
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);

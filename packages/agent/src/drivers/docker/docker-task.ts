@@ -15,6 +15,17 @@ export interface DockerHandle extends TaskHandle {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What the driver knows of a container it has just started itself, so the first steps after the
+ * start ask the engine nothing: when it started (the agent's clock as the start call returned; the
+ * exit report carries the engine's own time) and whether it has a TTY. The engine is busy ending
+ * a short task right then: an inspect waited out its exit, holding the RUNNING report and the wait.
+ */
+export interface FreshStart {
+  startedAt: string;
+  tty: boolean;
+}
+
 /** One task's container. Times go out on the agent's clock, and come in on it (EngineClock). */
 export class DockerTask implements DriverTask {
   private readonly container: Docker.Container;
@@ -27,6 +38,7 @@ export class DockerTask implements DriverTask {
     private readonly health: EngineHealth,
     private readonly clock: EngineClock,
     readonly terminal: Terminal | null = null,
+    private readonly fresh: FreshStart | null = null,
   ) {
     this.container = docker.getContainer(handle.containerId);
     this.sampler = new UsageSampler(this.container);
@@ -34,6 +46,7 @@ export class DockerTask implements DriverTask {
   }
 
   async startedAt(): Promise<string | null> {
+    if (this.fresh) return this.fresh.startedAt;
     await this.clock.fresh();
     return dockerTime((await this.container.inspect()).State.StartedAt, this.clock.toAgentMs);
   }
@@ -45,7 +58,7 @@ export class DockerTask implements DriverTask {
   async streamOutput(from: OutputCursor | null, onOutput: (runs: OutputRun[], cursor: OutputCursor) => void): Promise<void> {
     // A TTY container's log is raw screen bytes, not the multiplexed stream the reader parses;
     // its output reaches users through the terminal, not the task log.
-    if ((await this.inspectSteadily())?.Config.Tty) return;
+    if (this.fresh ? this.fresh.tty : (await this.inspectSteadily())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
     for (;;) {
       await this.clock.fresh();
@@ -118,15 +131,23 @@ export class DockerTask implements DriverTask {
 
   /** The writable layer plus the tmpfs mounts: now, or as sampled last before `finishedAt` (the engine's clock, ms). */
   async diskUsageBytes(finishedAt?: number): Promise<number | null> {
-    // `size` is a real engine option the typings lack; SizeRw is the writable layer.
-    const options = { size: true } as Docker.ContainerInspectOptions;
-    const info = (await this.container.inspect(options)) as Docker.ContainerInspectInfo & { SizeRw?: number };
+    return this.diskUsageOf(await this.inspectWithSize(), finishedAt);
+  }
+
+  /** `diskUsageBytes` from an inspect that asked for sizes. */
+  private diskUsageOf(info: SizedInspect, finishedAt?: number): number | null {
     if (typeof info.SizeRw !== 'number') return null;
     // Plus its tmpfs mounts (image VOLUMEs, a read-only task's /tmp), read from the cgroup's
     // samples: unknown (null), never understated, until one came.
     if (!info.Mounts?.some((m) => m.Type === 'tmpfs')) return info.SizeRw;
     const tmpfs = finishedAt === undefined ? this.sampler.tmpfsBytes : this.sampler.tmpfsBytesBefore(finishedAt);
     return tmpfs === null ? null : info.SizeRw + tmpfs;
+  }
+
+  /** An inspect with the writable layer's size (SizeRw). */
+  private async inspectWithSize(): Promise<SizedInspect> {
+    // `size` is a real engine option the typings lack.
+    return (await this.container.inspect({ size: true } as Docker.ContainerInspectOptions)) as SizedInspect;
   }
 
   async destroy(): Promise<void> {
@@ -139,9 +160,9 @@ export class DockerTask implements DriverTask {
     }
   }
 
-  private async inspectOrNull(): Promise<Docker.ContainerInspectInfo | null> {
+  private async inspectOrNull(withSize = false): Promise<SizedInspect | null> {
     try {
-      return await this.container.inspect();
+      return withSize ? await this.inspectWithSize() : await this.container.inspect();
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
@@ -149,10 +170,10 @@ export class DockerTask implements DriverTask {
   }
 
   /** Like inspectOrNull, but waits out an engine that is away instead of failing. */
-  private async inspectSteadily(): Promise<Docker.ContainerInspectInfo | null> {
+  private async inspectSteadily(withSize = false): Promise<SizedInspect | null> {
     for (;;) {
       try {
-        return await this.inspectOrNull();
+        return await this.inspectOrNull(withSize);
       } catch {
         await this.engineBack();
       }
@@ -176,9 +197,10 @@ export class DockerTask implements DriverTask {
    * answered again, the container had ended (killed by the shutdown, or by the restarted daemon
    * restoring it). A task that ends on its own while the engine answers has its wait answered
    * first; one that lives through the restart (live restore) is simply waited for again, and
-   * one that ended while a live-restore engine was away ended on its own.
+   * one that ended while a live-restore engine was away ended on its own. When the wait came
+   * back, 'ask the engine': whether it answers right then tells (the caller asks beside its inspect).
    */
-  private async waitForContainer(): Promise<boolean> {
+  private async waitForContainer(): Promise<boolean | 'ask the engine'> {
     for (;;) {
       // A crashed daemon resets the wait's connection without ending the request: abort it
       // ourselves once the engine is found away.
@@ -194,7 +216,8 @@ export class DockerTask implements DriverTask {
         off();
       }
       if (outcome === 'gone') return false;
-      if (outcome === 'ended') return (await this.health.check()) !== null;
+      // Whether the engine is going away: its caller asks, beside its inspect of the end.
+      if (outcome === 'ended') return 'ask the engine';
       const droppedAt = Date.now();
       const wentAway = await this.engineBack();
       const info = await this.inspectSteadily();
@@ -237,9 +260,10 @@ export class DockerTask implements DriverTask {
   }
 
   private async waitForEnd(): Promise<TaskEnd> {
-    const endedByEngine = await this.waitForContainer();
+    const waited = await this.waitForContainer();
     this.sampler.stop();
-    const info = await this.inspectSteadily();
+    // Its end and its size in one inspect, beside the engine check: every call here delays the report.
+    const [endedByEngine, info] = await Promise.all([waited === 'ask the engine' ? this.health.check().then((cause) => cause !== null) : waited, this.inspectSteadily(true)]);
     // The engine answers again by now: it restarted (a task is never reported while it is away).
     const withEngine = endedByEngine && !(await this.liveRestore());
     const lostWithEngine = withEngine ? `the ${this.health.name} restarted` : null;
@@ -255,7 +279,7 @@ export class DockerTask implements DriverTask {
     }
     // Unset, the engine says 0001-01-01 (a negative time): then the latest sample.
     const finishedMs = Date.parse(info.State.FinishedAt);
-    const disk = await this.diskUsageBytes(finishedMs > 0 ? finishedMs : undefined).catch(() => null);
+    const disk = this.diskUsageOf(info, finishedMs > 0 ? finishedMs : undefined);
     const limit = info.HostConfig.Memory ?? 0;
     const peak = this.sampler.peakMemoryBytes;
     // SIGKILL with memory at the limit is the OOM killer even when the engine missed the event;
@@ -317,3 +341,6 @@ function readInPieces(stream: NodeJS.ReadableStream, emit: (bytes: Buffer) => vo
     });
   });
 }
+
+/** An inspect's answer with `SizeRw`, the writable layer's size, when asked for with `size`. */
+type SizedInspect = Docker.ContainerInspectInfo & { SizeRw?: number };
