@@ -3,7 +3,6 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { DomainError, notFound } from '../domain/domain-error.js';
-import { appendLogLines } from '../logs/repository.js';
 import { stopLines, transition } from '../tasks/lifecycle.js';
 import { ON_AGENT_STATUSES } from './repository.js';
 
@@ -62,10 +61,9 @@ async function endTasksOf(trx: Transaction<Database>, name: string, reason: stri
     const row = await transition(trx, id, {
       from: [...ON_AGENT_STATUSES],
       patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'AGENT_LOST', stop_reason: reason, finished_at: new Date() },
+      linesAfter: stopLines,
     });
-    if (!row) continue;
-    await appendLogLines(trx, id, stopLines(row, new Date()));
-    ended.push(id);
+    if (row) ended.push(id);
   }
   return ended;
 }

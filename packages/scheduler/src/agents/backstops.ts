@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { appendLogLines } from '../logs/repository.js';
 import { stopLines, transition } from '../tasks/lifecycle.js';
 import { lateReportWaitSeconds, lostAfterSeconds } from './cut-off.js';
 import { ON_AGENT_STATUSES } from './repository.js';
@@ -56,14 +55,11 @@ export async function applyBackstops(
           finished_at: new Date(),
           late_report_until: sql<Date>`now() + ${waitSeconds} * interval '1 second'`,
         },
+        linesAfter: (stopped, at) => [
+          ...stopLines(stopped, at),
+          { seq: null, stream: 'system', text: `Waiting up to ${waitSeconds} s for agent ${stopped.agent_name} to return with the rest of the log and the exit code`, at },
+        ],
       });
-      if (stopped) {
-        const waiting = `Waiting up to ${waitSeconds} s for agent ${stopped.agent_name} to return with the rest of the log and the exit code`;
-        await appendLogLines(trx, id, [
-          ...stopLines(stopped, new Date()),
-          { seq: null, stream: 'system', text: waiting, at: new Date() },
-        ]);
-      }
       return stopped;
     });
     if (row) ended.push(id);

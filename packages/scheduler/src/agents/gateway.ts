@@ -512,14 +512,15 @@ export class AgentGateway {
       case 'task.exited': {
         const stopped = await applyExitReport(db, session, frame);
         session.release(frame.taskId);
-        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
-        // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
-        // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
-        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
+        // Its followers first (a `--wait` ends with this), then the agent's ack.
         if (stopped) {
           signals.taskChanged(frame.taskId);
           signals.workAvailable();
         }
+        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
+        // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
+        // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
+        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
         return;
       }
     }

@@ -154,8 +154,8 @@ export async function applyExitReport(db: Kysely<Database>, owner: TaskOwner, fr
         cpu_seconds: frame.usage.cpuSeconds,
         disk_bytes: frame.usage.diskBytes,
       },
+      linesAfter: stopLines,
     });
-    if (stopped) await appendLogLines(trx, stopped.id, stopLines(stopped, at));
     return stopped;
   });
 }

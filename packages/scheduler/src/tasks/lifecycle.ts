@@ -17,6 +17,11 @@ export interface Transition {
   attempt?: number;
   /** Extra detail kept with the event (and shown as its own [system] line). */
   message?: string;
+  /**
+   * [system] lines after the status line, from the row as changed (a stop's description): in its
+   * chunk, so a stop costs one log write, not two.
+   */
+  linesAfter?: (row: TaskRow, at: Date) => NewLogLine[];
   at?: Date;
 }
 
@@ -77,7 +82,8 @@ export async function transition(db: Kysely<Database>, taskId: string, t: Transi
     if (t.attempt !== undefined) query = query.where('attempt', '=', t.attempt);
     const row = await query.returningAll().executeTakeFirst();
     if (!row) return undefined;
-    await recordStatus(trx, row, t.message, t.at ?? new Date());
+    const at = t.at ?? new Date();
+    await recordStatuses(trx, [{ row, at, after: t.linesAfter?.(row, at) }], t.message);
     return row;
   });
 }
@@ -131,13 +137,12 @@ export async function startTasks(db: Kysely<Database>, starts: readonly { taskId
   });
 }
 
-/** What every status a task takes leaves behind, its first included: the event and the [system] line(s). */
-async function recordStatus(trx: Transaction<Database>, row: TaskRow, message: string | undefined, at: Date): Promise<void> {
-  await recordStatuses(trx, [{ row, at }], message);
-}
-
-/** `recordStatus` of several tasks, each at its own time: their events in one statement. */
-async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date }[], message: string | undefined): Promise<void> {
+/**
+ * What every status a task takes leaves behind, its first included: the event and the [system]
+ * line(s), a change's `after` lines following its status line. Several tasks at once, each at its
+ * own time: their events in one statement.
+ */
+async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date; after?: NewLogLine[] }[], message: string | undefined): Promise<void> {
   if (changes.length === 0) return;
   // A task's --files are written before it runs: running or stopped, it needs them no more.
   await dropTaskFiles(trx, changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id));
@@ -147,7 +152,7 @@ async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRo
     .execute();
   await appendLogLinesOfTasks(
     trx,
-    changes.map(({ row, at }) => ({ taskId: row.id, lines: statusLines(row, message, at) })),
+    changes.map(({ row, at, after }) => ({ taskId: row.id, lines: [...statusLines(row, message, at), ...(after ?? [])] })),
   );
 }
 

@@ -18,7 +18,6 @@ import { isTaskReference, TASK_REFERENCE_RULE } from '../http/validate-reference
 import { withTag } from './image-ref.js';
 import { beginTasks, stopLines, transition, type NewTask } from './lifecycle.js';
 import type { TaskWithApp } from './task-view.js';
-import { appendLogLines } from '../logs/repository.js';
 
 type ParsedCreateTask = z.output<typeof CreateTaskRequest>;
 
@@ -230,11 +229,9 @@ export async function requestStop(db: Kysely<Database>, taskId: string, by: stri
     const stoppedNow = await transition(trx, taskId, {
       from: ['PROVISIONING'],
       patch: { status: 'STOPPED', desired_status: 'STOPPED', stop_code: 'USER_STOPPED', stopped_by: by, stop_reason: reason, finished_at: new Date() },
+      linesAfter: stopLines,
     });
-    if (stoppedNow) {
-      await appendLogLines(trx, taskId, stopLines(stoppedNow, new Date()));
-      return;
-    }
+    if (stoppedNow) return;
     await trx
       .selectFrom('tasks')
       .select('id')
