@@ -107,6 +107,9 @@ export class DockerDriver implements TaskDriver {
     }
     let fresh: FreshStart | null = null;
     if (!info.State.Running && dockerTimeUnset(info.State.StartedAt)) {
+      // Taken before the call: a task's RUNNING time is never after its engine's start (a short
+      // task's end, clamped to its latest event, would be moved later).
+      const startedAt = new Date().toISOString();
       try {
         await container.start();
       } catch (error) {
@@ -114,7 +117,7 @@ export class DockerDriver implements TaskDriver {
         await container.remove({ force: true }).catch(() => undefined);
         throw new StartError(engineMessage(error));
       }
-      fresh = { startedAt: new Date().toISOString(), tty: info.Config.Tty === true };
+      fresh = { startedAt, tty: info.Config.Tty === true };
       // Where the engine ignored ConsoleSize the TTY starts at 0x0: give it a size at once.
       if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }

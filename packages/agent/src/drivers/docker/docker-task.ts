@@ -17,8 +17,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * What the driver knows of a container it has just started itself, so the first steps after the
- * start ask the engine nothing: when it started (the agent's clock as the start call returned; the
- * exit report carries the engine's own time) and whether it has a TTY. The engine is busy ending
+ * start ask the engine nothing: when it started (the agent's clock as the start call was made,
+ * never after the engine's own time, which the exit report carries) and whether it has a TTY. The engine is busy ending
  * a short task right then: an inspect waited out its exit, holding the RUNNING report and the wait.
  */
 export interface FreshStart {
@@ -144,6 +144,19 @@ export class DockerTask implements DriverTask {
     return tmpfs === null ? null : info.SizeRw + tmpfs;
   }
 
+  /**
+   * The ended container, with its size when the engine can tell it: an engine that inspects but
+   * cannot size a container (a snapshotter's error) still has the task's end reported, its disk
+   * use unknown.
+   */
+  private async inspectEnded(): Promise<SizedInspect | null> {
+    try {
+      return await this.inspectOrNull(true);
+    } catch {
+      return this.inspectSteadily();
+    }
+  }
+
   /** An inspect with the writable layer's size (SizeRw). */
   private async inspectWithSize(): Promise<SizedInspect> {
     // `size` is a real engine option the typings lack.
@@ -170,10 +183,10 @@ export class DockerTask implements DriverTask {
   }
 
   /** Like inspectOrNull, but waits out an engine that is away instead of failing. */
-  private async inspectSteadily(withSize = false): Promise<SizedInspect | null> {
+  private async inspectSteadily(): Promise<SizedInspect | null> {
     for (;;) {
       try {
-        return await this.inspectOrNull(withSize);
+        return await this.inspectOrNull();
       } catch {
         await this.engineBack();
       }
@@ -263,7 +276,7 @@ export class DockerTask implements DriverTask {
     const waited = await this.waitForContainer();
     this.sampler.stop();
     // Its end and its size in one inspect, beside the engine check: every call here delays the report.
-    const [endedByEngine, info] = await Promise.all([waited === 'ask the engine' ? this.health.check().then((cause) => cause !== null) : waited, this.inspectSteadily(true)]);
+    const [endedByEngine, info] = await Promise.all([waited === 'ask the engine' ? this.health.check().then((cause) => cause !== null) : waited, this.inspectEnded()]);
     // The engine answers again by now: it restarted (a task is never reported while it is away).
     const withEngine = endedByEngine && !(await this.liveRestore());
     const lostWithEngine = withEngine ? `the ${this.health.name} restarted` : null;
