@@ -11,7 +11,7 @@ import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { JOIN_TOKEN, startTestScheduler } from '../testing/test-scheduler.js';
 import { ControlLoop } from './control-loop.js';
-import { CONTROL_PASSES, type ControlPass, type PassContext } from './control-passes.js';
+import { CONTROL_PASSES, FailedAfterChanges, type ControlPass, type PassContext } from './control-passes.js';
 import { AgentGateway } from './gateway.js';
 
 // The control loop's passes are independent: one that fails (a bug, a bad row) is logged and
@@ -160,5 +160,17 @@ describe('control loop passes', () => {
     await vi.waitFor(() => expect((loop as unknown as { running: boolean }).running).toBe(false));
     await loop.pass();
     expect(ran).toEqual(['urgent', 'urgent', 'routine']);
+  });
+
+  it("wakes the followers of what a failing pass changed before it failed, and logs the failure's cause", async () => {
+    database = await createTestDatabase('postgres');
+    const signals = new TaskSignals();
+    const woken: string[] = [];
+    signals.onTaskChanged('t1', () => woken.push('t1'));
+    const logged: string[] = [];
+    const partly: ControlPass = { name: 'partly', run: () => Promise.reject(new FailedAfterChanges(new Error('deadlock detected'), ['t1'])) };
+    await loopWith([partly], (line) => logged.push(line), signals).pass();
+    expect(woken).toEqual(['t1']);
+    expect(logged).toEqual(['control loop: the partly pass failed: deadlock detected']);
   });
 });

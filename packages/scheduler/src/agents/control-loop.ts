@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { coerceError, describeDatabaseError, isDatabaseUnavailable } from '../db/errors.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
-import { CONTROL_PASSES, type ControlPass, type PassContext } from './control-passes.js';
+import { CONTROL_PASSES, FailedAfterChanges, type ControlPass, type PassContext } from './control-passes.js';
 import type { AgentGateway } from './gateway.js';
 import type { Log } from '../log.js';
 
@@ -110,8 +110,10 @@ export class ControlLoop {
         changed.push(...(result?.changed ?? []));
         if (result?.again) this.wanted = this.wanted === 'all' ? 'all' : scope;
         if (this.passFailures.delete(pass.name)) log(`control loop: the ${pass.name} pass works again`);
-      } catch (error) {
+      } catch (thrown) {
         failed = true;
+        if (thrown instanceof FailedAfterChanges) changed.push(...thrown.changed);
+        const error = thrown instanceof FailedAfterChanges ? thrown.cause : thrown;
         if (isDatabaseUnavailable(error)) {
           unavailable = error;
           break;

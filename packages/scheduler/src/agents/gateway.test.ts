@@ -272,7 +272,7 @@ describe.each(DATABASE_KINDS)('agent gateway on %s', (kind) => {
     expect(await listed()).toMatchObject({ ready: false, notReadyReason: reason });
   });
 
-  it('stores the readiness of agents that report it at once, each its own, in a batch', async () => {
+  it('stores the readiness of agents that report it at once, each its own', async () => {
     const names = ['r0', 'r1', 'r2', 'r3', 'r4'];
     const fleet = await Promise.all(names.map(async (name) => {
       const agent = await connect();

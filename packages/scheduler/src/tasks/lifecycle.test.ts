@@ -92,7 +92,8 @@ describe('task lifecycle', () => {
     await beginTasks(database.db, ids.map(values));
     const assigned = await assignTasks(database.db, ids.map((taskId) => ({ taskId, agentName: 'a1' })));
     expect(assigned.map((row) => [row.id, row.status, row.agent_name, row.log_count])).toEqual(ids.map((id) => [id, 'PENDING', 'a1', 2]));
-    // A stop asked for while it was PENDING: its RUNNING line says so, and counts its own bytes.
+    // A stop asked for while it was PENDING: its RUNNING line says so (RUNNING and STOPPED are as
+    // long, so here the line's text tells the counter's CASE branches apart, not its bytes).
     await database.db.updateTable('tasks').set({ desired_status: 'STOPPED' }).where('id', '=', ids[1]!).execute();
     const started = await startTasks(database.db, ids.map((taskId) => ({ taskId, at: new Date() })));
     expect(started.map((row) => row.log_count)).toEqual([3, 3]);

@@ -163,6 +163,7 @@ async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRo
  */
 async function statusLineCounters(status: TaskStatus): Promise<RawBuilder<unknown>> {
   const at = new Date(0);
+  // A branch for every desired status the protocol has: the column holds no other (written only here).
   const counted = await Promise.all(DesiredStatus.options.map(async (desired) => ({ desired, ...(await lineCounters(statusLines({ status, desired_status: desired }, undefined, at))) })));
   const bytes = sql.join(counted.map((c) => sql`WHEN ${c.desired}::text THEN ${c.log_bytes}::bigint`), sql` `);
   const lines = sql.join(counted.map((c) => sql`WHEN ${c.desired}::text THEN ${c.log_count}::integer`), sql` `);
