@@ -255,12 +255,16 @@ try {
     await s.stop();
     s = undefined;
     const own = await openBenchDatabase(ADMIN_URL);
-    const idle = await scheduler(own.url);
+    let idle;
     try {
+      idle = await scheduler(own.url);
       await idleAgents(idle, own);
+    } catch (error) {
+      if (idle) console.error(idle.output().slice(-5000));
+      throw error;
     } finally {
-      idle.api.close();
-      await idle.stop();
+      idle?.api.close();
+      await idle?.stop();
       await own.close();
     }
   }
