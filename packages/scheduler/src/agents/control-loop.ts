@@ -35,9 +35,9 @@ export interface ControlLoopDeps {
 /**
  * This replica's work, as independent passes (control-passes.ts): place waiting tasks, send
  * stops, end what agents cannot, and so on. Runs on a timer, and its `onSignal` passes at once
- * when something local signals work; never two runs at a time. A pass that fails is logged and the others run all the
- * same; the database being unavailable ends the run (every pass needs it) and is logged once per
- * outage.
+ * when something local signals work; never two runs at a time. A pass that fails is logged and
+ * the others run all the same; the database being unavailable ends the run (every pass needs it)
+ * and is logged once per outage.
  */
 export class ControlLoop {
   private running = false;

@@ -145,7 +145,10 @@ export class AgentGateway {
   private readonly acceptances = reportQueue<Report<AcceptedFrame>, Acceptance | undefined>((reports) => applyAcceptedReports(this.deps.db, reports), (report) => report.frame.taskId);
   private readonly statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>((reports) => applyStatusReports(this.deps.db, reports), (report) => report.frame.taskId);
   /** Agents' readiness changes, applied together the same way. */
-  private readonly readiness = reportQueue<Readiness, void>(async (changes) => (await setAgentsReadiness(this.deps.db, this.deps.schedulerId, changes), changes.map(() => undefined)), (change) => change.name);
+  private readonly readiness = reportQueue<Readiness, void>(async (changes) => {
+    await setAgentsReadiness(this.deps.db, this.deps.schedulerId, changes);
+    return changes.map(() => undefined);
+  }, (change) => change.name);
 
   constructor(private readonly deps: GatewayDeps) {
     // Liveness and the one batched last_seen write per interval.

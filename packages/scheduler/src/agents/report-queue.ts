@@ -9,9 +9,9 @@ export const REPORT_BATCH = 500;
  * group commit (db/batch-queue.ts): a placed task's reports cost a round trip per statement each,
  * and a thousand agents send them at once. Reports arriving while a flush runs go in the next one;
  * a report alone goes at once (no timer on the dispatch path). Two reports of one task (or agent)
- * never share a flush, so they apply in the order sent; each report's promise settles with its own outcome
- * once its flush committed, so a caller that awaits it (a task's frame lane) keeps its order and
- * its ack as if it had been applied alone.
+ * never share a flush, so they apply in the order sent; each report's promise settles with its
+ * own outcome once its flush committed, so a caller that awaits it (a task's frame lane) keeps
+ * its order and its ack as if it had been applied alone.
  */
 export function reportQueue<In, Out>(
   /** Applies reports together (one transaction, set-based statements); the outcomes in their order. */

@@ -99,7 +99,6 @@ export async function markAgentOnline(
     .execute();
 }
 
-/** An agent said it is (not) ready; recorded only while this replica holds it. */
 /** Whether an agent's engine answers: the reason it cannot run tasks, or null when ready. */
 export interface Readiness {
   name: string;

@@ -144,12 +144,8 @@ export async function startTasks(db: Kysely<Database>, starts: readonly { taskId
  */
 async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date; after?: NewLogLine[] }[], message: string | undefined): Promise<void> {
   if (changes.length === 0) return;
-  // A task's --files are written before it runs: running or stopped, it needs them no more.
-  await dropTaskFiles(trx, changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id));
-  await trx
-    .insertInto('task_events')
-    .values(changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at })))
-    .execute();
+  await dropTaskFiles(trx, doneWithFiles(changes));
+  await trx.insertInto('task_events').values(statusEvents(changes, message)).execute();
   await appendLogLinesOfTasks(
     trx,
     changes.map(({ row, at, after }) => ({ taskId: row.id, lines: [...statusLines(row, message, at), ...(after ?? [])] })),
@@ -161,7 +157,15 @@ async function recordStatuses(trx: Transaction<Database>, changes: { row: TaskRo
  * [system] line too (`Task status is X, desired status is Y`, Y as the row has it): the row gets
  * one new version, not a second for its counters (`recordCountedStatuses` stores the line).
  */
-async function statusLineCounters(status: TaskStatus): Promise<RawBuilder<unknown>> {
+function statusLineCounters(status: TaskStatus): Promise<RawBuilder<unknown>> {
+  // The same for every batch of a status: worked out once.
+  let counters = lineCountersOf.get(status);
+  if (!counters) lineCountersOf.set(status, (counters = statusLineCountersOnce(status)));
+  return counters;
+}
+const lineCountersOf = new Map<TaskStatus, Promise<RawBuilder<unknown>>>();
+
+async function statusLineCountersOnce(status: TaskStatus): Promise<RawBuilder<unknown>> {
   const at = new Date(0);
   // A branch for every desired status the protocol has: the column holds no other (written only here).
   const counted = await Promise.all(DesiredStatus.options.map(async (desired) => ({ desired, ...(await lineCounters(statusLines({ status, desired_status: desired }, undefined, at))) })));
@@ -178,12 +182,20 @@ async function statusLineCounters(status: TaskStatus): Promise<RawBuilder<unknow
 async function recordCountedStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date }[]): Promise<void> {
   if (changes.length === 0) return;
   const chunks = await countedChunkRows(changes.map(({ row, at }) => ({ taskId: row.id, lastPosition: row.log_count, lines: statusLines(row, undefined, at) })));
-  const events = changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: null, created_at: at }));
-  const done = changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id);
-  const withEvents = trx.with('e', (q) => q.insertInto('task_events').values(events));
-  // A task's --files are written before it runs: running or stopped, it needs them no more.
+  const done = doneWithFiles(changes);
+  const withEvents = trx.with('e', (q) => q.insertInto('task_events').values(statusEvents(changes, undefined)));
   if (done.length === 0) await withEvents.insertInto('task_log_chunks').values(chunks).execute();
   else await withEvents.with('f', (q) => q.deleteFrom('task_files').where('task_id', 'in', done)).insertInto('task_log_chunks').values(chunks).execute();
+}
+
+/** A task event per change. */
+function statusEvents(changes: readonly { row: TaskRow; at: Date }[], message: string | undefined) {
+  return changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at }));
+}
+
+/** A task's --files are written before it runs: running or stopped, it needs them no more. */
+function doneWithFiles(changes: readonly { row: TaskRow }[]): string[] {
+  return changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id);
 }
 
 /** The [system] lines a status leaves: `Task status is X, desired status is Y`, and `message` as its own line. */

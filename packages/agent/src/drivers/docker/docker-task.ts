@@ -18,8 +18,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * What the driver knows of a container it has just started itself, so the first steps after the
  * start ask the engine nothing: when it started (the agent's clock as the start call was made,
- * never after the engine's own time, which the exit report carries) and whether it has a TTY. The engine is busy ending
- * a short task right then: an inspect waited out its exit, holding the RUNNING report and the wait.
+ * never after the engine's own time, which the exit report carries) and whether it has a TTY.
+ * The engine is busy ending a short task right then: an inspect waited out its exit, holding the
+ * RUNNING report and the wait.
  */
 export interface FreshStart {
   startedAt: string;
