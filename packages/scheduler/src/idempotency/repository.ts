@@ -1,4 +1,5 @@
 import { sql, type Compilable, type Kysely, type OperationNodeSource, type Transaction } from 'kysely';
+import { isUniqueViolation } from '../db/errors.js';
 import type { Database } from '../db/schema.js';
 
 /** How long a key holds its answer; after that the same key creates anew. */
@@ -30,6 +31,10 @@ export async function claimKey(trx: Transaction<Database>, claim: KeyClaim): Pro
   return result.rows[0]?.id ?? null;
 }
 
+/** Keys in the order batches take them: two batches holding the same keys wait for each other instead of deadlocking. */
+const inKeyOrder = <K extends { principal: string; keyHash: string }>(keys: readonly K[]) =>
+  [...keys].sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
+
 /** A key claimed by `claimKeys`: its row, and whose key it is. */
 export interface ClaimedKey {
   id: number;
@@ -45,8 +50,7 @@ export interface ClaimedKey {
  */
 export async function claimKeys(trx: Transaction<Database>, claims: readonly KeyClaim[]): Promise<ClaimedKey[]> {
   if (claims.length === 0) return [];
-  const ordered = [...claims].sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
-  const rows = sql.join(ordered.map((c) => sql`(${c.principal}, ${c.keyHash}, ${c.fingerprint}, now() + make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS}))`));
+  const rows = sql.join(inKeyOrder(claims).map((c) => sql`(${c.principal}, ${c.keyHash}, ${c.fingerprint}, now() + make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS}))`));
   const result = await sql<ClaimedKey>`
     INSERT INTO idempotency_keys (principal, key_hash, fingerprint, expires_at)
     VALUES ${rows}
@@ -56,6 +60,29 @@ export async function claimKeys(trx: Transaction<Database>, claims: readonly Key
     RETURNING id, principal, key_hash
   `.execute(trx);
   return result.rows;
+}
+
+/**
+ * Keys that no row holds yet, stored with their answers: a statement to run within the create's
+ * own (a CTE), so a batch whose keys are all new (nearly every batch) is one round trip. A key a
+ * row holds already, a retry's or an expired one, fails the whole statement (`isKeyTaken`); the
+ * batch is then written with `claimKeys`, which tells those apart.
+ */
+export function storeNewKeys(db: Kysely<Database>, keys: readonly (KeyClaim & { response: string })[]) {
+  return db.insertInto('idempotency_keys').values(
+    inKeyOrder(keys).map((k) => ({
+      principal: k.principal,
+      key_hash: k.keyHash,
+      fingerprint: k.fingerprint,
+      response: k.response,
+      expires_at: sql<Date>`now() + make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS})`,
+    })),
+  );
+}
+
+/** The statement failed on a key some row holds (`storeNewKeys`). */
+export function isKeyTaken(error: unknown): boolean {
+  return isUniqueViolation(error) && (error as { constraint?: unknown }).constraint === 'idempotency_keys_principal_key_hash_key';
 }
 
 /** The rows of several keys (`findKey` for a batch). */

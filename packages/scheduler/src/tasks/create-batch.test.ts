@@ -105,6 +105,45 @@ describe.each(DATABASE_KINDS)('task creation in batches, on %s', (kind) => {
     expect(stored).toEqual([{ id: first!.body.id }]);
   });
 
+  it('answers each create with its task exactly as it reads back, whatever the request set', async () => {
+    // A batch of new keys is answered from the rows as they will be stored, before they are
+    // (createWithNewKeys): each answer must be what reading the task gives.
+    const bodies = [
+      { command: 'plain' },
+      { command: 'sized', cpu: 0.5, memoryGb: 1.5, maxHours: 2, ephemeralStorageGb: 3, initiatedBy: 'ci' },
+      { command: 'with env', env: { TOKEN: 'x', MODE: 'y' } },
+      { command: 'labelled', constraints: { zone: 'a' }, keepSeconds: 60 },
+      { command: 'from an image', image: 'registry.local/other:2' },
+      { args: ['bash'], kind: 'interactive', terminal: { cols: 100, rows: 30 } },
+      { args: ['run', '--fast'], entrypoint: ['/bin/tool'] },
+    ];
+    const answers = await Promise.all(bodies.map((body, i) => call('POST', tasks, body, undefined, i % 2 === 0 ? withKey(randomUUID()) : undefined)));
+    expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 201));
+    for (const answer of answers) expect((await call('GET', `/v1/tasks/${answer.body.id}`)).body).toEqual(answer.body);
+    // And a retry is answered the same again, from the key's stored answer.
+    const retried = await call('POST', tasks, bodies[2], undefined, withKey('retry-' + answers[2]!.body.id));
+    const again = await call('POST', tasks, bodies[2], undefined, withKey('retry-' + answers[2]!.body.id));
+    expect([retried.status, again.status]).toEqual([201, 200]);
+    expect(again.body).toEqual(retried.body);
+  });
+
+  it('creates anew on a key whose row expired, beside creates on new keys', async () => {
+    const key = randomUUID();
+    const first = await call('POST', tasks, { command: 'before expiry' }, undefined, withKey(key));
+    expect(first.status).toBe(201);
+    await database.db.updateTable('idempotency_keys').set({ expires_at: new Date(Date.now() - 1000) }).where('fingerprint', 'is not', null).where('response', 'is not', null).execute();
+    const [reused, ...others] = await Promise.all([
+      call('POST', tasks, { command: 'after expiry' }, undefined, withKey(key)),
+      ...Array.from({ length: 6 }, (_, i) => call('POST', tasks, { command: `fresh ${i}` }, undefined, withKey(randomUUID()))),
+    ]);
+    expect(reused!.status).toBe(201);
+    expect(reused!.body.id).not.toBe(first.body.id);
+    expect(others.map((a) => a.status)).toEqual(others.map(() => 201));
+    const replay = await call('POST', tasks, { command: 'after expiry' }, undefined, withKey(key));
+    expect(replay.status).toBe(200);
+    expect(replay.body.id).toBe(reused!.body.id);
+  });
+
   it('records one audit event per task created in a batch, with its own details', async () => {
     const answers = await Promise.all(
       Array.from({ length: 15 }, (_, i) => call('POST', tasks, { command: `audited ${i}`, initiatedBy: `caller-${i}`, ...(i % 3 === 0 ? { env: { SECRET: 'x' } } : {}) }, undefined, withKey(randomUUID()))),

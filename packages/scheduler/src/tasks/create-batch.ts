@@ -9,11 +9,11 @@ import type { AppRow, Database } from '../db/schema.js';
 import { notFound } from '../domain/domain-error.js';
 import { sealTaskEnv } from '../env/task-env.js';
 import { replayedAnswer } from '../idempotency/create-once.js';
-import { claimKeys, completeKeys, findKeys } from '../idempotency/repository.js';
+import { claimKeys, completeKeys, findKeys, isKeyTaken, storeNewKeys } from '../idempotency/repository.js';
 import { seal } from '../idempotency/seal.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { NewTask } from './lifecycle.js';
-import { beginTasks } from './lifecycle.js';
+import { beginTasks, taskBirths } from './lifecycle.js';
 import { prepareTask } from './repository.js';
 import { storeFilesOfTasks } from './task-files.js';
 import { toTask } from './task-view.js';
@@ -73,11 +73,11 @@ interface Prepared {
 }
 
 /**
- * Creates the tasks of `items` in one transaction, as `createOnce` creates one: each task with
- * its event, first log line, files, audit event and, with an Idempotency-Key, the key and its
- * sealed answer; a key a live row holds answers that row's answer instead. The apps and releases
- * are read first, for all, so that a refused request uses up no key. Throws only when the batch
- * as a whole failed (then each is tried alone).
+ * Creates the tasks of `items` atomically, as `createOnce` creates one: each task with its
+ * event, first log line, files, audit event and, with an Idempotency-Key, the key and its sealed
+ * answer; a key a live row holds answers that row's answer instead. The apps and releases are
+ * read first, for all, so that a refused request uses up no key. Throws only when the batch as a
+ * whole failed (then each is tried alone).
  */
 export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, items: readonly CreateTaskItem[]): Promise<Settled<CreateTaskAnswer>[]> {
   const results: Settled<CreateTaskAnswer>[] = new Array(items.length);
@@ -105,7 +105,43 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
   );
   if (prepared.length === 0) return results;
   prepared.sort((a, b) => a.index - b.index);
+  // Files are rare and large: those batches take the transaction.
+  if (prepared.every((p) => p.item.files.length === 0)) {
+    try {
+      await createWithNewKeys(db, prepared, results);
+      return results;
+    } catch (error) {
+      if (!isKeyTaken(error)) throw error;
+    }
+  }
+  await createClaimingKeys(db, prepared, results);
+  return results;
+}
 
+/**
+ * A batch whose keys no row holds (nearly every batch: a key is new but for a retry) in one
+ * statement, without a transaction around it: the tasks as `beginTasks` writes them, their
+ * audit rows, and their keys with their answers. The answers are made before it runs, from the
+ * rows as they will read back (`taskBirths`). A key some row holds fails the whole statement
+ * (`isKeyTaken`) and nothing is written.
+ */
+async function createWithNewKeys(db: Kysely<Database>, prepared: readonly Prepared[], results: Settled<CreateTaskAnswer>[]): Promise<void> {
+  const births = await taskBirths(db, prepared.map((p) => p.values));
+  const tasks = prepared.map((p, i) => toTask({ ...births.rows[i]!, project: p.app.project, stage: p.app.stage, app_name: p.app.name }));
+  const keys = prepared.flatMap((p, i) =>
+    p.item.idempotency ? [{ principal: p.item.actor, keyHash: p.item.idempotency.keyHash, fingerprint: p.item.idempotency.fingerprint, response: seal(p.item.idempotency.key, p.item.actor, JSON.stringify(tasks[i])) }] : [],
+  );
+  const statement = births.statement.with('a', () => auditInsert(db, prepared.map(auditOf)));
+  if (keys.length > 0) await statement.with('k', () => storeNewKeys(db, keys)).selectFrom('t').select('t.id').execute();
+  else await statement.selectFrom('t').select('t.id').execute();
+  prepared.forEach((p, i) => (results[p.index] = { ok: true, value: { task: tasks[i]!, replayed: false } }));
+}
+
+/**
+ * A batch in one transaction that claims its keys first (`claimKeys`): a key a live row holds
+ * answers that row's answer instead (or a refusal), and nothing is created for it.
+ */
+async function createClaimingKeys(db: Kysely<Database>, prepared: readonly Prepared[], results: Settled<CreateTaskAnswer>[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const keyed = prepared.filter((p) => p.item.idempotency !== null);
     const claimKey = (actor: string, keyHash: string) => `${actor}\n${keyHash}`;
@@ -113,7 +149,6 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
     const claimed = new Map(claims.map((row) => [claimKey(row.principal, row.key_hash), row.id]));
     const keyId = (p: Prepared) => claimed.get(claimKey(p.item.actor, p.item.idempotency!.keyHash));
 
-    // Keys a live row holds: that row's answer (or a refusal), and nothing created.
     const replays = keyed.filter((p) => keyId(p) === undefined);
     const earlier = new Map((await findKeys(trx, replays.map((p) => ({ principal: p.item.actor, keyHash: p.item.idempotency!.keyHash })))).map((row) => [claimKey(row.principal, row.key_hash), row]));
     for (const p of replays) {
@@ -139,7 +174,6 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
     // The audit rows in the statement that stores the keys' answers.
     await completeKeys(trx, answers, auditInsert(trx, creating.map((p) => auditOf(p))));
   });
-  return results;
 }
 
 function auditOf({ item, values }: Prepared): AuditEntry {

@@ -41,32 +41,56 @@ export async function beginTask(db: Kysely<Database>, values: NewTask, options: 
  */
 export async function beginTasks(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}): Promise<TaskRow[]> {
   if (values.length === 0) return [];
+  const inserted = await (await taskBirths(db, values, options)).statement.selectFrom('t').selectAll().execute();
+  // RETURNING's order is not promised: back to the callers' order by id.
+  const byId = new Map(inserted.map((row) => [row.id, row as TaskRow]));
+  return values.map((v) => byId.get(v.id)!);
+}
+
+/**
+ * The birth of tasks as one statement, not yet run: the rows (`t`, returning them), their events
+ * and their first log lines (a round trip per table was most of a create's cost), for a caller
+ * that adds statements of its own to it (atomic as one statement, in the caller's transaction if
+ * any). `rows` are the tasks as they will read back once it ran: every value of a new row, its
+ * creation time included, is set here, none left to the database.
+ */
+export async function taskBirths(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}) {
   const at = options.at ?? new Date();
   const first = await firstChunk(statusLines({ status: 'PROVISIONING', desired_status: 'RUNNING' }, options.message, at));
-  // One statement for the rows, their events and their first log lines (a round trip per table
-  // was most of a create's cost); atomic as one statement, in the caller's transaction if any.
-  const inserted = await db
-    .with('t', (q) =>
-      q
-        .insertInto('tasks')
-        .values(values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters })))
-        .returningAll(),
-    )
+  const born = values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters, created_at: at }));
+  const statement = db
+    .with('t', (q) => q.insertInto('tasks').values(born).returningAll())
     .with('e', (q) =>
       q
         .insertInto('task_events')
         .columns(['task_id', 'status', 'desired_status', 'message', 'created_at'])
         .expression((eb) => eb.selectFrom('t').select(['t.id', 't.status', 't.desired_status', sql<string | null>`${options.message ?? null}::text`.as('message'), sql<Date>`${at}::timestamptz`.as('created_at')])),
     )
-    .with('c', (q) =>
-      q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))),
-    )
-    .selectFrom('t')
-    .selectAll()
-    .execute();
-  // RETURNING's order is not promised: back to the callers' order by id.
-  const byId = new Map(inserted.map((row) => [row.id, row as TaskRow]));
-  return values.map((v) => byId.get(v.id)!);
+    .with('c', (q) => q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))));
+  return { statement, rows: born.map(asReadBack) };
+}
+
+/** A new task's row as the database gives it back: its JSON parsed, the columns it was not given at their defaults. */
+function asReadBack(row: NewTask & Pick<TaskRow, 'status' | 'desired_status' | 'log_count' | 'log_bytes' | 'created_at'>): TaskRow {
+  const json = <T>(text: string | undefined, empty: T): T => (text === undefined ? empty : (JSON.parse(text) as T));
+  return {
+    ...row,
+    release: row.release ?? null,
+    image_digest: row.image_digest ?? null,
+    command: json(row.command, []),
+    entrypoint: json(row.entrypoint, null),
+    env: json(row.env, {}),
+    constraints: json(row.constraints, {}),
+    env_keys: json(row.env_keys, []),
+    env_sealed: row.env_sealed ?? null,
+    attempt: 0,
+    last_agent_seq: 0,
+    log_dropped_bytes: 0,
+    log_dropped_lines: 0,
+    late_report_until: null,
+    log_expired_at: null,
+    log_purged_at: null,
+  } as TaskRow;
 }
 
 /**
