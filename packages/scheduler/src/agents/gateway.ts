@@ -12,14 +12,14 @@ import {
 } from '@tapit/protocol';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Database, TaskRow } from '../db/schema.js';
+import type { Database } from '../db/schema.js';
 import { coerceError, describeDatabaseError } from '../db/errors.js';
 import { retryWhileUnavailable } from '../db/retry.js';
 import { storeAgentChunk, storeAgentLog, type StoredChunk } from '../logs/repository.js';
 import type { RecentChunks } from '../logs/recent-chunks.js';
 import { encodeChunk, type EncodedChunk } from '../logs/chunk-body.js';
 import type { TaskSignals } from '../tasks/task-signals.js';
-import { transition } from '../tasks/lifecycle.js';
+import { transition, type StatusChange } from '../tasks/lifecycle.js';
 import { isUnsendable, taskAssignments } from '../tasks/task-assignment.js';
 import { taskEnvs } from '../env/task-env.js';
 import { pullAuths } from '../registries/repository.js';
@@ -143,7 +143,7 @@ export class AgentGateway {
   private unwelcomed = 0;
   /** Every agent's `task.accepted` and `task.status` reports, applied together (report-queue.ts). */
   private readonly acceptances = reportQueue<Report<AcceptedFrame>, Acceptance | undefined>((reports) => applyAcceptedReports(this.deps.db, reports), (report) => report.frame.taskId);
-  private readonly statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>((reports) => applyStatusReports(this.deps.db, reports), (report) => report.frame.taskId);
+  private readonly statuses = reportQueue<Report<StatusFrame>, StatusChange | undefined>((reports) => applyStatusReports(this.deps.db, reports), (report) => report.frame.taskId);
   /** Agents' readiness changes, applied together the same way. */
   private readonly readiness = reportQueue<Readiness, void>(async (changes) => {
     await setAgentsReadiness(this.deps.db, this.deps.schedulerId, changes);

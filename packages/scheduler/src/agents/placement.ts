@@ -1,7 +1,7 @@
 import { satisfies } from '@tapit/protocol';
 import { sql, type Kysely } from 'kysely';
 import type { Database, TaskRow } from '../db/schema.js';
-import { assignTasks, transition } from '../tasks/lifecycle.js';
+import { assignTasks, transition, type AssignedTask } from '../tasks/lifecycle.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { isUnsendable, taskAssignments, type TaskAssignFrame, type UnsendableTask } from '../tasks/task-assignment.js';
 import type { AgentSession } from './agent-session.js';
@@ -21,7 +21,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
   // task, nor one at its maxTasks.
   const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
   if (agents.length === 0) return [];
-  const assigned: { session: AgentSession; row: TaskRow }[] = [];
+  const assigned: { session: AgentSession; row: AssignedTask }[] = [];
   /** Tasks held on an agent's capacity in this pass, placed or not. */
   const chosen: { session: AgentSession; taskId: string }[] = [];
   let frames: (TaskAssignFrame | UnsendableTask)[] = [];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findApp } from '../apps/repository.js';
-import type { AppRow, TaskRow } from '../db/schema.js';
-import { assignTasks, beginTasks, transition, type NewTask } from '../tasks/lifecycle.js';
+import type { AppRow } from '../db/schema.js';
+import { assignTasks, beginTasks, transition, type AssignedTask, type NewTask, type StatusChange } from '../tasks/lifecycle.js';
 import { readLogLines } from '../testing/log-lines.js';
 import { APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../testing/test-database.js';
@@ -39,7 +39,7 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
     created_by: 'test',
   });
   /** `count` tasks placed on `agent`, PENDING. */
-  const placed = async (count: number, agent: TaskOwner = alpha): Promise<TaskRow[]> => {
+  const placed = async (count: number, agent: TaskOwner = alpha): Promise<AssignedTask[]> => {
     const rows = await beginTasks(database.db, Array.from({ length: count }, values));
     return assignTasks(database.db, rows.map((row) => ({ taskId: row.id, agentName: agent.name })));
   };
@@ -50,7 +50,7 @@ describe.each(DATABASE_KINDS)('report queue on %s', (kind) => {
       (reports) => (flushes.push({ kind: 'accepted', size: reports.length }), applyAcceptedReports(database.db, reports)),
       (report) => report.frame.taskId,
     );
-    const statuses = reportQueue<Report<StatusFrame>, TaskRow | undefined>(
+    const statuses = reportQueue<Report<StatusFrame>, StatusChange | undefined>(
       (reports) => (flushes.push({ kind: 'status', size: reports.length }), applyStatusReports(database.db, reports)),
       (report) => report.frame.taskId,
     );

@@ -4,7 +4,7 @@ import type { Database, TaskRow } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLines } from '../logs/repository.js';
 import { storableText } from '../db/errors.js';
-import { startTasks, stopLines, transition } from '../tasks/lifecycle.js';
+import { startTasks, stopLines, transition, type StatusChange } from '../tasks/lifecycle.js';
 import { ownedBy, ownedByListed, ownerColumns, type TaskOwner } from './ownership.js';
 
 export type StatusFrame = Extract<AgentFrame, { type: 'task.status' }>;
@@ -75,7 +75,7 @@ export async function applyAcceptedReports(db: Kysely<Database>, reports: Report
  * agent itself (ownership.ts): a report from an agent the task was taken from (lost, re-placed),
  * or from a newcomer that took over the name, changes nothing.
  */
-export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, frame: StatusFrame): Promise<TaskRow | undefined> {
+export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, frame: StatusFrame): Promise<StatusChange | undefined> {
   return (await applyStatusReports(db, [{ owner, frame }]))[0];
 }
 
@@ -84,17 +84,17 @@ export async function applyStatusReport(db: Kysely<Database>, owner: TaskOwner, 
  * one statement, the tasks started in one statement per table (lifecycle.ts `startTasks`). Each
  * report's outcome is what it would have been alone: the row it changed, or undefined.
  */
-export async function applyStatusReports(db: Kysely<Database>, reports: Report<StatusFrame>[]): Promise<(TaskRow | undefined)[]> {
+export async function applyStatusReports(db: Kysely<Database>, reports: Report<StatusFrame>[]): Promise<(StatusChange | undefined)[]> {
   if (reports.length === 0) return [];
   return inTransaction(db, async (trx) => {
     const values = sql.join(reports.map(({ owner, frame }, i) => sql`(${i}::integer, ${frame.taskId}::text, ${ownerColumns(owner)})`));
     // Locked in the order of their ids, as every batch locks them: two batches never wait on each other in a circle.
-    const { rows: locked } = await sql<TaskRow & { report: number }>`
-      SELECT tasks.*, v.report FROM tasks JOIN (VALUES ${values}) AS v (report, id, agent, since) ON tasks.id = v.id
+    const { rows: locked } = await sql<Pick<TaskRow, 'id' | 'status' | 'image_digest'> & { report: number }>`
+      SELECT tasks.id, tasks.status, tasks.image_digest, v.report FROM tasks JOIN (VALUES ${values}) AS v (report, id, agent, since) ON tasks.id = v.id
        WHERE ${ownedByListed('v')}
        ORDER BY tasks.id
          FOR UPDATE OF tasks`.execute(trx);
-    const owned = new Map(locked.filter((task) => task.status !== 'STOPPED').map((task) => [task.report, task as TaskRow]));
+    const owned = new Map(locked.filter((task) => task.status !== 'STOPPED').map((task) => [task.report, task]));
     const last = await lastEventTimes(trx, [...owned.values()].map((task) => task.id));
     const digests = reports.flatMap(({ frame }, i) => {
       const task = owned.get(i);
@@ -103,7 +103,7 @@ export async function applyStatusReports(db: Kysely<Database>, reports: Report<S
     if (digests.length > 0) {
       await sql`UPDATE tasks SET image_digest = v.digest FROM (VALUES ${sql.join(digests)}) AS v (id, digest) WHERE tasks.id = v.id`.execute(trx);
     }
-    const outcomes: (TaskRow | undefined)[] = reports.map(() => undefined);
+    const outcomes: (StatusChange | undefined)[] = reports.map(() => undefined);
     const starts: { report: number; taskId: string; at: Date }[] = [];
     for (const [i, { frame }] of reports.entries()) {
       const task = owned.get(i);

@@ -3,6 +3,7 @@ import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction, t
 import type { Database, TaskRow, TasksTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { appendLogLinesOfTasks, countedChunkRows, firstChunk, lineCounters, type NewLogLine } from '../logs/repository.js';
+import { ASSIGNMENT_COLUMNS, type AssignableRow } from './task-assignment.js';
 import { dropTaskFiles } from './task-files.js';
 
 /** A new task's row, but its status: every task is born PROVISIONING with desired status RUNNING. */
@@ -24,6 +25,13 @@ export interface Transition {
   linesAfter?: (row: TaskRow, at: Date) => NewLogLine[];
   at?: Date;
 }
+
+/** What a batch's status change gives back of each task: what recording it needs. */
+export type StatusChange = Pick<TaskRow, 'id' | 'status' | 'desired_status' | 'log_count'>;
+
+/** A task placed by `assignTasks`: what its assignment and the record of its change take. */
+export type AssignedTask = AssignableRow & StatusChange;
+const ASSIGNED_COLUMNS = sql.join([...new Set([...ASSIGNMENT_COLUMNS, 'status', 'desired_status', 'log_count'])].map((column) => sql.ref(`tasks.${column}`)));
 
 /**
  * The birth of a task: its row as PROVISIONING (desired status RUNNING), recorded as every later
@@ -117,18 +125,19 @@ export async function transition(db: Kysely<Database>, taskId: string, t: Transi
  * `transition` would record them one by one (the row, an event and the [system] line each), in
  * one statement per table for the whole batch: placement claims hundreds at a time, and a
  * round trip per task per table was most of its cost. A task no longer PROVISIONING is left
- * out. Returns the rows placed, in the order given.
+ * out. Returns the tasks placed, in the order given: what their assignments and the record of
+ * the change take of their rows, no more (placement parses no whole rows).
  */
-export async function assignTasks(db: Kysely<Database>, placements: readonly { taskId: string; agentName: string }[], at = new Date()): Promise<TaskRow[]> {
+export async function assignTasks(db: Kysely<Database>, placements: readonly { taskId: string; agentName: string }[], at = new Date()): Promise<AssignedTask[]> {
   if (placements.length === 0) return [];
   return inTransaction(db, async (trx) => {
     const values = sql.join(placements.map((p) => sql`(${p.taskId}::text, ${p.agentName}::text)`));
-    const { rows } = await sql<TaskRow>`
+    const { rows } = await sql<AssignedTask>`
       UPDATE tasks SET status = 'PENDING', agent_name = v.agent, attempt = tasks.attempt + 1, assigned_at = ${at}, accepted_at = NULL,
              ${await statusLineCounters('PENDING')}
         FROM (VALUES ${values}) AS v (id, agent)
        WHERE tasks.id = v.id AND tasks.status = 'PROVISIONING'
-      RETURNING tasks.*`.execute(trx);
+      RETURNING ${ASSIGNED_COLUMNS}`.execute(trx);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const placed = placements.flatMap((p) => byId.get(p.taskId) ?? []);
     await recordCountedStatuses(trx, placed.map((row) => ({ row, at })));
@@ -140,17 +149,18 @@ export async function assignTasks(db: Kysely<Database>, placements: readonly { t
  * Tasks started: each PENDING → RUNNING (`started_at` too) at the time given, as `transition`
  * would record them one by one (the row, an event and the [system] line each, at that time), in
  * one statement per table for all: a thousand agents report their tasks RUNNING at once. A task
- * no longer PENDING is left out. Returns the rows started, in the order given.
+ * no longer PENDING is left out. Returns the tasks started (what changed of them), in the order given.
  */
-export async function startTasks(db: Kysely<Database>, starts: readonly { taskId: string; at: Date }[]): Promise<TaskRow[]> {
+export async function startTasks(db: Kysely<Database>, starts: readonly { taskId: string; at: Date }[]): Promise<StatusChange[]> {
   if (starts.length === 0) return [];
   return inTransaction(db, async (trx) => {
     const values = sql.join(starts.map((s) => sql`(${s.taskId}::text, ${s.at}::timestamptz)`));
-    const { rows } = await sql<TaskRow>`
+    // Only what recording the change needs: a thousand agents' reports parse no whole rows.
+    const { rows } = await sql<StatusChange>`
       UPDATE tasks SET status = 'RUNNING', started_at = v.at, ${await statusLineCounters('RUNNING')}
         FROM (VALUES ${values}) AS v (id, at)
        WHERE tasks.id = v.id AND tasks.status = 'PENDING'
-      RETURNING tasks.*`.execute(trx);
+      RETURNING tasks.id, tasks.status, tasks.desired_status, tasks.log_count`.execute(trx);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const started = starts.flatMap((s) => {
       const row = byId.get(s.taskId);
@@ -203,7 +213,7 @@ async function statusLineCountersOnce(status: TaskStatus): Promise<RawBuilder<un
  * the events, the lines at the positions counted and, for a task now running or stopped, its
  * files dropped, in one statement.
  */
-async function recordCountedStatuses(trx: Transaction<Database>, changes: { row: TaskRow; at: Date }[]): Promise<void> {
+async function recordCountedStatuses(trx: Transaction<Database>, changes: { row: StatusChange; at: Date }[]): Promise<void> {
   if (changes.length === 0) return;
   const chunks = await countedChunkRows(changes.map(({ row, at }) => ({ taskId: row.id, lastPosition: row.log_count, lines: statusLines(row, undefined, at) })));
   const done = doneWithFiles(changes);
@@ -213,12 +223,12 @@ async function recordCountedStatuses(trx: Transaction<Database>, changes: { row:
 }
 
 /** A task event per change. */
-function statusEvents(changes: readonly { row: TaskRow; at: Date }[], message: string | undefined) {
+function statusEvents(changes: readonly { row: StatusChange; at: Date }[], message: string | undefined) {
   return changes.map(({ row, at }) => ({ task_id: row.id, status: row.status, desired_status: row.desired_status, message: message ?? null, created_at: at }));
 }
 
 /** A task's --files are written before it runs: running or stopped, it needs them no more. */
-function doneWithFiles(changes: readonly { row: TaskRow }[]): string[] {
+function doneWithFiles(changes: readonly { row: Pick<TaskRow, 'id' | 'status'> }[]): string[] {
   return changes.filter(({ row }) => row.status === 'RUNNING' || row.status === 'STOPPED').map(({ row }) => row.id);
 }
 

@@ -4,7 +4,7 @@ import type { Database, TaskRow } from '../db/schema.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { taskEnvs } from '../env/task-env.js';
 import { pullAuths } from '../registries/repository.js';
-import { taskSpecs } from './task-spec.js';
+import { SPEC_COLUMNS, taskSpecs, type SpecRow } from './task-spec.js';
 
 export type TaskAssignFrame = Extract<SchedulerFrame, { type: 'task.assign' }>;
 
@@ -20,6 +20,10 @@ export interface UnsendableTask {
   failure: string;
 }
 
+/** What an assignment takes from a task's row: its spec's columns and its sealed env. */
+export const ASSIGNMENT_COLUMNS = [...SPEC_COLUMNS, 'env_sealed'] as const;
+export type AssignableRow = SpecRow & Pick<TaskRow, 'env_sealed'>;
+
 export const isUnsendable = (frame: TaskAssignFrame | UnsendableTask): frame is UnsendableTask => 'failure' in frame;
 
 /**
@@ -28,7 +32,7 @@ export const isUnsendable = (frame: TaskAssignFrame | UnsendableTask): frame is 
  * re-sent, is made here, so what a task needs to start is the same each time. A task whose
  * secrets cannot be opened (a key this scheduler lacks) gets the reason instead of a frame.
  */
-export async function taskAssignments({ db, secrets }: AssignmentSource, rows: TaskRow[]): Promise<(TaskAssignFrame | UnsendableTask)[]> {
+export async function taskAssignments({ db, secrets }: AssignmentSource, rows: AssignableRow[]): Promise<(TaskAssignFrame | UnsendableTask)[]> {
   const specs = await taskSpecs(db, rows);
   // Its app's vars and its own, opened just now: sent to its agent only, never stored unsealed.
   const envs = await taskEnvs(db, secrets, rows);

@@ -6,8 +6,12 @@ import { filesOfTasks } from './task-files.js';
 /** What a task's spec takes from its app. */
 export type SpecApp = Pick<AppRow, 'project' | 'read_only' | 'pull_policy'>;
 
+/** What a task's spec takes from its row. */
+export const SPEC_COLUMNS = ['id', 'app_id', 'image', 'command', 'entrypoint', 'env', 'kind', 'cpu', 'memory_gb', 'max_hours', 'ephemeral_storage_gb', 'started_at', 'terminal_cols', 'terminal_rows', 'keep_seconds'] as const;
+export type SpecRow = Pick<TaskRow, (typeof SPEC_COLUMNS)[number]>;
+
 /** What an agent is sent to run a task row. */
-export function toTaskSpec(row: TaskRow, app: SpecApp, files: TaskSpec['files'] = []): TaskSpec {
+export function toTaskSpec(row: SpecRow, app: SpecApp, files: TaskSpec['files'] = []): TaskSpec {
   return {
     taskId: row.id,
     image: row.image,
@@ -35,7 +39,7 @@ export function toTaskSpec(row: TaskRow, app: SpecApp, files: TaskSpec['files'] 
 }
 
 /** The specs of `rows`, in order, with their apps read in one query (`db` may be a transaction). */
-export async function taskSpecs(db: Kysely<Database>, rows: TaskRow[]): Promise<TaskSpec[]> {
+export async function taskSpecs(db: Kysely<Database>, rows: SpecRow[]): Promise<TaskSpec[]> {
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((row) => row.app_id))];
   const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only', 'pull_policy']).where('id', 'in', ids).execute();
