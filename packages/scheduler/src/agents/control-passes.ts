@@ -63,7 +63,7 @@ export interface ControlPass {
 }
 
 /** Rounds of full placement batches a run places at most before the other passes have their turn. */
-const PLACEMENT_ROUNDS = 5;
+const PLACEMENT_ROUNDS = 3;
 /**
  * Placement batches claimed at once while a queue is long (bench/scale, 1,000 agents, 20,000
  * tasks: one at a time 4,230-4,335 tasks/s, two 4,502-4,715, three 4,751-5,130).
@@ -81,7 +81,7 @@ export const CONTROL_PASSES: readonly ControlPass[] = [
     run: async ({ db, secrets, sessions }) => {
       // A long queue is placed a few rounds of full batches at a time before the other passes run
       // again: between every batch they cost as much as the batch itself. A stop waits at most
-      // these rounds: 1 + 4 × 3 batches (2,600 tasks, about half a second in bench/scale).
+      // these rounds: 1 + 2 × 3 batches (5,600 tasks, about a second in bench/scale).
       const changed: string[] = [];
       let batches = 1;
       for (let round = 0; round < PLACEMENT_ROUNDS; round++) {

@@ -4,6 +4,7 @@ import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { spawnScheduler, type SchedulerProcess } from '../testing/scheduler-process.js';
 import { JOIN_TOKEN } from '../testing/test-scheduler.js';
+import { PLACEMENT_BATCH } from './placement.js';
 
 const TASKS = 300;
 const AGENTS_PER_REPLICA = 3;
@@ -98,11 +99,13 @@ describe('placement of a long queue, several batches at once', () => {
     const post = (path: string, body: unknown) =>
       fetch(`${replica.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
     await post(APP_PATH, { name: 'batch', image: 'batch:1' });
-    // Queued before any agent comes: the first batch is full, so the next ones are claimed together.
-    const QUEUED = 1500;
+    // Queued before any agent comes: the first batch is full, so the next ones are claimed
+    // together, and room for two batches' tasks leaves 300 waiting.
+    const FITS = 2 * PLACEMENT_BATCH;
+    const QUEUED = FITS + 300;
     for (let i = 0; i < QUEUED; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => post(`${APP_PATH}/batch/tasks`, { command: `echo ${i + j}`, cpu: 0.01, memoryGb: 0.01 })));
-    // Room for 400 tasks each: 1,200 of the 1,500 fit.
-    const names = ['q0', 'q1', 'q2'];
+    // Room for 400 tasks each.
+    const names = Array.from({ length: FITS / 400 }, (_, i) => `q${i}`);
     for (const name of names) {
       const agent = await ProtocolAgent.connect(replica.url, JOIN_TOKEN);
       await agent.hello(name, { capacity: { cpu: 4, memoryGb: 1000 } });
@@ -111,7 +114,7 @@ describe('placement of a long queue, several batches at once', () => {
     const received = new Map<string, string[]>();
     const deadline = Date.now() + 30_000;
     let count = 0;
-    while (count < 1200 && Date.now() < deadline) {
+    while (count < FITS && Date.now() < deadline) {
       for (const [i, agent] of agents.entries()) {
         for (const frame of agent.pending()) {
           if (frame.type !== 'task.assign') continue;
@@ -125,11 +128,11 @@ describe('placement of a long queue, several batches at once', () => {
     await new Promise((r) => setTimeout(r, 500));
     for (const agent of agents) expect(agent.pending().filter((f) => f.type === 'task.assign')).toEqual([]);
     expect([...received.values()].filter((to) => to.length > 1)).toEqual([]);
-    expect(received.size).toBe(1200);
+    expect(received.size).toBe(FITS);
     const rows = await database.db.selectFrom('tasks').select(['id', 'status', 'agent_name']).execute();
     const placed = rows.filter((row) => row.status === 'PENDING');
-    expect(placed).toHaveLength(1200);
-    expect(rows.filter((row) => row.status === 'PROVISIONING')).toHaveLength(QUEUED - 1200);
+    expect(placed).toHaveLength(FITS);
+    expect(rows.filter((row) => row.status === 'PROVISIONING')).toHaveLength(QUEUED - FITS);
     for (const name of names) expect(placed.filter((row) => row.agent_name === name)).toHaveLength(400);
     for (const row of placed) expect(received.get(row.id)).toEqual([row.agent_name]);
   });
