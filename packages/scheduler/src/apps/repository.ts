@@ -1,6 +1,6 @@
 import type { App, CreateAppRequest, Project, Release, UpdateAppRequest } from '@tapit/protocol';
 import { DEFAULT_TASK_RESOURCES } from '@tapit/protocol';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { AppRow, Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -144,9 +144,11 @@ export async function findApp(db: Kysely<Database>, path: AppPath): Promise<AppR
 
 /**
  * The apps at several paths in one query (a batch of creates), keyed by `appPathKey`, a missing
- * one absent; each with those of its releases a task may ask for: its active one and `numbers`.
+ * one absent; each with those of its releases a task may ask for: its active one and `numbers`,
+ * and the database's time of the read (`read_at`: the batch's tasks are born then, on the
+ * database's clock whichever replica creates them).
  */
-export async function findAppsWithReleases(db: Kysely<Database>, paths: readonly AppPath[], numbers: readonly number[]): Promise<Map<string, AppRow & { releases: { number: number; image: string }[] }>> {
+export async function findAppsWithReleases(db: Kysely<Database>, paths: readonly AppPath[], numbers: readonly number[]): Promise<Map<string, AppRow & { releases: { number: number; image: string }[]; read_at: Date }>> {
   if (paths.length === 0) return new Map();
   const rows = await db
     .selectFrom('apps')
@@ -160,6 +162,7 @@ export async function findAppsWithReleases(db: Kysely<Database>, paths: readonly
           .where((r) => r.or([r('releases.number', '=', r.ref('apps.active_release')), ...(numbers.length > 0 ? [r('releases.number', 'in', [...new Set(numbers)])] : [])])),
       ).as('releases'),
     )
+    .select(sql<Date>`statement_timestamp()`.as('read_at'))
     .where((eb) => eb.or(paths.map((p) => eb.and([eb('apps.project', '=', p.project), eb('apps.stage', '=', p.stage), eb('apps.name', '=', p.app)]))))
     .execute();
   return new Map(rows.map((row) => [appPathKey({ project: row.project, stage: row.stage, app: row.name }), row]));

@@ -14,8 +14,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** A text cut to `max` characters: what a client sent is stored only within a small bound. */
-export const boundText = (text: string, max = 200) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/** A text cut to `max` characters: what a client sent is stored only within a small bound (never within a character: a lone surrogate would be stored as U+FFFD). */
+export const boundText = (text: string, max = 200) => (text.length <= max ? text : `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…`);
 
 /** Who did what to which thing, when, from where. */
 export async function recordAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {

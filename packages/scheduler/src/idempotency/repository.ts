@@ -80,9 +80,9 @@ export function storeNewKeys(db: Kysely<Database>, keys: readonly (KeyClaim & { 
   );
 }
 
-/** The statement failed on a key some row holds (`storeNewKeys`). */
+/** The statement failed on a key some row holds (`storeNewKeys`): the keys' one unique index but their generated ids (by table: an index being rebuilt has another name). */
 export function isKeyTaken(error: unknown): boolean {
-  return isUniqueViolation(error) && (error as { constraint?: unknown }).constraint === 'idempotency_keys_principal_key_hash_key';
+  return isUniqueViolation(error) && (error as { table?: unknown }).table === 'idempotency_keys';
 }
 
 /** The rows of several keys (`findKey` for a batch). */

@@ -108,7 +108,7 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
   // Files are rare and large: those batches take the transaction.
   if (prepared.every((p) => p.item.files.length === 0)) {
     try {
-      await createWithNewKeys(db, prepared, results);
+      await createWithNewKeys(db, prepared, results, apps.values().next().value!.read_at);
       return results;
     } catch (error) {
       if (!isKeyTaken(error)) throw error;
@@ -122,11 +122,12 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
  * A batch whose keys no row holds (nearly every batch: a key is new but for a retry) in one
  * statement, without a transaction around it: the tasks as `beginTasks` writes them, their
  * audit rows, and their keys with their answers. The answers are made before it runs, from the
- * rows as they will read back (`taskBirths`). A key some row holds fails the whole statement
- * (`isKeyTaken`) and nothing is written.
+ * rows as they will read back (`taskBirths`; born `at`, the database's time of the apps' read).
+ * A key some row holds fails the whole statement (`isKeyTaken`) and nothing is written: one
+ * retry in a batch sends all of it the claiming way, its rows written and rolled back first.
  */
-async function createWithNewKeys(db: Kysely<Database>, prepared: readonly Prepared[], results: Settled<CreateTaskAnswer>[]): Promise<void> {
-  const births = await taskBirths(db, prepared.map((p) => p.values));
+async function createWithNewKeys(db: Kysely<Database>, prepared: readonly Prepared[], results: Settled<CreateTaskAnswer>[], at: Date): Promise<void> {
+  const births = await taskBirths(db, prepared.map((p) => p.values), { at });
   const tasks = prepared.map((p, i) => toTask({ ...births.rows[i]!, project: p.app.project, stage: p.app.stage, app_name: p.app.name }));
   const keys = prepared.flatMap((p, i) =>
     p.item.idempotency ? [{ principal: p.item.actor, keyHash: p.item.idempotency.keyHash, fingerprint: p.item.idempotency.fingerprint, response: seal(p.item.idempotency.key, p.item.actor, JSON.stringify(tasks[i])) }] : [],

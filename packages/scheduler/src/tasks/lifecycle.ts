@@ -59,13 +59,14 @@ export async function beginTasks(db: Kysely<Database>, values: NewTask[], option
  * The birth of tasks as one statement, not yet run: the rows (`t`, returning them), their events
  * and their first log lines (a round trip per table was most of a create's cost), for a caller
  * that adds statements of its own to it (atomic as one statement, in the caller's transaction if
- * any). `rows` are the tasks as they will read back once it ran: every value of a new row, its
- * creation time included, is set here, none left to the database.
+ * any). With `at` given, it is the tasks' `created_at` too (else the database's `now()`), and
+ * `rows` are the tasks as they will read back once it ran: every value of a new row is set here,
+ * none left to the database.
  */
 export async function taskBirths(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}) {
   const at = options.at ?? new Date();
   const first = await firstChunk(statusLines({ status: 'PROVISIONING', desired_status: 'RUNNING' }, options.message, at));
-  const born = values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters, created_at: at }));
+  const born = values.map((v) => ({ ...v, status: 'PROVISIONING' as const, desired_status: 'RUNNING' as const, ...first.counters, ...(options.at ? { created_at: options.at } : {}) }));
   const statement = db
     .with('t', (q) => q.insertInto('tasks').values(born).returningAll())
     .with('e', (q) =>
@@ -75,12 +76,12 @@ export async function taskBirths(db: Kysely<Database>, values: NewTask[], option
         .expression((eb) => eb.selectFrom('t').select(['t.id', 't.status', 't.desired_status', sql<string | null>`${options.message ?? null}::text`.as('message'), sql<Date>`${at}::timestamptz`.as('created_at')])),
     )
     .with('c', (q) => q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))));
-  return { statement, rows: born.map(asReadBack) };
+  return { statement, rows: born.map((row) => asReadBack({ ...row, created_at: at })) };
 }
 
 /** A new task's row as the database gives it back: its JSON parsed, the columns it was not given at their defaults. */
 function asReadBack(row: NewTask & Pick<TaskRow, 'status' | 'desired_status' | 'log_count' | 'log_bytes' | 'created_at'>): TaskRow {
-  const json = <T>(text: string | undefined, empty: T): T => (text === undefined ? empty : (JSON.parse(text) as T));
+  const json = <T>(text: string | undefined, empty: T): T => (text === undefined ? empty : (jsonbOrdered(JSON.parse(text)) as T));
   return {
     ...row,
     release: row.release ?? null,
@@ -99,6 +100,18 @@ function asReadBack(row: NewTask & Pick<TaskRow, 'status' | 'desired_status' | '
     log_expired_at: null,
     log_purged_at: null,
   } as TaskRow;
+}
+
+/**
+ * A JSON value with its objects' keys in the order a jsonb column gives them back: shorter keys
+ * first, keys of one length by their bytes (Postgres stores jsonb objects so).
+ */
+function jsonbOrdered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(jsonbOrdered);
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value).map((key) => ({ key, bytes: Buffer.from(key) }));
+  keys.sort((a, b) => a.bytes.length - b.bytes.length || Buffer.compare(a.bytes, b.bytes));
+  return Object.fromEntries(keys.map(({ key }) => [key, jsonbOrdered((value as Record<string, unknown>)[key])]));
 }
 
 /**
