@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { AgentSession } from './agent-session.js';
 import { applyBackstops } from './backstops.js';
-import { placeWaitingTasks, PLACEMENT_BATCH } from './placement.js';
+import { placeWaitingTasks } from './placement.js';
 import { resendUnansweredAssignments } from './reassign.js';
 import { sendStops } from './stops.js';
 
@@ -89,10 +89,10 @@ export const CONTROL_PASSES: readonly ControlPass[] = [
         // the others placed, and none is left running into the next run.
         const outcomes = await Promise.allSettled(Array.from({ length: batches }, () => placeWaitingTasks(db, secrets, sessions.values())));
         const placed = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-        for (const ids of placed) changed.push(...ids);
+        for (const { ids } of placed) changed.push(...ids);
         const failed = outcomes.find((outcome) => outcome.status === 'rejected');
         if (failed) throw new FailedAfterChanges(failed.reason, changed);
-        if (placed.some((ids) => ids.length < PLACEMENT_BATCH)) return { changed };
+        if (placed.some((batch) => !batch.more)) return { changed };
         // A full batch: a queue. The next ones are claimed side by side (SKIP LOCKED hands each
         // its own tasks), so one transaction's round trips overlap the others'. They take their
         // agents' room in the order their claims come back: with too little room for them all, a

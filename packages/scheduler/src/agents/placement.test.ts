@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolAgent } from '../testing/protocol-agent.js';
-import { ADMIN_TOKEN, APP_PATH } from '../testing/test-app.js';
+import { ADMIN_TOKEN, APP_PATH, createTestApp } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { spawnScheduler, type SchedulerProcess } from '../testing/scheduler-process.js';
 import { JOIN_TOKEN } from '../testing/test-scheduler.js';
-import { PLACEMENT_BATCH } from './placement.js';
+import type { WebSocket } from 'ws';
+import { AgentSession } from './agent-session.js';
+import { PLACEMENT_BATCH, PLACEMENT_FILE_BYTES, placeWaitingTasks } from './placement.js';
 
 const TASKS = 300;
 const AGENTS_PER_REPLICA = 3;
@@ -135,5 +137,33 @@ describe('placement of a long queue, several batches at once', () => {
     expect(rows.filter((row) => row.status === 'PROVISIONING')).toHaveLength(QUEUED - FITS);
     for (const name of names) expect(placed.filter((row) => row.agent_name === name)).toHaveLength(400);
     for (const row of placed) expect(received.get(row.id)).toEqual([row.agent_name]);
+  });
+});
+
+describe('placement of tasks carrying files', () => {
+  let database: TestDatabase;
+  afterAll(() => database?.drop());
+
+  it('places a queue whose files exceed one batch in several batches, each within the budget, each cut saying more wait', async () => {
+    database = await createTestDatabase('postgres');
+    const { call, secrets } = await createTestApp(database);
+    await call('POST', APP_PATH, { name: 'files', image: 'files:1' });
+    // 30 tasks of 1.5 MiB each: 45 MiB, more than one batch carries.
+    const content = Buffer.alloc(1.5 * 1024 * 1024, 7).toString('base64');
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await call('POST', `${APP_PATH}/files/tasks`, { command: `cat /data/${i}`, files: [{ path: `/data/${i}`, mode: 0o644, content }], cpu: 0.01, memoryGb: 0.01 })).body.id);
+    const sent: { taskId: string; bytes: number }[][] = [];
+    let batch: { taskId: string; bytes: number }[] = [];
+    const socket = { readyState: 1, OPEN: 1, send: (text: string) => batch.push({ taskId: JSON.parse(text).task.taskId, bytes: text.length }) } as unknown as WebSocket;
+    const session = new AgentSession('files-agent', { cpu: 64, memoryGb: 64 }, socket, { ready: true, reason: null });
+    let more = true;
+    while (more) {
+      ({ more } = await placeWaitingTasks(database.db, secrets, [session]));
+      sent.push(batch);
+      batch = [];
+    }
+    expect(sent.flat().map((frame) => frame.taskId).sort()).toEqual([...ids].sort());
+    expect(sent.filter((frames) => frames.length > 0).length).toBeGreaterThan(1);
+    for (const frames of sent) expect(frames.length * 1.5 * 1024 * 1024).toBeLessThanOrEqual(PLACEMENT_FILE_BYTES);
   });
 });

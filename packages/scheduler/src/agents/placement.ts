@@ -14,18 +14,23 @@ import type { AgentSession } from './agent-session.js';
  */
 export const PLACEMENT_BATCH = 800;
 
+/** The files a batch carries at most (their content; a task's own up to MAX_TASK_FILES_BYTES always goes). */
+export const PLACEMENT_FILE_BYTES = 32 * 1024 * 1024;
+
 /**
  * Places waiting tasks onto agents connected to this replica. Tasks are claimed with
  * FOR UPDATE SKIP LOCKED and moved out of PROVISIONING in the same transaction, so replicas
  * sharing one Postgres never assign a task twice; a task no local agent has room for, or whose
  * required labels (constraints) no local agent carries, is left for the next pass (or another
- * replica's agents). Returns the ids placed.
+ * replica's agents). Returns the ids placed, and whether more may be waiting with room for
+ * them: a whole batch was placed, or one cut short by its files.
  */
-export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox, sessions: Iterable<AgentSession>): Promise<string[]> {
+export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox, sessions: Iterable<AgentSession>): Promise<{ ids: string[]; more: boolean }> {
   // An agent that is not ready (its engine is away) offers no capacity; a drained one takes no new
   // task, nor one at its maxTasks.
   const agents = [...sessions].filter((a) => a.ready && !a.drained && a.hasRoomForATask());
-  if (agents.length === 0) return [];
+  if (agents.length === 0) return { ids: [], more: false };
+  let cutByFiles = false;
   const assigned: { session: AgentSession; row: AssignedTask }[] = [];
   /** Tasks held on an agent's capacity in this pass, placed or not. */
   const chosen: { session: AgentSession; taskId: string }[] = [];
@@ -38,6 +43,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
     const waiting = await trx
       .selectFrom('tasks')
       .select(['id', 'cpu', 'memory_gb', 'constraints'])
+      .select((eb) => eb.selectFrom('task_files').select(sql<number>`coalesce(sum(octet_length(content)), 0)::integer`.as('bytes')).whereRef('task_files.task_id', '=', 'tasks.id').as('file_bytes'))
       .where('status', '=', 'PROVISIONING')
       .where((eb) => eb.or(placeable(agents).map((a) => eb.and([eb('cpu', '<=', a.cpu), eb('memory_gb', '<=', a.memoryGb), sql<boolean>`constraints <@ ${a.labels}::jsonb`]))))
       .orderBy('created_at')
@@ -45,7 +51,16 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
       .forUpdate()
       .skipLocked()
       .execute();
+    let fileBytes = 0;
     for (const task of waiting) {
+      // A batch's files are in memory at once, read, encoded and framed: past a budget the rest
+      // wait for the next batch (800 tasks of 2 MiB each would be gigabytes).
+      const bytes = Number(task.file_bytes ?? 0);
+      if (chosen.length > 0 && fileBytes + bytes > PLACEMENT_FILE_BYTES) {
+        cutByFiles = true;
+        break;
+      }
+      fileBytes += bytes;
       const need = { cpu: task.cpu, memoryGb: task.memory_gb };
       const session = spreadTarget(agents, need, task.constraints);
       if (!session) continue;
@@ -81,7 +96,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
     if (isUnsendable(frame)) session.release(row.id);
     else session.send(frame);
   });
-  return assigned.map(({ row }) => row.id);
+  return { ids: assigned.map(({ row }) => row.id), more: assigned.length === PLACEMENT_BATCH || cutByFiles };
 }
 
 /**
