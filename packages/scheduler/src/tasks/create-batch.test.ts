@@ -130,6 +130,30 @@ describe.each(DATABASE_KINDS)('task creation in batches, on %s', (kind) => {
     expect(again.body).toEqual(retried.body);
   });
 
+  it('writes a batch of new keys as one statement, and one with a key taken by a transaction that claims first', async () => {
+    // `cmin`: the command of its transaction that wrote a row. One statement without a
+    // transaction writes everything as its first command; the claiming transaction writes the
+    // tasks after the keys' claim, and each key's answer by a later UPDATE.
+    const commandOf = async (table: 'tasks' | 'idempotency_keys', column: string, values: string[]) =>
+      (await sql<{ cmin: string }>`SELECT cmin::text AS cmin FROM ${sql.table(table)} WHERE ${sql.ref(column)} IN (${sql.join(values)})`.execute(database.db)).rows.map((row) => Number(row.cmin));
+    const keys = Array.from({ length: 10 }, () => randomUUID());
+    const fresh = await Promise.all(keys.map((k, i) => call('POST', tasks, { command: `fresh batch ${i}` }, undefined, withKey(k))));
+    expect(fresh.map((a) => a.status)).toEqual(keys.map(() => 201));
+    expect(new Set(await commandOf('tasks', 'id', fresh.map((a) => a.body.id)))).toEqual(new Set([0]));
+    expect(new Set(await commandOf('idempotency_keys', 'key_hash', keys.map(keyHash)))).toEqual(new Set([0]));
+
+    const retried = keys[0]!;
+    const others = Array.from({ length: 10 }, () => randomUUID());
+    const [replay, ...mixed] = await Promise.all([
+      call('POST', tasks, { command: 'fresh batch 0' }, undefined, withKey(retried)),
+      ...others.map((k, i) => call('POST', tasks, { command: `beside a retry ${i}` }, undefined, withKey(k))),
+    ]);
+    expect(replay!.status).toBe(200);
+    expect(replay!.body.id).toBe(fresh[0]!.body.id);
+    expect(mixed.map((a) => a.status)).toEqual(others.map(() => 201));
+    expect((await commandOf('tasks', 'id', mixed.map((a) => a.body.id))).every((command) => command > 0)).toBe(true);
+  });
+
   it('creates anew on a key whose row expired, beside creates on new keys', async () => {
     const key = randomUUID();
     const first = await call('POST', tasks, { command: 'before expiry' }, undefined, withKey(key));
