@@ -80,7 +80,7 @@ export function storeNewKeys(db: Kysely<Database>, keys: readonly (KeyClaim & { 
   );
 }
 
-/** The statement failed on a key some row holds (`storeNewKeys`): the keys' one unique index but their generated ids (by table: an index being rebuilt has another name). */
+/** The statement failed on a key some row holds (`storeNewKeys`). Told by the table, whose one unique index besides its ids is the key's: an index being rebuilt has another name. */
 export function isKeyTaken(error: unknown): boolean {
   return isUniqueViolation(error) && (error as { table?: unknown }).table === 'idempotency_keys';
 }
