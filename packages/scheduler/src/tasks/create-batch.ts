@@ -127,12 +127,12 @@ export async function createTaskBatch(db: Kysely<Database>, secrets: SecretBox, 
  * retry in a batch sends all of it the claiming way, its rows written and rolled back first.
  */
 async function createWithNewKeys(db: Kysely<Database>, prepared: readonly Prepared[], results: Settled<CreateTaskAnswer>[], at: Date): Promise<void> {
-  const births = await taskBirths(db, prepared.map((p) => p.values), { at });
-  const tasks = prepared.map((p, i) => toTask({ ...births.rows[i]!, project: p.app.project, stage: p.app.stage, app_name: p.app.name }));
+  const { statement: births, rows } = await taskBirths(db, prepared.map((p) => p.values), { at });
+  const tasks = prepared.map((p, i) => toTask({ ...rows![i]!, project: p.app.project, stage: p.app.stage, app_name: p.app.name }));
   const keys = prepared.flatMap((p, i) =>
     p.item.idempotency ? [{ principal: p.item.actor, keyHash: p.item.idempotency.keyHash, fingerprint: p.item.idempotency.fingerprint, response: seal(p.item.idempotency.key, p.item.actor, JSON.stringify(tasks[i])) }] : [],
   );
-  const statement = births.statement.with('a', () => auditInsert(db, prepared.map(auditOf)));
+  const statement = births.with('a', () => auditInsert(db, prepared.map(auditOf)));
   if (keys.length > 0) await statement.with('k', () => storeNewKeys(db, keys)).selectFrom('t').select('t.id').execute();
   else await statement.selectFrom('t').select('t.id').execute();
   prepared.forEach((p, i) => (results[p.index] = { ok: true, value: { task: tasks[i]!, replayed: false } }));

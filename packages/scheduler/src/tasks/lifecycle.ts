@@ -31,7 +31,7 @@ export type StatusChange = Pick<TaskRow, 'id' | 'status' | 'desired_status' | 'l
 
 /** A task placed by `assignTasks`: what its assignment and the record of its change take. */
 export type AssignedTask = AssignableRow & StatusChange;
-const ASSIGNED_COLUMNS = sql.join([...new Set([...ASSIGNMENT_COLUMNS, 'status', 'desired_status', 'log_count'])].map((column) => sql.ref(`tasks.${column}`)));
+const ASSIGNED_COLUMNS = sql.join([...ASSIGNMENT_COLUMNS, 'status', 'desired_status', 'log_count'].map((column) => sql.ref(`tasks.${column}`)));
 
 /**
  * The birth of a task: its row as PROVISIONING (desired status RUNNING), recorded as every later
@@ -60,8 +60,8 @@ export async function beginTasks(db: Kysely<Database>, values: NewTask[], option
  * and their first log lines (a round trip per table was most of a create's cost), for a caller
  * that adds statements of its own to it (atomic as one statement, in the caller's transaction if
  * any). With `at` given, it is the tasks' `created_at` too (else the database's `now()`), and
- * `rows` are the tasks as they will read back once it ran: every value of a new row is set here,
- * none left to the database.
+ * `rows` are the tasks as they will read back once it ran: every value of a new row is then set
+ * here, none left to the database (without `at`, `rows` is null: its time is the database's).
  */
 export async function taskBirths(db: Kysely<Database>, values: NewTask[], options: { message?: string; at?: Date } = {}) {
   const at = options.at ?? new Date();
@@ -76,7 +76,8 @@ export async function taskBirths(db: Kysely<Database>, values: NewTask[], option
         .expression((eb) => eb.selectFrom('t').select(['t.id', 't.status', 't.desired_status', sql<string | null>`${options.message ?? null}::text`.as('message'), sql<Date>`${at}::timestamptz`.as('created_at')])),
     )
     .with('c', (q) => q.insertInto('task_log_chunks').values(values.map((v) => first.chunk(v.id))));
-  return { statement, rows: born.map((row) => asReadBack({ ...row, created_at: at })) };
+  const bornAt = options.at;
+  return { statement, rows: bornAt ? born.map((row) => asReadBack({ ...row, created_at: bornAt })) : null };
 }
 
 /** A new task's row as the database gives it back: its JSON parsed, the columns it was not given at their defaults. */
