@@ -258,7 +258,10 @@ export class TaskRun {
       this.setStatus('RUNNING', startedAt);
     }
     if (this.record.stop) void this.stopTask(this.deps.stopGraceSeconds);
-    this.armLimits(startedAt);
+    // A fresh start's RUNNING time was taken before the start call (never after the engine's
+    // start); its max_hours counts from now, once the call returned (never before it: a slow
+    // start call would have cut the task short of its deadline by the scheduler's record).
+    this.armLimits(fresh ? new Date().toISOString() : startedAt);
     // An interactive task's screen goes to its sessions and recordings, not to the task log
     // (which keeps its [system] lines): a TTY's bytes are not lines.
     if (task.terminal && !this.closed) {
