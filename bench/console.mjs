@@ -3,7 +3,7 @@
 // same image, in one run. Usage: node bench/console.mjs [keystrokes=200]
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BIN, ROOT, startTapit, summarise } from './lib.mjs';
+import { ROOT, startTapit, summarise, tapitCli } from './lib.mjs';
 
 const KEYS = Number(process.argv[2] ?? 200);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -29,7 +29,8 @@ try {
   // `stty -echo` off is the default: the remote terminal echoes, as it does for a person typing.
   // The marker is computed remotely, so a CLI echoing the command line cannot match it.
   const command = 'echo ready-$((6*7)); exec cat';
-  const viaTapit = await roundTrips('ready-42', [process.execPath, BIN('tapit'), 'run', command]);
+  const [cli, args, cliPath] = tapitCli(['run', command]);
+  const viaTapit = await roundTrips('ready-42', ['env', `PATH=${cliPath.PATH}`, cli, ...args]);
   const viaDocker = await roundTrips('ready-42', ['docker', 'exec', '-it', container, 'sh', '-c', command]);
   const t = summarise(viaTapit);
   const d = summarise(viaDocker);

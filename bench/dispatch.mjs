@@ -1,7 +1,8 @@
 // bench/dispatch: `tapit create task CMD --wait` against `docker run --rm` of the same image and
 // command, interleaved in one run on an idle system with a warm image. Also the time to the first
 // [app] line on screen. Usage: node bench/dispatch.mjs [runs=30]
-import { BIN, printRow, startTapit, summarise, timeCommand } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { printRow, startTapit, summarise, tapitCli, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -10,7 +11,7 @@ const tapit = await startTapit();
 const cliEnv = { TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token, TAPIT_APP: 'bench' };
 try {
   await fetch(`${tapit.url}/v1/projects/default/stages/default/apps`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ name: 'bench', image: IMAGE }) });
-  const tapitRun = (cmd, marker) => timeCommand(process.execPath, [BIN('tapit'), 'create', 'task', cmd, '--wait'], cliEnv, marker);
+  const tapitRun = (cmd, marker) => timeCommand(...tapitCli(['create', 'task', cmd, '--wait'], cliEnv), marker);
   const dockerRun = (cmd, marker) => timeCommand('docker', ['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', cmd], {}, marker);
   // The same through the API from this process: the whole path minus the CLI's start-up.
   const apiRun = async (cmd) => {
@@ -21,16 +22,23 @@ try {
     if (!text.includes('"type":"end"')) throw new Error(`follow ended early: ${text}`);
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
-  const cliOnly = () => timeCommand(process.execPath, [BIN('tapit'), 'list', 'agents', '--json'], cliEnv);
+  const cliOnly = () => timeCommand(...tapitCli(['list', 'agents', '--json'], cliEnv));
   // The floor of any Node CLI on this machine: the runtime starting and exiting.
   const nodeOnly = () => timeCommand(process.execPath, ['-e', ''], {});
+  // Node 20 parses NODE_EXTRA_CA_CERTS as it starts, whatever it runs (the `tapit` launcher spares
+  // the CLI that): where the variable is set, Node's own floor is also measured without it.
+  const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...withoutExtraCa } = process.env;
+  const nodeOnlyBare = () => new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    spawn(process.execPath, ['-e', ''], { env: withoutExtraCa, stdio: 'ignore' }).on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`node exited ${code}`))));
+  });
 
   // Warm-up: image cache, JIT, connections.
   for (let i = 0; i < 3; i++) {
     await tapitRun('true');
     await dockerRun('true');
   }
-  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [] };
+  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [], nodeBare: [] };
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, alternating who goes first, so drift on a shared machine hits both alike.
     const pair = [
@@ -46,6 +54,7 @@ try {
     samples.api.push(await apiRun('true'));
     samples.cli.push((await cliOnly()).totalMs);
     samples.node.push((await nodeOnly()).totalMs);
+    if (extraCaCerts) samples.nodeBare.push(await nodeOnlyBare());
   }
   const database = process.env.TAPIT_DATABASE_URL ? 'Postgres (TAPIT_DATABASE_URL)' : 'its embedded database';
   console.log(`bench/dispatch: ${RUNS} interleaved runs, image ${IMAGE}, scheduler on ${database}, one local agent`);
@@ -56,6 +65,10 @@ try {
   const node = summarise(samples.node);
   console.log(`CLI process alone (tapit list agents): median ${cli.median.toFixed(0)} ms, p90 ${cli.p90.toFixed(0)} ms — Node + oclif start-up and one request`);
   console.log(`Node alone (node -e ''): median ${node.median.toFixed(0)} ms, p90 ${node.p90.toFixed(0)} ms — the floor of any Node CLI here`);
+  if (extraCaCerts) {
+    const bare = summarise(samples.nodeBare);
+    console.log(`  of which NODE_EXTRA_CA_CERTS (set here: ${extraCaCerts}): without it ${bare.median.toFixed(0)} ms, p90 ${bare.p90.toFixed(0)} ms`);
+  }
 } finally {
   await tapit.stop();
 }

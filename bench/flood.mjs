@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, dirBytes, openBenchDatabase, startTapit, summarise } from './lib.mjs';
+import { ROOT, dirBytes, openBenchDatabase, startTapit, summarise, tapitCli } from './lib.mjs';
 
 const FLOOD_SECONDS = Number(process.argv[2] ?? 30);
 const BASELINE_SECONDS = Number(process.argv[3] ?? 10);
@@ -193,10 +193,8 @@ async function phase(name, flood) {
     const command = `exec 3>&1; (timeout ${FLOOD_SECONDS} yes ${line}; true) | tee /dev/fd/3 | wc -lc | sed 's/^ */flood printed lines and bytes: /' >&2`;
     const { id } = await createTask('default', 'bench', { command });
     // As `create task --wait` would: a follower of the flood, its output thrown away.
-    const follower = spawn(process.execPath, [BIN('tapit'), 'show', 'logs', `task=${id}`, '--follow'], {
-      env: { ...process.env, TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token },
-      stdio: 'ignore',
-    });
+    const [cli, args, env] = tapitCli(['show', 'logs', `task=${id}`, '--follow'], { TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token });
+    const follower = spawn(cli, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
     const followed = new Promise((resolve) => follower.on('exit', resolve));
     const running = await untilStatus(id, ['RUNNING', 'STOPPED']);
     floodRun = { id, followed, startedAt: monoMs(), running };

@@ -4,13 +4,23 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { delimiter, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** BENCH_BIN_ROOT: another built checkout whose binaries to measure (e.g. main, for a before/after). */
 export const BIN = (name) => join(process.env.BENCH_BIN_ROOT ?? ROOT, 'node_modules', '.bin', name);
+
+/**
+ * `tapit ARGS` as a user types it, as [command, args, env] for timeCommand or spawn: the launcher
+ * npm installs (packages/cli/bin/tapit), which runs the CLI with the `node` first on PATH, here
+ * the one running the benchmark. `nodeArgs` (a profiler's flags) reach that node in NODE_OPTIONS.
+ */
+export function tapitCli(args, env = {}, nodeArgs = []) {
+  const path = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
+  return [BIN('tapit'), args, { ...env, PATH: path, ...(nodeArgs.length > 0 ? { NODE_OPTIONS: nodeArgs.join(' ') } : {}) }];
+}
 
 export function startProcess(command, args, env) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BIN, ROOT, dirBytes, openBenchDatabase, startTapit, summarise } from './lib.mjs';
+import { ROOT, dirBytes, openBenchDatabase, startTapit, summarise, tapitCli } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 3);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -120,12 +120,17 @@ const tapit = await startTapit({
 database.dataDir = join(tapit.dir, 'scheduler');
 if (database.connect) await database.connect();
 const cliEnv = () => ({ TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token, TAPIT_APP: 'bench' });
+/** `tapit ARGS` with its stdout to `file`, as timeToFile's arguments. */
+const cliIn = (args, file) => {
+  const [cli, cliArgs, env] = tapitCli(args, cliEnv(), profileArgs('cli'));
+  return [cli, cliArgs, file, env];
+};
 const outDir = join(tapit.dir, 'out');
 mkdirSync(outDir);
 const results = [];
 try {
   await fetch(`${tapit.url}/v1/projects/default/stages/default/apps`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ name: 'bench', image: IMAGE }) });
-  const tapitRun = (cmd, file) => timeToFile(process.execPath, [...profileArgs('cli'), BIN('tapit'), 'create', 'task', cmd, '--wait'], file, cliEnv());
+  const tapitRun = (cmd, file) => timeToFile(...cliIn(['create', 'task', cmd, '--wait'], file));
   const dockerRun = (cmd, file) => timeToFile('docker', ['run', '--rm', '--network', 'none', '--label', LABEL, IMAGE, 'sh', '-c', cmd], file);
   // Warm-up: image cache, JIT, connections.
   await tapitRun('echo warm', join(outDir, 'warm'));
@@ -187,7 +192,7 @@ try {
       const logsFile = join(outDir, `logs-${i}`);
       const pair = [
         async () => {
-          row.show.push(await timeToFile(process.execPath, [...profileArgs('cli'), BIN('tapit'), 'show', 'logs', `task=${taskId}`], showFile, cliEnv()));
+          row.show.push(await timeToFile(...cliIn(['show', 'logs', `task=${taskId}`], showFile)));
           row.lost += linesLost(showFile, workload, true);
         },
         async () => {

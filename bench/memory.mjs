@@ -5,7 +5,7 @@
 // Usage: node bench/memory.mjs [log MB=20]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, startTapit, timeCommand } from './lib.mjs';
+import { ROOT, startTapit, tapitCli, timeCommand } from './lib.mjs';
 
 const LOG_MB = Number(process.argv[2] ?? 20);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -28,12 +28,12 @@ try {
   const idle = memory(pid);
   const cliEnv = { TAPIT_URL: tapit.url, TAPIT_TOKEN: tapit.token, TAPIT_APP: 'demo' };
   await fetch(`${tapit.url}/v1/projects/default/stages/default/apps`, { method: 'POST', headers: tapit.headers, body: JSON.stringify({ name: 'demo', image: IMAGE }) });
-  await timeCommand(process.execPath, [BIN('tapit'), 'create', 'task', 'echo Hello from tapit; uname -sr', '--wait'], cliEnv);
+  await timeCommand(...tapitCli(['create', 'task', 'echo Hello from tapit; uname -sr', '--wait'], cliEnv));
   await settle();
   const afterTask = memory(pid);
   // 20 MB of 100-byte numbered lines, followed live by the CLI as a user would.
   const lines = Math.round((LOG_MB * 1_000_000) / 100);
-  await timeCommand(process.execPath, [BIN('tapit'), 'create', 'task', `seq -w 1 ${lines} | sed 's/$/ ${'x'.repeat(91)}/'`, '--wait'], cliEnv);
+  await timeCommand(...tapitCli(['create', 'task', `seq -w 1 ${lines} | sed 's/$/ ${'x'.repeat(91)}/'`, '--wait'], cliEnv));
   await settle();
   const afterLog = memory(pid);
   const database = process.env.TAPIT_DATABASE_URL ? 'Postgres (TAPIT_DATABASE_URL)' : 'its embedded database';

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../support/cli.js';
-import { cleanEnv, HOOK_TIMEOUT_MS, REPO_ROOT } from '../support/repo.js';
+import { cliEnv, installTapitIn, runCli } from '../support/cli.js';
+import { cleanEnv, HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { freePort, startScheduler, type RunningScheduler } from '../support/scheduler.js';
 import { createDatabase, type FreshDatabase } from '../support/postgres.js';
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
   scheduler = await startScheduler({}, { databaseUrl: database.url });
   home = await mkdtemp(join(tmpdir(), 'tapit-completion-'));
   // `tapit` on the PATH, as an installed CLI is: the scripts call it back for task ids.
-  await writeFile(join(home, 'tapit'), `#!/bin/sh\nexec "${process.execPath}" "${join(REPO_ROOT, 'packages/cli/bin/tapit.js')}" "$@"\n`);
-  await chmod(join(home, 'tapit'), 0o755);
+  await installTapitIn(home);
   env = { ...cliEnv(scheduler, home), PATH: `${home}:${process.env.PATH ?? ''}` };
   expect((await runCli(['create', 'app', 'web', 'image=busybox:1.36'], { env })).code).toBe(0);
   const created = await runCli(['create', 'task', 'sleep 1', '-a', 'web', '--json'], { env });

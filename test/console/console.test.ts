@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, HOOK_TIMEOUT_MS, REPO_ROOT } from '../support/repo.js';
+import { cliProcessEnv, TAPIT_COMMAND } from '../support/cli.js';
+import { HOOK_TIMEOUT_MS, REPO_ROOT } from '../support/repo.js';
 import { idFrom, startSystem, type System } from '../support/system.js';
 import { startTmux, type Tmux } from '../support/tmux.js';
 import { CLI_FAILED, expectSaneTerminal, localExitCode, printedId, remoteReady } from './support.js';
@@ -27,7 +27,7 @@ const why = () => system.output();
 
 /** Runs the built CLI with pipes (no terminal), feeding `input` to its stdin. */
 function tapitPiped(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args], { cwd: REPO_ROOT, env: cleanEnv(system.env), stdio: 'pipe' });
+  const child = spawn(TAPIT_COMMAND, args, { cwd: REPO_ROOT, env: cliProcessEnv(system.env), stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

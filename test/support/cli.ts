@@ -1,6 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { chmod, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
 import { cleanEnv, REPO_ROOT } from './repo.js';
+
+/** The `tapit` command as npm installs it: a launcher that runs bin/tapit.cjs with the node on PATH. */
+export const TAPIT_COMMAND = join(REPO_ROOT, 'packages/cli/bin/tapit');
+
+/**
+ * The CLI's environment: `extra` over the test's own (no TAPIT_*), with the node running the tests
+ * first on PATH, so that the launcher runs that one (the suite runs on Node 24 as well).
+ */
+export function cliProcessEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = cleanEnv(extra);
+  return { ...env, PATH: `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}` };
+}
+
+/** Puts `tapit` on a PATH as an install does: a `tapit` in `dir` that runs the launcher with the tests' node. */
+export async function installTapitIn(dir: string): Promise<void> {
+  await writeFile(join(dir, 'tapit'), `#!/bin/sh\nPATH="${dirname(process.execPath)}${delimiter}$PATH" exec "${TAPIT_COMMAND}" "$@"\n`);
+  await chmod(join(dir, 'tapit'), 0o755);
+}
 
 export interface CliResult {
   code: number | null;
@@ -29,11 +48,11 @@ export interface CliProcess {
   result: Promise<CliResult>;
 }
 
-/** Starts the built CLI (`node packages/cli/bin/tapit.js ARGS`) from the repository root. */
+/** Starts the built CLI (`tapit ARGS`, through its launcher) from the repository root. */
 export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args], {
+  const child = spawn(TAPIT_COMMAND, args, {
     cwd: REPO_ROOT,
-    env: cleanEnv(options.env),
+    env: cliProcessEnv(options.env),
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (options.input !== undefined) child.stdin?.end(options.input);
@@ -96,10 +115,10 @@ const shellQuote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
  * `\n` → `\r\n`). stderr goes to a pipe of its own, so only stdout is on the terminal.
  */
 export function runCliOnTerminal(args: readonly string[], options: CliOptions & { answers?: { when: RegExp; type: string }[] } = {}): Promise<CliResult> {
-  const command = `${[process.execPath, join(REPO_ROOT, 'packages/cli/bin/tapit.js'), ...args].map(shellQuote).join(' ')} 2>&3`;
+  const command = `${[TAPIT_COMMAND, ...args].map(shellQuote).join(' ')} 2>&3`;
   const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
     cwd: REPO_ROOT,
-    env: cleanEnv(options.env),
+    env: cliProcessEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   });
   // Typed only once its prompt shows: typed earlier, the terminal would echo it before the CLI

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cleanEnv, REPO_ROOT } from './repo.js';
+import { installTapitIn } from './cli.js';
+import { cleanEnv } from './repo.js';
 
 const run = promisify(execFile);
 
@@ -34,8 +35,7 @@ export interface Tmux {
 export async function startTmux(env: Record<string, string>, cols = 80, rows = 24): Promise<Tmux> {
   const socket = `tapit-test-${process.pid}-${randomBytes(4).toString('hex')}`;
   const bin = await mkdtemp(join(tmpdir(), 'tapit-tmux-'));
-  await writeFile(join(bin, 'tapit'), `#!/bin/sh\nexec "${process.execPath}" "${join(REPO_ROOT, 'packages/cli/bin/tapit.js')}" "$@"\n`);
-  await chmod(join(bin, 'tapit'), 0o755);
+  await installTapitIn(bin);
   const shellEnv = cleanEnv({ ...env, PATH: `${bin}:${process.env.PATH ?? ''}`, PS1: '$ ', HISTFILE: '/dev/null' });
   const tmux = (...args: string[]) => run('tmux', ['-L', socket, '-f', '/dev/null', ...args], { env: shellEnv });
   await tmux('new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), 'bash', '--norc', '--noprofile');

@@ -1,6 +1,6 @@
 // Bundles the built CLI (dist/main.js: oclif, zod, the protocol, every command) into one
 // CommonJS file, dist/tapit.cjs, and its early start into dist/early.cjs, so start-up reads and compiles one file instead of hundreds of
-// modules; then runs it once so bin/tapit.js writes its V8 code cache (see there). oclif needs no
+// modules; then runs it once so bin/tapit.cjs writes its V8 code cache (see there). oclif needs no
 // manifest: it finds the commands in the same, already loaded, file (src/commands.ts).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,7 +19,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
-  // Names this build: bin/tapit.js uses a code cache only with the bundle it was made from.
+  // Names this build: bin/tapit.cjs uses a code cache only with the bundle it was made from.
   banner: { js: `// tapit build ${randomUUID()}` },
   minifyWhitespace: true,
   minifySyntax: true,
@@ -40,5 +40,5 @@ await build({
   minifySyntax: true,
 });
 rmSync(`${outfile}.v8-cache`, { force: true });
-execFileSync(process.execPath, [`${root}bin/tapit.js`, 'create', 'task', '--help'], { stdio: 'ignore' });
+execFileSync(process.execPath, [`${root}bin/tapit.cjs`, 'create', 'task', '--help'], { stdio: 'ignore' });
 console.log('dist/tapit.cjs: bundled, code cache written');

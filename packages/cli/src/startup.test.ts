@@ -1,19 +1,20 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeServer } from './testing/fake-server.js';
 
-// bin/tapit.js on the built bundle, copied alone to a fresh folder: it needs no node_modules, and
+// bin/tapit.cjs on the built bundle, copied alone to a fresh folder: it needs no node_modules, and
 // its V8 code cache is written once, kept while valid and replaced when the bundle changes.
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'tapit-cli-startup-'));
 mkdirSync(join(root, 'bin'));
 mkdirSync(join(root, 'dist'));
 copyFileSync(join(PACKAGE, 'package.json'), join(root, 'package.json'));
-copyFileSync(join(PACKAGE, 'bin/tapit.js'), join(root, 'bin/tapit.js'));
+copyFileSync(join(PACKAGE, 'bin/tapit'), join(root, 'bin/tapit'));
+copyFileSync(join(PACKAGE, 'bin/tapit.cjs'), join(root, 'bin/tapit.cjs'));
 copyFileSync(join(PACKAGE, 'dist/tapit.cjs'), join(root, 'dist/tapit.cjs'));
 copyFileSync(join(PACKAGE, 'dist/early.cjs'), join(root, 'dist/early.cjs'));
 const cacheFile = join(root, 'dist/tapit.cjs.v8-cache');
@@ -21,16 +22,16 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 // NODE_ENV as many users' shells have it; no colours, as on a pipe.
 const env = { PATH: process.env.PATH ?? '', HOME: root, NODE_ENV: 'development', NO_COLOR: '1' };
-const tapit = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin/tapit.js'), ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+const tapit = (...args: string[]) => execFileSync(process.execPath, [join(root, 'bin/tapit.cjs'), ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
 /** Runs and returns stderr too: start-up must print nothing there. */
 const tapitWithStderr = (...args: string[]) => {
-  const run = spawnSync(process.execPath, [join(root, 'bin/tapit.js'), ...args], { encoding: 'utf8', env });
+  const run = spawnSync(process.execPath, [join(root, 'bin/tapit.cjs'), ...args], { encoding: 'utf8', env });
   return { stdout: run.stdout, stderr: run.stderr, status: run.status };
 };
 const version = `@tapit/cli/${(JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { version: string }).version}`;
 const written = () => statSync(cacheFile).mtimeMs;
 
-describe('bin/tapit.js', () => {
+describe('bin/tapit.cjs', () => {
   it('runs the bundle with no node_modules and writes its code cache on the first run only', () => {
     expect(tapitWithStderr('--version')).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
     const first = written();
@@ -73,7 +74,7 @@ describe('bin/tapit.js', () => {
       const run = (...args: string[]) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
           // Without an exit the test's own timeout fails it.
-          const child = execFile(process.execPath, [join(root, 'bin/tapit.js'), ...args], { env: { ...env, TAPIT_URL: server.url, TAPIT_TOKEN: 't' } }, (error, _stdout, stderr) =>
+          const child = execFile(process.execPath, [join(root, 'bin/tapit.cjs'), ...args], { env: { ...env, TAPIT_URL: server.url, TAPIT_TOKEN: 't' } }, (error, _stdout, stderr) =>
             resolve({ code: error ? (child.exitCode ?? 1) : 0, stderr }),
           );
         });
@@ -85,4 +86,30 @@ describe('bin/tapit.js', () => {
     }
     // The hang this catches lasts forever; two CLI starts on a starved 2-core machine took over 5 s.
   }, 20_000);
+});
+
+describe('bin/tapit, the launcher npm installs as `tapit`', () => {
+  // As npm installs it: a relative symlink in another folder (node_modules/.bin).
+  const dotBin = join(root, 'node_modules/.bin');
+  mkdirSync(dotBin, { recursive: true });
+  symlinkSync('../../bin/tapit', join(dotBin, 'tapit'));
+
+  it('runs bin/tapit.cjs beside its target with the node on PATH', () => {
+    const run = spawnSync(join(dotBin, 'tapit'), ['--version'], { encoding: 'utf8', env: { ...env, PATH: `${join(process.execPath, '..')}:${env.PATH}` } });
+    expect({ stdout: run.stdout, stderr: run.stderr, status: run.status }).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
+  });
+
+  it('hands NODE_EXTRA_CA_CERTS over as TAPIT_EXTRA_CA_CERTS, so that Node does not parse it as it starts', () => {
+    // A `node` that says what it was given.
+    const fakeBin = join(root, 'fake-node');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\nfor arg in "$@"; do echo "arg: $arg"; done\necho "NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS-unset} TAPIT_EXTRA_CA_CERTS=${TAPIT_EXTRA_CA_CERTS-unset}"\n');
+    chmodSync(join(fakeBin, 'node'), 0o755);
+    const launch = (extra: Record<string, string>) =>
+      execFileSync(join(dotBin, 'tapit'), ['create', 'task', 'echo "a b"'], { encoding: 'utf8', env: { ...env, PATH: `${fakeBin}:${env.PATH}`, ...extra } });
+    expect(launch({ NODE_EXTRA_CA_CERTS: '/etc/ssl/extra.pem' })).toBe(
+      `arg: ${dotBin}/../../bin/tapit.cjs\narg: create\narg: task\narg: echo "a b"\nNODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=/etc/ssl/extra.pem\n`,
+    );
+    expect(launch({})).toContain('NODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=unset\n');
+  });
 });

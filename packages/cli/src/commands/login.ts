@@ -36,7 +36,7 @@ export default class Login extends BaseCommand {
     if (token === '') {
       throw new UsageError('Missing API token: type it at the prompt on a terminal, pipe it on stdin (echo "$TOKEN" | tapit login URL), or skip login and set TAPIT_URL and TAPIT_TOKEN');
     }
-    const client = new ApiClient(url, token, { ca: trustedCas() });
+    const client = new ApiClient(url, token, { ca: trustedCas(url) });
     const who = await client.get('/v1/whoami', WhoAmI);
     const path = configPath();
     await writeLogin({ url: client.baseUrl, token }, path);

@@ -9,13 +9,13 @@ import { fakeServer } from '../testing/fake-server.js';
 import { sampleTask as exampleTask } from '../testing/sample-task.js';
 import { earlyCreateRequest } from './early-create.js';
 
-// The built CLI (bin/tapit.js and its two bundles), copied alone to a fresh folder, so that a
+// The built CLI (bin/tapit.cjs and its two bundles), copied alone to a fresh folder, so that a
 // test may replace the main bundle with one that cannot load.
 const PACKAGE = fileURLToPath(new URL('../..', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'tapit-cli-early-'));
 mkdirSync(join(root, 'bin'));
 mkdirSync(join(root, 'dist'));
-for (const file of ['package.json', 'bin/tapit.js', 'dist/tapit.cjs', 'dist/early.cjs']) copyFileSync(join(PACKAGE, file), join(root, file));
+for (const file of ['package.json', 'bin/tapit.cjs', 'dist/tapit.cjs', 'dist/early.cjs']) copyFileSync(join(PACKAGE, file), join(root, file));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 interface Seen {
@@ -45,7 +45,7 @@ const refused = { status: 400, body: { error: { code: 'VALIDATION_FAILED', messa
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(root, 'bin/tapit.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: root, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
+    const child = execFile(process.execPath, [join(root, 'bin/tapit.cjs'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: root, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? (child.exitCode ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -161,12 +161,12 @@ describe('the early start of create task', () => {
     // A CLI bundle that cannot even load: the create went out before it was read.
     const broken = mkdtempSync(join(tmpdir(), 'tapit-cli-early-broken-'));
     for (const dir of ['bin', 'dist']) mkdirSync(join(broken, dir));
-    for (const file of ['package.json', 'bin/tapit.js', 'dist/early.cjs']) copyFileSync(join(root, file), join(broken, file));
+    for (const file of ['package.json', 'bin/tapit.cjs', 'dist/early.cjs']) copyFileSync(join(root, file), join(broken, file));
     writeFileSync(join(broken, 'dist/tapit.cjs'), '// tapit build broken\nthrow new Error("this bundle cannot load");\n');
     const server = await recordingServer(() => ({ status: 201, body: exampleTask }));
     try {
       const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, [join(broken, 'bin/tapit.js'), 'create', 'task', 'true', '-a', 'web'], { env: { PATH: process.env.PATH ?? '', HOME: broken, TAPIT_URL: server.url, TAPIT_TOKEN: 't' } }, (error, _stdout, stderr) =>
+        const child = execFile(process.execPath, [join(broken, 'bin/tapit.cjs'), 'create', 'task', 'true', '-a', 'web'], { env: { PATH: process.env.PATH ?? '', HOME: broken, TAPIT_URL: server.url, TAPIT_TOKEN: 't' } }, (error, _stdout, stderr) =>
           resolve({ code: error ? (child.exitCode ?? 1) : 0, stderr }),
         );
       });

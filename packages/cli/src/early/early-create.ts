@@ -8,7 +8,7 @@ import { sendRequest, type HttpAnswer } from '../lib/http-request.js';
 /*
  * The early start of `tapit create task CMD [--wait]`. Loading the CLI (oclif, zod, the
  * protocol's schemas, every command) takes about as long as Node's own start, and nothing of it
- * is needed to say what to create: bin/tapit.js sends the create first, from this small module,
+ * is needed to say what to create: bin/tapit.cjs sends the create first, from this small module,
  * then loads the CLI while the scheduler places the task and the agent starts its container.
  * The command, once loaded, parses its arguments as always and adopts the answer of the
  * identical request already sent (ApiClient.create) instead of sending a second one.
@@ -36,7 +36,7 @@ export interface EarlyCreate extends EarlyRequest {
   adopted: boolean;
 }
 
-/** Where the one early create of this process is kept between bin/tapit.js and the CLI's bundle (two separate bundles). */
+/** Where the one early create of this process is kept between bin/tapit.cjs and the CLI's bundle (two separate bundles). */
 const SLOT = Symbol.for('tapit.early-create');
 type Slot = { [SLOT]?: EarlyCreate };
 

@@ -24,8 +24,8 @@ export function initiatedByOf(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own; TAPIT_CA_FILE adds a CA
- * for https; TAPIT_INITIATED_BY names who is behind the token. Synchronous and free of zod and
+ * TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own; TAPIT_CA_FILE (and
+ * NODE_EXTRA_CA_CERTS) add CAs for https; TAPIT_INITIATED_BY names who is behind the token. Synchronous and free of zod and
  * the protocol: the early start (src/early/) resolves them by these same rules before it loads either.
  */
 export function connectionSettings(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
@@ -35,7 +35,7 @@ export function connectionSettings(env: NodeJS.ProcessEnv = process.env): Connec
   if (!url || !token) {
     throw new UsageError('Not logged in: run tapit login, or set TAPIT_URL and TAPIT_TOKEN');
   }
-  const ca = trustedCas(env);
+  const ca = trustedCas(url, env);
   const initiatedBy = initiatedByOf(env);
   return { url, token, ...(ca ? { ca } : {}), ...(initiatedBy ? { initiatedBy } : {}) };
 }

@@ -3,22 +3,50 @@ import { rootCertificates } from 'node:tls';
 import { UsageError } from './errors.js';
 
 /**
- * TAPIT_CA_FILE: a PEM file of certificate authorities to trust besides Node's own, for a
- * scheduler behind TLS with a private CA. Node's NODE_EXTRA_CA_CERTS does the same for the whole
- * process, but only when set before Node starts; this one is ours, and the agent reads it too.
- * Returns the whole list to give a TLS connection (a `ca` replaces Node's list), or undefined.
+ * The certificate authorities to give an https or wss connection to `url`: Node's own list and
+ * - TAPIT_CA_FILE: a PEM file of authorities to trust besides Node's, for a scheduler behind TLS
+ *   with a private CA (the agent reads it too). Bad input: an error naming it.
+ * - NODE_EXTRA_CA_CERTS, which the `tapit` launcher (bin/tapit) hands over as
+ *   TAPIT_EXTRA_CA_CERTS so that Node does not parse it at every start: read here only for an
+ *   https URL, and as Node does, a file it cannot read is a warning and nothing more.
+ * Undefined when neither adds anything (Node's list as it is); a `ca` replaces Node's list, so
+ * the whole list is given.
  */
-export function trustedCas(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+export function trustedCas(url: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const extra: string[] = [];
   const file = env.TAPIT_CA_FILE;
-  if (!file) return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`TAPIT_CA_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  if (file) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`TAPIT_CA_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`TAPIT_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    extra.push(pem);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`TAPIT_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  return [...rootCertificates, pem];
+  const nodeExtra = env.TAPIT_EXTRA_CA_CERTS || env.NODE_EXTRA_CA_CERTS;
+  if (nodeExtra && url.startsWith('https:')) {
+    let pem = '';
+    try {
+      pem = readFileSync(nodeExtra, 'utf8');
+    } catch (error) {
+      warnOnce(`Ignoring extra certs from ${nodeExtra} (NODE_EXTRA_CA_CERTS): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) extra.push(pem);
+    else if (pem !== '') warnOnce(`Ignoring extra certs from ${nodeExtra} (NODE_EXTRA_CA_CERTS): it holds no PEM certificate`);
+  }
+  return extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
+}
+
+/** Once per process: the early start (src/early/) and the CLI's bundle each read the settings. */
+const WARNED = Symbol.for('tapit.tls-trust.warned');
+function warnOnce(message: string): void {
+  const warned = globalThis as { [WARNED]?: Set<string> };
+  const seen = (warned[WARNED] ??= new Set());
+  if (seen.has(message)) return;
+  seen.add(message);
+  process.emitWarning(message);
 }
 
 /** Node's codes for a certificate it would not accept, and what to do about each. */
