@@ -48,6 +48,9 @@ export interface RunningScheduler {
   close(): Promise<void>;
 }
 
+/** Longest an exit's ack (and the agent's removal of the container) waits for the task's followers here to read its end. */
+const FOLLOWERS_READ_MAX_MS = 250;
+
 /** Opens the database, migrates it, and serves the API and the agent websocket. */
 export async function startScheduler(config: SchedulerConfig, log: Log): Promise<RunningScheduler> {
   let lastConnectionError = 0;
@@ -126,6 +129,7 @@ export async function startScheduler(config: SchedulerConfig, log: Log): Promise
     log,
     authFailures,
     recentChunks,
+    followersRead: (taskId) => followHub.read(taskId, FOLLOWERS_READ_MAX_MS),
     logMaxBytesPerTask: config.TAPIT_LOG_MAX_BYTES_PER_TASK,
     ...(metrics ? { metrics } : {}),
   });

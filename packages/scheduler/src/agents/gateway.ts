@@ -118,6 +118,8 @@ export interface GatewayDeps {
   recentChunks?: RecentChunks;
   /** TAPIT_LOG_MAX_BYTES_PER_TASK: a task's output past it is dropped (and acknowledged). */
   logMaxBytesPerTask?: number;
+  /** Resolves once this replica's followers of a task have read its log as stored now (FollowHub.read, bounded). */
+  followersRead?: (taskId: string) => Promise<void>;
 }
 
 /**
@@ -515,15 +517,22 @@ export class AgentGateway {
       case 'task.exited': {
         const stopped = await applyExitReport(db, session, frame);
         session.release(frame.taskId);
-        // Its followers first (a `--wait` ends with this), then the agent's ack.
-        if (stopped) {
-          signals.taskChanged(frame.taskId);
+        const ack = async () => {
+          const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
+          // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
+          // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
+          session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
+        };
+        if (!stopped) return ack();
+        signals.taskChanged(frame.taskId);
+        // Its followers here read the end first (a `--wait` ends with it), then placement and the
+        // ack, which lets the agent remove the container: the engine's removal and a placement
+        // would take the CPU and the (embedded) database that the followers' last read needs.
+        // Not awaited: the task's lane has nothing after its exit.
+        void (this.deps.followersRead?.(frame.taskId) ?? Promise.resolve()).then(() => {
           signals.workAvailable();
-        }
-        const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
-        // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
-        // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
-        session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
+          return ack();
+        }).catch((error: unknown) => this.deps.log(`task ${frame.taskId}: its exit could not be acknowledged: ${coerceError(error).message}`, 'warn'));
         return;
       }
     }

@@ -218,6 +218,29 @@ describe('FollowHub', () => {
     expect(hub.tasksFollowed).toBe(0);
   });
 
+  it('read() resolves once the follows at the live edge have read what was stored before it (an exit\'s ack waits on it), at once when none, and at most after its bound', async () => {
+    const signals = new TaskSignals();
+    const hub = hubOn(tasks.database.db, signals);
+    const id = await runningTask();
+    const start = Date.now();
+    await hub.read(id, 60_000); // nothing follows it here
+    expect(Date.now() - start).toBeLessThan(1000);
+    const f = follow(hub, id);
+    await eventually(() => f.events().some((e) => e.type === 'status'), 'follow caught up');
+    // Nothing wakes its reader (it polls once a minute): the bound ends the wait.
+    const bounded = Date.now();
+    await hub.read(id, 200);
+    expect(Date.now() - bounded).toBeGreaterThanOrEqual(150);
+    // A read the wake starts: read() resolves once the end has been read and queued, no sooner.
+    await store(id, 1, ['last-line']);
+    await stop(id);
+    signals.taskChanged(id);
+    await hub.read(id, 60_000);
+    expect(f.lines().map((l) => l.text)).toContain('last-line');
+    await f.done;
+    expect(f.events().at(-1)).toEqual({ type: 'end', status: 'STOPPED', exitCode: 0 });
+  });
+
   it('keeps what waits for a client that takes nothing bounded; it catches up from the database once it reads', async () => {
     const signals = new TaskSignals();
     const hub = hubOn(tasks.database.db, signals, { bufferBytes: 16 * 1024 });

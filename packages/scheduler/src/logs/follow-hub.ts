@@ -195,6 +195,8 @@ class TaskReader {
   private readonly changed = new WakeSignal();
   private running = false;
   private readonly unsubscribe: () => void;
+  /** Waiting for the next read that begins after they came (FollowHub.read). */
+  private readWaiters: (() => void)[] = [];
 
   constructor(
     readonly taskId: string,
@@ -240,18 +242,28 @@ class TaskReader {
     this.changed.wake();
   }
 
+  /** Resolves once a read that began after this call is over (at once when nothing reads the task here). */
+  nextRead(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.readWaiters.push(resolve));
+  }
+
   private async loop(): Promise<void> {
     this.running = true;
     try {
       while (this.followers.size > 0) {
         await this.changed.wait(this.options.pollMs);
+        const waiters = this.readWaiters;
+        this.readWaiters = [];
         if (this.live.size + this.joining.size > 0) await this.read();
+        for (const resolve of waiters) resolve();
         const now = Date.now();
         for (const follower of this.live) follower.keepAlive(now);
         for (const follower of this.joining) follower.keepAlive(now);
       }
     } finally {
       this.running = false;
+      for (const resolve of this.readWaiters.splice(0)) resolve();
     }
   }
 
@@ -356,6 +368,17 @@ export class FollowHub {
     let bytes = 0;
     for (const reader of this.readers.values()) bytes += reader.backlog;
     return bytes;
+  }
+
+  /**
+   * Resolves once this replica's follows of the task at the live edge have read what was stored
+   * before the call (its end, say), or after `maxMs`; at once when it has none.
+   */
+  read(taskId: string, maxMs: number): Promise<void> {
+    const reader = this.readers.get(taskId);
+    if (!reader) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([reader.nextRead(), new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)))]).finally(() => clearTimeout(timer));
   }
 
   /**
