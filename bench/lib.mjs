@@ -2,7 +2,7 @@
 // commands, and summarise samples. Every figure is printed beside its bare-Docker baseline
 // measured in the same run (BENCHMARKS.md).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +15,16 @@ export const BIN = (name) => join(process.env.BENCH_BIN_ROOT ?? ROOT, 'node_modu
 /**
  * `tapit ARGS` as a user types it, as [command, args, env] for timeCommand or spawn: the launcher
  * npm installs (packages/cli/bin/tapit), which runs the CLI with the `node` first on PATH, here
- * the one running the benchmark. `nodeArgs` (a profiler's flags) reach that node in NODE_OPTIONS.
+ * the one running the benchmark. With `nodeArgs` (a profiler's flags, which Node refuses in
+ * NODE_OPTIONS) the CLI's entry beside the launcher is run by that node directly.
  */
 export function tapitCli(args, env = {}, nodeArgs = []) {
   const path = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
-  return [BIN('tapit'), args, { ...env, PATH: path, ...(nodeArgs.length > 0 ? { NODE_OPTIONS: nodeArgs.join(' ') } : {}) }];
+  if (nodeArgs.length === 0) return [BIN('tapit'), args, { ...env, PATH: path }];
+  const launcher = realpathSync(BIN('tapit'));
+  // A checkout from before the launcher links bin/tapit.js itself.
+  const entry = launcher.endsWith('.js') ? launcher : `${launcher}.cjs`;
+  return [process.execPath, [...nodeArgs, entry, ...args], { ...env, PATH: path }];
 }
 
 export function startProcess(command, args, env) {
