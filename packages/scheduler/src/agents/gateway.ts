@@ -517,22 +517,24 @@ export class AgentGateway {
       case 'task.exited': {
         const stopped = await applyExitReport(db, session, frame);
         session.release(frame.taskId);
-        const ack = async () => {
+        if (!stopped) {
           const seq = await db.selectFrom('tasks').select('last_agent_seq').where('id', '=', frame.taskId).where(ownedBy(session)).executeTakeFirst();
           // Acknowledges the exit too: once this covers lastSeq the agent may remove the container.
           // A task not its own (gone, or another agent's) gets its own number back: nothing leaks.
           session.send({ type: 'task.log.ack', taskId: frame.taskId, seq: seq?.last_agent_seq ?? frame.lastSeq });
-        };
-        if (!stopped) return ack();
+          return;
+        }
         signals.taskChanged(frame.taskId);
         // Its followers here read the end first (a `--wait` ends with it), then placement and the
         // ack, which lets the agent remove the container: the engine's removal and a placement
         // would take the CPU and the (embedded) database that the followers' last read needs.
-        // Not awaited: the task's lane has nothing after its exit.
+        // Not awaited (the task's lane has nothing after its exit), and nothing in it can fail:
+        // the ack's number is the stored row's.
+        const ack = { type: 'task.log.ack', taskId: frame.taskId, seq: stopped.last_agent_seq } as const;
         void (this.deps.followersRead?.(frame.taskId) ?? Promise.resolve()).then(() => {
           signals.workAvailable();
-          return ack();
-        }).catch((error: unknown) => this.deps.log(`task ${frame.taskId}: its exit could not be acknowledged: ${coerceError(error).message}`, 'warn'));
+          session.send(ack);
+        });
         return;
       }
     }
