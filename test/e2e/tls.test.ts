@@ -97,13 +97,18 @@ describe('running behind TLS with a private CA', () => {
     expect((JSON.parse(listed.stdout) as { items: Task[] }).items.map((task) => task.command[2])).not.toContain('echo never');
   });
 
-  it('trusts a CA given as Node does, in NODE_EXTRA_CA_CERTS, though the launcher keeps it from Node\'s start', async () => {
+  it('trusts a CA given in NODE_EXTRA_CA_CERTS: Node reads it for an https scheduler, the CLI when the launcher handed it over', async () => {
     const { TAPIT_CA_FILE: _ca, ...withoutCa } = env;
+    // https: the launcher leaves the variable to Node.
     const run = await runCli(['create', 'task', 'echo trusted-through-node-extra', '--wait'], { env: { ...withoutCa, NODE_EXTRA_CA_CERTS: caFile }, timeoutMs: 60_000 });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(/^\S+ \S+ \[app\] trusted-through-node-extra$/m);
-    // A file it cannot read is Node's warning, and Node's own list is used.
-    const unreadable = await runCli(['list', 'tasks'], { env: { ...withoutCa, NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') } });
+    // Handed over (the launcher does so for a plain http URL; a connection that is https after
+    // all, `tapit login https://…`, still trusts it).
+    const handedOver = await runCli(['list', 'tasks'], { env: { ...withoutCa, TAPIT_EXTRA_CA_CERTS: caFile } });
+    expect(handedOver.code, handedOver.stderr).toBe(0);
+    // A file it cannot read is a warning, as in Node, and Node's own list is used.
+    const unreadable = await runCli(['list', 'tasks'], { env: { ...withoutCa, TAPIT_EXTRA_CA_CERTS: join(dir, 'missing.pem') } });
     expect(unreadable.code).toBe(1);
     expect(unreadable.stderr).toContain(`Warning: Ignoring extra certs from ${join(dir, 'missing.pem')} (NODE_EXTRA_CA_CERTS): ENOENT`);
     expect(unreadable.stderr).toContain('its TLS certificate is not signed by a trusted authority');

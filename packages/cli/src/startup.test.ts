@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeLogin } from './lib/config.js';
 import { fakeServer } from './testing/fake-server.js';
 
 // bin/tapit.cjs on the built bundle, copied alone to a fresh folder: it needs no node_modules, and
@@ -99,17 +100,28 @@ describe('bin/tapit, the launcher npm installs as `tapit`', () => {
     expect({ stdout: run.stdout, stderr: run.stderr, status: run.status }).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
   });
 
-  it('hands NODE_EXTRA_CA_CERTS over as TAPIT_EXTRA_CA_CERTS, so that Node does not parse it as it starts', () => {
+  it('hands NODE_EXTRA_CA_CERTS over as TAPIT_EXTRA_CA_CERTS for a plain http scheduler, so that Node does not parse it as it starts; leaves it to Node otherwise', async () => {
     // A `node` that says what it was given.
     const fakeBin = join(root, 'fake-node');
     mkdirSync(fakeBin, { recursive: true });
     writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\nfor arg in "$@"; do echo "arg: $arg"; done\necho "NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS-unset} TAPIT_EXTRA_CA_CERTS=${TAPIT_EXTRA_CA_CERTS-unset}"\n');
     chmodSync(join(fakeBin, 'node'), 0o755);
+    const home = join(root, 'launcher-home');
+    mkdirSync(join(home, '.config/tapit'), { recursive: true });
     const launch = (extra: Record<string, string>) =>
-      execFileSync(join(dotBin, 'tapit'), ['create', 'task', 'echo "a b"'], { encoding: 'utf8', env: { ...env, PATH: `${fakeBin}:${env.PATH}`, ...extra } });
-    expect(launch({ NODE_EXTRA_CA_CERTS: '/etc/ssl/extra.pem' })).toBe(
-      `arg: ${dotBin}/../../bin/tapit.cjs\narg: create\narg: task\narg: echo "a b"\nNODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=/etc/ssl/extra.pem\n`,
-    );
-    expect(launch({})).toContain('NODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=unset\n');
+      execFileSync(join(dotBin, 'tapit'), ['create', 'task', 'echo "a b"'], { encoding: 'utf8', env: { ...env, HOME: home, PATH: `${fakeBin}:${env.PATH}`, ...extra } });
+    const extra = { NODE_EXTRA_CA_CERTS: '/etc/ssl/extra.pem' };
+    const handedOver = 'NODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=/etc/ssl/extra.pem\n';
+    const leftToNode = 'NODE_EXTRA_CA_CERTS=/etc/ssl/extra.pem TAPIT_EXTRA_CA_CERTS=unset\n';
+    expect(launch({ ...extra, TAPIT_URL: 'http://10.0.0.5:8080' })).toBe(`arg: ${dotBin}/../../bin/tapit.cjs\narg: create\narg: task\narg: echo "a b"\n${handedOver}`);
+    expect(launch({ ...extra, TAPIT_URL: 'HTTP://tapit.internal' })).toContain(handedOver);
+    expect(launch({ ...extra, TAPIT_URL: 'https://tapit.internal' })).toContain(leftToNode);
+    // No TAPIT_URL: the login's URL, as `tapit login` writes it (writeLogin); none, and Node reads it.
+    expect(launch(extra)).toContain(leftToNode);
+    await writeLogin({ url: 'http://10.0.0.5:8080', token: 't' }, join(home, '.config/tapit/config.json'));
+    expect(launch(extra)).toContain(handedOver);
+    await writeLogin({ url: 'https://tapit.internal', token: 't' }, join(home, '.config/tapit/config.json'));
+    expect(launch(extra)).toContain(leftToNode);
+    expect(launch({ TAPIT_URL: 'http://10.0.0.5:8080' })).toContain('NODE_EXTRA_CA_CERTS=unset TAPIT_EXTRA_CA_CERTS=unset\n');
   });
 });

@@ -6,9 +6,11 @@ import { UsageError } from './errors.js';
  * The certificate authorities to give an https or wss connection to `url`: Node's own list and
  * - TAPIT_CA_FILE: a PEM file of authorities to trust besides Node's, for a scheduler behind TLS
  *   with a private CA (the agent reads it too). Bad input: an error naming it.
- * - NODE_EXTRA_CA_CERTS, which the `tapit` launcher (bin/tapit) hands over as
- *   TAPIT_EXTRA_CA_CERTS so that Node does not parse it at every start: read here only for an
- *   https URL, and as Node does, a file it cannot read is a warning and nothing more.
+ * - TAPIT_EXTRA_CA_CERTS: NODE_EXTRA_CA_CERTS as the `tapit` launcher (bin/tapit) hands it over
+ *   when the scheduler's URL is plain http, so that Node does not parse it at every start. Read
+ *   only if a connection is https after all (`tapit login https://…`); as Node does, a file it
+ *   cannot read is a warning and nothing more. Otherwise Node read NODE_EXTRA_CA_CERTS itself
+ *   and has it in its own list.
  * Undefined when neither adds anything (Node's list as it is); a `ca` replaces Node's list, so
  * the whole list is given.
  */
@@ -25,16 +27,16 @@ export function trustedCas(url: string, env: NodeJS.ProcessEnv = process.env): s
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`TAPIT_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
     extra.push(pem);
   }
-  const nodeExtra = env.TAPIT_EXTRA_CA_CERTS || env.NODE_EXTRA_CA_CERTS;
-  if (nodeExtra && url.startsWith('https:')) {
+  const handedOver = env.TAPIT_EXTRA_CA_CERTS;
+  if (handedOver && /^https:/i.test(url)) {
     let pem = '';
     try {
-      pem = readFileSync(nodeExtra, 'utf8');
+      pem = readFileSync(handedOver, 'utf8');
     } catch (error) {
-      warnOnce(`Ignoring extra certs from ${nodeExtra} (NODE_EXTRA_CA_CERTS): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      warnOnce(`Ignoring extra certs from ${handedOver} (NODE_EXTRA_CA_CERTS): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     if (pem.includes('-----BEGIN CERTIFICATE-----')) extra.push(pem);
-    else if (pem !== '') warnOnce(`Ignoring extra certs from ${nodeExtra} (NODE_EXTRA_CA_CERTS): it holds no PEM certificate`);
+    else if (pem !== '') warnOnce(`Ignoring extra certs from ${handedOver} (NODE_EXTRA_CA_CERTS): it holds no PEM certificate`);
   }
   return extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
 }

@@ -531,10 +531,12 @@ export class AgentGateway {
         // Not awaited (the task's lane has nothing after its exit), and nothing in it can fail:
         // the ack's number is the stored row's.
         const ack = { type: 'task.log.ack', taskId: frame.taskId, seq: stopped.last_agent_seq } as const;
-        void (this.deps.followersRead?.(frame.taskId) ?? Promise.resolve()).then(() => {
-          signals.workAvailable();
-          session.send(ack);
-        });
+        void (this.deps.followersRead?.(frame.taskId) ?? Promise.resolve())
+          .then(() => {
+            signals.workAvailable();
+            session.send(ack);
+          })
+          .catch((error: unknown) => this.deps.log(`task ${frame.taskId}: its exit's ack: ${coerceError(error).message}`, 'warn'));
         return;
       }
     }
