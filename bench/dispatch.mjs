@@ -1,7 +1,6 @@
 // bench/dispatch: `tapit create task CMD --wait` against `docker run --rm` of the same image and
 // command, interleaved in one run on an idle system with a warm image. Also the time to the first
 // [app] line on screen. Usage: node bench/dispatch.mjs [runs=30]
-import { spawn } from 'node:child_process';
 import { printRow, startTapit, summarise, tapitCli, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 30);
@@ -27,12 +26,8 @@ try {
   const nodeOnly = () => timeCommand(process.execPath, ['-e', ''], {});
   // Node 20 parses NODE_EXTRA_CA_CERTS as it starts, whatever it runs (the `tapit` launcher spares
   // the CLI that): where the variable is set, Node's own floor is also measured without it.
-  const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...withoutExtraCa } = process.env;
-  const nodeOnlyBare = () => new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    spawn(process.execPath, ['-e', ''], { env: withoutExtraCa, stdio: 'ignore' }).on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`node exited ${code}`))));
-  });
-
+  const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
+  const nodeOnlyBare = async () => (await timeCommand(process.execPath, ['-e', ''], { NODE_EXTRA_CA_CERTS: undefined })).totalMs;
   // Warm-up: image cache, JIT, connections.
   for (let i = 0; i < 3; i++) {
     await tapitRun('true');

@@ -110,7 +110,7 @@ describe('running behind TLS with a private CA', () => {
     // A file it cannot read is a warning, as in Node, and Node's own list is used.
     const unreadable = await runCli(['list', 'tasks'], { env: { ...withoutCa, TAPIT_EXTRA_CA_CERTS: join(dir, 'missing.pem') } });
     expect(unreadable.code).toBe(1);
-    expect(unreadable.stderr).toContain(`Warning: Ignoring extra certs from ${join(dir, 'missing.pem')} (NODE_EXTRA_CA_CERTS): ENOENT`);
+    expect(unreadable.stderr).toContain(`Warning: Ignoring extra certs (NODE_EXTRA_CA_CERTS): cannot read ${join(dir, 'missing.pem')} (ENOENT)`);
     expect(unreadable.stderr).toContain('its TLS certificate is not signed by a trusted authority');
   });
 

@@ -24,9 +24,10 @@ export function initiatedByOf(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own; TAPIT_CA_FILE (and
- * NODE_EXTRA_CA_CERTS) add CAs for https; TAPIT_INITIATED_BY names who is behind the token. Synchronous and free of zod and
- * the protocol: the early start (src/early/) resolves them by these same rules before it loads either.
+ * TAPIT_URL and TAPIT_TOKEN override the stored login, each on its own; TAPIT_CA_FILE (and a
+ * NODE_EXTRA_CA_CERTS the launcher handed over) add CAs for https (tls-trust.ts);
+ * TAPIT_INITIATED_BY names who is behind the token. Synchronous and free of zod and the protocol:
+ * the early start (src/early/) resolves them by these same rules before it loads either.
  */
 export function connectionSettings(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
   const stored = env.TAPIT_URL && env.TAPIT_TOKEN ? null : readLoginSync(configPath(env));

@@ -18,27 +18,28 @@ export function trustedCas(url: string, env: NodeJS.ProcessEnv = process.env): s
   const extra: string[] = [];
   const file = env.TAPIT_CA_FILE;
   if (file) {
-    let pem: string;
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`TAPIT_CA_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`TAPIT_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-    extra.push(pem);
+    const read = readPem(file);
+    if ('problem' in read) throw new UsageError(`TAPIT_CA_FILE: ${read.problem}`);
+    extra.push(read.pem);
   }
   const handedOver = env.TAPIT_EXTRA_CA_CERTS;
   if (handedOver && /^https:/i.test(url)) {
-    let pem = '';
-    try {
-      pem = readFileSync(handedOver, 'utf8');
-    } catch (error) {
-      warnOnce(`Ignoring extra certs from ${handedOver} (NODE_EXTRA_CA_CERTS): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    if (pem.includes('-----BEGIN CERTIFICATE-----')) extra.push(pem);
-    else if (pem !== '') warnOnce(`Ignoring extra certs from ${handedOver} (NODE_EXTRA_CA_CERTS): it holds no PEM certificate`);
+    const read = readPem(handedOver);
+    if ('problem' in read) warnOnce(`Ignoring extra certs (NODE_EXTRA_CA_CERTS): ${read.problem}`);
+    else extra.push(read.pem);
   }
   return extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
+}
+
+/** A PEM file's text, or why it cannot be used (naming the file). */
+function readPem(file: string): { pem: string } | { problem: string } {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    return { problem: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  return pem.includes('-----BEGIN CERTIFICATE-----') ? { pem } : { problem: `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` };
 }
 
 /** Once per process: the early start (src/early/) and the CLI's bundle each read the settings. */
