@@ -9,6 +9,7 @@ import { EngineClock } from './engine-clock.js';
 import { engineClient } from './engine-client.js';
 import { pidBudget, type PidBudget } from './pid-budget.js';
 import { ProjectNetworks, SHARED_BRIDGE } from './project-networks.js';
+import { KnownImages } from './known-images.js';
 import { engineMessage, ensureImage, isNotFound } from './pull.js';
 import { TarFileReader, tarOfFiles } from './tar-archive.js';
 import { pipeline } from 'node:stream';
@@ -45,6 +46,7 @@ export class DockerDriver implements TaskDriver {
   private infoLoaded: Promise<void> | null = null;
   private engineCapacity: Capacity = { cpu: 1, memoryGb: 1 };
   private readonly clock: EngineClock;
+  private readonly knownImages = new KnownImages();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.docker = withoutKeepAlive(engineClient(options.docker));
@@ -64,8 +66,12 @@ export class DockerDriver implements TaskDriver {
   }
 
   async start(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly = {}): Promise<DriverTask> {
-    // The image reference is checked first of all, before the engine hears of the task.
-    const image = await ensureImage(this.docker, spec.image, hooks.onSystemLine, { policy: spec.pullPolicy ?? 'missing', auth: memoryOnly.pullAuth });
+    const policy = spec.pullPolicy ?? 'missing';
+    // An image started from before is not inspected again first (its reference was checked then):
+    // the created container names the image it got, and that is checked against what was known.
+    const known = policy === 'always' ? undefined : this.knownImages.get(spec.image);
+    // Otherwise the image reference is checked first of all, before the engine hears of the task.
+    const image = known ?? (await ensureImage(this.docker, spec.image, hooks.onSystemLine, { policy, auth: memoryOnly.pullAuth }));
     await this.loadInfo();
     await this.clock.fresh();
     const digest = image.digest;
@@ -77,6 +83,7 @@ export class DockerDriver implements TaskDriver {
       volumes: image.volumes,
     });
     let container: Docker.Container;
+    let createdNow = true;
     try {
       // On `bridge`, the project's own network: tasks of other projects cannot reach it.
       container =
@@ -85,11 +92,23 @@ export class DockerDriver implements TaskDriver {
           : await this.create(spec, ctx(this.options.network));
     } catch (error) {
       if (error instanceof StartError) throw error;
+      // A known image removed since: found (or pulled, or refused) as the pull policy says.
+      if (known && isNotFound(error)) return this.startAfresh(spec, hooks, memoryOnly);
       // The name is the task id: a conflict means an earlier attempt created it; carry on with it.
       if ((error as { statusCode?: number }).statusCode !== 409) throw new StartError(engineMessage(error));
       container = this.docker.getContainer(`tapit-${spec.taskId}`);
+      createdNow = false;
     }
     const info = await container.inspect();
+    if (createdNow) {
+      // Its reference names another image than when it was known (a pull, a `docker tag`): the
+      // container was made with that image's old facts (its VOLUMEs); make it again from new ones.
+      if (known && info.Image !== known.id) {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+        return this.startAfresh(spec, hooks, memoryOnly);
+      }
+      this.knownImages.remember(spec.image, image);
+    }
     const notStarted = !info.State.Running && dockerTimeUnset(info.State.StartedAt);
     // The task's files before its handle is saved: a created container the agent finds again holds them.
     if (notStarted && spec.files?.length) await this.writeFiles(container, spec);
@@ -122,6 +141,12 @@ export class DockerDriver implements TaskDriver {
       if (terminal) await terminal.resize(initialTtySize(spec)).catch(() => undefined);
     }
     return new DockerTask(this.docker, handle, this.health, this.clock, terminal, fresh);
+  }
+
+  /** `start` from the image as the engine has it now, not as it was known. */
+  private startAfresh(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly): Promise<DriverTask> {
+    this.knownImages.forget(spec.image);
+    return this.start(spec, hooks, memoryOnly);
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);

@@ -61,6 +61,9 @@ export class DockerTask implements DriverTask {
     // its output reaches users through the terminal, not the task log.
     if (this.fresh ? this.fresh.tty : (await this.inspectSteadily())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
+    // Just started here: followed at once, without asking the engine (busy starting it) whether
+    // it runs; a follow of a container that already ended ends at once, and the next pass reads on.
+    let surelyStarted = this.fresh !== null;
     for (;;) {
       await this.clock.fresh();
       const reader = new DockerLogReader(cursor, this.clock.toAgentMs);
@@ -77,7 +80,8 @@ export class DockerTask implements DriverTask {
         // Follow until the engine ends the stream; it also ends if the daemon restarts, so only a
         // stopped container means the output is complete. The last pass reads without following,
         // and as a stream too: what the agent had not caught up with may be hundreds of MB.
-        const running = (await this.inspectOrNull())?.State.Running ?? false;
+        const running = surelyStarted || ((await this.inspectOrNull())?.State.Running ?? false);
+        surelyStarted = false;
         const stream = running ? ((await this.container.logs({ ...options, follow: true })) as NodeJS.ReadableStream) : await this.unfollowedLogs(options);
         await readInPieces(stream, emit);
         if (!running) {

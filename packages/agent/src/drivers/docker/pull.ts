@@ -26,6 +26,8 @@ interface PullEvent {
 
 /** What a present image tells the driver: how the task will name it, and the paths it keeps apart. */
 export interface ImageFacts {
+  /** The image's id (`sha256:…`), as a container's inspect names its image. */
+  id: string | null;
   /** Repo digest, or image id when it has none. */
   digest: string | null;
   /** The image's VOLUME paths. */
@@ -115,7 +117,7 @@ function readProgress(stream: NodeJS.ReadableStream, onEvent: (event: PullEvent)
 }
 
 function factsOf(image: string, info: Docker.ImageInspectInfo): ImageFacts {
-  return { digest: repoDigestOf(image, info.RepoDigests ?? []) ?? info.Id ?? null, volumes: Object.keys(info.Config?.Volumes ?? {}) };
+  return { id: info.Id ?? null, digest: repoDigestOf(image, info.RepoDigests ?? []) ?? info.Id ?? null, volumes: Object.keys(info.Config?.Volumes ?? {}) };
 }
 
 /**
