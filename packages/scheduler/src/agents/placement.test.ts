@@ -166,4 +166,24 @@ describe('placement of tasks carrying files', () => {
     expect(sent.filter((frames) => frames.length > 0).length).toBeGreaterThan(1);
     for (const frames of sent) expect(frames.length * 1.5 * 1024 * 1024).toBeLessThanOrEqual(PLACEMENT_FILE_BYTES);
   });
+
+  it('sends each task of a batch its own files, an empty file too, and none to a task without (whose files are not looked for)', async () => {
+    const { call, secrets } = await createTestApp(database);
+    await call('POST', APP_PATH, { name: 'mixed', image: 'files:1' });
+    const create = async (files?: { path: string; mode: number; content: string }[]) =>
+      (await call('POST', `${APP_PATH}/mixed/tasks`, { command: 'true', cpu: 0.01, memoryGb: 0.01, ...(files ? { files } : {}) })).body.id as string;
+    const plain = await create();
+    const empty = await create([{ path: '/etc/empty', mode: 0o600, content: '' }]);
+    const full = await create([{ path: '/a', mode: 0o644, content: Buffer.from('a').toString('base64') }, { path: '/b', mode: 0o755, content: Buffer.from('bb').toString('base64') }]);
+    const frames = new Map<string, { files?: unknown }>();
+    const socket = { readyState: 1, OPEN: 1, send: (text: string) => frames.set(JSON.parse(text).task.taskId, JSON.parse(text).task) } as unknown as WebSocket;
+    const session = new AgentSession('mixed-agent', { cpu: 64, memoryGb: 64 }, socket, { ready: true, reason: null });
+    await placeWaitingTasks(database.db, secrets, [session]);
+    expect(frames.get(plain)!.files).toBeUndefined();
+    expect(frames.get(empty)!.files).toEqual([{ path: '/etc/empty', mode: 0o600, content: '' }]);
+    expect(frames.get(full)!.files).toEqual([
+      { path: '/a', mode: 0o644, content: Buffer.from('a').toString('base64') },
+      { path: '/b', mode: 0o755, content: Buffer.from('bb').toString('base64') },
+    ]);
+  });
 });

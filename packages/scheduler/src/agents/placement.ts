@@ -43,7 +43,8 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
     const waiting = await trx
       .selectFrom('tasks')
       .select(['id', 'cpu', 'memory_gb', 'constraints'])
-      .select((eb) => eb.selectFrom('task_files').select(sql<number>`coalesce(sum(octet_length(content)), 0)::integer`.as('bytes')).whereRef('task_files.task_id', '=', 'tasks.id').as('file_bytes'))
+      // Null for a task without files (a file may be empty): their files are not looked for.
+      .select((eb) => eb.selectFrom('task_files').select(sql<number | null>`sum(octet_length(content))::integer`.as('bytes')).whereRef('task_files.task_id', '=', 'tasks.id').as('file_bytes'))
       .where('status', '=', 'PROVISIONING')
       .where((eb) => eb.or(placeable(agents).map((a) => eb.and([eb('cpu', '<=', a.cpu), eb('memory_gb', '<=', a.memoryGb), sql<boolean>`constraints <@ ${a.labels}::jsonb`]))))
       .orderBy('created_at')
@@ -52,6 +53,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
       .skipLocked()
       .execute();
     let fileBytes = 0;
+    const withFiles = new Set<string>();
     for (const task of waiting) {
       // A batch's files are in memory at once, read, encoded and framed: past a budget the rest
       // wait for the next batch (800 tasks of 2 MiB each would be gigabytes).
@@ -61,6 +63,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
         break;
       }
       fileBytes += bytes;
+      if (task.file_bytes !== null) withFiles.add(task.id);
       const need = { cpu: task.cpu, memoryGb: task.memory_gb };
       const session = spreadTarget(agents, need, task.constraints);
       if (!session) continue;
@@ -76,7 +79,7 @@ export async function placeWaitingTasks(db: Kysely<Database>, secrets: SecretBox
       if (row) assigned.push({ session, row });
       else session.release(taskId);
     }
-    frames = await taskAssignments({ db: trx, secrets }, assigned.map(({ row }) => row));
+    frames = await taskAssignments({ db: trx, secrets }, assigned.map(({ row }) => row), withFiles);
     // A task whose secrets do not open (a key this scheduler lacks) fails to start, saying which.
     for (const frame of frames.filter(isUnsendable)) {
       await transition(trx, frame.taskId, {

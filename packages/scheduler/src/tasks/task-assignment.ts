@@ -32,8 +32,8 @@ export const isUnsendable = (frame: TaskAssignFrame | UnsendableTask): frame is 
  * re-sent, is made here, so what a task needs to start is the same each time. A task whose
  * secrets cannot be opened (a key this scheduler lacks) gets the reason instead of a frame.
  */
-export async function taskAssignments({ db, secrets }: AssignmentSource, rows: AssignableRow[]): Promise<(TaskAssignFrame | UnsendableTask)[]> {
-  const specs = await taskSpecs(db, rows);
+export async function taskAssignments({ db, secrets }: AssignmentSource, rows: AssignableRow[], withFiles?: ReadonlySet<string>): Promise<(TaskAssignFrame | UnsendableTask)[]> {
+  const specs = await taskSpecs(db, rows, withFiles);
   // Its app's vars and its own, opened just now: sent to its agent only, never stored unsealed.
   const envs = await taskEnvs(db, secrets, rows);
   // The project's credentials for the registry of the task's image, when it has some.

@@ -38,13 +38,17 @@ export function toTaskSpec(row: SpecRow, app: SpecApp, files: TaskSpec['files'] 
   };
 }
 
-/** The specs of `rows`, in order, with their apps read in one query (`db` may be a transaction). */
-export async function taskSpecs(db: Kysely<Database>, rows: SpecRow[]): Promise<TaskSpec[]> {
+/**
+ * The specs of `rows`, in order, with their apps read in one query (`db` may be a transaction).
+ * `withFiles`, when the caller knows it (placement's claim does), names the rows that have files:
+ * the others' are not looked for.
+ */
+export async function taskSpecs(db: Kysely<Database>, rows: SpecRow[], withFiles?: ReadonlySet<string>): Promise<TaskSpec[]> {
   if (rows.length === 0) return [];
   const ids = [...new Set(rows.map((row) => row.app_id))];
   const apps = await db.selectFrom('apps').select(['id', 'project', 'read_only', 'pull_policy']).where('id', 'in', ids).execute();
   const byId = new Map(apps.map((app) => [app.id, app]));
-  const files = await filesOfTasks(db, rows.filter((row) => row.started_at === null).map((row) => row.id));
+  const files = await filesOfTasks(db, rows.filter((row) => row.started_at === null && (withFiles?.has(row.id) ?? true)).map((row) => row.id));
   // Tasks keep their app (ON DELETE RESTRICT), so every row finds it.
   return rows.map((row) => toTaskSpec(row, byId.get(row.app_id)!, files.get(row.id)));
 }
