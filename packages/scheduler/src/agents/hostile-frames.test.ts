@@ -35,8 +35,15 @@ describe('agent frames the database cannot hold', () => {
     const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
     agents.push(agent);
     await agent.hello(name);
-    const task = (await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'true' })).body as Task;
-    await agent.next('task.assign');
+    // More CPU than the earlier tests' agents (1) have, less than this one's (4): only it can
+    // take the task, even when a placement runs before its hello is fully taken in.
+    const created = await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'true', cpu: 2 });
+    const task = created.body as Task;
+    await agent.next('task.assign').catch(async (error: Error) => {
+      // Say where the task went (a CI run once saw no assignment here, and nothing more).
+      const now = task.id ? (await scheduler.call('GET', `/v1/tasks/${task.id}`)).body : null;
+      throw new Error(`${error.message}; the create answered ${created.status}, the task is now ${JSON.stringify(now)}`);
+    });
     agent.send({ type: 'task.status', taskId: task.id, status: 'RUNNING', at: now() });
     return { agent, task };
   }

@@ -167,7 +167,7 @@ describe('placement of tasks carrying files', () => {
     for (const frames of sent) expect(frames.length * 1.5 * 1024 * 1024).toBeLessThanOrEqual(PLACEMENT_FILE_BYTES);
   });
 
-  it('sends each task of a batch its own files, an empty file too, and none to a task without (whose files are not looked for)', async () => {
+  it('sends each task of a batch its own files, an empty file too, and none to a task without', async () => {
     const { call, secrets } = await createTestApp(database);
     await call('POST', APP_PATH, { name: 'mixed', image: 'files:1' });
     const create = async (files?: { path: string; mode: number; content: string }[]) =>

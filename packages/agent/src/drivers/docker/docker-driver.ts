@@ -65,11 +65,16 @@ export class DockerDriver implements TaskDriver {
     return this.pids.maxTasks;
   }
 
-  async start(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly = {}): Promise<DriverTask> {
+  start(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly = {}): Promise<DriverTask> {
+    return this.startFrom(spec, hooks, memoryOnly, false);
+  }
+
+  /** `start`; `afresh`: again, from the image as the engine has it now (the facts it had were out of date). */
+  private async startFrom(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly, afresh: boolean): Promise<DriverTask> {
     const policy = spec.pullPolicy ?? 'missing';
     // An image started from before is not inspected again first (its reference was checked then):
     // the created container names the image it got, and that is checked against what was known.
-    const known = policy === 'always' ? undefined : this.knownImages.get(spec.image);
+    const known = policy === 'always' || afresh ? undefined : this.knownImages.get(spec.image);
     // Otherwise the image reference is checked first of all, before the engine hears of the task.
     const image = known ?? (await ensureImage(this.docker, spec.image, hooks.onSystemLine, { policy, auth: memoryOnly.pullAuth }));
     await this.loadInfo();
@@ -83,7 +88,6 @@ export class DockerDriver implements TaskDriver {
       volumes: image.volumes,
     });
     let container: Docker.Container;
-    let createdNow = true;
     try {
       // On `bridge`, the project's own network: tasks of other projects cannot reach it.
       container =
@@ -93,23 +97,27 @@ export class DockerDriver implements TaskDriver {
     } catch (error) {
       if (error instanceof StartError) throw error;
       // A known image removed since: found (or pulled, or refused) as the pull policy says.
-      if (known && isNotFound(error)) return this.startAfresh(spec, hooks, memoryOnly);
+      if (known && isNotFound(error) && /no such image/i.test(engineMessage(error))) return this.startAfresh(spec, hooks, memoryOnly);
       // The name is the task id: a conflict means an earlier attempt created it; carry on with it.
       if ((error as { statusCode?: number }).statusCode !== 409) throw new StartError(engineMessage(error));
       container = this.docker.getContainer(`tapit-${spec.taskId}`);
-      createdNow = false;
     }
     const info = await container.inspect();
-    if (createdNow) {
-      // Its reference names another image than when it was known (a pull, a `docker tag`): the
-      // container was made with that image's old facts (its VOLUMEs); make it again from new ones.
-      if (known && info.Image !== known.id) {
-        await container.remove({ force: true, v: true }).catch(() => undefined);
-        return this.startAfresh(spec, hooks, memoryOnly);
-      }
-      this.knownImages.remember(spec.image, image);
-    }
     const notStarted = !info.State.Running && dockerTimeUnset(info.State.StartedAt);
+    // Made from facts of another image than its reference names now (a known reference moved
+    // since, by a pull or a `docker tag`, or one moved between the image's inspect and the
+    // create): its VOLUMEs may differ, so it is made again, once, from the image as it is now. It
+    // must be gone first: a second create would find it by its name and carry on with it.
+    if (notStarted && image.id !== null && info.Image !== image.id && !afresh) {
+      try {
+        await container.remove({ force: true, v: true });
+      } catch (error) {
+        if (!isNotFound(error)) throw new StartError(engineMessage(error));
+      }
+      return this.startAfresh(spec, hooks, memoryOnly);
+    }
+    if (image.id !== null && info.Image === image.id) this.knownImages.remember(spec.image, image);
+    else this.knownImages.forget(spec.image);
     // The task's files before its handle is saved: a created container the agent finds again holds them.
     if (notStarted && spec.files?.length) await this.writeFiles(container, spec);
     const handle: DockerHandle = { driver: 'docker', version: 1, containerId: info.Id };
@@ -143,10 +151,10 @@ export class DockerDriver implements TaskDriver {
     return new DockerTask(this.docker, handle, this.health, this.clock, terminal, fresh);
   }
 
-  /** `start` from the image as the engine has it now, not as it was known. */
+  /** `start` once more, from the image as the engine has it now, not as it was known. */
   private startAfresh(spec: TaskSpec, hooks: StartHooks, memoryOnly: MemoryOnly): Promise<DriverTask> {
     this.knownImages.forget(spec.image);
-    return this.start(spec, hooks, memoryOnly);
+    return this.startFrom(spec, hooks, memoryOnly, true);
   }
 
   private readonly toEngine = (agentTime: string) => this.clock.toEngine(agentTime);

@@ -32,6 +32,7 @@ export class DockerTask implements DriverTask {
   private readonly container: Docker.Container;
   private readonly sampler: UsageSampler;
   private ended: Promise<TaskEnd> | null = null;
+  private firstRead = true;
 
   constructor(
     private readonly docker: Docker,
@@ -61,9 +62,11 @@ export class DockerTask implements DriverTask {
     // its output reaches users through the terminal, not the task log.
     if (this.fresh ? this.fresh.tty : (await this.inspectSteadily())?.Config.Tty) return;
     let cursor = asDockerCursor(from);
-    // Just started here: followed at once, without asking the engine (busy starting it) whether
-    // it runs; a follow of a container that already ended ends at once, and the next pass reads on.
-    let surelyStarted = this.fresh !== null;
+    // Just started here (the first read): followed at once, without asking the engine (busy
+    // starting it) whether it runs; a follow of a container that already ended ends at once, and
+    // the next pass reads on.
+    let surelyStarted = this.firstRead && this.fresh !== null;
+    this.firstRead = false;
     for (;;) {
       await this.clock.fresh();
       const reader = new DockerLogReader(cursor, this.clock.toAgentMs);

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import type { TaskSpec } from '@tapit/protocol';
-import { startAgent, type RunningAgent } from '../../agent.js';
-import { agentConfig, removeTestContainers, spec, TEST_IMAGE, testRunId } from '../../testing/docker-fixtures.js';
-import { FakeScheduler, waitFor } from '../../testing/fake-scheduler.js';
+import { removeTestContainers, spec, TEST_IMAGE, testRunId } from '../../testing/docker-fixtures.js';
+import { DockerDriver } from './docker-driver.js';
 
 // A second task from the same image reference starts without the image's inspect (known-images.ts);
 // a reference moved to another image since, or removed, is found as the engine has it now.
@@ -11,29 +10,42 @@ const runId = testRunId();
 const docker = new Docker();
 const repo = `tapit-test/known-${runId}`;
 const ref = `${repo}:1`;
-let scheduler: FakeScheduler;
-let agent: RunningAgent;
+
+/** The real engine, counting the inspects of `ref` the driver makes. */
+class CountingDocker extends Docker {
+  inspects = 0;
+  override getImage(name: string): Docker.Image {
+    const image = super.getImage(name);
+    const inspect = image.inspect.bind(image) as (...args: unknown[]) => Promise<Docker.ImageInspectInfo>;
+    if (name === ref) image.inspect = ((...args: unknown[]) => (this.inspects++, inspect(...args))) as typeof image.inspect;
+    return image;
+  }
+}
+const engine = new CountingDocker();
+const driver = new DockerDriver({ agentName: `agent-${runId}`, network: 'none', docker: engine });
 
 beforeAll(async () => {
   await docker.getImage(TEST_IMAGE).tag({ repo, tag: '1' });
-  scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
-  agent = await startAgent(agentConfig(await scheduler.listen(), runId));
-  await waitFor('hello', () => scheduler.hellos.length > 0);
 });
 
 afterAll(async () => {
-  await agent?.stop();
-  await scheduler?.close();
   await removeTestContainers(runId);
   // Only this test's own reference (and the image it made), never the shared test image.
   await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
 });
 
+/** Starts `t` to its end: its digest as the driver saved it, its exit code and its output lines. */
 async function run(t: TaskSpec) {
-  scheduler.assign(t);
-  const exit = await waitFor(`exit of ${t.taskId}`, () => scheduler.exits.get(t.taskId), 60_000);
-  const digest = scheduler.of('task.status', t.taskId).find((s) => s.status === 'RUNNING')?.imageDigest;
-  return { exit, digest, stdout: scheduler.lines(t.taskId, 'stdout') };
+  let digest: string | null = null;
+  const task = await driver.start(t, { onSystemLine: () => undefined, onCreated: (_, d) => (digest = d) });
+  try {
+    const lines: string[] = [];
+    await task.streamOutput(null, (runs) => lines.push(...runs.flatMap((r) => r.text.slice(0, -1).split('\n'))));
+    const end = await task.wait();
+    return { digest, exitCode: end.exitCode, lines };
+  } finally {
+    await task.destroy();
+  }
 }
 
 /** `ref` made to name a new image: the test image with PROBE set and a VOLUME at /data. */
@@ -46,33 +58,33 @@ async function moveReference(): Promise<string> {
 const probe = 'echo "probe=$PROBE"; grep " /data " /proc/mounts | cut -d" " -f3 || true';
 
 describe('an image reference started from before', () => {
-  it('is checked against the created container: one moved to another image starts from that image, with its VOLUMEs', async () => {
-    const first = await run(spec(runId, { image: ref, script: probe }));
-    expect(first.exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
-    expect(first.stdout).toEqual(['probe=']);
+  it('is not inspected again, but checked against the created container: one moved to another image starts from that image, with its VOLUMEs', async () => {
+    // The test image is imported, not pulled: it has no repo digest, so its digest is its id.
     const original = (await docker.getImage(TEST_IMAGE).inspect()).Id;
-    expect(first.digest).toBe(original);
+    const first = await run(spec(runId, { image: ref, script: probe }));
+    expect(first).toMatchObject({ exitCode: 0, lines: ['probe='], digest: original });
+    expect(engine.inspects).toBe(1);
+    // Known now: the second start from it does not inspect it.
+    const second = await run(spec(runId, { image: ref, script: probe }));
+    expect(second).toMatchObject({ exitCode: 0, lines: ['probe='], digest: original });
+    expect(engine.inspects).toBe(1);
 
     const moved = await moveReference();
-    const second = await run(spec(runId, { image: ref, script: probe }));
-    expect(second.exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    const third = await run(spec(runId, { image: ref, script: probe }));
     // Its digest and its mounts are the new image's: the image's VOLUME gets the task's tmpfs,
     // which the old facts (no VOLUME) would have left out.
-    expect(second.digest).toBe(moved);
-    expect(second.stdout).toEqual(['probe=moved', 'tmpfs']);
-
-    // Known now: a third start from it has the same.
-    const third = await run(spec(runId, { image: ref, script: probe }));
-    expect(third.digest).toBe(moved);
-    expect(third.stdout).toEqual(['probe=moved', 'tmpfs']);
+    expect(third).toMatchObject({ exitCode: 0, lines: ['probe=moved', 'tmpfs'], digest: moved });
+    expect(engine.inspects).toBe(2);
+    const fourth = await run(spec(runId, { image: ref, script: probe }));
+    expect(fourth).toMatchObject({ exitCode: 0, lines: ['probe=moved', 'tmpfs'], digest: moved });
+    expect(engine.inspects).toBe(2);
   });
 
   it('that was removed since is looked for again, as the pull policy says', async () => {
-    const t = spec(runId, { image: ref, script: 'true' });
-    expect((await run(t)).exit).toMatchObject({ stopCode: 'EXITED', exitCode: 0 });
+    expect((await run(spec(runId, { image: ref, script: 'true' }))).exitCode).toBe(0);
     await docker.getImage(ref).remove({ force: true });
-    const gone = await run(spec(runId, { image: ref, script: 'true', pullPolicy: 'never' }));
-    expect(gone.exit).toMatchObject({ stopCode: 'FAILED_TO_START', exitCode: null });
-    expect(gone.exit.reason).toMatch(/is not on this agent's Docker engine, and the app's pull policy is never/);
+    await expect(driver.start(spec(runId, { image: ref, script: 'true', pullPolicy: 'never' }), { onSystemLine: () => undefined, onCreated: () => undefined })).rejects.toThrow(
+      /is not on this agent's Docker engine, and the app's pull policy is never/,
+    );
   });
 });
