@@ -35,8 +35,8 @@ describe('agent frames the database cannot hold', () => {
     const agent = await ProtocolAgent.connect(scheduler.url, JOIN_TOKEN);
     agents.push(agent);
     await agent.hello(name);
-    // More CPU than the earlier tests' agents (1) have, less than this one's (4): only it can
-    // take the task, even when a placement runs before its hello is fully taken in.
+    // More CPU than the earlier tests' agents (1, still connected) have, less than this one's
+    // (4): only it can take the task.
     const created = await scheduler.call('POST', `${APP_PATH}/web/tasks`, { command: 'true', cpu: 2 });
     const task = created.body as Task;
     await agent.next('task.assign').catch(async (error: Error) => {

@@ -17,11 +17,10 @@ export class KnownImages {
   private readonly facts = new Map<string, ImageFacts>();
 
   get(image: string): ImageFacts | undefined {
-    const facts = this.facts.get(image);
-    if (facts) this.remember(image, facts);
-    return facts;
+    return this.facts.get(image);
   }
 
+  /** After every start whose container matched them: the order is that of the starts. */
   remember(image: string, facts: ImageFacts): void {
     this.facts.delete(image);
     this.facts.set(image, facts);
