@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -19,9 +19,10 @@ const children: (ChildProcess & { output: string[] })[] = [];
 let scheduler: FakeScheduler;
 let url: string;
 
+// The built agent (`npm run build`, which Nx runs before the tests): built here again, in place,
+// it was rewritten under agents the other Node line's whole-system tests were starting (CI's two
+// lines run side by side), which then failed to load a half-written module.
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', '../protocol/tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
   scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
   url = await scheduler.listen();
 });

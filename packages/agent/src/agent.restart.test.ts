@@ -15,9 +15,10 @@ const children: ChildProcess[] = [];
 let scheduler: FakeScheduler;
 let url: string;
 
+// The built agent (`npm run build`, which Nx runs before the tests): built here again, in place,
+// it was rewritten under agents the other Node line's whole-system tests were starting (CI's two
+// lines run side by side), which then failed to load a half-written module.
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', '../protocol/tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: packageDir, stdio: 'inherit' });
   scheduler = new FakeScheduler({ heartbeatIntervalMs: 1000 });
   url = await scheduler.listen();
 });
