@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasFamily, parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
+import { readUntil } from '../support/read-until.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { freePort } from '../support/scheduler.js';
 import { idFrom, startSystem, type System } from '../support/system.js';
@@ -86,7 +87,9 @@ describe('the scheduler metrics endpoint', () => {
     expect(valueOf(after, 'tapit_websocket_connections', { kind: 'agent' })).toBe(1);
     expect(after.filter((s) => s.name === 'tapit_websocket_connections').map((s) => s.labels.kind).sort()).toEqual(['agent', 'console', 'console_dial_back', 'copy_dial_back', 'dashboard', 'exec', 'replica_relay']);
     expect(delta('tapit_console_sessions_started_total', { mode: 'exec' })).toBe(1);
-    expect(valueOf(after, 'tapit_console_sessions', { mode: 'exec' })).toBe(0);
+    // The CLI exits on the exit frame; the replica counts the session until its recording and its
+    // row are closed, a few milliseconds later.
+    await readUntil('no exec session counted', schedulerMetrics, (now) => valueOf(now, 'tapit_console_sessions', { mode: 'exec' }) === 0, { timeoutMs: 10_000, context: why });
     // Postgres: the pool's counts.
     expect(valueOf(after, 'tapit_database_info', { kind: 'postgres' })).toBe(1);
     expect(valueOf(after, 'tapit_db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
