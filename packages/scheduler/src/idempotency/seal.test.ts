@@ -1,3 +1,4 @@
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyHash, seal, unseal } from './seal.js';
 
@@ -18,6 +19,17 @@ describe('sealed answers', () => {
     const altered = Buffer.from(sealed, 'base64');
     altered[altered.length - 1] ^= 1;
     expect(() => unseal(key, 'ci', altered.toString('base64'))).toThrow();
+  });
+
+  it('opens answers sealed with the key as hkdfSync derives it (stored before the derivation was written out)', () => {
+    for (const [idempotencyKey, principal] of [[key, 'ci'], ['k', 'a'], ['ключ-🔑'.repeat(40), 'ops team ü'], ['x'.repeat(300), 'p'.repeat(100)]]) {
+      const derived = Buffer.from(hkdfSync('sha256', idempotencyKey, principal, 'tapit idempotency response', 32));
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', derived, iv);
+      const body = Buffer.concat([cipher.update('{"id":"t1"}', 'utf8'), cipher.final()]);
+      const sealed = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+      expect(unseal(idempotencyKey, principal, sealed)).toBe('{"id":"t1"}');
+    }
   });
 
   it('finds a key by a hash that is not the key', () => {
