@@ -1,7 +1,9 @@
 // bench/dispatch: `tapit create task CMD --wait` against `docker run --rm` of the same image and
 // command, interleaved in one run on an idle system with a warm image. Also the time to the first
-// [app] line on screen. Usage: node bench/dispatch.mjs [runs=30]
-import { printRow, startTapit, summarise, tapitCli, timeCommand } from './lib.mjs';
+// [app] line on screen, and the same command by a bare node:http client (the floor of any Node
+// CLI). Usage: node bench/dispatch.mjs [runs=30]
+import { join } from 'node:path';
+import { printRow, ROOT, startTapit, summarise, tapitCli, timeCommand } from './lib.mjs';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const IMAGE = process.env.BENCH_IMAGE ?? 'tapit-test/busybox:latest';
@@ -21,6 +23,9 @@ try {
     if (!text.includes('"type":"end"')) throw new Error(`follow ended early: ${text}`);
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
+  // The floor of any Node client for the same command (bench/bare-client.cjs: node:http alone),
+  // without the CA variable the `tapit` launcher keeps from Node as well.
+  const bareRun = () => timeCommand(process.execPath, [join(ROOT, 'bench', 'bare-client.cjs'), 'true'], { ...cliEnv, NODE_EXTRA_CA_CERTS: undefined });
   const cliOnly = () => timeCommand(...tapitCli(['list', 'agents', '--json'], cliEnv));
   // The floor of any Node CLI on this machine: the runtime starting and exiting.
   const nodeOnly = () => timeCommand(process.execPath, ['-e', ''], {});
@@ -32,13 +37,15 @@ try {
   for (let i = 0; i < 3; i++) {
     await tapitRun('true');
     await dockerRun('true');
+    await bareRun();
   }
-  const samples = { tapitTrue: [], dockerTrue: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [], nodeBare: [] };
+  const samples = { tapitTrue: [], dockerTrue: [], bare: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [], nodeBare: [] };
   for (let i = 0; i < RUNS; i++) {
     // Interleaved, alternating who goes first, so drift on a shared machine hits both alike.
     const pair = [
       async () => samples.tapitTrue.push((await tapitRun('true')).totalMs),
       async () => samples.dockerTrue.push((await dockerRun('true')).totalMs),
+      async () => samples.bare.push((await bareRun()).totalMs),
     ];
     for (const run of i % 2 ? pair.reverse() : pair) await run();
     const first = [
@@ -56,6 +63,7 @@ try {
   printRow("create task 'true' --wait", samples.tapitTrue, samples.dockerTrue);
   printRow('time to first [app] line', samples.tapitFirst, samples.dockerFirst);
   printRow("API create + follow 'true'", samples.api, samples.dockerTrue);
+  printRow("bare Node client 'true'", samples.bare, samples.dockerTrue);
   const cli = summarise(samples.cli);
   const node = summarise(samples.node);
   console.log(`CLI process alone (tapit list agents): median ${cli.median.toFixed(0)} ms, p90 ${cli.p90.toFixed(0)} ms — Node + oclif start-up and one request`);
