@@ -100,6 +100,19 @@ describe('bin/tapit, the launcher npm installs as `tapit`', () => {
     expect({ stdout: run.stdout, stderr: run.stderr, status: run.status }).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
   });
 
+  it('runs when a shell was given it by name and found it through PATH (`bash tapit`), or in the folder it runs in', () => {
+    const withNode = `${join(process.execPath, '..')}:${env.PATH}`;
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tapit-cli-cwd-'));
+    try {
+      const throughPath = spawnSync('bash', ['tapit', '--version'], { cwd: elsewhere, encoding: 'utf8', env: { ...env, PATH: `${dotBin}:${withNode}` } });
+      expect({ stdout: throughPath.stdout, stderr: throughPath.stderr, status: throughPath.status }).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
+      const here = spawnSync('sh', ['tapit', '--version'], { cwd: dotBin, encoding: 'utf8', env: { ...env, PATH: withNode } });
+      expect({ stdout: here.stdout, stderr: here.stderr, status: here.status }).toEqual({ stdout: expect.stringContaining(version), stderr: '', status: 0 });
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('hands NODE_EXTRA_CA_CERTS over as TAPIT_EXTRA_CA_CERTS for a plain http scheduler, so that Node does not parse it as it starts; leaves it to Node otherwise', async () => {
     // A `node` that says what it was given.
     const fakeBin = join(root, 'fake-node');
