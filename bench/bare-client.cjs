@@ -17,7 +17,7 @@ const create = request('POST', `/v1/projects/default/stages/default/apps/${proce
   res.setEncoding('utf8');
   res.on('data', (text) => (body += text));
   res.on('end', () => {
-    if (res.statusCode !== 201) throw new Error(`create answered ${res.statusCode}: ${body}`);
+    if (res.statusCode !== 201) return fail(`create answered ${res.statusCode}: ${body}`);
     const task = JSON.parse(body);
     process.stdout.write(`ID: ${task.id}\n`);
     request('GET', `/v1/tasks/${task.id}/logs/chunks/follow`, {}, follow).end();
@@ -27,7 +27,15 @@ create.end(JSON.stringify({ command: process.argv[2], kind: 'background' }));
 
 function follow(res) {
   let pending = '';
+  let ended = false;
   res.setEncoding('utf8');
+  // A failed follow, or one cut before the task's end, is a failed run, never a fast one.
+  if (res.statusCode !== 200) {
+    res.on('data', (text) => (pending += text));
+    res.on('end', () => fail(`follow answered ${res.statusCode}: ${pending}`));
+    return;
+  }
+  res.on('end', () => ended || fail('the follow ended before the task did'));
   res.on('data', (text) => {
     pending += text;
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
@@ -37,10 +45,17 @@ function follow(res) {
       const event = JSON.parse(line);
       if (event.type === 'chunk') for (const run of event.chunk.runs) process.stdout.write(`[${run.stream === 'system' ? 'system' : 'app'}] ${run.text}`);
       if (event.type === 'end') {
+        ended = true;
         process.stdout.write(`${event.status} (EXITED ${event.exitCode})\n`);
         process.exitCode = event.exitCode ?? 1;
         agent.destroy();
       }
     }
   });
+}
+
+function fail(message) {
+  process.stderr.write(`bare-client: ${message}\n`);
+  process.exitCode = 2;
+  agent.destroy();
 }

@@ -24,7 +24,8 @@ try {
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
   // The floor of any Node client for the same command (bench/bare-client.cjs: node:http alone),
-  // without the CA variable the `tapit` launcher keeps from Node as well.
+  // without the CA variable the `tapit` launcher keeps from Node as well. Run by node itself:
+  // the CLI's row also pays its launcher (sh and a readlink, ~2.4 ms here).
   const bareRun = () => timeCommand(process.execPath, [join(ROOT, 'bench', 'bare-client.cjs'), 'true'], { ...cliEnv, NODE_EXTRA_CA_CERTS: undefined });
   const cliOnly = () => timeCommand(...tapitCli(['list', 'agents', '--json'], cliEnv));
   // The floor of any Node CLI on this machine: the runtime starting and exiting.
@@ -41,13 +42,13 @@ try {
   }
   const samples = { tapitTrue: [], dockerTrue: [], bare: [], tapitFirst: [], dockerFirst: [], api: [], cli: [], node: [], nodeBare: [] };
   for (let i = 0; i < RUNS; i++) {
-    // Interleaved, alternating who goes first, so drift on a shared machine hits both alike.
-    const pair = [
+    // Interleaved, each going first in turn, so drift on a shared machine hits all alike.
+    const round = [
       async () => samples.tapitTrue.push((await tapitRun('true')).totalMs),
       async () => samples.dockerTrue.push((await dockerRun('true')).totalMs),
       async () => samples.bare.push((await bareRun()).totalMs),
     ];
-    for (const run of i % 2 ? pair.reverse() : pair) await run();
+    for (const run of [...round.slice(i % 3), ...round.slice(0, i % 3)]) await run();
     const first = [
       async () => samples.tapitFirst.push((await tapitRun('echo first-line', '[app] first-line')).firstLineMs),
       async () => samples.dockerFirst.push((await dockerRun('echo first-line', 'first-line')).firstLineMs),

@@ -89,7 +89,8 @@ describe('the scheduler metrics endpoint', () => {
     expect(delta('tapit_console_sessions_started_total', { mode: 'exec' })).toBe(1);
     // The CLI exits on the exit frame; the replica counts the session until its recording and its
     // row are closed, a few milliseconds later.
-    await readUntil('no exec session counted', schedulerMetrics, (now) => valueOf(now, 'tapit_console_sessions', { mode: 'exec' }) === 0, { timeoutMs: 10_000, context: why });
+    const execSessions = (now: Sample[]) => now.filter((s) => s.name === 'tapit_console_sessions' && s.labels.mode === 'exec');
+    await readUntil('no exec session counted', schedulerMetrics, (now) => execSessions(now).length === 1 && execSessions(now)[0]!.value === 0, { timeoutMs: 10_000, context: why });
     // Postgres: the pool's counts.
     expect(valueOf(after, 'tapit_database_info', { kind: 'postgres' })).toBe(1);
     expect(valueOf(after, 'tapit_db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);

@@ -111,7 +111,8 @@ describe('bin/tapit, the launcher npm installs as `tapit`', () => {
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
-  });
+    // Two CLI starts: see the timeout above.
+  }, 20_000);
 
   it('hands NODE_EXTRA_CA_CERTS over as TAPIT_EXTRA_CA_CERTS for a plain http scheduler, so that Node does not parse it as it starts; leaves it to Node otherwise', async () => {
     // A `node` that says what it was given.

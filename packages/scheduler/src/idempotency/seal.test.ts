@@ -22,7 +22,7 @@ describe('sealed answers', () => {
   });
 
   it('opens answers sealed with the key as hkdfSync derives it (stored before the derivation was written out)', () => {
-    for (const [idempotencyKey, principal] of [[key, 'ci'], ['k', 'a'], ['ключ-🔑'.repeat(40), 'ops team ü'], ['x'.repeat(300), 'p'.repeat(100)]]) {
+    for (const [idempotencyKey, principal] of [[key, 'ci'], ['k', 'a'], ['ключ-🔑'.repeat(40), 'ops team ü'], ['x'.repeat(300), 'p'.repeat(100)], ['k', '']]) {
       const derived = Buffer.from(hkdfSync('sha256', idempotencyKey, principal, 'tapit idempotency response', 32));
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', derived, iv);
