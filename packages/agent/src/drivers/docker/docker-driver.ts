@@ -74,7 +74,8 @@ export class DockerDriver implements TaskDriver {
     const policy = spec.pullPolicy ?? 'missing';
     // An image started from before is not inspected again first (its reference was checked then):
     // the created container names the image it got, and that is checked against what was known.
-    const known = policy === 'always' || afresh ? undefined : this.knownImages.get(spec.image);
+    // (`startAfresh` forgot the reference's facts first.)
+    const known = policy === 'always' ? undefined : this.knownImages.get(spec.image);
     // Otherwise the image reference is checked first of all, before the engine hears of the task.
     const image = known ?? (await ensureImage(this.docker, spec.image, hooks.onSystemLine, { policy, auth: memoryOnly.pullAuth }));
     await this.loadInfo();
