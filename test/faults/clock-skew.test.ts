@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import type { LogLine, Task } from '@tapit/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skewedClockEnv } from '../support/faketime.js';
 import { HOOK_TIMEOUT_MS } from '../support/repo.js';
 import { idFrom, startSystem, type System } from '../support/system.js';
 
 // An agent whose clock is 10 minutes ahead or behind the scheduler's (RELIABILITY.md, scenario
-// 20), made with Debian's faketime (scripts/test-services.sh installs it): the `faketime` wrapper
-// preloads libfaketime into the agent's Node process, which then reads the skewed time from
+// 20), made with Debian's faketime (scripts/test-services.sh installs it): libfaketime preloaded
+// into the agent's Node process (support/faketime.ts), which then reads the skewed time from
 // Date.now() and its timers alike. The Docker engine and the scheduler keep the real clock.
 // A task with a short max_hours must run its whole time and be stopped by its deadline; every
 // time stored (start, finish, log lines, status changes) must be on the scheduler's clock, in order.
@@ -25,13 +26,18 @@ for (const skew of ['+600s', '-600s']) {
   describe(`the agent's clock ${skew.startsWith('+') ? 'ahead' : 'behind'} by 600 s (faketime ${skew})`, () => {
     let system: System;
     beforeAll(async () => {
-      system = await startSystem({ agentWrapper: ['faketime', '-f', skew] });
+      system = await startSystem({ agentEnv: skewedClockEnv(skew) });
     }, HOOK_TIMEOUT_MS);
     afterAll(() => system?.stop(), HOOK_TIMEOUT_MS);
 
     it('the agent really runs on the skewed clock', () => {
-      const faked = Number(execFileSync('faketime', ['-f', skew, process.execPath, '-e', 'process.stdout.write(String(Date.now()))']).toString());
-      expect(Math.abs(faked - Date.now() - (skew.startsWith('+') ? 600_000 : -600_000))).toBeLessThan(5_000);
+      const expected = skew.startsWith('+') ? 600_000 : -600_000;
+      const faked = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], { env: { ...process.env, ...skewedClockEnv(skew) } }).toString());
+      expect(Math.abs(faked - Date.now() - expected)).toBeLessThan(5_000);
+      // The agent's own: the time of its last line (`<time> tapit-agent <event> …`), written by now.
+      const lines = system.agent.output().trim().split('\n');
+      const agentNow = Date.parse(lines.at(-1)!.split(' ')[0]!);
+      expect(Math.abs(agentNow - Date.now() - expected), lines.at(-1)).toBeLessThan(60_000);
     });
 
     it(`a task with max_hours=${MAX_HOURS} runs its whole time, is stopped by its deadline, and every time is the scheduler's, in order`, async () => {

@@ -27,8 +27,6 @@ export interface AgentOptions {
   stateDir?: string;
   /** More environment for the agent. */
   env?: Record<string, string>;
-  /** A command the agent runs under, e.g. `['faketime', '-f', '+600s']` for a skewed clock. */
-  wrapper?: string[];
   /** Return once started, without waiting to see it online (an agent expected to be refused). */
   noWait?: boolean;
 }
@@ -47,8 +45,7 @@ export async function startAgent(
 ): Promise<RunningAgent> {
   const ownStateDir = options.stateDir === undefined;
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'tapit-agent-')));
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')];
-  const child: ChildProcess = spawn(command!, args, {
+  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'packages/agent/bin/tapit-agent.js')], {
     cwd: REPO_ROOT,
     // The human lines, as on a terminal (tests read them); piped, the agent would write JSON.
     env: cleanEnv({

@@ -55,9 +55,8 @@ export interface System {
 export interface SystemOptions {
   /** The app TAPIT_APP points at, created with this image (default TEST_IMAGE). */
   app?: { name: string; image?: string };
+  /** More environment for the agent (e.g. skewedClockEnv, support/faketime.ts). */
   agentEnv?: Record<string, string>;
-  /** The agent runs under this command (AgentOptions.wrapper). */
-  agentWrapper?: string[];
   /** More scheduler settings, e.g. a short TAPIT_AGENT_LOST_GRACE_SECONDS. */
   schedulerEnv?: Record<string, string>;
   /** The agent dials the scheduler through a TCP proxy (`agentLink`), for network faults. */
@@ -92,7 +91,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   let agent: RunningAgent | undefined;
   let agentLink: TcpProxy | undefined;
   let past = '';
-  const agentOptions = { stateDir, env: options.agentEnv, wrapper: options.agentWrapper };
+  const agentOptions = { stateDir, env: options.agentEnv };
   // The agent dials through the proxy; everything else talks to the scheduler directly.
   const agentTarget = () => (agentLink ? { url: agentLink.url, token: scheduler!.token } : scheduler!);
   const output = () => `${past}--- scheduler ---\n${scheduler?.output() ?? ''}\n--- agent ---\n${agent?.output() ?? ''}`;
